@@ -1,0 +1,58 @@
+// args.c — arguments shared by the commands that take a config.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../core/progress.h"
+#include "cli.h"
+
+int cli_parse_config_args(const char *cmd, int argc, char **argv, bool need_file, cli_config_args *a) {
+    memset(a, 0, sizeof *a);
+    a->sets = fx_calloc((size_t)argc + 1, sizeof(char *));
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--set") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "fluxrl %s: --set needs section.key=value\n", cmd);
+                goto usage;
+            }
+            a->sets[a->nset++] = argv[++i];
+        } else if (strncmp(arg, "--set=", 6) == 0) {
+            a->sets[a->nset++] = argv[i] + 6;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "fluxrl %s: unknown option '%s'\n", cmd, arg);
+            goto usage;
+        } else if (a->path) {
+            fprintf(stderr, "fluxrl %s: one config file expected, got '%s' and '%s'\n", cmd, a->path, arg);
+            goto usage;
+        } else {
+            a->path = arg;
+        }
+    }
+    if (need_file && !a->path) {
+        fprintf(stderr, "fluxrl %s: a config FILE is required\n", cmd);
+        goto usage;
+    }
+    return 0;
+usage:
+    fprintf(stderr, "run 'fluxrl %s --help' for the usage\n", cmd);
+    cli_config_args_free(a);
+    return FX_EXIT_INPUT;
+}
+
+void cli_config_args_free(cli_config_args *a) {
+    free(a->sets);
+    a->sets = NULL;
+}
+
+void cli_apply_log_config(const fx_config *c) {
+    fx_log_level level = FX_LOG_INFO;
+    fx_progress_mode mode = FX_PROGRESS_AUTO;
+    // The schema has already restricted both keys to these names.
+    FX_ASSERT(fx_log_level_parse(c->log.level, &level) == 0);
+    FX_ASSERT(fx_progress_mode_parse(c->log.progress, &mode) == 0);
+    fx_log_set_level(level);
+    fx_log_set_all_ranks(c->log.all_ranks);
+    fx_progress_configure(mode, c->log.progress_interval);
+}

@@ -1,0 +1,38 @@
+// cli.h — the `fluxrl` program: one table of subcommands, shared argument helpers.
+#ifndef FLUXRL_CLI_H
+#define FLUXRL_CLI_H
+
+#include "../core/config.h"
+#include "../core/fx.h"
+
+typedef struct {
+    const char *name;    // "config check": words the user types after `fluxrl`
+    const char *summary; // one line for `fluxrl help`
+    const char *usage;   // what `fluxrl NAME --help` prints
+    int (*run)(int argc, char **argv); // argv[0] is the first argument after the name
+} cli_command;
+
+extern const cli_command cli_commands[];
+extern const int cli_ncommands;
+
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_config_check(int argc, char **argv);
+int cmd_config_doc(int argc, char **argv);
+int cmd_ranks(int argc, char **argv);
+
+// The arguments of a command that takes a config: FILE and any number of --set k=v.
+typedef struct {
+    const char *path; // NULL when the command allows no file and none was given
+    char **sets;
+    int nset;
+} cli_config_args;
+
+// Parses argv into a; prints usage errors naming the argument. Returns 0 or FX_EXIT_INPUT.
+int cli_parse_config_args(const char *cmd, int argc, char **argv, bool need_file, cli_config_args *a);
+void cli_config_args_free(cli_config_args *a);
+
+// Applies the config's log.* keys to the logger and the progress display.
+void cli_apply_log_config(const fx_config *c);
+
+#endif

@@ -1,0 +1,96 @@
+// main.c — `fluxrl`: finds the subcommand in the table and runs it.
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+// clang-format off
+const cli_command cli_commands[] = {
+    {"help", "list the subcommands, or show one's usage",
+     "usage: fluxrl help [COMMAND...]\n", cmd_help},
+    {"version", "print the version of fluxrl and of every library it was built with",
+     "usage: fluxrl version   (also: fluxrl --version)\n", cmd_version},
+    {"config check", "validate a config file and print it resolved, with every key",
+     "usage: fluxrl config check FILE [--set section.key=value ...]\n"
+     "Validates FILE against the schema, applies the overrides in order, and prints the\n"
+     "resolved config as JSON (every key, defaults included). Exit code 2 on any error.\n", cmd_config_check},
+    {"config doc", "print the config reference (every key, type, default, range) in Markdown",
+     "usage: fluxrl config doc\n"
+     "Prints the reference that docs/config.md holds.\n", cmd_config_doc},
+    {"ranks", "show the role, host, backend and threads of every MPI rank of a launch",
+     "usage: [mpirun -np N] fluxrl ranks [FILE] [--set section.key=value ...]\n"
+     "Splits the MPI world into trainer, rollout and reward ranks as the config's cluster.*\n"
+     "keys say, checks each rank's backend and that collectives work in every role, prints a\n"
+     "table of the ranks, and writes the resolved config to run.out_dir/run.name/config.json.\n"
+     "Run it before a long job to see that the launch is what you meant. Without mpirun one\n"
+     "process plays every role.\n", cmd_ranks},
+};
+// clang-format on
+const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
+
+// Number of argv words that the command name spans when argv matches it, else 0.
+static int name_words_match(const char *name, int argc, char **argv) {
+    int words = 0;
+    const char *p = name;
+    while (*p) {
+        size_t len = strcspn(p, " ");
+        if (words >= argc || strlen(argv[words]) != len || strncmp(argv[words], p, len) != 0) return 0;
+        words++;
+        p += len + (p[len] == ' ');
+    }
+    return words;
+}
+
+static bool wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return true;
+    return false;
+}
+
+// `fluxrl config` alone: the commands that start with "config ".
+static int group_help(const char *group, FILE *out) {
+    size_t len = strlen(group);
+    int found = 0;
+    for (int i = 0; i < cli_ncommands; i++) {
+        if (strncmp(cli_commands[i].name, group, len) == 0 && cli_commands[i].name[len] == ' ') {
+            if (!found) fprintf(out, "usage: fluxrl %s COMMAND\n\n", group);
+            fprintf(out, "  fluxrl %-16s %s\n", cli_commands[i].name, cli_commands[i].summary);
+            found++;
+        }
+    }
+    return found;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return cmd_help(0, NULL);
+    if (strcmp(argv[1], "--version") == 0) return cmd_version(0, NULL);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
+    for (int i = 0; i < cli_ncommands; i++) {
+        int words = name_words_match(cli_commands[i].name, argc - 1, argv + 1);
+        if (!words) continue;
+        int rest = argc - 1 - words;
+        char **rest_argv = argv + 1 + words;
+        if (wants_help(rest, rest_argv)) {
+            fputs(cli_commands[i].usage, stdout);
+            return FX_EXIT_OK;
+        }
+        return cli_commands[i].run(rest, rest_argv);
+    }
+    if (group_help(argv[1], stdout) > 0) {
+        if (argc == 2 || wants_help(argc - 2, argv + 2)) return argc == 2 ? FX_EXIT_INPUT : FX_EXIT_OK;
+        fprintf(stderr, "fluxrl %s: unknown command '%s'\n", argv[1], argv[2]);
+        return FX_EXIT_INPUT;
+    }
+    // Suggest the closest command name.
+    char best[64] = "";
+    int best_d = 3;
+    for (int i = 0; i < cli_ncommands; i++) {
+        char first[64];
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(cli_commands[i].name, " "), cli_commands[i].name);
+        int d = cfg_edit_distance(argv[1], first);
+        if (d < best_d) best_d = d, memcpy(best, first, sizeof best);
+    }
+    if (best[0]) fprintf(stderr, "fluxrl: unknown command '%s'; did you mean 'fluxrl %s'?\n", argv[1], best);
+    else fprintf(stderr, "fluxrl: unknown command '%s'; run 'fluxrl help' for the list\n", argv[1]);
+    return FX_EXIT_INPUT;
+}

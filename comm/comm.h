@@ -1,0 +1,62 @@
+// comm.h — the MPI world of a fluxrl job and the role each rank plays in it.
+// Ranks [0, T) are trainers, [T, T+R) rollout ranks, [T+R, T+R+W) reward ranks, from the config's
+// cluster.* keys. A job started without mpirun (world size 1) runs every role in one process.
+#ifndef FLUXRL_COMM_H
+#define FLUXRL_COMM_H
+
+#include <mpi.h>
+#include <stdbool.h>
+
+#include "../core/config.h"
+#include "../core/fx.h"
+
+typedef enum { COMM_ROLE_TRAINER = 0, COMM_ROLE_ROLLOUT, COMM_ROLE_REWARD, COMM_ROLE_ALL } comm_role;
+
+typedef struct {
+    int rank, size;       // in MPI_COMM_WORLD
+    comm_role role;
+    int role_rank, role_size; // within the role's communicator
+    int local_rank, local_size; // among the ranks on this node
+    MPI_Comm role_comm;   // the ranks of this rank's role
+    MPI_Comm node_comm;   // the ranks on this node
+    int first[3], count[3]; // first world rank and number of ranks of each role
+    char host[MPI_MAX_PROCESSOR_NAME];
+} comm_world;
+
+const char *comm_role_name(comm_role role);
+
+// MPI_Init (thread level FUNNELED) and the abort hook: from here on, fx_fatal on any rank ends
+// the whole job with a message naming the rank and role. Call once, first thing.
+void comm_init(int *argc, char ***argv);
+void comm_finalize(void);
+
+// The world rank and size before roles are known (for logging and checks).
+int comm_world_rank(void);
+int comm_world_size(void);
+
+// Splits MPI_COMM_WORLD into roles per the config. A world size other than the sum of the
+// cluster.*_ranks keys (and not 1) is bad input: err names both numbers.
+int comm_world_build(comm_world *w, const fx_config *cfg, fx_err *err);
+void comm_world_free(comm_world *w);
+
+// Every rank learns whether any rank failed, so all of them stop together instead of some waiting
+// forever in a collective. `code` is this rank's exit code (0: fine). Returns the highest code of
+// any rank; *first_bad is the lowest failing world rank (-1 when none), the one that reports.
+int comm_agree(int code, int *first_bad);
+
+// CPU threads for this rank: cluster.threads, or the node's cores shared among its ranks.
+int comm_threads_per_rank(const comm_world *w, const fx_config *cfg);
+
+// Fails fast on an MPI error code, naming the call.
+#define COMM_CHECK(call)                                                                       \
+    do {                                                                                       \
+        int comm_rc_ = (call);                                                                 \
+        if (comm_rc_ != MPI_SUCCESS) {                                                         \
+            char comm_msg_[MPI_MAX_ERROR_STRING];                                              \
+            int comm_len_ = 0;                                                                 \
+            MPI_Error_string(comm_rc_, comm_msg_, &comm_len_);                                 \
+            fx_fatal("MPI call failed: %s: %s", #call, comm_msg_);                             \
+        }                                                                                      \
+    } while (0)
+
+#endif

@@ -1,0 +1,161 @@
+// fx.c — error reports, fail-fast helpers, files and the clock. See fx.h.
+#define _POSIX_C_SOURCE 200809L
+#include "fx.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static fx_abort_hook g_abort_hook;
+
+void fx_set_abort_hook(fx_abort_hook hook) { g_abort_hook = hook; }
+
+int fx_errf(fx_err *err, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void fx_fatal_at(const char *file, int line, int code, const char *fmt, ...) {
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fx_error("%s (at %s:%d)", msg, file, line);
+    if (g_abort_hook) g_abort_hook(code);
+    exit(code);
+}
+
+void *fx_malloc_at(size_t size, const char *file, int line) {
+    void *p = malloc(size ? size : 1);
+    if (!p) fx_fatal_at(file, line, FX_EXIT_FAIL, "out of memory allocating %zu bytes", size);
+    return p;
+}
+
+void *fx_calloc_at(size_t n, size_t size, const char *file, int line) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) fx_fatal_at(file, line, FX_EXIT_FAIL, "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void *fx_realloc_at(void *p, size_t size, const char *file, int line) {
+    void *q = realloc(p, size ? size : 1);
+    if (!q) fx_fatal_at(file, line, FX_EXIT_FAIL, "out of memory reallocating to %zu bytes", size);
+    return q;
+}
+
+char *fx_strdup_at(const char *s, const char *file, int line) {
+    size_t n = strlen(s) + 1;
+    char *p = fx_malloc_at(n, file, line);
+    memcpy(p, s, n);
+    return p;
+}
+
+FILE *fx_fopen_at(const char *path, const char *mode, const char *file, int line) {
+    FILE *f = fopen(path, mode);
+    if (!f)
+        fx_fatal_at(file, line, FX_EXIT_FAIL, "cannot open %s (mode %s): %s; check the path and permissions",
+                    path, mode, strerror(errno));
+    return f;
+}
+
+char *fx_read_file(const char *path, size_t *len, fx_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fx_errf(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fx_errf(err, "%s: not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    char *buf = fx_malloc(n + 1);
+    size_t got = fread(buf, 1, n, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || got != n) {
+        fx_errf(err, "%s: read %zu of %zu bytes", path, got, n);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+int fx_write_file_atomic(const char *path, const void *data, size_t len, fx_err *err) {
+    size_t plen = strlen(path);
+    char *tmp = fx_malloc(plen + 32);
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        fx_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            fx_errf(err, "%s: write failed: %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return -1;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        fx_errf(err, "%s: cannot finish writing: %s", path, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+int fx_mkdir_p(const char *path, fx_err *err) {
+    char *buf = fx_strdup(path);
+    size_t n = strlen(buf);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+            fx_errf(err, "%s: cannot create directory: %s", buf, strerror(errno));
+            free(buf);
+            return -1;
+        }
+        buf[i] = c;
+    }
+    struct stat st;
+    int ok = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    free(buf);
+    if (!ok) return fx_errf(err, "%s: exists and is not a directory", path);
+    return 0;
+}
+
+double fx_time_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

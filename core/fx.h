@@ -1,0 +1,73 @@
+// fx.h — the common ground of every fluxrl folder: exit codes, error reports for bad input,
+// fail-fast check helpers (after llm.c's mallocCheck/fopenCheck), invariants.
+#ifndef FLUXRL_FX_H
+#define FLUXRL_FX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FLUXRL_VERSION "0.1.0"
+
+// Exit codes of every fluxrl program: 2 always means "your input is wrong".
+enum { FX_EXIT_OK = 0, FX_EXIT_FAIL = 1, FX_EXIT_INPUT = 2 };
+
+// An error about bad input: one line naming the file, the field and what was expected.
+// Functions that read user files take an fx_err* and return 0 on success, -1 with err filled.
+typedef struct {
+    char msg[1024];
+} fx_err;
+
+#if defined(__GNUC__)
+#define FX_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define FX_NORETURN __attribute__((noreturn))
+#else
+#define FX_PRINTF(a, b)
+#define FX_NORETURN
+#endif
+
+// Fills err (when not NULL) and returns -1, so callers write `return fx_errf(err, ...)`.
+int fx_errf(fx_err *err, const char *fmt, ...) FX_PRINTF(2, 3);
+
+// Logs "file:line: message (hint)" at error level, then ends the process, or the whole MPI job
+// when an abort hook is set (comm/ sets one that calls MPI_Abort).
+FX_NORETURN void fx_fatal_at(const char *file, int line, int code, const char *fmt, ...)
+    FX_PRINTF(4, 5);
+#define fx_fatal(...) fx_fatal_at(__FILE__, __LINE__, FX_EXIT_FAIL, __VA_ARGS__)
+
+typedef void (*fx_abort_hook)(int code);
+void fx_set_abort_hook(fx_abort_hook hook);
+
+// Invariants of the code itself (not of user input): a failure is a bug in fluxrl.
+#define FX_ASSERT(cond)                                                                        \
+    do {                                                                                       \
+        if (!(cond)) fx_fatal_at(__FILE__, __LINE__, FX_EXIT_FAIL, "assertion failed: %s", #cond); \
+    } while (0)
+
+// Allocation and file helpers that never return NULL: they end the job naming the call site.
+void *fx_malloc_at(size_t size, const char *file, int line);
+void *fx_calloc_at(size_t n, size_t size, const char *file, int line);
+void *fx_realloc_at(void *p, size_t size, const char *file, int line);
+char *fx_strdup_at(const char *s, const char *file, int line);
+FILE *fx_fopen_at(const char *path, const char *mode, const char *file, int line);
+#define fx_malloc(size) fx_malloc_at((size), __FILE__, __LINE__)
+#define fx_calloc(n, size) fx_calloc_at((n), (size), __FILE__, __LINE__)
+#define fx_realloc(p, size) fx_realloc_at((p), (size), __FILE__, __LINE__)
+#define fx_strdup(s) fx_strdup_at((s), __FILE__, __LINE__)
+#define fx_fopen(path, mode) fx_fopen_at((path), (mode), __FILE__, __LINE__)
+
+// Reads a whole file into a NUL-terminated buffer (caller frees). Bad input, not fatal:
+// a missing or unreadable file fills err with the path and the reason.
+char *fx_read_file(const char *path, size_t *len, fx_err *err);
+
+// Writes data to path atomically: a temporary file in the same folder, fsync, rename. A reader
+// never sees a half-written file under the final name.
+int fx_write_file_atomic(const char *path, const void *data, size_t len, fx_err *err);
+
+// mkdir -p.
+int fx_mkdir_p(const char *path, fx_err *err);
+
+// Monotonic clock in seconds (for durations; never the wall-clock time of day).
+double fx_time_now(void);
+
+#endif

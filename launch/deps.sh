@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what fluxrl needs from Debian's packages, and nothing when all of it is there.
+# Idempotent: run it as often as you like. Says what it installs; silent otherwise.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config
+  libopenmpi-dev openmpi-bin          # MPI roles and collectives on CPU
+  libhdf5-dev hdf5-tools              # trace store
+  libcjson-dev                        # JSON configs and messages
+  libopenblas-dev                     # CPU sgemm
+  libpcre2-dev libutf8proc-dev        # tokenizer: regex pre-tokenisation, NFC
+  python3-numpy                       # tests/reference scripts (Debian's python3)
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps.sh: done" >&2

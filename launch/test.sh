@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite from a fresh clone: dependencies, the build (CPU, plus the CUDA
+# backend wherever nvcc exists), every ctest, then the unit tests again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Warnings are errors. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+launch/deps.sh
+
+jobs=$(nproc)
+echo "== build (warnings are errors)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFLUXRL_WERROR=ON >build.configure.log 2>&1 ||
+    { cat build.configure.log; exit 1; }
+cmake --build build -j"$jobs"
+
+echo "== ctest"
+# Tests labelled gpu need a CUDA device; without one they are excluded and reported as not run.
+gpu_exclude=()
+if ! { command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; }; then
+    gpu_exclude=(-LE gpu)
+    echo "no CUDA device: tests labelled gpu are not run"
+fi
+(cd build && ctest --output-on-failure "${gpu_exclude[@]}")
+
+echo "== unit tests under AddressSanitizer + UBSan"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLUXRL_SANITIZE=ON -DFLUXRL_CUDA=OFF -DFLUXRL_WERROR=ON \
+    >build-asan.configure.log 2>&1 || { cat build-asan.configure.log; exit 1; }
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ctest --output-on-failure -L unit)
+rm -f build.configure.log build-asan.configure.log
+echo "== all tests passed"

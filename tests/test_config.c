@@ -1,0 +1,215 @@
+// test_config.c — the config schema: a valid file, every kind of error, overrides, suggestions,
+// the resolved config written to the run folder.
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "test.h"
+
+static fx_config cfg;
+
+// Applies `json` on top of the defaults; returns the error message ("" when it was accepted).
+static const char *apply(const char *json) {
+    static fx_err err;
+    err.msg[0] = '\0';
+    cfg_defaults(&cfg);
+    if (cfg_apply_json(&cfg, json, strlen(json), "t.json", &err) == 0) return "";
+    return err.msg;
+}
+
+static const char *set(const char *assignment) {
+    static fx_err err;
+    err.msg[0] = '\0';
+    if (cfg_set(&cfg, assignment, &err) == 0) return "";
+    return err.msg;
+}
+
+static void test_defaults(void) {
+    cfg_defaults(&cfg);
+    CHECK_STR(cfg.run.name, "fluxrl");
+    CHECK_STR(cfg.run.out_dir, "runs");
+    CHECK_INT(cfg.run.seed, 1234);
+    CHECK_STR(cfg.log.level, "info");
+    CHECK(cfg.log.all_ranks == false);
+    CHECK_NEAR(cfg.log.progress_interval, 10.0, 0);
+    CHECK_INT(cfg.cluster.trainer_ranks, 1);
+    CHECK_INT(cfg.cluster.reward_ranks, 1);
+    CHECK_STR(cfg.cluster.backend, "cpu");
+    int n;
+    const fx_cfg_key *keys = cfg_keys(&n);
+    CHECK(n >= 13);
+    for (int i = 0; i < n; i++) CHECK(cfg_find(keys[i].key) == &keys[i]);
+    CHECK(cfg_find("run.nope") == NULL);
+}
+
+static void test_valid(void) {
+    CHECK_STR(apply("{\"run\": {\"name\": \"x\", \"seed\": 7},\n"
+                    " \"cluster\": {\"rollout_ranks\": 2, \"backend\": \"cuda\", \"threads\": 3},\n"
+                    " \"log\": {\"progress_interval\": 0.5, \"all_ranks\": true, \"level\": \"debug\"}}"),
+              "");
+    CHECK_STR(cfg.run.name, "x");
+    CHECK_INT(cfg.run.seed, 7);
+    CHECK_INT(cfg.cluster.rollout_ranks, 2);
+    CHECK_INT(cfg.cluster.trainer_ranks, 1); // untouched: default
+    CHECK_INT(cfg.cluster.threads, 3);
+    CHECK_STR(cfg.cluster.backend, "cuda");
+    CHECK_NEAR(cfg.log.progress_interval, 0.5, 0);
+    CHECK(cfg.log.all_ranks);
+    CHECK_STR(cfg.log.level, "debug");
+    CHECK_STR(apply("{}"), "");
+    CHECK_STR(apply("{\"run\": {}}\n\n"), "");
+    CHECK_STR(apply("{\"run\": {\"seed\": 9007199254740991}}"), "");
+    CHECK_INT(cfg.run.seed, 9007199254740991LL);
+    CHECK_STR(apply("{\"run\": {\"seed\": 1e3}}"), ""); // an integral number, however written
+    CHECK_INT(cfg.run.seed, 1000);
+}
+
+static void test_malformed(void) {
+    CHECK_STR(apply("{\n  \"run\": {\n    \"name\": \"x\"\n    \"seed\": 1\n  }\n}"),
+              "t.json:4:5: malformed JSON near \"\"seed\": 1\n  }\n}\"");
+    CHECK_STR(apply("{\"run\": {\"seed\": 1,}}"), "t.json:1:21: malformed JSON near \"}\"");
+    CHECK_STR(apply(""), "t.json: empty file; expected a JSON object");
+    CHECK_STR(apply(" \n\t"), "t.json: empty file; expected a JSON object");
+    CHECK_STR(apply("{} {}"), "t.json:1:4: unexpected text after the JSON object");
+    CHECK_STR(apply("[1, 2]"), "t.json: expected a JSON object of sections at the top, got an array [1,2]");
+    CHECK_STR(apply("{\"run\": 3}"), "t.json: run: expected an object (a section of keys), got 3");
+}
+
+static void test_unknown_keys(void) {
+    CHECK_STR(apply("{\"clustr\": {}}"), "t.json: clustr: unknown key; did you mean cluster?");
+    CHECK_STR(apply("{\"cluster\": {\"rollout_rank\": 2}}"),
+              "t.json: cluster.rollout_rank: unknown key; did you mean cluster.rollout_ranks?");
+    CHECK_STR(apply("{\"run\": {\"trainer_ranks\": 2}}"),
+              "t.json: run.trainer_ranks: unknown key; did you mean cluster.trainer_ranks?");
+    CHECK_STR(apply("{\"zzzzzz\": {}}"), "t.json: zzzzzz: unknown key (see `fluxrl config doc` for the valid keys)");
+    CHECK_STR(apply("{\"run\": {\"name\": \"a\", \"name\": \"b\"}}"), "t.json: run.name: key given twice");
+    CHECK_STR(apply("{\"run\": {}, \"run\": {}}"), "t.json: run: key given twice");
+}
+
+static void test_types_and_ranges(void) {
+    CHECK_STR(apply("{\"run\": {\"seed\": \"7\"}}"),
+              "t.json: run.seed: expected an integer in [0, 9007199254740991], got \"7\"");
+    CHECK_STR(apply("{\"run\": {\"seed\": 1.5}}"), "t.json: run.seed: expected an integer in [0, 9007199254740991], got 1.5");
+    CHECK_STR(apply("{\"run\": {\"seed\": -1}}"), "t.json: run.seed: expected an integer in [0, 9007199254740991], got -1");
+    CHECK_STR(apply("{\"log\": {\"progress_interval\": 0}}"),
+              "t.json: log.progress_interval: expected a number in (0, 86400], got 0");
+    CHECK_STR(apply("{\"cluster\": {\"trainer_ranks\": 0}}"),
+              "t.json: cluster.trainer_ranks: expected an integer in [1, 65536], got 0");
+    CHECK_STR(apply("{\"cluster\": {\"backend\": \"tpu\"}}"),
+              "t.json: cluster.backend: expected one of \"cpu\", \"cuda\", got \"tpu\"");
+    CHECK_STR(apply("{\"log\": {\"all_ranks\": 1}}"), "t.json: log.all_ranks: expected true or false, got 1");
+    CHECK_STR(apply("{\"run\": {\"name\": null}}"), "t.json: run.name: expected a string, got null");
+    CHECK_STR(apply("{\"run\": {\"name\": [\"a\"]}}"), "t.json: run.name: expected a string, got an array [\"a\"]");
+    char big[700] = "{\"run\": {\"name\": \"";
+    size_t n = strlen(big);
+    memset(big + n, 'a', 600);
+    strcpy(big + n + 600, "\"}}");
+    CHECK_STR(apply(big), "t.json: run.name: expected a string of at most 511 bytes, got 600 bytes");
+}
+
+static void test_overrides(void) {
+    cfg_defaults(&cfg);
+    CHECK_STR(set("run.seed=42"), "");
+    CHECK_INT(cfg.run.seed, 42);
+    CHECK_STR(set("run.seed=43"), ""); // later wins
+    CHECK_INT(cfg.run.seed, 43);
+    CHECK_STR(set("cluster.backend=cuda"), "");
+    CHECK_STR(cfg.cluster.backend, "cuda");
+    CHECK_STR(set("log.all_ranks=true"), "");
+    CHECK(cfg.log.all_ranks);
+    CHECK_STR(set("log.progress_interval=2.5"), "");
+    CHECK_NEAR(cfg.log.progress_interval, 2.5, 0);
+    CHECK_STR(set("run.description=a=b c"), ""); // only the first '=' splits
+    CHECK_STR(cfg.run.description, "a=b c");
+    CHECK_STR(set("run.seed=abc"), "--set: run.seed: expected an integer in [0, 9007199254740991], got \"abc\"");
+    CHECK_STR(set("run.seed=1.5"), "--set: run.seed: expected an integer in [0, 9007199254740991], got \"1.5\"");
+    CHECK_STR(set("run.seed="), "--set: run.seed: expected an integer in [0, 9007199254740991], got \"\"");
+    CHECK_STR(set("log.all_ranks=yes"), "--set: log.all_ranks: expected true or false, got \"yes\"");
+    CHECK_STR(set("log.progress_interval=nan"), "--set: log.progress_interval: expected a number in (0, 86400], got \"nan\"");
+    CHECK_STR(set("run.sed=1"), "--set: run.sed: unknown key; did you mean run.seed?");
+    CHECK_STR(set("noequals"), "--set noequals: expected section.key=value");
+    CHECK_STR(set("=3"), "--set =3: expected section.key=value");
+    CHECK_INT(cfg.run.seed, 43); // failed overrides changed nothing
+    char *sets[] = {"run.name=b", "cluster.rollout_ranks=5"};
+    fx_err err;
+    CHECK_INT(cfg_resolve(&cfg, NULL, 2, sets, &err), 0);
+    CHECK_STR(cfg.run.name, "b");
+    CHECK_INT(cfg.cluster.rollout_ranks, 5);
+    CHECK_INT(cfg.run.seed, 1234); // resolve starts from the defaults
+    CHECK_INT(cfg_resolve(&cfg, "/nonexistent/x.json", 0, NULL, &err), -1);
+    CHECK_STR(err.msg, "/nonexistent/x.json: cannot open: No such file or directory");
+}
+
+static void test_round_trip_and_write(void) {
+    CHECK_STR(apply("{\"run\": {\"name\": \"rt\", \"seed\": 99, \"description\": \"q\\\"uote\"},"
+                    " \"log\": {\"progress_interval\": 0.1}}"),
+              "");
+    char *a = cfg_to_json(&cfg);
+    fx_config again;
+    fx_err err;
+    cfg_defaults(&again);
+    CHECK_INT(cfg_apply_json(&again, a, strlen(a), "resolved", &err), 0);
+    char *b = cfg_to_json(&again);
+    CHECK_STR(a, b);
+
+    char dir[] = "/tmp/fluxrl-test-config-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(cfg.run.out_dir, sizeof cfg.run.out_dir, "%s/runs/nested", dir);
+    CHECK_INT(cfg_write_resolved(&cfg, &err), 0);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/runs/nested/rt/config.json", dir);
+    size_t len;
+    char *written = fx_read_file(path, &len, &err);
+    char *want = cfg_to_json(&cfg);
+    CHECK(written != NULL);
+    CHECK(written && len == strlen(want) + 1 && strncmp(written, want, strlen(want)) == 0);
+    // Nothing but config.json in the run folder: no temporary file left behind.
+    snprintf(path, sizeof path, "%s/runs/nested/rt", dir);
+    DIR *d = opendir(path);
+    int files = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (e->d_name[0] != '.') {
+            files++;
+            CHECK_STR(e->d_name, "config.json");
+        }
+    if (d) closedir(d);
+    CHECK_INT(files, 1);
+    // A run folder that cannot be made is an error naming it.
+    snprintf(cfg.run.out_dir, sizeof cfg.run.out_dir, "%s/runs/nested/rt/config.json", dir);
+    CHECK_INT(cfg_write_resolved(&cfg, &err), -1);
+    CHECK(strstr(err.msg, "config.json/rt: cannot create directory") != NULL);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    CHECK_INT(system(path), 0);
+    free(a), free(b), free(written), free(want);
+}
+
+static void test_doc(void) {
+    char *doc = cfg_doc_markdown();
+    int n;
+    const fx_cfg_key *keys = cfg_keys(&n);
+    for (int i = 0; i < n; i++) {
+        char cell[128];
+        snprintf(cell, sizeof cell, "| `%s` |", keys[i].key);
+        CHECK(strstr(doc, cell) != NULL);
+    }
+    CHECK(strstr(doc, "| `cluster.backend` | enum | `\"cpu\"` | one of \"cpu\", \"cuda\" |") != NULL);
+    CHECK(strstr(doc, "| `run.seed` | integer | `1234` | an integer in [0, 9007199254740991] |") != NULL);
+    free(doc);
+    CHECK_INT(cfg_edit_distance("kitten", "sitting"), 3);
+    CHECK_INT(cfg_edit_distance("", "abc"), 3);
+    CHECK_INT(cfg_edit_distance("same", "same"), 0);
+}
+
+int main(void) {
+    test_defaults();
+    test_valid();
+    test_malformed();
+    test_unknown_keys();
+    test_types_and_ranges();
+    test_overrides();
+    test_round_trip_and_write();
+    test_doc();
+    return test_summary("test_config");
+}
