@@ -20,6 +20,8 @@ int cmd_version(int argc, char **argv);
 int cmd_config_check(int argc, char **argv);
 int cmd_config_doc(int argc, char **argv);
 int cmd_ranks(int argc, char **argv);
+// model commands (transformer core)
+// tokenizer commands
 
 // The arguments of a command that takes a config: FILE and any number of --set k=v.
 typedef struct {

@@ -24,6 +24,8 @@ const cli_command cli_commands[] = {
      "table of the ranks, and writes the resolved config to run.out_dir/run.name/config.json.\n"
      "Run it before a long job to see that the launch is what you meant. Without mpirun one\n"
      "process plays every role.\n", cmd_ranks},
+    // model commands (transformer core)
+    // tokenizer commands
 };
 // clang-format on
 const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);

@@ -10,13 +10,17 @@ pkgs=(
   libcjson-dev                        # JSON configs and messages
   libopenblas-dev                     # CPU sgemm
   libpcre2-dev libutf8proc-dev        # tokenizer: regex pre-tokenisation, NFC
-  python3-numpy                       # tests/reference scripts (Debian's python3)
+  python3-numpy python3-torch         # tests/reference and bench/reference (Debian's python3)
 )
 
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js and npm run the tokenizer's JS reference (tests/reference/tokenizer). A machine that
+# already has both (Debian's or NodeSource's) keeps them.
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps.sh: installing ${missing[*]}" >&2
