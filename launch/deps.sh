@@ -5,6 +5,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential cmake pkg-config
+  clang libclang-rt-14-dev            # libFuzzer for tests/fuzz
   libopenmpi-dev openmpi-bin          # MPI roles and collectives on CPU
   libhdf5-dev hdf5-tools              # trace store
   libcjson-dev                        # JSON configs and messages

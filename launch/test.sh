@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite from a fresh clone: dependencies, the build (CPU, plus the CUDA
 # backend wherever nvcc exists), every ctest, then the unit tests again under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Warnings are errors. Exits non-zero on any failure.
+# UndefinedBehaviorSanitizer, and a short libFuzzer run of the checkpoint header parser.
+# Warnings are errors. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/deps.sh
@@ -26,5 +27,14 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLUXRL_SANITIZE=ON -DFLUXRL_
     >build-asan.configure.log 2>&1 || { cat build-asan.configure.log; exit 1; }
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ctest --output-on-failure -L unit)
-rm -f build.configure.log build-asan.configure.log
+
+echo "== fuzzing the safetensors header parser (libFuzzer, clang)"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFLUXRL_FUZZ=ON -DFLUXRL_CUDA=OFF \
+    >build-fuzz.configure.log 2>&1 || { cat build-fuzz.configure.log; exit 1; }
+cmake --build build-fuzz -j"$jobs" --target fuzz_safetensors
+corpus=$(mktemp -d)
+cp tests/data/fuzz/safetensors/* "$corpus"/
+build-fuzz/tests/fuzz_safetensors -runs=1000000 -max_len=4096 -seed=1 "$corpus" 2>&1 | tail -n 1
+rm -rf "$corpus"
+rm -f build.configure.log build-asan.configure.log build-fuzz.configure.log
 echo "== all tests passed"

@@ -22,7 +22,8 @@ typedef struct {
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     size_t numel, nbytes;
-    const void *data; // into the mmap of its shard
+    size_t offset;    // of its bytes within the data section of its shard
+    const void *data; // into the mmap of its shard (NULL after a header-only parse)
     int shard;        // index into st_archive.paths
 } st_tensor;
 
@@ -54,6 +55,8 @@ int st_read_f32(const st_archive *a, const char *name, int ndim, const int64_t *
 int st_parse_header(const char *json, size_t len, const void *data, size_t data_len, const char *file,
                     st_tensor **tensors, int *ntensors, fx_err *err);
 void st_tensors_free(st_tensor *tensors, int n);
+// A whole file's bytes: the 8-byte length, the header, the data (what st_open does after mmap).
+int st_parse_buffer(const void *buf, size_t size, const char *file, st_tensor **tensors, int *ntensors, fx_err *err);
 
 // Writing: tensors given as fp32 are stored as `dtype` (F32, BF16 or F16; BF16 and F16 round to
 // nearest even). Written to a temporary file, then renamed: no half-written checkpoint is left.
