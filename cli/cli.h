@@ -22,6 +22,8 @@ int cmd_config_doc(int argc, char **argv);
 int cmd_ranks(int argc, char **argv);
 // model commands (transformer core)
 // tokenizer commands
+// rollout commands (tasks, verify)
+// trace commands
 
 // The arguments of a command that takes a config: FILE and any number of --set k=v.
 typedef struct {

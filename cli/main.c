@@ -26,6 +26,8 @@ const cli_command cli_commands[] = {
      "process plays every role.\n", cmd_ranks},
     // model commands (transformer core)
     // tokenizer commands
+    // rollout commands (tasks, verify)
+    // trace commands
 };
 // clang-format on
 const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
