@@ -24,6 +24,8 @@ int cmd_ranks(int argc, char **argv);
 // tokenizer commands
 // rollout commands (tasks, verify)
 // trace commands
+int cmd_traces_info(int argc, char **argv);
+int cmd_traces_export(int argc, char **argv);
 
 // The arguments of a command that takes a config: FILE and any number of --set k=v.
 typedef struct {

@@ -28,6 +28,12 @@ const cli_command cli_commands[] = {
     // tokenizer commands
     // rollout commands (tasks, verify)
     // trace commands
+    {"traces info", "summarise an HDF5 trace store: counts, tokens, finish reasons, identities",
+     "usage: fluxrl traces info FILE.h5\n", cmd_traces_info},
+    {"traces export", "write every trace of an HDF5 trace store as JSON lines",
+     "usage: fluxrl traces export FILE.h5 [--out FILE.jsonl]\n"
+     "One JSON object per trace (ids, log-probs, steps, rewards; NaN as null), to stdout or to\n"
+     "--out (written to FILE.jsonl.tmp, renamed when complete).\n", cmd_traces_export},
 };
 // clang-format on
 const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);

@@ -1,0 +1,57 @@
+// trace.h — trajectory-response traces, the data every role exchanges.
+// A trace is a prompt, a sampled response (a thinking trajectory "<think>…</think>" then the final
+// response), the log-probability of each sampled token under the sampling distribution, the
+// steps the response splits into, and the rewards the reward ranks attach. Traces travel in
+// batches of flat arrays (CSR layout): no pointers inside, so a batch is a handful of contiguous
+// buffers that MPI sends and HDF5 appends as they are.
+#ifndef FLUXRL_TRACE_H
+#define FLUXRL_TRACE_H
+
+#include <stdint.h>
+
+typedef enum { TRACE_FINISH_EOS = 0, TRACE_FINISH_STOP, TRACE_FINISH_LENGTH, TRACE_FINISH_ABORT } trace_finish;
+#define TRACE_FINISH_NAMES "eos", "stop", "length", "abort"
+
+// One trace as a view: the arrays belong to whoever built it (usually a trace_batch).
+typedef struct {
+    int64_t group;          // the prompt's group: the samples of one prompt share it
+    int32_t sample;         // index within the group
+    int64_t policy_version; // version of the weights that generated it
+    int32_t finish;         // trace_finish
+    int32_t think_end;      // index in response of the "</think>" token; -1 when there is none
+    int32_t n_prompt, n_response, n_steps;
+    const int32_t *prompt;          // [n_prompt] token ids
+    const int32_t *response;        // [n_response] token ids
+    const float *logprobs;          // [n_response] log-prob of each sampled token
+    const int32_t *step_end;        // [n_steps] exclusive end offsets into response, increasing
+    const uint8_t *step_part;       // [n_steps] 0: thinking trajectory, 1: final response
+    const float *step_reward;       // [n_steps] NaN until scored
+    float outcome_reward;           // verifier; NaN until computed
+    float trajectory_reward;        // PRM trajectory-level reward; NaN until computed
+    float final_reward;             // what the trainer uses; NaN until computed
+} trace;
+
+// Many traces, flat. Per trace i: fields [i]; its prompt ids are prompt_ids[prompt_start[i] ...
+// + prompt_len[i]), likewise response ids and log-probs (response_start/len) and steps.
+typedef struct {
+    int64_t n, cap;
+    int64_t *group, *policy_version, *prompt_start, *response_start, *step_start;
+    int32_t *sample, *finish, *think_end, *prompt_len, *response_len, *step_count;
+    float *outcome_reward, *trajectory_reward, *final_reward;
+    int64_t n_prompt_ids, cap_prompt_ids, n_response_ids, cap_response_ids, n_steps, cap_steps;
+    int32_t *prompt_ids, *response_ids, *step_end;
+    float *logprobs, *step_reward;
+    uint8_t *step_part;
+} trace_batch;
+
+void trace_batch_init(trace_batch *b);
+void trace_batch_free(trace_batch *b);
+void trace_batch_clear(trace_batch *b); // empty, capacity kept
+// Copies t into the batch (step_reward may be NULL: NaN).
+void trace_batch_add(trace_batch *b, const trace *t);
+// A view of trace i (valid until the batch changes).
+trace trace_batch_get(const trace_batch *b, int64_t i);
+// Appends every trace of src.
+void trace_batch_append(trace_batch *b, const trace_batch *src);
+
+#endif
