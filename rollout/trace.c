@@ -2,6 +2,7 @@
 #include "trace.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,5 +110,71 @@ void trace_batch_append(trace_batch *b, const trace_batch *src) {
     for (int64_t i = 0; i < src->n; i++) {
         trace t = trace_batch_get(src, i);
         trace_batch_add(b, &t);
+    }
+}
+
+void trace_batch_resize(trace_batch *b, int64_t n, int64_t prompt_ids, int64_t response_ids, int64_t steps) {
+    trace_batch_clear(b);
+    reserve_traces(b, n > 0 ? n : 1);
+    reserve_items(b, prompt_ids, response_ids, steps);
+    b->n = n, b->n_prompt_ids = prompt_ids, b->n_response_ids = response_ids, b->n_steps = steps;
+}
+
+int trace_batch_check(const trace_batch *b, const char *source, fx_err *err) {
+    const int64_t *starts[3] = {b->prompt_start, b->response_start, b->step_start};
+    const int32_t *lens[3] = {b->prompt_len, b->response_len, b->step_count};
+    const int64_t totals[3] = {b->n_prompt_ids, b->n_response_ids, b->n_steps};
+    const char *names[3] = {"prompt", "response", "step"};
+    for (int64_t i = 0; i < b->n; i++) {
+        for (int k = 0; k < 3; k++)
+            if (starts[k][i] < 0 || lens[k][i] < 0 || starts[k][i] > totals[k] || lens[k][i] > totals[k] - starts[k][i])
+                return fx_errf(err, "%s: trace %lld: %s_start %lld + length %d lies outside the %lld stored", source,
+                               (long long)i, names[k], (long long)starts[k][i], lens[k][i], (long long)totals[k]);
+        if (b->finish[i] < TRACE_FINISH_EOS || b->finish[i] > TRACE_FINISH_ABORT)
+            return fx_errf(err, "%s: trace %lld: finish_reason %d is not one of 0..3", source, (long long)i, b->finish[i]);
+        if (b->think_end[i] < -1 || b->think_end[i] >= b->response_len[i])
+            return fx_errf(err, "%s: trace %lld: think_end %d outside the response (%d tokens)", source, (long long)i,
+                           b->think_end[i], b->response_len[i]);
+        const int32_t *ends = b->step_end + b->step_start[i];
+        for (int32_t k = 0; k < b->step_count[i]; k++)
+            if (ends[k] < 1 || ends[k] > b->response_len[i] || (k && ends[k] <= ends[k - 1]))
+                return fx_errf(err, "%s: trace %lld: step %d ends at %d (response of %d tokens, steps increasing)", source,
+                               (long long)i, k, ends[k], b->response_len[i]);
+    }
+    return 0;
+}
+
+const trace_column trace_columns[] = {
+    {"group_id", TRACE_PER_TRACE, TRACE_I64, offsetof(trace_batch, group)},
+    {"policy_version", TRACE_PER_TRACE, TRACE_I64, offsetof(trace_batch, policy_version)},
+    {"prompt_start", TRACE_PER_TRACE, TRACE_I64, offsetof(trace_batch, prompt_start)},
+    {"response_start", TRACE_PER_TRACE, TRACE_I64, offsetof(trace_batch, response_start)},
+    {"step_start", TRACE_PER_TRACE, TRACE_I64, offsetof(trace_batch, step_start)},
+    {"sample_index", TRACE_PER_TRACE, TRACE_I32, offsetof(trace_batch, sample)},
+    {"finish_reason", TRACE_PER_TRACE, TRACE_I32, offsetof(trace_batch, finish)},
+    {"think_end", TRACE_PER_TRACE, TRACE_I32, offsetof(trace_batch, think_end)},
+    {"prompt_length", TRACE_PER_TRACE, TRACE_I32, offsetof(trace_batch, prompt_len)},
+    {"response_length", TRACE_PER_TRACE, TRACE_I32, offsetof(trace_batch, response_len)},
+    {"step_count", TRACE_PER_TRACE, TRACE_I32, offsetof(trace_batch, step_count)},
+    {"outcome_reward", TRACE_PER_TRACE, TRACE_F32, offsetof(trace_batch, outcome_reward)},
+    {"trajectory_reward", TRACE_PER_TRACE, TRACE_F32, offsetof(trace_batch, trajectory_reward)},
+    {"final_reward", TRACE_PER_TRACE, TRACE_F32, offsetof(trace_batch, final_reward)},
+    {"prompt_ids", TRACE_PER_PROMPT_ID, TRACE_I32, offsetof(trace_batch, prompt_ids)},
+    {"response_ids", TRACE_PER_RESPONSE_ID, TRACE_I32, offsetof(trace_batch, response_ids)},
+    {"logprobs", TRACE_PER_RESPONSE_ID, TRACE_F32, offsetof(trace_batch, logprobs)},
+    {"step_end", TRACE_PER_STEP, TRACE_I32, offsetof(trace_batch, step_end)},
+    {"step_reward", TRACE_PER_STEP, TRACE_F32, offsetof(trace_batch, step_reward)},
+    {"step_part", TRACE_PER_STEP, TRACE_U8, offsetof(trace_batch, step_part)},
+};
+const int trace_ncolumns = (int)(sizeof trace_columns / sizeof trace_columns[0]);
+
+size_t trace_type_size(trace_type t) { return t == TRACE_I64 ? 8 : t == TRACE_U8 ? 1 : 4; }
+
+int64_t trace_batch_rows(const trace_batch *b, trace_per per) {
+    switch (per) {
+    case TRACE_PER_TRACE: return b->n;
+    case TRACE_PER_PROMPT_ID: return b->n_prompt_ids;
+    case TRACE_PER_RESPONSE_ID: return b->n_response_ids;
+    default: return b->n_steps;
     }
 }

@@ -7,7 +7,10 @@
 #ifndef FLUXRL_TRACE_H
 #define FLUXRL_TRACE_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "../core/fx.h"
 
 typedef enum { TRACE_FINISH_EOS = 0, TRACE_FINISH_STOP, TRACE_FINISH_LENGTH, TRACE_FINISH_ABORT } trace_finish;
 #define TRACE_FINISH_NAMES "eos", "stop", "length", "abort"
@@ -53,5 +56,28 @@ void trace_batch_add(trace_batch *b, const trace *t);
 trace trace_batch_get(const trace_batch *b, int64_t i);
 // Appends every trace of src.
 void trace_batch_append(trace_batch *b, const trace_batch *src);
+// Sizes the batch to exactly n traces and the given item counts, for decoders that fill the
+// arrays directly. Contents up to the old sizes are kept; anything beyond is undefined.
+void trace_batch_resize(trace_batch *b, int64_t n, int64_t prompt_ids, int64_t response_ids, int64_t steps);
+// Checks every trace's spans lie inside the arrays, steps end inside their response in increasing
+// order, and finish reasons are known. `source` names the data in errors (a file, a sender).
+int trace_batch_check(const trace_batch *b, const char *source, fx_err *err);
+
+// The arrays of a batch, described once for every serialiser (HDF5 store, MPI messages).
+typedef enum { TRACE_PER_TRACE, TRACE_PER_PROMPT_ID, TRACE_PER_RESPONSE_ID, TRACE_PER_STEP } trace_per;
+typedef enum { TRACE_I64, TRACE_I32, TRACE_F32, TRACE_U8 } trace_type;
+typedef struct {
+    const char *name; // e.g. "response_start"
+    trace_per per;
+    trace_type type;
+    size_t field; // offsetof(trace_batch, array)
+} trace_column;
+extern const trace_column trace_columns[];
+extern const int trace_ncolumns;
+size_t trace_type_size(trace_type t);
+int64_t trace_batch_rows(const trace_batch *b, trace_per per);
+static inline void *trace_batch_array(const trace_batch *b, const trace_column *c) {
+    return *(void *const *)((const char *)b + c->field);
+}
 
 #endif

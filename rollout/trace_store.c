@@ -11,41 +11,31 @@
 #define FORMAT_NAME "fluxrl-traces"
 #define FORMAT_VERSION 1
 
-// What a column is indexed by.
-enum { PER_TRACE, PER_PROMPT_ID, PER_RESPONSE_ID, PER_STEP };
-enum { I32, I64, F32, U8 };
+// The file's datasets are trace_columns, in the order they are appended: the token and step
+// arrays, the per-trace columns, and /traces/group_id last (its length is the trace count).
+#define NCOLS 20
+static int g_order[NCOLS];
+static char g_paths[NCOLS][48];
 
-typedef struct {
-    const char *path;
-    int per, type;
-    size_t field; // offsetof(trace_batch, array)
-} column;
-
-// group_id is last: it is extended after every other column, and its length is the trace count.
-static const column g_cols[] = {
-    {"/tokens/prompt_ids", PER_PROMPT_ID, I32, offsetof(trace_batch, prompt_ids)},
-    {"/tokens/response_ids", PER_RESPONSE_ID, I32, offsetof(trace_batch, response_ids)},
-    {"/tokens/logprobs", PER_RESPONSE_ID, F32, offsetof(trace_batch, logprobs)},
-    {"/steps/end", PER_STEP, I32, offsetof(trace_batch, step_end)},
-    {"/steps/part", PER_STEP, U8, offsetof(trace_batch, step_part)},
-    {"/steps/reward", PER_STEP, F32, offsetof(trace_batch, step_reward)},
-    {"/traces/sample_index", PER_TRACE, I32, offsetof(trace_batch, sample)},
-    {"/traces/policy_version", PER_TRACE, I64, offsetof(trace_batch, policy_version)},
-    {"/traces/finish_reason", PER_TRACE, I32, offsetof(trace_batch, finish)},
-    {"/traces/think_end", PER_TRACE, I32, offsetof(trace_batch, think_end)},
-    {"/traces/outcome_reward", PER_TRACE, F32, offsetof(trace_batch, outcome_reward)},
-    {"/traces/trajectory_reward", PER_TRACE, F32, offsetof(trace_batch, trajectory_reward)},
-    {"/traces/final_reward", PER_TRACE, F32, offsetof(trace_batch, final_reward)},
-    {"/traces/prompt_start", PER_TRACE, I64, offsetof(trace_batch, prompt_start)},
-    {"/traces/prompt_length", PER_TRACE, I32, offsetof(trace_batch, prompt_len)},
-    {"/traces/response_start", PER_TRACE, I64, offsetof(trace_batch, response_start)},
-    {"/traces/response_length", PER_TRACE, I32, offsetof(trace_batch, response_len)},
-    {"/traces/step_start", PER_TRACE, I64, offsetof(trace_batch, step_start)},
-    {"/traces/step_count", PER_TRACE, I32, offsetof(trace_batch, step_count)},
-    {"/traces/group_id", PER_TRACE, I64, offsetof(trace_batch, group)},
-};
-#define NCOLS ((int)(sizeof g_cols / sizeof g_cols[0]))
-#define GROUP_COL (NCOLS - 1)
+static void columns_init(void) {
+    FX_ASSERT(trace_ncolumns == NCOLS);
+    int k = 0;
+    for (int pass = 0; pass < 3; pass++)
+        for (int c = 0; c < NCOLS; c++) {
+            const trace_column *col = &trace_columns[c];
+            bool group = strcmp(col->name, "group_id") == 0;
+            if ((pass == 0 && col->per != TRACE_PER_TRACE) || (pass == 1 && col->per == TRACE_PER_TRACE && !group) ||
+                (pass == 2 && group))
+                g_order[k++] = c;
+        }
+    for (int c = 0; c < NCOLS; c++) {
+        const trace_column *col = &trace_columns[c];
+        if (col->per == TRACE_PER_TRACE) snprintf(g_paths[c], sizeof g_paths[c], "/traces/%s", col->name);
+        else if (col->per == TRACE_PER_STEP) snprintf(g_paths[c], sizeof g_paths[c], "/steps/%s", col->name + 5);
+        else snprintf(g_paths[c], sizeof g_paths[c], "/tokens/%s", col->name);
+    }
+}
+#define GROUP_COL 0 // trace_columns[0] is group_id
 
 struct trace_store {
     char *path;
@@ -58,11 +48,11 @@ struct trace_store {
 
 static const char *g_attr_names[3] = {"config", "model", "tokenizer"};
 
-static hid_t h5type(int t) {
+static hid_t h5type(trace_type t) {
     switch (t) {
-    case I32: return H5T_NATIVE_INT32;
-    case I64: return H5T_NATIVE_INT64;
-    case F32: return H5T_NATIVE_FLOAT;
+    case TRACE_I32: return H5T_NATIVE_INT32;
+    case TRACE_I64: return H5T_NATIVE_INT64;
+    case TRACE_F32: return H5T_NATIVE_FLOAT;
     default: return H5T_NATIVE_UINT8;
     }
 }
@@ -78,6 +68,7 @@ static void store_free(trace_store *s) {
 
 static trace_store *store_new(const char *path) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); // errors are reported by us, naming file and dataset
+    if (!g_paths[0][0]) columns_init();
     trace_store *s = fx_calloc(1, sizeof *s);
     s->path = fx_strdup(path);
     return s;
@@ -128,16 +119,16 @@ int trace_store_create(trace_store **out, const char *path, const char *config_j
     const char *groups[] = {"/traces", "/tokens", "/steps"};
     for (int g = 0; g < 3; g++) H5Gclose(H5Gcreate2(s->file, groups[g], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     for (int c = 0; c < NCOLS; c++) {
-        hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = g_cols[c].per == PER_TRACE ? 1024 : 16384;
+        hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = trace_columns[c].per == TRACE_PER_TRACE ? 1024 : 16384;
         hid_t space = H5Screate_simple(1, &zero, &unlimited);
         hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
         H5Pset_chunk(dcpl, 1, &chunk);
-        s->dsets[c] = H5Dcreate2(s->file, g_cols[c].path, h5type(g_cols[c].type), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        s->dsets[c] = H5Dcreate2(s->file, g_paths[c], h5type(trace_columns[c].type), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
         H5Pclose(dcpl);
         H5Sclose(space);
         if (s->dsets[c] < 0) {
             store_free(s);
-            return fx_errf(err, "%s: cannot create dataset %s", path, g_cols[c].path);
+            return fx_errf(err, "%s: cannot create dataset %s", path, g_paths[c]);
         }
     }
     const char *vals[3] = {config_json ? config_json : "", model ? model : "", tokenizer ? tokenizer : ""};
@@ -161,57 +152,45 @@ int trace_store_create(trace_store **out, const char *path, const char *config_j
     return 0;
 }
 
-static int64_t batch_rows(const trace_batch *b, int per) {
-    switch (per) {
-    case PER_TRACE: return b->n;
-    case PER_PROMPT_ID: return b->n_prompt_ids;
-    case PER_RESPONSE_ID: return b->n_response_ids;
-    default: return b->n_steps;
-    }
-}
-
 static int append_column(trace_store *s, int c, const void *data, int64_t rows, fx_err *err) {
     if (rows == 0) return 0;
     hid_t d = s->dsets[c];
-    hsize_t old = (hsize_t)s->count[g_cols[c].per], add = (hsize_t)rows, size = old + add;
-    if (H5Dset_extent(d, &size) < 0) return fx_errf(err, "%s: %s: cannot extend", s->path, g_cols[c].path);
+    hsize_t old = (hsize_t)s->count[trace_columns[c].per], add = (hsize_t)rows, size = old + add;
+    if (H5Dset_extent(d, &size) < 0) return fx_errf(err, "%s: %s: cannot extend", s->path, g_paths[c]);
     hid_t fspace = H5Dget_space(d);
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &old, NULL, &add, NULL);
     hid_t mspace = H5Screate_simple(1, &add, NULL);
-    herr_t rc = H5Dwrite(d, h5type(g_cols[c].type), mspace, fspace, H5P_DEFAULT, data);
+    herr_t rc = H5Dwrite(d, h5type(trace_columns[c].type), mspace, fspace, H5P_DEFAULT, data);
     H5Sclose(mspace);
     H5Sclose(fspace);
-    if (rc < 0) return fx_errf(err, "%s: %s: write failed (disk full?)", s->path, g_cols[c].path);
+    if (rc < 0) return fx_errf(err, "%s: %s: write failed (disk full?)", s->path, g_paths[c]);
     return 0;
 }
 
 int trace_store_append(trace_store *s, const trace_batch *b, fx_err *err) {
     FX_ASSERT(s->writing);
     if (b->n == 0) return 0;
-    // Starts in the file are offsets into the whole file's arrays, not the batch's.
+    // In the file, starts index the whole file's arrays, not the batch's.
     int64_t *starts[3];
     const int64_t *src[3] = {b->prompt_start, b->response_start, b->step_start};
-    int per[3] = {PER_PROMPT_ID, PER_RESPONSE_ID, PER_STEP};
+    const trace_per per[3] = {TRACE_PER_PROMPT_ID, TRACE_PER_RESPONSE_ID, TRACE_PER_STEP};
     for (int k = 0; k < 3; k++) {
         starts[k] = fx_malloc((size_t)b->n * sizeof(int64_t));
         for (int64_t i = 0; i < b->n; i++) starts[k][i] = src[k][i] + s->count[per[k]];
     }
     int rc = 0;
-    for (int c = 0; c < NCOLS && !rc; c++) {
+    for (int k = 0; k < NCOLS && !rc; k++) {
+        int c = g_order[k];
         if (c == GROUP_COL && H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) rc = fx_errf(err, "%s: flush failed", s->path);
-        const void *data = *(void *const *)((const char *)b + g_cols[c].field);
-        if (g_cols[c].field == offsetof(trace_batch, prompt_start)) data = starts[0];
-        if (g_cols[c].field == offsetof(trace_batch, response_start)) data = starts[1];
-        if (g_cols[c].field == offsetof(trace_batch, step_start)) data = starts[2];
-        if (!rc) rc = append_column(s, c, data, batch_rows(b, g_cols[c].per), err);
+        const void *data = trace_batch_array(b, &trace_columns[c]);
+        for (int j = 0; j < 3; j++)
+            if (data == src[j]) data = starts[j];
+        if (!rc) rc = append_column(s, c, data, trace_batch_rows(b, trace_columns[c].per), err);
     }
     for (int k = 0; k < 3; k++) free(starts[k]);
     if (!rc && H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) rc = fx_errf(err, "%s: flush failed", s->path);
     if (rc) return -1;
-    s->count[PER_TRACE] += b->n;
-    s->count[PER_PROMPT_ID] += b->n_prompt_ids;
-    s->count[PER_RESPONSE_ID] += b->n_response_ids;
-    s->count[PER_STEP] += b->n_steps;
+    for (int p = 0; p < 4; p++) s->count[p] += trace_batch_rows(b, (trace_per)p);
     return 0;
 }
 
@@ -250,25 +229,25 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
         return fx_errf(err, "%s: format: expected a \"%s\" attribute (not a fluxrl trace store)", path, FORMAT_NAME);
     }
     for (int c = 0; c < NCOLS; c++) {
-        s->dsets[c] = H5Dopen2(s->file, g_cols[c].path, H5P_DEFAULT);
+        s->dsets[c] = H5Dopen2(s->file, g_paths[c], H5P_DEFAULT);
         if (s->dsets[c] < 0) {
             store_free(s);
-            return fx_errf(err, "%s: %s: missing dataset", path, g_cols[c].path);
+            return fx_errf(err, "%s: %s: missing dataset", path, g_paths[c]);
         }
-        if (c == GROUP_COL) s->count[PER_TRACE] = extent(s->dsets[c]);
-        else if (g_cols[c].per != PER_TRACE) s->count[g_cols[c].per] = extent(s->dsets[c]);
+        if (c == GROUP_COL || trace_columns[c].per != TRACE_PER_TRACE)
+            s->count[trace_columns[c].per] = extent(s->dsets[c]);
     }
     for (int c = 0; c < NCOLS; c++)
-        if (g_cols[c].per == PER_TRACE && extent(s->dsets[c]) < s->count[PER_TRACE]) {
+        if (trace_columns[c].per == TRACE_PER_TRACE && extent(s->dsets[c]) < s->count[TRACE_PER_TRACE]) {
             store_free(s);
-            return fx_errf(err, "%s: %s: shorter than /traces/group_id", path, g_cols[c].path);
+            return fx_errf(err, "%s: %s: shorter than /traces/group_id", path, g_paths[c]);
         }
     for (int a = 0; a < 3; a++) s->attrs[a] = read_str_attr(s->file, g_attr_names[a]);
     *out = s;
     return 0;
 }
 
-int64_t trace_store_count(const trace_store *s) { return s->count[PER_TRACE]; }
+int64_t trace_store_count(const trace_store *s) { return s->count[TRACE_PER_TRACE]; }
 
 const char *trace_store_attr(const trace_store *s, const char *name) {
     for (int a = 0; a < 3; a++)
@@ -282,85 +261,57 @@ static int read_column(trace_store *s, int c, int64_t first, int64_t rows, void 
     hid_t fspace = H5Dget_space(s->dsets[c]);
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, NULL, &n, NULL);
     hid_t mspace = H5Screate_simple(1, &n, NULL);
-    herr_t rc = H5Dread(s->dsets[c], h5type(g_cols[c].type), mspace, fspace, H5P_DEFAULT, out);
+    herr_t rc = H5Dread(s->dsets[c], h5type(trace_columns[c].type), mspace, fspace, H5P_DEFAULT, out);
     H5Sclose(mspace);
     H5Sclose(fspace);
-    return rc < 0 ? fx_errf(err, "%s: %s: read of rows [%lld, %lld) failed", s->path, g_cols[c].path, (long long)first,
+    return rc < 0 ? fx_errf(err, "%s: %s: read of rows [%lld, %lld) failed", s->path, g_paths[c], (long long)first,
                             (long long)(first + rows))
                   : 0;
 }
 
-// Checks the per-trace columns of out against the data arrays; returns the data ranges.
-static int check_ranges(trace_store *s, const trace_batch *t, int64_t first, int64_t lo[3], int64_t hi[3], fx_err *err) {
-    const int64_t *starts[3] = {t->prompt_start, t->response_start, t->step_start};
-    const int32_t *lens[3] = {t->prompt_len, t->response_len, t->step_count};
-    const char *names[3] = {"prompt", "response", "step"};
-    int per[3] = {PER_PROMPT_ID, PER_RESPONSE_ID, PER_STEP};
-    for (int k = 0; k < 3; k++) {
-        lo[k] = INT64_MAX, hi[k] = 0;
-        for (int64_t i = 0; i < t->n; i++) {
-            if (starts[k][i] < 0 || lens[k][i] < 0 || starts[k][i] + lens[k][i] > s->count[per[k]])
-                return fx_errf(err, "%s: /traces/%s_start: trace %lld points outside the data", s->path, names[k],
-                               (long long)(first + i));
+int trace_store_read(trace_store *s, int64_t first, int64_t count, trace_batch *out, fx_err *err) {
+    if (first < 0 || count < 0 || first > s->count[TRACE_PER_TRACE] - count)
+        return fx_errf(err, "%s: traces [%lld, %lld) requested but the store holds %lld", s->path, (long long)first,
+                       (long long)(first + count), (long long)s->count[TRACE_PER_TRACE]);
+    // The per-trace columns first; they say which span of each data array the traces use.
+    trace_batch_resize(out, count, 0, 0, 0);
+    int rc = 0;
+    for (int c = 0; c < NCOLS && !rc; c++)
+        if (trace_columns[c].per == TRACE_PER_TRACE) rc = read_column(s, c, first, count, trace_batch_array(out, &trace_columns[c]), err);
+    int64_t *starts[3] = {out->prompt_start, out->response_start, out->step_start};
+    const int32_t *lens[3] = {out->prompt_len, out->response_len, out->step_count};
+    int64_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+    for (int k = 0; k < 3 && !rc; k++) {
+        lo[k] = count ? INT64_MAX : 0;
+        for (int64_t i = 0; i < count; i++) {
+            if (starts[k][i] < 0 || lens[k][i] < 0 || starts[k][i] > s->count[k + 1] - lens[k][i]) {
+                static const char *names[3] = {"prompt", "response", "step"};
+                rc = fx_errf(err, "%s: /traces/%s_start: trace %lld points outside the stored data", s->path, names[k],
+                             (long long)(first + i));
+                break;
+            }
             if (starts[k][i] < lo[k]) lo[k] = starts[k][i];
             if (starts[k][i] + lens[k][i] > hi[k]) hi[k] = starts[k][i] + lens[k][i];
         }
-        if (t->n == 0 || lo[k] > hi[k]) lo[k] = hi[k] = 0;
+        if (lo[k] > hi[k]) lo[k] = hi[k] = 0;
     }
-    return 0;
-}
-
-int trace_store_read(trace_store *s, int64_t first, int64_t count, trace_batch *out, fx_err *err) {
-    trace_batch_clear(out);
-    if (first < 0 || count < 0 || first + count > s->count[PER_TRACE])
-        return fx_errf(err, "%s: traces [%lld, %lld) requested but the store holds %lld", s->path, (long long)first,
-                       (long long)(first + count), (long long)s->count[PER_TRACE]);
-    // Per-trace columns straight into a batch of `count` traces.
-    trace_batch t;
-    trace_batch_init(&t);
-    trace tmpl = {0};
-    for (int64_t i = 0; i < count; i++) trace_batch_add(&t, &tmpl);
-    int rc = 0;
-    for (int c = 0; c < NCOLS && !rc; c++)
-        if (g_cols[c].per == PER_TRACE) rc = read_column(s, c, first, count, *(void **)((char *)&t + g_cols[c].field), err);
-    int64_t lo[3], hi[3];
-    if (!rc) rc = check_ranges(s, &t, first, lo, hi, err);
-    // Then the spans of the data columns those traces use, rebased to the batch.
-    if (!rc) {
-        int per_k[4] = {-1, 0, 1, 2};
-        int64_t rows[3] = {hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]};
-        t.cap_prompt_ids = t.n_prompt_ids = rows[0];
-        t.cap_response_ids = t.n_response_ids = rows[1];
-        t.cap_steps = t.n_steps = rows[2];
-        t.prompt_ids = fx_realloc(t.prompt_ids, (size_t)(rows[0] + 1) * sizeof(int32_t));
-        t.response_ids = fx_realloc(t.response_ids, (size_t)(rows[1] + 1) * sizeof(int32_t));
-        t.logprobs = fx_realloc(t.logprobs, (size_t)(rows[1] + 1) * sizeof(float));
-        t.step_end = fx_realloc(t.step_end, (size_t)(rows[2] + 1) * sizeof(int32_t));
-        t.step_part = fx_realloc(t.step_part, (size_t)(rows[2] + 1));
-        t.step_reward = fx_realloc(t.step_reward, (size_t)(rows[2] + 1) * sizeof(float));
-        for (int c = 0; c < NCOLS && !rc; c++) {
-            int k = per_k[g_cols[c].per];
-            if (k >= 0) rc = read_column(s, c, lo[k], rows[k], *(void **)((char *)&t + g_cols[c].field), err);
-        }
-        for (int64_t i = 0; i < t.n; i++) t.prompt_start[i] -= lo[0], t.response_start[i] -= lo[1], t.step_start[i] -= lo[2];
+    if (rc) return -1;
+    // Then those spans, rebased to the batch.
+    int64_t counts[4] = {count, hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]};
+    trace_batch_resize(out, count, counts[1], counts[2], counts[3]); // keeps the per-trace columns
+    for (int c = 0; c < NCOLS && !rc; c++) {
+        trace_per p = trace_columns[c].per;
+        if (p != TRACE_PER_TRACE) rc = read_column(s, c, lo[p - 1], counts[p], trace_batch_array(out, &trace_columns[c]), err);
     }
-    // Steps end inside their response, in increasing order.
-    for (int64_t i = 0; i < t.n && !rc; i++) {
-        trace v = trace_batch_get(&t, i);
-        for (int32_t k = 0; k < v.n_steps && !rc; k++)
-            if (v.step_end[k] < 1 || v.step_end[k] > v.n_response || (k && v.step_end[k] <= v.step_end[k - 1]))
-                rc = fx_errf(err, "%s: /steps/end: trace %lld step %d ends at %d (response length %d)", s->path,
-                             (long long)(first + i), k, v.step_end[k], v.n_response);
-    }
-    if (!rc) trace_batch_append(out, &t);
-    trace_batch_free(&t);
-    return rc;
+    for (int64_t i = 0; i < count; i++)
+        out->prompt_start[i] -= lo[0], out->response_start[i] -= lo[1], out->step_start[i] -= lo[2];
+    return rc ? -1 : trace_batch_check(out, s->path, err);
 }
 
 int trace_store_group(trace_store *s, int64_t group, int64_t **idx, int64_t *n, fx_err *err) {
     *idx = NULL;
     *n = 0;
-    int64_t total = s->count[PER_TRACE];
+    int64_t total = s->count[TRACE_PER_TRACE];
     int64_t *ids = fx_malloc((size_t)(total + 1) * sizeof *ids);
     int rc = read_column(s, GROUP_COL, 0, total, ids, err);
     int64_t k = 0;
@@ -385,8 +336,8 @@ int trace_store_export_jsonl(trace_store *s, FILE *f, fx_err *err) {
     trace_batch b;
     trace_batch_init(&b);
     int rc = 0;
-    for (int64_t first = 0; first < s->count[PER_TRACE] && !rc; first += 256) {
-        int64_t n = s->count[PER_TRACE] - first < 256 ? s->count[PER_TRACE] - first : 256;
+    for (int64_t first = 0; first < s->count[TRACE_PER_TRACE] && !rc; first += 256) {
+        int64_t n = s->count[TRACE_PER_TRACE] - first < 256 ? s->count[TRACE_PER_TRACE] - first : 256;
         rc = trace_store_read(s, first, n, &b, err);
         for (int64_t i = 0; i < b.n && !rc; i++) {
             trace t = trace_batch_get(&b, i);
