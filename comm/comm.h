@@ -19,6 +19,8 @@ typedef struct {
     int local_rank, local_size; // among the ranks on this node
     MPI_Comm role_comm;   // the ranks of this rank's role
     MPI_Comm node_comm;   // the ranks on this node
+    MPI_Comm sync_comm;   // the trainer leader (rank 0 in it) and every rollout and reward rank;
+                          // MPI_COMM_NULL on the other trainers
     int first[3], count[3]; // first world rank and number of ranks of each role
     char host[MPI_MAX_PROCESSOR_NAME];
 } comm_world;
@@ -38,6 +40,8 @@ int comm_world_size(void);
 // cluster.*_ranks keys (and not 1) is bad input: err names both numbers.
 int comm_world_build(comm_world *w, const fx_config *cfg, fx_err *err);
 void comm_world_free(comm_world *w);
+// The role of any world rank of w.
+comm_role comm_role_of(const comm_world *w, int rank);
 
 // Every rank learns whether any rank failed, so all of them stop together instead of some waiting
 // forever in a collective. `code` is this rank's exit code (0: fine). Returns the highest code of

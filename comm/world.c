@@ -97,13 +97,23 @@ int comm_world_build(comm_world *w, const fx_config *cfg, fx_err *err) {
     COMM_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &w->node_comm));
     COMM_CHECK(MPI_Comm_rank(w->node_comm, &w->local_rank));
     COMM_CHECK(MPI_Comm_size(w->node_comm, &w->local_size));
+    bool in_sync = w->rank == 0 || w->role != COMM_ROLE_TRAINER;
+    COMM_CHECK(MPI_Comm_split(MPI_COMM_WORLD, in_sync ? 0 : MPI_UNDEFINED, w->rank, &w->sync_comm));
     int len = 0;
     MPI_Get_processor_name(w->host, &len);
     if (w->size > 1) fx_log_set_rank(w->rank, comm_role_name(w->role));
     return 0;
 }
 
+comm_role comm_role_of(const comm_world *w, int rank) {
+    if (w->size == 1) return COMM_ROLE_ALL;
+    for (int r = 0; r < 3; r++)
+        if (rank >= w->first[r] && rank < w->first[r] + w->count[r]) return (comm_role)r;
+    return COMM_ROLE_ALL;
+}
+
 void comm_world_free(comm_world *w) {
     if (w->role_comm != MPI_COMM_NULL && w->role_comm) MPI_Comm_free(&w->role_comm);
     if (w->node_comm != MPI_COMM_NULL && w->node_comm) MPI_Comm_free(&w->node_comm);
+    if (w->sync_comm != MPI_COMM_NULL && w->sync_comm) MPI_Comm_free(&w->sync_comm);
 }

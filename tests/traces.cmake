@@ -6,3 +6,4 @@ target_link_libraries(trace_fixture PRIVATE fluxrl_core fluxrl_traces)
 add_test(NAME traces_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_traces.sh $<TARGET_FILE:fluxrl>
          $<TARGET_FILE:trace_fixture> ${PROJECT_SOURCE_DIR})
 set_tests_properties(traces_cli PROPERTIES LABELS cli TIMEOUT 120)
+fluxrl_test(test_msg SOURCES test_msg.c PARTS core traces comm LABELS unit)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# test_mpi.sh FLUXRL MPI_FAIL SRC — fluxrl under `mpirun -np 2` (as root and on 2 cores, through
+# test_mpi.sh FLUXRL MPI_FAIL SRC MPI_COMM — fluxrl under `mpirun -np 2` (as root and on 2 cores, through
 # launch/mpirun.sh): roles split as configured, a world-size mismatch named, a failed rank ending
 # the whole job with its rank and role instead of a hang.
 set -u
-fx=$1 fail=$2 src=$3
+fx=$1 fail=$2 src=$3 comm=$4
 . "$src/tests/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -30,5 +30,8 @@ expect_contains "$err" "rank 1 (rollout) failed; bringing the job down" "rank an
 expect_not_contains "$err" "unreachable" "rank 0 never passed the barrier"
 elapsed=$(($(date +%s) - start))
 [ "$elapsed" -lt 60 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL abort took ${elapsed}s" >&2; }
+
+expect_run 0 "messages and weight sync across 3 ranks" -- timeout 120 "$mpi" -np 3 "$comm"
+expect_contains "$out" "mpi_comm: 27 passed, 0 failed" "every check on every rank"
 
 finish test_mpi

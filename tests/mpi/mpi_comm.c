@@ -1,0 +1,95 @@
+// mpi_comm.c — under mpirun -np 3 (trainer, rollout, reward): trace batches flow rollout ->
+// reward -> trainer as typed messages and arrive intact; a corrupt message is refused naming its
+// sender; weights broadcast by the trainer leader arrive bit for bit; a rank with a different
+// parameter count is named before any bucket moves.
+#include <stdlib.h>
+
+#include "comm/msg.h"
+#include "comm/wsync.h"
+#include "core/rng.h"
+#include "../test.h"
+#include "../trace_fixture.h"
+
+enum { TAG_TRACES = 1 };
+
+static void fill(float *p, size_t n, uint64_t seed) {
+    fx_rng r = fx_rng_stream(seed, 0, 0, 0);
+    for (size_t i = 0; i < n; i++) p[i] = (float)fx_rng_normal(&r);
+}
+
+static void test_messages(const comm_world *w) {
+    trace_batch b;
+    trace_batch_init(&b);
+    msg_buf m = {0};
+    fx_err err;
+    int from = -1;
+    if (w->role == COMM_ROLE_ROLLOUT) {
+        for (int64_t i = 0; i < 40; i++) make_trace(i, 3, &b);
+        msg_encode_traces(&m, &b, w->rank, 4, 0);
+        msg_send(&m, w->first[COMM_ROLE_REWARD], TAG_TRACES);
+        ((msg_header *)m.buf)->magic = 0xdeadbeef;
+        msg_send(&m, w->first[COMM_ROLE_REWARD], TAG_TRACES);
+    } else if (w->role == COMM_ROLE_REWARD) {
+        CHECK_INT(msg_recv(&m, MPI_ANY_SOURCE, TAG_TRACES, w, &from, &err), 0);
+        CHECK_INT(from, 1);
+        CHECK_INT(msg_decode_traces(&m, "rank 1 (rollout)", &b, &err), 0);
+        CHECK_INT(b.n, 40);
+        msg_encode_traces(&m, &b, w->rank, 4, 0); // forwarded to the trainer
+        msg_send(&m, 0, TAG_TRACES);
+        CHECK_INT(msg_recv(&m, MPI_ANY_SOURCE, TAG_TRACES, w, &from, &err), -1);
+        CHECK_STR(err.msg, "message from rank 1 (rollout): magic: 0xdeadbeef, expected 0x4c52584d");
+    } else {
+        CHECK_INT(msg_recv(&m, MPI_ANY_SOURCE, TAG_TRACES, w, &from, &err), 0);
+        CHECK_INT(from, 2);
+        CHECK_INT(msg_decode_traces(&m, "rank 2 (reward)", &b, &err), 0);
+        CHECK_INT(msg_head(&m)->policy_version, 4);
+        int bad = 0;
+        for (int64_t i = 0; i < b.n; i++) {
+            trace t = trace_batch_get(&b, i);
+            bad += !same_as(&t, i, 3);
+        }
+        CHECK_INT(b.n, 40);
+        CHECK_INT(bad, 0);
+    }
+    msg_buf_free(&m);
+    trace_batch_free(&b);
+}
+
+static void test_weight_sync(const comm_world *w) {
+    const size_t n = 1000003; // not a multiple of the bucket
+    float *p = calloc(n, sizeof *p), *want = malloc(n * sizeof *want);
+    fill(want, n, 77);
+    int64_t version = 0;
+    if (w->rank == 0) memcpy(p, want, n * sizeof *p), version = 12;
+    fx_err err;
+    CHECK_INT(wsync_broadcast(p, n, &version, 64 << 10, 0, w->sync_comm, &err), 0);
+    CHECK_INT(version, 12);
+    CHECK(memcmp(p, want, n * sizeof *p) == 0);
+    // A rank holding a different model is refused by name, on every rank, before data moves.
+    size_t mine = w->rank == 2 ? n - 1 : n;
+    int rc = wsync_broadcast(p, mine, &version, 64 << 10, 0, w->sync_comm, &err);
+    CHECK_INT(rc, -1);
+    if (w->rank == 2) CHECK_STR(err.msg, "weight sync: the trainer leader sends 1000003 parameters but this rank's model has 1000002");
+    else CHECK_STR(err.msg, "weight sync: another rank's model has a different parameter count; stopping");
+    free(p);
+    free(want);
+}
+
+int main(int argc, char **argv) {
+    comm_init(&argc, &argv);
+    fx_config c;
+    cfg_defaults(&c);
+    comm_world w;
+    fx_err err;
+    if (comm_world_build(&w, &c, &err)) fx_fatal("%s", err.msg);
+    test_messages(&w);
+    test_weight_sync(&w);
+    int counts[2] = {test_passed, test_failed}, total[2];
+    MPI_Reduce(counts, total, 2, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (w.rank == 0) printf("mpi_comm: %d passed, %d failed\n", total[0], total[1]);
+    int failed = total[1];
+    MPI_Bcast(&failed, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    comm_world_free(&w);
+    comm_finalize();
+    return failed ? 1 : 0;
+}
