@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/h5.h"
+
 #define FORMAT_NAME "fluxrl-traces"
 #define FORMAT_VERSION 1
 
@@ -67,41 +69,13 @@ static void store_free(trace_store *s) {
 }
 
 static trace_store *store_new(const char *path) {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); // errors are reported by us, naming file and dataset
+    fx_h5_quiet(); // errors are reported by us, naming file and dataset
     if (!g_paths[0][0]) columns_init();
     trace_store *s = fx_calloc(1, sizeof *s);
     s->path = fx_strdup(path);
     return s;
 }
 
-static int write_str_attr(hid_t obj, const char *name, const char *value) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, &value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(t);
-    return rc < 0 ? -1 : 0;
-}
-
-static char *read_str_attr(hid_t obj, const char *name) {
-    if (H5Aexists(obj, name) <= 0) return NULL;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    char *v = NULL, *out = NULL;
-    if (a >= 0 && H5Aread(a, t, &v) >= 0 && v) {
-        out = fx_strdup(v);
-        H5free_memory(v);
-    }
-    H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    return out;
-}
 
 int trace_store_create(trace_store **out, const char *path, const char *config_json, const char *model,
                        const char *tokenizer, fx_err *err) {
@@ -132,16 +106,16 @@ int trace_store_create(trace_store **out, const char *path, const char *config_j
         }
     }
     const char *vals[3] = {config_json ? config_json : "", model ? model : "", tokenizer ? tokenizer : ""};
-    int rc = write_str_attr(s->file, "format", FORMAT_NAME);
-    for (int a = 0; a < 3 && !rc; a++) rc = write_str_attr(s->file, g_attr_names[a], vals[a]);
-    if (!rc) rc = write_str_attr(s->file, "writer", "fluxrl " FLUXRL_VERSION);
+    int rc = fx_h5_write_str_attr(s->file, "format", FORMAT_NAME);
+    for (int a = 0; a < 3 && !rc; a++) rc = fx_h5_write_str_attr(s->file, g_attr_names[a], vals[a]);
+    if (!rc) rc = fx_h5_write_str_attr(s->file, "writer", "fluxrl " FLUXRL_VERSION);
     hid_t space = H5Screate(H5S_SCALAR);
     int version = FORMAT_VERSION;
     hid_t a = H5Acreate2(s->file, "format_version", H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT);
     if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &version) < 0) rc = -1;
     if (a >= 0) H5Aclose(a);
     H5Sclose(space);
-    if (!rc) rc = write_str_attr(s->dsets[8], "names", "eos,stop,length,abort"); // finish_reason
+    if (!rc) rc = fx_h5_write_str_attr(s->dsets[8], "names", "eos,stop,length,abort"); // finish_reason
     // From here on no attribute may change: SWMR allows appending data only.
     if (rc || H5Fstart_swmr_write(s->file) < 0) {
         store_free(s);
@@ -221,7 +195,7 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
         store_free(s);
         return fx_errf(err, "%s: cannot open as a trace store (an HDF5 file not written by fluxrl?)", path);
     }
-    char *format = read_str_attr(s->file, "format");
+    char *format = fx_h5_read_str_attr(s->file, "format");
     bool ok = format && strcmp(format, FORMAT_NAME) == 0;
     free(format);
     if (!ok) {
@@ -242,7 +216,7 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
             store_free(s);
             return fx_errf(err, "%s: %s: shorter than /traces/group_id", path, g_paths[c]);
         }
-    for (int a = 0; a < 3; a++) s->attrs[a] = read_str_attr(s->file, g_attr_names[a]);
+    for (int a = 0; a < 3; a++) s->attrs[a] = fx_h5_read_str_attr(s->file, g_attr_names[a]);
     *out = s;
     return 0;
 }

@@ -1,0 +1,114 @@
+// test_ckpt.c — checkpoints: round trip, keep-last-K, no temporary files left, resume picks the
+// newest that loads and falls back past a corrupted or truncated one with a warning.
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "trainer/ckpt.h"
+#include "test.h"
+
+static char dir[] = "/tmp/fluxrl-test-ckpt-XXXXXX";
+
+enum { NP = 3000 };
+static float params[NP], moments[NP];
+static int64_t rng[4];
+static uint8_t flags[5];
+
+static void fill(int64_t step) {
+    for (int i = 0; i < NP; i++) params[i] = (float)step + 0.001f * (float)i, moments[i] = -(float)i;
+    for (int i = 0; i < 4; i++) rng[i] = step * 10 + i;
+    for (int i = 0; i < 5; i++) flags[i] = (uint8_t)(step + i);
+}
+
+static ckpt_array arrays[4] = {{"params", CKPT_F32, NP, params}, {"adam_m", CKPT_F32, NP, moments},
+                               {"rng", CKPT_I64, 4, rng}, {"flags", CKPT_U8, 5, flags}};
+
+static int files_in(const char *sub) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls '%s/%s' | wc -l", dir, sub);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p && fscanf(p, "%d", &n) != 1) n = -1;
+    if (p) pclose(p);
+    return n;
+}
+
+static void corrupt(const char *path, long at, int len) {
+    FILE *f = fopen(path, "r+b");
+    fseek(f, at, SEEK_SET);
+    for (int i = 0; i < len; i++) fputc(0x5a, f);
+    fclose(f);
+}
+
+int main(void) {
+    if (!mkdtemp(dir)) return 1;
+    fx_err err;
+    char path[4300];
+    for (int64_t step = 1; step <= 4; step++) {
+        fill(step);
+        CHECK_INT(ckpt_save(dir, step * 100, arrays, 4, "{\"run\": {}}", 3, path, sizeof path, &err), 0);
+    }
+    CHECK(strstr(path, "/checkpoints/step-00000400.h5") != NULL);
+    CHECK_INT(files_in("checkpoints"), 3); // step 100 removed; no .tmp left
+    char *cfg = ckpt_config(path);
+    CHECK_STR(cfg, "{\"run\": {}}");
+    free(cfg);
+    // Round trip.
+    fill(0);
+    int64_t step = -1;
+    CHECK_INT(ckpt_load(path, arrays, 4, &step, &err), 0);
+    CHECK_INT(step, 400);
+    CHECK(params[7] == 4.0f + 0.007f && moments[9] == -9.0f && rng[3] == 43 && flags[4] == 8);
+    // Wrong expectations are named.
+    ckpt_array wrong[1] = {{"params", CKPT_F32, NP - 1, params}};
+    CHECK_INT(ckpt_load(path, wrong, 1, &step, &err), -1);
+    CHECK(strstr(err.msg, "step-00000400.h5: params: expected 2999 f32 values") != NULL);
+    ckpt_array missing[1] = {{"adam_v", CKPT_F32, NP, params}};
+    CHECK_INT(ckpt_load(path, missing, 1, &step, &err), -1);
+    CHECK(strstr(err.msg, "adam_v: missing") != NULL);
+    ckpt_array typed[1] = {{"rng", CKPT_F32, 4, params}};
+    CHECK_INT(ckpt_load(path, typed, 1, &step, &err), -1);
+    // Resume: the newest loads.
+    fill(0);
+    char got[4300];
+    CHECK_INT(ckpt_resume_latest(dir, arrays, 4, &step, got, sizeof got, &err), 1);
+    CHECK_INT(step, 400);
+    // Corrupt the middle of the newest: the Fletcher-32 checksums catch it; resume falls back to 300.
+    struct stat st;
+    stat(path, &st);
+    corrupt(path, (long)st.st_size / 4, (int)(st.st_size / 2)); // the middle half: array data
+    char *log = NULL;
+    size_t loglen = 0;
+    FILE *mem = open_memstream(&log, &loglen);
+    fx_log_set_stream(mem);
+    CHECK_INT(ckpt_resume_latest(dir, arrays, 4, &step, got, sizeof got, &err), 1);
+    fclose(mem);
+    fx_log_set_stream(NULL);
+    CHECK_INT(step, 300);
+    CHECK(strstr(got, "step-00000300.h5") != NULL);
+    CHECK(strstr(log, "warn: skipping checkpoint") != NULL && strstr(log, "step-00000400.h5") != NULL);
+    CHECK(params[7] == 3.0f + 0.007f);
+    free(log);
+    // Truncate 300 as well: 200 is next.
+    snprintf(got, sizeof got, "%s/checkpoints/step-00000300.h5", dir);
+    CHECK_INT(truncate(got, 1000), 0);
+    fx_log_set_level(FX_LOG_ERROR); // the warnings were checked above
+    CHECK_INT(ckpt_resume_latest(dir, arrays, 4, &step, got, sizeof got, &err), 1);
+    CHECK_INT(step, 200);
+    // None loads: an error; no checkpoints at all: 0.
+    snprintf(got, sizeof got, "%s/checkpoints/step-00000200.h5", dir);
+    corrupt(got, 0, 16);
+    CHECK_INT(ckpt_resume_latest(dir, arrays, 4, &step, got, sizeof got, &err), -1);
+    CHECK(strstr(err.msg, "none of the 3 checkpoints loads") != NULL);
+    char empty[700];
+    snprintf(empty, sizeof empty, "%s/fresh", dir);
+    CHECK_INT(ckpt_resume_latest(empty, arrays, 4, &step, got, sizeof got, &err), 0);
+    // A run folder that cannot be written.
+    CHECK_INT(ckpt_save("/proc/fluxrl-nope", 1, arrays, 4, "", 2, NULL, 0, &err), -1);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) return 1;
+    return test_summary("test_ckpt");
+}

@@ -1,0 +1,187 @@
+// ckpt.c — see ckpt.h.
+#define _POSIX_C_SOURCE 200809L
+#include "ckpt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/h5.h"
+#include <unistd.h>
+
+#include "../core/log.h"
+
+#define CKPT_FORMAT "fluxrl-checkpoint"
+
+static hid_t h5type(ckpt_type t) {
+    return t == CKPT_F32 ? H5T_NATIVE_FLOAT : t == CKPT_I64 ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT8;
+}
+
+static const char *type_name(ckpt_type t) { return t == CKPT_F32 ? "f32" : t == CKPT_I64 ? "i64" : "u8"; }
+
+
+static int fsync_path(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int write_array(hid_t file, const ckpt_array *a) {
+    hsize_t n = a->n, chunk = a->n < ((hsize_t)1 << 20) ? (a->n ? a->n : 1) : ((hsize_t)1 << 20);
+    hid_t space = H5Screate_simple(1, &n, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    H5Pset_fletcher32(dcpl); // a checksum per chunk, verified on every read
+    hid_t d = H5Dcreate2(file, a->name, h5type(a->type), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t rc = d < 0 ? -1 : a->n ? H5Dwrite(d, h5type(a->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data) : 0;
+    if (d >= 0) H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+static int write_file(const char *path, int64_t step, const ckpt_array *arrays, int n, const char *config_json) {
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return -1;
+    int rc = fx_h5_write_str_attr(f, "format", CKPT_FORMAT) || fx_h5_write_str_attr(f, "config", config_json ? config_json : "") ||
+             fx_h5_write_str_attr(f, "writer", "fluxrl " FLUXRL_VERSION);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, "step", H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &step) < 0) rc = -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    for (int i = 0; i < n && !rc; i++) rc = write_array(f, &arrays[i]);
+    if (H5Fclose(f) < 0) rc = -1;
+    return rc;
+}
+
+// The steps of run_dir's complete checkpoints, newest first (caller frees); *n their number.
+static int64_t *list_steps(const char *dir, int *n) {
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return NULL;
+    int64_t *steps = NULL;
+    int cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        long long s;
+        char tail[8];
+        if (sscanf(e->d_name, "step-%lld.%7s", &s, tail) != 2 || strcmp(tail, "h5") != 0) continue;
+        if (*n == cap) cap = cap ? 2 * cap : 16, steps = fx_realloc(steps, (size_t)cap * sizeof *steps);
+        steps[(*n)++] = s;
+    }
+    closedir(d);
+    for (int i = 1; i < *n; i++) // insertion sort, descending
+        for (int j = i; j > 0 && steps[j] > steps[j - 1]; j--) {
+            int64_t t = steps[j];
+            steps[j] = steps[j - 1];
+            steps[j - 1] = t;
+        }
+    return steps;
+}
+
+static void step_path(char *buf, size_t n, const char *dir, int64_t step) {
+    snprintf(buf, n, "%s/step-%08lld.h5", dir, (long long)step);
+}
+
+int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
+              int keep_last, char *path_out, size_t path_len, fx_err *err) {
+    fx_h5_quiet();
+    char dir[4096], path[4200], tmp[4300];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    if (fx_mkdir_p(dir, err)) return -1;
+    step_path(path, sizeof path, dir, step);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (write_file(tmp, step, arrays, n, config_json) || fsync_path(tmp)) {
+        unlink(tmp);
+        return fx_errf(err, "%s: cannot write the checkpoint (disk full or not writable?)", tmp);
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return fx_errf(err, "%s: cannot rename to %s: %s", tmp, path, strerror(e));
+    }
+    fsync_path(dir); // the rename itself reaches the disk
+    if (path_out) snprintf(path_out, path_len, "%s", path);
+    int count;
+    int64_t *steps = list_steps(dir, &count);
+    for (int i = keep_last > 0 ? keep_last : count; i < count; i++) {
+        char old[4200];
+        step_path(old, sizeof old, dir, steps[i]);
+        unlink(old);
+    }
+    free(steps);
+    return 0;
+}
+
+int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, fx_err *err) {
+    fx_h5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return fx_errf(err, "%s: cannot open as HDF5 (missing, truncated or corrupted)", path);
+    char *format = fx_h5_read_str_attr(f, "format");
+    int rc = 0;
+    if (!format || strcmp(format, CKPT_FORMAT) != 0) rc = fx_errf(err, "%s: format: expected \"%s\"", path, CKPT_FORMAT);
+    free(format);
+    if (!rc) {
+        hid_t a = H5Aopen(f, "step", H5P_DEFAULT);
+        if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, step) < 0) rc = fx_errf(err, "%s: step: missing", path);
+        if (a >= 0) H5Aclose(a);
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        hid_t d = H5Dopen2(f, arrays[i].name, H5P_DEFAULT);
+        if (d < 0) {
+            rc = fx_errf(err, "%s: %s: missing", path, arrays[i].name);
+            break;
+        }
+        hid_t space = H5Dget_space(d), t = H5Dget_type(d);
+        hsize_t len = 0;
+        H5Sget_simple_extent_dims(space, &len, NULL);
+        if (H5Tequal(t, h5type(arrays[i].type)) <= 0 || len != arrays[i].n)
+            rc = fx_errf(err, "%s: %s: expected %zu %s values, found %llu of another or the same type", path, arrays[i].name,
+                         arrays[i].n, type_name(arrays[i].type), (unsigned long long)len);
+        else if (len && H5Dread(d, h5type(arrays[i].type), H5S_ALL, H5S_ALL, H5P_DEFAULT, arrays[i].data) < 0)
+            rc = fx_errf(err, "%s: %s: read failed: checksum mismatch (corrupted file)", path, arrays[i].name);
+        H5Tclose(t);
+        H5Sclose(space);
+        H5Dclose(d);
+    }
+    H5Fclose(f);
+    return rc;
+}
+
+int ckpt_resume_latest(const char *run_dir, const ckpt_array *arrays, int n, int64_t *step, char *path_out,
+                       size_t path_len, fx_err *err) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    int count;
+    int64_t *steps = list_steps(dir, &count);
+    int found = 0;
+    for (int i = 0; i < count && !found; i++) {
+        char path[4200];
+        step_path(path, sizeof path, dir, steps[i]);
+        fx_err why;
+        if (ckpt_load(path, arrays, n, step, &why) == 0) {
+            found = 1;
+            if (path_out) snprintf(path_out, path_len, "%s", path);
+        } else {
+            fx_warn("skipping checkpoint %s: %s", path, why.msg);
+        }
+    }
+    free(steps);
+    if (!found && count > 0) return fx_errf(err, "%s: none of the %d checkpoints loads (see the warnings above)", dir, count);
+    return found;
+}
+
+char *ckpt_config(const char *path) {
+    fx_h5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return NULL;
+    char *c = fx_h5_read_str_attr(f, "config");
+    H5Fclose(f);
+    return c;
+}

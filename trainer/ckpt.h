@@ -1,0 +1,41 @@
+// ckpt.h — training checkpoints in HDF5: named arrays (parameters, AdamW moments, RNG state,
+// data cursor, ...) plus the step and the config, in RUN_DIR/checkpoints/step-NNNNNNNN.h5.
+// A checkpoint is written to a temporary file, fsynced and renamed, so one under its final name
+// is always complete; every dataset carries HDF5's Fletcher-32 checksum, so a corrupted file is
+// detected on load. The newest K are kept. Resuming picks the newest checkpoint that loads, and
+// falls back to older ones with a warning naming what was wrong with the newer.
+#ifndef FLUXRL_CKPT_H
+#define FLUXRL_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/fx.h"
+
+typedef enum { CKPT_F32 = 0, CKPT_I64, CKPT_U8 } ckpt_type;
+
+typedef struct {
+    const char *name; // dataset name, e.g. "params", "adam_m", "rng"
+    ckpt_type type;
+    size_t n;         // elements
+    void *data;       // saved from / loaded into (the caller owns it, sized n)
+} ckpt_array;
+
+// Writes step's checkpoint into run_dir/checkpoints/ and removes all but the newest keep_last
+// (keep_last <= 0 keeps all). *path_out (may be NULL) receives the file's path.
+int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
+              int keep_last, char *path_out, size_t path_len, fx_err *err);
+
+// Loads path into the arrays: each must exist with exactly the expected type and size.
+int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, fx_err *err);
+
+// `--resume auto`: loads the newest checkpoint of run_dir that loads cleanly; a newer one that
+// does not is reported with fx_warn and skipped. Returns 1 when one was loaded (its step in
+// *step, its path in path_out), 0 when the run has no checkpoint, -1 when none of them loads.
+int ckpt_resume_latest(const char *run_dir, const ckpt_array *arrays, int n, int64_t *step, char *path_out,
+                       size_t path_len, fx_err *err);
+
+// The config JSON stored in a checkpoint (caller frees), or NULL.
+char *ckpt_config(const char *path);
+
+#endif
