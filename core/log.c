@@ -22,6 +22,7 @@ static void log_start(void) {
 }
 
 void fx_log_set_rank(int rank, const char *role) {
+    log_start(); // times count from start-up, not from the first line
     g_log.rank = rank;
     snprintf(g_log.role, sizeof g_log.role, "%s", role ? role : "");
 }

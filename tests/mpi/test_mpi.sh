@@ -31,6 +31,14 @@ expect_not_contains "$err" "unreachable" "rank 0 never passed the barrier"
 elapsed=$(($(date +%s) - start))
 [ "$elapsed" -lt 60 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL abort took ${elapsed}s" >&2; }
 
+start=$(date +%s)
+expect_run 1 "a stalled rank is ended by its watchdog" -- timeout 120 "$mpi" -np 2 "$fail" stall
+expect_contains "$err" "[r1 rollout" "stalled rank's prefix"
+expect_contains "$err" "error: stalled: no progress for 2." "stall reported"
+expect_contains "$err" "in a step that never ends; ending the job" "what stalled"
+elapsed=$(($(date +%s) - start))
+[ "$elapsed" -lt 30 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL stall took ${elapsed}s" >&2; }
+
 expect_run 0 "messages and weight sync across 3 ranks" -- timeout 120 "$mpi" -np 3 "$comm"
 expect_contains "$out" "mpi_comm: 27 passed, 0 failed" "every check on every rank"
 
