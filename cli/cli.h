@@ -20,6 +20,7 @@ int cmd_version(int argc, char **argv);
 int cmd_config_check(int argc, char **argv);
 int cmd_config_doc(int argc, char **argv);
 int cmd_ranks(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 // model commands (transformer core)
 // tokenizer commands
 // rollout commands (tasks, verify)

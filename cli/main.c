@@ -24,6 +24,10 @@ const cli_command cli_commands[] = {
      "table of the ranks, and writes the resolved config to run.out_dir/run.name/config.json.\n"
      "Run it before a long job to see that the launch is what you meant. Without mpirun one\n"
      "process plays every role.\n", cmd_ranks},
+    {"plot", "draw learning curves (PNG) from a run's metrics.jsonl with gnuplot",
+     "usage: fluxrl plot RUN_DIR [--out DIR]\n"
+     "One PNG per numeric metric of RUN_DIR/metrics.jsonl (step on the x axis), written to\n"
+     "RUN_DIR/plots/ or DIR. Needs gnuplot (launch/deps.sh installs gnuplot-nox).\n", cmd_plot},
     // model commands (transformer core)
     // tokenizer commands
     // rollout commands (tasks, verify)

@@ -13,6 +13,7 @@ pkgs=(
   libpcre2-dev libutf8proc-dev        # tokenizer: regex pre-tokenisation, NFC
   python3-numpy python3-torch         # tests/reference and bench/reference (Debian's python3)
   python3-h5py                        # tests read trace stores with h5py
+  gnuplot-nox                         # fluxrl plot: learning curves as PNG
 )
 
 missing=()
