@@ -1,0 +1,37 @@
+// reward.h — turning scores into the rewards the trainer uses, and the PRM's two offline uses.
+//   PRM aggregate (ReasonFlux-PRM):   r^ = mean_t r^_t + alpha * r^_final
+//   mixed reward:                     r  = (1 - beta) * r_outcome + beta * r^
+//                                          - format_penalty (when the format check failed)
+//                                          - length penalty (DAPO-style soft overlong penalty)
+//   data selection for SFT: the top k traces by r^;  Best-of-N: per group, the trace with the best r^.
+#ifndef FLUXRL_REWARD_H
+#define FLUXRL_REWARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../rollout/trace.h"
+
+// mean of steps[0..n) + alpha * final; NaN steps are an error of the caller (asserted).
+float reward_prm_aggregate(const float *steps, int n, float final_reward, float alpha);
+
+typedef struct {
+    float beta;           // weight of the PRM score against the outcome reward, in [0, 1]
+    float format_penalty; // subtracted when a trace fails the format check (no answer found, ...)
+    int max_len;          // the generation budget L_max
+    int overlong_buffer;  // DAPO: responses longer than L_max - buffer lose up to length_penalty
+    float length_penalty; // linearly, reaching length_penalty at L_max; 0 = off
+} reward_mix_params;
+
+// The final reward of one trace.
+float reward_mix(const reward_mix_params *p, float outcome, float prm, bool format_ok, int response_len);
+
+// Indices of the k traces with the highest score (ties: lower index first), in that order.
+// Returns how many were written (min(k, n)).
+int64_t reward_top_k(const float *score, int64_t n, int64_t k, int64_t *idx);
+
+// Best-of-N: for each group (equal ids contiguous), the index of its best-scored trace
+// (ties: the first). Returns the number of groups written to best.
+int64_t reward_best_of_n(const float *score, const int64_t *group, int64_t n, int64_t *best);
+
+#endif

@@ -1,0 +1,32 @@
+// test_reward.c — PRM aggregation, reward mixing with format and overlong penalties, top-k data
+// selection and Best-of-N, on hand-worked numbers.
+#include "reward/reward.h"
+#include "test.h"
+
+int main(void) {
+    float steps[4] = {0.9f, 0.5f, 0.7f, 0.1f};
+    CHECK_NEAR(reward_prm_aggregate(steps, 4, 0.8f, 1.0f), 0.55 + 0.8, 1e-6);
+    CHECK_NEAR(reward_prm_aggregate(steps, 4, 0.8f, 0.5f), 0.55 + 0.4, 1e-6);
+    CHECK_NEAR(reward_prm_aggregate(steps, 0, 0.8f, 1.0f), 0.8, 1e-6);
+
+    reward_mix_params p = {.beta = 0.25f, .format_penalty = 0.5f, .max_len = 100, .overlong_buffer = 20,
+                           .length_penalty = 1.0f};
+    CHECK_NEAR(reward_mix(&p, 1.0f, 0.4f, true, 50), 0.75 + 0.1, 1e-6);
+    CHECK_NEAR(reward_mix(&p, 1.0f, 0.4f, false, 50), 0.85 - 0.5, 1e-6);
+    CHECK_NEAR(reward_mix(&p, 1.0f, 0.4f, true, 80), 0.85, 1e-6);       // at the soft limit: nothing
+    CHECK_NEAR(reward_mix(&p, 1.0f, 0.4f, true, 90), 0.85 - 0.5, 1e-6); // half-way into the buffer
+    CHECK_NEAR(reward_mix(&p, 1.0f, 0.4f, true, 130), 0.85 - 1.0, 1e-6);// capped at the full penalty
+    reward_mix_params outcome_only = {0};
+    CHECK_NEAR(reward_mix(&outcome_only, 1.0f, NAN, true, 10), 1.0, 0); // beta 0: the PRM is not read
+
+    float score[7] = {0.2f, 0.9f, 0.5f, 0.9f, 0.1f, 0.7f, 0.3f};
+    int64_t idx[7];
+    CHECK_INT(reward_top_k(score, 7, 3, idx), 3);
+    CHECK(idx[0] == 1 && idx[1] == 3 && idx[2] == 5); // the tie 0.9/0.9 keeps index order
+    CHECK_INT(reward_top_k(score, 7, 10, idx), 7);
+    CHECK_INT(idx[6], 4);
+    int64_t group[7] = {0, 0, 0, 1, 1, 2, 2}, best[3];
+    CHECK_INT(reward_best_of_n(score, group, 7, best), 3);
+    CHECK(best[0] == 1 && best[1] == 3 && best[2] == 5);
+    return test_summary("test_reward");
+}
