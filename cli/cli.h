@@ -24,6 +24,25 @@ int cmd_plot(int argc, char **argv);
 // model commands (transformer core)
 // tokenizer commands
 // rollout commands (tasks, verify)
+int cmd_verify(int argc, char **argv);
+int cmd_task_sample(int argc, char **argv);
+int cmd_task_check(int argc, char **argv);
+// JSONL input of verify and task check: --input FILE (stdin without it, or with "-").
+struct cJSON;
+typedef struct {
+    const char *name; // the path, or "<stdin>", for messages "NAME:LINE: field: expected ..."
+    FILE *f;
+    char *line;
+    size_t cap;
+    long lineno;
+} cli_jsonl;
+int cli_jsonl_open(const char *cmd, int argc, char **argv, cli_jsonl *in); // 0 or FX_EXIT_INPUT
+// The next non-blank line as a JSON object: 1; 0 at the end; -1 when it is not one (printed).
+int cli_jsonl_next(cli_jsonl *in, struct cJSON **obj);
+// obj's string field, or NULL after printing "NAME:LINE: field: expected a string ...".
+const char *cli_jsonl_string(const cli_jsonl *in, const struct cJSON *obj, const char *field);
+void cli_jsonl_close(cli_jsonl *in);
+void cli_json_line(struct cJSON *obj); // prints obj unformatted on one line
 // trace commands
 int cmd_traces_info(int argc, char **argv);
 int cmd_traces_export(int argc, char **argv);

@@ -31,6 +31,28 @@ const cli_command cli_commands[] = {
     // model commands (transformer core)
     // tokenizer commands
     // rollout commands (tasks, verify)
+    {"verify", "check final answers of responses against gold answers (JSONL in, JSONL out)",
+     "usage: fluxrl verify [--input FILE.jsonl]\n"
+     "Reads lines {\"response\": \"...\", \"answer\": \"...\"} (stdin without --input) and prints for\n"
+     "each a line {\"correct\": true|false, \"extracted\": \"...\"|null}: the final answer found in the\n"
+     "response (\\boxed{...}, \"The answer is\", \"Answer:\", \"####\", else the last number) compared\n"
+     "with the gold answer after normalisation (docs/tasks.md). A bad line stops with\n"
+     "FILE:LINE: field: expected ... and exit code 2.\n", cmd_verify},
+    {"task sample", "generate built-in arithmetic problems with step-by-step traces (JSONL)",
+     "usage: fluxrl task sample --n N [--seed S] [--first I] [--ops K] [--digits D]\n"
+     "                          [--operators OPS] [--error-rate P]\n"
+     "Prints N lines {\"index\", \"prompt\", \"trace\", \"answer\", \"step_correct\", \"answer_correct\"}\n"
+     "for problems I..I+N-1 of seed S (both 0 by default): K operations (default 3, up to 12) on\n"
+     "numbers below 10^D (default 2, up to 6), operators among + - * (default \"+-\"; * multiplies\n"
+     "by one digit). With P > 0 each step is written wrong with probability P and step_correct\n"
+     "says which (docs/tasks.md).\n", cmd_task_sample},
+    {"task check", "label every step of traces of built-in problems as correct or not (JSONL)",
+     "usage: fluxrl task check [--input FILE.jsonl]\n"
+     "Reads lines {\"prompt\": \"Compute 23+48-19.\", \"trace\": \"<think>...\"} (the output of\n"
+     "`fluxrl task sample` will do; stdin without --input) and prints for each a line\n"
+     "{\"step_correct\": [...], \"think_steps\": N, \"closed\": true|false, \"answer_correct\": true|false,\n"
+     "\"extracted\": \"...\"|null}. A bad line stops with FILE:LINE: field: expected ... (exit 2).\n",
+     cmd_task_check},
     // trace commands
     {"traces info", "summarise an HDF5 trace store: counts, tokens, finish reasons, identities",
      "usage: fluxrl traces info FILE.h5\n", cmd_traces_info},

@@ -1,0 +1,105 @@
+// cmd_verify.c — `fluxrl verify`: the answer verifier over JSONL; the JSONL input helpers that
+// `fluxrl task check` shares.
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../rollout/verify.h"
+#include "cli.h"
+
+int cli_jsonl_open(const char *cmd, int argc, char **argv, cli_jsonl *in) {
+    memset(in, 0, sizeof *in);
+    in->name = "<stdin>";
+    in->f = stdin;
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) path = argv[++i];
+        else if (strncmp(argv[i], "--input=", 8) == 0) path = argv[i] + 8;
+        else {
+            fprintf(stderr, "fluxrl %s: unexpected argument '%s'\nrun 'fluxrl %s --help' for the usage\n", cmd,
+                    argv[i], cmd);
+            return FX_EXIT_INPUT;
+        }
+    }
+    if (path && strcmp(path, "-") != 0) {
+        in->f = fopen(path, "rb");
+        if (!in->f) {
+            fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+            return FX_EXIT_INPUT;
+        }
+        in->name = path;
+    }
+    return 0;
+}
+
+int cli_jsonl_next(cli_jsonl *in, struct cJSON **obj) {
+    *obj = NULL;
+    for (;;) {
+        ssize_t len = getline(&in->line, &in->cap, in->f);
+        if (len < 0) return 0;
+        in->lineno++;
+        if (strspn(in->line, " \t\r\n") == (size_t)len) continue; // blank lines are allowed
+        cJSON *j = cJSON_ParseWithOpts(in->line, NULL, 1); // nothing may follow the object
+        if (!cJSON_IsObject(j)) {
+            fprintf(stderr, "%s:%ld: expected a JSON object on one line\n", in->name, in->lineno);
+            cJSON_Delete(j);
+            return -1;
+        }
+        *obj = j;
+        return 1;
+    }
+}
+
+const char *cli_jsonl_string(const cli_jsonl *in, const struct cJSON *obj, const char *field) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+    if (cJSON_IsString(v)) return v->valuestring;
+    fprintf(stderr, "%s:%ld: %s: expected a string, got %s\n", in->name, in->lineno, field,
+            v == NULL ? "nothing (missing)" : cJSON_IsNumber(v) ? "a number" : cJSON_IsNull(v) ? "null" : "another JSON type");
+    return NULL;
+}
+
+void cli_jsonl_close(cli_jsonl *in) {
+    if (in->f && in->f != stdin) fclose(in->f);
+    free(in->line);
+    memset(in, 0, sizeof *in);
+}
+
+// Prints one object as a line, all at once.
+void cli_json_line(struct cJSON *obj) {
+    char *s = cJSON_PrintUnformatted(obj);
+    FX_ASSERT(s != NULL);
+    printf("%s\n", s);
+    free(s);
+}
+
+int cmd_verify(int argc, char **argv) {
+    cli_jsonl in;
+    int rc = cli_jsonl_open("verify", argc, argv, &in);
+    if (rc) return rc;
+    cJSON *j;
+    while ((rc = cli_jsonl_next(&in, &j)) > 0) {
+        const char *response = cli_jsonl_string(&in, j, "response");
+        const char *answer = response ? cli_jsonl_string(&in, j, "answer") : NULL;
+        if (!answer) {
+            cJSON_Delete(j);
+            rc = -1;
+            break;
+        }
+        char *extracted;
+        bool ok = verify_response(response, answer, &extracted);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "correct", ok);
+        if (extracted) cJSON_AddStringToObject(o, "extracted", extracted);
+        else cJSON_AddNullToObject(o, "extracted");
+        cli_json_line(o);
+        cJSON_Delete(o);
+        free(extracted);
+        cJSON_Delete(j);
+    }
+    cli_jsonl_close(&in);
+    fflush(stdout);
+    return rc < 0 ? FX_EXIT_INPUT : FX_EXIT_OK;
+}

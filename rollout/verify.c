@@ -1,0 +1,452 @@
+// verify.c — final-answer extraction and normalised comparison (rules in verify.h, docs/tasks.md).
+#include "verify.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/fx.h"
+
+// ---- small string helpers --------------------------------------------------------------------
+
+static char *dup_range(const char *s, size_t n) {
+    char *d = fx_malloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Trims s in place (returns s).
+static char *trim(char *s) {
+    size_t n = strlen(s), a = 0;
+    while (a < n && is_space(s[a])) a++;
+    while (n > a && is_space(s[n - 1])) n--;
+    memmove(s, s + a, n - a);
+    s[n - a] = '\0';
+    return s;
+}
+
+// Replaces every `from` by `to` (to no longer than from, so in place). With cmd, `from` is a LaTeX
+// command and matches only when no letter follows ("\left(" but not "\leftarrow").
+static void replace_all(char *s, const char *from, const char *to, bool cmd) {
+    size_t nf = strlen(from), nt = strlen(to);
+    FX_ASSERT(nt <= nf);
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (strncmp(r, from, nf) == 0 && !(cmd && is_alpha(r[nf]))) {
+            memmove(w, to, nt);
+            w += nt, r += nf;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+}
+
+// Index of the '}' matching the '{' at s[open], or -1 when unbalanced.
+static long match_brace(const char *s, size_t open) {
+    int depth = 0;
+    for (size_t i = open; s[i]; i++) {
+        if (s[i] == '{') depth++;
+        else if (s[i] == '}' && --depth == 0) return (long)i;
+    }
+    return -1;
+}
+
+// ---- exact rationals -------------------------------------------------------------------------
+
+typedef struct {
+    int64_t p, q; // q > 0
+} rat;
+
+static int64_t gcd64(int64_t a, int64_t b) {
+    if (a < 0) a = -a;
+    while (b) {
+        int64_t t = a % b;
+        a = b, b = t;
+    }
+    return a;
+}
+
+static bool rat_reduce(rat *r) {
+    if (r->q == 0 || r->p == INT64_MIN) return false; // -INT64_MIN does not exist
+    if (r->q < 0) {
+        if (r->q == INT64_MIN) return false;
+        r->p = -r->p, r->q = -r->q;
+    }
+    int64_t g = gcd64(r->p, r->q);
+    if (g > 1) r->p /= g, r->q /= g;
+    return true;
+}
+
+// An unsigned decimal: digits with optional thousands groups ("1,234,567"), optional ".digits";
+// ".5" and "5." too. Trailing fraction zeros are dropped so "2.50000000000000000000" stays in range.
+static bool parse_decimal(const char **ps, rat *out) {
+    const char *s = *ps;
+    int64_t p = 0, q = 1;
+    int ndig = 0;
+    // Thousands groups only when they are exact: 1-3 digits, then one or more ",ddd" not followed by
+    // another digit.
+    size_t lead = 0;
+    while (is_digit(s[lead])) lead++;
+    bool groups = lead >= 1 && lead <= 3 && s[lead] == ',' && is_digit(s[lead + 1]) && is_digit(s[lead + 2]) &&
+                  is_digit(s[lead + 3]) && !is_digit(s[lead + 4]);
+    const char *c = s;
+    while (is_digit(*c) || (groups && *c == ',' && is_digit(c[1]) && is_digit(c[2]) && is_digit(c[3]) && !is_digit(c[4]))) {
+        if (*c == ',') {
+            c++;
+            continue;
+        }
+        if (__builtin_mul_overflow(p, 10, &p) || __builtin_add_overflow(p, *c - '0', &p)) return false;
+        c++, ndig++;
+    }
+    if (*c == '.' && is_digit(c[1])) {
+        c++;
+        const char *end = c;
+        while (is_digit(*end)) end++;
+        const char *last = end;
+        while (last > c && last[-1] == '0') last--;
+        for (; c < last; c++, ndig++) {
+            if (__builtin_mul_overflow(p, 10, &p) || __builtin_add_overflow(p, *c - '0', &p)) return false;
+            if (__builtin_mul_overflow(q, 10, &q)) return false;
+        }
+        c = end, ndig++;
+    } else if (*c == '.' && ndig > 0 && !is_digit(c[1])) {
+        c++; // "5." is 5
+    }
+    if (ndig == 0) return false;
+    *ps = c;
+    out->p = p, out->q = q;
+    return true;
+}
+
+static bool parse_signed_decimal(const char **ps, rat *out) {
+    const char *s = *ps;
+    bool neg = false;
+    if (*s == '+' || *s == '-') neg = *s++ == '-';
+    if (!parse_decimal(&s, out)) return false;
+    if (neg) out->p = -out->p;
+    *ps = s;
+    return true;
+}
+
+static bool rat_div(rat a, rat b, rat *out) {
+    // (a.p/a.q) / (b.p/b.q) = (a.p*b.q) / (a.q*b.p)
+    if (b.p == 0) return false;
+    if (__builtin_mul_overflow(a.p, b.q, &out->p) || __builtin_mul_overflow(a.q, b.p, &out->q)) return false;
+    return rat_reduce(out);
+}
+
+// One argument of \frac: "{signed decimal}" or, in the shorthand \frac12, one digit.
+static bool parse_frac_arg(const char **ps, rat *out) {
+    const char *s = *ps;
+    if (is_digit(*s)) {
+        out->p = *s - '0', out->q = 1;
+        *ps = s + 1;
+        return true;
+    }
+    if (*s != '{') return false;
+    s++;
+    if (!parse_signed_decimal(&s, out) || *s != '}') return false;
+    *ps = s + 1;
+    return true;
+}
+
+// A whole string as a number: [sign] (decimal [/ [sign] decimal] | \frac{a}{b}). No whitespace.
+static bool parse_number(const char *s, rat *out) {
+    bool neg = false;
+    if (*s == '+' || *s == '-') neg = *s++ == '-';
+    rat v;
+    if (strncmp(s, "\\frac", 5) == 0) {
+        s += 5;
+        rat a, b;
+        if (!parse_frac_arg(&s, &a) || !parse_frac_arg(&s, &b) || !rat_div(a, b, &v)) return false;
+    } else {
+        if (!parse_decimal(&s, &v)) return false;
+        if (*s == '/') {
+            s++;
+            rat b;
+            if (!parse_signed_decimal(&s, &b) || !rat_div(v, b, &v)) return false;
+        }
+    }
+    if (*s != '\0' || !rat_reduce(&v)) return false;
+    if (neg) v.p = -v.p;
+    *out = v;
+    return true;
+}
+
+// ---- normalisation ---------------------------------------------------------------------------
+
+// Removes \name{…} wrappers, keeping their contents.
+static void unwrap_commands(char *s) {
+    static const char *const names[] = {"boxed", "fbox", "text", "textbf", "textrm", "textit", "textnormal",
+                                        "mathrm", "mathbf", "mathit", "mbox", "operatorname"};
+    bool again = true;
+    while (again) {
+        again = false;
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            char pat[32];
+            snprintf(pat, sizeof pat, "\\%s{", names[k]);
+            char *at = strstr(s, pat);
+            if (!at) continue;
+            size_t open = (size_t)(at - s) + strlen(pat) - 1;
+            long close = match_brace(s, open);
+            if (close < 0) continue;
+            memmove(s + close, s + close + 1, strlen(s + close + 1) + 1);
+            memmove(at, s + open + 1, strlen(s + open + 1) + 1);
+            again = true;
+        }
+    }
+}
+
+// Strips one pair of outer delimiters \( \) or \[ \] (dollar signs are removed everywhere earlier).
+static bool strip_outer(char *s) {
+    size_t n = strlen(s);
+    if (n >= 4 && s[0] == '\\' && s[n - 2] == '\\' &&
+        ((s[1] == '(' && s[n - 1] == ')') || (s[1] == '[' && s[n - 1] == ']'))) {
+        memmove(s, s + 2, n - 4);
+        s[n - 4] = '\0';
+        return true;
+    }
+    return false;
+}
+
+static void remove_spaces(char *s) {
+    char *w = s;
+    for (const char *r = s; *r; r++)
+        if (!is_space(*r)) *w++ = *r;
+    *w = '\0';
+}
+
+// The text form of an answer, wrappers gone, before the number test. With units, "12 apples" and
+// "5\text{ cm}" keep only the number (a word after whitespace is a unit; "5x" is not).
+static char *clean(const char *answer, bool units) {
+    char *s = fx_strdup(answer);
+    replace_all(s, "\xe2\x88\x92", "-", false); // U+2212 minus sign
+    replace_all(s, "\xc2\xb0", "", false);      // degree sign
+    replace_all(s, "^{\\circ}", "", false);
+    replace_all(s, "^\\circ", "", false);
+    replace_all(s, "\\dfrac", "\\frac", true);
+    replace_all(s, "\\tfrac", "\\frac", true);
+    replace_all(s, "{,}", ",", false);
+    replace_all(s, "\\%", "%", false);
+    replace_all(s, "\\$", "", false);
+    replace_all(s, "$", "", false);
+    replace_all(s, "\\left", "", true);
+    replace_all(s, "\\right", "", true);
+    replace_all(s, "\\displaystyle", "", true);
+    replace_all(s, "\\!", "", false);
+    replace_all(s, "\\,", "", false);
+    replace_all(s, "\\;", "", false);
+    replace_all(s, "\\:", "", false);
+    replace_all(s, "\\ ", " ", false);
+    replace_all(s, "~", " ", false);
+    unwrap_commands(s);
+    trim(s);
+    while (strip_outer(s)) trim(s);
+    if (units) {
+        size_t head = strcspn(s, " \t\n\r");
+        bool unit_word = s[head] != '\0';
+        for (size_t i = head; s[i]; i++)
+            if (!is_space(s[i]) && !is_alpha(s[i]) && !(s[i] == '.' && s[i + 1] == '\0')) unit_word = false;
+        if (unit_word) {
+            char *num = dup_range(s, head);
+            rat r;
+            size_t nn = strlen(num);
+            if (nn > 0 && num[nn - 1] == '%') num[nn - 1] = '\0';
+            if (parse_number(num, &r)) s[head] = '\0';
+            free(num);
+        }
+    }
+    remove_spaces(s);
+    size_t n = strlen(s);
+    if (n > 1 && s[n - 1] == '.') s[--n] = '\0';
+    return s;
+}
+
+// The number a cleaned answer stands for: also "(5)" and "50%" (the percent sign is dropped).
+static bool clean_number(const char *s, rat *out) {
+    size_t n = strlen(s);
+    char *t = fx_strdup(s);
+    bool ok = false;
+    if (n >= 3 && t[0] == '(' && t[n - 1] == ')') {
+        t[n - 1] = '\0';
+        ok = clean_number(t + 1, out);
+    } else {
+        if (n > 1 && t[n - 1] == '%') t[n - 1] = '\0';
+        ok = parse_number(t, out);
+    }
+    free(t);
+    return ok;
+}
+
+char *verify_normalize(const char *answer) {
+    char *s = clean(answer, true);
+    rat r;
+    if (clean_number(s, &r)) {
+        char buf[64];
+        if (r.q == 1) snprintf(buf, sizeof buf, "%" PRId64, r.p);
+        else snprintf(buf, sizeof buf, "%" PRId64 "/%" PRId64, r.p, r.q);
+        free(s);
+        return fx_strdup(buf);
+    }
+    return s;
+}
+
+bool verify_equal(const char *answer, const char *gold) {
+    if (!answer || !gold) return false;
+    char *a = verify_normalize(answer), *b = verify_normalize(gold);
+    bool eq = a[0] != '\0' && strcmp(a, b) == 0;
+    free(a);
+    free(b);
+    return eq;
+}
+
+// ---- extraction ------------------------------------------------------------------------------
+
+// Length of the number token starting at s[i] (0 if none): [sign] decimal [/digits] [%], or
+// \frac{a}{b}. A sign counts only after a non-word character ("x=-3" → "-3", "5-3" → "3").
+static size_t number_at(const char *s, size_t i) {
+    const char *p = s + i;
+    if (strncmp(p, "\\frac", 5) == 0 || strncmp(p, "\\dfrac", 6) == 0 || strncmp(p, "\\tfrac", 6) == 0) {
+        const char *q = p + (p[1] == 'f' ? 5 : 6);
+        rat a, b;
+        if (parse_frac_arg(&q, &a) && parse_frac_arg(&q, &b)) return (size_t)(q - p);
+        return 0;
+    }
+    const char *q = p;
+    if ((*q == '-' || *q == '+') && (i == 0 || !(isalnum((unsigned char)s[i - 1]) || s[i - 1] == ')'))) q++;
+    if (!(is_digit(*q) || (*q == '.' && is_digit(q[1])))) return 0;
+    rat r;
+    if (!parse_decimal(&q, &r)) {
+        while (is_digit(*q) || *q == ',' || *q == '.') q++; // too long for int64: still one token
+    }
+    if (q > p && q[-1] == '.') q--; // "is 5." ends a sentence
+    if (*q == '/' && is_digit(q[1])) {
+        q++;
+        while (is_digit(*q)) q++;
+    }
+    if (*q == '%') q++;
+    else if (q[0] == '\\' && q[1] == '%') q += 2;
+    return (size_t)(q - p);
+}
+
+// The last (or first) number token in s[0, n); NULL when none.
+static char *find_number(const char *s, size_t n, bool last) {
+    char *best = NULL;
+    for (size_t i = 0; i < n;) {
+        // A token starts where no digit (or '.' within a number) precedes it.
+        bool start = i == 0 || !(is_digit(s[i - 1]) || (s[i - 1] == '.' && i >= 2 && is_digit(s[i - 2])));
+        size_t len = start ? number_at(s, i) : 0;
+        if (len > 0 && i + len <= n) {
+            free(best);
+            best = dup_range(s + i, len);
+            if (!last) return best;
+            i += len;
+        } else {
+            i++;
+        }
+    }
+    return best;
+}
+
+// The content of the last well-formed, non-empty \boxed{…} / \fbox{…} / "\boxed 5" in s. Braces
+// are matched in one stack pass over the text, so a response full of boxes still costs O(n).
+static char *extract_boxed(const char *s) {
+    size_t n = strlen(s), depth = 0;
+    long *close = fx_malloc((n + 1) * sizeof *close), *stack = fx_malloc((n + 1) * sizeof *stack);
+    for (size_t i = 0; i < n; i++) {
+        close[i] = -1;
+        if (s[i] == '{') stack[depth++] = (long)i;
+        else if (s[i] == '}' && depth > 0) close[stack[--depth]] = (long)i;
+    }
+    char *content = NULL;
+    for (size_t i = n; i-- > 0 && !content;) {
+        size_t len = strncmp(s + i, "\\boxed", 6) == 0 ? 6 : strncmp(s + i, "\\fbox", 5) == 0 ? 5 : 0;
+        if (len == 0) continue;
+        size_t c = i + len;
+        if (s[c] == '{' && close[c] >= 0) {
+            content = dup_range(s + c + 1, (size_t)close[c] - c - 1);
+        } else if (s[c] == ' ') {
+            while (s[c] == ' ') c++;
+            content = dup_range(s + c, strcspn(s + c, " \t\n\r$"));
+        }
+        if (content && trim(content)[0] == '\0') {
+            free(content);
+            content = NULL;
+        }
+    }
+    free(close);
+    free(stack);
+    return content;
+}
+
+// Finds the last occurrence of needle in hay, ignoring ASCII case, that does not run on into a
+// word ("answer is" but not "answer isn't"); returns the position after it.
+static const char *last_marker(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    const char *found = NULL;
+    for (const char *p = hay; *p; p++) {
+        size_t k = 0;
+        while (k < n && p[k] && tolower((unsigned char)p[k]) == needle[k]) k++;
+        if (k == n && !(is_alpha(needle[n - 1]) && (is_alpha(p[n]) || p[n] == '\''))) found = p + n;
+    }
+    return found;
+}
+
+// The answer written after a marker: the rest of the line without a final '.'; when it is not a
+// number as a whole, the first number after its last '=' (or in it); else the text itself.
+static char *answer_after(const char *p) {
+    while (*p == ' ' || *p == '\t' || *p == ':' || *p == '\n' || *p == '\r') p++;
+    char *line = trim(dup_range(p, strcspn(p, "\n")));
+    size_t n = strlen(line);
+    if (n > 0 && line[n - 1] == '.') line[--n] = '\0';
+    trim(line);
+    if (line[0] == '\0') {
+        free(line);
+        return NULL;
+    }
+    char *c = clean(line, false);
+    rat r;
+    bool whole = clean_number(c, &r);
+    free(c);
+    if (whole) return line;
+    const char *eq = strrchr(line, '=');
+    const char *from = eq ? eq + 1 : line;
+    char *num = find_number(from, strlen(from), false);
+    if (num) {
+        free(line);
+        return num;
+    }
+    return line;
+}
+
+char *verify_extract(const char *response) {
+    if (!response) return NULL;
+    const char *s = response;
+    for (const char *p = response; (p = strstr(p, "</think>")); p++) s = p + 8;
+    char *a = extract_boxed(s);
+    if (a) return a;
+    const char *m1 = last_marker(s, "answer is"), *m2 = last_marker(s, "answer:");
+    const char *m = m1 > m2 ? m1 : m2;
+    if (m && (a = answer_after(m))) return a;
+    const char *hash = NULL;
+    for (const char *p = s; (p = strstr(p, "####")); p++) hash = p + 4;
+    if (hash && (a = answer_after(hash))) return a;
+    return find_number(s, strlen(s), true);
+}
+
+bool verify_response(const char *response, const char *gold, char **extracted) {
+    char *a = verify_extract(response);
+    bool ok = a && verify_equal(a, gold);
+    if (extracted) *extracted = a;
+    else free(a);
+    return ok;
+}
