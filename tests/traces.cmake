@@ -7,3 +7,4 @@ add_test(NAME traces_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_traces.sh 
          $<TARGET_FILE:trace_fixture> ${PROJECT_SOURCE_DIR})
 set_tests_properties(traces_cli PROPERTIES LABELS cli TIMEOUT 120)
 fluxrl_test(test_msg SOURCES test_msg.c PARTS core traces comm LABELS unit)
+fluxrl_test(test_steps SOURCES test_steps.c PARTS core traces LABELS unit)
