@@ -18,6 +18,7 @@ extern const int cli_ncommands;
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_config_check(int argc, char **argv);
+int cmd_config_get(int argc, char **argv);
 int cmd_config_doc(int argc, char **argv);
 int cmd_ranks(int argc, char **argv);
 int cmd_plot(int argc, char **argv);

@@ -14,6 +14,11 @@ const cli_command cli_commands[] = {
      "usage: fluxrl config check FILE [--set section.key=value ...]\n"
      "Validates FILE against the schema, applies the overrides in order, and prints the\n"
      "resolved config as JSON (every key, defaults included). Exit code 2 on any error.\n", cmd_config_check},
+    {"config get", "print one key of a resolved config (for scripts)",
+     "usage: fluxrl config get FILE KEY [--set section.key=value ...]\n"
+     "Prints the value KEY takes once FILE and the overrides are applied, e.g.\n"
+     "`fluxrl config get configs/demo.json cluster.rollout_ranks`. Exit code 2 on any error.\n",
+     cmd_config_get},
     {"config doc", "print the config reference (every key, type, default, range) in Markdown",
      "usage: fluxrl config doc\n"
      "Prints the reference that docs/config.md holds.\n", cmd_config_doc},

@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 launch/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-launch/mpirun.sh -np 3 build/fluxrl ranks configs/demo.json "$@"
+launch/mpirun.sh configs/demo.json "$@"

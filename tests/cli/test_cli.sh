@@ -29,7 +29,7 @@ expect_run 0 "config --help" -- "$fx" config --help
 expect_run 2 "config unknown" -- "$fx" config chek
 expect_contains "$err" "unknown command 'chek'" "config subcommand named"
 
-for c in "help" "version" "config check" "config doc" "ranks"; do
+for c in "help" "version" "config check" "config get" "config doc" "ranks" "plot" "traces info" "traces export"; do
     # shellcheck disable=SC2086
     expect_run 0 "$c --help" -- "$fx" $c --help
     expect_contains "$out" "usage: " "$c --help prints usage"
@@ -83,6 +83,16 @@ expect_run 2 "unknown option" -- "$fx" config check "$tmp/ok.json" --frobnicate
 expect_contains "$err" "unknown option '--frobnicate'" "option named"
 expect_run 2 "two files" -- "$fx" config check "$tmp/ok.json" "$tmp/ok.json"
 expect_run 2 "config doc with argument" -- "$fx" config doc extra
+expect_run 0 "config get" -- "$fx" config get "$tmp/ok.json" cluster.rollout_ranks
+expect_contains "$out" "2" "value from the file"
+expect_run 0 "config get with --set" -- "$fx" config get "$tmp/ok.json" log.all_ranks --set log.all_ranks=true
+expect_contains "$out" "true" "value from the override"
+expect_run 0 "config get string" -- "$fx" config get "$tmp/ok.json" run.name
+expect_contains "$out" "t" "string value"
+expect_run 2 "config get unknown key" -- "$fx" config get "$tmp/ok.json" run.nope
+expect_contains "$err" "run.nope: unknown key" "unknown key named"
+expect_run 2 "config get bad file" -- "$fx" config get "$tmp/broken.json" run.name
+expect_run 2 "config get without key" -- "$fx" config get "$tmp/ok.json"
 
 # ranks without mpirun: one process plays every role and writes the resolved config.
 expect_run 0 "ranks single process" -- "$fx" ranks "$tmp/ok.json" --set "run.out_dir=$tmp/runs"

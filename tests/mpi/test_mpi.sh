@@ -17,6 +17,14 @@ expect_contains "$out" "    1  rollout      0/1" "rank 1 is the rollout rank"
 expect_contains "$out" "collectives: ok" "allreduce over world and roles"
 expect_run 0 "resolved config written once" -- test -f "$tmp/two/config.json"
 
+printf '{"run": {"name": "cfgmode", "out_dir": "%s"}, "cluster": {"reward_ranks": 0}}' "$tmp" >"$tmp/c.json"
+expect_run 0 "mpirun.sh CONFIG: -np from the config" -- env FLUXRL_BIN="$fx" timeout 120 "$mpi" "$tmp/c.json"
+expect_contains "$out" "2 ranks: 1 trainer, 1 rollout, 0 reward" "np computed"
+expect_run 0 "mpirun.sh CONFIG --set" -- env FLUXRL_BIN="$fx" timeout 120 "$mpi" "$tmp/c.json" --set cluster.reward_ranks=1
+expect_contains "$out" "3 ranks: 1 trainer, 1 rollout, 1 reward" "np follows the override"
+expect_run 2 "mpirun.sh with a bad config" -- env FLUXRL_BIN="$fx" timeout 120 "$mpi" "$tmp/c.json" --set cluster.reward_ranks=x
+expect_contains "$err" "--set: cluster.reward_ranks: expected an integer" "config error passed through"
+
 expect_run 2 "world size differs from the config" -- timeout 120 "$mpi" -np 2 "$fx" ranks --set "run.out_dir=$tmp"
 expect_contains "$err" "the MPI world has 2 ranks but the config asks for 3" "both numbers named"
 expect_run 2 "bad config under mpirun: every rank stops" -- timeout 120 "$mpi" -np 2 "$fx" ranks --set run.seed=-3
