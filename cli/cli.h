@@ -24,6 +24,8 @@ int cmd_ranks(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 // model commands (transformer core)
 // tokenizer commands
+int cmd_tokenize(int argc, char **argv);
+int cmd_tokenizer_train(int argc, char **argv);
 // rollout commands (tasks, verify)
 int cmd_verify(int argc, char **argv);
 int cmd_task_sample(int argc, char **argv);

@@ -35,6 +35,21 @@ const cli_command cli_commands[] = {
      "RUN_DIR/plots/ or DIR. Needs gnuplot (launch/deps.sh installs gnuplot-nox).\n", cmd_plot},
     // model commands (transformer core)
     // tokenizer commands
+    {"tokenize", "turn JSONL text records into token ids, or ids back into text",
+     "usage: fluxrl tokenize --tokenizer PATH [--input FILE.jsonl] [--field text] [--decode] [--skip-special]\n"
+     "PATH is a tokenizer.json or a folder holding one (and tokenizer_config.json). Reads one JSON\n"
+     "object per line (stdin without --input) and prints {\"ids\":[...]} for the string in --field\n"
+     "(default \"text\"). With --decode it reads {\"ids\":[...]} and prints {\"text\": ...}\n"
+     "(--skip-special leaves special tokens out). A bad line stops with FILE:LINE and the field,\n"
+     "exit code 2.\n", cmd_tokenize},
+    {"tokenizer train", "learn a byte-level BPE tokenizer from a text file (deterministic)",
+     "usage: fluxrl tokenizer train --input CORPUS.txt --vocab-size N --out DIR\n"
+     "                              [--special TOKEN ...] [--eos TOKEN] [--pad TOKEN]\n"
+     "Splits CORPUS like Qwen2's pre-tokenizer, merges the most frequent byte pairs until the\n"
+     "vocabulary has N entries (256 bytes + merges; ties go to the smallest bytes), then adds the\n"
+     "special tokens (default <|endoftext|> <|im_start|> <|im_end|> <think> </think> <extra_0>).\n"
+     "Writes DIR/tokenizer.json and DIR/tokenizer_config.json (eos <|im_end|>, pad <|endoftext|>).\n",
+     cmd_tokenizer_train},
     // rollout commands (tasks, verify)
     {"verify", "check final answers of responses against gold answers (JSONL in, JSONL out)",
      "usage: fluxrl verify [--input FILE.jsonl]\n"

@@ -1,0 +1,110 @@
+// tok.h — the tokenizer: Hugging Face tokenizer.json byte-level BPE (Qwen2/Qwen3, GPT-2, Llama-3
+// layouts), added tokens, streaming decode, and the chat layouts fluxrl feeds its models.
+//
+// Pipeline of tok_encode, as in HF tokenizers with add_special_tokens=false:
+//   invalid UTF-8 → U+FFFD · added tokens split out (leftmost-longest) · normalizer (NFC) ·
+//   pre-tokenizer (Split regexes through PCRE2, ByteLevel) · BPE on the bytes of each piece.
+// What tokenizer.json may hold, and what is refused, is listed in docs/tokenizer.md.
+#ifndef FLUXRL_TOK_H
+#define FLUXRL_TOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/fx.h"
+
+typedef struct tok_tokenizer tok_tokenizer;
+
+// A growable list of token ids; zero-initialise, append with tok_encode, release with tok_ids_free.
+typedef struct {
+    int32_t *ids;
+    size_t n, cap;
+} tok_ids;
+
+void tok_ids_push(tok_ids *v, int32_t id);
+void tok_ids_free(tok_ids *v);
+
+// Loads PATH, a tokenizer.json or a folder holding one, and the tokenizer_config.json beside it
+// when there is one (bos/eos/pad). Bad or unsupported files: -1 with err naming the file and the
+// JSON path ("tokenizer.json: pre_tokenizer.pretokenizers[0].type: unsupported 'Metaspace'").
+int tok_load(tok_tokenizer **out, const char *path, fx_err *err);
+// The same from memory; name is used in messages, config_json may be NULL.
+int tok_load_json(tok_tokenizer **out, const char *json, size_t len, const char *config_json, size_t config_len,
+                  const char *name, fx_err *err);
+// The built-in tokenizer (model/builtin/tokenizer/, compiled into the library): the embedded
+// default's, for the built-in arithmetic task.
+int tok_load_builtin(tok_tokenizer **out, fx_err *err);
+void tok_free(tok_tokenizer *t);
+
+// Appends the ids of text[0..len) to out. Never fails: invalid UTF-8 is first replaced by U+FFFD,
+// one per maximal ill-formed subsequence (as JavaScript's TextDecoder and Python's
+// errors="replace" do), so such input encodes like its replaced text.
+// Not thread-safe: the tokenizer keeps a cache of encoded words; use one tokenizer per thread.
+void tok_encode(tok_tokenizer *t, const char *text, size_t len, tok_ids *out);
+
+// The bytes of ids, concatenated (NUL-terminated, length in *len). Ids without a token are skipped;
+// special added tokens too when skip_special. The bytes may end inside a UTF-8 character when the
+// ids do; tok_utf8_sanitize makes such text valid.
+char *tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, bool skip_special, size_t *len);
+
+// Vocabulary.
+int32_t tok_vocab_size(const tok_tokenizer *t);                               // highest id + 1
+const char *tok_token_bytes(const tok_tokenizer *t, int32_t id, size_t *len); // NULL: no such id
+int32_t tok_token_id(const tok_tokenizer *t, const char *token);              // raw text of a token; -1 if none
+bool tok_is_special(const tok_tokenizer *t, int32_t id);
+int32_t tok_bos(const tok_tokenizer *t); // -1 when the config names none
+int32_t tok_eos(const tok_tokenizer *t);
+int32_t tok_pad(const tok_tokenizer *t);
+
+// Streaming decode for generation: push ids one at a time and get back only whole UTF-8
+// characters; bytes of a character still incomplete are held until the ids that finish it.
+// A sequence that can no longer become valid comes out as U+FFFD. The returned text lives in the
+// stream until the next call.
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    unsigned char held[4];
+    int nheld;
+} tok_stream;
+
+void tok_stream_init(tok_stream *s);
+const char *tok_stream_push(tok_stream *s, const tok_tokenizer *t, int32_t id, size_t *len);
+const char *tok_stream_flush(tok_stream *s, size_t *len); // held bytes → U+FFFD, and reset
+void tok_stream_free(tok_stream *s);
+
+// A copy of text[0..len) with every ill-formed UTF-8 subsequence replaced by U+FFFD (NUL-terminated).
+char *tok_utf8_sanitize(const char *text, size_t len, size_t *out_len);
+
+// Chat layouts. CHATML is the Qwen family's: "<|im_start|>ROLE\nCONTENT<|im_end|>\n" per message
+// and "<|im_start|>assistant\n" as the generation prompt. R1 is the same with the assistant turn
+// opened by "<think>\n" (the reasoning models' prompt: the model writes its trajectory first).
+typedef enum { TOK_CHAT_CHATML = 0, TOK_CHAT_R1 } tok_chat_style;
+
+typedef struct {
+    const char *role; // "system", "user", "assistant"
+    const char *content;
+} tok_message;
+
+int tok_chat_style_parse(const char *name, tok_chat_style *out); // "chatml" | "r1"
+char *tok_chat_format(const tok_message *msgs, int n, tok_chat_style style, bool add_generation_prompt);
+
+// The PRM input (Qwen2.5-Math-PRM layout): optional system turn, user = problem, assistant = the
+// steps, each followed by "<extra_0>", the turn closed by "<|im_end|>\n". The PRM's step scores
+// are read at the <extra_0> positions.
+char *tok_prm_format(const char *system, const char *problem, const char *const *steps, int nsteps);
+
+// BPE training (deterministic): learns merges on the pre-tokens of text with the Qwen2 split
+// pattern until the vocabulary has vocab_size entries (256 byte tokens + merges), then appends the
+// special tokens. Writes tokenizer.json and tokenizer_config.json (eos = the special named eos, pad =
+// the one named pad; either may be NULL) into dir.
+typedef struct {
+    const char *const *specials;
+    int nspecial;
+    const char *eos, *pad;
+    int vocab_size;
+} tok_train_opts;
+
+int tok_train(const char *text, size_t len, const tok_train_opts *o, const char *dir, fx_err *err);
+
+#endif
