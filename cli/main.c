@@ -33,7 +33,27 @@ const cli_command cli_commands[] = {
      "usage: fluxrl plot RUN_DIR [--out DIR]\n"
      "One PNG per numeric metric of RUN_DIR/metrics.jsonl (step on the x axis), written to\n"
      "RUN_DIR/plots/ or DIR. Needs gnuplot (launch/deps.sh installs gnuplot-nox).\n", cmd_plot},
+    {"sft", "supervised fine-tuning on the built-in task's traces, with held-out evaluation",
+     "usage: fluxrl sft CONFIG [--set section.key=value ...]\n"
+     "Trains the policy of model.* (a Hugging Face folder, or a new model with the built-in\n"
+     "tokenizer) on gold traces of the built-in task (task.*, with task.error_rate of its steps\n"
+     "wrong) for sft.steps AdamW steps, evaluates held-out problems by greedy decoding every\n"
+     "sft.eval_every steps and at the end, and writes run.out_dir/run.name/{config.json,\n"
+     "metrics.jsonl, model/} (model/ is a Hugging Face folder). SIGTERM stops after the current\n"
+     "step and still saves.\n", cmd_sft},
     // model commands (transformer core)
+    {"model info", "a checkpoint's architecture, parameter count and training-step memory",
+     "usage: fluxrl model info DIR [--batch B] [--seq T]\n"
+     "Reads DIR/config.json (a Hugging Face Qwen2 / Qwen2.5 / Qwen3 / Llama model) and prints the\n"
+     "architecture, the number of parameters and the memory of one fp32 AdamW training step on a\n"
+     "batch of B sequences of T tokens (default 8 x 512), with and without activation\n"
+     "recomputation. Exit code 2 on a bad folder or config.\n", cmd_model_info},
+    {"logprobs", "log-probabilities of given token sequences under a model",
+     "usage: fluxrl logprobs --model DIR --input FILE.jsonl\n"
+     "Each line of FILE.jsonl is {\"ids\": [token ids]}. Prints one line {\"logprobs\": [...]} per\n"
+     "input line: the log-probability of every token given the ones before it (none for the\n"
+     "first). The whole file is checked first; a bad line is reported as FILE:LINE: field: what\n"
+     "was expected, with exit code 2 and nothing printed.\n", cmd_logprobs},
     // tokenizer commands
     {"tokenize", "turn JSONL text records into token ids, or ids back into text",
      "usage: fluxrl tokenize --tokenizer PATH [--input FILE.jsonl] [--field text] [--decode] [--skip-special]\n"

@@ -11,7 +11,11 @@
 #define FX_CFG_SECTIONS(S)                                                                    \
     S(run, "What the run is called, where it writes its outputs, and the seed of its randomness.") \
     S(log, "What each rank prints, and how progress of long work is shown.")                   \
-    S(cluster, "How the MPI ranks of a launch are split into roles, and what each rank runs on.")
+    S(cluster, "How the MPI ranks of a launch are split into roles, and what each rank runs on.") \
+    S(model, "The policy: a Hugging Face folder, or (path empty) a new model of the sizes below with the " \
+             "built-in tokenizer.")                                                               \
+    S(task, "The built-in reasoning task: arithmetic chains (docs/tasks.md).")                  \
+    S(sft, "Supervised fine-tuning on the built-in task's gold traces (`fluxrl sft`).")
 
 #define FX_CFG_KEYS_run(X)                                                                     \
     X(run, name, STR, "fluxrl", "",                                                            \
@@ -46,5 +50,41 @@
       "rank, by local rank).")                                                                 \
     X(cluster, threads, INT, "0", "[0,1024]",                                                  \
       "CPU threads per rank; 0 divides the node's cores among the ranks on the node.")
+
+#define FX_CFG_KEYS_model(X)                                                                   \
+    X(model, path, STR, "", "",                                                                \
+      "A Hugging Face folder (config.json, model.safetensors, tokenizer.json) to start from; "   \
+      "empty: a new randomly initialised Qwen2-shaped model with the built-in tokenizer.")      \
+    X(model, hidden_size, INT, "128", "[8,65536]", "Hidden size of a new model.")              \
+    X(model, layers, INT, "4", "[1,1024]", "Decoder layers of a new model.")                    \
+    X(model, heads, INT, "4", "[1,1024]", "Attention heads of a new model (divides hidden_size).") \
+    X(model, kv_heads, INT, "2", "[1,1024]", "Key/value heads of a new model (divides heads).")  \
+    X(model, intermediate_size, INT, "384", "[1,1048576]", "MLP width of a new model.")          \
+    X(model, max_seq, INT, "256", "[16,1048576]",                                              \
+      "Longest sequence (prompt + response) trained on or generated; longer samples are skipped.") \
+    X(model, init_std, FLOAT, "0.02", "(0,1]", "Standard deviation of a new model's weights.")
+
+#define FX_CFG_KEYS_task(X)                                                                    \
+    X(task, ops, INT, "3", "[1,12]", "Operations per problem.")                                 \
+    X(task, digits, INT, "2", "[1,6]", "Operands are below 10^digits.")                         \
+    X(task, operators, STR, "+-", "", "Which of + - * may appear (* multiplies by one digit).")  \
+    X(task, error_rate, FLOAT, "0.1", "[0,1]",                                                  \
+      "Probability that a step of a training trace is written wrong (an imperfect teacher).")  \
+    X(task, chat, ENUM, "r1", "chatml|r1",                                                     \
+      "Prompt layout: `r1` opens the assistant turn with <think> (reasoning models), `chatml` "  \
+      "leaves it to the model.")
+
+#define FX_CFG_KEYS_sft(X)                                                                     \
+    X(sft, steps, INT, "600", "[1,100000000]", "Optimiser steps.")                              \
+    X(sft, batch, INT, "32", "[1,1048576]", "Sequences per step.")                              \
+    X(sft, lr, FLOAT, "0.003", "(0,1]", "Peak learning rate (AdamW).")                          \
+    X(sft, min_lr, FLOAT, "0.0003", "[0,1]", "Learning rate at the end of the cosine decay.")   \
+    X(sft, warmup, INT, "30", "[0,100000000]", "Linear warm-up steps.")                          \
+    X(sft, weight_decay, FLOAT, "0.01", "[0,1]", "AdamW decoupled weight decay (matrices only).") \
+    X(sft, grad_clip, FLOAT, "1", "[0,1000000]", "Global gradient-norm clip; 0 turns it off.")   \
+    X(sft, log_every, INT, "10", "[1,100000000]", "Steps between metrics lines.")               \
+    X(sft, eval_every, INT, "200", "[0,100000000]",                                            \
+      "Steps between evaluations on held-out problems (0: only at the end).")                   \
+    X(sft, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy decoding).")
 
 #endif

@@ -702,6 +702,15 @@ int tok_load_builtin(tok_tokenizer **out, fx_err *err) {
                          "(built-in)/tokenizer.json", err);
 }
 
+int tok_write_builtin(const char *dir, fx_err *err) {
+    char path[4200];
+    if (fx_mkdir_p(dir, err)) return -1;
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (fx_write_file_atomic(path, tok_builtin_tokenizer, tok_builtin_tokenizer_len, err)) return -1;
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    return fx_write_file_atomic(path, tok_builtin_tokenizer_config, tok_builtin_tokenizer_config_len, err);
+}
+
 void tok_free(tok_tokenizer *t) {
     if (!t) return;
     for (int i = 0; i < t->nsteps; i++) pcre2_code_free(t->steps[i].re);

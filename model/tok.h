@@ -35,6 +35,9 @@ int tok_load_json(tok_tokenizer **out, const char *json, size_t len, const char 
 // The built-in tokenizer (model/builtin/tokenizer/, compiled into the library): the embedded
 // default's, for the built-in arithmetic task.
 int tok_load_builtin(tok_tokenizer **out, fx_err *err);
+// Writes the built-in tokenizer's tokenizer.json and tokenizer_config.json into dir (created), so
+// a model trained with it is a complete Hugging Face folder.
+int tok_write_builtin(const char *dir, fx_err *err);
 void tok_free(tok_tokenizer *t);
 
 // Appends the ids of text[0..len) to out. Never fails: invalid UTF-8 is first replaced by U+FFFD,

@@ -1,0 +1,52 @@
+// shapes.h — the model sizes of the train-step benchmark. bench/reference/train_step.py holds
+// the same table; keep them in step.
+#ifndef FLUXRL_BENCH_SHAPES_H
+#define FLUXRL_BENCH_SHAPES_H
+
+#include <string.h>
+
+#include "../../model/model_config.h"
+
+typedef struct {
+    const char *name;
+    int C, L, NH, NKV, HS, F, V; // tied embeddings, q/k/v bias (Qwen2)
+    int B, T, steps;
+} bench_shape;
+
+static const bench_shape bench_shapes[] = {
+    {"1m", 128, 4, 4, 2, 32, 384, 1024, 16, 128, 10},
+    {"25m", 512, 6, 8, 4, 64, 1536, 12000, 8, 256, 4},
+    // Qwen2.5-0.5B: its layer shapes and vocabulary, 2 of its 24 layers.
+    {"qwen05b", 896, 2, 14, 2, 64, 4864, 151936, 2, 256, 2},
+};
+
+static inline const bench_shape *bench_shape_find(const char *name) {
+    for (size_t i = 0; i < sizeof bench_shapes / sizeof bench_shapes[0]; i++)
+        if (strcmp(bench_shapes[i].name, name) == 0) return &bench_shapes[i];
+    return NULL;
+}
+
+static inline model_config bench_shape_config(const bench_shape *s) {
+    model_config c;
+    memset(&c, 0, sizeof c);
+    strcpy(c.model_type, "qwen2");
+    strcpy(c.architecture, "Qwen2ForCausalLM");
+    c.hidden_size = s->C, c.num_hidden_layers = s->L, c.num_attention_heads = s->NH;
+    c.num_key_value_heads = s->NKV, c.head_dim = s->HS, c.intermediate_size = s->F, c.vocab_size = s->V;
+    c.max_position_embeddings = 4096, c.rope_theta = 1000000.0, c.rms_norm_eps = 1e-6;
+    c.qkv_bias = true, c.tie_word_embeddings = true;
+    c.bos_token_id = c.eos_token_id = -1;
+    return c;
+}
+
+// Useful FLOPs of one training step (3x the forward's): 2 per multiply-add of every matmul
+// (projections, MLP, LM head) and of causal attention (QK^T and PV over the T/2 earlier tokens
+// on average). Elementwise work and the wasted half of masked blocks are not counted.
+static inline double bench_shape_flops(const bench_shape *s) {
+    double C = s->C, QD = (double)s->NH * s->HS, KD = (double)s->NKV * s->HS, F = s->F, V = s->V, T = s->T;
+    double per_layer = 2 * (C * QD + 2 * C * KD + QD * C + 3 * C * F) + 2 * 2 * (T / 2) * QD;
+    double per_token = s->L * per_layer + 2 * C * V;
+    return 3.0 * per_token * (double)s->B * T;
+}
+
+#endif

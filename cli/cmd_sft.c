@@ -1,0 +1,154 @@
+// cmd_sft.c — `fluxrl sft CONFIG`: supervised fine-tuning on the built-in task's traces, with
+// held-out evaluation; writes metrics.jsonl and the model (a Hugging Face folder) to the run folder.
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../core/metrics.h"
+#include "../core/progress.h"
+#include "../core/watchdog.h"
+#include "../trainer/sft.h"
+#include "cli.h"
+
+static void new_model_config(const fx_config *c, const tok_tokenizer *tok, int32_t eos, model_config *mc) {
+    memset(mc, 0, sizeof *mc);
+    snprintf(mc->model_type, sizeof mc->model_type, "qwen2");
+    snprintf(mc->architecture, sizeof mc->architecture, "Qwen2ForCausalLM");
+    mc->hidden_size = (int)c->model.hidden_size;
+    mc->num_hidden_layers = (int)c->model.layers;
+    mc->num_attention_heads = (int)c->model.heads;
+    mc->num_key_value_heads = (int)c->model.kv_heads;
+    mc->head_dim = mc->hidden_size / mc->num_attention_heads;
+    mc->intermediate_size = (int)c->model.intermediate_size;
+    mc->vocab_size = tok_vocab_size(tok);
+    mc->max_position_embeddings = (int)c->model.max_seq;
+    mc->rope_theta = 10000.0;
+    mc->rms_norm_eps = 1e-6;
+    mc->qkv_bias = true;
+    mc->tie_word_embeddings = true;
+    mc->bos_token_id = -1;
+    mc->eos_token_id = eos;
+    snprintf(mc->torch_dtype, sizeof mc->torch_dtype, "float32");
+}
+
+// The model and tokenizer the config names: a Hugging Face folder, or a new model.
+static int build(const fx_config *c, const backend *be, model *m, tok_tokenizer **tok, fx_err *err) {
+    if (c->model.path[0]) {
+        if (tok_load(tok, c->model.path, err)) return -1;
+        return model_load(m, c->model.path, be, err);
+    }
+    if (tok_load_builtin(tok, err)) return -1;
+    if (c->model.hidden_size % c->model.heads || c->model.heads % c->model.kv_heads)
+        return fx_errf(err, "model: heads (%lld) must divide hidden_size (%lld) and kv_heads (%lld) must divide heads",
+                       (long long)c->model.heads, (long long)c->model.hidden_size, (long long)c->model.kv_heads);
+    model_config mc;
+    new_model_config(c, *tok, tok_token_id(*tok, "<|im_end|>"), &mc);
+    if (model_config_validate(&mc, "model", err)) return -1;
+    model_init_random(m, &mc, MODEL_HEAD_LM, be, (uint64_t)c->run.seed, (float)c->model.init_std, 0.0f);
+    return 0;
+}
+
+static void log_eval(fx_metrics *mx, int step, const sft_eval_result *r) {
+    const char *keys[] = {"eval_answer_acc", "eval_step_acc", "eval_closed", "eval_response_tokens"};
+    double vals[] = {r->answer_acc, r->step_acc, r->closed, r->mean_len};
+    fx_err err;
+    if (fx_metrics_write(mx, step, 4, keys, vals, &err)) fx_warn("%s", err.msg);
+    fx_info("eval at step %d: answers %.1f%%, steps %.1f%%, closed %.1f%%, %.0f tokens (%d problems)", step,
+            100 * r->answer_acc, 100 * r->step_acc, 100 * r->closed, r->mean_len, r->n);
+}
+
+int cmd_sft(int argc, char **argv) {
+    cli_config_args a;
+    if (cli_parse_config_args("sft", argc, argv, true, &a)) return FX_EXIT_INPUT;
+    fx_config *c = fx_malloc(sizeof *c);
+    fx_err err;
+    int code = FX_EXIT_INPUT;
+    model m = {0};
+    tok_tokenizer *tok = NULL;
+    backend *be = NULL;
+    fx_metrics mx = {0};
+    if (cfg_resolve(c, a.path, a.nset, a.sets, &err)) goto fail;
+    cli_apply_log_config(c);
+    fx_signals_install();
+    be = backend_cpu_create((int)c->cluster.threads);
+    if (build(c, be, &m, &tok, &err)) goto fail;
+    sft_task task;
+    if (sft_task_init(&task, tok, c, &err)) goto fail;
+    if (cfg_write_resolved(c, &err)) goto fail;
+    char dir[2 * FX_CFG_STR_LEN + 2];
+    cfg_run_dir(c, dir, sizeof dir);
+    if (fx_metrics_open(&mx, dir, -1, &err)) goto fail;
+    code = FX_EXIT_FAIL;
+
+    int B = (int)c->sft.batch, T = (int)c->model.max_seq, steps = (int)c->sft.steps;
+    fx_info("sft: %zu parameters (%d layers, hidden %d), batch %d, %d steps, run folder %s", m.nparams, m.L, m.C, B,
+            steps, dir);
+    model_train_init(&m);
+    model_reserve(&m, B, T, true, false);
+    int32_t *ids = fx_malloc((size_t)B * T * sizeof *ids), *pos = fx_malloc((size_t)B * T * sizeof *pos);
+    int32_t *seg = fx_malloc((size_t)B * T * sizeof *seg), *tgt = fx_malloc((size_t)B * T * sizeof *tgt);
+    model_lr_schedule sched = {MODEL_LR_COSINE, (float)c->sft.lr, (float)c->sft.min_lr, (int)c->sft.warmup, steps};
+    model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)c->sft.weight_decay};
+    uint64_t next = 0;
+    fx_progress prog;
+    fx_progress_init(&prog, "sft", steps);
+    fx_watchdog_start(600, "sft step");
+    double t_log = fx_time_now(), loss_sum = 0;
+    int64_t tok_sum = 0, log_n = 0;
+    int step = 0;
+    for (; step < steps && !fx_stop_requested(); step++) {
+        int64_t ntgt;
+        int Tb = sft_batch(&task, &next, B, ids, pos, seg, tgt, &ntgt);
+        model_zero_grad(&m);
+        model_forward(&m, ids, pos, seg, B, Tb);
+        double loss = model_lm_ce(&m, tgt, NULL, true);
+        model_backward(&m);
+        double norm = model_clip_grad_norm(&m, c->sft.grad_clip);
+        float lr = model_lr_at(&sched, step);
+        model_adamw_step(&m, &opt, lr);
+        fx_watchdog_beat(NULL);
+        loss_sum += loss, tok_sum += ntgt, log_n++;
+        if ((step + 1) % c->sft.log_every == 0 || step + 1 == steps) {
+            double now = fx_time_now();
+            const char *keys[] = {"loss", "lr", "grad_norm", "train_tokens_per_s"};
+            double vals[] = {loss_sum / (double)log_n, lr, norm, (double)tok_sum / (now - t_log)};
+            if (fx_metrics_write(&mx, step + 1, 4, keys, vals, &err)) goto fail;
+            char extra[96];
+            snprintf(extra, sizeof extra, "loss %.4f", loss_sum / (double)log_n);
+            fx_progress_update(&prog, step + 1, extra);
+            t_log = now, loss_sum = 0, tok_sum = 0, log_n = 0;
+        }
+        if (c->sft.eval_every > 0 && (step + 1) % c->sft.eval_every == 0 && step + 1 < steps) {
+            sft_eval_result r;
+            sft_eval(&task, &m, (int)c->sft.eval_problems, B, &r);
+            log_eval(&mx, step + 1, &r);
+            fx_watchdog_beat(NULL);
+        }
+    }
+    fx_progress_end(&prog, NULL);
+    fx_watchdog_stop();
+    if (fx_stop_requested()) fx_warn("stopped by signal %d after step %d; saving the model", fx_stop_signal(), step);
+    sft_eval_result r;
+    sft_eval(&task, &m, (int)c->sft.eval_problems, B, &r);
+    log_eval(&mx, step, &r);
+    char mdir[2 * FX_CFG_STR_LEN + 16];
+    snprintf(mdir, sizeof mdir, "%s/model", dir);
+    if (model_save(&m, mdir, ST_F32, &err)) goto fail_free;
+    if (c->model.path[0] == '\0' && tok_write_builtin(mdir, &err)) goto fail_free;
+    printf("sft: %d steps; held-out answers %.1f%% correct, steps %.1f%%; model in %s\n", step, 100 * r.answer_acc,
+           100 * r.step_acc, mdir);
+    code = FX_EXIT_OK;
+fail_free:
+    free(ids), free(pos), free(seg), free(tgt);
+fail:
+    if (code != FX_EXIT_OK) fx_error("%s", err.msg);
+    fx_metrics_close(&mx);
+    if (m.params_mem) model_free(&m);
+    tok_free(tok);
+    backend_destroy(be);
+    free(c);
+    cli_config_args_free(&a);
+    return code;
+}

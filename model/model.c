@@ -1,0 +1,552 @@
+// model.c — parameter layout, activation arena, forward and backward of the decoder.
+#include "model.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/rng.h"
+
+#define BE (m->be)
+#define CTX (m->be->ctx)
+
+// --- parameter layout ---------------------------------------------------------------------------
+
+// One kind of tensor: where its pointer lives in model_params, its HF name, its shape.
+typedef struct {
+    size_t field;   // offsetof(model_params, ...)
+    const char *fmt; // HF name; per-layer kinds get "model.layers.%d." in front
+    int rows, cols;  // cols 0: a vector of `rows`
+    bool layer, decay, norm;
+} param_kind;
+
+#define F(x) offsetof(model_params, x)
+
+// The kinds the config implies, in buffer order. Returns how many.
+static int param_kinds(const model *m, param_kind *k) {
+    const model_config *c = &m->cfg;
+    int n = 0, C = m->C, QD = m->QD, KD = m->KD, FF = m->F, HS = m->HS;
+    k[n++] = (param_kind){F(wte), "model.embed_tokens.weight", m->V, C, false, true, false};
+    k[n++] = (param_kind){F(ln1w), "input_layernorm.weight", C, 0, true, false, true};
+    k[n++] = (param_kind){F(qw), "self_attn.q_proj.weight", QD, C, true, true, false};
+    if (c->qkv_bias) k[n++] = (param_kind){F(qb), "self_attn.q_proj.bias", QD, 0, true, false, false};
+    k[n++] = (param_kind){F(kw), "self_attn.k_proj.weight", KD, C, true, true, false};
+    if (c->qkv_bias) k[n++] = (param_kind){F(kb), "self_attn.k_proj.bias", KD, 0, true, false, false};
+    k[n++] = (param_kind){F(vw), "self_attn.v_proj.weight", KD, C, true, true, false};
+    if (c->qkv_bias) k[n++] = (param_kind){F(vb), "self_attn.v_proj.bias", KD, 0, true, false, false};
+    if (c->qk_norm) {
+        k[n++] = (param_kind){F(qnw), "self_attn.q_norm.weight", HS, 0, true, false, true};
+        k[n++] = (param_kind){F(knw), "self_attn.k_norm.weight", HS, 0, true, false, true};
+    }
+    k[n++] = (param_kind){F(ow), "self_attn.o_proj.weight", C, QD, true, true, false};
+    if (c->o_bias) k[n++] = (param_kind){F(ob), "self_attn.o_proj.bias", C, 0, true, false, false};
+    k[n++] = (param_kind){F(ln2w), "post_attention_layernorm.weight", C, 0, true, false, true};
+    k[n++] = (param_kind){F(gatew), "mlp.gate_proj.weight", FF, C, true, true, false};
+    if (c->mlp_bias) k[n++] = (param_kind){F(gateb), "mlp.gate_proj.bias", FF, 0, true, false, false};
+    k[n++] = (param_kind){F(upw), "mlp.up_proj.weight", FF, C, true, true, false};
+    if (c->mlp_bias) k[n++] = (param_kind){F(upb), "mlp.up_proj.bias", FF, 0, true, false, false};
+    k[n++] = (param_kind){F(downw), "mlp.down_proj.weight", C, FF, true, true, false};
+    if (c->mlp_bias) k[n++] = (param_kind){F(downb), "mlp.down_proj.bias", C, 0, true, false, false};
+    k[n++] = (param_kind){F(lnfw), "model.norm.weight", C, 0, false, false, true};
+    if (m->head == MODEL_HEAD_LM && !c->tie_word_embeddings)
+        k[n++] = (param_kind){F(lmw), "lm_head.weight", m->V, C, false, true, false};
+    if (m->head == MODEL_HEAD_PRM) {
+        k[n++] = (param_kind){F(s0w), "score.0.weight", C, C, false, true, false};
+        k[n++] = (param_kind){F(s0b), "score.0.bias", C, 0, false, false, false};
+        k[n++] = (param_kind){F(s2w), "score.2.weight", 2, C, false, true, false};
+        k[n++] = (param_kind){F(s2b), "score.2.bias", 2, 0, false, false, false};
+    }
+    if (m->head == MODEL_HEAD_VALUE) k[n++] = (param_kind){F(s2w), "score.weight", 1, C, false, true, false};
+    return n;
+}
+
+enum { MAX_KINDS = 32, NFIELDS = sizeof(model_params) / sizeof(float *) };
+
+static void set_dims(model *m, const model_config *c, model_head head) {
+    m->cfg = *c;
+    m->head = head;
+    m->C = c->hidden_size, m->L = c->num_hidden_layers, m->NH = c->num_attention_heads;
+    m->NKV = c->num_key_value_heads, m->HS = c->head_dim, m->F = c->intermediate_size, m->V = c->vocab_size;
+    m->QD = m->NH * m->HS, m->KD = m->NKV * m->HS;
+}
+
+// Points every field of p into base; absent fields are NULL.
+static void point_params(const model *m, model_params *p, float *base) {
+    param_kind k[MAX_KINDS];
+    int nk = param_kinds(m, k);
+    memset(p, 0, sizeof *p);
+    size_t off = 0;
+    for (int i = 0; i < nk; i++) {
+        size_t numel = (size_t)k[i].rows * (size_t)(k[i].cols ? k[i].cols : 1);
+        *(float **)((char *)p + k[i].field) = base + off;
+        off += numel * (k[i].layer ? (size_t)m->L : 1);
+    }
+}
+
+static void build_layout(model *m) {
+    param_kind k[MAX_KINDS];
+    int nk = param_kinds(m, k);
+    FX_ASSERT(nk <= MAX_KINDS);
+    int nt = 0;
+    for (int i = 0; i < nk; i++) nt += k[i].layer ? m->L : 1;
+    m->tensors = fx_calloc((size_t)nt, sizeof(model_tensor));
+    m->ntensors = nt;
+    size_t off = 0;
+    int t = 0;
+    for (int i = 0; i < nk; i++) {
+        size_t numel = (size_t)k[i].rows * (size_t)(k[i].cols ? k[i].cols : 1);
+        for (int l = 0; l < (k[i].layer ? m->L : 1); l++, t++) {
+            model_tensor *x = &m->tensors[t];
+            if (k[i].layer) snprintf(x->name, sizeof x->name, "model.layers.%d.%s", l, k[i].fmt);
+            else snprintf(x->name, sizeof x->name, "%s", k[i].fmt);
+            x->offset = off + (size_t)l * numel;
+            x->numel = numel;
+            x->ndim = k[i].cols ? 2 : 1;
+            x->shape[0] = k[i].rows;
+            x->shape[1] = k[i].cols;
+            x->decay = k[i].decay;
+        }
+        off += numel * (k[i].layer ? (size_t)m->L : 1);
+    }
+    m->nparams = off;
+}
+
+size_t model_count_params(const model_config *c, model_head head) {
+    model m = {0};
+    set_dims(&m, c, head);
+    param_kind k[MAX_KINDS];
+    int nk = param_kinds(&m, k);
+    size_t total = 0;
+    for (int i = 0; i < nk; i++)
+        total += (size_t)k[i].rows * (size_t)(k[i].cols ? k[i].cols : 1) * (k[i].layer ? (size_t)m.L : 1);
+    return total;
+}
+
+const model_tensor *model_find_tensor(const model *m, const char *name) {
+    for (int i = 0; i < m->ntensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
+    return NULL;
+}
+
+int model_head_parse(const char *arch, model_head *out) {
+    size_t n = strlen(arch);
+#define ENDS(s) (n >= strlen(s) && strcmp(arch + n - strlen(s), s) == 0)
+    if (ENDS("ForCausalLM")) *out = MODEL_HEAD_LM;
+    else if (ENDS("ForProcessRewardModel")) *out = MODEL_HEAD_PRM;
+    else if (ENDS("ForRewardModel") || ENDS("ForSequenceClassification")) *out = MODEL_HEAD_VALUE;
+    else return -1;
+#undef ENDS
+    return 0;
+}
+
+void model_create(model *m, const model_config *c, model_head head, const backend *be) {
+    memset(m, 0, sizeof *m);
+    set_dims(m, c, head);
+    m->be = be;
+    FX_ASSERT(m->NH % m->NKV == 0 && m->HS % 2 == 0);
+    build_layout(m);
+    m->params_mem = be->alloc(be->ctx, m->nparams * sizeof(float));
+    point_params(m, &m->p, m->params_mem);
+}
+
+void model_init_random(model *m, const model_config *c, model_head head, const backend *be, uint64_t seed,
+                       float std, float bias_std) {
+    model_create(m, c, head, be);
+    float *host = fx_malloc(m->nparams * sizeof(float));
+    for (int i = 0; i < m->ntensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        bool norm = strstr(t->name, "norm") != NULL;
+        // One stream per block of 64k values of a tensor: the values depend neither on which other
+        // tensors exist nor on the threads.
+#pragma omp parallel for schedule(dynamic, 1)
+        for (size_t j0 = 0; j0 < t->numel; j0 += 65536) {
+            fx_rng r = fx_rng_make(seed, fx_rng_hash(fx_rng_hash(0, (uint64_t)i), j0));
+            size_t j1 = j0 + 65536 < t->numel ? j0 + 65536 : t->numel;
+            for (size_t j = j0; j < j1; j++) {
+                float x;
+                if (norm) x = 1.0f;
+                else if (t->ndim == 1) x = bias_std > 0 ? (float)fx_rng_normal(&r) * bias_std : 0.0f;
+                else x = (float)fx_rng_normal(&r) * std;
+                host[t->offset + j] = x;
+            }
+        }
+    }
+    be->upload(be->ctx, m->params_mem, host, m->nparams * sizeof(float));
+    free(host);
+}
+
+void model_train_init(model *m) {
+    if (m->grads_mem) return;
+    size_t bytes = m->nparams * sizeof(float);
+    m->grads_mem = BE->alloc(CTX, bytes);
+    m->m_mem = BE->alloc(CTX, bytes);
+    m->v_mem = BE->alloc(CTX, bytes);
+    point_params(m, &m->g, m->grads_mem);
+    m->step = 0;
+}
+
+void model_zero_grad(model *m) {
+    FX_ASSERT(m->grads_mem);
+    BE->zero(CTX, m->grads_mem, m->nparams * sizeof(float));
+}
+
+static void free_acts(model *m) {
+    if (m->acts_mem) BE->free(CTX, m->acts_mem);
+    BE->free(CTX, m->ids), BE->free(CTX, m->pos), BE->free(CTX, m->seg), BE->free(CTX, m->targets);
+    free(m->resid);
+    free(m->la);
+    m->acts_mem = NULL, m->ids = m->pos = m->seg = m->targets = NULL, m->resid = NULL, m->la = NULL;
+}
+
+static void free_decode(model *m) {
+    if (m->dec_mem) BE->free(CTX, m->dec_mem);
+    BE->free(CTX, m->dec_ids), BE->free(CTX, m->dec_pos), BE->free(CTX, m->dec_seg);
+    m->dec_mem = NULL, m->dec_ids = m->dec_pos = m->dec_seg = NULL, m->dec_cap = 0;
+}
+
+void model_free(model *m) {
+    if (!m->be) return;
+    free_acts(m);
+    free_decode(m);
+    BE->free(CTX, m->params_mem);
+    BE->free(CTX, m->grads_mem), BE->free(CTX, m->m_mem), BE->free(CTX, m->v_mem);
+    BE->free(CTX, m->kcache), BE->free(CTX, m->vcache), BE->free(CTX, m->kv_seg);
+    free(m->tensors);
+    memset(m, 0, sizeof *m);
+}
+
+// --- activation arena ---------------------------------------------------------------------------
+
+// Bump allocation in floats, 64-byte aligned; with base NULL it only counts.
+typedef struct {
+    float *base;
+    size_t used;
+} arena;
+
+static float *take(arena *a, size_t n) {
+    float *p = a->base ? a->base + a->used : NULL;
+    a->used += (n + 15) & ~(size_t)15;
+    return p;
+}
+
+static void plan_layer(const model *m, arena *a, model_layer_acts *la, size_t N, bool train) {
+    size_t C = (size_t)m->C, QD = (size_t)m->QD, KD = (size_t)m->KD, F = (size_t)m->F;
+    memset(la, 0, sizeof *la);
+    la->ln1 = take(a, N * C);
+    la->ln1_rstd = take(a, N);
+    if (m->cfg.qk_norm) {
+        la->qpre = take(a, N * QD), la->q_rstd = take(a, N * (size_t)m->NH);
+        la->kpre = take(a, N * KD), la->k_rstd = take(a, N * (size_t)m->NKV);
+    }
+    la->q = take(a, N * QD), la->k = take(a, N * KD), la->v = take(a, N * KD);
+    la->att = take(a, N * QD);
+    if (train) la->lse = take(a, N * (size_t)m->NH);
+    la->res1 = take(a, N * C);
+    la->ln2 = take(a, N * C);
+    la->ln2_rstd = take(a, N);
+    la->gate = take(a, N * F), la->up = take(a, N * F);
+}
+
+// Rows of logits the LM head computes at once: about 16M floats (64 MiB), but at least 128 rows,
+// because the head's weight gradient is a rank-`chunk` update of the whole (V, C) matrix: fewer
+// rows make it memory-bound (measured on a 152k vocabulary: 27-row chunks ran 3x slower).
+static int head_chunk(const model *m, size_t N) {
+    size_t chunk = ((size_t)1 << 24) / (size_t)m->V;
+    chunk = chunk < 128 ? 128 : chunk;
+    return (int)(chunk < N ? chunk : N);
+}
+
+// Lays out the arena for N = B*T tokens; pointers are set when a->base is not NULL.
+static void plan_arena(model *m, arena *a, int B, int T, bool train, bool recompute) {
+    size_t N = (size_t)B * (size_t)T, C = (size_t)m->C, QD = (size_t)m->QD, KD = (size_t)m->KD;
+    size_t F = (size_t)m->F;
+    int nla = recompute ? 1 : m->L;
+    for (int l = 0; l <= m->L; l++) m->resid[l] = take(a, N * C);
+    for (int l = 0; l < nla; l++) plan_layer(m, a, &m->la[l], N, train);
+    m->lnf = take(a, N * C), m->lnf_rstd = take(a, N);
+    m->h = take(a, N * F);
+    m->tok_logp = take(a, N), m->tok_lse = take(a, N), m->tok_ent = take(a, N);
+    m->tok_dlogp = take(a, N), m->tok_dent = take(a, N);
+    m->head_out = take(a, N * 2), m->head_dout = take(a, N * 2);
+    if (m->head == MODEL_HEAD_PRM) {
+        m->head_z = take(a, N * C), m->head_a = take(a, N * C);
+        m->d_z = train ? take(a, N * C) : NULL;
+    }
+    m->chunk = head_chunk(m, N);
+    m->logits = m->head == MODEL_HEAD_LM ? take(a, (size_t)m->chunk * (size_t)m->V) : NULL;
+    if (train) {
+        m->dlnf = take(a, N * C);
+        m->d_res = take(a, N * C), m->d_ln = take(a, N * C), m->d_att = take(a, N * QD);
+        m->d_q = take(a, N * QD), m->d_k = take(a, N * KD), m->d_v = take(a, N * KD);
+        if (m->cfg.qk_norm) m->d_qpre = take(a, N * QD), m->d_kpre = take(a, N * KD);
+        m->d_gate = take(a, N * F), m->d_up = take(a, N * F), m->d_h = take(a, N * F);
+    }
+}
+
+size_t model_arena_bytes(const model_config *c, model_head head, int B, int T, bool train, bool recompute) {
+    model m;
+    memset(&m, 0, sizeof m);
+    set_dims(&m, c, head);
+    m.resid = fx_calloc((size_t)m.L + 1, sizeof(float *));
+    m.la = fx_calloc((size_t)m.L, sizeof(model_layer_acts));
+    arena a = {0};
+    plan_arena(&m, &a, B, T, train, recompute);
+    free(m.resid);
+    free(m.la);
+    return a.used * sizeof(float) + 4 * (size_t)B * (size_t)T * sizeof(int32_t);
+}
+
+void model_reserve(model *m, int B, int T, bool train, bool recompute) {
+    FX_ASSERT(B > 0 && T > 0);
+    free_acts(m);
+    m->B = B, m->T = T, m->train = train, m->recompute = recompute && train;
+    m->cap_N = (size_t)B * (size_t)T;
+    m->resid = fx_calloc((size_t)m->L + 1, sizeof(float *));
+    m->la = fx_calloc((size_t)m->L, sizeof(model_layer_acts));
+    arena a = {0};
+    plan_arena(m, &a, B, T, train, m->recompute);
+    m->acts_floats = a.used;
+    m->acts_mem = BE->alloc(CTX, a.used * sizeof(float));
+    a = (arena){m->acts_mem, 0};
+    plan_arena(m, &a, B, T, train, m->recompute);
+    size_t ib = (size_t)B * (size_t)T * sizeof(int32_t);
+    m->ids = BE->alloc(CTX, ib), m->pos = BE->alloc(CTX, ib), m->seg = BE->alloc(CTX, ib);
+    m->targets = BE->alloc(CTX, ib);
+    if (train) model_train_init(m);
+}
+
+// --- one layer ------------------------------------------------------------------------------------
+
+// Where a layer's keys and values go and come from: the activations themselves (training,
+// Tkv = T) or the KV cache (decoding).
+typedef struct {
+    float *k, *v;         // (B, Tkv, KD)
+    const int32_t *seg_k; // (B, Tkv)
+    int Tkv, q_off;
+} kv_view;
+
+// y = x W^T (+ b): W (OC, IC), x (N, IC).
+static void linear(const model *m, float *y, const float *x, const float *w, const float *b, int N, int IC, int OC) {
+    BE->matmul(CTX, y, x, w, N, OC, IC, false, true, false);
+    if (b) BE->add_bias(CTX, y, b, N, OC);
+}
+
+// dx (+)= dy W, dW += dy^T x, db += sum dy.
+static void linear_backward(const model *m, float *dx, float *dw, float *db, const float *dy, const float *x,
+                            const float *w, int N, int IC, int OC, bool accumulate_dx) {
+    BE->matmul(CTX, dw, dy, x, OC, IC, N, true, false, true);
+    if (db) BE->bias_backward(CTX, db, dy, N, OC);
+    if (dx) BE->matmul(CTX, dx, dy, w, N, IC, OC, false, false, accumulate_dx);
+}
+
+#define LW(field, width) (m->p.field ? m->p.field + (size_t)l * (size_t)(width) : NULL)
+#define LG(field, width) (m->g.field ? m->g.field + (size_t)l * (size_t)(width) : NULL)
+
+// Layer l on x (B, T, C) -> out. out NULL: stop after the MLP's gate/up (recomputation).
+static void layer_forward(model *m, int l, model_layer_acts *a, float *h, const float *x, float *out, int B, int T,
+                          const int32_t *pos, const int32_t *seg, kv_view kv) {
+    int N = B * T, C = m->C, QD = m->QD, KD = m->KD, FF = m->F, HS = m->HS;
+    size_t CC = (size_t)C;
+    float eps = (float)m->cfg.rms_norm_eps, theta = (float)m->cfg.rope_theta;
+    BE->rmsnorm_forward(CTX, a->ln1, a->ln1_rstd, x, LW(ln1w, C), N, C, eps);
+    float *q = m->cfg.qk_norm ? a->qpre : a->q, *k = m->cfg.qk_norm ? a->kpre : a->k;
+    linear(m, q, a->ln1, LW(qw, (size_t)QD * CC), LW(qb, QD), N, C, QD);
+    linear(m, k, a->ln1, LW(kw, (size_t)KD * CC), LW(kb, KD), N, C, KD);
+    linear(m, a->v, a->ln1, LW(vw, (size_t)KD * CC), LW(vb, KD), N, C, KD);
+    if (m->cfg.qk_norm) {
+        BE->rmsnorm_forward(CTX, a->q, a->q_rstd, a->qpre, LW(qnw, HS), N * m->NH, HS, eps);
+        BE->rmsnorm_forward(CTX, a->k, a->k_rstd, a->kpre, LW(knw, HS), N * m->NKV, HS, eps);
+    }
+    BE->rope_forward(CTX, a->q, pos, N, m->NH, HS, theta);
+    BE->rope_forward(CTX, a->k, pos, N, m->NKV, HS, theta);
+    const float *kk = a->k, *vv = a->v;
+    if (kv.k) { // decoding: append this step's keys and values to the cache
+        for (int b = 0; b < B; b++) {
+            size_t dst = ((size_t)b * kv.Tkv + (size_t)kv.q_off) * KD, src = (size_t)b * T * KD;
+            BE->copy(CTX, kv.k + dst, a->k + src, (size_t)T * KD * sizeof(float));
+            BE->copy(CTX, kv.v + dst, a->v + src, (size_t)T * KD * sizeof(float));
+        }
+        kk = kv.k, vv = kv.v;
+    }
+    backend_attn_shape s = {B, T, kv.q_off, kv.Tkv, m->NH, m->NKV, HS};
+    BE->attention_forward(CTX, a->att, a->lse, a->q, kk, vv, seg, kv.seg_k, s);
+    linear(m, a->res1, a->att, LW(ow, CC * QD), LW(ob, C), N, QD, C);
+    BE->axpy(CTX, a->res1, x, 1.0f, (size_t)N * CC);
+    BE->rmsnorm_forward(CTX, a->ln2, a->ln2_rstd, a->res1, LW(ln2w, C), N, C, eps);
+    linear(m, a->gate, a->ln2, LW(gatew, (size_t)FF * CC), LW(gateb, FF), N, C, FF);
+    linear(m, a->up, a->ln2, LW(upw, (size_t)FF * CC), LW(upb, FF), N, C, FF);
+    if (!out) return;
+    BE->swiglu_forward(CTX, h, a->gate, a->up, (size_t)N * FF);
+    linear(m, out, h, LW(downw, CC * FF), LW(downb, C), N, FF, C);
+    BE->axpy(CTX, out, a->res1, 1.0f, (size_t)N * CC);
+}
+
+// d_res holds d(loss)/d(layer output) on entry and d(loss)/d(layer input) on return.
+static void layer_backward(model *m, int l, model_layer_acts *a, const float *x) {
+    int N = m->B * m->T, C = m->C, QD = m->QD, KD = m->KD, FF = m->F, HS = m->HS;
+    size_t CC = (size_t)C, NN = (size_t)N;
+    // MLP: out = res1 + down(silu(gate) * up)
+    BE->swiglu_forward(CTX, m->h, a->gate, a->up, NN * FF);
+    linear_backward(m, m->d_h, LG(downw, CC * FF), LG(downb, C), m->d_res, m->h, LW(downw, CC * FF), N, FF, C,
+                    false);
+    BE->zero(CTX, m->d_gate, NN * FF * sizeof(float));
+    BE->zero(CTX, m->d_up, NN * FF * sizeof(float));
+    BE->swiglu_backward(CTX, m->d_gate, m->d_up, m->d_h, a->gate, a->up, NN * FF);
+    linear_backward(m, m->d_ln, LG(gatew, FF * CC), LG(gateb, FF), m->d_gate, a->ln2, LW(gatew, FF * CC), N, C, FF,
+                    false);
+    linear_backward(m, m->d_ln, LG(upw, FF * CC), LG(upb, FF), m->d_up, a->ln2, LW(upw, FF * CC), N, C, FF, true);
+    BE->rmsnorm_backward(CTX, m->d_res, LG(ln2w, C), m->d_ln, a->res1, LW(ln2w, C), a->ln2_rstd, N, C);
+    // attention: res1 = x + o(attention(rope(q), rope(k), v))
+    linear_backward(m, m->d_att, LG(ow, CC * QD), LG(ob, C), m->d_res, a->att, LW(ow, CC * QD), N, QD, C, false);
+    BE->zero(CTX, m->d_q, NN * QD * sizeof(float));
+    BE->zero(CTX, m->d_k, NN * KD * sizeof(float));
+    BE->zero(CTX, m->d_v, NN * KD * sizeof(float));
+    backend_attn_shape s = {m->B, m->T, 0, m->T, m->NH, m->NKV, HS};
+    BE->attention_backward(CTX, m->d_q, m->d_k, m->d_v, m->d_att, a->att, a->lse, a->q, a->k, a->v, m->seg, m->seg,
+                           s);
+    BE->rope_backward(CTX, m->d_q, m->pos, N, m->NH, HS, (float)m->cfg.rope_theta);
+    BE->rope_backward(CTX, m->d_k, m->pos, N, m->NKV, HS, (float)m->cfg.rope_theta);
+    float *dq = m->d_q, *dk = m->d_k;
+    if (m->cfg.qk_norm) {
+        BE->zero(CTX, m->d_qpre, NN * QD * sizeof(float));
+        BE->zero(CTX, m->d_kpre, NN * KD * sizeof(float));
+        BE->rmsnorm_backward(CTX, m->d_qpre, LG(qnw, HS), m->d_q, a->qpre, LW(qnw, HS), a->q_rstd, N * m->NH, HS);
+        BE->rmsnorm_backward(CTX, m->d_kpre, LG(knw, HS), m->d_k, a->kpre, LW(knw, HS), a->k_rstd, N * m->NKV, HS);
+        dq = m->d_qpre, dk = m->d_kpre;
+    }
+    linear_backward(m, m->d_ln, LG(qw, QD * CC), LG(qb, QD), dq, a->ln1, LW(qw, QD * CC), N, C, QD, false);
+    linear_backward(m, m->d_ln, LG(kw, KD * CC), LG(kb, KD), dk, a->ln1, LW(kw, KD * CC), N, C, KD, true);
+    linear_backward(m, m->d_ln, LG(vw, KD * CC), LG(vb, KD), m->d_v, a->ln1, LW(vw, KD * CC), N, C, KD, true);
+    BE->rmsnorm_backward(CTX, m->d_res, LG(ln1w, C), m->d_ln, x, LW(ln1w, C), a->ln1_rstd, N, C);
+}
+
+// --- the model ----------------------------------------------------------------------------------
+
+// Default positions 0..T-1 and one segment per row, for NULL pos/seg.
+static void fill_default(int32_t *pos, int32_t *seg, int B, int T, int start) {
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            if (pos) pos[(size_t)b * T + t] = start + t;
+            if (seg) seg[(size_t)b * T + t] = 0;
+        }
+}
+
+static void upload_ints(const model *m, int32_t *dst, const int32_t *src, int B, int T, int start, bool is_pos) {
+    size_t n = (size_t)B * (size_t)T;
+    if (src) {
+        BE->upload(CTX, dst, src, n * sizeof(int32_t));
+        return;
+    }
+    int32_t *tmp = fx_malloc(n * sizeof(int32_t));
+    fill_default(is_pos ? tmp : NULL, is_pos ? NULL : tmp, B, T, start);
+    BE->upload(CTX, dst, tmp, n * sizeof(int32_t));
+    free(tmp);
+}
+
+void model_forward(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int B, int T) {
+    FX_ASSERT(m->acts_mem && B > 0 && T > 0 && (size_t)B * (size_t)T <= m->cap_N);
+    for (size_t i = 0; i < (size_t)B * T; i++) FX_ASSERT(ids[i] >= 0 && ids[i] < m->V);
+    // The arena's shapes follow the batch: (B, T) may be smaller than reserved.
+    if (B != m->B || T != m->T) { // re-plan the same memory for the smaller shape
+        arena a = {m->acts_mem, 0};
+        plan_arena(m, &a, B, T, m->train, m->recompute);
+        FX_ASSERT(a.used <= m->acts_floats);
+        m->B = B, m->T = T;
+    }
+    int N = B * T;
+    BE->upload(CTX, m->ids, ids, (size_t)N * sizeof(int32_t));
+    upload_ints(m, m->pos, pos, B, T, 0, true);
+    upload_ints(m, m->seg, seg, B, T, 0, false);
+    BE->embedding_forward(CTX, m->resid[0], m->ids, m->p.wte, N, m->C);
+    kv_view kv = {NULL, NULL, m->seg, T, 0};
+    for (int l = 0; l < m->L; l++) {
+        model_layer_acts *a = &m->la[m->recompute ? 0 : l];
+        layer_forward(m, l, a, m->h, m->resid[l], m->resid[l + 1], B, T, m->pos, m->seg, kv);
+    }
+    BE->rmsnorm_forward(CTX, m->lnf, m->lnf_rstd, m->resid[m->L], m->p.lnfw, N, m->C, (float)m->cfg.rms_norm_eps);
+    if (m->train) BE->zero(CTX, m->dlnf, (size_t)N * m->C * sizeof(float));
+}
+
+void model_backward(model *m) {
+    FX_ASSERT(m->train && m->grads_mem);
+    int N = m->B * m->T, C = m->C;
+    BE->zero(CTX, m->d_res, (size_t)N * C * sizeof(float));
+    BE->rmsnorm_backward(CTX, m->d_res, m->g.lnfw, m->dlnf, m->resid[m->L], m->p.lnfw, m->lnf_rstd, N, C);
+    kv_view kv = {NULL, NULL, m->seg, m->T, 0};
+    for (int l = m->L - 1; l >= 0; l--) {
+        model_layer_acts *a = &m->la[m->recompute ? 0 : l];
+        if (m->recompute) layer_forward(m, l, a, m->h, m->resid[l], NULL, m->B, m->T, m->pos, m->seg, kv);
+        layer_backward(m, l, a, m->resid[l]);
+    }
+    BE->embedding_backward(CTX, m->g.wte, m->d_res, m->ids, N, C);
+}
+
+// --- incremental decoding -------------------------------------------------------------------------
+
+void model_kv_init(model *m, int B, int Tmax) {
+    FX_ASSERT(B > 0 && Tmax > 0);
+    BE->free(CTX, m->kcache), BE->free(CTX, m->vcache), BE->free(CTX, m->kv_seg);
+    size_t n = (size_t)m->L * (size_t)B * (size_t)Tmax * (size_t)m->KD;
+    m->kcache = BE->alloc(CTX, n * sizeof(float));
+    m->vcache = BE->alloc(CTX, n * sizeof(float));
+    m->kv_seg = BE->alloc(CTX, (size_t)B * (size_t)Tmax * sizeof(int32_t));
+    m->kv_B = B, m->kv_T = Tmax, m->kv_len = 0;
+}
+
+void model_kv_reset(model *m) { m->kv_len = 0; }
+
+static void reserve_decode(model *m, int N) {
+    if (N <= m->dec_cap) return;
+    free_decode(m);
+    arena a = {0};
+    model_layer_acts la;
+    plan_layer(m, &a, &la, (size_t)N, false);
+    size_t C = (size_t)m->C, Nn = (size_t)N;
+    size_t chunk = (size_t)head_chunk(m, Nn);
+    size_t layer = a.used;
+    a.used += 3 * ((Nn * C + 15) & ~(size_t)15) + ((Nn * (size_t)m->F + 15) & ~(size_t)15) + chunk * (size_t)m->V;
+    m->dec_mem = BE->alloc(CTX, a.used * sizeof(float));
+    a = (arena){m->dec_mem, 0};
+    plan_layer(m, &a, &m->dec, Nn, false);
+    FX_ASSERT(a.used == layer);
+    m->dec_x = take(&a, Nn * C), m->dec_y = take(&a, Nn * C), m->dec_lnf = take(&a, Nn * C);
+    m->dec_h = take(&a, Nn * (size_t)m->F);
+    m->dec_logits = take(&a, chunk * (size_t)m->V);
+    size_t ib = Nn * sizeof(int32_t);
+    m->dec_ids = BE->alloc(CTX, ib), m->dec_pos = BE->alloc(CTX, ib), m->dec_seg = BE->alloc(CTX, ib);
+    m->dec_cap = N;
+}
+
+void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out) {
+    int B = m->kv_B, N = B * Tq, C = m->C;
+    FX_ASSERT(m->kcache && Tq > 0 && m->kv_len + Tq <= m->kv_T);
+    for (size_t i = 0; i < (size_t)N; i++) FX_ASSERT(ids[i] >= 0 && ids[i] < m->V);
+    reserve_decode(m, N);
+    BE->upload(CTX, m->dec_ids, ids, (size_t)N * sizeof(int32_t));
+    upload_ints(m, m->dec_pos, pos, B, Tq, m->kv_len, true);
+    upload_ints(m, m->dec_seg, seg, B, Tq, 0, false);
+    for (int b = 0; b < B; b++) // the new tokens' segments join the cache's
+        BE->copy(CTX, m->kv_seg + (size_t)b * m->kv_T + m->kv_len, m->dec_seg + (size_t)b * Tq,
+                 (size_t)Tq * sizeof(int32_t));
+    BE->embedding_forward(CTX, m->dec_x, m->dec_ids, m->p.wte, N, C);
+    size_t per_layer = (size_t)B * (size_t)m->kv_T * (size_t)m->KD;
+    for (int l = 0; l < m->L; l++) {
+        kv_view kv = {m->kcache + (size_t)l * per_layer, m->vcache + (size_t)l * per_layer, m->kv_seg, m->kv_T,
+                      m->kv_len};
+        layer_forward(m, l, &m->dec, m->dec_h, m->dec_x, m->dec_y, B, Tq, m->dec_pos, m->dec_seg, kv);
+        float *t = m->dec_x;
+        m->dec_x = m->dec_y, m->dec_y = t;
+    }
+    m->kv_len += Tq;
+    BE->rmsnorm_forward(CTX, m->dec_lnf, NULL, m->dec_x, m->p.lnfw, N, C, (float)m->cfg.rms_norm_eps);
+    if (!out || m->head != MODEL_HEAD_LM) return;
+    const float *w = m->p.lmw ? m->p.lmw : m->p.wte;
+    int chunk = head_chunk(m, (size_t)N);
+    for (int r0 = 0; r0 < N; r0 += chunk) {
+        int n = N - r0 < chunk ? N - r0 : chunk;
+        BE->matmul(CTX, m->dec_logits, m->dec_lnf + (size_t)r0 * C, w, n, m->V, C, false, true, false);
+        BE->download(CTX, out + (size_t)r0 * m->V, m->dec_logits, (size_t)n * m->V * sizeof(float));
+    }
+}

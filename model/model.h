@@ -1,0 +1,205 @@
+// model.h — the Qwen2 / Qwen2.5 / Qwen3 / Llama decoder: parameters, forward, backward, heads,
+// KV-cache decoding and AdamW, all through a backend (model/backend.h).
+//
+// Layout, as in llm.c: one contiguous parameter buffer, a struct of named pointers into it with
+// their shapes; gradients and the AdamW moments are buffers of the same layout. Per-layer
+// tensors are stacked over layers (L, ...). Activations live in one arena sized for (B, T).
+// A training step: model_forward -> a head's forward and backward (which accumulate into the
+// final hidden state's gradient) -> model_backward -> model_clip_grad_norm -> model_adamw_step.
+#ifndef FLUXRL_MODEL_H
+#define FLUXRL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/fx.h"
+#include "backend.h"
+#include "model_config.h"
+#include "safetensors.h"
+
+// What sits on top of the backbone (from config.json's architectures[0]).
+typedef enum {
+    MODEL_HEAD_LM = 0, // *ForCausalLM: lm_head (or the tied embedding), log-probs over the vocabulary
+    MODEL_HEAD_VALUE,  // *ForRewardModel / *ForSequenceClassification: score (1, C), no bias
+    MODEL_HEAD_PRM,    // Qwen2ForProcessRewardModel: score.0 Linear(C,C) -> ReLU -> score.2 Linear(C,2)
+} model_head;
+
+typedef struct {
+    float *wte;   // (V, C)        model.embed_tokens.weight
+    float *ln1w;  // (L, C)        input_layernorm.weight
+    float *qw;    // (L, QD, C)    self_attn.q_proj.weight, QD = NH*HS
+    float *qb;    // (L, QD)       .bias (qkv_bias)
+    float *kw;    // (L, KD, C)    k_proj, KD = NKV*HS
+    float *kb;    // (L, KD)
+    float *vw;    // (L, KD, C)    v_proj
+    float *vb;    // (L, KD)
+    float *qnw;   // (L, HS)       self_attn.q_norm.weight (qk_norm)
+    float *knw;   // (L, HS)       self_attn.k_norm.weight
+    float *ow;    // (L, C, QD)    o_proj
+    float *ob;    // (L, C)        (o_bias)
+    float *ln2w;  // (L, C)        post_attention_layernorm.weight
+    float *gatew; // (L, F, C)     mlp.gate_proj
+    float *gateb; // (L, F)        (mlp_bias)
+    float *upw;   // (L, F, C)     mlp.up_proj
+    float *upb;   // (L, F)
+    float *downw; // (L, C, F)     mlp.down_proj
+    float *downb; // (L, C)
+    float *lnfw;  // (C)           model.norm.weight
+    float *lmw;   // (V, C)        lm_head.weight; NULL when tied (wte is used)
+    float *s0w;   // (C, C)        score.0.weight (PRM)
+    float *s0b;   // (C)
+    float *s2w;   // (2, C)        score.2.weight (PRM); score.weight (1, C) for the value head
+    float *s2b;   // (2)
+} model_params;
+
+// One tensor of the layout: its Hugging Face name, place and shape.
+typedef struct {
+    char name[96];
+    size_t offset, numel; // in floats, into the parameter buffer
+    int ndim;
+    int64_t shape[2];
+    bool decay;           // AdamW weight decay applies (matrices; not norms or biases)
+} model_tensor;
+
+// Activations of one layer (pointers into the arena). Each is (N, width) with N = B*T tokens.
+typedef struct {
+    float *ln1, *ln1_rstd;        // (N, C), (N)
+    float *qpre, *q_rstd;         // (N, QD), (N*NH): q before q_norm (qk_norm only)
+    float *kpre, *k_rstd;         // (N, KD), (N*NKV)
+    float *q, *k, *v;             // (N, QD), (N, KD), (N, KD): as attention sees them
+    float *att, *lse;             // (N, QD), (B, NH, T)
+    float *res1;                  // (N, C) residual after attention
+    float *ln2, *ln2_rstd;        // (N, C), (N)
+    float *gate, *up;             // (N, F)
+} model_layer_acts;
+
+typedef struct {
+    model_config cfg;
+    model_head head;
+    int C, L, NH, NKV, HS, QD, KD, F, V;
+    const backend *be;
+
+    model_tensor *tensors;
+    int ntensors;
+    size_t nparams;
+    float *params_mem;  // (nparams) device
+    model_params p;     // pointers into params_mem
+    float *grads_mem;   // same layout; NULL until model_train_init
+    model_params g;
+    float *m_mem, *v_mem; // AdamW moments
+    int step;           // AdamW steps taken
+
+    // Activations for (B, T).
+    int B, T;                // the current batch's shape
+    size_t cap_N;            // tokens the arena holds (B*T at model_reserve)
+    bool train, recompute;
+    float *acts_mem;
+    size_t acts_floats;
+    int32_t *ids, *pos, *seg, *targets; // (N) device
+    float **resid;           // L+1 pointers: resid[l] (N, C) is layer l's input
+    model_layer_acts *la;    // L layers (1 shared when recomputing)
+    float *lnf, *lnf_rstd;   // (N, C), (N): final norm = the heads' input
+    float *dlnf;             // (N, C) gradient the heads accumulate into
+    float *tok_logp, *tok_lse, *tok_ent; // (N) LM head per-token results
+    float *tok_dlogp, *tok_dent;         // (N) their gradients (device copies of the caller's)
+    float *head_z, *head_a, *d_z;        // (N, C) PRM hidden before / after ReLU, and its gradient
+    float *head_out, *head_dout;         // (N, 2): PRM logits or values (N, 1), and their gradients
+    float *logits;           // (chunk, V) LM head chunk
+    int chunk;               // rows per LM head chunk
+    // backward scratch (one layer's worth)
+    float *d_res, *d_ln, *d_att, *d_q, *d_k, *d_v, *d_qpre, *d_kpre, *d_gate, *d_up, *h, *d_h;
+
+    // KV cache for incremental decoding.
+    int kv_B, kv_T, kv_len;
+    float *kcache, *vcache;  // (L, B, kv_T, KD)
+    int32_t *kv_seg;         // (B, kv_T)
+    int dec_cap;             // tokens the decoding scratch holds
+    float *dec_mem;
+    model_layer_acts dec;    // one layer's activations, no backward state
+    float *dec_x, *dec_y, *dec_lnf, *dec_h, *dec_logits;
+    int32_t *dec_ids, *dec_pos, *dec_seg;
+} model;
+
+// --- building ---------------------------------------------------------------------------------
+// A model of config c with zeroed parameters (the layout only).
+void model_create(model *m, const model_config *c, model_head head, const backend *be);
+// A model of config c with parameters drawn from N(0, std) (norm weights 1, biases 0 unless
+// bias_std > 0), from the Philox stream `seed`.
+void model_init_random(model *m, const model_config *c, model_head head, const backend *be, uint64_t seed,
+                       float std, float bias_std);
+// Loads a Hugging Face folder (config.json + model.safetensors[.index.json]). Every tensor the
+// config implies must be present with its shape; any other tensor is an error naming it.
+int model_load(model *m, const char *dir, const backend *be, fx_err *err);
+// Writes config.json and model.safetensors (dtype F32, BF16 or F16) into dir (created).
+int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err);
+void model_free(model *m);
+// Parses the head from an architecture name ("Qwen2ForCausalLM", ...); -1 if unknown.
+int model_head_parse(const char *architecture, model_head *out);
+const model_tensor *model_find_tensor(const model *m, const char *name);
+
+// Grads and AdamW moments (zeroed).
+void model_train_init(model *m);
+void model_zero_grad(model *m);
+// Activation arena for batches of up to B rows of T tokens. train keeps what backward needs;
+// recompute keeps only each layer's input and recomputes the layer during backward.
+void model_reserve(model *m, int B, int T, bool train, bool recompute);
+// Bytes of the activation arena (and token buffers) model_reserve allocates for (B, T); the
+// parameters, gradients and moments take 4 bytes per parameter each on top.
+size_t model_arena_bytes(const model_config *c, model_head head, int B, int T, bool train, bool recompute);
+size_t model_count_params(const model_config *c, model_head head); // every tensor of the layout
+
+// --- forward / backward -----------------------------------------------------------------------
+// A batch: B rows of T tokens (host arrays of B*T). pos: each token's position in its sequence;
+// seg: its sequence id within the row (a token attends to earlier tokens of its own segment);
+// give padding a segment of its own, e.g. -1. NULL pos/seg = one sequence per row, 0..T-1.
+void model_forward(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int B, int T);
+// After the heads' backward: gradients of every parameter (accumulated, +=).
+void model_backward(model *m);
+
+// LM head. targets (N) host, < 0 = no target. Outputs per token (host, any may be NULL): log-prob
+// of the target, entropy of the distribution. Chunked: at most `chunk` rows of logits live at once.
+void model_lm_forward(model *m, const int32_t *targets, float *logp, float *entropy);
+// Backward of loss = sum_n dlogp[n] * logp[n] + dent[n] * H[n] (host arrays, may be NULL),
+// recomputing each chunk's logits.
+void model_lm_backward(model *m, const float *dlogp, const float *dent);
+// Fused forward + backward of the weighted cross-entropy sum_n w[n] * -logp[n] (w NULL: the mean
+// over tokens with a target). Returns the loss; no logits are recomputed.
+double model_lm_ce(model *m, const int32_t *targets, const float *w, bool backward);
+// Logits of rows [row0, row0 + n) into host (n, V).
+void model_lm_logits(model *m, int row0, int n, float *out);
+
+// Value head: values (N) host. Backward of sum dvalue[n] * value[n].
+void model_value_forward(model *m, float *values);
+void model_value_backward(model *m, const float *dvalue);
+// PRM head: logits (N, 2) host. Backward of sum dlogits * logits.
+void model_prm_forward(model *m, float *logits);
+void model_prm_backward(model *m, const float *dlogits);
+
+// --- optimiser ---------------------------------------------------------------------------------
+typedef struct {
+    float lr, beta1, beta2, eps, weight_decay;
+} model_adamw;
+typedef enum { MODEL_LR_CONSTANT = 0, MODEL_LR_COSINE } model_lr_kind;
+typedef struct {
+    model_lr_kind kind;
+    float lr, min_lr;
+    int warmup, total; // cosine: linear warmup over `warmup` steps, then cosine to min_lr at `total`
+} model_lr_schedule;
+
+// The learning rate of step (0-based).
+float model_lr_at(const model_lr_schedule *s, int step);
+// Global gradient norm; scaled down to max_norm when above it (torch's clip_grad_norm_,
+// coefficient max_norm / (norm + 1e-6)). max_norm <= 0: no clipping. Returns the norm before.
+double model_clip_grad_norm(model *m, double max_norm);
+// One AdamW step at learning rate lr (decay on matrices only).
+void model_adamw_step(model *m, const model_adamw *o, float lr);
+
+// --- incremental decoding ---------------------------------------------------------------------
+void model_kv_init(model *m, int B, int Tmax);
+void model_kv_reset(model *m);
+// Feeds Tq new tokens per row (positions/segments as in model_forward; NULL = continuing one
+// sequence per row). Writes logits (B*Tq, V) to host out when not NULL.
+void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out);
+
+#endif

@@ -1,0 +1,138 @@
+// model_heads.c — what reads the final hidden state lnf (N, C): the LM head (log-probs of given
+// tokens, cross-entropy, entropy; chunked over rows so at most `chunk` rows of logits exist),
+// the scalar value head and the 2-class PRM head. Backward accumulates into dlnf.
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+#define BE (m->be)
+#define CTX (m->be->ctx)
+
+static int ntok(const model *m) { return m->B * m->T; }
+
+static const float *lm_weight(const model *m) { return m->p.lmw ? m->p.lmw : m->p.wte; }
+static float *lm_grad(const model *m) { return m->g.lmw ? m->g.lmw : m->g.wte; }
+
+// Logits of rows [r0, r0 + n) into the chunk buffer.
+static void chunk_logits(const model *m, int r0, int n) {
+    BE->matmul(CTX, m->logits, m->lnf + (size_t)r0 * m->C, lm_weight(m), n, m->V, m->C, false, true, false);
+}
+
+// dlogits (in the chunk buffer) -> dlnf rows and the head's weight gradient.
+static void chunk_backward(const model *m, int r0, int n) {
+    BE->matmul(CTX, m->dlnf + (size_t)r0 * m->C, m->logits, lm_weight(m), n, m->C, m->V, false, false, true);
+    BE->matmul(CTX, lm_grad(m), m->logits, m->lnf + (size_t)r0 * m->C, m->V, m->C, n, true, false, true);
+}
+
+static void upload_targets(model *m, const int32_t *targets) {
+    int N = ntok(m);
+    for (int i = 0; i < N; i++) FX_ASSERT(targets[i] < m->V);
+    BE->upload(CTX, m->targets, targets, (size_t)N * sizeof(int32_t));
+}
+
+void model_lm_forward(model *m, const int32_t *targets, float *logp, float *entropy) {
+    FX_ASSERT(m->head == MODEL_HEAD_LM);
+    int N = ntok(m);
+    upload_targets(m, targets);
+    for (int r0 = 0; r0 < N; r0 += m->chunk) {
+        int n = N - r0 < m->chunk ? N - r0 : m->chunk;
+        chunk_logits(m, r0, n);
+        BE->logprob_forward(CTX, m->tok_logp + r0, m->tok_lse + r0, m->tok_ent + r0, m->logits, m->targets + r0, n,
+                            m->V);
+    }
+    if (logp) BE->download(CTX, logp, m->tok_logp, (size_t)N * sizeof(float));
+    if (entropy) BE->download(CTX, entropy, m->tok_ent, (size_t)N * sizeof(float));
+}
+
+void model_lm_backward(model *m, const float *dlogp, const float *dent) {
+    FX_ASSERT(m->head == MODEL_HEAD_LM && m->train);
+    int N = ntok(m);
+    if (dlogp) BE->upload(CTX, m->tok_dlogp, dlogp, (size_t)N * sizeof(float));
+    if (dent) BE->upload(CTX, m->tok_dent, dent, (size_t)N * sizeof(float));
+    for (int r0 = 0; r0 < N; r0 += m->chunk) {
+        int n = N - r0 < m->chunk ? N - r0 : m->chunk;
+        chunk_logits(m, r0, n);
+        BE->logprob_backward(CTX, m->logits, m->targets + r0, m->tok_lse + r0, m->tok_ent + r0,
+                             dlogp ? m->tok_dlogp + r0 : NULL, dent ? m->tok_dent + r0 : NULL, n, m->V);
+        chunk_backward(m, r0, n);
+    }
+}
+
+double model_lm_ce(model *m, const int32_t *targets, const float *w, bool backward) {
+    FX_ASSERT(m->head == MODEL_HEAD_LM && (!backward || m->train));
+    int N = ntok(m);
+    float *dlogp = fx_malloc((size_t)N * sizeof(float));
+    int count = 0;
+    for (int i = 0; i < N; i++) count += targets[i] >= 0;
+    for (int i = 0; i < N; i++) dlogp[i] = targets[i] < 0 ? 0.0f : (w ? -w[i] : -1.0f / (float)(count ? count : 1));
+    upload_targets(m, targets);
+    BE->upload(CTX, m->tok_dlogp, dlogp, (size_t)N * sizeof(float));
+    for (int r0 = 0; r0 < N; r0 += m->chunk) {
+        int n = N - r0 < m->chunk ? N - r0 : m->chunk;
+        chunk_logits(m, r0, n);
+        BE->logprob_forward(CTX, m->tok_logp + r0, m->tok_lse + r0, NULL, m->logits, m->targets + r0, n, m->V);
+        if (!backward) continue;
+        BE->logprob_backward(CTX, m->logits, m->targets + r0, m->tok_lse + r0, NULL, m->tok_dlogp + r0, NULL, n,
+                             m->V);
+        chunk_backward(m, r0, n);
+    }
+    float *logp = fx_malloc((size_t)N * sizeof(float));
+    BE->download(CTX, logp, m->tok_logp, (size_t)N * sizeof(float));
+    double loss = 0;
+    for (int i = 0; i < N; i++) loss += (double)dlogp[i] * logp[i]; // = sum w * -logp
+    free(logp);
+    free(dlogp);
+    return loss;
+}
+
+void model_lm_logits(model *m, int row0, int n, float *out) {
+    FX_ASSERT(m->head == MODEL_HEAD_LM && row0 >= 0 && row0 + n <= ntok(m));
+    for (int r = 0; r < n; r += m->chunk) {
+        int k = n - r < m->chunk ? n - r : m->chunk;
+        chunk_logits(m, row0 + r, k);
+        BE->download(CTX, out + (size_t)r * m->V, m->logits, (size_t)k * m->V * sizeof(float));
+    }
+}
+
+void model_value_forward(model *m, float *values) {
+    FX_ASSERT(m->head == MODEL_HEAD_VALUE);
+    int N = ntok(m);
+    BE->matmul(CTX, m->head_out, m->lnf, m->p.s2w, N, 1, m->C, false, true, false);
+    if (values) BE->download(CTX, values, m->head_out, (size_t)N * sizeof(float));
+}
+
+void model_value_backward(model *m, const float *dvalue) {
+    FX_ASSERT(m->head == MODEL_HEAD_VALUE && m->train);
+    int N = ntok(m);
+    BE->upload(CTX, m->head_dout, dvalue, (size_t)N * sizeof(float));
+    BE->matmul(CTX, m->g.s2w, m->head_dout, m->lnf, 1, m->C, N, true, false, true);
+    BE->matmul(CTX, m->dlnf, m->head_dout, m->p.s2w, N, m->C, 1, false, false, true);
+}
+
+void model_prm_forward(model *m, float *logits) {
+    FX_ASSERT(m->head == MODEL_HEAD_PRM);
+    int N = ntok(m), C = m->C;
+    BE->matmul(CTX, m->head_z, m->lnf, m->p.s0w, N, C, C, false, true, false);
+    BE->add_bias(CTX, m->head_z, m->p.s0b, N, C);
+    BE->relu_forward(CTX, m->head_a, m->head_z, (size_t)N * C);
+    BE->matmul(CTX, m->head_out, m->head_a, m->p.s2w, N, 2, C, false, true, false);
+    BE->add_bias(CTX, m->head_out, m->p.s2b, N, 2);
+    if (logits) BE->download(CTX, logits, m->head_out, (size_t)N * 2 * sizeof(float));
+}
+
+void model_prm_backward(model *m, const float *dlogits) {
+    FX_ASSERT(m->head == MODEL_HEAD_PRM && m->train);
+    int N = ntok(m), C = m->C;
+    BE->upload(CTX, m->head_dout, dlogits, (size_t)N * 2 * sizeof(float));
+    // out = a W2^T + b2: dW2 += dout^T a, db2, da = dout W2 (into d_z's partner d_ln)
+    BE->matmul(CTX, m->g.s2w, m->head_dout, m->head_a, 2, C, N, true, false, true);
+    BE->bias_backward(CTX, m->g.s2b, m->head_dout, N, 2);
+    BE->matmul(CTX, m->d_ln, m->head_dout, m->p.s2w, N, C, 2, false, false, false);
+    BE->zero(CTX, m->d_z, (size_t)N * C * sizeof(float));
+    BE->relu_backward(CTX, m->d_z, m->d_ln, m->head_z, (size_t)N * C);
+    // z = lnf W0^T + b0
+    BE->matmul(CTX, m->g.s0w, m->d_z, m->lnf, C, C, N, true, false, true);
+    BE->bias_backward(CTX, m->g.s0b, m->d_z, N, C);
+    BE->matmul(CTX, m->dlnf, m->d_z, m->p.s0w, N, C, C, false, false, true);
+}

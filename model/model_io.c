@@ -1,0 +1,75 @@
+// model_io.c — a model from a Hugging Face folder (config.json + safetensors) and back.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+static const char *head_names = "*ForCausalLM, *ForProcessRewardModel, *ForRewardModel, *ForSequenceClassification";
+
+int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
+    model_config cfg;
+    if (model_config_load(&cfg, dir, err)) return -1;
+    model_head head;
+    if (model_head_parse(cfg.architecture, &head))
+        return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,
+                       cfg.architecture, head_names);
+    st_archive a;
+    if (st_open(&a, dir, err)) return -1;
+    model_create(m, &cfg, head, be);
+    int rc = 0;
+    float *tmp = NULL;
+    size_t cap = 0;
+    for (int i = 0; i < m->ntensors && rc == 0; i++) {
+        const model_tensor *t = &m->tensors[i];
+        if (!st_find(&a, t->name)) {
+            if (t->ndim == 2)
+                rc = fx_errf(err, "%s: missing tensor %s (expected shape [%lld, %lld] from config.json)", dir, t->name,
+                             (long long)t->shape[0], (long long)t->shape[1]);
+            else
+                rc = fx_errf(err, "%s: missing tensor %s (expected shape [%lld] from config.json)", dir, t->name,
+                             (long long)t->shape[0]);
+            break;
+        }
+        if (t->numel > cap) tmp = fx_realloc(tmp, (cap = t->numel) * sizeof(float));
+        if (st_read_f32(&a, t->name, t->ndim, t->shape, tmp, err)) {
+            rc = -1;
+            break;
+        }
+        be->upload(be->ctx, m->params_mem + t->offset, tmp, t->numel * sizeof(float));
+    }
+    for (int i = 0; i < a.ntensors && rc == 0; i++)
+        if (!model_find_tensor(m, a.tensors[i].name))
+            rc = fx_errf(err, "%s: unexpected tensor %s (not part of a %s with this config.json)", a.paths[a.tensors[i].shard],
+                         a.tensors[i].name, cfg.architecture);
+    free(tmp);
+    st_close(&a);
+    if (rc) model_free(m);
+    return rc;
+}
+
+int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err) {
+    if (fx_mkdir_p(dir, err)) return -1;
+    float *host = fx_malloc(m->nparams * sizeof(float));
+    m->be->download(m->be->ctx, host, m->params_mem, m->nparams * sizeof(float));
+    st_entry *e = fx_calloc((size_t)m->ntensors, sizeof *e);
+    for (int i = 0; i < m->ntensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        e[i].name = t->name;
+        e[i].ndim = t->ndim;
+        e[i].shape[0] = t->shape[0];
+        e[i].shape[1] = t->shape[1];
+        e[i].data = host + t->offset;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    int rc = st_save(path, e, m->ntensors, dtype, err);
+    free(e);
+    free(host);
+    if (rc) return -1;
+    model_config c = m->cfg;
+    snprintf(c.torch_dtype, sizeof c.torch_dtype, "%s",
+             dtype == ST_BF16 ? "bfloat16" : (dtype == ST_F16 ? "float16" : "float32"));
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    return model_config_save(&c, path, err);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# test_sft.sh FLUXRL SRC — `fluxrl sft` end to end on a very small model: it trains (the loss
+# falls), evaluates, writes metrics and a Hugging Face folder that fluxrl loads again; bad
+# settings are refused with exit 2.
+set -u
+fx=$1 src=$2
+. "$src/tests/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+small=(--set "run.out_dir=$tmp" --set run.name=s --set model.hidden_size=32 --set model.layers=1 --set model.heads=2
+       --set model.kv_heads=1 --set model.intermediate_size=64 --set model.max_seq=96 --set task.ops=1 --set task.digits=1
+       --set sft.batch=8 --set sft.steps=40 --set sft.warmup=5 --set sft.log_every=10 --set sft.eval_every=20
+       --set sft.eval_problems=8 --set cluster.threads=1)
+expect_run 0 "sft runs" -- "$fx" sft "$src/configs/demo.json" "${small[@]}"
+expect_contains "$out" "sft: 40 steps; held-out answers" "summary line"
+expect_run 0 "4 loss lines and 2 evaluations" -- test "$(grep -c '"loss"' "$tmp/s/metrics.jsonl")" -eq 4 -a \
+    "$(grep -c '"eval_answer_acc"' "$tmp/s/metrics.jsonl")" -eq 2
+first=$(grep '"loss"' "$tmp/s/metrics.jsonl" | head -1 | sed 's/.*"loss": \([0-9.e-]*\).*/\1/')
+last=$(grep '"loss"' "$tmp/s/metrics.jsonl" | tail -1 | sed 's/.*"loss": \([0-9.e-]*\).*/\1/')
+expect_run 0 "the loss falls ($first -> $last)" -- awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a * 0.8) }'
+expect_run 0 "the model folder is complete" -- test -f "$tmp/s/model/config.json" -a -f "$tmp/s/model/model.safetensors" \
+    -a -f "$tmp/s/model/tokenizer.json" -a -f "$tmp/s/model/tokenizer_config.json"
+expect_run 0 "fluxrl model info reads it" -- "$fx" model info "$tmp/s/model"
+expect_contains "$out" "Qwen2ForCausalLM" "architecture"
+echo '{"ids": [1, 2, 3]}' >"$tmp/ids.jsonl"
+expect_run 0 "fluxrl logprobs runs on it" -- "$fx" logprobs --model "$tmp/s/model" --input "$tmp/ids.jsonl"
+expect_contains "$out" '{"logprobs":' "log-probs printed"
+expect_run 0 "the resolved config is kept" -- test -f "$tmp/s/config.json"
+# Starting from the saved folder (model.path) continues training it.
+expect_run 0 "sft from a Hugging Face folder" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=s2 \
+    --set "model.path=$tmp/s/model" --set sft.steps=5 --set sft.eval_every=0
+expect_run 2 "heads must divide hidden_size" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set model.heads=3
+expect_contains "$err" "model: heads (3) must divide hidden_size (32)" "named"
+expect_run 2 "bad operators" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set task.operators=/
+expect_contains "$err" "operators" "operators named"
+expect_run 2 "missing model folder" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set "model.path=$tmp/none"
+expect_run 2 "no config" -- "$fx" sft
+finish test_sft

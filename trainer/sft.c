@@ -1,0 +1,130 @@
+// sft.c — see sft.h.
+#include "sft.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../rollout/decode.h"
+
+#define EVAL_STREAM 0x5eed0e7a1ull // held-out problems come from a seed of their own
+
+int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err) {
+    memset(s, 0, sizeof *s);
+    s->tok = tok;
+    task_opts_default(&s->task);
+    s->task.ops = (int)c->task.ops;
+    s->task.digits = (int)c->task.digits;
+    snprintf(s->task.operators, sizeof s->task.operators, "%.3s", c->task.operators);
+    s->task.error_rate = c->task.error_rate;
+    if (strlen(c->task.operators) >= sizeof s->task.operators)
+        return fx_errf(err, "task.operators: expected some of \"+-*\", got \"%s\"", c->task.operators);
+    if (task_opts_check(&s->task, err)) return -1;
+    FX_ASSERT(tok_chat_style_parse(c->task.chat, &s->chat) == 0);
+    s->seed = (uint64_t)c->run.seed;
+    s->max_seq = (int)c->model.max_seq;
+    s->eos = tok_token_id(tok, "<|im_end|>");
+    if (s->eos < 0) return fx_errf(err, "tokenizer: no <|im_end|> token (the chat layouts need it)");
+    return 0;
+}
+
+void sft_prompt(const sft_task *s, const task_problem *p, tok_ids *out) {
+    char *q = task_prompt(p);
+    tok_message msg = {"user", q};
+    char *text = tok_chat_format(&msg, 1, s->chat, true);
+    tok_encode(s->tok, text, strlen(text), out);
+    free(text);
+    free(q);
+}
+
+void sft_example(const sft_task *s, uint64_t index, tok_ids *ids, int *nprompt) {
+    task_problem p;
+    task_generate(&s->task, s->seed, index, &p);
+    ids->n = 0;
+    sft_prompt(s, &p, ids);
+    *nprompt = (int)ids->n;
+    task_trace t;
+    task_trace_make(&p, &s->task, s->seed, index, &t);
+    // In the r1 layout the prompt already opened the trajectory.
+    const char *body = t.text;
+    if (s->chat == TOK_CHAT_R1 && strncmp(body, "<think>\n", 8) == 0) body += 8;
+    tok_encode(s->tok, body, strlen(body), ids);
+    tok_ids_push(ids, s->eos);
+    task_trace_free(&t);
+}
+
+int sft_batch(const sft_task *s, uint64_t *next, int B, int32_t *ids, int32_t *pos, int32_t *seg, int32_t *targets,
+              int64_t *ntargets) {
+    tok_ids *ex = fx_calloc((size_t)B, sizeof *ex);
+    int *np = fx_malloc((size_t)B * sizeof *np), T = 1;
+    for (int b = 0; b < B; b++) {
+        for (;;) {
+            sft_example(s, (*next)++, &ex[b], &np[b]);
+            if ((int)ex[b].n <= s->max_seq) break;
+        }
+        if ((int)ex[b].n > T) T = (int)ex[b].n;
+    }
+    *ntargets = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)b * T + (size_t)t;
+            bool real = t < (int)ex[b].n;
+            ids[i] = real ? ex[b].ids[t] : 0;
+            pos[i] = real ? t : 0;
+            seg[i] = real ? 0 : -1;
+            targets[i] = (real && t + 1 < (int)ex[b].n && t + 1 >= np[b]) ? ex[b].ids[t + 1] : -1;
+            *ntargets += targets[i] >= 0;
+        }
+    for (int b = 0; b < B; b++) tok_ids_free(&ex[b]);
+    free(ex);
+    free(np);
+    return T;
+}
+
+void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    int max_new = s->max_seq;
+    int32_t *out = fx_malloc((size_t)B * max_new * sizeof *out);
+    int *out_len = fx_malloc((size_t)B * sizeof *out_len), *plen = fx_malloc((size_t)B * sizeof *plen);
+    tok_ids *prompts = fx_calloc((size_t)B, sizeof *prompts);
+    const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
+    task_problem *probs = fx_malloc((size_t)B * sizeof *probs);
+    long steps = 0, steps_ok = 0;
+    for (int first = 0; first < n; first += B) {
+        int b_n = n - first < B ? n - first : B;
+        for (int b = 0; b < b_n; b++) {
+            task_generate(&s->task, s->seed ^ EVAL_STREAM, (uint64_t)(first + b), &probs[b]);
+            prompts[b].n = 0;
+            sft_prompt(s, &probs[b], &prompts[b]);
+            pp[b] = prompts[b].ids;
+            plen[b] = (int)prompts[b].n;
+        }
+        int room = s->max_seq - plen[0];
+        for (int b = 1; b < b_n; b++) room = s->max_seq - plen[b] < room ? s->max_seq - plen[b] : room;
+        rollout_greedy(m, pp, plen, b_n, room > 1 ? room : 1, &s->eos, 1, out, out_len);
+        for (int b = 0; b < b_n; b++) {
+            size_t len;
+            char *text = tok_decode(s->tok, out + (size_t)b * (room > 1 ? room : 1), (size_t)out_len[b], true, &len);
+            char *trace = text;
+            if (s->chat == TOK_CHAT_R1) { // the prompt opened <think>: the checker wants it in the trace
+                trace = fx_malloc(len + 9);
+                memcpy(trace, "<think>\n", 8);
+                memcpy(trace + 8, text, len + 1);
+            }
+            task_labels l;
+            task_check(&probs[b], trace, &l);
+            r->answer_acc += l.answer_correct;
+            r->closed += l.closed;
+            for (int k = 0; k < l.nsteps; k++) steps_ok += l.correct[k];
+            steps += l.nsteps;
+            r->mean_len += out_len[b];
+            task_labels_free(&l);
+            if (trace != text) free(trace);
+            free(text);
+        }
+    }
+    r->answer_acc /= n, r->closed /= n, r->mean_len /= n;
+    r->step_acc = steps ? (double)steps_ok / (double)steps : 0.0;
+    for (int b = 0; b < B; b++) tok_ids_free(&prompts[b]);
+    free(prompts), free(pp), free(plen), free(out), free(out_len), free(probs);
+}

@@ -1,0 +1,49 @@
+// sft.h — supervised fine-tuning data and evaluation for the built-in task.
+// An example is the chat-formatted problem (the prompt) followed by its trace as the assistant's
+// answer, closed by the end-of-turn token (the response); only the response's tokens are
+// trained on. Training problems are indices 0, 1, 2, ... of the run's seed; evaluation uses a
+// separate stream of problems (held out), decoded greedily and checked by the task's checker.
+#ifndef FLUXRL_SFT_H
+#define FLUXRL_SFT_H
+
+#include <stdint.h>
+
+#include "../core/config.h"
+#include "../model/model.h"
+#include "../model/tok.h"
+#include "../rollout/task.h"
+
+typedef struct {
+    tok_tokenizer *tok;
+    task_opts task;
+    tok_chat_style chat;
+    uint64_t seed;
+    int32_t eos;   // the end-of-turn token, <|im_end|>
+    int max_seq;
+} sft_task;
+
+int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err);
+// The prompt's ids (the problem formatted as a chat turn, generation prompt included).
+void sft_prompt(const sft_task *s, const task_problem *p, tok_ids *out);
+// Problem `index` of the training stream as one example: ids = prompt + response.
+void sft_example(const sft_task *s, uint64_t index, tok_ids *ids, int *nprompt);
+
+// Fills a (B, T) batch from the training stream starting at *next (advanced past what was used;
+// examples longer than max_seq are skipped). targets[n] is the token that follows position n when
+// it belongs to the response, else -1; padding has segment -1. Returns the batch's T (the longest
+// example), at most max_seq.
+int sft_batch(const sft_task *s, uint64_t *next, int B, int32_t *ids, int32_t *pos, int32_t *seg, int32_t *targets,
+              int64_t *ntargets);
+
+typedef struct {
+    int n;
+    double answer_acc; // final answer correct
+    double step_acc;   // steps labelled correct, over all steps written
+    double closed;     // traces that closed </think>
+    double mean_len;   // response tokens
+} sft_eval_result;
+
+// Greedy decoding of n held-out problems, B at a time.
+void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r);
+
+#endif
