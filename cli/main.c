@@ -41,6 +41,17 @@ const cli_command cli_commands[] = {
      "sft.eval_every steps and at the end, and writes run.out_dir/run.name/{config.json,\n"
      "metrics.jsonl, model/} (model/ is a Hugging Face folder). SIGTERM stops after the current\n"
      "step and still saves.\n", cmd_sft},
+    {"eval", "accuracy of a model: mean pass@1, majority vote and pass@n over n samples",
+     "usage: fluxrl eval --model DIR [--data builtin|FILE.jsonl] [--n N] [--problems P] [--first I]\n"
+     "                   [--temperature T] [--top-p P] [--top-k K] [--min-p M] [--seed S]\n"
+     "                   [--batch B] [--max-new M] [--chat r1|chatml]\n"
+     "                   [--ops K --digits D --operators OPS --task-seed S]   (builtin)\n"
+     "                   [--prompt-key question --answer-key answer]           (JSONL)\n"
+     "Decodes N samples (default 1; greedy at temperature 0, the default) for each of P problems\n"
+     "(default 200): the built-in task's held-out problems (those fluxrl sft evaluates on, for the\n"
+     "same --task-seed = run.seed and knobs), or the lines of a JSONL file, the user turn being the\n"
+     "prompt field. Answers are judged by the task's checker or by the answer verifier (a gold\n"
+     "answer holding \"####\" or \\boxed counts by its final answer). Prints one JSON line.\n", cmd_eval},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
      "usage: fluxrl model info DIR [--batch B] [--seq T]\n"

@@ -4,16 +4,26 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-static int argmax(const float *x, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
+#include "../core/rng.h"
+
+#define ROLLOUT_STREAM_TAG 0x726f6c6c6f7574ull // "rollout": keeps these streams apart from others
+
+uint64_t rollout_stream(uint64_t prompt, uint64_t sample) {
+    return fx_rng_hash(fx_rng_hash(fx_rng_hash(0, ROLLOUT_STREAM_TAG), prompt), sample);
 }
 
-void rollout_greedy(model *m, const int32_t *const *prompts, const int *plen, int B, int max_new, const int32_t *stop,
-                    int nstop, int32_t *out, int *out_len) {
-    int P = 0, V = m->V;
+// Draws row b's k-th token from its logits.
+static int32_t pick(const float *logits, int V, const rollout_decode_opts *o, uint64_t stream, int k,
+                    sample_scratch *scratch, float *logprob) {
+    fx_rng r = fx_rng_make(o->seed, stream);
+    fx_rng_seek(&r, (uint64_t)k);
+    return sample_token(logits, V, &o->sample, fx_rng_float(&r), scratch, logprob);
+}
+
+void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, int B, const rollout_decode_opts *o,
+                    int32_t *out, float *logprob, int *out_len) {
+    int P = 0, V = m->V, max_new = o->max_new;
+    FX_ASSERT(B > 0 && max_new > 0);
     for (int b = 0; b < B; b++) P = plen[b] > P ? plen[b] : P;
     model_kv_init(m, B, P + max_new);
     int32_t *ids = fx_malloc((size_t)B * P * sizeof *ids), *pos = fx_malloc((size_t)B * P * sizeof *pos);
@@ -29,30 +39,39 @@ void rollout_greedy(model *m, const int32_t *const *prompts, const int *plen, in
     }
     float *logits = fx_malloc((size_t)B * P * V * sizeof *logits);
     model_decode(m, ids, pos, seg, P, logits);
-    int32_t next[1024], npos[1024], nseg[1024];
+    int32_t *next = fx_malloc((size_t)B * sizeof *next), *npos = fx_malloc((size_t)B * sizeof *npos);
+    int32_t *nseg = fx_malloc((size_t)B * sizeof *nseg);
+    float *nlp = fx_malloc((size_t)B * sizeof *nlp);
     bool *active = fx_malloc((size_t)B * sizeof *active);
-    FX_ASSERT(B <= 1024);
+    sample_scratch scratch;
+    sample_scratch_init(&scratch, V);
     for (int b = 0; b < B; b++) {
         out_len[b] = 0;
         active[b] = true;
-        next[b] = argmax(logits + ((size_t)b * P + (size_t)(P - 1)) * V, V);
+        uint64_t stream = o->stream ? o->stream[b] : (uint64_t)b;
+        next[b] = pick(logits + ((size_t)b * P + (size_t)(P - 1)) * V, V, o, stream, 0, &scratch, &nlp[b]);
     }
     for (int k = 0; k < max_new; k++) {
         int live = 0;
         for (int b = 0; b < B; b++) {
             if (active[b]) {
-                out[(size_t)b * max_new + (size_t)out_len[b]++] = next[b];
-                for (int s = 0; s < nstop; s++) active[b] &= next[b] != stop[s];
+                size_t at = (size_t)b * max_new + (size_t)out_len[b]++;
+                out[at] = next[b];
+                if (logprob) logprob[at] = nlp[b];
+                for (int s = 0; s < o->nstop; s++) active[b] &= next[b] != o->stop[s];
             }
             live += active[b];
             npos[b] = plen[b] + k;
-            nseg[b] = active[b] ? 0 : -1;
+            nseg[b] = active[b] ? 0 : -1; // finished rows feed padding
             if (!active[b]) next[b] = 0;
         }
         if (!live || k == max_new - 1) break;
         model_decode(m, next, npos, nseg, 1, logits);
         for (int b = 0; b < B; b++)
-            if (active[b]) next[b] = argmax(logits + (size_t)b * V, V);
+            if (active[b])
+                next[b] = pick(logits + (size_t)b * V, V, o, o->stream ? o->stream[b] : (uint64_t)b, k + 1, &scratch,
+                               &nlp[b]);
     }
-    free(ids), free(pos), free(seg), free(logits), free(active);
+    sample_scratch_free(&scratch);
+    free(ids), free(pos), free(seg), free(logits), free(next), free(npos), free(nseg), free(nlp), free(active);
 }

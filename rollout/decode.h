@@ -1,17 +1,33 @@
-// decode.h — greedy decoding of a fixed batch of prompts with the KV cache, for evaluation.
+// decode.h — decoding a fixed batch of prompts with the KV cache: greedy or sampled.
 // The prompts are left-padded to a common length (padding in a segment of its own, so no real
 // token attends to it); every row then advances one token per step until it emits a stop id or
-// reaches max_new. Static batching: the continuous-batching engine of the rollout ranks replaces
-// it for generation at scale.
+// reaches max_new. Row b's k-th token is drawn at u = the k-th block of its own Philox stream
+// (seed, stream[b]), so a sample depends on its prompt, its sample index and the weights, not on
+// which other rows share the batch. Static batching: the rollout ranks' continuous-batching engine
+// replaces it for generation at scale; evaluation and tests use it as it is.
 #ifndef FLUXRL_DECODE_H
 #define FLUXRL_DECODE_H
 
 #include <stdint.h>
 
 #include "../model/model.h"
+#include "sample.h"
 
-// out: B rows of max_new ids; out_len[b]: ids row b produced (a stop id included when hit).
-void rollout_greedy(model *m, const int32_t *const *prompts, const int *plen, int B, int max_new, const int32_t *stop,
-                    int nstop, int32_t *out, int *out_len);
+typedef struct {
+    sample_params sample;   // temperature 0: greedy
+    uint64_t seed;
+    const uint64_t *stream; // (B) each row's stream id; NULL: row index
+    int max_new;
+    const int32_t *stop;    // ids that end a row (kept in its output)
+    int nstop;
+} rollout_decode_opts;
+
+// out: B rows of max_new ids; logprob (may be NULL): each token's log-prob under the sampling
+// distribution, same layout; out_len[b]: ids row b produced.
+void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, int B, const rollout_decode_opts *o,
+                    int32_t *out, float *logprob, int *out_len);
+
+// The stream of sample `sample` of prompt `prompt`.
+uint64_t rollout_stream(uint64_t prompt, uint64_t sample);
 
 #endif

@@ -6,8 +6,6 @@
 
 #include "../rollout/decode.h"
 
-#define EVAL_STREAM 0x5eed0e7a1ull // held-out problems come from a seed of their own
-
 int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err) {
     memset(s, 0, sizeof *s);
     s->tok = tok;
@@ -93,7 +91,7 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
     for (int first = 0; first < n; first += B) {
         int b_n = n - first < B ? n - first : B;
         for (int b = 0; b < b_n; b++) {
-            task_generate(&s->task, s->seed ^ EVAL_STREAM, (uint64_t)(first + b), &probs[b]);
+            task_generate(&s->task, s->seed ^ SFT_EVAL_STREAM, (uint64_t)(first + b), &probs[b]);
             prompts[b].n = 0;
             sft_prompt(s, &probs[b], &prompts[b]);
             pp[b] = prompts[b].ids;
@@ -101,7 +99,8 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
         }
         int room = s->max_seq - plen[0];
         for (int b = 1; b < b_n; b++) room = s->max_seq - plen[b] < room ? s->max_seq - plen[b] : room;
-        rollout_greedy(m, pp, plen, b_n, room > 1 ? room : 1, &s->eos, 1, out, out_len);
+        rollout_decode_opts o = {.max_new = room > 1 ? room : 1, .stop = &s->eos, .nstop = 1}; // greedy
+        rollout_decode(m, pp, plen, b_n, &o, out, NULL, out_len);
         for (int b = 0; b < b_n; b++) {
             size_t len;
             char *text = tok_decode(s->tok, out + (size_t)b * (room > 1 ? room : 1), (size_t)out_len[b], true, &len);

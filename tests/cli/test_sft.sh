@@ -26,6 +26,25 @@ echo '{"ids": [1, 2, 3]}' >"$tmp/ids.jsonl"
 expect_run 0 "fluxrl logprobs runs on it" -- "$fx" logprobs --model "$tmp/s/model" --input "$tmp/ids.jsonl"
 expect_contains "$out" '{"logprobs":' "log-probs printed"
 expect_run 0 "the resolved config is kept" -- test -f "$tmp/s/config.json"
+# fluxrl eval on the saved model: greedy n=1 gives pass@1 = majority = pass@1; sampled results do
+# not depend on how rows are batched (each sample has its own RNG stream).
+ev=(eval --model "$tmp/s/model" --ops 1 --digits 1 --problems 6 --max-new 48 --task-seed 1234)
+expect_run 0 "eval greedy" -- "$fx" "${ev[@]}"
+expect_contains "$out" '{"problems": 6, "samples": 1, "pass@1": ' "eval line"
+expect_run 0 "eval sampled, batch 1" -- "$fx" "${ev[@]}" --n 3 --temperature 1 --top-p 0.9 --seed 5 --batch 1
+one=$out
+expect_run 0 "eval sampled, batch 7" -- "$fx" "${ev[@]}" --n 3 --temperature 1 --top-p 0.9 --seed 5 --batch 7
+expect_run 0 "batch-size invariance of samples" -- test "$one" = "$out"
+printf '{"question": "Compute 1+1.", "answer": "The sum is #### 2"}\n{"question": "Compute 2+2.", "answer": 4}\n' >"$tmp/d.jsonl"
+expect_run 0 "eval on JSONL" -- "$fx" eval --model "$tmp/s/model" --data "$tmp/d.jsonl" --max-new 8
+expect_contains "$out" '{"problems": 2, "samples": 1' "two problems"
+printf '{"question": "Compute 1+1.", "answer": "2"}\n{"question": 3, "answer": "4"}\n' >"$tmp/bad.jsonl"
+expect_run 2 "bad JSONL line" -- "$fx" eval --model "$tmp/s/model" --data "$tmp/bad.jsonl"
+expect_contains "$err" "bad.jsonl:2: question: expected a string" "file, line and field"
+expect_run 2 "eval without --model" -- "$fx" eval --problems 3
+expect_run 2 "eval missing model" -- "$fx" eval --model "$tmp/none"
+expect_run 2 "eval bad number" -- "$fx" eval --model "$tmp/s/model" --n two
+
 # Starting from the saved folder (model.path) continues training it.
 expect_run 0 "sft from a Hugging Face folder" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=s2 \
     --set "model.path=$tmp/s/model" --set sft.steps=5 --set sft.eval_every=0
