@@ -1,201 +1,176 @@
-// cmd_eval.c — `fluxrl eval --model DIR --data builtin|FILE.jsonl`: accuracy of a model on the
-// built-in task's held-out problems or on a JSONL dataset (GSM8K / MATH style), with n samples per
-// problem: mean pass@1, majority vote and pass@n.
+// cmd_eval.c — decoding problems with a model: `fluxrl eval` (accuracy: mean pass@1, majority vote,
+// pass@n over n samples per problem) and `fluxrl generate` (the samples as traces in an HDF5 trace
+// store). Problems: the built-in task's held-out problems or a JSONL dataset (rollout/dataset.h).
 #define _POSIX_C_SOURCE 200809L
-#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/log.h"
 #include "../core/progress.h"
+#include "../model/tok.h"
+#include "../rollout/dataset.h"
 #include "../rollout/decode.h"
+#include "../rollout/steps.h"
+#include "../rollout/trace_store.h"
 #include "../rollout/verify.h"
-#include "../trainer/sft.h"
 #include "cli.h"
 
 typedef struct {
-    char *prompt; // the user turn
-    char *gold;   // JSONL: the gold answer
-    task_problem p; // built-in
-} problem;
+    const char *cmd, *model, *chat, *out;
+    rollout_data_opts data;
+    int n, batch, max_new;
+    sample_params sample;
+    long long seed;
+} decode_args;
 
-typedef struct {
-    const char *model, *data, *prompt_key, *answer_key, *chat;
-    int n, problems, first, batch, max_new;
-    float temperature, top_p, min_p;
-    int top_k;
-    long long seed, task_seed;
-    task_opts task;
-} eval_args;
-
-static int parse_args(int argc, char **argv, eval_args *a) {
-    *a = (eval_args){.data = "builtin", .prompt_key = "question", .answer_key = "answer", .chat = "r1", .n = 1,
-                     .problems = 200, .batch = 32, .max_new = 256, .top_p = 1, .task_seed = 1234};
-    task_opts_default(&a->task);
+static int parse_args(const char *cmd, int argc, char **argv, decode_args *a) {
+    *a = (decode_args){.cmd = cmd, .chat = "r1", .n = 1, .batch = 32, .max_new = 256, .sample = {0, 0, 1, 0}};
+    a->data = (rollout_data_opts){.data = "builtin", .prompt_key = "question", .answer_key = "answer", .count = 200,
+                                  .task_seed = 1234};
+    task_opts_default(&a->data.task);
     for (int i = 0; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v || strncmp(k, "--", 2) != 0) {
-            fprintf(stderr, "fluxrl eval: unexpected argument '%s'; see 'fluxrl eval --help'\n", k);
+            fprintf(stderr, "fluxrl %s: unexpected argument '%s'; see 'fluxrl %s --help'\n", cmd, k, cmd);
             return -1;
         }
         i++;
         if (!strcmp(k, "--model")) a->model = v;
-        else if (!strcmp(k, "--data")) a->data = v;
-        else if (!strcmp(k, "--prompt-key")) a->prompt_key = v;
-        else if (!strcmp(k, "--answer-key")) a->answer_key = v;
+        else if (!strcmp(k, "--data")) a->data.data = v;
+        else if (!strcmp(k, "--prompt-key")) a->data.prompt_key = v;
+        else if (!strcmp(k, "--answer-key")) a->data.answer_key = v;
         else if (!strcmp(k, "--chat")) a->chat = v;
-        else if (!strcmp(k, "--operators")) snprintf(a->task.operators, sizeof a->task.operators, "%.3s", v);
+        else if (!strcmp(k, "--out") && !strcmp(cmd, "generate")) a->out = v;
+        else if (!strcmp(k, "--operators")) snprintf(a->data.task.operators, sizeof a->data.task.operators, "%.3s", v);
         else {
             char *end;
             double x = strtod(v, &end);
             if (*end || end == v) {
-                fprintf(stderr, "fluxrl eval: %s: expected a number, got '%s'\n", k, v);
+                fprintf(stderr, "fluxrl %s: %s: expected a number, got '%s'\n", cmd, k, v);
                 return -1;
             }
             if (!strcmp(k, "--n")) a->n = (int)x;
-            else if (!strcmp(k, "--problems")) a->problems = (int)x;
-            else if (!strcmp(k, "--first")) a->first = (int)x;
+            else if (!strcmp(k, "--problems")) a->data.count = (int)x;
+            else if (!strcmp(k, "--first")) a->data.first = (int)x;
             else if (!strcmp(k, "--batch")) a->batch = (int)x;
             else if (!strcmp(k, "--max-new")) a->max_new = (int)x;
-            else if (!strcmp(k, "--temperature")) a->temperature = (float)x;
-            else if (!strcmp(k, "--top-p")) a->top_p = (float)x;
-            else if (!strcmp(k, "--top-k")) a->top_k = (int)x;
-            else if (!strcmp(k, "--min-p")) a->min_p = (float)x;
+            else if (!strcmp(k, "--temperature")) a->sample.temperature = (float)x;
+            else if (!strcmp(k, "--top-p")) a->sample.top_p = (float)x;
+            else if (!strcmp(k, "--top-k")) a->sample.top_k = (int)x;
+            else if (!strcmp(k, "--min-p")) a->sample.min_p = (float)x;
             else if (!strcmp(k, "--seed")) a->seed = (long long)x;
-            else if (!strcmp(k, "--task-seed")) a->task_seed = (long long)x;
-            else if (!strcmp(k, "--ops")) a->task.ops = (int)x;
-            else if (!strcmp(k, "--digits")) a->task.digits = (int)x;
+            else if (!strcmp(k, "--task-seed")) a->data.task_seed = (uint64_t)x;
+            else if (!strcmp(k, "--ops")) a->data.task.ops = (int)x;
+            else if (!strcmp(k, "--digits")) a->data.task.digits = (int)x;
             else {
-                fprintf(stderr, "fluxrl eval: unknown option '%s'\n", k);
+                fprintf(stderr, "fluxrl %s: unknown option '%s'\n", cmd, k);
                 return -1;
             }
         }
     }
-    const char *bad = !a->model ? "--model is required" : a->n < 1 ? "--n: expected an integer >= 1"
-                     : a->problems < 1 ? "--problems: expected an integer >= 1" : a->batch < 1 ? "--batch: expected >= 1"
-                     : a->max_new < 1 ? "--max-new: expected >= 1" : a->temperature < 0 ? "--temperature: expected >= 0"
-                     : NULL;
+    const char *bad = !a->model ? "--model is required"
+                      : !strcmp(cmd, "generate") && !a->out ? "--out is required"
+                      : a->n < 1 ? "--n: expected an integer >= 1"
+                      : a->data.count < 1 ? "--problems: expected an integer >= 1"
+                      : a->data.first < 0 ? "--first: expected an integer >= 0"
+                      : a->batch < 1 ? "--batch: expected an integer >= 1"
+                      : a->max_new < 1 ? "--max-new: expected an integer >= 1"
+                      : a->sample.temperature < 0 ? "--temperature: expected a number >= 0"
+                      : !(a->sample.top_p > 0 && a->sample.top_p <= 1) ? "--top-p: expected a number in (0, 1]"
+                      : NULL;
     if (bad) {
-        fprintf(stderr, "fluxrl eval: %s\n", bad);
+        fprintf(stderr, "fluxrl %s: %s\n", cmd, bad);
         return -1;
     }
     return 0;
 }
 
-// Problems of a JSONL file: {prompt_key: "...", answer_key: "..."} per line.
-static int load_jsonl(const eval_args *a, problem **out, int *n, fx_err *err) {
-    FILE *f = fopen(a->data, "r");
-    if (!f) return fx_errf(err, "%s: cannot open", a->data);
-    problem *ps = NULL;
-    int count = 0, cap = 0, lineno = 0, rc = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    while (!rc && getline(&line, &lcap, f) > 0) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == strlen(line)) continue;
-        cJSON *j = cJSON_Parse(line);
-        const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, a->prompt_key);
-        const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, a->answer_key);
-        if (!cJSON_IsObject(j)) rc = fx_errf(err, "%s:%d: expected a JSON object", a->data, lineno);
-        else if (!cJSON_IsString(q)) rc = fx_errf(err, "%s:%d: %s: expected a string", a->data, lineno, a->prompt_key);
-        else if (!cJSON_IsString(g) && !cJSON_IsNumber(g))
-            rc = fx_errf(err, "%s:%d: %s: expected a string or a number", a->data, lineno, a->answer_key);
-        if (!rc && lineno > a->first && count < a->problems) {
-            if (count == cap) cap = cap ? 2 * cap : 64, ps = fx_realloc(ps, (size_t)cap * sizeof *ps);
-            ps[count].prompt = fx_strdup(q->valuestring);
-            char num[64];
-            if (cJSON_IsNumber(g)) snprintf(num, sizeof num, "%.17g", g->valuedouble);
-            const char *gs = cJSON_IsNumber(g) ? num : g->valuestring;
-            // A worked solution ("... #### 72", "\boxed{72}") counts by its final answer.
-            char *x = (strstr(gs, "####") || strstr(gs, "\\boxed")) ? verify_extract(gs) : NULL;
-            ps[count++].gold = x ? x : fx_strdup(gs);
-        }
-        cJSON_Delete(j);
+// What a decoded row gives the commands.
+typedef struct {
+    decode_args a;
+    tok_tokenizer *tok;
+    tok_chat_style chat;
+    model m;
+    rollout_problem *ps;
+    int np, rows;
+    int32_t eos, think_end;
+    int32_t *out;
+    float *logp;
+    int *out_len;
+    tok_ids *prompt;
+} decoder;
+
+static int decoder_open(decoder *d, const char *cmd, int argc, char **argv, backend *be, fx_err *err, int *code) {
+    memset(d, 0, sizeof *d);
+    *code = FX_EXIT_INPUT;
+    if (parse_args(cmd, argc, argv, &d->a)) return -1;
+    if (tok_chat_style_parse(d->a.chat, &d->chat))
+        return fx_errf(err, "fluxrl %s: --chat: expected r1 or chatml, got '%s'", cmd, d->a.chat);
+    if (rollout_data_load(&d->a.data, &d->ps, &d->np, err)) return -1;
+    if (tok_load(&d->tok, d->a.model, err) || model_load(&d->m, d->a.model, be, err)) return -1;
+    d->eos = tok_token_id(d->tok, "<|im_end|>");
+    if (d->eos < 0) d->eos = tok_eos(d->tok);
+    d->think_end = tok_token_id(d->tok, "</think>");
+    d->rows = d->np * d->a.n;
+    int B = d->a.batch;
+    d->out = fx_malloc((size_t)B * d->a.max_new * sizeof *d->out);
+    d->logp = fx_malloc((size_t)B * d->a.max_new * sizeof *d->logp);
+    d->out_len = fx_malloc((size_t)B * sizeof *d->out_len);
+    d->prompt = fx_calloc((size_t)B, sizeof *d->prompt);
+    return 0;
+}
+
+static void decoder_close(decoder *d) {
+    for (int b = 0; b < d->a.batch && d->prompt; b++) tok_ids_free(&d->prompt[b]);
+    free(d->prompt), free(d->out), free(d->logp), free(d->out_len);
+    rollout_data_free(d->ps, d->np);
+    if (d->m.params_mem) model_free(&d->m);
+    tok_free(d->tok);
+}
+
+// Decodes rows [r0, r0 + B): row r is sample r % n of problem r / n.
+static void decode_rows(decoder *d, int r0, int B) {
+    const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
+    int *plen = fx_malloc((size_t)B * sizeof *plen);
+    uint64_t *streams = fx_malloc((size_t)B * sizeof *streams);
+    for (int b = 0; b < B; b++) {
+        int i = (r0 + b) / d->a.n, s = (r0 + b) % d->a.n;
+        tok_message msg = {"user", d->ps[i].prompt};
+        char *text = tok_chat_format(&msg, 1, d->chat, true);
+        d->prompt[b].n = 0;
+        tok_encode(d->tok, text, strlen(text), &d->prompt[b]);
+        free(text);
+        pp[b] = d->prompt[b].ids, plen[b] = (int)d->prompt[b].n;
+        streams[b] = rollout_stream((uint64_t)(d->a.data.first + i), (uint64_t)s);
     }
-    free(line);
-    fclose(f);
-    if (!rc && count == 0) rc = fx_errf(err, "%s: no problems to evaluate", a->data);
-    *out = ps;
-    *n = count;
-    return rc;
+    rollout_decode_opts o = {d->a.sample, (uint64_t)d->a.seed, streams, d->a.max_new, &d->eos, 1};
+    rollout_decode(&d->m, pp, plen, B, &o, d->out, d->logp, d->out_len);
+    free(pp), free(plen), free(streams);
+}
+
+static char *row_text(const decoder *d, int b) {
+    size_t len;
+    return tok_decode(d->tok, d->out + (size_t)b * d->a.max_new, (size_t)d->out_len[b], true, &len);
 }
 
 int cmd_eval(int argc, char **argv) {
-    eval_args a;
-    if (parse_args(argc, argv, &a)) return FX_EXIT_INPUT;
-    fx_err err;
-    tok_chat_style chat;
-    if (tok_chat_style_parse(a.chat, &chat)) {
-        fprintf(stderr, "fluxrl eval: --chat: expected r1 or chatml, got '%s'\n", a.chat);
-        return FX_EXIT_INPUT;
-    }
-    bool builtin = strcmp(a.data, "builtin") == 0;
-    if (builtin && task_opts_check(&a.task, &err)) {
-        fprintf(stderr, "fluxrl eval: %s\n", err.msg);
-        return FX_EXIT_INPUT;
-    }
-    problem *ps = NULL;
-    int np = a.problems;
-    if (!builtin && load_jsonl(&a, &ps, &np, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return FX_EXIT_INPUT;
-    }
-    if (builtin) {
-        ps = fx_calloc((size_t)np, sizeof *ps);
-        for (int i = 0; i < np; i++) {
-            task_generate(&a.task, (uint64_t)a.task_seed ^ SFT_EVAL_STREAM, (uint64_t)(a.first + i), &ps[i].p);
-            ps[i].prompt = task_prompt(&ps[i].p);
-        }
-    }
     backend *be = backend_cpu_create(0);
-    model m = {0};
-    tok_tokenizer *tok = NULL;
-    int code = FX_EXIT_INPUT;
-    if (tok_load(&tok, a.model, &err) || model_load(&m, a.model, be, &err)) goto done;
-    int32_t eos = tok_token_id(tok, "<|im_end|>");
-    if (eos < 0) eos = tok_eos(tok);
-    // Rows are (problem, sample) pairs, decoded `batch` at a time.
-    int rows = np * a.n, max_new = a.max_new;
-    int32_t *out = fx_malloc((size_t)a.batch * max_new * sizeof *out);
-    int *out_len = fx_malloc((size_t)a.batch * sizeof *out_len), *plen = fx_malloc((size_t)a.batch * sizeof *plen);
-    tok_ids *pids = fx_calloc((size_t)a.batch, sizeof *pids);
-    const int32_t **pp = fx_malloc((size_t)a.batch * sizeof *pp);
-    uint64_t *streams = fx_malloc((size_t)a.batch * sizeof *streams);
-    bool *correct = fx_calloc((size_t)rows, sizeof *correct);
-    char **extracted = fx_calloc((size_t)rows, sizeof *extracted);
+    decoder d;
+    fx_err err;
+    int code;
+    if (decoder_open(&d, "eval", argc, argv, be, &err, &code)) goto done;
+    bool *correct = fx_calloc((size_t)d.rows, sizeof *correct);
+    char **extracted = fx_calloc((size_t)d.rows, sizeof *extracted);
     fx_progress prog;
-    fx_progress_init(&prog, "eval", rows);
-    for (int r0 = 0; r0 < rows; r0 += a.batch) {
-        int B = rows - r0 < a.batch ? rows - r0 : a.batch;
+    fx_progress_init(&prog, "eval", d.rows);
+    for (int r0 = 0; r0 < d.rows; r0 += d.a.batch) {
+        int B = d.rows - r0 < d.a.batch ? d.rows - r0 : d.a.batch;
+        decode_rows(&d, r0, B);
         for (int b = 0; b < B; b++) {
-            int i = (r0 + b) / a.n, s = (r0 + b) % a.n;
-            tok_message msg = {"user", ps[i].prompt};
-            char *text = tok_chat_format(&msg, 1, chat, true);
-            pids[b].n = 0;
-            tok_encode(tok, text, strlen(text), &pids[b]);
-            free(text);
-            pp[b] = pids[b].ids, plen[b] = (int)pids[b].n;
-            streams[b] = rollout_stream((uint64_t)(a.first + i), (uint64_t)s);
-        }
-        rollout_decode_opts o = {{a.temperature, a.top_k, a.top_p, a.min_p}, (uint64_t)a.seed, streams, max_new, &eos, 1};
-        rollout_decode(&m, pp, plen, B, &o, out, NULL, out_len);
-        for (int b = 0; b < B; b++) {
-            int row = r0 + b, i = row / a.n;
-            size_t len;
-            char *text = tok_decode(tok, out + (size_t)b * max_new, (size_t)out_len[b], true, &len);
-            if (builtin) {
-                char *trace = fx_malloc(len + 9);
-                snprintf(trace, len + 9, "%s%s", chat == TOK_CHAT_R1 ? "<think>\n" : "", text);
-                task_labels l;
-                task_check(&ps[i].p, trace, &l);
-                correct[row] = l.answer_correct;
-                extracted[row] = l.extracted ? fx_strdup(l.extracted) : NULL;
-                task_labels_free(&l);
-                free(trace);
-            } else {
-                correct[row] = verify_response(text, ps[i].gold, &extracted[row]);
-            }
+            char *text = row_text(&d, b);
+            correct[r0 + b] = rollout_judge(&d.ps[(r0 + b) / d.a.n], text, d.chat == TOK_CHAT_R1, &extracted[r0 + b]);
             free(text);
         }
         fx_progress_update(&prog, r0 + B, NULL);
@@ -203,34 +178,101 @@ int cmd_eval(int argc, char **argv) {
     fx_progress_end(&prog, NULL);
     // pass@1 (mean over samples), majority vote over the extracted answers, pass@n.
     double pass1 = 0, maj = 0, passn = 0;
-    for (int i = 0; i < np; i++) {
+    int n = d.a.n;
+    for (int i = 0; i < d.np; i++) {
         int c = 0, best = -1, best_votes = 0;
-        for (int s = 0; s < a.n; s++) {
-            int row = i * a.n + s, votes = 0;
+        for (int s = 0; s < n; s++) {
+            int row = i * n + s, votes = 0;
             c += correct[row];
             if (!extracted[row]) continue;
-            for (int t = 0; t < a.n; t++) {
-                const char *e = extracted[i * a.n + t];
+            for (int t = 0; t < n; t++) {
+                const char *e = extracted[i * n + t];
                 votes += e && verify_equal(e, extracted[row]);
             }
             if (votes > best_votes) best_votes = votes, best = row;
         }
-        pass1 += (double)c / a.n;
-        passn += c > 0;
-        maj += best >= 0 && correct[best];
+        pass1 += (double)c / n, passn += c > 0, maj += best >= 0 && correct[best];
     }
-    printf("{\"problems\": %d, \"samples\": %d, \"pass@1\": %.4f, \"majority\": %.4f, \"pass@%d\": %.4f}\n", np, a.n,
-           pass1 / np, maj / np, a.n, passn / np);
-    for (int r = 0; r < rows; r++) free(extracted[r]);
-    for (int b = 0; b < a.batch; b++) tok_ids_free(&pids[b]);
-    free(out), free(out_len), free(plen), free(pids), free(pp), free(streams), free(correct), free(extracted);
+    printf("{\"problems\": %d, \"samples\": %d, \"pass@1\": %.4f, \"majority\": %.4f, \"pass@%d\": %.4f}\n", d.np, n,
+           pass1 / d.np, maj / d.np, n, passn / d.np);
+    for (int r = 0; r < d.rows; r++) free(extracted[r]);
+    free(correct), free(extracted);
     code = FX_EXIT_OK;
 done:
     if (code) fprintf(stderr, "%s\n", err.msg);
-    for (int i = 0; i < np; i++) free(ps[i].prompt), free(ps[i].gold);
-    free(ps);
-    if (m.params_mem) model_free(&m);
-    tok_free(tok);
+    decoder_close(&d);
+    backend_destroy(be);
+    return code;
+}
+
+// The text of a token for step splitting; special tokens count as no text.
+static const char *piece(void *ctx, int32_t id, size_t *len) {
+    const tok_tokenizer *t = ctx;
+    if (tok_is_special(t, id)) return *len = 0, NULL;
+    return tok_token_bytes(t, id, len);
+}
+
+int cmd_generate(int argc, char **argv) {
+    backend *be = backend_cpu_create(0);
+    decoder d;
+    fx_err err;
+    int code;
+    trace_store *store = NULL;
+    if (decoder_open(&d, "generate", argc, argv, be, &err, &code)) goto done;
+    char ident[600];
+    snprintf(ident, sizeof ident, "{\"data\": \"%.200s\", \"n\": %d, \"temperature\": %g, \"top_p\": %g, \"top_k\": %d, "
+             "\"min_p\": %g, \"seed\": %lld}", d.a.data.data, d.a.n, d.a.sample.temperature, d.a.sample.top_p,
+             d.a.sample.top_k, d.a.sample.min_p, d.a.seed);
+    if (trace_store_create(&store, d.a.out, ident, d.a.model, d.a.model, &err)) goto done;
+    code = FX_EXIT_FAIL;
+    trace_batch tb;
+    trace_batch_init(&tb);
+    int32_t step_end[256];
+    uint8_t step_part[256];
+    float nan_steps[256];
+    for (int k = 0; k < 256; k++) nan_steps[k] = NAN;
+    steps_params sp = {NULL, d.think_end, d.chat == TOK_CHAT_R1};
+    long long tokens = 0, right = 0;
+    double t0 = fx_time_now();
+    fx_progress prog;
+    fx_progress_init(&prog, "generate", d.rows);
+    for (int r0 = 0; r0 < d.rows; r0 += d.a.batch) {
+        int B = d.rows - r0 < d.a.batch ? d.rows - r0 : d.a.batch;
+        decode_rows(&d, r0, B);
+        trace_batch_clear(&tb);
+        for (int b = 0; b < B; b++) {
+            int row = r0 + b, i = row / d.a.n;
+            const int32_t *resp = d.out + (size_t)b * d.a.max_new;
+            int len = d.out_len[b];
+            trace t = {.group = d.a.data.first + i, .sample = row % d.a.n, .policy_version = 0,
+                       .finish = len > 0 && resp[len - 1] == d.eos ? TRACE_FINISH_EOS : TRACE_FINISH_LENGTH,
+                       .n_prompt = (int32_t)d.prompt[b].n, .n_response = len, .prompt = d.prompt[b].ids,
+                       .response = resp, .logprobs = d.logp + (size_t)b * d.a.max_new, .step_end = step_end,
+                       .step_part = step_part, .step_reward = nan_steps, .trajectory_reward = NAN, .final_reward = NAN};
+            t.n_steps = len ? steps_split(resp, len, &sp, piece, d.tok, step_end, step_part, 256, &t.think_end) : 0;
+            if (!len) t.think_end = -1;
+            char *text = row_text(&d, b);
+            t.outcome_reward = rollout_judge(&d.ps[i], text, d.chat == TOK_CHAT_R1, NULL) ? 1.0f : 0.0f;
+            right += t.outcome_reward > 0;
+            free(text);
+            trace_batch_add(&tb, &t);
+            tokens += len;
+        }
+        if (trace_store_append(store, &tb, &err)) goto fail;
+        char extra[64];
+        snprintf(extra, sizeof extra, "%.0f tokens/s", (double)tokens / (fx_time_now() - t0));
+        fx_progress_update(&prog, r0 + B, extra);
+    }
+    fx_progress_end(&prog, NULL);
+    printf("generate: %d traces (%d problems x %d), %lld tokens, %.0f tokens/s, %.1f%% correct, in %s\n", d.rows, d.np,
+           d.a.n, tokens, (double)tokens / (fx_time_now() - t0), 100.0 * (double)right / d.rows, d.a.out);
+    code = FX_EXIT_OK;
+fail:
+    trace_batch_free(&tb);
+done:
+    if (code) fprintf(stderr, "%s\n", err.msg);
+    if (store && trace_store_close(store, &err) && !code) code = FX_EXIT_FAIL;
+    decoder_close(&d);
     backend_destroy(be);
     return code;
 }

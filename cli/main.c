@@ -52,6 +52,13 @@ const cli_command cli_commands[] = {
      "same --task-seed = run.seed and knobs), or the lines of a JSONL file, the user turn being the\n"
      "prompt field. Answers are judged by the task's checker or by the answer verifier (a gold\n"
      "answer holding \"####\" or \\boxed counts by its final answer). Prints one JSON line.\n", cmd_eval},
+    {"generate", "sample traces from a model into an HDF5 trace store",
+     "usage: fluxrl generate --model DIR --out TRACES.h5 [--data builtin|FILE.jsonl] [--n N]\n"
+     "                       [the sampling, batching and data options of fluxrl eval]\n"
+     "Decodes N samples of each problem like fluxrl eval, splits each response into its\n"
+     "trajectory and response steps (blank lines, </think>), judges its final answer\n"
+     "(outcome_reward 1 or 0), and appends the traces batch by batch to TRACES.h5\n"
+     "(docs/formats.md). The progress line shows tokens/s.\n", cmd_generate},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
      "usage: fluxrl model info DIR [--batch B] [--seq T]\n"

@@ -37,6 +37,10 @@ typedef struct {
     int64_t operand[TASK_MAX_OPS];
 } task_problem;
 
+// Held-out problems (evaluation) come from the generator with seed ^ TASK_HELDOUT_STREAM;
+// training uses the seed itself.
+#define TASK_HELDOUT_STREAM 0x5eed0e7a1ull
+
 // Defaults: 3 operations, 2 digits, "+-", no errors.
 void task_opts_default(task_opts *o);
 // Bad knobs are bad input: err names the knob ("ops", "digits", "operators", "error_rate").

@@ -91,7 +91,7 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
     for (int first = 0; first < n; first += B) {
         int b_n = n - first < B ? n - first : B;
         for (int b = 0; b < b_n; b++) {
-            task_generate(&s->task, s->seed ^ SFT_EVAL_STREAM, (uint64_t)(first + b), &probs[b]);
+            task_generate(&s->task, s->seed ^ TASK_HELDOUT_STREAM, (uint64_t)(first + b), &probs[b]);
             prompts[b].n = 0;
             sft_prompt(s, &probs[b], &prompts[b]);
             pp[b] = prompts[b].ids;

@@ -13,9 +13,6 @@
 #include "../model/tok.h"
 #include "../rollout/task.h"
 
-// Held-out problems: the generator's stream for evaluation is the run's seed xor this.
-#define SFT_EVAL_STREAM 0x5eed0e7a1ull
-
 typedef struct {
     tok_tokenizer *tok;
     task_opts task;
