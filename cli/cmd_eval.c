@@ -151,8 +151,7 @@ static void decode_rows(decoder *d, int r0, int B) {
 }
 
 static char *row_text(const decoder *d, int b) {
-    size_t len;
-    return tok_decode(d->tok, d->out + (size_t)b * d->a.max_new, (size_t)d->out_len[b], true, &len);
+    return rollout_response_text(d->tok, d->out + (size_t)b * d->a.max_new, d->out_len[b], d->eos);
 }
 
 int cmd_eval(int argc, char **argv) {

@@ -59,6 +59,14 @@ const cli_command cli_commands[] = {
      "trajectory and response steps (blank lines, </think>), judges its final answer\n"
      "(outcome_reward 1 or 0), and appends the traces batch by batch to TRACES.h5\n"
      "(docs/formats.md). The progress line shows tokens/s.\n", cmd_generate},
+    {"prm-score", "score traces with a process reward model: step rewards, trajectory reward, r^",
+     "usage: fluxrl prm-score --prm DIR --input TRACES.h5|FILE.jsonl [--alpha A] [--tokenizer PATH]\n"
+     "DIR is a Hugging Face PRM: Qwen2ForProcessRewardModel (2-class head read at each <extra_0>)\n"
+     "or *ForRewardModel (sigmoid of a scalar head at each step's last token and the trace's last).\n"
+     "JSONL lines are {\"problem\": ..., \"steps\": [...]} or {\"problem\": ..., \"response\": ...}\n"
+     "(split at blank lines). An HDF5 trace store is decoded with --tokenizer, or the tokenizer it\n"
+     "names. Prints per trace {\"index\", \"step_rewards\", \"trajectory_reward\", \"score\"} with\n"
+     "score = mean step reward + A * trajectory reward (A = 1 by default).\n", cmd_prm_score},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
      "usage: fluxrl model info DIR [--batch B] [--seq T]\n"

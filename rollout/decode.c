@@ -12,6 +12,12 @@ uint64_t rollout_stream(uint64_t prompt, uint64_t sample) {
     return fx_rng_hash(fx_rng_hash(fx_rng_hash(0, ROLLOUT_STREAM_TAG), prompt), sample);
 }
 
+char *rollout_response_text(const tok_tokenizer *tok, const int32_t *ids, int n, int32_t eos) {
+    if (n > 0 && ids[n - 1] == eos) n--;
+    size_t len;
+    return tok_decode(tok, ids, (size_t)n, false, &len);
+}
+
 // Draws row b's k-th token from its logits.
 static int32_t pick(const float *logits, int V, const rollout_decode_opts *o, uint64_t stream, int k,
                     sample_scratch *scratch, float *logprob) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../model/model.h"
+#include "../model/tok.h"
 #include "sample.h"
 
 typedef struct {
@@ -26,6 +27,10 @@ typedef struct {
 // distribution, same layout; out_len[b]: ids row b produced.
 void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, int B, const rollout_decode_opts *o,
                     int32_t *out, float *logprob, int *out_len);
+
+// A generated response as text for judging: special tokens such as </think> kept (they are part
+// of the trace), a final end-of-turn token `eos` left out (caller frees).
+char *rollout_response_text(const tok_tokenizer *tok, const int32_t *ids, int n, int32_t eos);
 
 // The stream of sample `sample` of prompt `prompt`.
 uint64_t rollout_stream(uint64_t prompt, uint64_t sample);

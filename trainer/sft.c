@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../rollout/dataset.h"
 #include "../rollout/decode.h"
 
 int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err) {
@@ -102,8 +103,8 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
         rollout_decode_opts o = {.max_new = room > 1 ? room : 1, .stop = &s->eos, .nstop = 1}; // greedy
         rollout_decode(m, pp, plen, b_n, &o, out, NULL, out_len);
         for (int b = 0; b < b_n; b++) {
-            size_t len;
-            char *text = tok_decode(s->tok, out + (size_t)b * (room > 1 ? room : 1), (size_t)out_len[b], true, &len);
+            char *text = rollout_response_text(s->tok, out + (size_t)b * (room > 1 ? room : 1), out_len[b], s->eos);
+            size_t len = strlen(text);
             char *trace = text;
             if (s->chat == TOK_CHAT_R1) { // the prompt opened <think>: the checker wants it in the trace
                 trace = fx_malloc(len + 9);

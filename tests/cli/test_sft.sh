@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# test_sft.sh FLUXRL SRC — `fluxrl sft` end to end on a very small model: it trains (the loss
+# test_sft.sh FLUXRL SRC MAKE_TINY_MODELS — `fluxrl sft` end to end on a very small model: it trains (the loss
 # falls), evaluates, writes metrics and a Hugging Face folder that fluxrl loads again; bad
 # settings are refused with exit 2.
 set -u
-fx=$1 src=$2
+fx=$1 src=$2 tiny=$3
 . "$src/tests/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -69,6 +69,26 @@ expect_contains "$out" "traces     6" "six traces"
 expect_contains "$out" "groups     3" "three groups"
 expect_run 2 "generate without --out" -- "$fx" generate --model "$tmp/s/model"
 expect_contains "$err" "--out is required" "named"
+
+# fluxrl prm-score: on the generated traces (HDF5) and on JSONL, with both read-outs.
+expect_run 0 "tiny PRMs" -- "$tiny" "$tmp/prm"
+expect_run 0 "prm-score on traces" -- "$fx" prm-score --prm "$tmp/prm/class2" --input "$tmp/a.h5"
+expect_contains "$out" '{"index": 5, "step_rewards": [' "last trace scored"
+expect_run 0 "one line per trace" -- test "$(printf '%s\n' "$out" | grep -c '"step_rewards"')" -eq 6
+printf '{"problem": "Compute 1+2.", "steps": ["1+2: 1+2=3, 1+2=3", "The answer is 3."]}\n{"problem": "Compute 1+2.", "response": "<think>\\n1+2: 1+2=3, 1+2=3\\n</think>\\nThe answer is 3."}\n' >"$tmp/p.jsonl"
+for kind in class2 scalar; do
+    expect_run 0 "prm-score $kind on JSONL" -- "$fx" prm-score --prm "$tmp/prm/$kind" --input "$tmp/p.jsonl" --alpha 0.5
+    # steps given as a list or as a response split at blank lines: the same scores
+    l1=$(printf '%s\n' "$out" | sed -n 1p | sed 's/"index": 0/"index": X/')
+    l2=$(printf '%s\n' "$out" | sed -n 2p | sed 's/"index": 1/"index": X/')
+    expect_run 0 "$kind: steps and response agree" -- test -n "$l1" -a "$l1" = "$l2"
+done
+printf '{"problem": "Compute 1+2.", "steps": [3]}\n' >"$tmp/pbad.jsonl"
+expect_run 2 "prm-score bad line" -- "$fx" prm-score --prm "$tmp/prm/class2" --input "$tmp/pbad.jsonl"
+expect_contains "$err" "pbad.jsonl:1: steps: expected an array of strings" "file, line, field"
+expect_run 2 "prm-score with a language model" -- "$fx" prm-score --prm "$tmp/prm/lm" --input "$tmp/p.jsonl"
+expect_contains "$err" "a PRM needs a process-reward or reward head" "refused"
+expect_run 2 "prm-score without --input" -- "$fx" prm-score --prm "$tmp/prm/class2"
 
 # Starting from the saved folder (model.path) continues training it.
 expect_run 0 "sft from a Hugging Face folder" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=s2 \

@@ -1,0 +1,93 @@
+// test_prm.c — PRM scoring with both read-outs on small random PRMs saved as Hugging Face folders:
+// the rewards are read at the right tokens (checked against the model's head run directly), they
+// aggregate as r^ = mean + alpha * trajectory, and wrong checkpoints are refused.
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "reward/prm.h"
+#include "prm_fixture.h"
+#include "test.h"
+
+static char dir[] = "/tmp/fluxrl-test-prm-XXXXXX";
+
+static const char *steps[3] = {"12+3: 2+3=5, 1+0=1, 12+3=15", "15-4: 5-4=1, 1-0=1, 15-4=11", "The answer is 11."};
+
+int main(void) {
+    if (!mkdtemp(dir)) return 1;
+    fx_err err;
+    tok_tokenizer *tok;
+    CHECK_INT(tok_load_builtin(&tok, &err), 0);
+    backend *be = backend_cpu_create(1);
+    CHECK_INT(make_tiny_models(dir, be), 0);
+    char path[600];
+
+    // class2: P(class 1) at each <extra_0>, computed here from the head's logits.
+    prm_scorer p;
+    snprintf(path, sizeof path, "%s/class2", dir);
+    CHECK_INT(prm_load(&p, path, be, 0.5f, &err), 0);
+    CHECK_INT(p.readout, PRM_CLASS2);
+    float sr[3];
+    prm_result r = {.step = sr};
+    CHECK_INT(prm_score(&p, "Compute 12+3-4.", steps, 3, &r, &err), 0);
+    char *text = tok_prm_format(NULL, "Compute 12+3-4.", steps, 3);
+    tok_ids ids = {0};
+    tok_encode(tok, text, strlen(text), &ids);
+    model_reserve(&p.m, 1, (int)ids.n, false, false);
+    model_forward(&p.m, ids.ids, NULL, NULL, 1, (int)ids.n);
+    float *logits = malloc(ids.n * 2 * sizeof(float));
+    model_prm_forward(&p.m, logits);
+    int k = 0, sep = tok_token_id(tok, "<extra_0>");
+    for (size_t i = 0; i < ids.n; i++)
+        if (ids.ids[i] == sep) {
+            double want = exp(logits[2 * i + 1]) / (exp(logits[2 * i]) + exp(logits[2 * i + 1]));
+            CHECK_NEAR(sr[k], want, 1e-6);
+            k++;
+        }
+    CHECK_INT(k, 3);
+    CHECK(sr[0] != sr[1] && sr[1] != sr[2]); // different tokens, different rewards
+    CHECK_NEAR(r.trajectory, sr[2], 0);
+    CHECK_NEAR(r.score, (sr[0] + sr[1] + sr[2]) / 3.0 + 0.5 * sr[2], 1e-6);
+    free(logits), free(text), tok_ids_free(&ids);
+    prm_result none = {.step = sr};
+    CHECK_INT(prm_score(&p, "Compute 1+1.", steps, 0, &none, &err), -1);
+    CHECK(strstr(err.msg, "no steps") != NULL);
+    prm_free(&p);
+
+    // scalar: sigmoid of the value at each step's last token and at the trace's last token.
+    snprintf(path, sizeof path, "%s/scalar", dir);
+    CHECK_INT(prm_load(&p, path, be, 1.0f, &err), 0);
+    CHECK_INT(p.readout, PRM_SCALAR);
+    CHECK_INT(prm_score(&p, "Compute 12+3-4.", steps, 3, &r, &err), 0);
+    tok_message msg = {"user", "Compute 12+3-4."};
+    text = tok_chat_format(&msg, 1, TOK_CHAT_CHATML, true);
+    ids = (tok_ids){0};
+    tok_encode(tok, text, strlen(text), &ids);
+    int ends[3];
+    for (int s = 0; s < 3; s++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s%s", steps[s], s < 2 ? "\n\n" : "");
+        tok_encode(tok, buf, strlen(buf), &ids);
+        ends[s] = (int)ids.n - 1;
+    }
+    model_reserve(&p.m, 1, (int)ids.n, false, false);
+    model_forward(&p.m, ids.ids, NULL, NULL, 1, (int)ids.n);
+    float *v = malloc(ids.n * sizeof(float));
+    model_value_forward(&p.m, v);
+    for (int s = 0; s < 3; s++) CHECK_NEAR(sr[s], 1.0 / (1.0 + exp(-v[ends[s]])), 1e-6);
+    CHECK_NEAR(r.trajectory, 1.0 / (1.0 + exp(-v[ids.n - 1])), 1e-6);
+    CHECK_NEAR(r.score, (sr[0] + sr[1] + sr[2]) / 3.0 + r.trajectory, 1e-6);
+    free(v), free(text), tok_ids_free(&ids);
+    prm_free(&p);
+
+    // A language model is not a PRM.
+    snprintf(path, sizeof path, "%s/lm", dir);
+    CHECK_INT(prm_load(&p, path, be, 1.0f, &err), -1);
+    CHECK(strstr(err.msg, "a PRM needs a process-reward or reward head") != NULL);
+    backend_destroy(be);
+    tok_free(tok);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) return 1;
+    return test_summary("test_prm");
+}

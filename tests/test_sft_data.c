@@ -1,0 +1,65 @@
+// test_sft_data.c — the built-in task's SFT examples and the judging path of eval and generate:
+// a gold response, turned into ids and back into text the way generated responses are, is judged
+// correct (special tokens such as </think> must survive); batches train only on response tokens.
+#include <stdlib.h>
+
+#include "rollout/dataset.h"
+#include "rollout/decode.h"
+#include "test.h"
+#include "trainer/sft.h"
+
+int main(void) {
+    fx_err err;
+    tok_tokenizer *tok;
+    CHECK_INT(tok_load_builtin(&tok, &err), 0);
+    fx_config c;
+    cfg_defaults(&c);
+    for (int style = 0; style < 2; style++) {
+        snprintf(c.task.chat, sizeof c.task.chat, "%s", style ? "chatml" : "r1");
+        c.task.error_rate = 0; // gold traces only
+        sft_task s;
+        CHECK_INT(sft_task_init(&s, tok, &c, &err), 0);
+        int judged_right = 0;
+        for (uint64_t i = 0; i < 20; i++) {
+            tok_ids ids = {0};
+            int np;
+            sft_example(&s, i, &ids, &np);
+            CHECK(np > 0 && (int)ids.n > np && ids.ids[ids.n - 1] == s.eos);
+            rollout_problem p = {.builtin = true};
+            task_generate(&s.task, s.seed, i, &p.task);
+            char *text = rollout_response_text(tok, ids.ids + np, (int)ids.n - np, s.eos);
+            judged_right += rollout_judge(&p, text, style == 0, NULL);
+            CHECK(strstr(text, "</think>") != NULL);
+            CHECK(strstr(text, "<|im_end|>") == NULL);
+            free(text);
+            tok_ids_free(&ids);
+        }
+        CHECK_INT(judged_right, 20);
+        // A batch: targets only inside responses, padding in segment -1.
+        enum { B = 4, T = 256 };
+        static int32_t ids[B * T], pos[B * T], seg[B * T], tgt[B * T];
+        uint64_t next = 0;
+        int64_t ntgt;
+        int Tb = sft_batch(&s, &next, B, ids, pos, seg, tgt, &ntgt);
+        CHECK(Tb > 0 && Tb <= T);
+        CHECK_INT(next, 4);
+        int64_t count = 0, bad = 0;
+        for (int b = 0; b < B; b++) {
+            tok_ids ex = {0};
+            int np;
+            sft_example(&s, (uint64_t)b, &ex, &np);
+            for (int t = 0; t < Tb; t++) {
+                size_t k = (size_t)b * Tb + (size_t)t;
+                bool in_resp = t + 1 >= np && t + 1 < (int)ex.n;
+                bad += in_resp ? tgt[k] != ex.ids[t + 1] : tgt[k] != -1;
+                bad += t < (int)ex.n ? (seg[k] != 0 || pos[k] != t || ids[k] != ex.ids[t]) : seg[k] != -1;
+                count += tgt[k] >= 0;
+            }
+            tok_ids_free(&ex);
+        }
+        CHECK_INT(bad, 0);
+        CHECK_INT(count, ntgt);
+    }
+    tok_free(tok);
+    return test_summary("test_sft_data");
+}
