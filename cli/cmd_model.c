@@ -7,7 +7,8 @@
 #include "cli.h"
 
 static const char *head_name(model_head h) {
-    return h == MODEL_HEAD_LM ? "language model" : (h == MODEL_HEAD_PRM ? "2-class PRM (score.0, score.2)" : "scalar value (score)");
+    return h == MODEL_HEAD_LM ? "language model"
+                              : (h == MODEL_HEAD_PRM ? "2-class PRM (score.0, score.2)" : "scalar value (score)");
 }
 
 static void print_bytes(const char *what, size_t bytes) {
@@ -45,7 +46,8 @@ int cmd_model_info(int argc, char **argv) {
         }
     }
     if (!dir) {
-        fprintf(stderr, "fluxrl model info: a model folder DIR is required\nrun 'fluxrl model info --help' for the usage\n");
+        fprintf(stderr,
+                "fluxrl model info: a model folder DIR is required\nrun 'fluxrl model info --help' for the usage\n");
         return FX_EXIT_INPUT;
     }
     model_config c;

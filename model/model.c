@@ -262,8 +262,10 @@ static int head_chunk(const model *m, size_t N) {
 static void plan_arena(model *m, arena *a, int B, int T, bool train, bool recompute) {
     size_t N = (size_t)B * (size_t)T, C = (size_t)m->C, QD = (size_t)m->QD, KD = (size_t)m->KD;
     size_t F = (size_t)m->F;
-    int nla = recompute ? 1 : m->L;
-    for (int l = 0; l <= m->L; l++) m->resid[l] = take(a, N * C);
+    // Without backward (inference) one layer's activations and two residual buffers, used in
+    // turn, suffice; recomputation keeps every layer's input but one layer's activations.
+    int nla = recompute || !train ? 1 : m->L;
+    for (int l = 0; l <= m->L; l++) m->resid[l] = train || l < 2 ? take(a, N * C) : m->resid[l - 2];
     for (int l = 0; l < nla; l++) plan_layer(m, a, &m->la[l], N, train);
     m->lnf = take(a, N * C), m->lnf_rstd = take(a, N);
     m->h = take(a, N * F);
@@ -424,15 +426,8 @@ static void layer_backward(model *m, int l, model_layer_acts *a, const float *x)
 
 // --- the model ----------------------------------------------------------------------------------
 
-// Default positions 0..T-1 and one segment per row, for NULL pos/seg.
-static void fill_default(int32_t *pos, int32_t *seg, int B, int T, int start) {
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            if (pos) pos[(size_t)b * T + t] = start + t;
-            if (seg) seg[(size_t)b * T + t] = 0;
-        }
-}
-
+// Uploads positions or segments; NULL src means the defaults: positions start, start+1, ... in
+// every row (is_pos), or one segment (0) per row.
 static void upload_ints(const model *m, int32_t *dst, const int32_t *src, int B, int T, int start, bool is_pos) {
     size_t n = (size_t)B * (size_t)T;
     if (src) {
@@ -440,7 +435,7 @@ static void upload_ints(const model *m, int32_t *dst, const int32_t *src, int B,
         return;
     }
     int32_t *tmp = fx_malloc(n * sizeof(int32_t));
-    fill_default(is_pos ? tmp : NULL, is_pos ? NULL : tmp, B, T, start);
+    for (size_t i = 0; i < n; i++) tmp[i] = is_pos ? start + (int32_t)(i % (size_t)T) : 0;
     BE->upload(CTX, dst, tmp, n * sizeof(int32_t));
     free(tmp);
 }
@@ -462,7 +457,7 @@ void model_forward(model *m, const int32_t *ids, const int32_t *pos, const int32
     BE->embedding_forward(CTX, m->resid[0], m->ids, m->p.wte, N, m->C);
     kv_view kv = {NULL, NULL, m->seg, T, 0};
     for (int l = 0; l < m->L; l++) {
-        model_layer_acts *a = &m->la[m->recompute ? 0 : l];
+        model_layer_acts *a = &m->la[m->recompute || !m->train ? 0 : l];
         layer_forward(m, l, a, m->h, m->resid[l], m->resid[l + 1], B, T, m->pos, m->seg, kv);
     }
     BE->rmsnorm_forward(CTX, m->lnf, m->lnf_rstd, m->resid[m->L], m->p.lnfw, N, m->C, (float)m->cfg.rms_norm_eps);
@@ -519,7 +514,9 @@ static void reserve_decode(model *m, int N) {
     m->dec_cap = N;
 }
 
-void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out) {
+// Runs Tq new tokens per row through the layers and the final norm (into dec_lnf), appending
+// their keys and values to the cache.
+static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq) {
     int B = m->kv_B, N = B * Tq, C = m->C;
     FX_ASSERT(m->kcache && Tq > 0 && m->kv_len + Tq <= m->kv_T);
     for (size_t i = 0; i < (size_t)N; i++) FX_ASSERT(ids[i] >= 0 && ids[i] < m->V);
@@ -541,12 +538,31 @@ void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_
     }
     m->kv_len += Tq;
     BE->rmsnorm_forward(CTX, m->dec_lnf, NULL, m->dec_x, m->p.lnfw, N, C, (float)m->cfg.rms_norm_eps);
-    if (!out || m->head != MODEL_HEAD_LM) return;
+}
+
+// Logits of n rows of hidden states h (n, C) into host out (n, V), a chunk at a time.
+static void decode_logits(model *m, const float *h, int n, float *out) {
     const float *w = m->p.lmw ? m->p.lmw : m->p.wte;
-    int chunk = head_chunk(m, (size_t)N);
-    for (int r0 = 0; r0 < N; r0 += chunk) {
-        int n = N - r0 < chunk ? N - r0 : chunk;
-        BE->matmul(CTX, m->dec_logits, m->dec_lnf + (size_t)r0 * C, w, n, m->V, C, false, true, false);
-        BE->download(CTX, out + (size_t)r0 * m->V, m->dec_logits, (size_t)n * m->V * sizeof(float));
+    int chunk = head_chunk(m, (size_t)n), C = m->C;
+    for (int r0 = 0; r0 < n; r0 += chunk) {
+        int k = n - r0 < chunk ? n - r0 : chunk;
+        BE->matmul(CTX, m->dec_logits, h + (size_t)r0 * C, w, k, m->V, C, false, true, false);
+        BE->download(CTX, out + (size_t)r0 * m->V, m->dec_logits, (size_t)k * m->V * sizeof(float));
     }
+}
+
+void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out) {
+    decode_layers(m, ids, pos, seg, Tq);
+    if (out && m->head == MODEL_HEAD_LM) decode_logits(m, m->dec_lnf, m->kv_B * Tq, out);
+}
+
+void model_decode_last(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out) {
+    FX_ASSERT(m->head == MODEL_HEAD_LM);
+    decode_layers(m, ids, pos, seg, Tq);
+    int B = m->kv_B, C = m->C;
+    // Gather each row's last hidden state into dec_y (free after the layers: it holds B*Tq rows).
+    for (int b = 0; b < B; b++)
+        BE->copy(CTX, m->dec_y + (size_t)b * C, m->dec_lnf + ((size_t)b * Tq + (size_t)(Tq - 1)) * C,
+                 (size_t)C * sizeof(float));
+    decode_logits(m, m->dec_y, B, out);
 }

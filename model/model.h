@@ -160,8 +160,8 @@ void model_backward(model *m);
 // LM head. targets (N) host, < 0 = no target. Outputs per token (host, any may be NULL): log-prob
 // of the target, entropy of the distribution. Chunked: at most `chunk` rows of logits live at once.
 void model_lm_forward(model *m, const int32_t *targets, float *logp, float *entropy);
-// Backward of loss = sum_n dlogp[n] * logp[n] + dent[n] * H[n] (host arrays, may be NULL),
-// recomputing each chunk's logits.
+// After model_lm_forward on the same batch: backward of loss = sum_n dlogp[n] * logp[n] +
+// dent[n] * H[n] (host arrays, may be NULL), recomputing each chunk's logits.
 void model_lm_backward(model *m, const float *dlogp, const float *dent);
 // Fused forward + backward of the weighted cross-entropy sum_n w[n] * -logp[n] (w NULL: the mean
 // over tokens with a target). Returns the loss; no logits are recomputed.
@@ -201,5 +201,8 @@ void model_kv_reset(model *m);
 // Feeds Tq new tokens per row (positions/segments as in model_forward; NULL = continuing one
 // sequence per row). Writes logits (B*Tq, V) to host out when not NULL.
 void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out);
+// The same, writing only the logits of each row's last new token: host out (B, V). For a
+// prefill, where the other rows' logits would take B*Tq*V floats.
+void model_decode_last(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out);
 
 #endif

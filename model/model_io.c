@@ -40,8 +40,8 @@ int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
     }
     for (int i = 0; i < a.ntensors && rc == 0; i++)
         if (!model_find_tensor(m, a.tensors[i].name))
-            rc = fx_errf(err, "%s: unexpected tensor %s (not part of a %s with this config.json)", a.paths[a.tensors[i].shard],
-                         a.tensors[i].name, cfg.architecture);
+            rc = fx_errf(err, "%s: unexpected tensor %s (not part of a %s with this config.json)",
+                         a.paths[a.tensors[i].shard], a.tensors[i].name, cfg.architecture);
     free(tmp);
     st_close(&a);
     if (rc) model_free(m);

@@ -43,8 +43,8 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
             seg[i] = t < pad ? -1 : 0;
         }
     }
-    float *logits = fx_malloc((size_t)B * P * V * sizeof *logits);
-    model_decode(m, ids, pos, seg, P, logits);
+    float *logits = fx_malloc((size_t)B * V * sizeof *logits);
+    model_decode_last(m, ids, pos, seg, P, logits); // the prefill: only each row's last logits
     int32_t *next = fx_malloc((size_t)B * sizeof *next), *npos = fx_malloc((size_t)B * sizeof *npos);
     int32_t *nseg = fx_malloc((size_t)B * sizeof *nseg);
     float *nlp = fx_malloc((size_t)B * sizeof *nlp);
@@ -55,7 +55,7 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
         out_len[b] = 0;
         active[b] = true;
         uint64_t stream = o->stream ? o->stream[b] : (uint64_t)b;
-        next[b] = pick(logits + ((size_t)b * P + (size_t)(P - 1)) * V, V, o, stream, 0, &scratch, &nlp[b]);
+        next[b] = pick(logits + (size_t)b * V, V, o, stream, 0, &scratch, &nlp[b]);
     }
     for (int k = 0; k < max_new; k++) {
         int live = 0;

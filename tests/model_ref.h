@@ -89,7 +89,8 @@ static void ref_backbone(const ref_model *r, const int32_t *ids, const int32_t *
                         sc[j] = -INFINITY;
                         if (seg[nj] != seg[n]) continue;
                         double s = 0;
-                        for (int d = 0; d < HS; d++) s += q[(size_t)n * QD + hh * HS + d] * k[(size_t)nj * KD + kh * HS + d];
+                        for (int d = 0; d < HS; d++)
+                            s += q[(size_t)n * QD + hh * HS + d] * k[(size_t)nj * KD + kh * HS + d];
                         sc[j] = s / sqrt((double)HS);
                         if (sc[j] > mx) mx = sc[j];
                     }

@@ -333,6 +333,26 @@ static void test_decode(model_config c, const char *what) {
         t0 += tq;
     }
     CHECK_INT(m.kv_len, T);
+    // model_decode_last: the last token's logits of each row, as model_decode's (up to the
+    // summation order of a 2-row vs a 10-row sgemm).
+    model_kv_reset(&m);
+    int32_t ids5[B * 5], pos5[B * 5], seg5[B * 5];
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < 5; i++)
+            ids5[b * 5 + i] = ids[b * T + i], pos5[b * 5 + i] = pos[b * T + i], seg5[b * 5 + i] = seg[b * T + i];
+    float *last = malloc(sizeof(float) * B * V);
+    model_decode_last(&m, ids5, pos5, seg5, 5, last);
+    CHECK_INT(m.kv_len, 5);
+    model_kv_reset(&m);
+    model_decode(&m, ids5, pos5, seg5, 5, buf);
+    double dmax = 0;
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < V; i++) {
+            float e = buf[((size_t)b * 5 + 4) * V + i];
+            dmax = fmax(dmax, fabs(last[(size_t)b * V + i] - e) / fmax(fabs(e), 1.0));
+        }
+    CHECK(dmax <= 1e-6);
+    free(last);
     double worst = 0;
     for (size_t i = 0; i < (size_t)B * T * V; i++) {
         double d = fabs(step[i] - full[i]) / fmax(fabs(full[i]), 1.0);
@@ -484,6 +504,30 @@ static void test_threads(void) {
     free(g[0]), free(g[1]);
 }
 
+// The inference arena (one layer's activations, two residual buffers used in turn) gives the
+// training arena's logits, for an odd and an even number of layers.
+static void test_inference_arena(void) {
+    for (int L = 2; L <= 3; L++) {
+        model_config c = cfg_qwen2();
+        c.num_hidden_layers = L;
+        model m;
+        model_init_random(&m, &c, MODEL_HEAD_LM, be, 41, 0.3f, 0.1f);
+        batch bt = make_batch(c.vocab_size, 9);
+        float *a = malloc(sizeof(float) * TN * (size_t)m.V), *b = malloc(sizeof(float) * TN * (size_t)m.V);
+        model_reserve(&m, TB, TT, true, false);
+        model_forward(&m, bt.ids, bt.pos, bt.seg, TB, TT);
+        model_lm_logits(&m, 0, TN, a);
+        size_t train_floats = m.acts_floats;
+        model_reserve(&m, TB, TT, false, false);
+        CHECK(m.acts_floats < train_floats);
+        model_forward(&m, bt.ids, bt.pos, bt.seg, TB, TT);
+        model_lm_logits(&m, 0, TN, b);
+        CHECK(memcmp(a, b, sizeof(float) * TN * (size_t)m.V) == 0);
+        free(a), free(b);
+        model_free(&m);
+    }
+}
+
 static void test_layout(void) {
     model_head h;
     CHECK(model_head_parse("Qwen2ForCausalLM", &h) == 0 && h == MODEL_HEAD_LM);
@@ -522,6 +566,7 @@ int main(void) {
     test_lm(cfg_llama(), "llama (all biases)");
     test_value_head();
     test_prm_head();
+    test_inference_arena();
     test_decode(cfg_qwen2(), "qwen2 decode");
     test_decode(cfg_qwen3(), "qwen3 decode");
     test_optim();

@@ -95,7 +95,8 @@ static double loss_and_backward(model *m, const golden *g, float *out) {
         double mx = fmax(z[2 * n], z[2 * n + 1]);
         double lse = mx + log(exp(z[2 * n] - mx) + exp(z[2 * n + 1] - mx));
         for (int k = 0; k < 2; k++)
-            dz[2 * n + k] = g->targets[n] < 0 ? 0.0f : (float)((exp(z[2 * n + k] - lse) - (k == g->targets[n])) / count);
+            dz[2 * n + k] =
+                g->targets[n] < 0 ? 0.0f : (float)((exp(z[2 * n + k] - lse) - (k == g->targets[n])) / count);
         if (g->targets[n] >= 0) loss -= (z[2 * n + g->targets[n]] - lse) / count;
     }
     model_prm_backward(m, dz);
@@ -132,7 +133,8 @@ static void test_golden(const char *name) {
     if (m.head == MODEL_HEAD_LM) model_lm_logits(&m, 0, g.N, got);
     double e = rel_err(got, want, (size_t)g.N * W);
     double maxd = 0, maxw = 0;
-    for (size_t i = 0; i < (size_t)g.N * W; i++) maxd = fmax(maxd, fabs(got[i] - want[i])), maxw = fmax(maxw, fabs(want[i]));
+    for (size_t i = 0; i < (size_t)g.N * W; i++)
+        maxd = fmax(maxd, fabs(got[i] - want[i])), maxw = fmax(maxw, fabs(want[i]));
     CHECK(e < 1e-4 && maxd <= 1e-4 * maxw);
     CHECK_NEAR(loss, g.loss, 1e-4 * fabs(g.loss));
 

@@ -1,9 +1,10 @@
 // cpu_attention.c — causal, segment-masked GQA attention on sgemm.
 // Work is split into units, one per thread at a time: (batch row, head) in forward, (batch row,
-// key-value head) in backward, so that the heads sharing a key-value head (GQA) never race on dk/dv. Within a unit, each query head is processed in
-// blocks of RB query rows: S = scale Q K^T over the keys that block can see (a causal block needs
-// only keys [0, q_off + t1)), masked, softmax; then O = P V. Backward recomputes P from the saved
-// log-sum-exp (as FlashAttention does), so no (T, T) matrix outlives one block.
+// key-value head) in backward, so that the heads sharing a key-value head (GQA) never race on
+// dk/dv. Each query head is processed in blocks of RB query rows: S = scale Q K^T over the keys
+// the block can see (a causal block needs only keys [0, q_off + t1)), masked, softmax; then
+// O = P V. Backward recomputes P from the saved log-sum-exp (as FlashAttention does), so no
+// (T, T) matrix outlives one block.
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

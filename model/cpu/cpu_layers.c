@@ -63,8 +63,8 @@ CPU_HOT void cpu_rmsnorm_forward(void *ctx, float *out, float *rstd, const float
     }
 }
 
-CPU_HOT void cpu_rmsnorm_backward(void *ctx, float *dinp, float *dw, const float *dout, const float *inp, const float *w,
-                          const float *rstd, int N, int C) {
+CPU_HOT void cpu_rmsnorm_backward(void *ctx, float *dinp, float *dw, const float *dout, const float *inp,
+                                  const float *w, const float *rstd, int N, int C) {
     // dx = r * (dy*w) - x * r^3 / C * sum(dy*w*x); dw += dy * x * r. The dw sum over rows is
     // split over threads by channel block so that no two threads write the same element.
 #pragma omp parallel num_threads(NT(ctx)) if ((size_t)N * C > 32768)
@@ -95,7 +95,8 @@ CPU_HOT void cpu_rmsnorm_backward(void *ctx, float *dinp, float *dw, const float
 // Rotates each pair (i, i + HS/2) by angle pos * inv_freq[i] (sign = +1) or back (sign = -1).
 // The angle is formed in float exactly as Hugging Face does (inv_freq = 1 / theta^(2i/HS) in
 // float, then pos * inv_freq in float), so long positions round the same way.
-CPU_HOT static void rope_apply(void *ctx, float *x, const int32_t *pos, int N, int nh, int HS, float theta, float sign) {
+CPU_HOT static void rope_apply(void *ctx, float *x, const int32_t *pos, int N, int nh, int HS, float theta,
+                               float sign) {
     int half = HS / 2;
     FX_ASSERT(HS % 2 == 0 && half <= 512);
     float inv_freq[512];
@@ -137,8 +138,8 @@ CPU_HOT void cpu_swiglu_forward(void *ctx, float *out, const float *gate, const 
     }
 }
 
-CPU_HOT void cpu_swiglu_backward(void *ctx, float *dgate, float *dup, const float *dout, const float *gate, const float *up,
-                         size_t n) {
+CPU_HOT void cpu_swiglu_backward(void *ctx, float *dgate, float *dup, const float *dout, const float *gate,
+                                 const float *up, size_t n) {
     // silu(g) = g s, s = sigmoid(g); silu'(g) = s (1 + g (1 - s)).
 #pragma omp parallel for simd num_threads(NT(ctx)) schedule(static) if (n > 32768)
     for (size_t i = 0; i < n; i++) {
@@ -180,8 +181,8 @@ CPU_HOT void cpu_logprob_forward(void *ctx, float *logp, float *lse, float *entr
     }
 }
 
-CPU_HOT void cpu_logprob_backward(void *ctx, float *logits, const int32_t *targets, const float *lse, const float *entropy,
-                          const float *dlogp, const float *dent, int n, int V) {
+CPU_HOT void cpu_logprob_backward(void *ctx, float *logits, const int32_t *targets, const float *lse,
+                                  const float *entropy, const float *dlogp, const float *dent, int n, int V) {
     FX_ASSERT(!dent || entropy);
 #pragma omp parallel for num_threads(NT(ctx)) schedule(static) if ((size_t)n * V > 32768)
     for (int r = 0; r < n; r++) {
