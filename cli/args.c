@@ -56,3 +56,25 @@ void cli_apply_log_config(const fx_config *c) {
     fx_log_set_all_ranks(c->log.all_ranks);
     fx_progress_configure(mode, c->log.progress_interval);
 }
+
+int cli_take_option(const char *cmd, int *argc, char **argv, const char *name, const char **value) {
+    size_t n = strlen(name);
+    for (int i = 0; i < *argc; i++) {
+        int used = 0;
+        if (strcmp(argv[i], name) == 0) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "fluxrl %s: %s needs a value\n", cmd, name);
+                return -1;
+            }
+            *value = argv[i + 1], used = 2;
+        } else if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=') {
+            *value = argv[i] + n + 1, used = 1;
+        }
+        if (used) {
+            for (int j = i; j + used < *argc; j++) argv[j] = argv[j + used];
+            *argc -= used;
+            return 0;
+        }
+    }
+    return 0;
+}

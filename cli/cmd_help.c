@@ -33,7 +33,8 @@ int cmd_help(int argc, char **argv) {
            "commands:\n",
            FLUXRL_VERSION);
     for (int i = 0; i < cli_ncommands; i++) printf("  %-14s %s\n", cli_commands[i].name, cli_commands[i].summary);
-    printf("\nExit codes: 0 success, 1 failure at run time, 2 bad input (arguments, config, files).\n"
+    printf("\nExit codes: 0 success, 1 failure at run time, 2 bad input (arguments, config, files),\n"
+           "3 stopped by SIGTERM/SIGINT after writing a checkpoint (resume with --resume auto).\n"
            "Configs: docs/config.md, or `fluxrl config doc`.\n");
     return FX_EXIT_OK;
 }

@@ -9,6 +9,7 @@
 #include "../core/metrics.h"
 #include "../core/progress.h"
 #include "../core/watchdog.h"
+#include "../trainer/ckpt.h"
 #include "../trainer/sft.h"
 #include "cli.h"
 
@@ -59,7 +60,71 @@ static void log_eval(fx_metrics *mx, int step, const sft_eval_result *r) {
             100 * r->answer_acc, 100 * r->step_acc, 100 * r->closed, r->mean_len, r->n);
 }
 
+// What a checkpoint holds besides the weights and AdamW moments: where the run stands.
+typedef struct {
+    int64_t step;      // optimiser steps done
+    int64_t next;      // the next training problem's index
+    int64_t log_n, tok_sum;
+    double loss_sum;   // the metrics accumulators, so a resumed run logs exactly what it would have
+} sft_state;
+
+// The checkpoint's arrays: host copies of the device buffers.
+typedef struct {
+    float *params, *m, *v;
+    int64_t counters[5]; // step, next, log_n, tok_sum, AdamW step
+    double loss_sum;
+    ckpt_array a[5];
+} sft_ckpt;
+
+static void ckpt_init(sft_ckpt *c, size_t n) {
+    c->params = fx_malloc(n * sizeof(float)), c->m = fx_malloc(n * sizeof(float)), c->v = fx_malloc(n * sizeof(float));
+    c->a[0] = (ckpt_array){"params", CKPT_F32, n, c->params};
+    c->a[1] = (ckpt_array){"adam_m", CKPT_F32, n, c->m};
+    c->a[2] = (ckpt_array){"adam_v", CKPT_F32, n, c->v};
+    c->a[3] = (ckpt_array){"counters", CKPT_I64, 5, c->counters};
+    c->a[4] = (ckpt_array){"loss_sum", CKPT_F64, 1, &c->loss_sum};
+}
+
+static void ckpt_release(sft_ckpt *c) { free(c->params), free(c->m), free(c->v); }
+
+static int save_ckpt(sft_ckpt *c, model *m, const sft_state *s, const fx_config *cfg, const char *dir, fx_err *err) {
+    size_t bytes = m->nparams * sizeof(float);
+    m->be->download(m->be->ctx, c->params, m->params_mem, bytes);
+    m->be->download(m->be->ctx, c->m, m->m_mem, bytes);
+    m->be->download(m->be->ctx, c->v, m->v_mem, bytes);
+    int64_t k[5] = {s->step, s->next, s->log_n, s->tok_sum, m->step};
+    memcpy(c->counters, k, sizeof k);
+    c->loss_sum = s->loss_sum;
+    char *json = cfg_to_json(cfg), path[4300];
+    int rc = ckpt_save(dir, s->step, c->a, 5, json, (int)cfg->run.keep_checkpoints, path, sizeof path, err);
+    free(json);
+    if (!rc) fx_info("checkpoint: %s", path);
+    return rc;
+}
+
+// --resume auto: 1 when a checkpoint was loaded into the model and *s, 0 when there is none.
+static int resume(sft_ckpt *c, model *m, sft_state *s, const char *dir, fx_err *err) {
+    int64_t step;
+    char path[4300];
+    int found = ckpt_resume_latest(dir, c->a, 5, &step, path, sizeof path, err);
+    if (found <= 0) return found;
+    size_t bytes = m->nparams * sizeof(float);
+    m->be->upload(m->be->ctx, m->params_mem, c->params, bytes);
+    m->be->upload(m->be->ctx, m->m_mem, c->m, bytes);
+    m->be->upload(m->be->ctx, m->v_mem, c->v, bytes);
+    *s = (sft_state){c->counters[0], c->counters[1], c->counters[2], c->counters[3], c->loss_sum};
+    m->step = (int)c->counters[4];
+    fx_info("resuming from %s (step %lld)", path, (long long)s->step);
+    return 1;
+}
+
 int cmd_sft(int argc, char **argv) {
+    const char *resume_mode = "never";
+    if (cli_take_option("sft", &argc, argv, "--resume", &resume_mode)) return FX_EXIT_INPUT;
+    if (strcmp(resume_mode, "never") != 0 && strcmp(resume_mode, "auto") != 0) {
+        fprintf(stderr, "fluxrl sft: --resume: expected auto or never, got '%s'\n", resume_mode);
+        return FX_EXIT_INPUT;
+    }
     cli_config_args a;
     if (cli_parse_config_args("sft", argc, argv, true, &a)) return FX_EXIT_INPUT;
     fx_config *c = fx_malloc(sizeof *c);
@@ -69,6 +134,8 @@ int cmd_sft(int argc, char **argv) {
     tok_tokenizer *tok = NULL;
     backend *be = NULL;
     fx_metrics mx = {0};
+    sft_ckpt ck = {0};
+    int32_t *ids = NULL, *pos = NULL, *seg = NULL, *tgt = NULL;
     if (cfg_resolve(c, a.path, a.nset, a.sets, &err)) goto fail;
     cli_apply_log_config(c);
     fx_signals_install();
@@ -79,25 +146,27 @@ int cmd_sft(int argc, char **argv) {
     if (cfg_write_resolved(c, &err)) goto fail;
     char dir[2 * FX_CFG_STR_LEN + 2];
     cfg_run_dir(c, dir, sizeof dir);
-    if (fx_metrics_open(&mx, dir, -1, &err)) goto fail;
-    code = FX_EXIT_FAIL;
-
     int B = (int)c->sft.batch, T = (int)c->model.max_seq, steps = (int)c->sft.steps;
-    fx_info("sft: %zu parameters (%d layers, hidden %d), batch %d, %d steps, run folder %s", m.nparams, m.L, m.C, B,
-            steps, dir);
     model_train_init(&m);
     model_reserve(&m, B, T, true, false);
-    int32_t *ids = fx_malloc((size_t)B * T * sizeof *ids), *pos = fx_malloc((size_t)B * T * sizeof *pos);
-    int32_t *seg = fx_malloc((size_t)B * T * sizeof *seg), *tgt = fx_malloc((size_t)B * T * sizeof *tgt);
+    ckpt_init(&ck, m.nparams);
+    sft_state st = {0};
+    int resumed = strcmp(resume_mode, "auto") == 0 ? resume(&ck, &m, &st, dir, &err) : 0;
+    if (resumed < 0) goto fail;
+    if (fx_metrics_open(&mx, dir, resumed ? st.step : -1, &err)) goto fail;
+    code = FX_EXIT_FAIL;
+    fx_info("sft: %zu parameters (%d layers, hidden %d), batch %d, steps %lld..%d, run folder %s", m.nparams, m.L, m.C,
+            B, (long long)st.step, steps, dir);
+    ids = fx_malloc((size_t)B * T * sizeof *ids), pos = fx_malloc((size_t)B * T * sizeof *pos);
+    seg = fx_malloc((size_t)B * T * sizeof *seg), tgt = fx_malloc((size_t)B * T * sizeof *tgt);
     model_lr_schedule sched = {MODEL_LR_COSINE, (float)c->sft.lr, (float)c->sft.min_lr, (int)c->sft.warmup, steps};
     model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)c->sft.weight_decay};
-    uint64_t next = 0;
+    uint64_t next = (uint64_t)st.next;
     fx_progress prog;
     fx_progress_init(&prog, "sft", steps);
     fx_watchdog_start(600, "sft step");
-    double t_log = fx_time_now(), loss_sum = 0;
-    int64_t tok_sum = 0, log_n = 0;
-    int step = 0;
+    double t_log = fx_time_now();
+    int step = (int)st.step;
     for (; step < steps && !fx_stop_requested(); step++) {
         int64_t ntgt;
         int Tb = sft_batch(&task, &next, B, ids, pos, seg, tgt, &ntgt);
@@ -109,16 +178,16 @@ int cmd_sft(int argc, char **argv) {
         float lr = model_lr_at(&sched, step);
         model_adamw_step(&m, &opt, lr);
         fx_watchdog_beat(NULL);
-        loss_sum += loss, tok_sum += ntgt, log_n++;
+        st.loss_sum += loss, st.tok_sum += ntgt, st.log_n++;
         if ((step + 1) % c->sft.log_every == 0 || step + 1 == steps) {
             double now = fx_time_now();
             const char *keys[] = {"loss", "lr", "grad_norm", "train_tokens_per_s"};
-            double vals[] = {loss_sum / (double)log_n, lr, norm, (double)tok_sum / (now - t_log)};
+            double vals[] = {st.loss_sum / (double)st.log_n, lr, norm, (double)st.tok_sum / (now - t_log)};
             if (fx_metrics_write(&mx, step + 1, 4, keys, vals, &err)) goto fail;
             char extra[96];
-            snprintf(extra, sizeof extra, "loss %.4f", loss_sum / (double)log_n);
+            snprintf(extra, sizeof extra, "loss %.4f", st.loss_sum / (double)st.log_n);
             fx_progress_update(&prog, step + 1, extra);
-            t_log = now, loss_sum = 0, tok_sum = 0, log_n = 0;
+            t_log = now, st.loss_sum = 0, st.tok_sum = 0, st.log_n = 0;
         }
         if (c->sft.eval_every > 0 && (step + 1) % c->sft.eval_every == 0 && step + 1 < steps) {
             sft_eval_result r;
@@ -126,24 +195,35 @@ int cmd_sft(int argc, char **argv) {
             log_eval(&mx, step + 1, &r);
             fx_watchdog_beat(NULL);
         }
+        st.step = step + 1, st.next = (int64_t)next;
+        if (c->sft.checkpoint_every > 0 && st.step % c->sft.checkpoint_every == 0 && st.step < steps &&
+            save_ckpt(&ck, &m, &st, c, dir, &err))
+            goto fail;
     }
     fx_progress_end(&prog, NULL);
     fx_watchdog_stop();
-    if (fx_stop_requested()) fx_warn("stopped by signal %d after step %d; saving the model", fx_stop_signal(), step);
+    if (fx_stop_requested()) { // preempted (Slurm) or interrupted: checkpoint, and say so by exit code
+        st.step = step, st.next = (int64_t)next;
+        if (save_ckpt(&ck, &m, &st, c, dir, &err)) goto fail;
+        fx_warn("stopped by signal %d after step %d; checkpoint written, resume with --resume auto", fx_stop_signal(),
+                step);
+        code = FX_EXIT_STOPPED;
+        goto fail;
+    }
     sft_eval_result r;
     sft_eval(&task, &m, (int)c->sft.eval_problems, B, &r);
     log_eval(&mx, step, &r);
     char mdir[2 * FX_CFG_STR_LEN + 16];
     snprintf(mdir, sizeof mdir, "%s/model", dir);
-    if (model_save(&m, mdir, ST_F32, &err)) goto fail_free;
-    if (c->model.path[0] == '\0' && tok_write_builtin(mdir, &err)) goto fail_free;
+    if (model_save(&m, mdir, ST_F32, &err)) goto fail;
+    if (c->model.path[0] == '\0' && tok_write_builtin(mdir, &err)) goto fail;
     printf("sft: %d steps; held-out answers %.1f%% correct, steps %.1f%%; model in %s\n", step, 100 * r.answer_acc,
            100 * r.step_acc, mdir);
     code = FX_EXIT_OK;
-fail_free:
-    free(ids), free(pos), free(seg), free(tgt);
 fail:
-    if (code != FX_EXIT_OK) fx_error("%s", err.msg);
+    if (code != FX_EXIT_OK && code != FX_EXIT_STOPPED) fx_error("%s", err.msg);
+    free(ids), free(pos), free(seg), free(tgt);
+    ckpt_release(&ck);
     fx_metrics_close(&mx);
     if (m.params_mem) model_free(&m);
     tok_free(tok);

@@ -34,13 +34,15 @@ const cli_command cli_commands[] = {
      "One PNG per numeric metric of RUN_DIR/metrics.jsonl (step on the x axis), written to\n"
      "RUN_DIR/plots/ or DIR. Needs gnuplot (launch/deps.sh installs gnuplot-nox).\n", cmd_plot},
     {"sft", "supervised fine-tuning on the built-in task's traces, with held-out evaluation",
-     "usage: fluxrl sft CONFIG [--set section.key=value ...]\n"
+     "usage: fluxrl sft CONFIG [--set section.key=value ...] [--resume auto|never]\n"
      "Trains the policy of model.* (a Hugging Face folder, or a new model with the built-in\n"
      "tokenizer) on gold traces of the built-in task (task.*, with task.error_rate of its steps\n"
      "wrong) for sft.steps AdamW steps, evaluates held-out problems by greedy decoding every\n"
      "sft.eval_every steps and at the end, and writes run.out_dir/run.name/{config.json,\n"
-     "metrics.jsonl, model/} (model/ is a Hugging Face folder). SIGTERM stops after the current\n"
-     "step and still saves.\n", cmd_sft},
+     "metrics.jsonl, model/} (model/ is a Hugging Face folder). A checkpoint is written every\n"
+     "sft.checkpoint_every steps to checkpoints/ (the newest run.keep_checkpoints kept);\n"
+     "--resume auto continues from the newest that loads (a fresh start when there is none).\n"
+     "SIGTERM or SIGINT stops after the current step with a checkpoint and exit code 3.\n", cmd_sft},
     {"eval", "accuracy of a model: mean pass@1, majority vote and pass@n over n samples",
      "usage: fluxrl eval --model DIR [--data builtin|FILE.jsonl] [--n N] [--problems P] [--first I]\n"
      "                   [--temperature T] [--top-p P] [--top-k K] [--min-p M] [--seed S]\n"

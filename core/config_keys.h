@@ -24,7 +24,9 @@
       "Free text describing the experiment; kept in the resolved config of the run.")          \
     X(run, out_dir, STR, "runs", "", "Folder that holds the run folders (created if missing).") \
     X(run, seed, INT, "1234", "[0,9007199254740991]",                                          \
-      "Seed of every random stream; with the same seed and config a CPU run is reproducible.")
+      "Seed of every random stream; with the same seed and config a CPU run is reproducible.")   \
+    X(run, keep_checkpoints, INT, "3", "[1,1000000]",                                          \
+      "Checkpoints kept in run.out_dir/run.name/checkpoints/ (the newest; older ones are removed).")
 
 #define FX_CFG_KEYS_log(X)                                                                     \
     X(log, level, ENUM, "info", "error|warn|info|debug", "Lowest level of log line printed.") \
@@ -85,6 +87,8 @@
     X(sft, log_every, INT, "10", "[1,100000000]", "Steps between metrics lines.")               \
     X(sft, eval_every, INT, "200", "[0,100000000]",                                            \
       "Steps between evaluations on held-out problems (0: only at the end).")                   \
-    X(sft, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy decoding).")
+    X(sft, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy decoding).") \
+    X(sft, checkpoint_every, INT, "100", "[0,100000000]",                                      \
+      "Steps between checkpoints (0: none but the one written when a signal stops the run).")
 
 #endif

@@ -9,8 +9,9 @@
 
 #define FLUXRL_VERSION "0.1.0"
 
-// Exit codes of every fluxrl program: 2 always means "your input is wrong".
-enum { FX_EXIT_OK = 0, FX_EXIT_FAIL = 1, FX_EXIT_INPUT = 2 };
+// Exit codes of every fluxrl program: 2 always means "your input is wrong"; 3 means a signal
+// (SIGTERM from Slurm, Ctrl-C) stopped a training run after it wrote a checkpoint to resume from.
+enum { FX_EXIT_OK = 0, FX_EXIT_FAIL = 1, FX_EXIT_INPUT = 2, FX_EXIT_STOPPED = 3 };
 
 // An error about bad input: one line naming the file, the field and what was expected.
 // Functions that read user files take an fx_err* and return 0 on success, -1 with err filled.

@@ -18,10 +18,18 @@
 #define CKPT_FORMAT "fluxrl-checkpoint"
 
 static hid_t h5type(ckpt_type t) {
-    return t == CKPT_F32 ? H5T_NATIVE_FLOAT : t == CKPT_I64 ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT8;
+    switch (t) {
+    case CKPT_F32: return H5T_NATIVE_FLOAT;
+    case CKPT_I64: return H5T_NATIVE_INT64;
+    case CKPT_F64: return H5T_NATIVE_DOUBLE;
+    default: return H5T_NATIVE_UINT8;
+    }
 }
 
-static const char *type_name(ckpt_type t) { return t == CKPT_F32 ? "f32" : t == CKPT_I64 ? "i64" : "u8"; }
+static const char *type_name(ckpt_type t) {
+    static const char *names[] = {"f32", "i64", "u8", "f64"};
+    return names[t];
+}
 
 
 static int fsync_path(const char *path) {

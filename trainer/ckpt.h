@@ -12,7 +12,7 @@
 
 #include "../core/fx.h"
 
-typedef enum { CKPT_F32 = 0, CKPT_I64, CKPT_U8 } ckpt_type;
+typedef enum { CKPT_F32 = 0, CKPT_I64, CKPT_U8, CKPT_F64 } ckpt_type;
 
 typedef struct {
     const char *name; // dataset name, e.g. "params", "adam_m", "rng"

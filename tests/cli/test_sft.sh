@@ -90,6 +90,38 @@ expect_run 2 "prm-score with a language model" -- "$fx" prm-score --prm "$tmp/pr
 expect_contains "$err" "a PRM needs a process-reward or reward head" "refused"
 expect_run 2 "prm-score without --input" -- "$fx" prm-score --prm "$tmp/prm/class2"
 
+# Checkpoints and --resume auto: a run resumed from its step-30 checkpoint logs exactly what the
+# uninterrupted run logged (time-based throughput aside), with no step repeated or lost.
+ck=("${small[@]}" --set sft.steps=60 --set sft.checkpoint_every=10 --set run.keep_checkpoints=10 --set sft.eval_every=0)
+expect_run 0 "uninterrupted run" -- "$fx" sft "$src/configs/demo.json" "${ck[@]}" --set run.name=r
+expect_run 0 "checkpoints 10..50 kept" -- test "$(ls "$tmp/r/checkpoints" | tr '\n' ' ')" = \
+    "step-00000010.h5 step-00000020.h5 step-00000030.h5 step-00000040.h5 step-00000050.h5 "
+cp -r "$tmp/r" "$tmp/p"
+rm "$tmp/p/checkpoints/step-00000040.h5" "$tmp/p/checkpoints/step-00000050.h5" "$tmp/p/model/model.safetensors"
+expect_run 0 "resume from step 30" -- "$fx" sft "$src/configs/demo.json" "${ck[@]}" --set run.name=p --resume auto
+expect_contains "$err" "resuming from $tmp/p/checkpoints/step-00000030.h5 (step 30)" "resumed where expected"
+strip() { sed 's/, "train_tokens_per_s": [0-9.e+-]*//' "$1"; }
+expect_run 0 "resumed metrics equal the uninterrupted ones" -- test "$(strip "$tmp/p/metrics.jsonl")" = "$(strip "$tmp/r/metrics.jsonl")"
+expect_run 0 "steps logged once each" -- test "$(grep -o '"step": [0-9]*' "$tmp/p/metrics.jsonl" | tr '\n' ' ')" = \
+    '"step": 10 "step": 20 "step": 30 "step": 40 "step": 50 "step": 60 "step": 60 '
+expect_run 0 "the same final weights" -- cmp "$tmp/p/model/model.safetensors" "$tmp/r/model/model.safetensors"
+expect_run 2 "bad --resume" -- "$fx" sft "$src/configs/demo.json" "${ck[@]}" --resume sometimes
+# SIGTERM: the run stops after its step with a checkpoint and exit code 3; --resume auto goes on.
+"$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=t --set sft.steps=1000000 --set sft.checkpoint_every=0 \
+    --set sft.eval_every=0 >"$tmp/t.out" 2>"$tmp/t.err" &
+pid=$!
+for _ in $(seq 100); do grep -q '"step": 10,' "$tmp/t/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid
+code=$?
+expect_run 0 "exit code 3 after SIGTERM (got $code)" -- test "$code" -eq 3
+expect_contains "$(cat "$tmp/t.err")" "stopped by signal 15 after step" "the stop is logged"
+expect_run 0 "a checkpoint was written" -- test -n "$(ls "$tmp/t/checkpoints")"
+stop=$(ls "$tmp/t/checkpoints" | sed 's/step-0*\([0-9]*\).h5/\1/')
+expect_run 0 "resume after SIGTERM" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=t \
+    --set sft.steps=$((stop + 10)) --set sft.eval_every=0 --resume auto
+expect_contains "$err" "(step $stop)" "resumed at the stop"
+
 # Starting from the saved folder (model.path) continues training it.
 expect_run 0 "sft from a Hugging Face folder" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=s2 \
     --set "model.path=$tmp/s/model" --set sft.steps=5 --set sft.eval_every=0
