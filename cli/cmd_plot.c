@@ -124,13 +124,21 @@ int cmd_plot(int argc, char **argv) {
         fprintf(g, "set output '%s/%s.png'\nset title '%s'\nplot '%s' using 1:2 with linespoints pt 7 ps 0.5\n", outdir,
                 s[k].name, s[k].name, s[k].data_path);
     fclose(g);
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>&1", script);
+    char cmd[9000], errlog[4500];
+    snprintf(errlog, sizeof errlog, "%s/.plot.err", outdir);
+    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>'%s'", script, errlog); // its warnings (a flat curve) only on failure
     int status = system(cmd);
     remove(script);
     for (int k = 0; k < n; k++) remove(s[k].data_path);
     int code = FX_EXIT_OK;
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    bool failed = status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    if (failed) {
+        char *log = fx_read_file(errlog, NULL, &err);
+        if (log) fputs(log, stderr);
+        free(log);
+    }
+    remove(errlog);
+    if (failed) {
         fprintf(stderr, "fluxrl plot: gnuplot failed (exit %d); is it installed? launch/deps.sh installs gnuplot-nox\n",
                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         code = FX_EXIT_FAIL;

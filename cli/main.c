@@ -69,6 +69,14 @@ const cli_command cli_commands[] = {
      "(split at blank lines). An HDF5 trace store is decoded with --tokenizer, or the tokenizer it\n"
      "names. Prints per trace {\"index\", \"step_rewards\", \"trajectory_reward\", \"score\"} with\n"
      "score = mean step reward + A * trajectory reward (A = 1 by default).\n", cmd_prm_score},
+    {"train", "GRPO with verifier rewards on the built-in task (one process plays every role)",
+     "usage: fluxrl train CONFIG [--set section.key=value ...]\n"
+     "Starts from the policy of model.* (usually model.path = an SFT run's model/), and for\n"
+     "grpo.steps updates samples grpo.group_size responses to each of grpo.prompts built-in\n"
+     "problems, rewards right final answers with 1, computes group-relative advantages\n"
+     "(grpo.advantage), drops groups with equal rewards, and takes a clipped policy-gradient\n"
+     "step (grpo.*). Evaluates held-out problems greedily before, every grpo.eval_every updates\n"
+     "and after; writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}.\n", cmd_train},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
      "usage: fluxrl model info DIR [--batch B] [--seq T]\n"

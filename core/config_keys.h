@@ -15,7 +15,8 @@
     S(model, "The policy: a Hugging Face folder, or (path empty) a new model of the sizes below with the " \
              "built-in tokenizer.")                                                               \
     S(task, "The built-in reasoning task: arithmetic chains (docs/tasks.md).")                  \
-    S(sft, "Supervised fine-tuning on the built-in task's gold traces (`fluxrl sft`).")
+    S(sft, "Supervised fine-tuning on the built-in task's gold traces (`fluxrl sft`).")          \
+    S(grpo, "GRPO with verifier rewards on the built-in task (`fluxrl train`, one process for now).")
 
 #define FX_CFG_KEYS_run(X)                                                                     \
     X(run, name, STR, "fluxrl", "",                                                            \
@@ -90,5 +91,29 @@
     X(sft, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy decoding).") \
     X(sft, checkpoint_every, INT, "100", "[0,100000000]",                                      \
       "Steps between checkpoints (0: none but the one written when a signal stops the run).")
+
+#define FX_CFG_KEYS_grpo(X)                                                                    \
+    X(grpo, steps, INT, "60", "[1,100000000]", "Policy updates.")                               \
+    X(grpo, prompts, INT, "8", "[1,1000000]", "Prompts (groups) sampled per update.")           \
+    X(grpo, group_size, INT, "8", "[2,4096]", "Samples per prompt (G).")                        \
+    X(grpo, temperature, FLOAT, "1", "(0,10]", "Sampling temperature of the rollouts.")         \
+    X(grpo, top_p, FLOAT, "1", "(0,1]", "Top-p of the rollouts (1: off).")                      \
+    X(grpo, max_new, INT, "192", "[1,1048576]", "Longest response sampled, in tokens.")         \
+    X(grpo, lr, FLOAT, "0.00001", "(0,1]", "Learning rate (AdamW, constant after warm-up).")     \
+    X(grpo, warmup, INT, "5", "[0,100000000]", "Linear warm-up updates.")                        \
+    X(grpo, weight_decay, FLOAT, "0", "[0,1]", "AdamW decoupled weight decay.")                 \
+    X(grpo, grad_clip, FLOAT, "1", "[0,1000000]", "Global gradient-norm clip; 0 turns it off.") \
+    X(grpo, eps_low, FLOAT, "0.2", "[0,1]", "Clip range below: ratios under 1 - eps_low are clipped.") \
+    X(grpo, eps_high, FLOAT, "0.28", "[0,10]", "Clip range above (clip-higher): 1 + eps_high.") \
+    X(grpo, advantage, ENUM, "grpo", "grpo|rloo", "Group-relative advantage estimator.")        \
+    X(grpo, std_norm, BOOL, "true", "", "grpo: divide by the group's reward standard deviation.") \
+    X(grpo, loss_agg, ENUM, "token_mean", "token_mean|seq_mean_token_mean|seq_mean_token_sum_norm", \
+      "How token losses are averaged over the batch (docs/grpo.md).")                           \
+    X(grpo, dynamic_sampling, BOOL, "true", "",                                                 \
+      "Drop groups whose rewards are all equal (they carry no signal).")                        \
+    X(grpo, minibatch, INT, "32", "[1,1048576]",                                               \
+      "Sequences per forward/backward; gradients accumulate over the update's batch.")          \
+    X(grpo, eval_every, INT, "20", "[0,100000000]", "Updates between held-out evaluations (0: only before and after).") \
+    X(grpo, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy).")
 
 #endif

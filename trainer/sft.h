@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "../core/config.h"
+#include "../core/metrics.h"
 #include "../model/model.h"
 #include "../model/tok.h"
 #include "../rollout/task.h"
@@ -45,5 +46,11 @@ typedef struct {
 
 // Greedy decoding of n held-out problems, B at a time.
 void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r);
+// Logs an evaluation as a metrics line (eval_answer_acc, eval_step_acc, ...) and an info line.
+void sft_log_eval(fx_metrics *mx, int step, const sft_eval_result *r);
+
+// The policy and tokenizer the config names: model.path (a Hugging Face folder), or a new
+// randomly initialised Qwen2-shaped model of the model.* sizes with the built-in tokenizer.
+int sft_build_policy(const fx_config *c, const backend *be, model *m, tok_tokenizer **tok, fx_err *err);
 
 #endif

@@ -122,6 +122,17 @@ expect_run 0 "resume after SIGTERM" -- "$fx" sft "$src/configs/demo.json" "${sma
     --set sft.steps=$((stop + 10)) --set sft.eval_every=0 --resume auto
 expect_contains "$err" "(step $stop)" "resumed at the stop"
 
+# fluxrl train (GRPO, one process) from the SFT model: runs, logs rewards and evaluations, saves.
+expect_run 0 "train" -- "$fx" train "$src/configs/demo.json" "${small[@]}" --set run.name=g --set "model.path=$tmp/s/model" \
+    --set grpo.steps=3 --set grpo.prompts=2 --set grpo.group_size=4 --set grpo.max_new=40 --set grpo.eval_every=2 \
+    --set grpo.eval_problems=4 --set grpo.minibatch=3
+expect_contains "$out" "train: 3 GRPO updates; held-out answers" "summary"
+expect_run 0 "3 update lines, evaluations at 0, 2 and 3" -- test "$(grep -c '"reward_mean"' "$tmp/g/metrics.jsonl")" -eq 3 -a \
+    "$(grep -o '"step": [0-9]*, "eval' "$tmp/g/metrics.jsonl" | tr '\n' ' ')" = '"step": 0, "eval "step": 2, "eval "step": 3, "eval '
+expect_run 0 "the trained policy is a complete folder" -- test -f "$tmp/g/model/model.safetensors" -a -f "$tmp/g/model/tokenizer.json"
+expect_run 2 "group size 1 refused" -- "$fx" train "$src/configs/demo.json" "${small[@]}" --set grpo.group_size=1
+expect_contains "$err" "grpo.group_size: expected an integer in [2, 4096], got \"1\"" "named"
+
 # Starting from the saved folder (model.path) continues training it.
 expect_run 0 "sft from a Hugging Face folder" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=s2 \
     --set "model.path=$tmp/s/model" --set sft.steps=5 --set sft.eval_every=0

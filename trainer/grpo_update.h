@@ -1,0 +1,35 @@
+// grpo_update.h — one GRPO policy update on a model: the sampled sequences of an update, their
+// advantages, and the clipped policy-gradient step (trainer/grpo.h's loss, the LM head's backward,
+// gradient clipping and AdamW), computed in minibatches whose gradients accumulate.
+#ifndef FLUXRL_GRPO_UPDATE_H
+#define FLUXRL_GRPO_UPDATE_H
+
+#include "../model/model.h"
+#include "grpo.h"
+
+// The sequences of an update (each owns its arrays; grpo_batch_free releases them).
+typedef struct {
+    int n;             // sequences (prompts x group size)
+    int *plen, *rlen;  // prompt and response lengths
+    int32_t **ids;     // prompt + response ids per sequence
+    float **old_logp;  // log-probs of the response tokens under the policy that sampled them
+    float *reward;
+    int64_t *group;
+} grpo_batch;
+
+void grpo_batch_free(grpo_batch *b);
+
+typedef struct {
+    double loss, pg, clipfrac, ratio_max;
+    int64_t tokens;
+} grpo_update_stats;
+
+// Zeroes the gradients, accumulates the loss's gradient over the kept sequences (keep[i] != 0)
+// in minibatches of `mb`, clips (grad_clip > 0) and takes one AdamW step at lr. The loss is
+// normalised over all kept tokens / sequences of the update (lp->agg). With nothing kept it does
+// nothing at all (no optimiser step).
+void grpo_policy_update(model *m, const grpo_batch *b, const float *adv, const uint8_t *keep,
+                        const grpo_loss_params *lp, int mb, double grad_clip, const model_adamw *opt, float lr,
+                        double *grad_norm, grpo_update_stats *us);
+
+#endif
