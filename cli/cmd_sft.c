@@ -168,8 +168,7 @@ int cmd_sft(int argc, char **argv) {
     sft_log_eval(&mx, step, &r);
     char mdir[2 * FX_CFG_STR_LEN + 16];
     snprintf(mdir, sizeof mdir, "%s/model", dir);
-    if (model_save(&m, mdir, ST_F32, &err)) goto fail;
-    if (c->model.path[0] == '\0' && tok_write_builtin(mdir, &err)) goto fail;
+    if (sft_save_policy(c, &m, mdir, &err)) goto fail;
     printf("sft: %d steps; held-out answers %.1f%% correct, steps %.1f%%; model in %s\n", step, 100 * r.answer_acc,
            100 * r.step_acc, mdir);
     code = FX_EXIT_OK;

@@ -154,22 +154,7 @@ int cmd_train(int argc, char **argv) {
     sft_log_eval(&mx, step, &r);
     char mdir[2 * FX_CFG_STR_LEN + 16];
     snprintf(mdir, sizeof mdir, "%s/model", dir);
-    if (model_save(&m, mdir, ST_F32, &err)) goto fail;
-    if (c->model.path[0] == '\0' ? tok_write_builtin(mdir, &err) : 0) goto fail;
-    if (c->model.path[0]) { // the policy's tokenizer goes with it
-        char src[FX_CFG_STR_LEN + 32], dst[2 * FX_CFG_STR_LEN + 48];
-        const char *files[] = {"tokenizer.json", "tokenizer_config.json"};
-        for (int k = 0; k < 2; k++) {
-            snprintf(src, sizeof src, "%s/%s", c->model.path, files[k]);
-            snprintf(dst, sizeof dst, "%s/%s", mdir, files[k]);
-            size_t len;
-            char *data = fx_read_file(src, &len, &err);
-            if (!data) continue; // tokenizer_config.json is optional
-            int rc = fx_write_file_atomic(dst, data, len, &err);
-            free(data);
-            if (rc) goto fail;
-        }
-    }
+    if (sft_save_policy(c, &m, mdir, &err)) goto fail;
     printf("train: %d GRPO updates; held-out answers %.1f%% -> %.1f%% correct; model in %s\n", step, 100 * before,
            100 * r.answer_acc, mdir);
     code = fx_stop_requested() ? FX_EXIT_STOPPED : FX_EXIT_OK;

@@ -176,3 +176,25 @@ void sft_log_eval(fx_metrics *mx, int step, const sft_eval_result *r) {
             100 * r->answer_acc, 100 * r->step_acc, 100 * r->closed, r->mean_len, r->n);
 }
 
+
+int sft_save_policy(const fx_config *c, const model *m, const char *dir, fx_err *err) {
+    if (model_save(m, dir, ST_F32, err)) return -1;
+    if (!c->model.path[0]) return tok_write_builtin(dir, err);
+    const char *files[] = {"tokenizer.json", "tokenizer_config.json"};
+    for (int k = 0; k < 2; k++) {
+        char src[FX_CFG_STR_LEN + 32], dst[4200];
+        snprintf(src, sizeof src, "%s/%s", c->model.path, files[k]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[k]);
+        size_t len;
+        fx_err missing;
+        char *data = fx_read_file(src, &len, &missing);
+        if (!data) {
+            if (k == 0) return fx_errf(err, "%s", missing.msg); // tokenizer_config.json is optional
+            continue;
+        }
+        int rc = fx_write_file_atomic(dst, data, len, err);
+        free(data);
+        if (rc) return -1;
+    }
+    return 0;
+}

@@ -136,6 +136,7 @@ expect_contains "$err" "grpo.group_size: expected an integer in [2, 4096], got \
 # Starting from the saved folder (model.path) continues training it.
 expect_run 0 "sft from a Hugging Face folder" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=s2 \
     --set "model.path=$tmp/s/model" --set sft.steps=5 --set sft.eval_every=0
+expect_run 0 "its saved folder has the tokenizer too" -- cmp "$tmp/s2/model/tokenizer.json" "$tmp/s/model/tokenizer.json"
 expect_run 2 "heads must divide hidden_size" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set model.heads=3
 expect_contains "$err" "model: heads (3) must divide hidden_size (32)" "named"
 expect_run 2 "bad operators" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set task.operators=/
