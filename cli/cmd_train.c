@@ -74,8 +74,8 @@ int cmd_train(int argc, char **argv) {
     fx_config *c = fx_malloc(sizeof *c);
     fx_err err;
     int code = FX_EXIT_INPUT;
-    model m = {0};
-    tok_tokenizer *tok = NULL;
+    model m = {0}, ref = {0};
+    tok_tokenizer *tok = NULL, *ref_tok = NULL;
     backend *be = NULL;
     fx_metrics mx = {0};
     if (cfg_resolve(c, a.path, a.nset, a.sets, &err)) goto fail;
@@ -95,6 +95,10 @@ int cmd_train(int argc, char **argv) {
     int maxT = (int)c->model.max_seq;
     model_train_init(&m);
     model_reserve(&m, (int)c->grpo.minibatch, maxT, true, false);
+    if (c->grpo.kl_beta > 0) { // the reference: the starting policy, frozen
+        if (sft_build_policy(c, be, &ref, &ref_tok, &err)) goto fail;
+        model_reserve(&ref, (int)c->grpo.minibatch, maxT, false, false);
+    }
     fx_info("train: GRPO, %zu parameters, %d prompts x %d samples per update, %d updates, run folder %s", m.nparams,
             P, G, steps, dir);
     sft_eval_result r;
@@ -123,19 +127,21 @@ int cmd_train(int argc, char **argv) {
         grpo_update_stats us = {0};
         float lr = model_lr_at(&sched, step);
         if (kept_groups > 0) {
-            grpo_loss_params lp = {(float)c->grpo.eps_low, (float)c->grpo.eps_high, 0, 0, GRPO_KL_K1, 0,
-                                   GRPO_AGG_TOKEN_MEAN, (int)c->grpo.max_new};
+            grpo_kl kl = !strcmp(c->grpo.kl_estimator, "k1") ? GRPO_KL_K1
+                         : !strcmp(c->grpo.kl_estimator, "k2") ? GRPO_KL_K2 : GRPO_KL_K3;
+            grpo_loss_params lp = {(float)c->grpo.eps_low, (float)c->grpo.eps_high, 0, (float)c->grpo.kl_beta, kl,
+                                   (float)c->grpo.entropy_beta, GRPO_AGG_TOKEN_MEAN, (int)c->grpo.max_new};
             if (!strcmp(c->grpo.loss_agg, "seq_mean_token_mean")) lp.agg = GRPO_AGG_SEQ_MEAN_TOKEN_MEAN;
             if (!strcmp(c->grpo.loss_agg, "seq_mean_token_sum_norm")) lp.agg = GRPO_AGG_SEQ_MEAN_TOKEN_SUM_NORM;
             model_adamw opt = {0, 0.9f, 0.999f, 1e-8f, (float)c->grpo.weight_decay};
-            grpo_policy_update(&m, &b, adv, keep, &lp, (int)c->grpo.minibatch, c->grpo.grad_clip, &opt, lr, &norm, &us);
+            grpo_policy_update(&m, ref.params_mem ? &ref : NULL, &b, adv, keep, &lp, (int)c->grpo.minibatch, c->grpo.grad_clip, &opt, lr, &norm, &us);
         }
         double t2 = fx_time_now();
-        const char *keys[] = {"reward_mean", "response_tokens", "groups_kept", "loss", "clip_fraction", "grad_norm",
-                              "lr", "time_rollout_s", "time_train_s", "rollout_tokens_per_s"};
-        double vals[] = {reward / b.n, resp / b.n, (double)kept_groups, us.loss, us.clipfrac, norm, lr, t1 - t0, t2 - t1,
-                         resp / (t1 - t0)};
-        if (fx_metrics_write(&mx, step + 1, 10, keys, vals, &err)) goto fail;
+        const char *keys[] = {"reward_mean", "response_tokens", "groups_kept", "loss", "kl", "entropy", "clip_fraction",
+                              "grad_norm", "lr", "time_rollout_s", "time_train_s", "rollout_tokens_per_s"};
+        double vals[] = {reward / b.n, resp / b.n, (double)kept_groups, us.loss, us.kl, us.entropy, us.clipfrac, norm,
+                         lr, t1 - t0, t2 - t1, resp / (t1 - t0)};
+        if (fx_metrics_write(&mx, step + 1, 12, keys, vals, &err)) goto fail;
         char extra[96];
         snprintf(extra, sizeof extra, "reward %.3f groups %lld", reward / b.n, (long long)kept_groups);
         fx_progress_update(&prog, step + 1, extra);
@@ -162,7 +168,9 @@ fail:
     if (code != FX_EXIT_OK && code != FX_EXIT_STOPPED) fx_error("%s", err.msg);
     fx_metrics_close(&mx);
     if (m.params_mem) model_free(&m);
+    if (ref.params_mem) model_free(&ref);
     tok_free(tok);
+    tok_free(ref_tok);
     backend_destroy(be);
     free(c);
     cli_config_args_free(&a);

@@ -105,6 +105,10 @@
     X(grpo, grad_clip, FLOAT, "1", "[0,1000000]", "Global gradient-norm clip; 0 turns it off.") \
     X(grpo, eps_low, FLOAT, "0.2", "[0,1]", "Clip range below: ratios under 1 - eps_low are clipped.") \
     X(grpo, eps_high, FLOAT, "0.28", "[0,10]", "Clip range above (clip-higher): 1 + eps_high.") \
+    X(grpo, kl_beta, FLOAT, "0", "[0,100]",                                                     \
+      "Weight of the KL penalty to the reference policy (the starting policy, kept frozen).")   \
+    X(grpo, kl_estimator, ENUM, "k3", "k1|k2|k3", "KL estimator per token (docs/grpo.md).")      \
+    X(grpo, entropy_beta, FLOAT, "0", "[0,100]", "Weight of the entropy bonus.")                \
     X(grpo, advantage, ENUM, "grpo", "grpo|rloo", "Group-relative advantage estimator.")        \
     X(grpo, std_norm, BOOL, "true", "", "grpo: divide by the group's reward standard deviation.") \
     X(grpo, loss_agg, ENUM, "token_mean", "token_mean|seq_mean_token_mean|seq_mean_token_sum_norm", \

@@ -10,7 +10,7 @@ void grpo_batch_free(grpo_batch *b) {
     memset(b, 0, sizeof *b);
 }
 
-void grpo_policy_update(model *m, const grpo_batch *b, const float *adv, const uint8_t *keep,
+void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const uint8_t *keep,
                         const grpo_loss_params *lp, int mb, double grad_clip, const model_adamw *opt, float lr,
                         double *grad_norm, grpo_update_stats *us) {
     memset(us, 0, sizeof *us);
@@ -31,12 +31,15 @@ void grpo_policy_update(model *m, const grpo_batch *b, const float *adv, const u
         int32_t *ids = fx_calloc(N, sizeof *ids), *pos = fx_calloc(N, sizeof *pos), *seg = fx_malloc(N * sizeof *seg);
         int32_t *tgt = fx_malloc(N * sizeof *tgt);
         float *logp = fx_malloc(N * sizeof *logp), *dlogp = fx_calloc(N, sizeof *dlogp);
+        float *rlogp = fx_malloc(N * sizeof *rlogp), *ent = fx_malloc(N * sizeof *ent), *dent = fx_calloc(N, sizeof *dent);
         int64_t *start = fx_malloc((size_t)B * sizeof *start);
         int32_t *len = fx_malloc((size_t)B * sizeof *len);
         int64_t nt = 0;
         for (int k = 0; k < B; k++) nt += b->rlen[rows[r0 + k]];
         float *cl = fx_malloc((size_t)nt * sizeof *cl), *co = fx_malloc((size_t)nt * sizeof *co);
         float *ca = fx_malloc((size_t)nt * sizeof *ca), *cd = fx_malloc((size_t)nt * sizeof *cd);
+        float *cr = fx_malloc((size_t)nt * sizeof *cr), *ce = fx_malloc((size_t)nt * sizeof *ce);
+        float *cde = fx_malloc((size_t)nt * sizeof *cde);
         for (size_t t = 0; t < N; t++) seg[t] = -1, tgt[t] = -1;
         for (int k = 0; k < B; k++) {
             int i = rows[r0 + k], L = b->plen[i] + b->rlen[i];
@@ -46,32 +49,43 @@ void grpo_policy_update(model *m, const grpo_batch *b, const float *adv, const u
                 if (t + 1 >= b->plen[i] && t + 1 < L) tgt[at] = b->ids[i][t + 1]; // predicts response token t+1
             }
         }
+        if (lp->beta_kl > 0) { // the reference policy's log-probs of the same tokens
+            FX_ASSERT(ref);
+            model_forward(ref, ids, pos, seg, B, T);
+            model_lm_forward(ref, tgt, rlogp, NULL);
+        }
         model_forward(m, ids, pos, seg, B, T);
-        model_lm_forward(m, tgt, logp, NULL);
+        model_lm_forward(m, tgt, logp, lp->beta_ent > 0 ? ent : NULL);
         // Compact the response tokens: sequence k's are logp[k*T + plen-1 ...].
         int64_t o = 0;
         for (int k = 0; k < B; k++) {
             int i = rows[r0 + k];
             start[k] = o, len[k] = b->rlen[i];
             for (int t = 0; t < b->rlen[i]; t++, o++) {
-                cl[o] = logp[(size_t)k * T + (size_t)(b->plen[i] - 1 + t)];
+                size_t at = (size_t)k * T + (size_t)(b->plen[i] - 1 + t);
+                cl[o] = logp[at], cr[o] = lp->beta_kl > 0 ? rlogp[at] : 0, ce[o] = lp->beta_ent > 0 ? ent[at] : 0;
                 co[o] = b->old_logp[i][t];
                 ca[o] = adv[i];
             }
         }
-        grpo_tokens gt = {B, start, len, cl, co, NULL, NULL, ca, NULL, NULL};
+        grpo_tokens gt = {B, start, len, cl, co, lp->beta_kl > 0 ? cr : NULL, lp->beta_ent > 0 ? ce : NULL, ca, NULL, NULL};
         grpo_stats st;
-        grpo_loss(lp, &gt, (double)tokens, (double)seqs, cd, NULL, &st);
+        grpo_loss(lp, &gt, (double)tokens, (double)seqs, cd, lp->beta_ent > 0 ? cde : NULL, &st);
         for (int k = 0, q = 0; k < B; k++) {
             int i = rows[r0 + k];
-            for (int t = 0; t < b->rlen[i]; t++) dlogp[(size_t)k * T + (size_t)(b->plen[i] - 1 + t)] = cd[q++];
+            for (int t = 0; t < b->rlen[i]; t++, q++) {
+                size_t at = (size_t)k * T + (size_t)(b->plen[i] - 1 + t);
+                dlogp[at] = cd[q];
+                if (lp->beta_ent > 0) dent[at] = cde[q];
+            }
         }
-        model_lm_backward(m, dlogp, NULL);
+        model_lm_backward(m, dlogp, lp->beta_ent > 0 ? dent : NULL);
         model_backward(m);
-        us->loss += st.loss, us->pg += st.pg, us->clipfrac += (double)st.clipped, us->tokens += st.tokens;
+        us->loss += st.loss, us->pg += st.pg, us->kl += st.kl, us->entropy += st.entropy;
+        us->clipfrac += (double)st.clipped, us->tokens += st.tokens;
         if (st.ratio_max > us->ratio_max) us->ratio_max = st.ratio_max;
         free(ids), free(pos), free(seg), free(tgt), free(logp), free(dlogp), free(start), free(len);
-        free(cl), free(co), free(ca), free(cd);
+        free(cl), free(co), free(ca), free(cd), free(cr), free(ce), free(cde), free(rlogp), free(ent), free(dent);
     }
     if (us->tokens) us->clipfrac /= (double)us->tokens;
     free(rows);

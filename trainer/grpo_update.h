@@ -20,15 +20,17 @@ typedef struct {
 void grpo_batch_free(grpo_batch *b);
 
 typedef struct {
-    double loss, pg, clipfrac, ratio_max;
+    double loss, pg, kl, entropy, clipfrac, ratio_max;
     int64_t tokens;
 } grpo_update_stats;
 
 // Zeroes the gradients, accumulates the loss's gradient over the kept sequences (keep[i] != 0)
 // in minibatches of `mb`, clips (grad_clip > 0) and takes one AdamW step at lr. The loss is
-// normalised over all kept tokens / sequences of the update (lp->agg). With nothing kept it does
-// nothing at all (no optimiser step).
-void grpo_policy_update(model *m, const grpo_batch *b, const float *adv, const uint8_t *keep,
+// normalised over all kept tokens / sequences of the update (lp->agg). ref (needed when
+// lp->beta_kl > 0, with arenas for mb rows) is the frozen reference policy of the KL term; the
+// entropy bonus (lp->beta_ent) uses the policy's own entropy. With nothing kept it does nothing
+// at all (no optimiser step).
+void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const uint8_t *keep,
                         const grpo_loss_params *lp, int mb, double grad_clip, const model_adamw *opt, float lr,
                         double *grad_norm, grpo_update_stats *us);
 

@@ -130,6 +130,11 @@ expect_contains "$out" "train: 3 GRPO updates; held-out answers" "summary"
 expect_run 0 "3 update lines, evaluations at 0, 2 and 3" -- test "$(grep -c '"reward_mean"' "$tmp/g/metrics.jsonl")" -eq 3 -a \
     "$(grep -o '"step": [0-9]*, "eval' "$tmp/g/metrics.jsonl" | tr '\n' ' ')" = '"step": 0, "eval "step": 2, "eval "step": 3, "eval '
 expect_run 0 "the trained policy is a complete folder" -- test -f "$tmp/g/model/model.safetensors" -a -f "$tmp/g/model/tokenizer.json"
+expect_run 0 "train with a KL penalty and an entropy bonus" -- "$fx" train "$src/configs/demo.json" "${small[@]}" \
+    --set run.name=k --set "model.path=$tmp/s/model" --set grpo.steps=2 --set grpo.prompts=2 --set grpo.group_size=4 \
+    --set grpo.max_new=40 --set grpo.eval_every=0 --set grpo.eval_problems=4 --set grpo.kl_beta=0.1 \
+    --set grpo.kl_estimator=k2 --set grpo.entropy_beta=0.01 --set grpo.dynamic_sampling=false
+expect_run 0 "kl 0 on the first update (the reference is the starting policy)" -- grep -q '"step": 1, .*"kl": 0, "entropy": [1-9]' "$tmp/k/metrics.jsonl"
 expect_run 2 "group size 1 refused" -- "$fx" train "$src/configs/demo.json" "${small[@]}" --set grpo.group_size=1
 expect_contains "$err" "grpo.group_size: expected an integer in [2, 4096], got \"1\"" "named"
 
