@@ -30,6 +30,10 @@ static void rollout(const fx_config *c, const sft_task *task, model *m, int upda
     b->plen = fx_malloc((size_t)n * sizeof(int)), b->rlen = fx_malloc((size_t)n * sizeof(int));
     b->ids = fx_calloc((size_t)n, sizeof(int32_t *)), b->old_logp = fx_calloc((size_t)n, sizeof(float *));
     b->reward = fx_malloc((size_t)n * sizeof(float)), b->group = fx_malloc((size_t)n * sizeof(int64_t));
+    if (!strcmp(c->grpo.advantage, "process")) {
+        b->nsteps = fx_calloc((size_t)n, sizeof(int));
+        b->step_end = fx_calloc((size_t)n, sizeof(int32_t *)), b->step_reward = fx_calloc((size_t)n, sizeof(float *));
+    }
     task_problem *probs = fx_malloc((size_t)P * sizeof *probs);
     tok_ids *prompts = fx_calloc((size_t)P, sizeof *prompts);
     const int32_t **pp = fx_malloc((size_t)n * sizeof *pp);
@@ -62,6 +66,12 @@ static void rollout(const fx_config *c, const sft_task *task, model *m, int upda
         char *text = rollout_response_text(task->tok, out + (size_t)i * max_new, R, task->eos);
         rollout_problem rp = {.builtin = true, .task = probs[i / G]};
         b->reward[i] = rollout_judge(&rp, text, task->chat == TOK_CHAT_R1, NULL) ? 1.0f : 0.0f;
+        if (b->nsteps) {
+            b->step_end[i] = fx_malloc((TASK_MAX_OPS + 2) * sizeof(int32_t));
+            b->step_reward[i] = fx_malloc((TASK_MAX_OPS + 2) * sizeof(float));
+            b->nsteps[i] = sft_step_rewards(task, &probs[i / G], out + (size_t)i * max_new, R, TASK_MAX_OPS + 2,
+                                            b->step_end[i], b->step_reward[i]);
+        }
         free(text);
     }
     for (int p = 0; p < P; p++) tok_ids_free(&prompts[p]);
@@ -117,11 +127,24 @@ int cmd_train(int argc, char **argv) {
         grpo_batch b;
         rollout(c, &task, &m, step, &b);
         double t1 = fx_time_now();
+        bool process = !strcmp(c->grpo.advantage, "process");
         if (!strcmp(c->grpo.advantage, "rloo")) grpo_adv_rloo(b.reward, b.group, b.n, adv);
         else grpo_adv_grpo(b.reward, b.group, b.n, c->grpo.std_norm, 1e-6f, adv);
         int64_t kept_groups = P;
-        if (c->grpo.dynamic_sampling) kept_groups = grpo_keep_informative(b.reward, b.group, b.n, keep);
+        // Step rewards carry signal even when a group's outcomes are all equal.
+        if (c->grpo.dynamic_sampling && !process) kept_groups = grpo_keep_informative(b.reward, b.group, b.n, keep);
         else memset(keep, 1, (size_t)b.n);
+        float *tok_adv_mem = NULL, **tok_adv = NULL;
+        double step_reward = 0, nsteps = 0;
+        if (process) {
+            int64_t total = 0;
+            for (int i = 0; i < b.n; i++) total += b.rlen[i];
+            tok_adv_mem = fx_malloc((size_t)(total ? total : 1) * sizeof(float));
+            tok_adv = fx_malloc((size_t)b.n * sizeof(float *));
+            grpo_batch_process_advantages(&b, c->grpo.process_add_outcome, tok_adv_mem, tok_adv);
+            for (int i = 0; i < b.n; i++)
+                for (int k = 0; k < b.nsteps[i]; k++) step_reward += b.step_reward[i][k], nsteps++;
+        }
         double reward = 0, resp = 0, norm = 0;
         for (int i = 0; i < b.n; i++) reward += b.reward[i], resp += b.rlen[i];
         grpo_update_stats us = {0};
@@ -134,14 +157,16 @@ int cmd_train(int argc, char **argv) {
             if (!strcmp(c->grpo.loss_agg, "seq_mean_token_mean")) lp.agg = GRPO_AGG_SEQ_MEAN_TOKEN_MEAN;
             if (!strcmp(c->grpo.loss_agg, "seq_mean_token_sum_norm")) lp.agg = GRPO_AGG_SEQ_MEAN_TOKEN_SUM_NORM;
             model_adamw opt = {0, 0.9f, 0.999f, 1e-8f, (float)c->grpo.weight_decay};
-            grpo_policy_update(&m, ref.params_mem ? &ref : NULL, &b, adv, keep, &lp, (int)c->grpo.minibatch, c->grpo.grad_clip, &opt, lr, &norm, &us);
+            grpo_policy_update(&m, ref.params_mem ? &ref : NULL, &b, adv, (const float *const *)tok_adv, keep, &lp, (int)c->grpo.minibatch, c->grpo.grad_clip, &opt, lr, &norm, &us);
         }
         double t2 = fx_time_now();
+        free(tok_adv_mem), free(tok_adv);
         const char *keys[] = {"reward_mean", "response_tokens", "groups_kept", "loss", "kl", "entropy", "clip_fraction",
-                              "grad_norm", "lr", "time_rollout_s", "time_train_s", "rollout_tokens_per_s"};
+                              "grad_norm", "lr", "time_rollout_s", "time_train_s", "rollout_tokens_per_s",
+                              "step_reward_mean"};
         double vals[] = {reward / b.n, resp / b.n, (double)kept_groups, us.loss, us.kl, us.entropy, us.clipfrac, norm,
-                         lr, t1 - t0, t2 - t1, resp / (t1 - t0)};
-        if (fx_metrics_write(&mx, step + 1, 12, keys, vals, &err)) goto fail;
+                         lr, t1 - t0, t2 - t1, resp / (t1 - t0), nsteps > 0 ? step_reward / nsteps : NAN};
+        if (fx_metrics_write(&mx, step + 1, 13, keys, vals, &err)) goto fail;
         char extra[96];
         snprintf(extra, sizeof extra, "reward %.3f groups %lld", reward / b.n, (long long)kept_groups);
         fx_progress_update(&prog, step + 1, extra);

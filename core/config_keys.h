@@ -109,7 +109,14 @@
       "Weight of the KL penalty to the reference policy (the starting policy, kept frozen).")   \
     X(grpo, kl_estimator, ENUM, "k3", "k1|k2|k3", "KL estimator per token (docs/grpo.md).")      \
     X(grpo, entropy_beta, FLOAT, "0", "[0,100]", "Weight of the entropy bonus.")                \
-    X(grpo, advantage, ENUM, "grpo", "grpo|rloo", "Group-relative advantage estimator.")        \
+    X(grpo, advantage, ENUM, "grpo", "grpo|rloo|process",                                      \
+      "Advantages: group-relative outcome (grpo, rloo) or process supervision over step rewards " \
+      "(process; docs/grpo.md).")                                                                \
+    X(grpo, step_rewards, ENUM, "checker", "checker",                                           \
+      "Where process step rewards come from: `checker`, the built-in task's exact step checker " \
+      "(an oracle PRM; a trained PRM is still to come).")                                        \
+    X(grpo, process_add_outcome, BOOL, "true", "",                                              \
+      "process: add the group-normalised outcome advantage to every token.")                    \
     X(grpo, std_norm, BOOL, "true", "", "grpo: divide by the group's reward standard deviation.") \
     X(grpo, loss_agg, ENUM, "token_mean", "token_mean|seq_mean_token_mean|seq_mean_token_sum_norm", \
       "How token losses are averaged over the batch (docs/grpo.md).")                           \

@@ -55,7 +55,7 @@ int main(void) {
     uint8_t keep[N] = {1, 1, 1, 1};
     double norm;
     grpo_update_stats us;
-    grpo_policy_update(&m, NULL, &b, adv, keep, &lp, 3 /* two minibatches */, 1.0, &opt, 1e-3f, &norm, &us);
+    grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &lp, 3 /* two minibatches */, 1.0, &opt, 1e-3f, &norm, &us);
     CHECK(norm > 0);
     CHECK_INT(us.tokens, N * R);
     CHECK_NEAR(us.clipfrac, 0, 0); // on-policy: every ratio is 1
@@ -68,7 +68,7 @@ int main(void) {
     float *snap = malloc(m.nparams * sizeof(float));
     memcpy(snap, m.params_mem, m.nparams * sizeof(float));
     uint8_t none[N] = {0, 0, 0, 0};
-    grpo_policy_update(&m, NULL, &b, adv, none, &lp, 4, 1.0, &opt, 1e-3f, &norm, &us);
+    grpo_policy_update(&m, NULL, &b, adv, NULL, none, &lp, 4, 1.0, &opt, 1e-3f, &norm, &us);
     CHECK_INT(us.tokens, 0);
     CHECK(memcmp(snap, m.params_mem, m.nparams * sizeof(float)) == 0);
     free(snap);
@@ -80,10 +80,10 @@ int main(void) {
     model_reserve(&ref, 4, 16, false, false);
     for (int i = 0; i < N; i++) seq_logp(&m, &b, i, b.old_logp[i]);
     grpo_loss_params kl = {0.2f, 0.28f, 0, 0.5f, GRPO_KL_K3, 0.01f, GRPO_AGG_TOKEN_MEAN, 16};
-    grpo_policy_update(&m, &ref, &b, adv, keep, &kl, 4, 1.0, &opt, 1e-3f, &norm, &us);
+    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, 4, 1.0, &opt, 1e-3f, &norm, &us);
     CHECK(fabs(us.kl) < 1e-6);
     CHECK(us.entropy > 1.0); // a random model over 40 tokens is far from certain
-    grpo_policy_update(&m, &ref, &b, adv, keep, &kl, 4, 1.0, &opt, 1e-3f, &norm, &us);
+    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, 4, 1.0, &opt, 1e-3f, &norm, &us);
     CHECK(us.kl > 1e-7);
     model_free(&ref);
     grpo_batch_free(&b);

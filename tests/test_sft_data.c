@@ -60,6 +60,33 @@ int main(void) {
         CHECK_INT(bad, 0);
         CHECK_INT(count, ntgt);
     }
+    // Step rewards on tokens: a gold trace's steps are all right and cover the response; a trace
+    // with injected errors gets 0 exactly where the generator made the mistakes.
+    cfg_defaults(&c);
+    c.task.error_rate = 0.5;
+    sft_task s;
+    CHECK_INT(sft_task_init(&s, tok, &c, &err), 0);
+    int agree = 0, tried = 0;
+    for (uint64_t i = 0; i < 30; i++) {
+        tok_ids ids = {0};
+        int np;
+        sft_example(&s, i, &ids, &np);
+        task_problem p;
+        task_generate(&s.task, s.seed, i, &p);
+        task_trace t;
+        task_trace_make(&p, &s.task, s.seed, i, &t);
+        int32_t ends[16];
+        float rew[16];
+        int R = (int)ids.n - np;
+        int n = sft_step_rewards(&s, &p, ids.ids + np, R, 16, ends, rew);
+        bool same = n == t.nsteps && ends[n - 1] == R;
+        for (int k = 0; same && k < n; k++) same = (rew[k] > 0) == t.step_correct[k] && (k == 0 || ends[k] > ends[k - 1]);
+        agree += same;
+        tried++;
+        task_trace_free(&t);
+        tok_ids_free(&ids);
+    }
+    CHECK_INT(agree, tried);
     tok_free(tok);
     return test_summary("test_sft_data");
 }

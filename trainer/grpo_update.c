@@ -4,13 +4,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../rollout/trace.h"
+
 void grpo_batch_free(grpo_batch *b) {
-    for (int i = 0; i < b->n; i++) free(b->ids[i]), free(b->old_logp[i]);
+    for (int i = 0; i < b->n; i++) {
+        free(b->ids[i]), free(b->old_logp[i]);
+        if (b->step_end) free(b->step_end[i]), free(b->step_reward[i]);
+    }
     free(b->plen), free(b->rlen), free(b->ids), free(b->old_logp), free(b->reward), free(b->group);
+    free(b->nsteps), free(b->step_end), free(b->step_reward);
     memset(b, 0, sizeof *b);
 }
 
-void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const uint8_t *keep,
+void grpo_batch_process_advantages(const grpo_batch *b, bool add_outcome, float *out, float **token_adv) {
+    FX_ASSERT(b->nsteps && b->step_end && b->step_reward);
+    trace_batch tb;
+    trace_batch_init(&tb);
+    uint8_t parts[4096] = {0};
+    for (int i = 0; i < b->n; i++) {
+        FX_ASSERT(b->nsteps[i] <= 4096);
+        trace t = {.group = b->group[i], .n_response = b->rlen[i], .n_steps = b->nsteps[i], .response = b->ids[i],
+                   .logprobs = b->old_logp[i], .step_end = b->step_end[i], .step_part = parts,
+                   .step_reward = b->step_reward[i], .think_end = -1};
+        trace_batch_add(&tb, &t);
+    }
+    float *outcome = NULL;
+    if (add_outcome) {
+        outcome = fx_malloc((size_t)b->n * sizeof *outcome);
+        grpo_adv_grpo(b->reward, b->group, b->n, true, 1e-6f, outcome);
+    }
+    grpo_adv_process(&tb, 1e-6f, outcome, out);
+    for (int i = 0, o = 0; i < b->n; o += b->rlen[i], i++) token_adv[i] = out + o;
+    free(outcome);
+    trace_batch_free(&tb);
+}
+
+void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const float *const *token_adv,
+                        const uint8_t *keep,
                         const grpo_loss_params *lp, int mb, double grad_clip, const model_adamw *opt, float lr,
                         double *grad_norm, grpo_update_stats *us) {
     memset(us, 0, sizeof *us);
@@ -65,7 +95,7 @@ void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *
                 size_t at = (size_t)k * T + (size_t)(b->plen[i] - 1 + t);
                 cl[o] = logp[at], cr[o] = lp->beta_kl > 0 ? rlogp[at] : 0, ce[o] = lp->beta_ent > 0 ? ent[at] : 0;
                 co[o] = b->old_logp[i][t];
-                ca[o] = adv[i];
+                ca[o] = token_adv ? token_adv[i][t] : adv[i];
             }
         }
         grpo_tokens gt = {B, start, len, cl, co, lp->beta_kl > 0 ? cr : NULL, lp->beta_ent > 0 ? ce : NULL, ca, NULL, NULL};

@@ -198,3 +198,31 @@ int sft_save_policy(const fx_config *c, const model *m, const char *dir, fx_err 
     }
     return 0;
 }
+
+int sft_step_rewards(const sft_task *task, const task_problem *p, const int32_t *resp, int R, int max_steps,
+                     int32_t *step_end, float *step_reward) {
+    char *text = rollout_response_text(task->tok, resp, R, task->eos);
+    bool r1 = task->chat == TOK_CHAT_R1;
+    size_t tlen = strlen(text);
+    char *full = fx_malloc(tlen + 9);
+    snprintf(full, tlen + 9, "%s%s", r1 ? "<think>\n" : "", text);
+    task_labels l;
+    task_check(p, full, &l);
+    int64_t *byte_end = fx_malloc((size_t)(R ? R : 1) * sizeof *byte_end), at = r1 ? 8 : 0;
+    for (int j = 0; j < R; j++) {
+        size_t len = 0;
+        if (resp[j] != task->eos) tok_token_bytes(task->tok, resp[j], &len);
+        byte_end[j] = (at += (int64_t)len);
+    }
+    int n = 0, j = 0;
+    for (int k = 0; k < l.nsteps && n < max_steps; k++) {
+        while (j < R && byte_end[j] < l.end[k]) j++;
+        int32_t end = j < R ? j + 1 : R;
+        if (n > 0 && end <= step_end[n - 1]) continue; // two steps end in one token: the first counts
+        step_end[n] = end, step_reward[n] = l.correct[k] ? 1.0f : 0.0f, n++;
+    }
+    if (n > 0) step_end[n - 1] = R; // the last step takes what follows it, end of turn included
+    task_labels_free(&l);
+    free(byte_end), free(full), free(text);
+    return R > 0 ? n : 0;
+}

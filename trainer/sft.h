@@ -46,6 +46,13 @@ typedef struct {
 
 // Greedy decoding of n held-out problems, B at a time.
 void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r);
+// Step rewards of a generated response (resp, R tokens) to problem p: the task's checker labels
+// each step of its text (1 right, 0 wrong), and a step ends at the token holding its text's last
+// byte; the last step takes the tokens after it, end of turn included. Returns the number of
+// steps (at most max_steps) written to step_end (exclusive token offsets) and step_reward.
+int sft_step_rewards(const sft_task *task, const task_problem *p, const int32_t *resp, int R, int max_steps,
+                     int32_t *step_end, float *step_reward);
+
 // Logs an evaluation as a metrics line (eval_answer_acc, eval_step_acc, ...) and an info line.
 void sft_log_eval(fx_metrics *mx, int step, const sft_eval_result *r);
 

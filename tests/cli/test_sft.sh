@@ -135,6 +135,11 @@ expect_run 0 "train with a KL penalty and an entropy bonus" -- "$fx" train "$src
     --set grpo.max_new=40 --set grpo.eval_every=0 --set grpo.eval_problems=4 --set grpo.kl_beta=0.1 \
     --set grpo.kl_estimator=k2 --set grpo.entropy_beta=0.01 --set grpo.dynamic_sampling=false
 expect_run 0 "kl 0 on the first update (the reference is the starting policy)" -- grep -q '"step": 1, .*"kl": 0, "entropy": [1-9]' "$tmp/k/metrics.jsonl"
+expect_run 0 "train with process advantages (the checker's step rewards)" -- "$fx" train "$src/configs/demo.json" \
+    "${small[@]}" --set run.name=pa --set "model.path=$tmp/s/model" --set grpo.steps=2 --set grpo.prompts=2 \
+    --set grpo.group_size=4 --set grpo.max_new=40 --set grpo.eval_every=0 --set grpo.eval_problems=4 \
+    --set grpo.advantage=process
+expect_run 0 "step rewards logged" -- grep -q '"step_reward_mean": [0-9]' "$tmp/pa/metrics.jsonl"
 expect_run 2 "group size 1 refused" -- "$fx" train "$src/configs/demo.json" "${small[@]}" --set grpo.group_size=1
 expect_contains "$err" "grpo.group_size: expected an integer in [2, 4096], got \"1\"" "named"
 
