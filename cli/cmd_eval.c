@@ -17,8 +17,12 @@
 #include "../rollout/verify.h"
 #include "cli.h"
 
+#define MAX_STOP_STRINGS 16
+
 typedef struct {
     const char *cmd, *model, *chat, *out;
+    const char *stop[MAX_STOP_STRINGS];
+    int nstop;
     rollout_data_opts data;
     int n, batch, max_new;
     sample_params sample;
@@ -43,6 +47,13 @@ static int parse_args(const char *cmd, int argc, char **argv, decode_args *a) {
         else if (!strcmp(k, "--answer-key")) a->data.answer_key = v;
         else if (!strcmp(k, "--chat")) a->chat = v;
         else if (!strcmp(k, "--out") && !strcmp(cmd, "generate")) a->out = v;
+        else if (!strcmp(k, "--stop")) {
+            if (a->nstop == MAX_STOP_STRINGS || !v[0]) {
+                fprintf(stderr, "fluxrl %s: --stop: at most %d non-empty strings\n", cmd, MAX_STOP_STRINGS);
+                return -1;
+            }
+            a->stop[a->nstop++] = v;
+        }
         else if (!strcmp(k, "--operators")) snprintf(a->data.task.operators, sizeof a->data.task.operators, "%.3s", v);
         else {
             char *end;
@@ -96,7 +107,7 @@ typedef struct {
     rollout_problem *ps;
     int np, rows;
     int32_t eos, think_end;
-    int32_t *out;
+    int32_t *out, *finish;
     float *logp;
     int *out_len;
     tok_ids *prompt;
@@ -118,13 +129,14 @@ static int decoder_open(decoder *d, const char *cmd, int argc, char **argv, back
     d->out = fx_malloc((size_t)B * d->a.max_new * sizeof *d->out);
     d->logp = fx_malloc((size_t)B * d->a.max_new * sizeof *d->logp);
     d->out_len = fx_malloc((size_t)B * sizeof *d->out_len);
+    d->finish = fx_malloc((size_t)B * sizeof *d->finish);
     d->prompt = fx_calloc((size_t)B, sizeof *d->prompt);
     return 0;
 }
 
 static void decoder_close(decoder *d) {
     for (int b = 0; b < d->a.batch && d->prompt; b++) tok_ids_free(&d->prompt[b]);
-    free(d->prompt), free(d->out), free(d->logp), free(d->out_len);
+    free(d->prompt), free(d->out), free(d->logp), free(d->out_len), free(d->finish);
     rollout_data_free(d->ps, d->np);
     if (d->m.params_mem) model_free(&d->m);
     tok_free(d->tok);
@@ -145,8 +157,9 @@ static void decode_rows(decoder *d, int r0, int B) {
         pp[b] = d->prompt[b].ids, plen[b] = (int)d->prompt[b].n;
         streams[b] = rollout_stream((uint64_t)(d->a.data.first + i), (uint64_t)s);
     }
-    rollout_decode_opts o = {d->a.sample, (uint64_t)d->a.seed, streams, d->a.max_new, &d->eos, 1};
-    rollout_decode(&d->m, pp, plen, B, &o, d->out, d->logp, d->out_len);
+    rollout_decode_opts o = {d->a.sample, (uint64_t)d->a.seed, streams, d->a.max_new, &d->eos, 1, d->a.stop,
+                             d->a.nstop, d->tok};
+    rollout_decode(&d->m, pp, plen, B, &o, d->out, d->logp, d->out_len, d->finish);
     free(pp), free(plen), free(streams);
 }
 
@@ -244,7 +257,7 @@ int cmd_generate(int argc, char **argv) {
             const int32_t *resp = d.out + (size_t)b * d.a.max_new;
             int len = d.out_len[b];
             trace t = {.group = d.a.data.first + i, .sample = row % d.a.n, .policy_version = 0,
-                       .finish = len > 0 && resp[len - 1] == d.eos ? TRACE_FINISH_EOS : TRACE_FINISH_LENGTH,
+                       .finish = d.finish[b],
                        .n_prompt = (int32_t)d.prompt[b].n, .n_response = len, .prompt = d.prompt[b].ids,
                        .response = resp, .logprobs = d.logp + (size_t)b * d.a.max_new, .step_end = step_end,
                        .step_part = step_part, .step_reward = nan_steps, .trajectory_reward = NAN, .final_reward = NAN};

@@ -52,9 +52,10 @@ static void rollout(const fx_config *c, const sft_task *task, model *m, int upda
             b->group[i] = (int64_t)index;
         }
     }
-    rollout_decode_opts o = {{(float)c->grpo.temperature, 0, (float)c->grpo.top_p, 0}, (uint64_t)c->run.seed, streams,
-                             max_new, &task->eos, 1};
-    rollout_decode(m, pp, b->plen, n, &o, out, lp, out_len);
+    rollout_decode_opts o = {.sample = {(float)c->grpo.temperature, 0, (float)c->grpo.top_p, 0},
+                             .seed = (uint64_t)c->run.seed, .stream = streams, .max_new = max_new, .stop = &task->eos,
+                             .nstop = 1};
+    rollout_decode(m, pp, b->plen, n, &o, out, lp, out_len, NULL);
     for (int i = 0; i < n; i++) {
         int R = out_len[i], Pn = b->plen[i];
         b->rlen[i] = R;

@@ -46,14 +46,15 @@ const cli_command cli_commands[] = {
     {"eval", "accuracy of a model: mean pass@1, majority vote and pass@n over n samples",
      "usage: fluxrl eval --model DIR [--data builtin|FILE.jsonl] [--n N] [--problems P] [--first I]\n"
      "                   [--temperature T] [--top-p P] [--top-k K] [--min-p M] [--seed S]\n"
-     "                   [--batch B] [--max-new M] [--chat r1|chatml]\n"
+     "                   [--batch B] [--max-new M] [--chat r1|chatml] [--stop STRING ...]\n"
      "                   [--ops K --digits D --operators OPS --task-seed S]   (builtin)\n"
      "                   [--prompt-key question --answer-key answer]           (JSONL)\n"
      "Decodes N samples (default 1; greedy at temperature 0, the default) for each of P problems\n"
      "(default 200): the built-in task's held-out problems (those fluxrl sft evaluates on, for the\n"
      "same --task-seed = run.seed and knobs), or the lines of a JSONL file, the user turn being the\n"
      "prompt field. Answers are judged by the task's checker or by the answer verifier (a gold\n"
-     "answer holding \"####\" or \\boxed counts by its final answer). Prints one JSON line.\n", cmd_eval},
+     "answer holding \"####\" or \\boxed counts by its final answer). --stop ends a sample with\n"
+     "the token that completes STRING (which may span tokens). Prints one JSON line.\n", cmd_eval},
     {"generate", "sample traces from a model into an HDF5 trace store",
      "usage: fluxrl generate --model DIR --out TRACES.h5 [--data builtin|FILE.jsonl] [--n N]\n"
      "                       [the sampling, batching and data options of fluxrl eval]\n"

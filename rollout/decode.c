@@ -3,8 +3,10 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../core/rng.h"
+#include "trace.h"
 
 #define ROLLOUT_STREAM_TAG 0x726f6c6c6f7574ull // "rollout": keeps these streams apart from others
 
@@ -26,8 +28,40 @@ static int32_t pick(const float *logits, int V, const rollout_decode_opts *o, ui
     return sample_token(logits, V, &o->sample, fx_rng_float(&r), scratch, logprob);
 }
 
+// The last bytes a row generated, enough to see a stop string that ends in its newest token.
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} tail;
+
+// Appends token id's bytes to t; true when a stop string ends inside them.
+static bool tail_push(tail *t, const rollout_decode_opts *o, int32_t id) {
+    size_t n = 0, longest = 0;
+    const char *bytes = o->tok ? tok_token_bytes(o->tok, id, &n) : NULL;
+    if (!bytes || !n) return false;
+    for (int s = 0; s < o->nstop_strings; s++)
+        if (strlen(o->stop_strings[s]) > longest) longest = strlen(o->stop_strings[s]);
+    if (t->len + n > t->cap) t->cap = 2 * (t->len + n) + 64, t->buf = fx_realloc(t->buf, t->cap);
+    size_t before = t->len;
+    memcpy(t->buf + t->len, bytes, n);
+    t->len += n;
+    bool hit = false;
+    for (int s = 0; s < o->nstop_strings && !hit; s++) {
+        size_t k = strlen(o->stop_strings[s]);
+        // a match must end among the new bytes: start in [before - k + 1, len - k]
+        size_t from = before + 1 > k ? before + 1 - k : 0;
+        for (size_t at = from; k && at + k <= t->len && !hit; at++) hit = memcmp(t->buf + at, o->stop_strings[s], k) == 0;
+    }
+    if (t->len > 2 * longest + 64) { // keep only what a later match could still need
+        size_t keep = longest;
+        memmove(t->buf, t->buf + t->len - keep, keep);
+        t->len = keep;
+    }
+    return hit;
+}
+
 void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, int B, const rollout_decode_opts *o,
-                    int32_t *out, float *logprob, int *out_len) {
+                    int32_t *out, float *logprob, int *out_len, int32_t *finish) {
     int P = 0, V = m->V, max_new = o->max_new;
     FX_ASSERT(B > 0 && max_new > 0);
     for (int b = 0; b < B; b++) P = plen[b] > P ? plen[b] : P;
@@ -51,9 +85,11 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
     bool *active = fx_malloc((size_t)B * sizeof *active);
     sample_scratch scratch;
     sample_scratch_init(&scratch, V);
+    tail *tails = fx_calloc((size_t)B, sizeof *tails);
     for (int b = 0; b < B; b++) {
         out_len[b] = 0;
         active[b] = true;
+        if (finish) finish[b] = TRACE_FINISH_LENGTH;
         uint64_t stream = o->stream ? o->stream[b] : (uint64_t)b;
         next[b] = pick(logits + (size_t)b * V, V, o, stream, 0, &scratch, &nlp[b]);
     }
@@ -64,7 +100,15 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
                 size_t at = (size_t)b * max_new + (size_t)out_len[b]++;
                 out[at] = next[b];
                 if (logprob) logprob[at] = nlp[b];
-                for (int s = 0; s < o->nstop; s++) active[b] &= next[b] != o->stop[s];
+                for (int s = 0; s < o->nstop; s++)
+                    if (next[b] == o->stop[s]) {
+                        active[b] = false;
+                        if (finish) finish[b] = TRACE_FINISH_EOS;
+                    }
+                if (active[b] && o->nstop_strings > 0 && tail_push(&tails[b], o, next[b])) {
+                    active[b] = false;
+                    if (finish) finish[b] = TRACE_FINISH_STOP;
+                }
             }
             live += active[b];
             npos[b] = plen[b] + k;
@@ -79,5 +123,7 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
                                &nlp[b]);
     }
     sample_scratch_free(&scratch);
+    for (int b = 0; b < B; b++) free(tails[b].buf);
+    free(tails);
     free(ids), free(pos), free(seg), free(logits), free(next), free(npos), free(nseg), free(nlp), free(active);
 }

@@ -21,12 +21,18 @@ typedef struct {
     int max_new;
     const int32_t *stop;    // ids that end a row (kept in its output)
     int nstop;
+    // Stop strings: a row ends with the token that completes one of them in its generated text,
+    // even when the string spans several tokens. Needs the tokenizer (its token bytes).
+    const char *const *stop_strings;
+    int nstop_strings;
+    const tok_tokenizer *tok;
 } rollout_decode_opts;
 
 // out: B rows of max_new ids; logprob (may be NULL): each token's log-prob under the sampling
-// distribution, same layout; out_len[b]: ids row b produced.
+// distribution, same layout; out_len[b]: ids row b produced; finish (may be NULL): why each row
+// ended (TRACE_FINISH_EOS for a stop id, _STOP for a stop string, _LENGTH at max_new).
 void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, int B, const rollout_decode_opts *o,
-                    int32_t *out, float *logprob, int *out_len);
+                    int32_t *out, float *logprob, int *out_len, int32_t *finish);
 
 // A generated response as text for judging: special tokens such as </think> kept (they are part
 // of the trace), a final end-of-turn token `eos` left out (caller frees).

@@ -102,7 +102,7 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
         int room = s->max_seq - plen[0];
         for (int b = 1; b < b_n; b++) room = s->max_seq - plen[b] < room ? s->max_seq - plen[b] : room;
         rollout_decode_opts o = {.max_new = room > 1 ? room : 1, .stop = &s->eos, .nstop = 1}; // greedy
-        rollout_decode(m, pp, plen, b_n, &o, out, NULL, out_len);
+        rollout_decode(m, pp, plen, b_n, &o, out, NULL, out_len, NULL);
         for (int b = 0; b < b_n; b++) {
             char *text = rollout_response_text(s->tok, out + (size_t)b * (room > 1 ? room : 1), out_len[b], s->eos);
             size_t len = strlen(text);

@@ -70,6 +70,31 @@ expect_contains "$out" "groups     3" "three groups"
 expect_run 2 "generate without --out" -- "$fx" generate --model "$tmp/s/model"
 expect_contains "$err" "--out is required" "named"
 
+# Stop strings, also across token boundaries: a sample ends with the token that completes one.
+expect_run 0 "stop strings" -- /usr/bin/python3 - "$fx" "$tmp" <<'PY'
+import json, subprocess, sys
+fx, tmp = sys.argv[1], sys.argv[2]
+def gen(extra, out):
+    subprocess.run([fx, "generate", "--model", tmp + "/s/model", "--ops", "1", "--digits", "1", "--problems", "1",
+                    "--max-new", "30", "--out", out] + extra, check=True, capture_output=True)
+    return json.loads(subprocess.run([fx, "traces", "export", out], check=True, capture_output=True, text=True).stdout)
+def dec(ids):
+    r = subprocess.run([fx, "tokenize", "--tokenizer", tmp + "/s/model", "--decode"], input=json.dumps({"ids": ids}) + "\n",
+                       check=True, capture_output=True, text=True)
+    return json.loads(r.stdout)["text"]
+free = gen([], tmp + "/free.h5")
+ids = free["response_ids"]
+texts = [dec(ids[:n]) for n in range(len(ids) + 1)]
+# a 3-character stop string whose characters come from at least two tokens
+n = next(n for n in range(3, len(ids) + 1) if len(texts[n]) >= 3 and len(texts[n]) - len(texts[n - 1]) < 3)
+stop = texts[n][-3:]
+first = next(k for k in range(len(ids) + 1) if stop in texts[k])
+got = gen(["--stop", stop], tmp + "/stop.h5")
+assert got["response_ids"] == ids[:first], (stop, got["response_ids"], ids[:first])
+assert got["finish"] == "stop", got["finish"]
+print("stop", repr(stop), "after", first, "tokens")
+PY
+
 # fluxrl prm-score: on the generated traces (HDF5) and on JSONL, with both read-outs.
 expect_run 0 "tiny PRMs" -- "$tiny" "$tmp/prm"
 expect_run 0 "prm-score on traces" -- "$fx" prm-score --prm "$tmp/prm/class2" --input "$tmp/a.h5"
