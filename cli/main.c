@@ -78,6 +78,13 @@ const cli_command cli_commands[] = {
      "(grpo.advantage), drops groups with equal rewards, and takes a clipped policy-gradient\n"
      "step (grpo.*). Evaluates held-out problems greedily before, every grpo.eval_every updates\n"
      "and after; writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}.\n", cmd_train},
+    {"prm-train", "train a process reward model on labelled traces of the built-in task",
+     "usage: fluxrl prm-train CONFIG [--set section.key=value ...]\n"
+     "Starts from model.path (a language model gets a new 2-class head; a PRM is fine-tuned) and\n"
+     "trains on traces with prm.error_rate of their steps wrong, labelled by the task's checker:\n"
+     "loss = lambda_step * step MSE + lambda_final * final MSE on P(class 1) at each <extra_0>.\n"
+     "Evaluates held-out traces (half their steps wrong: MSE and the AUROC of telling right from\n"
+     "wrong steps) and writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}.\n", cmd_prm_train},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
      "usage: fluxrl model info DIR [--batch B] [--seq T]\n"

@@ -16,7 +16,8 @@
              "built-in tokenizer.")                                                               \
     S(task, "The built-in reasoning task: arithmetic chains (docs/tasks.md).")                  \
     S(sft, "Supervised fine-tuning on the built-in task's gold traces (`fluxrl sft`).")          \
-    S(grpo, "GRPO with verifier rewards on the built-in task (`fluxrl train`, one process for now).")
+    S(grpo, "GRPO with verifier rewards on the built-in task (`fluxrl train`, one process for now).") \
+    S(prm, "Training a process reward model on labelled traces of the built-in task (`fluxrl prm-train`).")
 
 #define FX_CFG_KEYS_run(X)                                                                     \
     X(run, name, STR, "fluxrl", "",                                                            \
@@ -126,5 +127,18 @@
       "Sequences per forward/backward; gradients accumulate over the update's batch.")          \
     X(grpo, eval_every, INT, "20", "[0,100000000]", "Updates between held-out evaluations (0: only before and after).") \
     X(grpo, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy).")
+
+#define FX_CFG_KEYS_prm(X)                                                                     \
+    X(prm, steps, INT, "300", "[1,100000000]", "Optimiser steps.")                              \
+    X(prm, batch, INT, "16", "[1,1048576]", "Traces per step.")                                 \
+    X(prm, lr, FLOAT, "0.001", "(0,1]", "Peak learning rate (AdamW; warm-up, then cosine to a tenth).") \
+    X(prm, warmup, INT, "20", "[0,100000000]", "Linear warm-up steps.")                          \
+    X(prm, error_rate, FLOAT, "0.3", "[0,1]",                                                   \
+      "Probability that a step of a training trace is written wrong (what the PRM learns to spot).") \
+    X(prm, lambda_step, FLOAT, "1", "[0,1000]", "Weight of the step-reward MSE in the loss.")    \
+    X(prm, lambda_final, FLOAT, "1", "[0,1000]", "Weight of the trajectory-reward MSE in the loss.") \
+    X(prm, head_std, FLOAT, "0.02", "(0,1]", "Standard deviation of a new head's weights.")     \
+    X(prm, eval_every, INT, "100", "[0,100000000]", "Steps between held-out evaluations (0: at the end only).") \
+    X(prm, eval_traces, INT, "200", "[1,1000000]", "Held-out traces per evaluation (half their steps wrong).")
 
 #endif

@@ -131,6 +131,11 @@ void model_init_random(model *m, const model_config *c, model_head head, const b
 // Loads a Hugging Face folder (config.json + model.safetensors[.index.json]). Every tensor the
 // config implies must be present with its shape; any other tensor is an error naming it.
 int model_load(model *m, const char *dir, const backend *be, fx_err *err);
+// Loads the backbone of any supported checkpoint under another head: tensors of the checkpoint's
+// own head that `head` does not have are ignored, and a head the checkpoint lacks starts from
+// N(0, std) (seed). E.g. a PRM to train from a language model's weights.
+int model_load_as(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
+                  fx_err *err);
 // Writes config.json and model.safetensors (dtype F32, BF16 or F16) into dir (created).
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err);
 void model_free(model *m);

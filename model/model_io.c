@@ -48,6 +48,44 @@ int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
     return rc;
 }
 
+int model_load_as(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
+                  fx_err *err) {
+    model_config cfg;
+    if (model_config_load(&cfg, dir, err)) return -1;
+    model_head from;
+    if (model_head_parse(cfg.architecture, &from))
+        return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,
+                       cfg.architecture, head_names);
+    const char *family = !strcmp(cfg.model_type, "qwen2") ? "Qwen2" : !strcmp(cfg.model_type, "qwen3") ? "Qwen3" : "Llama";
+    const char *kind = head == MODEL_HEAD_LM ? "ForCausalLM" : head == MODEL_HEAD_PRM ? "ForProcessRewardModel" : "ForRewardModel";
+    snprintf(cfg.architecture, sizeof cfg.architecture, "%s%s", family, kind);
+    st_archive a;
+    if (st_open(&a, dir, err)) return -1;
+    model_init_random(m, &cfg, head, be, seed, std, 0.0f); // the new head's weights; the rest is overwritten
+    int rc = 0;
+    float *tmp = NULL;
+    size_t cap = 0;
+    for (int i = 0; i < m->ntensors && rc == 0; i++) {
+        const model_tensor *t = &m->tensors[i];
+        bool is_head = !strncmp(t->name, "score.", 6) || !strcmp(t->name, "lm_head.weight");
+        if (!st_find(&a, t->name)) {
+            if (is_head) continue; // a head the checkpoint does not have: freshly initialised
+            rc = fx_errf(err, "%s: missing tensor %s", dir, t->name);
+            break;
+        }
+        if (t->numel > cap) tmp = fx_realloc(tmp, (cap = t->numel) * sizeof(float));
+        if (st_read_f32(&a, t->name, t->ndim, t->shape, tmp, err)) {
+            rc = -1;
+            break;
+        }
+        be->upload(be->ctx, m->params_mem + t->offset, tmp, t->numel * sizeof(float));
+    }
+    free(tmp);
+    st_close(&a);
+    if (rc) model_free(m);
+    return rc;
+}
+
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err) {
     if (fx_mkdir_p(dir, err)) return -1;
     float *host = fx_malloc(m->nparams * sizeof(float));

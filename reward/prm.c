@@ -44,12 +44,16 @@ static void encode(prm_scorer *p, const char *text, tok_ids *ids) { tok_encode(p
 // position is the trajectory's.
 static void build_input(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, tok_ids *ids,
                         int *reads) {
-    if (p->readout == PRM_CLASS2) {
-        char *text = tok_prm_format(NULL, problem, steps, nsteps);
+    if (p->readout == PRM_CLASS2) { // one more separator after the last step's: the trajectory's
+        const char **all = fx_malloc((size_t)(nsteps + 1) * sizeof *all);
+        for (int k = 0; k < nsteps; k++) all[k] = steps[k];
+        all[nsteps] = "";
+        char *text = tok_prm_format(NULL, problem, all, nsteps + 1);
         encode(p, text, ids);
         free(text);
+        free(all);
         int k = 0;
-        for (size_t i = 0; i < ids->n && k < nsteps; i++)
+        for (size_t i = 0; i < ids->n && k < nsteps + 1; i++)
             if (ids->ids[i] == p->sep) reads[k++] = (int)i;
         return;
     }
@@ -70,7 +74,7 @@ static void build_input(prm_scorer *p, const char *problem, const char *const *s
 
 int prm_score(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, prm_result *r, fx_err *err) {
     tok_ids ids = {0};
-    int *reads = fx_malloc((size_t)(nsteps > 0 ? nsteps : 1) * sizeof *reads);
+    int *reads = fx_malloc((size_t)(nsteps + 1) * sizeof *reads);
     build_input(p, problem, steps, nsteps, &ids, reads);
     int T = (int)ids.n, rc = 0;
     if (T > p->max_tokens) {
@@ -87,7 +91,8 @@ int prm_score(prm_scorer *p, const char *problem, const char *const *steps, int 
                 const float *l = logits + 2 * (size_t)reads[k];
                 r->step[k] = (float)(1.0 / (1.0 + exp((double)l[0] - (double)l[1])));
             }
-            r->trajectory = r->step[nsteps - 1];
+            const float *lt = logits + 2 * (size_t)reads[nsteps];
+            r->trajectory = (float)(1.0 / (1.0 + exp((double)lt[0] - (double)lt[1])));
             free(logits);
         } else {
             float *v = fx_malloc((size_t)T * sizeof *v);

@@ -3,7 +3,8 @@
 //   class2 (Qwen2ForProcessRewardModel; ReasonFlux-PRM-7B, Qwen2.5-Math-PRM): the input is the chat
 //     layout with user = the problem and assistant = the steps, each followed by "<extra_0>"; a step's
 //     reward is P(class 1) = softmax(score(h))[1] at its "<extra_0>"; the trajectory reward is read
-//     at the last one, which closes the whole trace.
+//     at one more "<extra_0>" after the last step's (fluxrl's convention: released 2-class PRMs
+//     have no trajectory read-out; fluxrl prm-train trains this position on the final target).
 //   scalar (*ForRewardModel / *ForSequenceClassification; ReasonFlux-PRM-1.5B): the same chat layout
 //     with the steps joined by blank lines; sigmoid(score(h)) is read at the last token of each step
 //     (the step rewards) and at the trace's last token (the trajectory reward).

@@ -30,7 +30,8 @@ int main(void) {
     float sr[3];
     prm_result r = {.step = sr};
     CHECK_INT(prm_score(&p, "Compute 12+3-4.", steps, 3, &r, &err), 0);
-    char *text = tok_prm_format(NULL, "Compute 12+3-4.", steps, 3);
+    const char *with_traj[4] = {steps[0], steps[1], steps[2], ""};
+    char *text = tok_prm_format(NULL, "Compute 12+3-4.", with_traj, 4);
     tok_ids ids = {0};
     tok_encode(tok, text, strlen(text), &ids);
     model_reserve(&p.m, 1, (int)ids.n, false, false);
@@ -41,13 +42,12 @@ int main(void) {
     for (size_t i = 0; i < ids.n; i++)
         if (ids.ids[i] == sep) {
             double want = exp(logits[2 * i + 1]) / (exp(logits[2 * i]) + exp(logits[2 * i + 1]));
-            CHECK_NEAR(sr[k], want, 1e-6);
+            CHECK_NEAR(k < 3 ? sr[k] : r.trajectory, want, 1e-6); // the 4th separator: the trajectory's
             k++;
         }
-    CHECK_INT(k, 3);
+    CHECK_INT(k, 4);
     CHECK(sr[0] != sr[1] && sr[1] != sr[2]); // different tokens, different rewards
-    CHECK_NEAR(r.trajectory, sr[2], 0);
-    CHECK_NEAR(r.score, (sr[0] + sr[1] + sr[2]) / 3.0 + 0.5 * sr[2], 1e-6);
+    CHECK_NEAR(r.score, (sr[0] + sr[1] + sr[2]) / 3.0 + 0.5 * r.trajectory, 1e-6);
     free(logits), free(text), tok_ids_free(&ids);
     prm_result none = {.step = sr};
     CHECK_INT(prm_score(&p, "Compute 1+1.", steps, 0, &none, &err), -1);

@@ -168,6 +168,15 @@ expect_run 0 "step rewards logged" -- grep -q '"step_reward_mean": [0-9]' "$tmp/
 expect_run 2 "group size 1 refused" -- "$fx" train "$src/configs/demo.json" "${small[@]}" --set grpo.group_size=1
 expect_contains "$err" "grpo.group_size: expected an integer in [2, 4096], got \"1\"" "named"
 
+# fluxrl prm-train from the SFT policy's backbone: a PRM folder that prm-score loads.
+expect_run 0 "prm-train" -- "$fx" prm-train "$src/configs/demo.json" "${small[@]}" --set run.name=pt \
+    --set "model.path=$tmp/s/model" --set prm.steps=4 --set prm.batch=4 --set prm.eval_every=2 --set prm.eval_traces=8
+expect_contains "$out" "prm-train: 4 steps; held-out step AUROC" "summary"
+expect_run 0 "a Qwen2ForProcessRewardModel" -- grep -q Qwen2ForProcessRewardModel "$tmp/pt/model/config.json"
+expect_run 0 "prm-score loads the trained PRM" -- "$fx" prm-score --prm "$tmp/pt/model" --input "$tmp/p.jsonl"
+expect_run 2 "prm-train needs model.path" -- "$fx" prm-train "$src/configs/demo.json" "${small[@]}"
+expect_contains "$err" "model.path: expected the folder of a model" "named"
+
 # Starting from the saved folder (model.path) continues training it.
 expect_run 0 "sft from a Hugging Face folder" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=s2 \
     --set "model.path=$tmp/s/model" --set sft.steps=5 --set sft.eval_every=0

@@ -1,0 +1,50 @@
+// prm_train.h — training a process reward model (ReasonFlux-PRM's objective) on labelled traces of
+// the built-in task: L = lambda_step * mean_t (r^_t - r_t)^2 + lambda_final * (r^_final - r_final)^2,
+// with r^_t the 2-class head's P(class 1) read at step t's "<extra_0>" and r^_final read at one more
+// "<extra_0>" after the last step's (reward/prm.h reads the trajectory there too), r_t = 1 for a
+// step the task's checker finds right, else 0, and r_final = 1 when the trace's final answer is right. (The paper's trajectory target is the success rate of
+// template-guided rollouts; for this task the template is the problem's own operations, so the
+// answer's correctness stands in for it here.)
+#ifndef FLUXRL_PRM_TRAIN_H
+#define FLUXRL_PRM_TRAIN_H
+
+#include "../model/model.h"
+#include "../model/tok.h"
+#include "../rollout/task.h"
+
+typedef struct {
+    tok_tokenizer *tok;
+    task_opts task;    // error_rate: the share of wrong steps in the traces
+    uint64_t seed;
+    int32_t sep;       // "<extra_0>"
+    int max_seq;
+} prm_data;
+
+// One labelled example: the PRM input ids, the positions of its "<extra_0>" tokens (n steps' and
+// the trajectory's, n + 1 in all; max_steps counts them) and the targets. Returns n.
+int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos, float *step_target,
+                float *final_target, int max_steps);
+
+typedef struct {
+    double loss, step_mse, final_mse;
+} prm_train_stats;
+
+// One optimisation step on B examples from index *next of the training stream (advanced).
+void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
+                    const model_adamw *opt, float lr, prm_train_stats *st);
+
+typedef struct {
+    double step_mse, final_mse;
+    double auroc; // P(a right step scores above a wrong one): step-error detection
+    int steps, wrong;
+} prm_eval_result;
+
+// Scores n held-out traces (error rate 0.5), `batch` at a time (within the model's arena), and
+// measures how well the PRM separates their right and wrong steps.
+void prm_evaluate(model *m, const prm_data *d, int n, int batch, prm_eval_result *r);
+
+// The area under the ROC curve of scores for positives (label 1) against negatives (0), with ties
+// counted half (Mann-Whitney U); NaN when either class is empty.
+double prm_auroc(const float *score, const uint8_t *label, int n);
+
+#endif
