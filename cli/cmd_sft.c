@@ -9,11 +9,11 @@
 #include "../core/metrics.h"
 #include "../core/progress.h"
 #include "../core/watchdog.h"
-#include "../trainer/ckpt.h"
+#include "../trainer/train_ckpt.h"
 #include "../trainer/sft.h"
 #include "cli.h"
 
-// What a checkpoint holds besides the weights and AdamW moments: where the run stands.
+// Where an SFT run stands, besides its weights: train_ckpt counters 0..3 and accumulator 0.
 typedef struct {
     int64_t step;      // optimiser steps done
     int64_t next;      // the next training problem's index
@@ -21,54 +21,17 @@ typedef struct {
     double loss_sum;   // the metrics accumulators, so a resumed run logs exactly what it would have
 } sft_state;
 
-// The checkpoint's arrays: host copies of the device buffers.
-typedef struct {
-    float *params, *m, *v;
-    int64_t counters[5]; // step, next, log_n, tok_sum, AdamW step
-    double loss_sum;
-    ckpt_array a[5];
-} sft_ckpt;
-
-static void ckpt_init(sft_ckpt *c, size_t n) {
-    c->params = fx_malloc(n * sizeof(float)), c->m = fx_malloc(n * sizeof(float)), c->v = fx_malloc(n * sizeof(float));
-    c->a[0] = (ckpt_array){"params", CKPT_F32, n, c->params};
-    c->a[1] = (ckpt_array){"adam_m", CKPT_F32, n, c->m};
-    c->a[2] = (ckpt_array){"adam_v", CKPT_F32, n, c->v};
-    c->a[3] = (ckpt_array){"counters", CKPT_I64, 5, c->counters};
-    c->a[4] = (ckpt_array){"loss_sum", CKPT_F64, 1, &c->loss_sum};
+static int save_ckpt(train_ckpt *c, model *m, const sft_state *s, const fx_config *cfg, const char *dir, fx_err *err) {
+    c->counters[0] = s->step, c->counters[1] = s->next, c->counters[2] = s->log_n, c->counters[3] = s->tok_sum;
+    c->accum[0] = s->loss_sum;
+    return train_ckpt_save(c, m, s->step, cfg, dir, err);
 }
 
-static void ckpt_release(sft_ckpt *c) { free(c->params), free(c->m), free(c->v); }
-
-static int save_ckpt(sft_ckpt *c, model *m, const sft_state *s, const fx_config *cfg, const char *dir, fx_err *err) {
-    size_t bytes = m->nparams * sizeof(float);
-    m->be->download(m->be->ctx, c->params, m->params_mem, bytes);
-    m->be->download(m->be->ctx, c->m, m->m_mem, bytes);
-    m->be->download(m->be->ctx, c->v, m->v_mem, bytes);
-    int64_t k[5] = {s->step, s->next, s->log_n, s->tok_sum, m->step};
-    memcpy(c->counters, k, sizeof k);
-    c->loss_sum = s->loss_sum;
-    char *json = cfg_to_json(cfg), path[4300];
-    int rc = ckpt_save(dir, s->step, c->a, 5, json, (int)cfg->run.keep_checkpoints, path, sizeof path, err);
-    free(json);
-    if (!rc) fx_info("checkpoint: %s", path);
-    return rc;
-}
-
-// --resume auto: 1 when a checkpoint was loaded into the model and *s, 0 when there is none.
-static int resume(sft_ckpt *c, model *m, sft_state *s, const char *dir, fx_err *err) {
+static int resume(train_ckpt *c, model *m, sft_state *s, const char *dir, fx_err *err) {
     int64_t step;
-    char path[4300];
-    int found = ckpt_resume_latest(dir, c->a, 5, &step, path, sizeof path, err);
-    if (found <= 0) return found;
-    size_t bytes = m->nparams * sizeof(float);
-    m->be->upload(m->be->ctx, m->params_mem, c->params, bytes);
-    m->be->upload(m->be->ctx, m->m_mem, c->m, bytes);
-    m->be->upload(m->be->ctx, m->v_mem, c->v, bytes);
-    *s = (sft_state){c->counters[0], c->counters[1], c->counters[2], c->counters[3], c->loss_sum};
-    m->step = (int)c->counters[4];
-    fx_info("resuming from %s (step %lld)", path, (long long)s->step);
-    return 1;
+    int found = train_ckpt_resume(c, m, dir, &step, err);
+    if (found > 0) *s = (sft_state){c->counters[0], c->counters[1], c->counters[2], c->counters[3], c->accum[0]};
+    return found;
 }
 
 int cmd_sft(int argc, char **argv) {
@@ -87,7 +50,7 @@ int cmd_sft(int argc, char **argv) {
     tok_tokenizer *tok = NULL;
     backend *be = NULL;
     fx_metrics mx = {0};
-    sft_ckpt ck = {0};
+    train_ckpt ck = {0};
     int32_t *ids = NULL, *pos = NULL, *seg = NULL, *tgt = NULL;
     if (cfg_resolve(c, a.path, a.nset, a.sets, &err)) goto fail;
     cli_apply_log_config(c);
@@ -102,7 +65,7 @@ int cmd_sft(int argc, char **argv) {
     int B = (int)c->sft.batch, T = (int)c->model.max_seq, steps = (int)c->sft.steps;
     model_train_init(&m);
     model_reserve(&m, B, T, true, false);
-    ckpt_init(&ck, m.nparams);
+    train_ckpt_init(&ck, m.nparams);
     sft_state st = {0};
     int resumed = strcmp(resume_mode, "auto") == 0 ? resume(&ck, &m, &st, dir, &err) : 0;
     if (resumed < 0) goto fail;
@@ -175,7 +138,7 @@ int cmd_sft(int argc, char **argv) {
 fail:
     if (code != FX_EXIT_OK && code != FX_EXIT_STOPPED) fx_error("%s", err.msg);
     free(ids), free(pos), free(seg), free(tgt);
-    ckpt_release(&ck);
+    train_ckpt_free(&ck);
     fx_metrics_close(&mx);
     if (m.params_mem) model_free(&m);
     tok_free(tok);

@@ -19,6 +19,7 @@
 #include "../trainer/grpo.h"
 #include "../trainer/grpo_update.h"
 #include "../trainer/sft.h"
+#include "../trainer/train_ckpt.h"
 #include "cli.h"
 
 #define RL_STREAM 0x72167a5eedull // training prompts for RL: a generator stream of their own
@@ -80,6 +81,12 @@ static void rollout(const fx_config *c, const sft_task *task, model *m, int upda
 }
 
 int cmd_train(int argc, char **argv) {
+    const char *resume_mode = "never";
+    if (cli_take_option("train", &argc, argv, "--resume", &resume_mode)) return FX_EXIT_INPUT;
+    if (strcmp(resume_mode, "never") != 0 && strcmp(resume_mode, "auto") != 0) {
+        fprintf(stderr, "fluxrl train: --resume: expected auto or never, got '%s'\n", resume_mode);
+        return FX_EXIT_INPUT;
+    }
     cli_config_args a;
     if (cli_parse_config_args("train", argc, argv, true, &a)) return FX_EXIT_INPUT;
     fx_config *c = fx_malloc(sizeof *c);
@@ -89,6 +96,7 @@ int cmd_train(int argc, char **argv) {
     tok_tokenizer *tok = NULL, *ref_tok = NULL;
     backend *be = NULL;
     fx_metrics mx = {0};
+    train_ckpt ck = {0};
     if (cfg_resolve(c, a.path, a.nset, a.sets, &err)) goto fail;
     cli_apply_log_config(c);
     fx_signals_install();
@@ -100,7 +108,6 @@ int cmd_train(int argc, char **argv) {
     if (cfg_write_resolved(c, &err)) goto fail;
     char dir[2 * FX_CFG_STR_LEN + 2];
     cfg_run_dir(c, dir, sizeof dir);
-    if (fx_metrics_open(&mx, dir, -1, &err)) goto fail;
     code = FX_EXIT_FAIL;
     int P = (int)c->grpo.prompts, G = (int)c->grpo.group_size, steps = (int)c->grpo.steps;
     int maxT = (int)c->model.max_seq;
@@ -110,19 +117,30 @@ int cmd_train(int argc, char **argv) {
         if (sft_build_policy(c, be, &ref, &ref_tok, &err)) goto fail;
         model_reserve(&ref, (int)c->grpo.minibatch, maxT, false, false);
     }
-    fx_info("train: GRPO, %zu parameters, %d prompts x %d samples per update, %d updates, run folder %s", m.nparams,
-            P, G, steps, dir);
+    train_ckpt_init(&ck, m.nparams);
+    int64_t start = 0;
+    int resumed = strcmp(resume_mode, "auto") == 0 ? train_ckpt_resume(&ck, &m, dir, &start, &err) : 0;
+    if (resumed < 0) {
+        code = FX_EXIT_INPUT;
+        goto fail;
+    }
+    if (fx_metrics_open(&mx, dir, resumed ? start : -1, &err)) goto fail;
+    fx_info("train: GRPO, %zu parameters, %d prompts x %d samples per update, updates %lld..%d, run folder %s",
+            m.nparams, P, G, (long long)start, steps, dir);
     sft_eval_result r;
-    sft_eval(&task, &m, (int)c->grpo.eval_problems, 32, &r);
-    sft_log_eval(&mx, 0, &r);
-    double before = r.answer_acc;
+    double before = NAN;
+    if (!resumed) { // the starting policy's accuracy, once
+        sft_eval(&task, &m, (int)c->grpo.eval_problems, 32, &r);
+        sft_log_eval(&mx, 0, &r);
+        before = r.answer_acc;
+    }
     model_lr_schedule sched = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup, steps};
     float *adv = fx_malloc((size_t)P * G * sizeof *adv);
     uint8_t *keep = fx_malloc((size_t)P * G);
     fx_progress prog;
     fx_progress_init(&prog, "grpo", steps);
     fx_watchdog_start(600, "grpo update");
-    int step = 0;
+    int step = (int)start;
     for (; step < steps && !fx_stop_requested(); step++) {
         double t0 = fx_time_now();
         grpo_batch b;
@@ -178,21 +196,36 @@ int cmd_train(int argc, char **argv) {
             sft_log_eval(&mx, step + 1, &r);
             fx_watchdog_beat(NULL);
         }
+        if (c->grpo.checkpoint_every > 0 && (step + 1) % c->grpo.checkpoint_every == 0 && step + 1 < steps) {
+            ck.counters[0] = step + 1;
+            if (train_ckpt_save(&ck, &m, step + 1, c, dir, &err)) goto fail;
+        }
     }
     fx_progress_end(&prog, NULL);
     fx_watchdog_stop();
     free(adv), free(keep);
+    if (fx_stop_requested()) { // preempted or interrupted: a checkpoint, and exit code 3
+        ck.counters[0] = step;
+        if (train_ckpt_save(&ck, &m, step, c, dir, &err)) goto fail;
+        fx_warn("stopped by signal %d after update %d; checkpoint written, resume with --resume auto",
+                fx_stop_signal(), step);
+        code = FX_EXIT_STOPPED;
+        goto fail;
+    }
     sft_eval(&task, &m, (int)c->grpo.eval_problems, 32, &r);
     sft_log_eval(&mx, step, &r);
     char mdir[2 * FX_CFG_STR_LEN + 16];
     snprintf(mdir, sizeof mdir, "%s/model", dir);
     if (sft_save_policy(c, &m, mdir, &err)) goto fail;
-    printf("train: %d GRPO updates; held-out answers %.1f%% -> %.1f%% correct; model in %s\n", step, 100 * before,
-           100 * r.answer_acc, mdir);
-    code = fx_stop_requested() ? FX_EXIT_STOPPED : FX_EXIT_OK;
+    if (isnan(before)) printf("train: %d GRPO updates (resumed at %lld); held-out answers %.1f%% correct; model in %s\n",
+                              step, (long long)start, 100 * r.answer_acc, mdir);
+    else printf("train: %d GRPO updates; held-out answers %.1f%% -> %.1f%% correct; model in %s\n", step, 100 * before,
+                100 * r.answer_acc, mdir);
+    code = FX_EXIT_OK;
 fail:
     if (code != FX_EXIT_OK && code != FX_EXIT_STOPPED) fx_error("%s", err.msg);
     fx_metrics_close(&mx);
+    train_ckpt_free(&ck);
     if (m.params_mem) model_free(&m);
     if (ref.params_mem) model_free(&ref);
     tok_free(tok);

@@ -71,13 +71,15 @@ const cli_command cli_commands[] = {
      "names. Prints per trace {\"index\", \"step_rewards\", \"trajectory_reward\", \"score\"} with\n"
      "score = mean step reward + A * trajectory reward (A = 1 by default).\n", cmd_prm_score},
     {"train", "GRPO with verifier rewards on the built-in task (one process plays every role)",
-     "usage: fluxrl train CONFIG [--set section.key=value ...]\n"
+     "usage: fluxrl train CONFIG [--set section.key=value ...] [--resume auto|never]\n"
      "Starts from the policy of model.* (usually model.path = an SFT run's model/), and for\n"
      "grpo.steps updates samples grpo.group_size responses to each of grpo.prompts built-in\n"
      "problems, rewards right final answers with 1, computes group-relative advantages\n"
      "(grpo.advantage), drops groups with equal rewards, and takes a clipped policy-gradient\n"
      "step (grpo.*). Evaluates held-out problems greedily before, every grpo.eval_every updates\n"
-     "and after; writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}.\n", cmd_train},
+     "and after; writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}. Checkpoints\n"
+     "every grpo.checkpoint_every updates; --resume auto continues from the newest; SIGTERM or\n"
+     "SIGINT stops after the current update with a checkpoint and exit code 3.\n", cmd_train},
     {"prm-train", "train a process reward model on labelled traces of the built-in task",
      "usage: fluxrl prm-train CONFIG [--set section.key=value ...]\n"
      "Starts from model.path (a language model gets a new 2-class head; a PRM is fine-tuned) and\n"

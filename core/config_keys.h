@@ -126,6 +126,8 @@
     X(grpo, minibatch, INT, "32", "[1,1048576]",                                               \
       "Sequences per forward/backward; gradients accumulate over the update's batch.")          \
     X(grpo, eval_every, INT, "20", "[0,100000000]", "Updates between held-out evaluations (0: only before and after).") \
+    X(grpo, checkpoint_every, INT, "20", "[0,100000000]",                                      \
+      "Updates between checkpoints (0: none but the one written when a signal stops the run).") \
     X(grpo, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy).")
 
 #define FX_CFG_KEYS_prm(X)                                                                     \

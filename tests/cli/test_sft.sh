@@ -165,6 +165,19 @@ expect_run 0 "train with process advantages (the checker's step rewards)" -- "$f
     --set grpo.group_size=4 --set grpo.max_new=40 --set grpo.eval_every=0 --set grpo.eval_problems=4 \
     --set grpo.advantage=process
 expect_run 0 "step rewards logged" -- grep -q '"step_reward_mean": [0-9]' "$tmp/pa/metrics.jsonl"
+# train checkpoints: resumed from update 2, it logs what the uninterrupted run logged (times
+# aside) and ends with the same weights.
+tr=("${small[@]}" --set "model.path=$tmp/s/model" --set grpo.steps=6 --set grpo.prompts=2 --set grpo.group_size=4
+    --set grpo.max_new=40 --set grpo.eval_every=0 --set grpo.eval_problems=4 --set grpo.checkpoint_every=2
+    --set run.keep_checkpoints=10 --set grpo.dynamic_sampling=false)
+expect_run 0 "train, uninterrupted" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" --set run.name=tr
+cp -r "$tmp/tr" "$tmp/tp"
+rm "$tmp/tp/checkpoints/step-00000004.h5"
+expect_run 0 "train, resumed from update 2" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" --set run.name=tp --resume auto
+expect_contains "$err" "(step 2)" "resumed at 2"
+tstrip() { sed 's/, "time_rollout_s": [^,]*, "time_train_s": [^,]*, "rollout_tokens_per_s": [0-9.e+-]*//' "$1"; }
+expect_run 0 "the same metrics" -- test "$(tstrip "$tmp/tp/metrics.jsonl")" = "$(tstrip "$tmp/tr/metrics.jsonl")"
+expect_run 0 "the same weights" -- cmp "$tmp/tp/model/model.safetensors" "$tmp/tr/model/model.safetensors"
 expect_run 2 "group size 1 refused" -- "$fx" train "$src/configs/demo.json" "${small[@]}" --set grpo.group_size=1
 expect_contains "$err" "grpo.group_size: expected an integer in [2, 4096], got \"1\"" "named"
 

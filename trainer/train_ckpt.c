@@ -1,0 +1,49 @@
+// train_ckpt.c — see train_ckpt.h.
+#include "train_ckpt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+
+void train_ckpt_init(train_ckpt *c, size_t n) {
+    memset(c, 0, sizeof *c);
+    c->params = fx_malloc(n * sizeof(float)), c->m = fx_malloc(n * sizeof(float)), c->v = fx_malloc(n * sizeof(float));
+    c->a[0] = (ckpt_array){"params", CKPT_F32, n, c->params};
+    c->a[1] = (ckpt_array){"adam_m", CKPT_F32, n, c->m};
+    c->a[2] = (ckpt_array){"adam_v", CKPT_F32, n, c->v};
+    c->a[3] = (ckpt_array){"counters", CKPT_I64, TRAIN_CKPT_COUNTERS + 1, c->counters};
+    c->a[4] = (ckpt_array){"accumulators", CKPT_F64, TRAIN_CKPT_ACCUMS, c->accum};
+}
+
+void train_ckpt_free(train_ckpt *c) {
+    free(c->params), free(c->m), free(c->v);
+    c->params = c->m = c->v = NULL;
+}
+
+int train_ckpt_save(train_ckpt *c, const model *m, int64_t step, const fx_config *cfg, const char *run_dir,
+                    fx_err *err) {
+    size_t bytes = m->nparams * sizeof(float);
+    m->be->download(m->be->ctx, c->params, m->params_mem, bytes);
+    m->be->download(m->be->ctx, c->m, m->m_mem, bytes);
+    m->be->download(m->be->ctx, c->v, m->v_mem, bytes);
+    c->counters[TRAIN_CKPT_COUNTERS] = m->step;
+    char *json = cfg_to_json(cfg), path[4300];
+    int rc = ckpt_save(run_dir, step, c->a, 5, json, (int)cfg->run.keep_checkpoints, path, sizeof path, err);
+    free(json);
+    if (!rc) fx_info("checkpoint: %s", path);
+    return rc;
+}
+
+int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err) {
+    char path[4300];
+    int found = ckpt_resume_latest(run_dir, c->a, 5, step, path, sizeof path, err);
+    if (found <= 0) return found;
+    size_t bytes = m->nparams * sizeof(float);
+    m->be->upload(m->be->ctx, m->params_mem, c->params, bytes);
+    m->be->upload(m->be->ctx, m->m_mem, c->m, bytes);
+    m->be->upload(m->be->ctx, m->v_mem, c->v, bytes);
+    m->step = (int)c->counters[TRAIN_CKPT_COUNTERS];
+    fx_info("resuming from %s (step %lld)", path, (long long)*step);
+    return 1;
+}
