@@ -10,3 +10,8 @@ target_sources(fluxrl PRIVATE cli/cmd_model.c cli/cmd_logprobs.c)
 add_executable(bench_train_step bench/train_step/train_step.c)
 target_compile_options(bench_train_step PRIVATE ${FLUXRL_WARNINGS})
 target_link_libraries(bench_train_step PRIVATE fluxrl_core fluxrl_safetensors fluxrl_model)
+
+# Benchmark (not a test): decode tokens/s next to a PyTorch decode loop, bench/generate/run.py.
+add_executable(bench_generate bench/generate/generate.c)
+target_compile_options(bench_generate PRIVATE ${FLUXRL_WARNINGS})
+target_link_libraries(bench_generate PRIVATE fluxrl_core fluxrl_safetensors fluxrl_model)
