@@ -78,3 +78,14 @@ int cli_take_option(const char *cmd, int *argc, char **argv, const char *name, c
     }
     return 0;
 }
+
+int cli_take_resume(const char *cmd, int *argc, char **argv, bool *resume) {
+    const char *mode = "never";
+    if (cli_take_option(cmd, argc, argv, "--resume", &mode)) return -1;
+    if (strcmp(mode, "never") != 0 && strcmp(mode, "auto") != 0) {
+        fprintf(stderr, "fluxrl %s: --resume: expected auto or never, got '%s'\n", cmd, mode);
+        return -1;
+    }
+    *resume = strcmp(mode, "auto") == 0;
+    return 0;
+}

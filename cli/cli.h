@@ -72,6 +72,8 @@ void cli_config_args_free(cli_config_args *a);
 // Removes "NAME VALUE" (or "NAME=VALUE") from argv if present: *value points at VALUE, else stays
 // as it was. Returns -1 (after printing why) when NAME has no value.
 int cli_take_option(const char *cmd, int *argc, char **argv, const char *name, const char **value);
+// Removes "--resume auto|never" from argv: *resume is true for auto. -1 (said why) for a bad mode.
+int cli_take_resume(const char *cmd, int *argc, char **argv, bool *resume);
 
 // Applies the config's log.* keys to the logger and the progress display.
 void cli_apply_log_config(const fx_config *c);

@@ -35,12 +35,8 @@ static int resume(train_ckpt *c, model *m, sft_state *s, const char *dir, fx_err
 }
 
 int cmd_sft(int argc, char **argv) {
-    const char *resume_mode = "never";
-    if (cli_take_option("sft", &argc, argv, "--resume", &resume_mode)) return FX_EXIT_INPUT;
-    if (strcmp(resume_mode, "never") != 0 && strcmp(resume_mode, "auto") != 0) {
-        fprintf(stderr, "fluxrl sft: --resume: expected auto or never, got '%s'\n", resume_mode);
-        return FX_EXIT_INPUT;
-    }
+    bool want_resume = false;
+    if (cli_take_resume("sft", &argc, argv, &want_resume)) return FX_EXIT_INPUT;
     cli_config_args a;
     if (cli_parse_config_args("sft", argc, argv, true, &a)) return FX_EXIT_INPUT;
     fx_config *c = fx_malloc(sizeof *c);
@@ -67,7 +63,7 @@ int cmd_sft(int argc, char **argv) {
     model_reserve(&m, B, T, true, false);
     train_ckpt_init(&ck, m.nparams);
     sft_state st = {0};
-    int resumed = strcmp(resume_mode, "auto") == 0 ? resume(&ck, &m, &st, dir, &err) : 0;
+    int resumed = want_resume ? resume(&ck, &m, &st, dir, &err) : 0;
     if (resumed < 0) goto fail;
     if (fx_metrics_open(&mx, dir, resumed ? st.step : -1, &err)) goto fail;
     code = FX_EXIT_FAIL;

@@ -81,12 +81,8 @@ static void rollout(const fx_config *c, const sft_task *task, model *m, int upda
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *resume_mode = "never";
-    if (cli_take_option("train", &argc, argv, "--resume", &resume_mode)) return FX_EXIT_INPUT;
-    if (strcmp(resume_mode, "never") != 0 && strcmp(resume_mode, "auto") != 0) {
-        fprintf(stderr, "fluxrl train: --resume: expected auto or never, got '%s'\n", resume_mode);
-        return FX_EXIT_INPUT;
-    }
+    bool want_resume = false;
+    if (cli_take_resume("train", &argc, argv, &want_resume)) return FX_EXIT_INPUT;
     cli_config_args a;
     if (cli_parse_config_args("train", argc, argv, true, &a)) return FX_EXIT_INPUT;
     fx_config *c = fx_malloc(sizeof *c);
@@ -119,7 +115,7 @@ int cmd_train(int argc, char **argv) {
     }
     train_ckpt_init(&ck, m.nparams);
     int64_t start = 0;
-    int resumed = strcmp(resume_mode, "auto") == 0 ? train_ckpt_resume(&ck, &m, dir, &start, &err) : 0;
+    int resumed = want_resume ? train_ckpt_resume(&ck, &m, dir, &start, &err) : 0;
     if (resumed < 0) {
         code = FX_EXIT_INPUT;
         goto fail;

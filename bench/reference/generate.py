@@ -11,20 +11,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import train_step
 from train_step import SHAPES, RMSNorm, rope
 
 PROMPT, NEW = 16, 64
 
 
-class Block(nn.Module):
-    def __init__(self, C, NH, NKV, HS, FF):
-        super().__init__()
-        self.NH, self.NKV, self.HS = NH, NKV, HS
-        self.ln1, self.ln2 = RMSNorm(C), RMSNorm(C)
-        self.q, self.k, self.v = nn.Linear(C, NH * HS), nn.Linear(C, NKV * HS), nn.Linear(C, NKV * HS)
-        self.o = nn.Linear(NH * HS, C, bias=False)
-        self.gate, self.up = nn.Linear(C, FF, bias=False), nn.Linear(C, FF, bias=False)
-        self.down = nn.Linear(FF, C, bias=False)
+class Block(train_step.Block):
+    """train_step's block (the same layers), with a forward that uses and extends a KV cache."""
 
     def forward(self, x, cos, sin, cache):
         B, T, _ = x.shape
