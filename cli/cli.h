@@ -28,6 +28,8 @@ int cmd_generate(int argc, char **argv);
 int cmd_prm_score(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_prm_train(int argc, char **argv);
+int cmd_select(int argc, char **argv);
+int cmd_best_of_n(int argc, char **argv);
 // model commands (transformer core)
 int cmd_model_info(int argc, char **argv);
 int cmd_logprobs(int argc, char **argv);

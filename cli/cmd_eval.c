@@ -1,17 +1,21 @@
 // cmd_eval.c — decoding problems with a model: `fluxrl eval` (accuracy: mean pass@1, majority vote,
-// pass@n over n samples per problem) and `fluxrl generate` (the samples as traces in an HDF5 trace
-// store). Problems: the built-in task's held-out problems or a JSONL dataset (rollout/dataset.h).
+// pass@n over n samples per problem; static batches of rollout_decode) and `fluxrl generate` (the
+// samples as traces in an HDF5 trace store, through the continuous-batching engine of
+// rollout/engine.h). Problems: the built-in task's held-out problems or a JSONL dataset
+// (rollout/dataset.h).
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/config.h"
 #include "../core/log.h"
 #include "../core/progress.h"
 #include "../model/tok.h"
 #include "../rollout/dataset.h"
 #include "../rollout/decode.h"
+#include "../rollout/engine.h"
 #include "../rollout/steps.h"
 #include "../rollout/trace_store.h"
 #include "../rollout/verify.h"
@@ -25,6 +29,7 @@ typedef struct {
     int nstop;
     rollout_data_opts data;
     int n, batch, max_new;
+    int slots, kv_tokens; // generate: the engine's (slots 0: --batch when given, else rollout.slots)
     sample_params sample;
     long long seed;
 } decode_args;
@@ -65,7 +70,9 @@ static int parse_args(const char *cmd, int argc, char **argv, decode_args *a) {
             if (!strcmp(k, "--n")) a->n = (int)x;
             else if (!strcmp(k, "--problems")) a->data.count = (int)x;
             else if (!strcmp(k, "--first")) a->data.first = (int)x;
-            else if (!strcmp(k, "--batch")) a->batch = (int)x;
+            else if (!strcmp(k, "--batch")) a->batch = (int)x, a->slots = a->slots ? a->slots : (int)x;
+            else if (!strcmp(k, "--slots") && !strcmp(cmd, "generate")) a->slots = (int)x;
+            else if (!strcmp(k, "--kv-tokens") && !strcmp(cmd, "generate")) a->kv_tokens = (int)x;
             else if (!strcmp(k, "--max-new")) a->max_new = (int)x;
             else if (!strcmp(k, "--temperature")) a->sample.temperature = (float)x;
             else if (!strcmp(k, "--top-p")) a->sample.top_p = (float)x;
@@ -88,6 +95,8 @@ static int parse_args(const char *cmd, int argc, char **argv, decode_args *a) {
                       : a->data.first < 0 ? "--first: expected an integer >= 0"
                       : a->batch < 1 ? "--batch: expected an integer >= 1"
                       : a->max_new < 1 ? "--max-new: expected an integer >= 1"
+                      : a->slots < 0 || a->slots > 65536 ? "--slots: expected an integer in [1, 65536]"
+                      : a->kv_tokens < 0 ? "--kv-tokens: expected an integer >= 0"
                       : a->sample.temperature < 0 ? "--temperature: expected a number >= 0"
                       : !(a->sample.top_p > 0 && a->sample.top_p <= 1) ? "--top-p: expected a number in (0, 1]"
                       : NULL;
@@ -224,66 +233,133 @@ static const char *piece(void *ctx, int32_t id, size_t *len) {
     return tok_token_bytes(t, id, len);
 }
 
+// Progress as the engine's requests end, with the tokens/s so far.
+typedef struct {
+    fx_progress prog;
+    const int *out_len;
+    long long tokens;
+    int ended;
+    double t0;
+} gen_progress;
+
+static void on_row_done(void *ctx, int row) {
+    gen_progress *g = ctx;
+    g->tokens += g->out_len[row];
+    char extra[64];
+    snprintf(extra, sizeof extra, "%.0f tokens/s", (double)g->tokens / (fx_time_now() - g->t0));
+    fx_progress_update(&g->prog, ++g->ended, extra);
+}
+
+// Every row through the engine: row r is sample r % n of problem r / n (its prompt is encoded
+// once per problem). Outputs (rows, max_new) into out/logp, per row out_len/finish.
+static int generate_rows(decoder *d, tok_ids *enc, int32_t *out, float *logp, int *out_len, int32_t *finish,
+                         gen_progress *g, fx_err *err) {
+    int rows = d->rows, n = d->a.n, longest = 0;
+    const int32_t **pp = fx_malloc((size_t)rows * sizeof *pp);
+    int *plen = fx_malloc((size_t)rows * sizeof *plen);
+    uint64_t *streams = fx_malloc((size_t)rows * sizeof *streams);
+    for (int i = 0; i < d->np; i++) {
+        tok_message msg = {"user", d->ps[i].prompt};
+        char *text = tok_chat_format(&msg, 1, d->chat, true);
+        tok_encode(d->tok, text, strlen(text), &enc[i]);
+        free(text);
+        longest = (int)enc[i].n > longest ? (int)enc[i].n : longest;
+    }
+    for (int r = 0; r < rows; r++) {
+        pp[r] = enc[r / n].ids, plen[r] = (int)enc[r / n].n;
+        streams[r] = rollout_stream((uint64_t)(d->a.data.first + r / n), (uint64_t)(r % n));
+    }
+    fx_config c;
+    cfg_defaults(&c);
+    int slots = d->a.slots ? d->a.slots : (int)c.rollout.slots;
+    int kv = d->a.kv_tokens ? d->a.kv_tokens : longest + d->a.max_new;
+    rollout_engine e;
+    int rc = rollout_engine_init(&e, &d->m, slots, kv, err);
+    rollout_decode_opts o = {d->a.sample, (uint64_t)d->a.seed, streams, d->a.max_new, &d->eos, 1, d->a.stop,
+                             d->a.nstop, d->tok};
+    g->out_len = out_len;
+    g->t0 = fx_time_now();
+    if (!rc) {
+        fx_progress_init(&g->prog, "generate", rows);
+        rc = rollout_engine_run(&e, pp, plen, rows, &o, out, logp, out_len, finish, on_row_done, g, err);
+        fx_progress_end(&g->prog, NULL);
+    }
+    if (!rc)
+        fx_info("generate: %d slots, KV cache %.1f MiB (parameters %.1f MiB), %lld steps, %lld cache compactions, "
+                "%.0f%% of slot-steps busy", e.slots, (double)e.kv_bytes / (1 << 20), (double)e.param_bytes / (1 << 20),
+                e.steps, e.shifts, 100.0 * (double)e.fed / (double)(e.fed + e.idle));
+    rollout_engine_free(&e);
+    free(pp), free(plen), free(streams);
+    return rc;
+}
+
 int cmd_generate(int argc, char **argv) {
     backend *be = backend_cpu_create(0);
     decoder d;
     fx_err err;
     int code;
     trace_store *store = NULL;
+    tok_ids *enc = NULL;
+    int32_t *out = NULL, *finish = NULL;
+    float *logp = NULL;
+    int *out_len = NULL;
+    trace_batch tb;
+    trace_batch_init(&tb);
     if (decoder_open(&d, "generate", argc, argv, be, &err, &code)) goto done;
     char ident[600];
     snprintf(ident, sizeof ident, "{\"data\": \"%.200s\", \"n\": %d, \"temperature\": %g, \"top_p\": %g, \"top_k\": %d, "
              "\"min_p\": %g, \"seed\": %lld}", d.a.data.data, d.a.n, d.a.sample.temperature, d.a.sample.top_p,
              d.a.sample.top_k, d.a.sample.min_p, d.a.seed);
     if (trace_store_create(&store, d.a.out, ident, d.a.model, d.a.model, &err)) goto done;
+    size_t cells = (size_t)d.rows * (size_t)d.a.max_new;
+    enc = fx_calloc((size_t)d.np, sizeof *enc);
+    out = fx_malloc(cells * sizeof *out), logp = fx_malloc(cells * sizeof *logp);
+    out_len = fx_malloc((size_t)d.rows * sizeof *out_len), finish = fx_malloc((size_t)d.rows * sizeof *finish);
+    gen_progress g = {0};
+    if (generate_rows(&d, enc, out, logp, out_len, finish, &g, &err)) { // sizes that do not fit: exit 2, no store
+        trace_store_close(store, NULL);
+        store = NULL;
+        remove(d.a.out);
+        goto done;
+    }
     code = FX_EXIT_FAIL;
-    trace_batch tb;
-    trace_batch_init(&tb);
+    double secs = fx_time_now() - g.t0;
     int32_t step_end[256];
     uint8_t step_part[256];
     float nan_steps[256];
     for (int k = 0; k < 256; k++) nan_steps[k] = NAN;
     steps_params sp = {NULL, d.think_end, d.chat == TOK_CHAT_R1};
-    long long tokens = 0, right = 0;
-    double t0 = fx_time_now();
-    fx_progress prog;
-    fx_progress_init(&prog, "generate", d.rows);
-    for (int r0 = 0; r0 < d.rows; r0 += d.a.batch) {
+    long long right = 0;
+    for (int r0 = 0; r0 < d.rows; r0 += d.a.batch) { // appended in row order, a batch at a time
         int B = d.rows - r0 < d.a.batch ? d.rows - r0 : d.a.batch;
-        decode_rows(&d, r0, B);
         trace_batch_clear(&tb);
         for (int b = 0; b < B; b++) {
             int row = r0 + b, i = row / d.a.n;
-            const int32_t *resp = d.out + (size_t)b * d.a.max_new;
-            int len = d.out_len[b];
-            trace t = {.group = d.a.data.first + i, .sample = row % d.a.n, .policy_version = 0,
-                       .finish = d.finish[b],
-                       .n_prompt = (int32_t)d.prompt[b].n, .n_response = len, .prompt = d.prompt[b].ids,
-                       .response = resp, .logprobs = d.logp + (size_t)b * d.a.max_new, .step_end = step_end,
-                       .step_part = step_part, .step_reward = nan_steps, .trajectory_reward = NAN, .final_reward = NAN};
+            const int32_t *resp = out + (size_t)row * d.a.max_new;
+            int len = out_len[row];
+            trace t = {.group = d.a.data.first + i, .sample = row % d.a.n, .policy_version = 0, .finish = finish[row],
+                       .n_prompt = (int32_t)enc[i].n, .n_response = len, .prompt = enc[i].ids, .response = resp,
+                       .logprobs = logp + (size_t)row * d.a.max_new, .step_end = step_end, .step_part = step_part,
+                       .step_reward = nan_steps, .trajectory_reward = NAN, .final_reward = NAN};
             t.n_steps = len ? steps_split(resp, len, &sp, piece, d.tok, step_end, step_part, 256, &t.think_end) : 0;
             if (!len) t.think_end = -1;
-            char *text = row_text(&d, b);
+            char *text = rollout_response_text(d.tok, resp, len, d.eos);
             t.outcome_reward = rollout_judge(&d.ps[i], text, d.chat == TOK_CHAT_R1, NULL) ? 1.0f : 0.0f;
             right += t.outcome_reward > 0;
             free(text);
             trace_batch_add(&tb, &t);
-            tokens += len;
         }
-        if (trace_store_append(store, &tb, &err)) goto fail;
-        char extra[64];
-        snprintf(extra, sizeof extra, "%.0f tokens/s", (double)tokens / (fx_time_now() - t0));
-        fx_progress_update(&prog, r0 + B, extra);
+        if (trace_store_append(store, &tb, &err)) goto done;
     }
-    fx_progress_end(&prog, NULL);
     printf("generate: %d traces (%d problems x %d), %lld tokens, %.0f tokens/s, %.1f%% correct, in %s\n", d.rows, d.np,
-           d.a.n, tokens, (double)tokens / (fx_time_now() - t0), 100.0 * (double)right / d.rows, d.a.out);
+           d.a.n, g.tokens, (double)g.tokens / secs, 100.0 * (double)right / d.rows, d.a.out);
     code = FX_EXIT_OK;
-fail:
-    trace_batch_free(&tb);
 done:
     if (code) fprintf(stderr, "%s\n", err.msg);
     if (store && trace_store_close(store, &err) && !code) code = FX_EXIT_FAIL;
+    trace_batch_free(&tb);
+    for (int i = 0; enc && i < d.np; i++) tok_ids_free(&enc[i]);
+    free(enc), free(out), free(logp), free(out_len), free(finish);
     decoder_close(&d);
     backend_destroy(be);
     return code;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../comm/comm.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
 #include "../core/progress.h"
@@ -15,6 +16,7 @@
 #include "../trainer/prm_train.h"
 #include "../trainer/sft.h"
 #include "cli.h"
+#include "prm_input.h"
 
 static void log_eval(fx_metrics *mx, int step, const prm_eval_result *r) {
     const char *keys[] = {"eval_step_mse", "eval_final_mse", "eval_step_auroc"};
@@ -25,14 +27,52 @@ static void log_eval(fx_metrics *mx, int step, const prm_eval_result *r) {
             r->final_mse, r->auroc, r->steps, r->wrong);
 }
 
+// prm.data: the traces to train on besides the generator's, as the checker reads them.
+typedef struct {
+    task_problem *problem;
+    char **text;
+    int64_t n, cap;
+    bool r1; // the prompt opened "<think>": a response without it gets it back
+} pool;
+
+static int add_to_pool(void *ctx, const cli_prm_trace *t, fx_err *err) {
+    pool *p = ctx;
+    task_problem q;
+    if (task_parse_prompt(t->problem, &q, err)) return fx_errf(err, "problem: expected a built-in task prompt (%s)", err->msg);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 1024;
+        p->problem = fx_realloc(p->problem, (size_t)p->cap * sizeof *p->problem);
+        p->text = fx_realloc(p->text, (size_t)p->cap * sizeof *p->text);
+    }
+    size_t len = strlen(t->response);
+    bool add = p->r1 && strncmp(t->response, "<think>", 7) != 0;
+    p->text[p->n] = fx_malloc(len + 9);
+    snprintf(p->text[p->n], len + 9, "%s%s", add ? "<think>\n" : "", t->response);
+    p->problem[p->n++] = q;
+    return 0;
+}
+
+// Data parallelism under mpirun: gradients and statistics summed over all ranks.
+static void sum_world(void *ctx, float *x, size_t n) {
+    (void)ctx;
+    for (size_t off = 0, per = (size_t)1 << 28; off < n; off += per) {
+        int k = (int)(n - off < per ? n - off : per);
+        COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, x + off, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+    }
+}
+
 int cmd_prm_train(int argc, char **argv) {
     cli_config_args a;
     if (cli_parse_config_args("prm-train", argc, argv, true, &a)) return FX_EXIT_INPUT;
+    comm_init(&argc, &argv);
+    int rank = comm_world_rank(), W = comm_world_size();
+    bool lead = rank == 0;
     fx_config *c = fx_malloc(sizeof *c);
     fx_err err;
     int code = FX_EXIT_INPUT;
-    model m = {0};
-    tok_tokenizer *tok = NULL;
+    model m = {0}, policy = {0};
+    pool pl = {0};
+    tok_tokenizer *tok = NULL, *policy_tok = NULL;
     backend *be = NULL;
     fx_metrics mx = {0};
     if (cfg_resolve(c, a.path, a.nset, a.sets, &err)) goto fail;
@@ -56,19 +96,60 @@ int cmd_prm_train(int argc, char **argv) {
         fx_errf(&err, "%s: tokenizer: no <extra_0> token, which the PRM reads at", c->model.path);
         goto fail;
     }
-    if (cfg_write_resolved(c, &err)) goto fail;
+    // Template-guided trajectory targets: the policy writes rollouts along each training trace's plan.
+    pl.r1 = !strcmp(c->task.chat, "r1");
+    if (c->prm.data[0]) {
+        if (cli_prm_input_each(c->prm.data, NULL, tok, add_to_pool, &pl, &err)) goto fail;
+        if (!pl.n) {
+            fx_errf(&err, "prm.data: %s: no traces", c->prm.data);
+            goto fail;
+        }
+        d.pool_problem = pl.problem, d.pool_text = pl.text, d.npool = pl.n, d.pool_share = c->prm.data_share;
+        fx_info("prm-train: %lld traces from %s, %.0f%% of the training traces", (long long)pl.n, c->prm.data,
+                100 * c->prm.data_share);
+    }
+    prm_policy_writer pw = {0};
+    prm_writer writer;
+    if (c->prm.template_rollouts > 0) {
+        const char *pp = c->prm.policy_path[0] ? c->prm.policy_path : c->model.path;
+        if (tok_load(&policy_tok, pp, &err) || model_load(&policy, pp, be, &err)) goto fail;
+        tok_chat_style chat;
+        FX_ASSERT(tok_chat_style_parse(c->task.chat, &chat) == 0);
+        pw = (prm_policy_writer){&policy, policy_tok, chat, {1, 0, 1, 0}, (uint64_t)c->run.seed, 64, 24};
+        writer = prm_policy_writer_make(&pw);
+        d.writer = &writer, d.template_rollouts = (int)c->prm.template_rollouts;
+        fx_info("prm-train: trajectory targets from %d template-guided rollouts per trace by %s", d.template_rollouts, pp);
+    }
+    int B = (int)c->prm.batch, steps = (int)c->prm.steps;
+    if (B < W) {
+        fx_errf(&err, "prm.batch: %d traces cannot be shared by %d ranks", B, W);
+        goto fail;
+    }
+    if (lead && cfg_write_resolved(c, &err)) goto fail;
     char dir[2 * FX_CFG_STR_LEN + 2];
     cfg_run_dir(c, dir, sizeof dir);
-    if (fx_metrics_open(&mx, dir, -1, &err)) goto fail;
+    if (lead && fx_metrics_open(&mx, dir, -1, &err)) goto fail;
     code = FX_EXIT_FAIL;
-    int B = (int)c->prm.batch, steps = (int)c->prm.steps;
+    // Under mpirun every rank trains on its share of each batch (prm_train_step_dp); rank 0 also
+    // evaluates and writes the run.
+    prm_dp dp = {(int)((int64_t)rank * B / W), (int)((int64_t)(rank + 1) * B / W) - (int)((int64_t)rank * B / W),
+                 W > 1 ? sum_world : NULL, NULL};
+    if (W > 1) {
+        if (lead) fx_info("prm-train: data-parallel over %d ranks", W);
+        for (size_t off = 0, per = (size_t)1 << 28; off < m.nparams; off += per) // rank 0's start
+            COMM_CHECK(MPI_Bcast(m.params_mem + off, (int)(m.nparams - off < per ? m.nparams - off : per), MPI_FLOAT, 0,
+                                 MPI_COMM_WORLD));
+    }
     model_train_init(&m);
-    model_reserve(&m, B, (int)c->model.max_seq, true, false);
+    model_reserve(&m, dp.rows > 0 ? dp.rows : 1, (int)c->model.max_seq, true, false);
     fx_info("prm-train: %zu parameters, batch %d, %d steps, %.0f%% of training steps wrong, run folder %s", m.nparams, B,
             steps, 100 * c->prm.error_rate, dir);
     prm_eval_result r;
-    prm_evaluate(&m, &d, (int)c->prm.eval_traces, B, &r);
-    log_eval(&mx, 0, &r);
+    int evalB = dp.rows > 0 ? dp.rows : 1;
+    if (lead) {
+        prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+        log_eval(&mx, 0, &r);
+    }
     model_lr_schedule sched = {MODEL_LR_COSINE, (float)c->prm.lr, (float)c->prm.lr / 10, (int)c->prm.warmup, steps};
     model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, 0.0f};
     uint64_t next = 0;
@@ -76,38 +157,58 @@ int cmd_prm_train(int argc, char **argv) {
     fx_progress_init(&prog, "prm", steps);
     fx_watchdog_start(600, "prm-train step");
     int step = 0;
-    for (; step < steps && !fx_stop_requested(); step++) {
+    for (; step < steps; step++) {
+        int stop = fx_stop_requested();
+        if (W > 1) COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+        if (stop) break;
         prm_train_stats st;
         float lr = model_lr_at(&sched, step);
-        prm_train_step(&m, &d, &next, B, (float)c->prm.lambda_step, (float)c->prm.lambda_final, &opt, lr, &st);
+        prm_train_step_dp(&m, &d, &next, B, (float)c->prm.lambda_step, (float)c->prm.lambda_final, &opt, lr, &dp, &st);
         fx_watchdog_beat(NULL);
-        const char *keys[] = {"loss", "step_mse", "final_mse", "lr"};
-        double vals[] = {st.loss, st.step_mse, st.final_mse, lr};
-        if (fx_metrics_write(&mx, step + 1, 4, keys, vals, &err)) goto fail;
+        if (!lead) continue;
+        const char *keys[] = {"loss", "step_mse", "final_mse", "lr", "final_target"};
+        double vals[] = {st.loss, st.step_mse, st.final_mse, lr, st.final_target};
+        if (fx_metrics_write(&mx, step + 1, 5, keys, vals, &err)) goto fail;
         char extra[64];
         snprintf(extra, sizeof extra, "loss %.4f", st.loss);
         fx_progress_update(&prog, step + 1, extra);
         if (c->prm.eval_every > 0 && (step + 1) % c->prm.eval_every == 0 && step + 1 < steps) {
-            prm_evaluate(&m, &d, (int)c->prm.eval_traces, B, &r);
+            prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
             log_eval(&mx, step + 1, &r);
         }
     }
     fx_progress_end(&prog, NULL);
     fx_watchdog_stop();
-    prm_evaluate(&m, &d, (int)c->prm.eval_traces, B, &r);
-    log_eval(&mx, step, &r);
-    char mdir[2 * FX_CFG_STR_LEN + 16];
-    snprintf(mdir, sizeof mdir, "%s/model", dir);
-    if (sft_save_policy(c, &m, mdir, &err)) goto fail;
-    printf("prm-train: %d steps; held-out step AUROC %.3f, step MSE %.4f; PRM in %s\n", step, r.auroc, r.step_mse, mdir);
-    code = fx_stop_requested() ? FX_EXIT_STOPPED : FX_EXIT_OK;
+    code = step < steps ? FX_EXIT_STOPPED : FX_EXIT_OK;
+    if (lead) {
+        prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+        log_eval(&mx, step, &r);
+        char mdir[2 * FX_CFG_STR_LEN + 16];
+        snprintf(mdir, sizeof mdir, "%s/model", dir);
+        if (sft_save_policy(c, &m, mdir, &err)) {
+            code = FX_EXIT_FAIL;
+            goto fail;
+        }
+        printf("prm-train: %d steps; held-out step AUROC %.3f, step MSE %.4f; PRM in %s\n", step, r.auroc, r.step_mse,
+               mdir);
+    }
 fail:
-    if (code != FX_EXIT_OK && code != FX_EXIT_STOPPED) fx_error("%s", err.msg);
+    // Bad input is the same on every rank (each stops with exit 2, rank 0 says why); a failure at
+    // run time may be one rank's, so it brings the job down.
+    if (code == FX_EXIT_INPUT && lead) fx_error("%s", err.msg);
+    if (code == FX_EXIT_FAIL) {
+        fx_error("%s", err.msg);
+        if (W > 1) fx_fatal("rank %d cannot go on; bringing the job down", rank);
+    }
     fx_metrics_close(&mx);
+    for (int64_t i = 0; i < pl.n; i++) free(pl.text[i]);
+    free(pl.text), free(pl.problem);
     if (m.params_mem) model_free(&m);
-    tok_free(tok);
+    if (policy.params_mem) model_free(&policy);
+    tok_free(tok), tok_free(policy_tok);
     backend_destroy(be);
     free(c);
     cli_config_args_free(&a);
+    comm_finalize();
     return code;
 }

@@ -1,10 +1,15 @@
 // cmd_sft.c — `fluxrl sft CONFIG`: supervised fine-tuning on the built-in task's traces, with
 // held-out evaluation; writes metrics.jsonl and the model (a Hugging Face folder) to the run folder.
+// Under mpirun every rank is a data-parallel worker: each draws the same global batch of
+// sft.batch examples, trains on its share of the rows with the loss normalised by the global
+// token count, and the gradients are summed (MPI_Allreduce) before the clip and the AdamW step, so
+// N ranks take the same steps as one process up to float summation order. Rank 0 writes the run.
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../comm/comm.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
 #include "../core/progress.h"
@@ -34,6 +39,23 @@ static int resume(train_ckpt *c, model *m, sft_state *s, const char *dir, fx_err
     return found;
 }
 
+// x (n floats) from rank 0 to every rank, or (sum) summed over the ranks in place; in pieces
+// that fit MPI's int counts.
+static void floats_collective(float *x, size_t n, bool sum) {
+    for (size_t off = 0, per = (size_t)1 << 28; off < n; off += per) {
+        int k = (int)(n - off < per ? n - off : per);
+        if (sum) COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, x + off, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+        else COMM_CHECK(MPI_Bcast(x + off, k, MPI_FLOAT, 0, MPI_COMM_WORLD));
+    }
+}
+
+// A stop signal seen on any rank stops every rank after the same step.
+static bool stop_agreed(int W) {
+    int stop = fx_stop_requested();
+    if (W > 1) COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    return stop != 0;
+}
+
 int cmd_sft(int argc, char **argv) {
     bool want_resume = false;
     if (cli_take_resume("sft", &argc, argv, &want_resume)) return FX_EXIT_INPUT;
@@ -47,30 +69,61 @@ int cmd_sft(int argc, char **argv) {
     backend *be = NULL;
     fx_metrics mx = {0};
     train_ckpt ck = {0};
+    sft_task task = {0};
     int32_t *ids = NULL, *pos = NULL, *seg = NULL, *tgt = NULL;
-    if (cfg_resolve(c, a.path, a.nset, a.sets, &err)) goto fail;
-    cli_apply_log_config(c);
-    fx_signals_install();
-    be = backend_cpu_create((int)c->cluster.threads);
-    if (sft_build_policy(c, be, &m, &tok, &err)) goto fail;
-    sft_task task;
-    if (sft_task_init(&task, tok, c, &err)) goto fail;
-    if (cfg_write_resolved(c, &err)) goto fail;
+    float *w = NULL;
+    comm_init(&argc, &argv);
+    int rank = comm_world_rank(), W = comm_world_size(), bad;
+    bool lead = rank == 0;
+    // Setup on every rank; all stop together, the lowest failing rank says why.
+    int mine = cfg_resolve(c, a.path, a.nset, a.sets, &err) ? FX_EXIT_INPUT : 0;
+    if (!mine) {
+        cli_apply_log_config(c);
+        if (W > 1) fx_log_set_rank(rank, "sft");
+        fx_signals_install();
+        be = backend_cpu_create(W > 1 ? (int)(c->cluster.threads > 0 ? c->cluster.threads : 1) : (int)c->cluster.threads);
+        if (c->sft.batch < W) mine = fx_errf(&err, "sft.batch: %lld rows cannot be shared by %d ranks",
+                                             (long long)c->sft.batch, W) ? FX_EXIT_INPUT : 0;
+        if (!mine) mine = sft_build_policy(c, be, &m, &tok, &err) || sft_task_init(&task, tok, c, &err) ||
+                       (c->sft.data[0] && sft_task_load_data(&task, c->sft.data, &err)) ||
+                       (lead && cfg_write_resolved(c, &err))
+                   ? FX_EXIT_INPUT
+                   : 0;
+    }
+    if ((code = comm_agree(mine, &bad))) {
+        if (mine && rank == bad) fx_error("%s", err.msg);
+        code = FX_EXIT_INPUT;
+        goto done;
+    }
+    code = FX_EXIT_INPUT;
     char dir[2 * FX_CFG_STR_LEN + 2];
     cfg_run_dir(c, dir, sizeof dir);
     int B = (int)c->sft.batch, T = (int)c->model.max_seq, steps = (int)c->sft.steps;
+    int r0 = (int)((int64_t)rank * B / W), Bl = (int)((int64_t)(rank + 1) * B / W) - r0; // this rank's rows
     model_train_init(&m);
-    model_reserve(&m, B, T, true, false);
+    model_reserve(&m, Bl, T, true, false);
     train_ckpt_init(&ck, m.nparams);
     sft_state st = {0};
-    int resumed = want_resume ? resume(&ck, &m, &st, dir, &err) : 0;
+    int resumed = want_resume && lead ? resume(&ck, &m, &st, dir, &err) : 0;
     if (resumed < 0) goto fail;
-    if (fx_metrics_open(&mx, dir, resumed ? st.step : -1, &err)) goto fail;
+    if (W > 1) { // every rank starts from rank 0's weights, optimiser state and place in the data
+        floats_collective(m.params_mem, m.nparams, false);
+        floats_collective(m.m_mem, m.nparams, false);
+        floats_collective(m.v_mem, m.nparams, false);
+        int64_t s6[6] = {m.step, st.step, st.next, st.log_n, st.tok_sum, resumed};
+        COMM_CHECK(MPI_Bcast(s6, 6, MPI_INT64_T, 0, MPI_COMM_WORLD));
+        COMM_CHECK(MPI_Bcast(&st.loss_sum, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD));
+        m.step = (int)s6[0], st.step = s6[1], st.next = s6[2], st.log_n = s6[3], st.tok_sum = s6[4];
+        resumed = (int)s6[5];
+    }
+    if (lead && fx_metrics_open(&mx, dir, resumed ? st.step : -1, &err)) goto fail;
     code = FX_EXIT_FAIL;
     fx_info("sft: %zu parameters (%d layers, hidden %d), batch %d, steps %lld..%d, run folder %s", m.nparams, m.L, m.C,
             B, (long long)st.step, steps, dir);
+    if (W > 1) fx_info("sft: data-parallel over %d ranks, %d rows each", W, B / W);
     ids = fx_malloc((size_t)B * T * sizeof *ids), pos = fx_malloc((size_t)B * T * sizeof *pos);
     seg = fx_malloc((size_t)B * T * sizeof *seg), tgt = fx_malloc((size_t)B * T * sizeof *tgt);
+    w = fx_malloc((size_t)B * T * sizeof *w);
     model_lr_schedule sched = {MODEL_LR_COSINE, (float)c->sft.lr, (float)c->sft.min_lr, (int)c->sft.warmup, steps};
     model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)c->sft.weight_decay};
     uint64_t next = (uint64_t)st.next;
@@ -79,19 +132,26 @@ int cmd_sft(int argc, char **argv) {
     fx_watchdog_start(600, "sft step");
     double t_log = fx_time_now();
     int step = (int)st.step;
-    for (; step < steps && !fx_stop_requested(); step++) {
+    for (; step < steps && !stop_agreed(W); step++) {
         int64_t ntgt;
         int Tb = sft_batch(&task, &next, B, ids, pos, seg, tgt, &ntgt);
         model_zero_grad(&m);
-        model_forward(&m, ids, pos, seg, B, Tb);
-        double loss = model_lm_ce(&m, tgt, NULL, true);
+        size_t at = (size_t)r0 * (size_t)Tb;
+        model_forward(&m, ids + at, pos + at, seg + at, Bl, Tb);
+        // The mean over the global batch's target tokens: every rank weights its tokens by 1/ntgt.
+        for (size_t i = 0; i < (size_t)Bl * Tb; i++) w[i] = 1.0f / (float)(ntgt ? ntgt : 1);
+        double loss = model_lm_ce(&m, tgt + at, W > 1 ? w : NULL, true);
         model_backward(&m);
+        if (W > 1) {
+            COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+            floats_collective(m.grads_mem, m.nparams, true);
+        }
         double norm = model_clip_grad_norm(&m, c->sft.grad_clip);
         float lr = model_lr_at(&sched, step);
         model_adamw_step(&m, &opt, lr);
         fx_watchdog_beat(NULL);
         st.loss_sum += loss, st.tok_sum += ntgt, st.log_n++;
-        if ((step + 1) % c->sft.log_every == 0 || step + 1 == steps) {
+        if (lead && ((step + 1) % c->sft.log_every == 0 || step + 1 == steps)) {
             double now = fx_time_now();
             const char *keys[] = {"loss", "lr", "grad_norm", "train_tokens_per_s"};
             double vals[] = {st.loss_sum / (double)st.log_n, lr, norm, (double)st.tok_sum / (now - t_log)};
@@ -101,45 +161,55 @@ int cmd_sft(int argc, char **argv) {
             fx_progress_update(&prog, step + 1, extra);
             t_log = now, st.loss_sum = 0, st.tok_sum = 0, st.log_n = 0;
         }
-        if (c->sft.eval_every > 0 && (step + 1) % c->sft.eval_every == 0 && step + 1 < steps) {
+        if (lead && c->sft.eval_every > 0 && (step + 1) % c->sft.eval_every == 0 && step + 1 < steps) {
             sft_eval_result r;
             sft_eval(&task, &m, (int)c->sft.eval_problems, B, &r);
             sft_log_eval(&mx, step + 1, &r);
             fx_watchdog_beat(NULL);
         }
         st.step = step + 1, st.next = (int64_t)next;
-        if (c->sft.checkpoint_every > 0 && st.step % c->sft.checkpoint_every == 0 && st.step < steps &&
+        if (lead && c->sft.checkpoint_every > 0 && st.step % c->sft.checkpoint_every == 0 && st.step < steps &&
             save_ckpt(&ck, &m, &st, c, dir, &err))
             goto fail;
     }
     fx_progress_end(&prog, NULL);
     fx_watchdog_stop();
-    if (fx_stop_requested()) { // preempted (Slurm) or interrupted: checkpoint, and say so by exit code
+    if (step < steps) { // preempted (Slurm) or interrupted: checkpoint, and say so by exit code
         st.step = step, st.next = (int64_t)next;
-        if (save_ckpt(&ck, &m, &st, c, dir, &err)) goto fail;
+        if (lead && save_ckpt(&ck, &m, &st, c, dir, &err)) goto fail;
         fx_warn("stopped by signal %d after step %d; checkpoint written, resume with --resume auto", fx_stop_signal(),
                 step);
         code = FX_EXIT_STOPPED;
         goto fail;
     }
+    code = FX_EXIT_OK;
+    if (!lead) goto fail;
     sft_eval_result r;
-    sft_eval(&task, &m, (int)c->sft.eval_problems, B, &r);
+    sft_eval(&task, &m, (int)c->sft.eval_problems, Bl, &r);
     sft_log_eval(&mx, step, &r);
     char mdir[2 * FX_CFG_STR_LEN + 16];
     snprintf(mdir, sizeof mdir, "%s/model", dir);
-    if (sft_save_policy(c, &m, mdir, &err)) goto fail;
+    if (sft_save_policy(c, &m, mdir, &err)) {
+        code = FX_EXIT_FAIL;
+        goto fail;
+    }
     printf("sft: %d steps; held-out answers %.1f%% correct, steps %.1f%%; model in %s\n", step, 100 * r.answer_acc,
            100 * r.step_acc, mdir);
-    code = FX_EXIT_OK;
 fail:
-    if (code != FX_EXIT_OK && code != FX_EXIT_STOPPED) fx_error("%s", err.msg);
-    free(ids), free(pos), free(seg), free(tgt);
+    if (code != FX_EXIT_OK && code != FX_EXIT_STOPPED) {
+        fx_error("%s", err.msg);
+        if (W > 1) fx_fatal("rank %d cannot go on; bringing the job down", rank);
+    }
+done:
+    free(ids), free(pos), free(seg), free(tgt), free(w);
     train_ckpt_free(&ck);
+    sft_task_free(&task);
     fx_metrics_close(&mx);
     if (m.params_mem) model_free(&m);
     tok_free(tok);
     backend_destroy(be);
     free(c);
     cli_config_args_free(&a);
+    comm_finalize();
     return code;
 }

@@ -58,10 +58,14 @@ const cli_command cli_commands[] = {
     {"generate", "sample traces from a model into an HDF5 trace store",
      "usage: fluxrl generate --model DIR --out TRACES.h5 [--data builtin|FILE.jsonl] [--n N]\n"
      "                       [the sampling, batching and data options of fluxrl eval]\n"
+     "                       [--slots S] [--kv-tokens K]\n"
      "Decodes N samples of each problem like fluxrl eval, splits each response into its\n"
      "trajectory and response steps (blank lines, </think>), judges its final answer\n"
      "(outcome_reward 1 or 0), and appends the traces batch by batch to TRACES.h5\n"
-     "(docs/formats.md). The progress line shows tokens/s.\n", cmd_generate},
+     "(docs/formats.md). The progress line shows tokens/s. Decoding is continuous batching\n"
+     "(rollout/engine.h): S sequences at once (default --batch, else rollout.slots), K KV-cache\n"
+     "columns per slot (default the longest prompt + --max-new); samples are bit-identical\n"
+     "whatever S is.\n", cmd_generate},
     {"prm-score", "score traces with a process reward model: step rewards, trajectory reward, r^",
      "usage: fluxrl prm-score --prm DIR --input TRACES.h5|FILE.jsonl [--alpha A] [--tokenizer PATH]\n"
      "DIR is a Hugging Face PRM: Qwen2ForProcessRewardModel (2-class head read at each <extra_0>)\n"
@@ -86,7 +90,29 @@ const cli_command cli_commands[] = {
      "trains on traces with prm.error_rate of their steps wrong, labelled by the task's checker:\n"
      "loss = lambda_step * step MSE + lambda_final * final MSE on P(class 1) at each <extra_0>.\n"
      "Evaluates held-out traces (half their steps wrong: MSE and the AUROC of telling right from\n"
-     "wrong steps) and writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}.\n", cmd_prm_train},
+     "wrong steps) and writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}.\n"
+     "prm.data adds traces to train on (the policy's own samples: JSONL or a trace store), labelled\n"
+     "by the checker; prm.template_rollouts = N makes the trajectory target the success rate of N\n"
+     "rollouts of the policy (prm.policy_path) that follow the trace's plan (docs/prm.md).\n", cmd_prm_train},
+    {"select", "keep the k traces of a pool that a PRM scores best (data selection for SFT)",
+     "usage: fluxrl select --prm DIR --input POOL.jsonl|POOL.h5 --top-k K --out FILE.jsonl|FILE.h5\n"
+     "                     [--alpha A] [--tokenizer PATH]\n"
+     "Scores every trace of POOL with the PRM in DIR like fluxrl prm-score (r^ = mean step reward\n"
+     "+ A * trajectory reward) and keeps the K best, best first (ties: input order). JSONL output\n"
+     "has one line {\"problem\", \"response\", \"score\", \"step_rewards\", \"trajectory_reward\",\n"
+     "\"index\"} per kept trace, which fluxrl sft trains on with sft.data=FILE; an HDF5 output (from\n"
+     "an HDF5 pool) is a trace store with the PRM's rewards attached. Written to FILE.tmp, renamed\n"
+     "when complete.\n", cmd_select},
+    {"best-of-n", "Best-of-N with a PRM next to mean pass@1, majority vote and pass@N",
+     "usage: fluxrl best-of-n --policy DIR --prm DIR [--prm DIR ...] [--n N] [--alpha A] [--out SAMPLES.jsonl]\n"
+     "                        [the data, sampling and batching options of fluxrl eval]\n"
+     "Samples N responses (default 16, temperature 1 unless --temperature) to each problem with\n"
+     "the policy, scores each with the PRM and keeps the one with the best r^. Prints one JSON line\n"
+     "per PRM (up to 4 score the same samples) and N' in 1, 2, 4, ... up to N (the first N' samples\n"
+     "of each problem): the accuracy of the PRM's choice, mean pass@1, majority vote and pass@N'.\n"
+     "On the built-in task a PRM's last line also has the AUROC of its step rewards against the\n"
+     "checker's step labels. --out writes every sample as {\"problem\", \"response\", \"sample\",\n"
+     "\"correct\", \"score\" (the first PRM's)} (JSONL).\n", cmd_best_of_n},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
      "usage: fluxrl model info DIR [--batch B] [--seq T]\n"

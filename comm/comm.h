@@ -21,6 +21,9 @@ typedef struct {
     MPI_Comm node_comm;   // the ranks on this node
     MPI_Comm sync_comm;   // the trainer leader (rank 0 in it) and every rollout and reward rank;
                           // MPI_COMM_NULL on the other trainers
+    MPI_Comm policy_comm; // the trainer leader (rank 0 in it) and every rollout rank: the ranks that
+                          // need each new policy version (the reference on reward ranks is frozen);
+                          // MPI_COMM_NULL elsewhere
     int first[3], count[3]; // first world rank and number of ranks of each role
     char host[MPI_MAX_PROCESSOR_NAME];
 } comm_world;

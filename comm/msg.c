@@ -12,6 +12,12 @@ void msg_buf_free(msg_buf *m) {
 
 const msg_header *msg_head(const msg_buf *m) { return (const msg_header *)m->buf; }
 
+void msg_set_times(msg_buf *m, float rollout_s, float reward_s) {
+    FX_ASSERT(m->len >= sizeof(msg_header));
+    msg_header *h = (msg_header *)m->buf;
+    h->time_rollout_s = rollout_s, h->time_reward_s = reward_s;
+}
+
 static void reserve(msg_buf *m, size_t n) {
     if (n <= m->cap) return;
     m->cap = n;
@@ -60,6 +66,36 @@ void msg_encode_traces(msg_buf *m, const trace_batch *b, int sender, int64_t pol
 
 void msg_encode_stop(msg_buf *m, int sender, uint64_t seq) { put_header(m, MSG_STOP, sender, 0, seq, NULL, 0); }
 
+void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq) {
+    put_header(m, MSG_SYNC, sender, version, seq, NULL, 0);
+}
+
+void msg_encode_work(msg_buf *m, int sender, int64_t update, const int64_t *problems, int64_t n, uint64_t seq) {
+    FX_ASSERT(n >= 0 && (uint64_t)n < MSG_MAX_BYTES / 8 - 1);
+    uint64_t counts[MSG_NCOUNTS] = {(uint64_t)n};
+    put_header(m, MSG_WORK, sender, 0, seq, counts, (uint64_t)(n + 1) * 8);
+    unsigned char *p = m->buf + sizeof(msg_header);
+    memcpy(p, &update, 8);
+    if (n) memcpy(p + 8, problems, (size_t)n * 8);
+}
+
+int msg_decode_work(const msg_buf *m, const char *who, int64_t *update, const int64_t **problems, int64_t *n,
+                    fx_err *err) {
+    if (msg_check_header(m, who, err)) return -1;
+    const msg_header *h = msg_head(m);
+    if (h->kind != MSG_WORK) return fx_errf(err, "message from %s: kind: %u, expected work (%d)", who, h->kind, MSG_WORK);
+    const unsigned char *p = m->buf + sizeof(msg_header);
+    memcpy(update, p, 8);
+    *n = (int64_t)h->counts[0];
+    *problems = (const int64_t *)(const void *)(p + 8); // the header is 80 bytes: 8-byte aligned
+    if (*update < 0) return fx_errf(err, "message from %s: update: %lld, expected >= 0", who, (long long)*update);
+    for (int64_t i = 0; i < *n; i++)
+        if ((*problems)[i] < 0)
+            return fx_errf(err, "message from %s: problem %lld: index %lld, expected >= 0", who, (long long)i,
+                           (long long)(*problems)[i]);
+    return 0;
+}
+
 int msg_check_header(const msg_buf *m, const char *who, fx_err *err) {
     if (m->len < sizeof(msg_header))
         return fx_errf(err, "message from %s: %zu bytes, shorter than the %zu-byte header", who, m->len, sizeof(msg_header));
@@ -85,7 +121,15 @@ int msg_check_header(const msg_buf *m, const char *who, fx_err *err) {
         return 0;
     }
     case MSG_STOP:
-        if (h.payload_bytes != 0) return fx_errf(err, "message from %s: a stop message carries no payload", who);
+    case MSG_SYNC:
+        if (h.payload_bytes != 0)
+            return fx_errf(err, "message from %s: a %s message carries no payload", who, h.kind == MSG_STOP ? "stop" : "sync");
+        return 0;
+    case MSG_WORK:
+        if (h.counts[0] >= MSG_MAX_BYTES / 8 || h.payload_bytes != (h.counts[0] + 1) * 8)
+            return fx_errf(err, "message from %s: counts: %llu problems need %llu bytes, the payload has %llu", who,
+                           (unsigned long long)h.counts[0], (unsigned long long)(h.counts[0] + 1) * 8,
+                           (unsigned long long)h.payload_bytes);
         return 0;
     default: return fx_errf(err, "message from %s: kind: %u is not a known message kind", who, h.kind);
     }

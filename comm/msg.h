@@ -1,6 +1,7 @@
 // msg.h — typed messages between ranks (layout in docs/protocol.md).
-// A message is one contiguous buffer: a 72-byte header (magic, protocol version, kind, sender,
-// policy version, sequence number, the counts of each payload array, the payload size) and the
+// A message is one contiguous buffer: an 80-byte header (magic, protocol version, kind, sender,
+// policy version, sequence number, the counts of each payload array, the payload size, the seconds
+// the payload took to generate and to score) and the
 // payload, the arrays back to back. Everything is validated on receipt: a malformed message is
 // an error naming the sender, its role and the field, never a crash.
 #ifndef FLUXRL_MSG_H
@@ -15,13 +16,16 @@
 #include "comm.h"
 
 #define MSG_MAGIC 0x4C52584Du // "MXRL" little-endian
-#define MSG_PROTOCOL 1
+#define MSG_PROTOCOL 2
 #define MSG_MAX_BYTES ((size_t)1 << 30) // one message at most 1 GiB
 #define MSG_NCOUNTS 4
 
 typedef enum {
     MSG_TRACES = 1, // a trace batch: counts = {traces, prompt ids, response ids, steps}
     MSG_STOP = 2,   // no payload: the receiver finishes its loop
+    MSG_WORK = 3,   // the trainer leader's order to a rollout rank: counts = {prompts}; payload i64
+                    // [update, then one problem index per prompt]
+    MSG_SYNC = 4,   // no payload: enter weight sync now (policy_version: the version that follows)
 } msg_kind;
 
 typedef struct {
@@ -29,13 +33,15 @@ typedef struct {
     uint16_t protocol;
     uint16_t kind;
     int32_t sender;          // world rank
-    int32_t reserved;
+    float time_rollout_s;    // traces: seconds the rollout rank spent generating them
     int64_t policy_version;
     uint64_t seq;            // per sender, increasing
     uint64_t counts[MSG_NCOUNTS];
     uint64_t payload_bytes;
+    float time_reward_s;     // traces: seconds the reward rank spent scoring them
+    uint32_t reserved;       // 0
 } msg_header;
-_Static_assert(sizeof(msg_header) == 72, "msg_header is 72 bytes on the wire");
+_Static_assert(sizeof(msg_header) == 80, "msg_header is 80 bytes on the wire");
 
 // A message being built or received: header + payload in one buffer.
 typedef struct {
@@ -46,9 +52,17 @@ typedef struct {
 void msg_buf_free(msg_buf *m);
 const msg_header *msg_head(const msg_buf *m);
 
+// Sets the timing fields of an encoded message.
+void msg_set_times(msg_buf *m, float rollout_s, float reward_s);
 // Encodes a trace batch.
 void msg_encode_traces(msg_buf *m, const trace_batch *b, int sender, int64_t policy_version, uint64_t seq);
 void msg_encode_stop(msg_buf *m, int sender, uint64_t seq);
+void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq);
+// Work: generate the groups of `n` problems (their indices) for update `update`.
+void msg_encode_work(msg_buf *m, int sender, int64_t update, const int64_t *problems, int64_t n, uint64_t seq);
+// Decodes a validated MSG_WORK: *problems points into m (n of them).
+int msg_decode_work(const msg_buf *m, const char *who, int64_t *update, const int64_t **problems, int64_t *n,
+                    fx_err *err);
 // Validates the header of a received buffer; `who` names the sender in errors ("rank 3 (rollout)").
 int msg_check_header(const msg_buf *m, const char *who, fx_err *err);
 // Decodes a validated MSG_TRACES into b (cleared first), checking every span and step.

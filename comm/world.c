@@ -99,6 +99,8 @@ int comm_world_build(comm_world *w, const fx_config *cfg, fx_err *err) {
     COMM_CHECK(MPI_Comm_size(w->node_comm, &w->local_size));
     bool in_sync = w->rank == 0 || w->role != COMM_ROLE_TRAINER;
     COMM_CHECK(MPI_Comm_split(MPI_COMM_WORLD, in_sync ? 0 : MPI_UNDEFINED, w->rank, &w->sync_comm));
+    bool in_policy = w->rank == 0 || w->role == COMM_ROLE_ROLLOUT;
+    COMM_CHECK(MPI_Comm_split(MPI_COMM_WORLD, in_policy ? 0 : MPI_UNDEFINED, w->rank, &w->policy_comm));
     int len = 0;
     MPI_Get_processor_name(w->host, &len);
     if (w->size > 1) fx_log_set_rank(w->rank, comm_role_name(w->role));
@@ -116,4 +118,5 @@ void comm_world_free(comm_world *w) {
     if (w->role_comm != MPI_COMM_NULL && w->role_comm) MPI_Comm_free(&w->role_comm);
     if (w->node_comm != MPI_COMM_NULL && w->node_comm) MPI_Comm_free(&w->node_comm);
     if (w->sync_comm != MPI_COMM_NULL && w->sync_comm) MPI_Comm_free(&w->sync_comm);
+    if (w->policy_comm != MPI_COMM_NULL && w->policy_comm) MPI_Comm_free(&w->policy_comm);
 }

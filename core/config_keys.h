@@ -16,7 +16,9 @@
              "built-in tokenizer.")                                                               \
     S(task, "The built-in reasoning task: arithmetic chains (docs/tasks.md).")                  \
     S(sft, "Supervised fine-tuning on the built-in task's gold traces (`fluxrl sft`).")          \
-    S(grpo, "GRPO with verifier rewards on the built-in task (`fluxrl train`, one process for now).") \
+    S(grpo, "GRPO on the built-in task (`fluxrl train`): sampling, advantages, the loss and the optimiser.") \
+    S(rollout, "How rollout ranks generate: the policy lag they may run at and their batching.")  \
+    S(reward, "How reward ranks score traces: the verifier's outcome, the PRM's r^ and their mix.") \
     S(prm, "Training a process reward model on labelled traces of the built-in task (`fluxrl prm-train`).")
 
 #define FX_CFG_KEYS_run(X)                                                                     \
@@ -53,7 +55,12 @@
       "Where every rank runs its model ops: `cpu` (OpenBLAS + OpenMP) or `cuda` (one GPU per " \
       "rank, by local rank).")                                                                 \
     X(cluster, threads, INT, "0", "[0,1024]",                                                  \
-      "CPU threads per rank; 0 divides the node's cores among the ranks on the node.")
+      "CPU threads per rank; 0 divides the node's cores among the ranks on the node.")          \
+    X(cluster, precision, ENUM, "bf16", "bf16|fp32",                                           \
+      "cluster.backend = cuda: matmuls on bf16 inputs with fp32 accumulation (weights, gradients and " \
+      "AdamW state stay fp32), or fp32 throughout (for checking).")                            \
+    X(cluster, stall_timeout, INT, "900", "[10,1000000]",                                      \
+      "Seconds a rank may go without progress (a message, a step) before its watchdog ends the job.")
 
 #define FX_CFG_KEYS_model(X)                                                                   \
     X(model, path, STR, "", "",                                                                \
@@ -91,10 +98,20 @@
       "Steps between evaluations on held-out problems (0: only at the end).")                   \
     X(sft, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy decoding).") \
     X(sft, checkpoint_every, INT, "100", "[0,100000000]",                                      \
-      "Steps between checkpoints (0: none but the one written when a signal stops the run).")
+      "Steps between checkpoints (0: none but the one written when a signal stops the run).")   \
+    X(sft, data, STR, "", "",                                                                  \
+      "A JSONL file of {\"problem\", \"response\"} lines to train on (e.g. `fluxrl select`'s output), " \
+      "shuffled and cycled; empty: the built-in task's generator.")
 
 #define FX_CFG_KEYS_grpo(X)                                                                    \
     X(grpo, steps, INT, "60", "[1,100000000]", "Policy updates.")                               \
+    X(grpo, data, STR, "", "",                                                                 \
+      "Training problems: a JSONL dataset (GSM8K / MATH style), problem i = line i mod the line count, " \
+      "judged by the answer verifier; empty: the built-in task's RL stream.")                   \
+    X(grpo, eval_data, STR, "", "",                                                            \
+      "With grpo.data: held-out problems (JSONL) for the greedy evaluations; empty: none.")      \
+    X(grpo, prompt_key, STR, "question", "", "JSONL key of the problem text.")                  \
+    X(grpo, answer_key, STR, "answer", "", "JSONL key of the gold answer (a worked solution counts by its final answer).") \
     X(grpo, prompts, INT, "8", "[1,1000000]", "Prompts (groups) sampled per update.")           \
     X(grpo, group_size, INT, "8", "[2,4096]", "Samples per prompt (G).")                        \
     X(grpo, temperature, FLOAT, "1", "(0,10]", "Sampling temperature of the rollouts.")         \
@@ -109,13 +126,15 @@
     X(grpo, kl_beta, FLOAT, "0", "[0,100]",                                                     \
       "Weight of the KL penalty to the reference policy (the starting policy, kept frozen).")   \
     X(grpo, kl_estimator, ENUM, "k3", "k1|k2|k3", "KL estimator per token (docs/grpo.md).")      \
+    X(grpo, kl_mode, ENUM, "loss", "loss|reward",                                              \
+      "The KL as a loss term, or as a penalty kl_beta * sum_t KL_t subtracted from each trace's reward.") \
     X(grpo, entropy_beta, FLOAT, "0", "[0,100]", "Weight of the entropy bonus.")                \
     X(grpo, advantage, ENUM, "grpo", "grpo|rloo|process",                                      \
       "Advantages: group-relative outcome (grpo, rloo) or process supervision over step rewards " \
       "(process; docs/grpo.md).")                                                                \
-    X(grpo, step_rewards, ENUM, "checker", "checker",                                           \
+    X(grpo, step_rewards, ENUM, "checker", "checker|prm",                                       \
       "Where process step rewards come from: `checker`, the built-in task's exact step checker " \
-      "(an oracle PRM; a trained PRM is still to come).")                                        \
+      "(an oracle PRM), or `prm`, the PRM at reward.prm_path (steps split at blank lines and </think>).") \
     X(grpo, process_add_outcome, BOOL, "true", "",                                              \
       "process: add the group-normalised outcome advantage to every token.")                    \
     X(grpo, std_norm, BOOL, "true", "", "grpo: divide by the group's reward standard deviation.") \
@@ -124,11 +143,47 @@
     X(grpo, dynamic_sampling, BOOL, "true", "",                                                 \
       "Drop groups whose rewards are all equal (they carry no signal).")                        \
     X(grpo, minibatch, INT, "32", "[1,1048576]",                                               \
-      "Sequences per forward/backward; gradients accumulate over the update's batch.")          \
+      "Sequences per forward/backward pass (memory); gradients accumulate over an optimiser step.") \
+    X(grpo, ppo_epochs, INT, "1", "[1,1000]", "Passes over each update's sequences (PPO epochs).") \
+    X(grpo, ppo_minibatches, INT, "1", "[1,100000]",                                           \
+      "Optimiser steps per epoch: each trainer rank's sequences split into this many minibatches.") \
+    X(grpo, recompute_old_logp, BOOL, "true", "",                                              \
+      "Take the importance ratio against log-probs the trainer recomputes before its first step " \
+      "(exactly 1 on the first minibatch of an on-policy update); false: against the sampling log-probs.") \
+    X(grpo, tis_cap, FLOAT, "2", "[1,1000]",                                                   \
+      "Truncated importance weight min(exp(recomputed - sampling log-prob), tis_cap) for tokens of " \
+      "traces generated by an older policy version (rollout.max_policy_lag = 1).")              \
+    X(grpo, dual_clip, FLOAT, "0", "[0,1000]", "Dual clip c (> 1 turns it on): for A < 0 the loss is at most -A c.") \
+    X(grpo, ref_on, ENUM, "reward", "reward|trainer",                                          \
+      "Where the reference policy of the KL term runs: on reward ranks (its log-probs travel with the " \
+      "traces) or beside each trainer.")                                                        \
+    X(grpo, dynamic_rounds, INT, "4", "[0,1000]",                                              \
+      "Dynamic sampling: extra rounds of prompts drawn per update to replace groups without signal.") \
     X(grpo, eval_every, INT, "20", "[0,100000000]", "Updates between held-out evaluations (0: only before and after).") \
     X(grpo, checkpoint_every, INT, "20", "[0,100000000]",                                      \
       "Updates between checkpoints (0: none but the one written when a signal stops the run).") \
     X(grpo, eval_problems, INT, "200", "[1,1000000]", "Held-out problems per evaluation (greedy).")
+
+#define FX_CFG_KEYS_rollout(X)                                                                 \
+    X(rollout, max_policy_lag, INT, "0", "[0,1]",                                              \
+      "0: synchronous on-policy (update k's traces come from policy k). 1: one-step-off, rollout "  \
+      "ranks generate update k+1's traces while trainers train on update k's (verl's one-step-off).") \
+    X(rollout, slots, INT, "64", "[1,65536]",                                                  \
+      "Sequences a rollout rank decodes at once (continuous batching: a finished one's slot takes the next).") \
+    X(rollout, kv_tokens, INT, "0", "[0,16777216]",                                            \
+      "KV-cache columns per slot, prompt + response - 1 at most; 0: the longest prompt + max_new. The cache "  \
+      "takes 2 x layers x slots x (kv_tokens + 32) x kv_heads x head_dim floats, logged when the engine starts.")
+
+#define FX_CFG_KEYS_reward(X)                                                                  \
+    X(reward, prm_path, STR, "", "",                                                           \
+      "A PRM folder (Hugging Face layout) that reward ranks score traces with; empty: outcome rewards only.") \
+    X(reward, alpha, FLOAT, "1", "[0,100]", "Weight of the PRM's trajectory reward in r^ = mean step + alpha * trajectory.") \
+    X(reward, beta, FLOAT, "0", "[0,1]",                                                       \
+      "Mixed reward (1 - beta) * outcome + beta * r^ (needs reward.prm_path when above 0).")     \
+    X(reward, format_penalty, FLOAT, "0", "[0,100]", "Subtracted from traces whose final answer cannot be found.") \
+    X(reward, length_penalty, FLOAT, "0", "[0,100]",                                           \
+      "DAPO's soft overlong penalty: up to this much, linearly over the last reward.overlong_buffer tokens.") \
+    X(reward, overlong_buffer, INT, "0", "[0,1048576]", "Tokens before grpo.max_new where the length penalty starts.")
 
 #define FX_CFG_KEYS_prm(X)                                                                     \
     X(prm, steps, INT, "300", "[1,100000000]", "Optimiser steps.")                              \
@@ -141,6 +196,16 @@
     X(prm, lambda_final, FLOAT, "1", "[0,1000]", "Weight of the trajectory-reward MSE in the loss.") \
     X(prm, head_std, FLOAT, "0.02", "(0,1]", "Standard deviation of a new head's weights.")     \
     X(prm, eval_every, INT, "100", "[0,100000000]", "Steps between held-out evaluations (0: at the end only).") \
-    X(prm, eval_traces, INT, "200", "[1,1000000]", "Held-out traces per evaluation (half their steps wrong).")
+    X(prm, eval_traces, INT, "200", "[1,1000000]", "Held-out traces per evaluation (half their steps wrong).") \
+    X(prm, data, STR, "", "",                                                                  \
+      "Traces to train on besides the generator's: a JSONL file of {\"problem\", \"response\"} lines or an " \
+      "HDF5 trace store (e.g. the policy's own samples, `fluxrl generate`), labelled by the task's checker.") \
+    X(prm, data_share, FLOAT, "1", "[0,1]",                                                    \
+      "With prm.data: the share of training traces drawn from it (the rest from the generator).") \
+    X(prm, template_rollouts, INT, "0", "[0,1024]",                                            \
+      "Trajectory target: the success rate of this many policy rollouts that follow the trace's plan " \
+      "(template-guided, docs/prm.md); 0: the trace's own answer correctness.")                 \
+    X(prm, policy_path, STR, "", "",                                                           \
+      "The policy (a Hugging Face folder) that writes the template-guided rollouts; empty: model.path.")
 
 #endif

@@ -67,7 +67,13 @@ void fx_watchdog_stop(void) {
     g_wd.running = false;
 }
 
+static volatile sig_atomic_t g_export;
+
 static void on_signal(int sig) { g_stop_signal = sig; }
+static void on_export(int sig) {
+    (void)sig;
+    g_export = 1;
+}
 
 void fx_signals_install(void) {
     struct sigaction sa;
@@ -76,7 +82,20 @@ void fx_signals_install(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    // A SIGUSR1 ignored by whoever started us (launch/slurm/fluxrl.sbatch's mpirun wrapper, which
+    // turns it into SIGTERM) stays ignored.
+    struct sigaction old;
+    if (sigaction(SIGUSR1, NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+        sa.sa_handler = on_export;
+        sigaction(SIGUSR1, &sa, NULL);
+    }
 }
 
 bool fx_stop_requested(void) { return g_stop_signal != 0; }
 int fx_stop_signal(void) { return (int)g_stop_signal; }
+
+bool fx_export_requested(void) {
+    if (!g_export) return false;
+    g_export = 0;
+    return true;
+}

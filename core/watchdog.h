@@ -4,7 +4,8 @@
 // in what. Under mpirun a rank that exits without MPI_Finalize makes mpirun end the whole job, so
 // a stall anywhere becomes a job failure with a message instead of a hang.
 // SIGTERM and SIGINT (what Slurm sends ahead of a time limit or preemption, and Ctrl-C) only set
-// a flag: loops poll fx_stop_requested() at safe points, write a checkpoint, and exit.
+// a flag: loops poll fx_stop_requested() at safe points, write a checkpoint, and exit. SIGUSR1
+// asks for an export of the model being trained (fx_export_requested()).
 #ifndef FLUXRL_WATCHDOG_H
 #define FLUXRL_WATCHDOG_H
 
@@ -19,5 +20,8 @@ void fx_watchdog_stop(void);
 void fx_signals_install(void);
 bool fx_stop_requested(void);
 int fx_stop_signal(void); // the signal that asked, 0 when none
+// SIGUSR1 asks a training loop to export its model (as a Hugging Face folder) at the next safe
+// point; true once per request.
+bool fx_export_requested(void);
 
 #endif

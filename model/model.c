@@ -480,6 +480,20 @@ void model_backward(model *m) {
 
 // --- incremental decoding -------------------------------------------------------------------------
 
+// Every matmul of decoding runs on blocks of exactly MODEL_DECODE_ROWS rows (the last one padded
+// with stale rows whose results are dropped). A BLAS picks its kernel, tiling and summation order
+// from the call's shape, so a token's bits would otherwise depend on how many rows shared its
+// step (OpenBLAS's small-matrix kernels round a 3-row and a 24-row product differently). With
+// one shape per weight, a row's result depends on the row alone.
+static size_t dec_rows_padded(size_t n) {
+    return (n + MODEL_DECODE_ROWS - 1) / MODEL_DECODE_ROWS * MODEL_DECODE_ROWS;
+}
+
+static size_t kv_cache_bytes(const model *m, int B, int Tmax) {
+    size_t cols = (size_t)B * (size_t)Tmax;
+    return 2 * (size_t)m->L * cols * (size_t)m->KD * sizeof(float) + cols * sizeof(int32_t);
+}
+
 void model_kv_init(model *m, int B, int Tmax) {
     FX_ASSERT(B > 0 && Tmax > 0);
     BE->free(CTX, m->kcache), BE->free(CTX, m->vcache), BE->free(CTX, m->kv_seg);
@@ -492,26 +506,114 @@ void model_kv_init(model *m, int B, int Tmax) {
 
 void model_kv_reset(model *m) { m->kv_len = 0; }
 
+size_t model_kv_bytes(const model *m) { return m->kcache ? kv_cache_bytes(m, m->kv_B, m->kv_T) : 0; }
+
+// Moves columns [drop, kv_len) of every row to [0, kv_len - drop), in pieces of at most `drop`
+// columns so that no piece overlaps its destination.
+void model_kv_shift(model *m, int drop) {
+    FX_ASSERT(m->kcache && drop >= 0 && drop <= m->kv_len);
+    if (drop == 0) return;
+    int keep = m->kv_len - drop;
+    size_t KD = (size_t)m->KD;
+    for (int c0 = 0; c0 < keep; c0 += drop) {
+        size_t n = (size_t)(keep - c0 < drop ? keep - c0 : drop);
+        for (size_t r = 0; r < (size_t)m->L * (size_t)m->kv_B; r++) { // (layer, row) pairs
+            size_t base = r * (size_t)m->kv_T;
+            BE->copy(CTX, m->kcache + (base + (size_t)c0) * KD, m->kcache + (base + (size_t)(c0 + drop)) * KD,
+                     n * KD * sizeof(float));
+            BE->copy(CTX, m->vcache + (base + (size_t)c0) * KD, m->vcache + (base + (size_t)(c0 + drop)) * KD,
+                     n * KD * sizeof(float));
+        }
+        for (size_t b = 0; b < (size_t)m->kv_B; b++) {
+            size_t base = b * (size_t)m->kv_T;
+            BE->copy(CTX, m->kv_seg + base + (size_t)c0, m->kv_seg + base + (size_t)(c0 + drop), n * sizeof(int32_t));
+        }
+    }
+    m->kv_len = keep;
+}
+
+void model_kv_pad(model *m, int n) {
+    FX_ASSERT(m->kcache && n >= 0 && m->kv_len + n <= m->kv_T);
+    int32_t *pad = fx_malloc((size_t)(n > 0 ? n : 1) * sizeof *pad);
+    for (int i = 0; i < n; i++) pad[i] = -1;
+    for (size_t b = 0; b < (size_t)m->kv_B; b++)
+        BE->upload(CTX, m->kv_seg + b * (size_t)m->kv_T + (size_t)m->kv_len, pad, (size_t)n * sizeof *pad);
+    free(pad);
+    m->kv_len += n;
+}
+
+// Floats of the decoding scratch for N new tokens (one layer's activations, the residual pair,
+// the final norm, the MLP's hidden state and a block of logits), planned at a->base.
+static void plan_decode(model *m, arena *a, size_t N) {
+    size_t C = (size_t)m->C, chunk = (size_t)head_chunk(m, N);
+    chunk = chunk < MODEL_DECODE_ROWS ? MODEL_DECODE_ROWS : chunk;
+    plan_layer(m, a, &m->dec, N, false);
+    m->dec_x = take(a, N * C), m->dec_y = take(a, N * C), m->dec_lnf = take(a, N * C);
+    m->dec_h = take(a, N * (size_t)m->F);
+    m->dec_logits = take(a, chunk * (size_t)m->V);
+}
+
 static void reserve_decode(model *m, int N) {
-    if (N <= m->dec_cap) return;
+    size_t Np = dec_rows_padded((size_t)N);
+    if (Np <= (size_t)m->dec_cap) return;
     free_decode(m);
     arena a = {0};
-    model_layer_acts la;
-    plan_layer(m, &a, &la, (size_t)N, false);
-    size_t C = (size_t)m->C, Nn = (size_t)N;
-    size_t chunk = (size_t)head_chunk(m, Nn);
-    size_t layer = a.used;
-    a.used += 3 * ((Nn * C + 15) & ~(size_t)15) + ((Nn * (size_t)m->F + 15) & ~(size_t)15) + chunk * (size_t)m->V;
+    plan_decode(m, &a, Np);
     m->dec_mem = BE->alloc(CTX, a.used * sizeof(float));
+    m->dec_bytes = a.used * sizeof(float) + 3 * Np * sizeof(int32_t);
     a = (arena){m->dec_mem, 0};
-    plan_layer(m, &a, &m->dec, Nn, false);
-    FX_ASSERT(a.used == layer);
-    m->dec_x = take(&a, Nn * C), m->dec_y = take(&a, Nn * C), m->dec_lnf = take(&a, Nn * C);
-    m->dec_h = take(&a, Nn * (size_t)m->F);
-    m->dec_logits = take(&a, chunk * (size_t)m->V);
-    size_t ib = Nn * sizeof(int32_t);
+    plan_decode(m, &a, Np);
+    size_t ib = Np * sizeof(int32_t);
     m->dec_ids = BE->alloc(CTX, ib), m->dec_pos = BE->alloc(CTX, ib), m->dec_seg = BE->alloc(CTX, ib);
-    m->dec_cap = N;
+    m->dec_cap = (int)Np;
+}
+
+size_t model_decode_bytes(const model *m) { return m->dec_mem ? m->dec_bytes : 0; }
+
+void model_decode_release(model *m) { free_decode(m); }
+
+// y = x W^T (+ b) for N rows, a block of MODEL_DECODE_ROWS rows per matmul (x and y hold
+// dec_rows_padded(N) rows).
+static void dec_linear(const model *m, float *y, const float *x, const float *w, const float *b, int N, int IC,
+                       int OC) {
+    for (size_t r0 = 0; r0 < (size_t)N; r0 += MODEL_DECODE_ROWS)
+        linear(m, y + r0 * (size_t)OC, x + r0 * (size_t)IC, w, b, MODEL_DECODE_ROWS, IC, OC);
+}
+
+// Layer l for Tq new tokens per row: layer_forward without backward state, its matmuls in
+// fixed-shape blocks, its keys and values appended to the cache at column kv_len.
+static void decode_layer(model *m, int l, const float *x, float *out, int B, int T) {
+    model_layer_acts *a = &m->dec;
+    int N = B * T, C = m->C, QD = m->QD, KD = m->KD, FF = m->F, HS = m->HS;
+    size_t CC = (size_t)C, per_layer = (size_t)B * (size_t)m->kv_T * (size_t)KD;
+    float eps = (float)m->cfg.rms_norm_eps, theta = (float)m->cfg.rope_theta;
+    BE->rmsnorm_forward(CTX, a->ln1, NULL, x, LW(ln1w, C), N, C, eps);
+    float *q = m->cfg.qk_norm ? a->qpre : a->q, *k = m->cfg.qk_norm ? a->kpre : a->k;
+    dec_linear(m, q, a->ln1, LW(qw, (size_t)QD * CC), LW(qb, QD), N, C, QD);
+    dec_linear(m, k, a->ln1, LW(kw, (size_t)KD * CC), LW(kb, KD), N, C, KD);
+    dec_linear(m, a->v, a->ln1, LW(vw, (size_t)KD * CC), LW(vb, KD), N, C, KD);
+    if (m->cfg.qk_norm) {
+        BE->rmsnorm_forward(CTX, a->q, NULL, a->qpre, LW(qnw, HS), N * m->NH, HS, eps);
+        BE->rmsnorm_forward(CTX, a->k, NULL, a->kpre, LW(knw, HS), N * m->NKV, HS, eps);
+    }
+    BE->rope_forward(CTX, a->q, m->dec_pos, N, m->NH, HS, theta);
+    BE->rope_forward(CTX, a->k, m->dec_pos, N, m->NKV, HS, theta);
+    float *kc = m->kcache + (size_t)l * per_layer, *vc = m->vcache + (size_t)l * per_layer;
+    for (int b = 0; b < B; b++) {
+        size_t dst = ((size_t)b * m->kv_T + (size_t)m->kv_len) * KD, src = (size_t)b * T * KD;
+        BE->copy(CTX, kc + dst, a->k + src, (size_t)T * KD * sizeof(float));
+        BE->copy(CTX, vc + dst, a->v + src, (size_t)T * KD * sizeof(float));
+    }
+    backend_attn_shape s = {B, T, m->kv_len, m->kv_T, m->NH, m->NKV, HS};
+    BE->attention_forward(CTX, a->att, NULL, a->q, kc, vc, m->dec_seg, m->kv_seg, s);
+    dec_linear(m, a->res1, a->att, LW(ow, CC * QD), LW(ob, C), N, QD, C);
+    BE->axpy(CTX, a->res1, x, 1.0f, (size_t)N * CC);
+    BE->rmsnorm_forward(CTX, a->ln2, NULL, a->res1, LW(ln2w, C), N, C, eps);
+    dec_linear(m, a->gate, a->ln2, LW(gatew, (size_t)FF * CC), LW(gateb, FF), N, C, FF);
+    dec_linear(m, a->up, a->ln2, LW(upw, (size_t)FF * CC), LW(upb, FF), N, C, FF);
+    BE->swiglu_forward(CTX, m->dec_h, a->gate, a->up, (size_t)N * FF);
+    dec_linear(m, out, m->dec_h, LW(downw, CC * FF), LW(downb, C), N, FF, C);
+    BE->axpy(CTX, out, a->res1, 1.0f, (size_t)N * CC);
 }
 
 // Runs Tq new tokens per row through the layers and the final norm (into dec_lnf), appending
@@ -528,11 +630,8 @@ static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, cons
         BE->copy(CTX, m->kv_seg + (size_t)b * m->kv_T + m->kv_len, m->dec_seg + (size_t)b * Tq,
                  (size_t)Tq * sizeof(int32_t));
     BE->embedding_forward(CTX, m->dec_x, m->dec_ids, m->p.wte, N, C);
-    size_t per_layer = (size_t)B * (size_t)m->kv_T * (size_t)m->KD;
     for (int l = 0; l < m->L; l++) {
-        kv_view kv = {m->kcache + (size_t)l * per_layer, m->vcache + (size_t)l * per_layer, m->kv_seg, m->kv_T,
-                      m->kv_len};
-        layer_forward(m, l, &m->dec, m->dec_h, m->dec_x, m->dec_y, B, Tq, m->dec_pos, m->dec_seg, kv);
+        decode_layer(m, l, m->dec_x, m->dec_y, B, Tq);
         float *t = m->dec_x;
         m->dec_x = m->dec_y, m->dec_y = t;
     }
@@ -540,13 +639,14 @@ static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, cons
     BE->rmsnorm_forward(CTX, m->dec_lnf, NULL, m->dec_x, m->p.lnfw, N, C, (float)m->cfg.rms_norm_eps);
 }
 
-// Logits of n rows of hidden states h (n, C) into host out (n, V), a chunk at a time.
+// Logits of n rows of hidden states h (n, C; dec_rows_padded(n) rows readable) into host out
+// (n, V), a block of MODEL_DECODE_ROWS rows at a time.
 static void decode_logits(model *m, const float *h, int n, float *out) {
     const float *w = m->p.lmw ? m->p.lmw : m->p.wte;
-    int chunk = head_chunk(m, (size_t)n), C = m->C;
-    for (int r0 = 0; r0 < n; r0 += chunk) {
-        int k = n - r0 < chunk ? n - r0 : chunk;
-        BE->matmul(CTX, m->dec_logits, h + (size_t)r0 * C, w, k, m->V, C, false, true, false);
+    int C = m->C, R = MODEL_DECODE_ROWS;
+    for (int r0 = 0; r0 < n; r0 += R) {
+        int k = n - r0 < R ? n - r0 : R;
+        BE->matmul(CTX, m->dec_logits, h + (size_t)r0 * C, w, R, m->V, C, false, true, false);
         BE->download(CTX, out + (size_t)r0 * m->V, m->dec_logits, (size_t)k * m->V * sizeof(float));
     }
 }
@@ -560,6 +660,10 @@ void model_decode_last(model *m, const int32_t *ids, const int32_t *pos, const i
     FX_ASSERT(m->head == MODEL_HEAD_LM);
     decode_layers(m, ids, pos, seg, Tq);
     int B = m->kv_B, C = m->C;
+    if (Tq == 1) { // dec_lnf already holds each row's last token
+        decode_logits(m, m->dec_lnf, B, out);
+        return;
+    }
     // Gather each row's last hidden state into dec_y (free after the layers: it holds B*Tq rows).
     for (int b = 0; b < B; b++)
         BE->copy(CTX, m->dec_y + (size_t)b * C, m->dec_lnf + ((size_t)b * Tq + (size_t)(Tq - 1)) * C,

@@ -114,7 +114,8 @@ typedef struct {
     int kv_B, kv_T, kv_len;
     float *kcache, *vcache;  // (L, B, kv_T, KD)
     int32_t *kv_seg;         // (B, kv_T)
-    int dec_cap;             // tokens the decoding scratch holds
+    int dec_cap;             // tokens the decoding scratch holds (a multiple of MODEL_DECODE_ROWS)
+    size_t dec_bytes;        // its bytes
     float *dec_mem;
     model_layer_acts dec;    // one layer's activations, no backward state
     float *dec_x, *dec_y, *dec_lnf, *dec_h, *dec_logits;
@@ -201,8 +202,25 @@ double model_clip_grad_norm(model *m, double max_norm);
 void model_adamw_step(model *m, const model_adamw *o, float lr);
 
 // --- incremental decoding ---------------------------------------------------------------------
+// A KV cache of B rows of Tmax columns per layer; kv_len columns are filled, the same number in
+// every row (the backend's attention has one q_off for all rows). Every matmul runs on blocks of
+// MODEL_DECODE_ROWS token rows, so a token's logits do not depend on how many rows share its step
+// (given the same keys in its row, starting at a column that is the same modulo 16 and >= 32:
+// see rollout/engine.h).
+#define MODEL_DECODE_ROWS 8
 void model_kv_init(model *m, int B, int Tmax);
 void model_kv_reset(model *m);
+// Drops the first `drop` columns of every row: columns [drop, kv_len) move to the front and
+// kv_len -= drop (compaction, when the sequences in the cache all started at or after `drop`).
+void model_kv_shift(model *m, int drop);
+// Appends n columns of padding (segment -1, masked for every query) to every row.
+void model_kv_pad(model *m, int n);
+// Bytes of the KV cache (keys, values, segments); 0 before model_kv_init.
+size_t model_kv_bytes(const model *m);
+// Bytes of the decoding scratch as it is now (it grows to the largest B*Tq fed so far), and its
+// release (the next decode allocates what it needs).
+size_t model_decode_bytes(const model *m);
+void model_decode_release(model *m);
 // Feeds Tq new tokens per row (positions/segments as in model_forward; NULL = continuing one
 // sequence per row). Writes logits (B*Tq, V) to host out when not NULL.
 void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out);

@@ -20,22 +20,14 @@ char *rollout_response_text(const tok_tokenizer *tok, const int32_t *ids, int n,
     return tok_decode(tok, ids, (size_t)n, false, &len);
 }
 
-// Draws row b's k-th token from its logits.
-static int32_t pick(const float *logits, int V, const rollout_decode_opts *o, uint64_t stream, int k,
-                    sample_scratch *scratch, float *logprob) {
+int32_t rollout_pick(const float *logits, int V, const rollout_decode_opts *o, uint64_t stream, int k,
+                     sample_scratch *scratch, float *logprob) {
     fx_rng r = fx_rng_make(o->seed, stream);
     fx_rng_seek(&r, (uint64_t)k);
     return sample_token(logits, V, &o->sample, fx_rng_float(&r), scratch, logprob);
 }
 
-// The last bytes a row generated, enough to see a stop string that ends in its newest token.
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} tail;
-
-// Appends token id's bytes to t; true when a stop string ends inside them.
-static bool tail_push(tail *t, const rollout_decode_opts *o, int32_t id) {
+bool rollout_tail_push(rollout_tail *t, const rollout_decode_opts *o, int32_t id) {
     size_t n = 0, longest = 0;
     const char *bytes = o->tok ? tok_token_bytes(o->tok, id, &n) : NULL;
     if (!bytes || !n) return false;
@@ -85,13 +77,13 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
     bool *active = fx_malloc((size_t)B * sizeof *active);
     sample_scratch scratch;
     sample_scratch_init(&scratch, V);
-    tail *tails = fx_calloc((size_t)B, sizeof *tails);
+    rollout_tail *tails = fx_calloc((size_t)B, sizeof *tails);
     for (int b = 0; b < B; b++) {
         out_len[b] = 0;
         active[b] = true;
         if (finish) finish[b] = TRACE_FINISH_LENGTH;
         uint64_t stream = o->stream ? o->stream[b] : (uint64_t)b;
-        next[b] = pick(logits + (size_t)b * V, V, o, stream, 0, &scratch, &nlp[b]);
+        next[b] = rollout_pick(logits + (size_t)b * V, V, o, stream, 0, &scratch, &nlp[b]);
     }
     for (int k = 0; k < max_new; k++) {
         int live = 0;
@@ -105,7 +97,7 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
                         active[b] = false;
                         if (finish) finish[b] = TRACE_FINISH_EOS;
                     }
-                if (active[b] && o->nstop_strings > 0 && tail_push(&tails[b], o, next[b])) {
+                if (active[b] && o->nstop_strings > 0 && rollout_tail_push(&tails[b], o, next[b])) {
                     active[b] = false;
                     if (finish) finish[b] = TRACE_FINISH_STOP;
                 }
@@ -119,8 +111,8 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
         model_decode(m, next, npos, nseg, 1, logits);
         for (int b = 0; b < B; b++)
             if (active[b])
-                next[b] = pick(logits + (size_t)b * V, V, o, o->stream ? o->stream[b] : (uint64_t)b, k + 1, &scratch,
-                               &nlp[b]);
+                next[b] = rollout_pick(logits + (size_t)b * V, V, o, o->stream ? o->stream[b] : (uint64_t)b, k + 1,
+                                       &scratch, &nlp[b]);
     }
     sample_scratch_free(&scratch);
     for (int b = 0; b < B; b++) free(tails[b].buf);

@@ -3,11 +3,13 @@
 // token attends to it); every row then advances one token per step until it emits a stop id or
 // reaches max_new. Row b's k-th token is drawn at u = the k-th block of its own Philox stream
 // (seed, stream[b]), so a sample depends on its prompt, its sample index and the weights, not on
-// which other rows share the batch. Static batching: the rollout ranks' continuous-batching engine
-// replaces it for generation at scale; evaluation and tests use it as it is.
+// which other rows share the batch (up to the last bits: its prefill's shape depends on the
+// batch's longest prompt). Static batching: rollout/engine.h, continuous batching with samples
+// bit-identical whatever the number of slots, replaces it for generation at scale.
 #ifndef FLUXRL_DECODE_H
 #define FLUXRL_DECODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../model/model.h"
@@ -37,6 +39,21 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
 // A generated response as text for judging: special tokens such as </think> kept (they are part
 // of the trace), a final end-of-turn token `eos` left out (caller frees).
 char *rollout_response_text(const tok_tokenizer *tok, const int32_t *ids, int n, int32_t eos);
+
+// Draws a sequence's k-th token from its logits at u = the k-th block of its Philox stream
+// (o->seed, stream); *logprob gets its log-probability under the sampling distribution.
+int32_t rollout_pick(const float *logits, int V, const rollout_decode_opts *o, uint64_t stream, int k,
+                     sample_scratch *scratch, float *logprob);
+
+// The last bytes a sequence generated, enough to see a stop string that ends in its newest token
+// (zero-initialised; free buf).
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} rollout_tail;
+
+// Appends token id's bytes to t; true when one of o's stop strings ends inside them.
+bool rollout_tail_push(rollout_tail *t, const rollout_decode_opts *o, int32_t id);
 
 // The stream of sample `sample` of prompt `prompt`.
 uint64_t rollout_stream(uint64_t prompt, uint64_t sample);

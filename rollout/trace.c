@@ -14,7 +14,7 @@ void trace_batch_free(trace_batch *b) {
     void *arrays[] = {b->group, b->policy_version, b->prompt_start, b->response_start, b->step_start, b->sample,
                       b->finish, b->think_end, b->prompt_len, b->response_len, b->step_count, b->outcome_reward,
                       b->trajectory_reward, b->final_reward, b->prompt_ids, b->response_ids, b->step_end,
-                      b->logprobs, b->step_reward, b->step_part};
+                      b->logprobs, b->ref_logprobs, b->step_reward, b->step_part};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) free(arrays[i]);
     memset(b, 0, sizeof *b);
 }
@@ -48,6 +48,7 @@ static void reserve_items(trace_batch *b, int64_t prompt, int64_t response, int6
     if (!b->response_ids || b->n_response_ids + response > b->cap_response_ids) {
         b->cap_response_ids = grown(b->cap_response_ids, b->n_response_ids + response);
         GROW(b->response_ids, b->cap_response_ids), GROW(b->logprobs, b->cap_response_ids);
+        GROW(b->ref_logprobs, b->cap_response_ids);
     }
     if (!b->step_end || b->n_steps + steps > b->cap_steps) {
         b->cap_steps = grown(b->cap_steps, b->n_steps + steps);
@@ -71,6 +72,10 @@ void trace_batch_add(trace_batch *b, const trace *t) {
     if (t->n_response) {
         memcpy(b->response_ids + b->n_response_ids, t->response, (size_t)t->n_response * sizeof(int32_t));
         memcpy(b->logprobs + b->n_response_ids, t->logprobs, (size_t)t->n_response * sizeof(float));
+        float *ref = b->ref_logprobs + b->n_response_ids;
+        if (t->ref_logprobs) memcpy(ref, t->ref_logprobs, (size_t)t->n_response * sizeof(float));
+        else
+            for (int32_t k = 0; k < t->n_response; k++) ref[k] = NAN;
     }
     for (int32_t s = 0; s < t->n_steps; s++) {
         b->step_end[b->n_steps + s] = t->step_end[s];
@@ -96,6 +101,7 @@ trace trace_batch_get(const trace_batch *b, int64_t i) {
         .prompt = b->prompt_ids + b->prompt_start[i],
         .response = b->response_ids + b->response_start[i],
         .logprobs = b->logprobs + b->response_start[i],
+        .ref_logprobs = b->ref_logprobs + b->response_start[i],
         .step_end = b->step_end + b->step_start[i],
         .step_part = b->step_part + b->step_start[i],
         .step_reward = b->step_reward + b->step_start[i],
@@ -162,6 +168,7 @@ const trace_column trace_columns[] = {
     {"prompt_ids", TRACE_PER_PROMPT_ID, TRACE_I32, offsetof(trace_batch, prompt_ids)},
     {"response_ids", TRACE_PER_RESPONSE_ID, TRACE_I32, offsetof(trace_batch, response_ids)},
     {"logprobs", TRACE_PER_RESPONSE_ID, TRACE_F32, offsetof(trace_batch, logprobs)},
+    {"ref_logprobs", TRACE_PER_RESPONSE_ID, TRACE_F32, offsetof(trace_batch, ref_logprobs)},
     {"step_end", TRACE_PER_STEP, TRACE_I32, offsetof(trace_batch, step_end)},
     {"step_reward", TRACE_PER_STEP, TRACE_F32, offsetof(trace_batch, step_reward)},
     {"step_part", TRACE_PER_STEP, TRACE_U8, offsetof(trace_batch, step_part)},

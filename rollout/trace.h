@@ -26,6 +26,7 @@ typedef struct {
     const int32_t *prompt;          // [n_prompt] token ids
     const int32_t *response;        // [n_response] token ids
     const float *logprobs;          // [n_response] log-prob of each sampled token
+    const float *ref_logprobs;      // [n_response] the reference policy's log-probs (NULL: NaN, not computed)
     const int32_t *step_end;        // [n_steps] exclusive end offsets into response, increasing
     const uint8_t *step_part;       // [n_steps] 0: thinking trajectory, 1: final response
     const float *step_reward;       // [n_steps] NaN until scored
@@ -43,7 +44,7 @@ typedef struct {
     float *outcome_reward, *trajectory_reward, *final_reward;
     int64_t n_prompt_ids, cap_prompt_ids, n_response_ids, cap_response_ids, n_steps, cap_steps;
     int32_t *prompt_ids, *response_ids, *step_end;
-    float *logprobs, *step_reward;
+    float *logprobs, *ref_logprobs, *step_reward;
     uint8_t *step_part;
 } trace_batch;
 

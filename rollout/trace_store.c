@@ -15,7 +15,7 @@
 
 // The file's datasets are trace_columns, in the order they are appended: the token and step
 // arrays, the per-trace columns, and /traces/group_id last (its length is the trace count).
-#define NCOLS 20
+#define NCOLS 21
 static int g_order[NCOLS];
 static char g_paths[NCOLS][48];
 

@@ -55,9 +55,12 @@ int main(void) {
     uint8_t keep[N] = {1, 1, 1, 1};
     double norm;
     grpo_update_stats us;
-    grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &lp, 3 /* two minibatches */, 1.0, &opt, 1e-3f, &norm, &us);
+    // One step, gradients accumulated over two passes (3 + 1 sequences).
+    grpo_update_opts uo = {.micro = 3, .minibatches = 1, .epochs = 1, .grad_clip = 1.0, .opt = opt, .lr = 1e-3f};
+    grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &lp, &uo, NULL, &norm, &us);
     CHECK(norm > 0);
     CHECK_INT(us.tokens, N * R);
+    CHECK_INT(us.steps, 1);
     CHECK_NEAR(us.clipfrac, 0, 0); // on-policy: every ratio is 1
     for (int i = 0; i < N; i++) {
         double after = seq_logp(&m, &b, i, NULL);
@@ -68,8 +71,10 @@ int main(void) {
     float *snap = malloc(m.nparams * sizeof(float));
     memcpy(snap, m.params_mem, m.nparams * sizeof(float));
     uint8_t none[N] = {0, 0, 0, 0};
-    grpo_policy_update(&m, NULL, &b, adv, NULL, none, &lp, 4, 1.0, &opt, 1e-3f, &norm, &us);
+    uo.micro = 4;
+    grpo_policy_update(&m, NULL, &b, adv, NULL, none, &lp, &uo, NULL, &norm, &us);
     CHECK_INT(us.tokens, 0);
+    CHECK_INT(us.steps, 0);
     CHECK(memcmp(snap, m.params_mem, m.nparams * sizeof(float)) == 0);
     free(snap);
     // KL to a reference and the entropy bonus: a frozen copy of the policy as the reference
@@ -80,11 +85,51 @@ int main(void) {
     model_reserve(&ref, 4, 16, false, false);
     for (int i = 0; i < N; i++) seq_logp(&m, &b, i, b.old_logp[i]);
     grpo_loss_params kl = {0.2f, 0.28f, 0, 0.5f, GRPO_KL_K3, 0.01f, GRPO_AGG_TOKEN_MEAN, 16};
-    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, 4, 1.0, &opt, 1e-3f, &norm, &us);
-    CHECK(fabs(us.kl) < 1e-6);
+    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &us);
+    CHECK(us.kl == 0.0); // the same weights, the same forward: the k3 estimate is exactly 0
     CHECK(us.entropy > 1.0); // a random model over 40 tokens is far from certain
-    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, 4, 1.0, &opt, 1e-3f, &norm, &us);
+    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &us);
     CHECK(us.kl > 1e-7);
+    // Reference log-probs handed in (as reward ranks send them) give the same KL as the model.
+    b.ref_logp = calloc(N, sizeof(float *));
+    for (int i = 0; i < N; i++) b.ref_logp[i] = malloc(R * sizeof(float)), seq_logp(&ref, &b, i, b.ref_logp[i]);
+    float *snap2 = malloc(m.nparams * sizeof(float));
+    memcpy(snap2, m.params_mem, m.nparams * sizeof(float));
+    grpo_update_stats with_model, with_lp;
+    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &with_lp);
+    memcpy(m.params_mem, snap2, m.nparams * sizeof(float));
+    float **keep_ref = b.ref_logp;
+    b.ref_logp = NULL;
+    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &with_model);
+    b.ref_logp = keep_ref;
+    CHECK_NEAR(with_lp.kl, with_model.kl, 1e-6 * fabs(with_model.kl) + 1e-9);
+    free(snap2);
+
+    // PPO epochs and minibatches: recomputed old log-probs make the first step's ratios exactly 1
+    // even when the recorded ones are off; later steps move away from 1; 2 x 2 = 4 steps.
+    for (int i = 0; i < N; i++)
+        for (int t = 0; t < R; t++) b.old_logp[i][t] -= 0.5f; // the sampler's log-probs, off
+    grpo_update_opts ppo = {.micro = 1, .minibatches = 1, .epochs = 1, .recompute_old = true, .tis_cap = 2,
+                            .grad_clip = 1.0, .opt = opt, .lr = 1e-3f};
+    grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &lp, &ppo, NULL, &norm, &us);
+    CHECK(us.ratio_max == 1.0);
+    CHECK_NEAR(us.clipfrac, 0, 0);
+    CHECK(us.tis_mean == 1.0); // no trace is from an older version
+    ppo.minibatches = 2, ppo.epochs = 2;
+    grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &lp, &ppo, NULL, &norm, &us);
+    CHECK_INT(us.steps, 4);
+    CHECK_INT(us.tokens, N * R);
+    CHECK(us.ratio_max > 1.0);
+    // Traces of an older version: truncated importance weights exp(recomputed - recorded) = e^1,
+    // capped at 1.2.
+    b.version = calloc(N, sizeof(int64_t)); // version 0
+    for (int i = 0; i < N; i++) {
+        seq_logp(&m, &b, i, b.old_logp[i]);
+        for (int t = 0; t < R; t++) b.old_logp[i][t] -= 1.0f; // sampled by a policy e^-1 as likely: capped
+    }
+    ppo.version = 1, ppo.tis_cap = 1.2f, ppo.minibatches = 1, ppo.epochs = 1;
+    grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &lp, &ppo, NULL, &norm, &us);
+    CHECK_NEAR(us.tis_mean, 1.2, 1e-6);
     model_free(&ref);
     grpo_batch_free(&b);
     model_free(&m);

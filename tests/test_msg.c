@@ -63,13 +63,13 @@ int main(void) {
     msg_encode_traces(&c, &b, 2, 17, 5);
     size_t len = c.len;
     c.len = 40;
-    CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): 40 bytes, shorter than the 72-byte header");
+    CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): 40 bytes, shorter than the 80-byte header");
     c.len = len;
     head(&c)->magic = 0x12345678;
     CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): magic: 0x12345678, expected 0x4c52584d");
     head(&c)->magic = MSG_MAGIC;
     head(&c)->protocol = 9;
-    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 1");
+    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 2");
     head(&c)->protocol = MSG_PROTOCOL;
     head(&c)->kind = 77;
     CHECK_HAS(decode_err(&c), "kind: 77 is not a known message kind");
@@ -121,6 +121,29 @@ int main(void) {
         msg_buf_free(&d);
     }
     CHECK(refused > 0);
+    // Work and sync: round trip, and malformed ones refused with the field named.
+    int64_t problems[3] = {40, 41, 97}, update = -1, n = -1;
+    const int64_t *got_p = NULL;
+    msg_buf w = {0};
+    msg_encode_work(&w, 0, 6, problems, 3, 9);
+    CHECK_INT(msg_decode_work(&w, who, &update, &got_p, &n, &err), 0);
+    CHECK_INT(update, 6);
+    CHECK_INT(n, 3);
+    CHECK(got_p && got_p[0] == 40 && got_p[1] == 41 && got_p[2] == 97);
+    ((msg_header *)w.buf)->counts[0] = 4;
+    CHECK_INT(msg_decode_work(&w, who, &update, &got_p, &n, &err), -1);
+    CHECK_HAS(err.msg, "counts: 4 problems need 40 bytes, the payload has 32");
+    msg_encode_work(&w, 0, 6, problems, 3, 9);
+    memcpy(w.buf + sizeof(msg_header) + 16, &(int64_t){-3}, 8);
+    CHECK_INT(msg_decode_work(&w, who, &update, &got_p, &n, &err), -1);
+    CHECK_HAS(err.msg, "problem 1: index -3, expected >= 0");
+    msg_encode_sync(&w, 0, 12, 10);
+    CHECK_INT(msg_check_header(&w, who, &err), 0);
+    CHECK_INT(head(&w)->kind, MSG_SYNC);
+    CHECK_INT(head(&w)->policy_version, 12);
+    CHECK_INT(msg_decode_work(&w, who, &update, &got_p, &n, &err), -1);
+    CHECK_HAS(err.msg, "kind: 4, expected work (3)");
+    msg_buf_free(&w);
     msg_buf_free(&c);
     msg_buf_free(&m);
     msg_buf_free(&e);

@@ -13,6 +13,9 @@ void grpo_batch_free(grpo_batch *b) {
     }
     free(b->plen), free(b->rlen), free(b->ids), free(b->old_logp), free(b->reward), free(b->group);
     free(b->nsteps), free(b->step_end), free(b->step_reward);
+    if (b->ref_logp)
+        for (int i = 0; i < b->n; i++) free(b->ref_logp[i]);
+    free(b->version), free(b->ref_logp);
     memset(b, 0, sizeof *b);
 }
 
@@ -39,89 +42,172 @@ void grpo_batch_process_advantages(const grpo_batch *b, bool add_outcome, float 
     trace_batch_free(&tb);
 }
 
-void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const float *const *token_adv,
-                        const uint8_t *keep,
-                        const grpo_loss_params *lp, int mb, double grad_clip, const model_adamw *opt, float lr,
-                        double *grad_norm, grpo_update_stats *us) {
-    memset(us, 0, sizeof *us);
-    int64_t seqs = 0, tokens = 0;
-    for (int i = 0; i < b->n; i++)
-        if (keep[i]) seqs++, tokens += b->rlen[i];
-    model_zero_grad(m);
-    int *rows = fx_malloc((size_t)b->n * sizeof *rows), nrows = 0;
-    for (int i = 0; i < b->n; i++)
-        if (keep[i] && b->rlen[i] > 0) rows[nrows++] = i;
-    for (int r0 = 0; r0 < nrows; r0 += mb) {
-        int B = nrows - r0 < mb ? nrows - r0 : mb, T = 1;
-        for (int k = 0; k < B; k++) {
-            int i = rows[r0 + k];
-            if (b->plen[i] + b->rlen[i] > T) T = b->plen[i] + b->rlen[i];
+// One forward pass packs B sequences (rows[0..B)) right-padded into (B, T).
+typedef struct {
+    int B, T;
+    int32_t *ids, *pos, *seg, *tgt;
+    float *logp, *ent, *dlogp, *dent;
+} pass;
+
+static void pass_pack(pass *p, const grpo_batch *b, const int *rows, int B) {
+    int T = 1;
+    for (int k = 0; k < B; k++)
+        if (b->plen[rows[k]] + b->rlen[rows[k]] > T) T = b->plen[rows[k]] + b->rlen[rows[k]];
+    size_t N = (size_t)B * T;
+    p->B = B, p->T = T;
+    p->ids = fx_calloc(N, sizeof(int32_t)), p->pos = fx_calloc(N, sizeof(int32_t));
+    p->seg = fx_malloc(N * sizeof(int32_t)), p->tgt = fx_malloc(N * sizeof(int32_t));
+    p->logp = fx_malloc(N * sizeof(float)), p->ent = fx_malloc(N * sizeof(float));
+    p->dlogp = fx_calloc(N, sizeof(float)), p->dent = fx_calloc(N, sizeof(float));
+    for (size_t t = 0; t < N; t++) p->seg[t] = -1, p->tgt[t] = -1;
+    for (int k = 0; k < B; k++) {
+        int i = rows[k], L = b->plen[i] + b->rlen[i];
+        for (int t = 0; t < L; t++) {
+            size_t at = (size_t)k * T + (size_t)t;
+            p->ids[at] = b->ids[i][t], p->pos[at] = t, p->seg[at] = 0;
+            if (t + 1 >= b->plen[i] && t + 1 < L) p->tgt[at] = b->ids[i][t + 1]; // predicts response token t+1
         }
-        size_t N = (size_t)B * T;
-        int32_t *ids = fx_calloc(N, sizeof *ids), *pos = fx_calloc(N, sizeof *pos), *seg = fx_malloc(N * sizeof *seg);
-        int32_t *tgt = fx_malloc(N * sizeof *tgt);
-        float *logp = fx_malloc(N * sizeof *logp), *dlogp = fx_calloc(N, sizeof *dlogp);
-        float *rlogp = fx_malloc(N * sizeof *rlogp), *ent = fx_malloc(N * sizeof *ent), *dent = fx_calloc(N, sizeof *dent);
-        int64_t *start = fx_malloc((size_t)B * sizeof *start);
-        int32_t *len = fx_malloc((size_t)B * sizeof *len);
-        int64_t nt = 0;
-        for (int k = 0; k < B; k++) nt += b->rlen[rows[r0 + k]];
-        float *cl = fx_malloc((size_t)nt * sizeof *cl), *co = fx_malloc((size_t)nt * sizeof *co);
-        float *ca = fx_malloc((size_t)nt * sizeof *ca), *cd = fx_malloc((size_t)nt * sizeof *cd);
-        float *cr = fx_malloc((size_t)nt * sizeof *cr), *ce = fx_malloc((size_t)nt * sizeof *ce);
-        float *cde = fx_malloc((size_t)nt * sizeof *cde);
-        for (size_t t = 0; t < N; t++) seg[t] = -1, tgt[t] = -1;
-        for (int k = 0; k < B; k++) {
-            int i = rows[r0 + k], L = b->plen[i] + b->rlen[i];
-            for (int t = 0; t < L; t++) {
-                size_t at = (size_t)k * T + (size_t)t;
-                ids[at] = b->ids[i][t], pos[at] = t, seg[at] = 0;
-                if (t + 1 >= b->plen[i] && t + 1 < L) tgt[at] = b->ids[i][t + 1]; // predicts response token t+1
-            }
-        }
-        if (lp->beta_kl > 0) { // the reference policy's log-probs of the same tokens
-            FX_ASSERT(ref);
-            model_forward(ref, ids, pos, seg, B, T);
-            model_lm_forward(ref, tgt, rlogp, NULL);
-        }
-        model_forward(m, ids, pos, seg, B, T);
-        model_lm_forward(m, tgt, logp, lp->beta_ent > 0 ? ent : NULL);
-        // Compact the response tokens: sequence k's are logp[k*T + plen-1 ...].
-        int64_t o = 0;
-        for (int k = 0; k < B; k++) {
-            int i = rows[r0 + k];
-            start[k] = o, len[k] = b->rlen[i];
-            for (int t = 0; t < b->rlen[i]; t++, o++) {
-                size_t at = (size_t)k * T + (size_t)(b->plen[i] - 1 + t);
-                cl[o] = logp[at], cr[o] = lp->beta_kl > 0 ? rlogp[at] : 0, ce[o] = lp->beta_ent > 0 ? ent[at] : 0;
-                co[o] = b->old_logp[i][t];
-                ca[o] = token_adv ? token_adv[i][t] : adv[i];
-            }
-        }
-        grpo_tokens gt = {B, start, len, cl, co, lp->beta_kl > 0 ? cr : NULL, lp->beta_ent > 0 ? ce : NULL, ca, NULL, NULL};
-        grpo_stats st;
-        grpo_loss(lp, &gt, (double)tokens, (double)seqs, cd, lp->beta_ent > 0 ? cde : NULL, &st);
-        for (int k = 0, q = 0; k < B; k++) {
-            int i = rows[r0 + k];
-            for (int t = 0; t < b->rlen[i]; t++, q++) {
-                size_t at = (size_t)k * T + (size_t)(b->plen[i] - 1 + t);
-                dlogp[at] = cd[q];
-                if (lp->beta_ent > 0) dent[at] = cde[q];
-            }
-        }
-        model_lm_backward(m, dlogp, lp->beta_ent > 0 ? dent : NULL);
-        model_backward(m);
-        us->loss += st.loss, us->pg += st.pg, us->kl += st.kl, us->entropy += st.entropy;
-        us->clipfrac += (double)st.clipped, us->tokens += st.tokens;
-        if (st.ratio_max > us->ratio_max) us->ratio_max = st.ratio_max;
-        free(ids), free(pos), free(seg), free(tgt), free(logp), free(dlogp), free(start), free(len);
-        free(cl), free(co), free(ca), free(cd), free(cr), free(ce), free(cde), free(rlogp), free(ent), free(dent);
     }
-    if (us->tokens) us->clipfrac /= (double)us->tokens;
-    free(rows);
-    *grad_norm = 0;
-    if (nrows == 0) return; // no data: no step (AdamW's momentum would still move the weights)
-    *grad_norm = model_clip_grad_norm(m, grad_clip);
-    model_adamw_step(m, opt, lr);
 }
 
+static void pass_free(pass *p) {
+    free(p->ids), free(p->pos), free(p->seg), free(p->tgt), free(p->logp), free(p->ent), free(p->dlogp), free(p->dent);
+}
+
+// Where response token t of the pass's row k sits in the (B, T) layout.
+static size_t pass_at(const pass *p, const grpo_batch *b, int k, int i, int t) {
+    return (size_t)k * (size_t)p->T + (size_t)(b->plen[i] - 1 + t);
+}
+
+// The log-probs of the response tokens of rows[0..B) under model x into out[i] (per sequence).
+static void pass_logp(model *x, const grpo_batch *b, const int *rows, int B, float **out) {
+    pass p;
+    pass_pack(&p, b, rows, B);
+    model_forward(x, p.ids, p.pos, p.seg, B, p.T);
+    model_lm_forward(x, p.tgt, p.logp, NULL);
+    for (int k = 0; k < B; k++)
+        for (int t = 0; t < b->rlen[rows[k]]; t++) out[rows[k]][t] = p.logp[pass_at(&p, b, k, rows[k], t)];
+    pass_free(&p);
+}
+
+static void sum_ranks(const grpo_dp *dp, double *x, int n) {
+    if (dp && dp->allreduce) dp->allreduce(dp->ctx, x, n);
+}
+
+void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const float *const *token_adv,
+                        const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const grpo_dp *dp,
+                        double *grad_norm, grpo_update_stats *us) {
+    memset(us, 0, sizeof *us);
+    *grad_norm = 0;
+    FX_ASSERT(o->micro > 0 && o->minibatches > 0 && o->epochs > 0);
+    int *rows = fx_malloc((size_t)(b->n ? b->n : 1) * sizeof *rows), nrows = 0;
+    for (int i = 0; i < b->n; i++)
+        if (keep[i] && b->rlen[i] > 0) rows[nrows++] = i;
+    int M = o->minibatches;
+    // Per-sequence arrays: old log-probs (recomputed or recorded), reference log-probs, weights.
+    float **old = fx_calloc((size_t)(b->n ? b->n : 1), sizeof(float *));
+    float **rlp = fx_calloc((size_t)(b->n ? b->n : 1), sizeof(float *));
+    float **tis = fx_calloc((size_t)(b->n ? b->n : 1), sizeof(float *));
+    bool kl = lp->beta_kl > 0, need_ref = kl && !b->ref_logp;
+    FX_ASSERT(!need_ref || ref);
+    for (int r = 0; r < nrows; r++) {
+        int i = rows[r];
+        if (o->recompute_old) old[i] = fx_malloc((size_t)b->rlen[i] * sizeof(float));
+        if (need_ref) rlp[i] = fx_malloc((size_t)b->rlen[i] * sizeof(float));
+    }
+    // The same partition as the first epoch's passes, so that the first step's ratios are exactly 1.
+    for (int j = 0; j < M; j++) {
+        int r0 = (int)((int64_t)j * nrows / M), r1 = (int)((int64_t)(j + 1) * nrows / M);
+        for (int a = r0; a < r1; a += o->micro) {
+            int B = r1 - a < o->micro ? r1 - a : o->micro;
+            if (o->recompute_old) pass_logp(m, b, rows + a, B, old);
+            if (need_ref) pass_logp(ref, b, rows + a, B, rlp);
+        }
+    }
+    double tis_sum = 0, tis_n = 0;
+    for (int r = 0; r < nrows; r++) {
+        int i = rows[r];
+        if (!o->recompute_old) old[i] = b->old_logp[i];
+        if (!need_ref && kl) rlp[i] = b->ref_logp[i];
+        bool lagged = b->version && b->version[i] < o->version;
+        if (o->recompute_old && lagged) {
+            tis[i] = fx_malloc((size_t)b->rlen[i] * sizeof(float));
+            grpo_tis_weights(old[i], b->old_logp[i], b->rlen[i], o->tis_cap, tis[i]);
+            for (int t = 0; t < b->rlen[i]; t++) tis_sum += tis[i][t], tis_n++;
+        }
+    }
+    double local[7] = {0}; // loss, pg, kl, entropy, clipped, tokens, ratio_max (local)
+    for (int e = 0; e < o->epochs; e++) {
+        for (int j = 0; j < M; j++) {
+            int r0 = (int)((int64_t)j * nrows / M), r1 = (int)((int64_t)(j + 1) * nrows / M);
+            double counts[2] = {0, 0}; // tokens, sequences of this step on every rank
+            for (int r = r0; r < r1; r++) counts[0] += b->rlen[rows[r]], counts[1]++;
+            sum_ranks(dp, counts, 2);
+            if (counts[0] == 0) continue; // no data anywhere: no step (AdamW's momentum would still move the weights)
+            model_zero_grad(m);
+            for (int a = r0; a < r1; a += o->micro) {
+                int B = r1 - a < o->micro ? r1 - a : o->micro;
+                const int *rw = rows + a;
+                pass p;
+                pass_pack(&p, b, rw, B);
+                model_forward(m, p.ids, p.pos, p.seg, B, p.T);
+                model_lm_forward(m, p.tgt, p.logp, lp->beta_ent > 0 ? p.ent : NULL);
+                int64_t nt = 0;
+                for (int k = 0; k < B; k++) nt += b->rlen[rw[k]];
+                int64_t *start = fx_malloc((size_t)B * sizeof *start);
+                int32_t *len = fx_malloc((size_t)B * sizeof *len);
+                float *cl = fx_malloc((size_t)nt * sizeof *cl), *co = fx_malloc((size_t)nt * sizeof *co);
+                float *ca = fx_malloc((size_t)nt * sizeof *ca), *cd = fx_malloc((size_t)nt * sizeof *cd);
+                float *cr = fx_malloc((size_t)nt * sizeof *cr), *ce = fx_malloc((size_t)nt * sizeof *ce);
+                float *cw = fx_malloc((size_t)nt * sizeof *cw), *cde = fx_malloc((size_t)nt * sizeof *cde);
+                bool any_tis = false;
+                for (int k = 0, q = 0; k < B; k++) {
+                    int i = rw[k];
+                    start[k] = q, len[k] = b->rlen[i];
+                    any_tis |= tis[i] != NULL;
+                    for (int t = 0; t < b->rlen[i]; t++, q++) {
+                        size_t at = pass_at(&p, b, k, i, t);
+                        cl[q] = p.logp[at], ce[q] = lp->beta_ent > 0 ? p.ent[at] : 0;
+                        co[q] = old[i][t], cr[q] = kl ? rlp[i][t] : 0, cw[q] = tis[i] ? tis[i][t] : 1.0f;
+                        ca[q] = token_adv ? token_adv[i][t] : adv[i];
+                    }
+                }
+                grpo_tokens gt = {B, start, len, cl, co, kl ? cr : NULL, lp->beta_ent > 0 ? ce : NULL, ca,
+                                  any_tis ? cw : NULL, NULL};
+                grpo_stats st;
+                grpo_loss(lp, &gt, counts[0], counts[1], cd, lp->beta_ent > 0 ? cde : NULL, &st);
+                for (int k = 0, q = 0; k < B; k++)
+                    for (int t = 0; t < b->rlen[rw[k]]; t++, q++) {
+                        size_t at = pass_at(&p, b, k, rw[k], t);
+                        p.dlogp[at] = cd[q];
+                        if (lp->beta_ent > 0) p.dent[at] = cde[q];
+                    }
+                model_lm_backward(m, p.dlogp, lp->beta_ent > 0 ? p.dent : NULL);
+                model_backward(m);
+                local[0] += st.loss, local[1] += st.pg, local[2] += st.kl, local[3] += st.entropy;
+                local[4] += (double)st.clipped, local[5] += (double)st.tokens;
+                if (st.ratio_max > local[6]) local[6] = st.ratio_max;
+                free(start), free(len), free(cl), free(co), free(ca), free(cd), free(cr), free(ce), free(cw), free(cde);
+                pass_free(&p);
+            }
+            if (dp && dp->grad_allreduce) dp->grad_allreduce(dp->ctx, m);
+            *grad_norm = model_clip_grad_norm(m, o->grad_clip);
+            model_adamw_step(m, &o->opt, o->lr);
+            us->steps++;
+        }
+    }
+    double g[8] = {local[0], local[1], local[2], local[3], local[4], local[5], tis_sum, tis_n};
+    sum_ranks(dp, g, 8);
+    double steps = us->steps ? us->steps : 1;
+    us->loss = g[0] / steps, us->pg = g[1] / steps, us->kl = g[2] / steps, us->entropy = g[3] / steps;
+    us->clipfrac = g[5] > 0 ? g[4] / g[5] : 0;
+    us->tokens = (int64_t)(g[5] / o->epochs);
+    us->ratio_max = local[6];
+    us->tis_mean = g[7] > 0 ? g[6] / g[7] : 1;
+    for (int i = 0; i < b->n; i++) {
+        if (o->recompute_old) free(old[i]);
+        if (need_ref) free(rlp[i]);
+        free(tis[i]);
+    }
+    free(old), free(rlp), free(tis), free(rows);
+}

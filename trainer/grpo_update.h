@@ -20,6 +20,10 @@ typedef struct {
     int *nsteps;
     int32_t **step_end;
     float **step_reward;
+    // May be NULL: each sequence's policy version (the trainer's own when NULL), and the reference
+    // policy's log-probs of its response tokens when reward ranks computed them.
+    int64_t *version;
+    float **ref_logp;
 } grpo_batch;
 
 void grpo_batch_free(grpo_batch *b);
@@ -31,20 +35,44 @@ void grpo_batch_free(grpo_batch *b);
 void grpo_batch_process_advantages(const grpo_batch *b, bool add_outcome, float *out, float **token_adv);
 
 typedef struct {
-    double loss, pg, kl, entropy, clipfrac, ratio_max;
-    int64_t tokens;
+    double loss, pg, kl, entropy, clipfrac, ratio_max, tis_mean;
+    int64_t tokens;  // response tokens trained on per epoch, over all data-parallel ranks
+    int steps;       // optimiser steps taken
 } grpo_update_stats;
 
-// Zeroes the gradients, accumulates the loss's gradient over the kept sequences (keep[i] != 0)
-// in minibatches of `mb`, clips (grad_clip > 0) and takes one AdamW step at lr. The loss is
-// normalised over all kept tokens / sequences of the update (lp->agg). ref (needed when
-// lp->beta_kl > 0, with arenas for mb rows) is the frozen reference policy of the KL term; the
-// entropy bonus (lp->beta_ent) uses the policy's own entropy. With nothing kept it does nothing
-// at all (no optimiser step). Advantages are per token (token_adv[i][t] for sequence i's response
-// token t) when token_adv is not NULL, else per sequence (adv[i]).
+// Data parallelism over trainer ranks (NULL: one rank). Every rank calls grpo_policy_update with
+// its own groups; these sum over the ranks in place.
+typedef struct {
+    void (*allreduce)(void *ctx, double *x, int n);   // small arrays of counts and statistics
+    void (*grad_allreduce)(void *ctx, model *m);      // the gradients, m->grads_mem
+    void *ctx;
+} grpo_dp;
+
+typedef struct {
+    int micro;          // sequences per forward/backward pass (bounds activation memory)
+    int minibatches;    // optimiser steps per epoch: each rank's kept sequences in this many parts
+    int epochs;         // passes over the update's sequences (PPO epochs)
+    bool recompute_old; // old log-probs from the trainer's weights before the first step (else the
+                        // sampling log-probs recorded at rollout)
+    float tis_cap;      // with recompute_old: traces from an older policy version than `version`
+                        // get the truncated importance weight min(exp(old - sampling), tis_cap)
+    int64_t version;    // the trainer's policy version
+    double grad_clip;
+    model_adamw opt;
+    float lr;
+} grpo_update_opts;
+
+// Takes o->epochs x o->minibatches optimiser steps on the kept sequences (keep[i] != 0). Each step
+// zeroes the gradients, accumulates the loss's gradient over its sequences in passes of o->micro,
+// sums the gradients over the data-parallel ranks (dp), clips (grad_clip > 0) and takes one AdamW
+// step at o->lr. The loss of a step is normalised over all the step's kept tokens / sequences on
+// every rank (lp->agg). The reference log-probs of the KL term (lp->beta_kl > 0) come from
+// b->ref_logp when the reward ranks computed them, else from `ref` (with arenas for o->micro rows).
+// The entropy bonus (lp->beta_ent) uses the policy's own entropy. A step with no token on any
+// rank does nothing at all (no optimiser step). Advantages are per token (token_adv[i][t] for
+// sequence i's response token t) when token_adv is not NULL, else per sequence (adv[i]).
 void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const float *const *token_adv,
-                        const uint8_t *keep,
-                        const grpo_loss_params *lp, int mb, double grad_clip, const model_adamw *opt, float lr,
+                        const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const grpo_dp *dp,
                         double *grad_norm, grpo_update_stats *us);
 
 #endif

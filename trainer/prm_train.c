@@ -5,28 +5,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/rng.h"
+
 #define PRM_MAX_STEPS (TASK_MAX_OPS + 2)
 #define PRM_TRAIN_STREAM 0x70726d74ull   // training traces: a generator stream of their own
 #define PRM_HELDOUT_STREAM 0x68656c64ull // held-out traces
 
+// The problem and trace of example `index` of a stream: a pool trace (prm.data) for that share of
+// the training stream, else the generator's. *text is malloc'd.
+// *answer: the generator's verdict on its trace (1 right, 0 wrong), -1 for a pool trace.
+static void example_source(const prm_data *d, uint64_t stream, uint64_t index, task_problem *p, char **text,
+                           int *answer) {
+    if (stream == PRM_TRAIN_STREAM && d->npool > 0) {
+        fx_rng g = fx_rng_make(d->seed, fx_rng_hash(0x706f6f6cull, index));
+        if (fx_rng_double(&g) < d->pool_share) {
+            uint64_t k = fx_rng_below(&g, (uint64_t)d->npool);
+            *p = d->pool_problem[k], *text = fx_strdup(d->pool_text[k]);
+            *answer = -1;
+            return;
+        }
+    }
+    task_generate(&d->task, d->seed ^ stream, index, p);
+    task_trace t;
+    task_trace_make(p, &d->task, d->seed ^ stream, index, &t);
+    *text = t.text, *answer = t.answer_correct;
+    t.text = NULL;
+    task_trace_free(&t);
+}
+
 int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos, float *step_target,
                 float *final_target, int max_steps) {
     task_problem p;
-    task_generate(&d->task, d->seed ^ stream, index, &p);
-    task_trace t;
-    task_trace_make(&p, &d->task, d->seed ^ stream, index, &t);
+    char *trace;
+    int answer;
+    example_source(d, stream, index, &p, &trace, &answer);
     task_labels l;
-    task_check(&p, t.text, &l); // the step texts, as the checker splits them
+    task_check(&p, trace, &l); // the step texts, as the checker splits them
     char *steps[PRM_MAX_STEPS + 1];
     int n = l.nsteps < max_steps - 1 ? l.nsteps : max_steps - 1;
+    if (n > PRM_MAX_STEPS) n = PRM_MAX_STEPS;
     for (int k = 0; k < n; k++) {
         int len = l.end[k] - l.begin[k];
         steps[k] = fx_malloc((size_t)len + 1);
-        memcpy(steps[k], t.text + l.begin[k], (size_t)len);
+        memcpy(steps[k], trace + l.begin[k], (size_t)len);
         steps[k][len] = '\0';
         step_target[k] = l.correct[k] ? 1.0f : 0.0f;
     }
-    *final_target = t.answer_correct ? 1.0f : 0.0f;
+    *final_target = (answer < 0 ? l.answer_correct : answer > 0) ? 1.0f : 0.0f;
     char *prompt = task_prompt(&p);
     steps[n] = fx_strdup(""); // one more separator: where the trajectory reward is read
     char *text = tok_prm_format(NULL, prompt, (const char *const *)steps, n + 1);
@@ -38,9 +63,8 @@ int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids
     FX_ASSERT(k == n + 1); // every step is followed by its separator token
     free(steps[n]);
     for (int s = 0; s < n; s++) free(steps[s]);
-    free(text), free(prompt);
+    free(text), free(prompt), free(trace);
     task_labels_free(&l);
-    task_trace_free(&t);
     return n;
 }
 
@@ -54,15 +78,36 @@ typedef struct {
     float target[1024][PRM_MAX_STEPS], final[1024];
 } prm_batch;
 
+// The trajectory targets of a batch by template-guided rollouts (prm_labels.h): the traces of
+// examples idx[0..B) of the stream, n rollouts each.
+static void template_targets(const prm_data *d, uint64_t stream, const uint64_t *idx, int B, float *final) {
+    task_problem *p = fx_malloc((size_t)B * sizeof *p);
+    char **text = fx_malloc((size_t)B * sizeof *text);
+    uint64_t *key = fx_malloc((size_t)B * sizeof *key);
+    for (int i = 0; i < B; i++) {
+        int answer;
+        example_source(d, stream, idx[i], &p[i], &text[i], &answer);
+        key[i] = fx_rng_hash(stream, idx[i]);
+    }
+    prm_template_rates(d->writer, p, (const char *const *)text, key, B, d->template_rollouts, 256, final);
+    for (int i = 0; i < B; i++) free(text[i]);
+    free(p), free(text), free(key);
+}
+
 static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int B, prm_batch *b) {
     FX_ASSERT(B <= 1024);
     tok_ids *ex = fx_calloc((size_t)B, sizeof *ex);
+    uint64_t *idx = fx_malloc((size_t)B * sizeof *idx);
     b->B = B, b->T = 1;
     for (int i = 0; i < B; i++) {
-        do b->nsteps[i] = prm_example(d, stream, (*next)++, &ex[i], b->sep[i], b->target[i], &b->final[i], PRM_MAX_STEPS + 1);
-        while ((int)ex[i].n > d->max_seq);
+        do {
+            idx[i] = (*next)++;
+            b->nsteps[i] = prm_example(d, stream, idx[i], &ex[i], b->sep[i], b->target[i], &b->final[i], PRM_MAX_STEPS + 1);
+        } while ((int)ex[i].n > d->max_seq);
         if ((int)ex[i].n > b->T) b->T = (int)ex[i].n;
     }
+    if (d->writer && d->template_rollouts > 0) template_targets(d, stream, idx, B, b->final);
+    free(idx);
     b->ids = fx_malloc((size_t)B * b->T * sizeof *b->ids), b->seg = fx_malloc((size_t)B * b->T * sizeof *b->seg);
     for (int i = 0; i < B; i++)
         for (int t = 0; t < b->T; t++) {
@@ -76,20 +121,30 @@ static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int 
 
 void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
                     const model_adamw *opt, float lr, prm_train_stats *st) {
+    prm_dp one = {0, B, NULL, NULL};
+    prm_train_step_dp(m, d, next, B, lambda_step, lambda_final, opt, lr, &one, st);
+}
+
+void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
+                       const model_adamw *opt, float lr, const prm_dp *dp, prm_train_stats *st) {
     prm_batch *b = fx_malloc(sizeof *b);
     build_batch(d, PRM_TRAIN_STREAM, next, B, b);
-    size_t N = (size_t)B * b->T;
+    int R = dp->rows, r0 = dp->row0;
+    FX_ASSERT(r0 >= 0 && R >= 0 && r0 + R <= B);
+    size_t N = (size_t)(R ? R : 1) * b->T, off = (size_t)r0 * b->T;
     float *logits = fx_malloc(N * 2 * sizeof *logits), *dl = fx_calloc(N * 2, sizeof *dl);
     model_zero_grad(m);
-    model_forward(m, b->ids, NULL, b->seg, B, b->T);
-    model_prm_forward(m, logits);
     memset(st, 0, sizeof *st);
+    if (R) {
+        model_forward(m, b->ids + off, NULL, b->seg + off, R, b->T);
+        model_prm_forward(m, logits);
+    }
     // L = (1/B) sum_i [ls/n_i sum_k (p - r)^2 + lf (p_last - r_final)^2];
     // dL/dp, then dp/dl1 = p(1-p) = -dp/dl0.
-    for (int i = 0; i < B; i++) {
+    for (int i = r0; i < r0 + R; i++) {
         int n = b->nsteps[i];
         for (int k = 0; k <= n; k++) { // steps 0..n-1, then the trajectory at separator n
-            size_t at = (size_t)i * b->T + (size_t)b->sep[i][k];
+            size_t at = (size_t)(i - r0) * b->T + (size_t)b->sep[i][k];
             float p = p_class1(logits + 2 * at), e = p - (k < n ? b->target[i][k] : b->final[i]);
             double g;
             if (k < n) {
@@ -98,14 +153,23 @@ void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float la
             } else {
                 g = lambda_final * 2.0 * e / B;
                 st->final_mse += (double)e * e / B;
+                st->final_target += (double)b->final[i] / B;
             }
             dl[2 * at + 1] += (float)(g * p * (1 - p));
             dl[2 * at] -= (float)(g * p * (1 - p));
         }
     }
+    if (R) {
+        model_prm_backward(m, dl);
+        model_backward(m);
+    }
+    if (dp->sum) { // every rank's share of the gradients and of the statistics
+        dp->sum(dp->ctx, m->grads_mem, m->nparams);
+        float part[3] = {(float)st->step_mse, (float)st->final_mse, (float)st->final_target};
+        dp->sum(dp->ctx, part, 3);
+        st->step_mse = part[0], st->final_mse = part[1], st->final_target = part[2];
+    }
     st->loss = lambda_step * st->step_mse + lambda_final * st->final_mse;
-    model_prm_backward(m, dl);
-    model_backward(m);
     model_clip_grad_norm(m, 1.0);
     model_adamw_step(m, opt, lr);
     free(logits), free(dl), free(b->ids), free(b->seg), free(b);
@@ -127,7 +191,7 @@ double prm_auroc(const float *score, const uint8_t *label, int n) {
 
 void prm_evaluate(model *m, const prm_data *d, int n, int batch, prm_eval_result *r) {
     prm_data held = *d;
-    held.task.error_rate = 0.5;
+    held.task.error_rate = 0.5, held.writer = NULL;
     memset(r, 0, sizeof *r);
     float *score = fx_malloc((size_t)n * (PRM_MAX_STEPS + 1) * sizeof *score);
     uint8_t *label = fx_malloc((size_t)n * (PRM_MAX_STEPS + 1));

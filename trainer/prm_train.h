@@ -2,15 +2,16 @@
 // the built-in task: L = lambda_step * mean_t (r^_t - r_t)^2 + lambda_final * (r^_final - r_final)^2,
 // with r^_t the 2-class head's P(class 1) read at step t's "<extra_0>" and r^_final read at one more
 // "<extra_0>" after the last step's (reward/prm.h reads the trajectory there too), r_t = 1 for a
-// step the task's checker finds right, else 0, and r_final = 1 when the trace's final answer is right. (The paper's trajectory target is the success rate of
-// template-guided rollouts; for this task the template is the problem's own operations, so the
-// answer's correctness stands in for it here.)
+// step the task's checker finds right, else 0, and r_final = 1 when the trace's final answer is
+// right, or, with a writer and template_rollouts = n > 0, the paper's target: the success rate of n
+// policy rollouts that follow the trace's plan (template-guided, trainer/prm_labels.h).
 #ifndef FLUXRL_PRM_TRAIN_H
 #define FLUXRL_PRM_TRAIN_H
 
 #include "../model/model.h"
 #include "../model/tok.h"
 #include "../rollout/task.h"
+#include "prm_labels.h"
 
 typedef struct {
     tok_tokenizer *tok;
@@ -18,6 +19,15 @@ typedef struct {
     uint64_t seed;
     int32_t sep;       // "<extra_0>"
     int max_seq;
+    // prm.data: traces to train on besides the generator's (the policy's own samples, say), as the
+    // checker reads them ("<think>\n..."), labelled by it; a training example is one of them, drawn
+    // uniformly, with probability pool_share.
+    const task_problem *pool_problem;
+    char *const *pool_text;
+    int64_t npool;
+    double pool_share;
+    const prm_writer *writer; // template-guided trajectory targets for training traces (NULL: none)
+    int template_rollouts;    // rollouts per trace (0: the answer's correctness is the target)
 } prm_data;
 
 // One labelled example: the PRM input ids, the positions of its "<extra_0>" tokens (n steps' and
@@ -27,11 +37,23 @@ int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids
 
 typedef struct {
     double loss, step_mse, final_mse;
+    double final_target; // the batch's mean trajectory target
 } prm_train_stats;
 
 // One optimisation step on B examples from index *next of the training stream (advanced).
 void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
                     const model_adamw *opt, float lr, prm_train_stats *st);
+
+// Data parallelism: every rank builds the same B examples and trains on rows [row0, row0 + rows);
+// the loss keeps its 1/B, so `sum` (summing floats over the ranks in place, e.g. MPI_Allreduce)
+// turns the ranks' gradients and statistics into the one-process step's.
+typedef struct {
+    int row0, rows;
+    void (*sum)(void *ctx, float *x, size_t n);
+    void *ctx;
+} prm_dp;
+void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
+                       const model_adamw *opt, float lr, const prm_dp *dp, prm_train_stats *st);
 
 typedef struct {
     double step_mse, final_mse;
@@ -40,7 +62,8 @@ typedef struct {
 } prm_eval_result;
 
 // Scores n held-out traces (error rate 0.5), `batch` at a time (within the model's arena), and
-// measures how well the PRM separates their right and wrong steps.
+// measures how well the PRM separates their right and wrong steps. The final MSE is against the
+// answer's correctness, whatever the training target.
 void prm_evaluate(model *m, const prm_data *d, int n, int batch, prm_eval_result *r);
 
 // The area under the ROC curve of scores for positives (label 1) against negatives (0), with ties

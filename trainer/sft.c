@@ -1,12 +1,81 @@
 // sft.c — see sft.h.
+#define _POSIX_C_SOURCE 200809L
 #include "sft.h"
 
+#include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/log.h"
+#include "../core/rng.h"
 #include "../rollout/dataset.h"
 #include "../rollout/decode.h"
+
+// The chat-formatted user turn, then the response (without the "<think>\n" that the r1 layout's
+// prompt already opened) and the end-of-turn token.
+static void encode_example(const sft_task *s, const char *problem, const char *response, tok_ids *ids, int *nprompt) {
+    tok_message msg = {"user", problem};
+    char *text = tok_chat_format(&msg, 1, s->chat, true);
+    ids->n = 0;
+    tok_encode(s->tok, text, strlen(text), ids);
+    free(text);
+    *nprompt = (int)ids->n;
+    if (s->chat == TOK_CHAT_R1 && strncmp(response, "<think>\n", 8) == 0) response += 8;
+    tok_encode(s->tok, response, strlen(response), ids);
+    tok_ids_push(ids, s->eos);
+}
+
+int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return fx_errf(err, "sft.data: %s: cannot open", path);
+    char *line = NULL;
+    size_t cap = 0;
+    int64_t lines = 0, room = 0;
+    int rc = 0, lineno = 0;
+    while (!rc && getline(&line, &cap, f) > 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == strlen(line)) continue;
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "problem");
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "response");
+        if (!cJSON_IsObject(j)) rc = fx_errf(err, "%s:%d: expected a JSON object", path, lineno);
+        else if (!cJSON_IsString(q)) rc = fx_errf(err, "%s:%d: problem: expected a string", path, lineno);
+        else if (!cJSON_IsString(r)) rc = fx_errf(err, "%s:%d: response: expected a string", path, lineno);
+        if (!rc) {
+            lines++;
+            if (s->ndata == room) {
+                room = room ? 2 * room : 256;
+                s->data = fx_realloc(s->data, (size_t)room * sizeof *s->data);
+                s->data_nprompt = fx_realloc(s->data_nprompt, (size_t)room * sizeof *s->data_nprompt);
+            }
+            tok_ids *ids = &s->data[s->ndata];
+            *ids = (tok_ids){0};
+            encode_example(s, q->valuestring, r->valuestring, ids, &s->data_nprompt[s->ndata]);
+            if ((int)ids->n <= s->max_seq) s->ndata++;
+            else tok_ids_free(ids);
+        }
+        cJSON_Delete(j);
+    }
+    free(line);
+    fclose(f);
+    if (!rc && !s->ndata)
+        rc = fx_errf(err, "sft.data: %s: no example (of %lld) fits in model.max_seq = %d tokens", path, (long long)lines,
+                     s->max_seq);
+    if (rc) return sft_task_free(s), -1;
+    if (s->ndata < lines)
+        fx_warn("sft.data: %s: %lld of %lld examples are longer than model.max_seq and left out", path,
+                (long long)(lines - s->ndata), (long long)lines);
+    fx_rng g = fx_rng_make(s->seed, 0x7366746461746100ull); // Fisher-Yates with the run's seed
+    for (int64_t i = s->ndata - 1; i > 0; i--) {
+        int64_t k = (int64_t)fx_rng_below(&g, (uint64_t)i + 1);
+        tok_ids t = s->data[i];
+        int np = s->data_nprompt[i];
+        s->data[i] = s->data[k], s->data_nprompt[i] = s->data_nprompt[k];
+        s->data[k] = t, s->data_nprompt[k] = np;
+    }
+    return 0;
+}
 
 int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err) {
     memset(s, 0, sizeof *s);
@@ -27,6 +96,12 @@ int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *e
     return 0;
 }
 
+void sft_task_free(sft_task *s) {
+    for (int64_t i = 0; i < s->ndata; i++) tok_ids_free(&s->data[i]);
+    free(s->data), free(s->data_nprompt);
+    s->data = NULL, s->data_nprompt = NULL, s->ndata = 0;
+}
+
 void sft_prompt(const sft_task *s, const task_problem *p, tok_ids *out) {
     char *q = task_prompt(p);
     tok_message msg = {"user", q};
@@ -37,6 +112,13 @@ void sft_prompt(const sft_task *s, const task_problem *p, tok_ids *out) {
 }
 
 void sft_example(const sft_task *s, uint64_t index, tok_ids *ids, int *nprompt) {
+    if (s->ndata) {
+        const tok_ids *d = &s->data[index % (uint64_t)s->ndata];
+        ids->n = 0;
+        for (size_t i = 0; i < d->n; i++) tok_ids_push(ids, d->ids[i]);
+        *nprompt = s->data_nprompt[index % (uint64_t)s->ndata];
+        return;
+    }
     task_problem p;
     task_generate(&s->task, s->seed, index, &p);
     ids->n = 0;

@@ -21,12 +21,23 @@ typedef struct {
     uint64_t seed;
     int32_t eos;   // the end-of-turn token, <|im_end|>
     int max_seq;
+    // sft.data: examples read from a file instead of the generator, tokenised once, in the order
+    // they are trained on (shuffled with the seed; training index i is example i % ndata).
+    tok_ids *data;
+    int *data_nprompt;
+    int64_t ndata;
 } sft_task;
 
 int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err);
+// sft.data: trains on the examples of a JSONL file ({"problem", "response"} per line, the problem
+// as the user turn) instead of the generator. Bad lines are errors naming FILE:LINE and the field;
+// examples longer than max_seq are left out (with a warning).
+int sft_task_load_data(sft_task *s, const char *path, fx_err *err);
+void sft_task_free(sft_task *s);
 // The prompt's ids (the problem formatted as a chat turn, generation prompt included).
 void sft_prompt(const sft_task *s, const task_problem *p, tok_ids *out);
-// Problem `index` of the training stream as one example: ids = prompt + response.
+// Example `index` of the training stream (problem `index` of the generator, or of sft.data):
+// ids = prompt + response.
 void sft_example(const sft_task *s, uint64_t index, tok_ids *ids, int *nprompt);
 
 // Fills a (B, T) batch from the training stream starting at *next (advanced past what was used;

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# run.sh — ReasonFlux-PRM's claims in miniature on the built-in task, as one table:
+#   1. step-error detection: the AUROC of the PRM's step rewards against the checker's labels on
+#      held-out traces the policy wrote (200 problems x 16 samples, task seed 1234);
+#   2. data selection: SFT of the policy on the PRM's top k of a noisy pool of its own samples vs a
+#      random k of the same pool vs the whole pool (held-out greedy accuracy, seeds 1 2 3);
+#   3. Best-of-N: the PRM's choice vs majority vote (and mean pass@1, oracle pass@N) at N = 4, 8, 16.
+# Two PRMs are trained from the policy's backbone: on the generator's traces with injected errors
+# (prm-train as docs/prm.md measured it), and on those plus the policy's own samples labelled by the
+# checker (prm.data); the second is the one the applications use. With TEMPLATE=N a third is trained
+# on the own samples with template-guided trajectory targets (N rollouts per trace; slow).
+# Usage: bench/prm_evidence/run.sh [FLUXRL] — writes runs/prm_evidence/ (OUT; a step whose output
+# is there already is skipped) and the section "PRM: selection and Best-of-N" of docs/results.md
+# (DOCS=0: not). ~15-20 min on 2 idle cores.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+fx=${1:-${FLUXRL:-$src/build/fluxrl}}
+out=${OUT:-$src/runs/prm_evidence}
+policy=${POLICY:-$src/runs/demo/model}
+prm_steps=${PRM_STEPS:-400}
+sft_steps=${SFT_STEPS:-100}
+k=${TOPK:-300}
+pool_problems=${POOL_PROBLEMS:-300}
+seeds=${SEEDS:-"1 2 3"}
+template=${TEMPLATE:-0}
+mkdir -p "$out"
+log=$out/log.txt
+: >"$log"
+t0=$(date +%s)
+say() { printf '[%4ds] %s\n' $(($(date +%s) - t0)) "$*" >&2; }
+run() { "$@" >>"$log" 2>&1 || { echo "failed: $* (see $log)" >&2; tail -5 "$log" >&2; exit 1; }; }
+
+if [ ! -f "$policy/model.safetensors" ]; then
+    say "no policy at $policy: training the demo's (fluxrl sft configs/demo.json, ~2-3 min)"
+    run "$fx" sft "$src/configs/demo.json" --set "run.out_dir=$out" --set run.name=policy --set log.progress=off
+    policy=$out/policy/model
+fi
+
+prm=(--set "run.out_dir=$out" --set "model.path=$policy" --set "prm.steps=$prm_steps" --set prm.batch=16
+     --set prm.lr=0.003 --set prm.warmup=20 --set prm.eval_every=0 --set prm.eval_traces=200 --set log.progress=off)
+if [ ! -f "$out/prm_gen/model/model.safetensors" ]; then
+    say "training PRM gen (the generator's traces, $prm_steps steps)"
+    run "$fx" prm-train "$src/configs/demo.json" "${prm[@]}" --set run.name=prm_gen
+fi
+# The policy's own samples (temperature 1) on training problems: task seeds 101 (PRM training) and
+# 202 (the noisy SFT pool); held-out evaluation uses task seed 1234, the problems fluxrl sft
+# evaluates. best-of-n --out writes every sample as {problem, response, correct, ...}.
+sample() { # TASK_SEED PROBLEMS SEED OUT
+    [ -f "$4" ] && return 0
+    say "sampling the policy: $2 problems x 4 (task seed $1)"
+    run "$fx" best-of-n --policy "$policy" --prm "$out/prm_gen/model" --n 4 --problems "$2" --task-seed "$1" --seed "$3" \
+        --out "$4"
+}
+sample 101 1000 1 "$out/own.jsonl"
+sample 202 "$pool_problems" 2 "$out/pool.jsonl"
+if [ ! -f "$out/prm_own/model/model.safetensors" ]; then
+    say "training PRM own (the generator's traces and the policy's own samples, $prm_steps steps)"
+    run "$fx" prm-train "$src/configs/demo.json" "${prm[@]}" --set run.name=prm_own --set "prm.data=$out/own.jsonl" \
+        --set prm.data_share=0.5
+fi
+prms="own gen"
+if [ "$template" -gt 0 ]; then
+    if [ ! -f "$out/prm_tmpl/model/model.safetensors" ]; then
+        say "training PRM tmpl (as own, with template-guided targets: $template rollouts per trace)"
+        run "$fx" prm-train "$src/configs/demo.json" "${prm[@]}" --set run.name=prm_tmpl --set "prm.data=$out/own.jsonl" \
+            --set prm.data_share=0.5 --set "prm.template_rollouts=$template"
+    fi
+    prms="$prms tmpl"
+fi
+say "best-of-n: 200 held-out problems x 16 samples, scored by every PRM"
+bon=()
+for p in $prms; do bon+=(--prm "$out/prm_$p/model"); done
+[ -s "$out/bon.jsonl" ] || "$fx" best-of-n --policy "$policy" "${bon[@]}" --n 16 --problems 200 --task-seed 1234 --seed 7 \
+    >"$out/bon.jsonl" 2>>"$log"
+
+# Data selection: the pool scored by the PRM (all of it, best first), its top k, random k per seed.
+say "selecting: top $k of the pool by PRM own"
+[ -f "$out/pool_all.jsonl" ] ||
+    run "$fx" select --prm "$out/prm_own/model" --input "$out/pool.jsonl" --top-k 1000000 --out "$out/pool_all.jsonl"
+head -n "$k" "$out/pool_all.jsonl" >"$out/pool_top.jsonl"
+for s in $seeds; do
+    /usr/bin/python3 -c 'import random, sys
+lines = open(sys.argv[1], "rb").readlines()  # bytes: a sample may hold a stray byte
+random.Random(int(sys.argv[3])).shuffle(lines)
+open(sys.argv[2], "wb").writelines(lines[:int(sys.argv[4])])' "$out/pool_all.jsonl" "$out/pool_random_$s.jsonl" "$s" "$k"
+done
+# The checker's verdicts on the pool (for the table: how clean each selection is).
+/usr/bin/python3 -c 'import json, sys
+for l in open(sys.argv[1], "rb"):
+    j = json.loads(l.decode("utf-8", "replace"))
+    print(json.dumps({"prompt": j["problem"], "trace": "<think>\n" + j["response"]}))' "$out/pool_all.jsonl" \
+    | "$fx" task check >"$out/pool_checked.jsonl"
+
+sft=(--set "model.path=$policy" --set "sft.steps=$sft_steps" --set sft.batch=16 --set sft.lr=0.0001 --set sft.min_lr=0.00001
+     --set sft.warmup=5 --set sft.eval_every=0 --set sft.eval_problems=1 --set sft.checkpoint_every=0 --set log.progress=off
+     --set "run.out_dir=$out/sft")
+ev=(--problems 200 --task-seed 1234)
+[ -s "$out/eval_policy.json" ] || "$fx" eval --model "$policy" "${ev[@]}" >"$out/eval_policy.json" 2>>"$log"
+for s in $seeds; do
+    for d in top random all; do
+        data=$out/pool_$d.jsonl
+        [ "$d" = random ] && data=$out/pool_random_$s.jsonl
+        [ -s "$out/eval_$d-$s.json" ] && continue
+        say "sft on $d (seed $s, $sft_steps steps)"
+        run "$fx" sft "$src/configs/demo.json" "${sft[@]}" --set "run.name=$d-$s" --set "run.seed=$s" --set "sft.data=$data"
+        "$fx" eval --model "$out/sft/$d-$s/model" "${ev[@]}" >"$out/eval_$d-$s.json" 2>>"$log"
+    done
+done
+say "done"
+
+DOCS=${DOCS:-1} /usr/bin/python3 - "$out" "$src" "$k" "$sft_steps" "$prm_steps" "$seeds" "$prms" "$(($(date +%s) - t0))" "$pool_problems" <<'PY'
+import json, os, platform, subprocess, sys, datetime
+out, src, k, sft_steps, prm_steps, seeds, prms, secs, pool_problems = sys.argv[1:10]
+seeds, prms = seeds.split(), prms.split()
+def lines(p): return [json.loads(l) for l in open(p) if l.strip()]
+def mean(x): return sum(x) / len(x)
+def sd(x):
+    m = mean(x)
+    return (sum((v - m) ** 2 for v in x) / (len(x) - 1)) ** 0.5 if len(x) > 1 else 0.0
+bon = {}
+for l in lines(f"{out}/bon.jsonl"):
+    bon.setdefault(l["prm"].rstrip("/").split("/")[-2][len("prm_"):], {})[l["samples"]] = l
+checked = lines(f"{out}/pool_checked.jsonl")
+right = [c["answer_correct"] for c in checked]  # pool_all order: best PRM score first
+k = int(k)
+ev = lambda name: json.load(open(f"{out}/eval_{name}.json"))["pass@1"]
+rows = []
+rows.append("| what | measured |")
+rows.append("|---|---|")
+for p in prms:
+    l = bon[p][16]
+    rows.append(f"| step AUROC, PRM {p}, held-out model-written traces ({l['steps']} steps, {l['wrong_steps']} wrong) | "
+                f"{l['step_auroc'] if l['step_auroc'] is not None else 'n/a'} |")
+rows.append(f"| noisy pool: {len(right)} samples of the policy, right answers | {100 * mean(right):.1f}% |")
+rows.append(f"| right answers in the PRM's top {k} / in a random {k} (expected) | "
+            f"{100 * mean(right[:k]):.1f}% / {100 * mean(right):.1f}% |")
+rows.append(f"| policy before SFT, held-out greedy accuracy | {100 * ev('policy'):.1f}% |")
+for d, name in (("top", f"PRM top {k}"), ("random", f"random {k}"), ("all", f"whole pool ({len(right)})")):
+    acc = [ev(f"{d}-{s}") for s in seeds]
+    rows.append(f"| SFT on {name}: held-out accuracy, seeds {' '.join(seeds)} | "
+                f"{100 * mean(acc):.1f}% ± {100 * sd(acc):.1f} ({', '.join(f'{100 * a:.1f}' for a in acc)}) |")
+for p in prms:
+    for n in (4, 8, 16):
+        l = bon[p][n]
+        rows.append(f"| Best-of-{n}, PRM {p}: PRM choice / majority / pass@1 / pass@{n} | "
+                    f"{100 * l['prm_best']:.1f}% / {100 * l['majority']:.1f}% / {100 * l['pass@1']:.1f}% / {100 * l['pass@n']:.1f}% |")
+table = "\n".join(rows)
+print(table)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+meta = (f"Measured {datetime.date.today().isoformat()} by `bench/prm_evidence/run.sh` on {os.cpu_count()} cores ({cpu}), "
+        f"{int(secs) // 60} min {int(secs) % 60} s in all. Policy: the demo's SFT policy (`runs/demo/model`). "
+        f"PRMs: {prm_steps} steps of 16 traces, lr 3e-3 (cosine to 3e-4), from the policy's backbone; `gen` on the "
+        f"generator's traces (30% of steps wrong), `own` on those and, for half of the traces, the policy's own "
+        f"samples (1000 training problems x 4, task seed 101, temperature 1) labelled by the checker. Noisy pool: "
+        f"{pool_problems} other training problems x 4 samples (task seed 202); selection by PRM `own` (r^ = mean step + "
+        f"trajectory reward). SFT: from the policy, {sft_steps} steps of 16, lr 1e-4 (cosine to 1e-5), seeds "
+        f"{', '.join(seeds)} (run.seed: initial shuffling of the data). Held-out accuracy: greedy, 200 problems of task "
+        f"seed 1234 (`fluxrl eval`). Best-of-N: 200 held-out problems x 16 samples at temperature 1 (seed 7); N = 4 "
+        f"and 8 use the first N samples of each problem.")
+if os.environ.get("DOCS", "1") != "0":
+    path = f"{src}/docs/results.md"
+    doc = open(path).read() if os.path.exists(path) else "# Results\n\nWhat fluxrl measures, with the script that measured it.\n"
+    head = "## PRM: selection and Best-of-N"
+    section = f"{head}\n\n{meta}\n\n{table}\n"
+    if head in doc:
+        a = doc.index(head)
+        b = doc.find("\n## ", a + len(head))
+        rest = doc[b + 1:] if b >= 0 else ""
+        doc = doc[:a] + section + ("\n" + rest if rest else "")
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + section
+    open(path, "w").write(doc)
+    print(f"(written to {path})", file=sys.stderr)
+PY

@@ -1,0 +1,188 @@
+// prm_input.c — see prm_input.h.
+#define _POSIX_C_SOURCE 200809L
+#include "prm_input.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../rollout/decode.h"
+#include "../rollout/trace_store.h"
+
+bool cli_prm_input_is_h5(const char *path) {
+    size_t n = strlen(path);
+    return n > 3 && !strcmp(path + n - 3, ".h5");
+}
+
+int cli_prm_split(const char *response, char **steps, int max) {
+    int n = 0;
+    const char *p = response;
+    while (*p && n < max) {
+        const char *end = p, *next = NULL;
+        for (; *end; end++) {
+            if (!strncmp(end, "</think>", 8)) { next = end + 8; break; }
+            if (*end == '\n') {
+                const char *q = end + 1;
+                while (*q == ' ' || *q == '\t') q++;
+                if (*q == '\n') { next = q + 1; break; }
+            }
+        }
+        const char *a = p, *e = end;
+        if (!strncmp(a, "<think>", 7)) a += 7;
+        while (a < e && isspace((unsigned char)*a)) a++;
+        while (e > a && isspace((unsigned char)e[-1])) e--;
+        if (e > a) {
+            size_t len = (size_t)(e - a);
+            steps[n] = fx_malloc(len + 1);
+            memcpy(steps[n], a, len);
+            steps[n++][len] = '\0';
+        }
+        if (!next) break;
+        p = next;
+    }
+    return n;
+}
+
+char *cli_prm_user_turn(const char *prompt) {
+    const char *a = strstr(prompt, "<|im_start|>user\n");
+    if (!a) return fx_strdup(prompt);
+    a += strlen("<|im_start|>user\n");
+    const char *b = strstr(a, "<|im_end|>");
+    size_t n = b ? (size_t)(b - a) : strlen(a);
+    char *s = fx_malloc(n + 1);
+    memcpy(s, a, n);
+    s[n] = '\0';
+    return s;
+}
+
+static char *join_steps(char *const *steps, int n) {
+    size_t len = 1;
+    for (int k = 0; k < n; k++) len += strlen(steps[k]) + 2;
+    char *s = fx_malloc(len), *p = s;
+    *p = '\0';
+    for (int k = 0; k < n; k++) p += sprintf(p, "%s%s", k ? "\n\n" : "", steps[k]);
+    return s;
+}
+
+// One JSONL line into t (its strings malloc'd); -1 with err naming the field.
+static int parse_line(const char *line, const char *where, cli_prm_trace *t, fx_err *err) {
+    cJSON *j = cJSON_Parse(line);
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "problem");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "steps");
+    const cJSON *resp = cJSON_GetObjectItemCaseSensitive(j, "response");
+    int rc = 0;
+    if (!cJSON_IsObject(j)) rc = fx_errf(err, "%s: expected a JSON object", where);
+    else if (!cJSON_IsString(q)) rc = fx_errf(err, "%s: problem: expected a string", where);
+    else if (cJSON_IsArray(st)) {
+        for (const cJSON *s = st->child; s && !rc && t->nsteps < CLI_PRM_MAX_STEPS; s = s->next)
+            if (cJSON_IsString(s)) t->steps[t->nsteps++] = fx_strdup(s->valuestring);
+            else rc = fx_errf(err, "%s: steps: expected an array of strings", where);
+        if (!rc) t->response = cJSON_IsString(resp) ? fx_strdup(resp->valuestring) : join_steps(t->steps, t->nsteps);
+    } else if (cJSON_IsString(resp)) {
+        t->nsteps = cli_prm_split(resp->valuestring, t->steps, CLI_PRM_MAX_STEPS);
+        t->response = fx_strdup(resp->valuestring);
+    } else {
+        rc = fx_errf(err, "%s: steps or response: expected an array of strings or a string", where);
+    }
+    if (!rc) t->problem = fx_strdup(q->valuestring);
+    cJSON_Delete(j);
+    return rc;
+}
+
+static void trace_clear(cli_prm_trace *t) {
+    for (int k = 0; k < t->nsteps; k++) free(t->steps[k]);
+    free(t->problem), free(t->response);
+    t->problem = t->response = NULL, t->nsteps = 0;
+}
+
+static int each_jsonl(const char *path, cli_prm_trace_fn fn, void *ctx, fx_err *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return fx_errf(err, "%s: cannot open", path);
+    char *line = NULL, *steps[CLI_PRM_MAX_STEPS], where[1100];
+    size_t cap = 0;
+    int lineno = 0, rc = 0;
+    cli_prm_trace t = {.steps = steps};
+    while (!rc && getline(&line, &cap, f) > 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == strlen(line)) continue;
+        snprintf(where, sizeof where, "%.1000s:%d", path, lineno);
+        rc = parse_line(line, where, &t, err);
+        if (!rc && (rc = fn(ctx, &t, err))) {
+            fx_err inner = *err;
+            fx_errf(err, "%s: %s", where, inner.msg);
+        }
+        trace_clear(&t);
+        t.index++;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+// The steps of stored trace t as trimmed texts, each with the store step it came from.
+static void stored_steps(const tok_tokenizer *tok, const trace *tr, cli_prm_trace *t) {
+    size_t len;
+    for (int32_t k = 0, from = 0; k < tr->n_steps && t->nsteps < CLI_PRM_MAX_STEPS; from = tr->step_end[k++]) {
+        char *text = tok_decode(tok, tr->response + from, (size_t)(tr->step_end[k] - from), true, &len);
+        char *a = text, *e = text + len;
+        while (a < e && isspace((unsigned char)*a)) a++;
+        while (e > a && isspace((unsigned char)e[-1])) e--;
+        *e = '\0';
+        if (*a) t->store_step[t->nsteps] = k, t->steps[t->nsteps++] = fx_strdup(a);
+        free(text);
+    }
+}
+
+static int each_h5(const char *path, const char *tok_path, tok_tokenizer *tok, cli_prm_trace_fn fn, void *ctx,
+                   fx_err *err) {
+    trace_store *s;
+    if (trace_store_open(&s, path, err)) return -1;
+    tok_tokenizer *own = NULL;
+    const char *stored = trace_store_attr(s, "tokenizer");
+    if (tok_path || (stored && stored[0])) { // the policy's tokenizer decodes the traces
+        if (tok_load(&own, tok_path ? tok_path : stored, err)) {
+            trace_store_close(s, NULL);
+            return fx_errf(err, "%s (the traces' tokenizer; give it with --tokenizer)", err->msg);
+        }
+        tok = own;
+    }
+    int32_t eos = tok_token_id(tok, "<|im_end|>");
+    if (eos < 0) eos = tok_eos(tok);
+    trace_batch b;
+    trace_batch_init(&b);
+    int rc = 0;
+    int64_t n = trace_store_count(s);
+    char *steps[CLI_PRM_MAX_STEPS];
+    int store_step[CLI_PRM_MAX_STEPS];
+    for (int64_t first = 0; first < n && !rc; first += 256) {
+        rc = trace_store_read(s, first, n - first < 256 ? n - first : 256, &b, err);
+        for (int64_t i = 0; i < b.n && !rc; i++) {
+            trace tr = trace_batch_get(&b, i);
+            size_t len;
+            char *prompt = tok_decode(tok, tr.prompt, (size_t)tr.n_prompt, false, &len);
+            cli_prm_trace t = {.index = first + i, .steps = steps, .store_step = store_step};
+            t.problem = cli_prm_user_turn(prompt);
+            char *raw = rollout_response_text(tok, tr.response, tr.n_response, eos); // bytes, maybe cut mid-character
+            t.response = tok_utf8_sanitize(raw, strlen(raw), &len);
+            free(raw);
+            stored_steps(tok, &tr, &t);
+            if ((rc = fn(ctx, &t, err))) {
+                fx_err inner = *err;
+                fx_errf(err, "%s: trace %lld: %s", path, (long long)t.index, inner.msg);
+            }
+            trace_clear(&t);
+            free(prompt);
+        }
+    }
+    trace_batch_free(&b);
+    tok_free(own);
+    trace_store_close(s, NULL);
+    return rc;
+}
+
+int cli_prm_input_each(const char *path, const char *tok_path, tok_tokenizer *tok, cli_prm_trace_fn fn, void *ctx,
+                       fx_err *err) {
+    return cli_prm_input_is_h5(path) ? each_h5(path, tok_path, tok, fn, ctx, err) : each_jsonl(path, fn, ctx, err);
+}

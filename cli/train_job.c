@@ -1,0 +1,546 @@
+// train_job.c — see train_job.h.
+#define _POSIX_C_SOURCE 200809L
+#include "train_job.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../comm/wsync.h"
+#include "../core/log.h"
+#include "../model/cuda/cuda_backend.h"
+#include "../reward/reward.h"
+#include "../rollout/dataset.h"
+#include "../rollout/decode.h"
+#include "../rollout/engine.h"
+#include "../rollout/steps.h"
+
+#define MAX_STEPS (TASK_MAX_OPS + 2)
+#define MAX_PRM_STEPS 256
+
+int train_job_check_config(const fx_config *c, fx_err *err) {
+    bool prm = c->reward.prm_path[0] != '\0';
+    if (c->reward.beta > 0 && !prm)
+        return fx_errf(err, "reward.beta: %g mixes in the PRM's score, but reward.prm_path is empty", c->reward.beta);
+    if (!strcmp(c->grpo.step_rewards, "prm") && !prm)
+        return fx_errf(err, "grpo.step_rewards: \"prm\" needs a PRM, but reward.prm_path is empty");
+    if (c->grpo.kl_beta > 0 && !strcmp(c->grpo.kl_mode, "reward") && strcmp(c->grpo.ref_on, "reward"))
+        return fx_errf(err, "grpo.kl_mode: \"reward\" needs grpo.ref_on = \"reward\" (the reference log-probs "
+                            "travel with the traces)");
+    if (c->grpo.data[0] && !strcmp(c->grpo.step_rewards, "checker") && !strcmp(c->grpo.advantage, "process"))
+        return fx_errf(err, "grpo.step_rewards: \"checker\" labels the built-in task's steps only; with grpo.data "
+                            "use \"prm\"");
+    if (c->rollout.max_policy_lag > 0 && !c->grpo.recompute_old_logp)
+        return fx_errf(err, "rollout.max_policy_lag: %lld needs grpo.recompute_old_logp = true (the ratio is taken "
+                            "against the trainer's log-probs, the lag corrected by truncated importance weights)",
+                       (long long)c->rollout.max_policy_lag);
+    return 0;
+}
+
+int train_job_open(train_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
+    memset(j, 0, sizeof *j);
+    j->c = c, j->roles = roles;
+    if (!strcmp(c->cluster.backend, "cuda")) {
+        int devices = backend_cuda_device_count();
+        if (devices == 0)
+            return fx_errf(err, "cluster.backend: \"cuda\", but %s sees no CUDA device (or this build has no CUDA "
+                                "backend)", w ? comm_role_name(w->role) : "this process");
+        backend_cuda_precision prec = !strcmp(c->cluster.precision, "fp32") ? BACKEND_CUDA_FP32 : BACKEND_CUDA_BF16;
+        j->be = backend_cuda_create(w ? w->local_rank % devices : 0, prec, err);
+        if (!j->be) return -1;
+        j->cuda = true;
+    } else j->be = backend_cpu_create(threads);
+    // Every role needs the tokenizer and the task; the policy's folder brings the tokenizer.
+    if (sft_build_policy(c, j->be, &j->policy, &j->tok, err)) return -1;
+    if (sft_task_init(&j->task, j->tok, c, err)) return -1;
+    j->task_ready = true;
+    j->task.task.error_rate = 0; // rewards come from the checker, not from written traces
+    j->think_end = tok_token_id(j->tok, "</think>");
+    rollout_data_opts d = {.prompt_key = c->grpo.prompt_key, .answer_key = c->grpo.answer_key, .count = INT_MAX};
+    if (c->grpo.data[0]) {
+        d.data = c->grpo.data;
+        if (rollout_data_load(&d, &j->data, &j->ndata, err)) return -1;
+    }
+    if (c->grpo.data[0] && c->grpo.eval_data[0]) {
+        d.data = c->grpo.eval_data, d.count = (int)c->grpo.eval_problems;
+        if (rollout_data_load(&d, &j->eval, &j->neval, err)) return -1;
+    }
+    int maxT = (int)c->model.max_seq, mb = (int)c->grpo.minibatch;
+    if (roles & JOB_TRAIN) {
+        model_train_init(&j->policy);
+        model_reserve(&j->policy, mb, maxT, true, false);
+    }
+    // The reference scores on the reward side (ref_on = reward) or beside the trainer.
+    bool ref_here = c->grpo.kl_beta > 0 &&
+                    ((roles & JOB_SCORE && !strcmp(c->grpo.ref_on, "reward")) ||
+                     (roles & JOB_TRAIN && !strcmp(c->grpo.ref_on, "trainer")));
+    if (ref_here) {
+        if (sft_build_policy(c, j->be, &j->ref, &j->ref_tok, err)) return -1;
+        model_reserve(&j->ref, mb, maxT, false, false);
+    }
+    if (roles & JOB_SCORE && c->reward.prm_path[0]) {
+        if (prm_load(&j->prm, c->reward.prm_path, j->be, (float)c->reward.alpha, err)) return -1;
+        j->has_prm = true;
+    }
+    return 0;
+}
+
+void train_job_close(train_job *j) {
+    if (j->dp_nccl) comm_nccl_free(j->dp_nccl);
+    if (j->policy_nccl) comm_nccl_free(j->policy_nccl);
+    if (j->task_ready) sft_task_free(&j->task);
+    if (j->data) rollout_data_free(j->data, j->ndata);
+    if (j->eval) rollout_data_free(j->eval, j->neval);
+    if (j->policy.params_mem) model_free(&j->policy);
+    if (j->ref.params_mem) model_free(&j->ref);
+    if (j->has_prm) prm_free(&j->prm);
+    tok_free(j->tok);
+    tok_free(j->ref_tok);
+    backend_destroy(j->be);
+    memset(j, 0, sizeof *j);
+}
+
+// Problem `index` of the training stream: the built-in task's, or a line of grpo.data.
+static void problem_of(const train_job *j, int64_t index, rollout_problem *p) {
+    if (j->data) {
+        *p = j->data[index % j->ndata];
+        return;
+    }
+    *p = (rollout_problem){.builtin = true};
+    task_generate(&j->task.task, j->task.seed ^ TRAIN_RL_STREAM, (uint64_t)index, &p->task);
+}
+
+// The prompt's ids: the problem as a chat turn, generation prompt included.
+static void prompt_ids(const train_job *j, const rollout_problem *p, tok_ids *out) {
+    if (p->builtin) {
+        sft_prompt(&j->task, &p->task, out);
+        return;
+    }
+    tok_message msg = {"user", p->prompt};
+    char *text = tok_chat_format(&msg, 1, j->task.chat, true);
+    tok_encode(j->tok, text, strlen(text), out);
+    free(text);
+}
+
+// The problem's text, as the PRM reads it (caller frees).
+static char *problem_text(const rollout_problem *p) { return p->builtin ? task_prompt(&p->task) : fx_strdup(p->prompt); }
+
+bool train_job_eval(train_job *j, sft_eval_result *r) {
+    const fx_config *c = j->c;
+    memset(r, 0, sizeof *r);
+    if (!j->data) {
+        sft_eval(&j->task, &j->policy, (int)c->grpo.eval_problems, 32, r);
+        return true;
+    }
+    if (!j->eval) return false;
+    int B = 32, max_new = (int)c->grpo.max_new;
+    int32_t *out = fx_malloc((size_t)B * max_new * sizeof *out);
+    int *len = fx_malloc((size_t)B * sizeof *len), *plen = fx_malloc((size_t)B * sizeof *plen);
+    tok_ids *prompts = fx_calloc((size_t)B, sizeof *prompts);
+    const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
+    for (int first = 0; first < j->neval; first += B) {
+        int n = j->neval - first < B ? j->neval - first : B;
+        for (int b = 0; b < n; b++) {
+            prompts[b].n = 0;
+            prompt_ids(j, &j->eval[first + b], &prompts[b]);
+            pp[b] = prompts[b].ids, plen[b] = (int)prompts[b].n;
+        }
+        rollout_decode_opts o = {.max_new = max_new, .stop = &j->task.eos, .nstop = 1}; // greedy
+        rollout_decode(&j->policy, pp, plen, n, &o, out, NULL, len, NULL);
+        for (int b = 0; b < n; b++) {
+            char *text = rollout_response_text(j->tok, out + (size_t)b * max_new, len[b], j->task.eos);
+            r->answer_acc += rollout_judge(&j->eval[first + b], text, j->task.chat == TOK_CHAT_R1, NULL);
+            r->closed += j->think_end >= 0 && strstr(text, "</think>") != NULL;
+            r->mean_len += len[b];
+            free(text);
+        }
+    }
+    r->n = j->neval;
+    r->answer_acc /= j->neval, r->closed /= j->neval, r->mean_len /= j->neval;
+    for (int b = 0; b < B; b++) tok_ids_free(&prompts[b]);
+    free(out), free(len), free(plen), free(prompts), free(pp);
+    return true;
+}
+
+void train_job_generate(train_job *j, const int64_t *problems, int n, trace_batch *out) {
+    const fx_config *c = j->c;
+    int G = (int)c->grpo.group_size, rows = n * G, max_new = (int)c->grpo.max_new;
+    tok_ids *prompts = fx_calloc((size_t)(n ? n : 1), sizeof *prompts);
+    const int32_t **pp = fx_malloc((size_t)(rows ? rows : 1) * sizeof *pp);
+    int *plen = fx_malloc((size_t)(rows ? rows : 1) * sizeof *plen);
+    uint64_t *streams = fx_malloc((size_t)(rows ? rows : 1) * sizeof *streams);
+    for (int p = 0; p < n; p++) {
+        rollout_problem prob;
+        problem_of(j, problems[p], &prob);
+        prompt_ids(j, &prob, &prompts[p]);
+        for (int g = 0; g < G; g++) {
+            int i = p * G + g;
+            pp[i] = prompts[p].ids, plen[i] = (int)prompts[p].n;
+            streams[i] = rollout_stream((uint64_t)problems[p], (uint64_t)g);
+        }
+    }
+    int32_t *ids = fx_malloc((size_t)(rows ? rows : 1) * max_new * sizeof *ids);
+    float *lp = fx_malloc((size_t)(rows ? rows : 1) * max_new * sizeof *lp);
+    int *len = fx_malloc((size_t)(rows ? rows : 1) * sizeof *len);
+    int32_t *finish = fx_malloc((size_t)(rows ? rows : 1) * sizeof *finish);
+    rollout_decode_opts o = {.sample = {(float)c->grpo.temperature, 0, (float)c->grpo.top_p, 0},
+                             .seed = (uint64_t)c->run.seed, .stream = streams, .max_new = max_new,
+                             .stop = &j->task.eos, .nstop = 1};
+    if (rows) { // the continuous-batching engine: rollout.slots sequences at a time, bit-identical samples
+        int longest = 0;
+        for (int i = 0; i < rows; i++) longest = plen[i] > longest ? plen[i] : longest;
+        int kv = c->rollout.kv_tokens > 0 ? (int)c->rollout.kv_tokens : longest + max_new;
+        int slots = (int)(c->rollout.slots < rows ? c->rollout.slots : rows);
+        rollout_engine e;
+        fx_err err;
+        if (rollout_engine_init(&e, &j->policy, slots, kv, &err) ||
+            rollout_engine_run(&e, pp, plen, rows, &o, ids, lp, len, finish, NULL, NULL, &err))
+            fx_fatal("rollout: %s", err.msg);
+        if (!j->engine_logged)
+            fx_info("rollout engine: %d slots x %d tokens, KV cache %.1f MiB (parameters %.1f MiB)", e.slots, kv,
+                    (double)e.kv_bytes / (1 << 20), (double)e.param_bytes / (1 << 20));
+        j->engine_logged = true;
+        rollout_engine_free(&e);
+    }
+    trace_batch_clear(out);
+    for (int i = 0; i < rows; i++) {
+        const int32_t *resp = ids + (size_t)i * max_new;
+        int32_t think = -1;
+        for (int t = 0; t < len[i] && j->think_end >= 0; t++)
+            if (resp[t] == j->think_end) {
+                think = t;
+                break;
+            }
+        trace t = {.group = problems[i / G], .sample = i % G, .policy_version = j->version, .finish = finish[i],
+                   .think_end = think, .n_prompt = plen[i], .n_response = len[i], .prompt = pp[i],
+                   .response = resp, .logprobs = lp + (size_t)i * max_new, .outcome_reward = NAN,
+                   .trajectory_reward = NAN, .final_reward = NAN};
+        trace_batch_add(out, &t);
+    }
+    for (int p = 0; p < n; p++) tok_ids_free(&prompts[p]);
+    free(prompts), free(pp), free(plen), free(streams), free(ids), free(lp), free(len), free(finish);
+}
+
+static const char *piece(void *ctx, int32_t id, size_t *len) {
+    const tok_tokenizer *t = ctx;
+    if (tok_is_special(t, id)) return *len = 0, NULL;
+    return tok_token_bytes(t, id, len);
+}
+
+// The text of response tokens [a, b) as a PRM step: special tokens dropped, whitespace trimmed.
+static char *step_text(const train_job *j, const int32_t *resp, int a, int b) {
+    size_t cap = 16, n = 0;
+    char *s = fx_malloc(cap);
+    for (int t = a; t < b; t++) {
+        size_t len = 0;
+        const char *bytes = piece(j->tok, resp[t], &len);
+        if (!bytes) continue;
+        if (n + len + 1 > cap) {
+            while (n + len + 1 > cap) cap *= 2;
+            s = fx_realloc(s, cap);
+        }
+        memcpy(s + n, bytes, len), n += len;
+    }
+    s[n] = '\0';
+    size_t lo = 0;
+    while (lo < n && (s[lo] == ' ' || s[lo] == '\n' || s[lo] == '\t')) lo++;
+    while (n > lo && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t')) n--;
+    memmove(s, s + lo, n - lo);
+    s[n - lo] = '\0';
+    return s;
+}
+
+// The PRM's step rewards over the response's steps (split at blank lines and </think>), its
+// trajectory reward and r^. Returns the number of steps (ends in step_end), or -1 when the PRM
+// cannot take the trace (logged; the trace then gets r^ = 0).
+static int prm_steps(train_job *j, const char *problem, const int32_t *resp, int R, int32_t *step_end,
+                     uint8_t *part, float *reward, float *traj, float *score) {
+    steps_params sp = {NULL, j->think_end, j->task.chat == TOK_CHAT_R1};
+    int32_t think;
+    int n = R ? steps_split(resp, R, &sp, piece, j->tok, step_end, part, MAX_PRM_STEPS, &think) : 0;
+    char *texts[MAX_PRM_STEPS];
+    const char *ptrs[MAX_PRM_STEPS];
+    int kept = 0;
+    for (int k = 0; k < n; k++) texts[k] = step_text(j, resp, k ? step_end[k - 1] : 0, step_end[k]), ptrs[k] = texts[k];
+    prm_result r = {.step = reward};
+    fx_err err;
+    int rc = prm_score(&j->prm, problem, ptrs, n, &r, &err);
+    for (int k = 0; k < n; k++) free(texts[k]);
+    if (rc) {
+        fx_warn("PRM: %s; the trace gets r^ = 0", err.msg);
+        *traj = 0, *score = 0;
+        return -1;
+    }
+    kept = n;
+    *traj = r.trajectory, *score = r.score;
+    return kept;
+}
+
+// Reference log-probs of every response token of b, `mb` traces per forward pass.
+static void ref_logprobs(train_job *j, trace_batch *b) {
+    int mb = (int)j->c->grpo.minibatch;
+    for (int64_t i0 = 0; i0 < b->n; i0 += mb) {
+        int B = (int)(b->n - i0 < mb ? b->n - i0 : mb), T = 1;
+        for (int k = 0; k < B; k++) {
+            int L = b->prompt_len[i0 + k] + b->response_len[i0 + k];
+            if (L > T) T = L;
+        }
+        size_t N = (size_t)B * T;
+        int32_t *ids = fx_calloc(N, sizeof *ids), *pos = fx_calloc(N, sizeof *pos);
+        int32_t *seg = fx_malloc(N * sizeof *seg), *tgt = fx_malloc(N * sizeof *tgt);
+        float *lp = fx_malloc(N * sizeof *lp);
+        for (size_t t = 0; t < N; t++) seg[t] = -1, tgt[t] = -1;
+        for (int k = 0; k < B; k++) {
+            int64_t i = i0 + k;
+            int P = b->prompt_len[i], R = b->response_len[i];
+            const int32_t *pr = b->prompt_ids + b->prompt_start[i], *re = b->response_ids + b->response_start[i];
+            for (int t = 0; t < P + R; t++) {
+                size_t at = (size_t)k * T + (size_t)t;
+                ids[at] = t < P ? pr[t] : re[t - P], pos[at] = t, seg[at] = 0;
+                if (t + 1 >= P && t + 1 < P + R) tgt[at] = re[t + 1 - P];
+            }
+        }
+        model_forward(&j->ref, ids, pos, seg, B, T);
+        model_lm_forward(&j->ref, tgt, lp, NULL);
+        for (int k = 0; k < B; k++) {
+            int64_t i = i0 + k;
+            float *out = b->ref_logprobs + b->response_start[i];
+            for (int t = 0; t < b->response_len[i]; t++) out[t] = lp[(size_t)k * T + (size_t)(b->prompt_len[i] - 1 + t)];
+        }
+        free(ids), free(pos), free(seg), free(tgt), free(lp);
+    }
+}
+
+void train_job_score(train_job *j, const trace_batch *in, trace_batch *out, double *prm_mean) {
+    const fx_config *c = j->c;
+    bool prm_steps_wanted = !strcmp(c->grpo.step_rewards, "prm");
+    reward_mix_params mix = {(float)c->reward.beta, (float)c->reward.format_penalty, (int)c->grpo.max_new,
+                             (int)c->reward.overlong_buffer, (float)c->reward.length_penalty};
+    trace_batch_clear(out);
+    double prm_sum = 0;
+    int32_t ends[MAX_PRM_STEPS], pends[MAX_PRM_STEPS];
+    uint8_t parts[MAX_PRM_STEPS], pparts[MAX_PRM_STEPS];
+    float rewards[MAX_PRM_STEPS], prewards[MAX_PRM_STEPS];
+    for (int64_t i = 0; i < in->n; i++) {
+        trace t = trace_batch_get(in, i);
+        rollout_problem prob;
+        problem_of(j, t.group, &prob);
+        char *text = rollout_response_text(j->tok, t.response, t.n_response, j->task.eos);
+        char *extracted = NULL;
+        t.outcome_reward = rollout_judge(&prob, text, j->task.chat == TOK_CHAT_R1, &extracted) ? 1.0f : 0.0f;
+        bool format_ok = extracted != NULL;
+        free(extracted), free(text);
+        // Steps: the checker's (the task's steps, each labelled right or wrong) by default.
+        int n = prob.builtin ? sft_step_rewards(&j->task, &prob.task, t.response, t.n_response, MAX_STEPS, ends, rewards)
+                             : 0;
+        for (int k = 0; k < n; k++) parts[k] = t.think_end >= 0 && ends[k] > t.think_end + 1;
+        float score = NAN;
+        t.trajectory_reward = NAN;
+        if (j->has_prm) {
+            char *problem = problem_text(&prob);
+            float traj;
+            int pn = prm_steps(j, problem, t.response, t.n_response, pends, pparts, prewards, &traj, &score);
+            free(problem);
+            t.trajectory_reward = traj;
+            if (prm_steps_wanted) {
+                n = pn > 0 ? pn : 0;
+                memcpy(ends, pends, (size_t)n * sizeof *ends), memcpy(parts, pparts, (size_t)n);
+                memcpy(rewards, prewards, (size_t)n * sizeof *rewards);
+            }
+            prm_sum += score;
+        }
+        t.n_steps = n, t.step_end = ends, t.step_part = parts, t.step_reward = rewards;
+        t.final_reward = reward_mix(&mix, t.outcome_reward, j->has_prm ? score : 0, format_ok, t.n_response);
+        t.ref_logprobs = NULL;
+        trace_batch_add(out, &t);
+    }
+    if (j->ref.params_mem && !strcmp(c->grpo.ref_on, "reward")) ref_logprobs(j, out);
+    *prm_mean = j->has_prm && in->n ? prm_sum / (double)in->n : NAN;
+}
+
+int train_job_keep_groups(const fx_config *c, const trace_batch *in, trace_batch *out, int room) {
+    bool filter = c->grpo.dynamic_sampling && strcmp(c->grpo.advantage, "process") != 0;
+    int kept = 0;
+    for (int64_t i = 0; i < in->n && kept < room;) {
+        int64_t e = i;
+        bool differ = false;
+        while (e < in->n && in->group[e] == in->group[i]) differ |= in->final_reward[e] != in->final_reward[i], e++;
+        if (!filter || differ) {
+            for (int64_t k = i; k < e; k++) {
+                trace t = trace_batch_get(in, k);
+                trace_batch_add(out, &t);
+            }
+            kept++;
+        }
+        i = e;
+    }
+    return kept;
+}
+
+void train_job_train(train_job *j, const trace_batch *tb, int update, const grpo_dp *dp, train_job_update *u) {
+    const fx_config *c = j->c;
+    int n = (int)tb->n;
+    bool process = !strcmp(c->grpo.advantage, "process");
+    // With ref_on = reward the reference log-probs came with the traces; else the trainer's own
+    // reference model computes them.
+    bool kl = c->grpo.kl_beta > 0 && !strcmp(c->grpo.ref_on, "reward");
+    model *ref = c->grpo.kl_beta > 0 && !kl && strcmp(c->grpo.kl_mode, "reward") ? &j->ref : NULL;
+    grpo_batch b = {.n = n};
+    size_t cap = (size_t)(n ? n : 1);
+    b.plen = fx_malloc(cap * sizeof(int)), b.rlen = fx_malloc(cap * sizeof(int));
+    b.ids = fx_calloc(cap, sizeof(int32_t *)), b.old_logp = fx_calloc(cap, sizeof(float *));
+    b.reward = fx_malloc(cap * sizeof(float)), b.group = fx_malloc(cap * sizeof(int64_t));
+    b.version = fx_malloc(cap * sizeof(int64_t));
+    if (kl) b.ref_logp = fx_calloc(cap, sizeof(float *));
+    if (process) {
+        b.nsteps = fx_calloc(cap, sizeof(int));
+        b.step_end = fx_calloc(cap, sizeof(int32_t *)), b.step_reward = fx_calloc(cap, sizeof(float *));
+    }
+    for (int i = 0; i < n; i++) {
+        trace t = trace_batch_get(tb, i);
+        int P = t.n_prompt, R = t.n_response;
+        b.plen[i] = P, b.rlen[i] = R, b.reward[i] = t.final_reward, b.group[i] = t.group;
+        b.version[i] = t.policy_version;
+        b.ids[i] = fx_malloc((size_t)(P + R) * sizeof(int32_t));
+        memcpy(b.ids[i], t.prompt, (size_t)P * sizeof(int32_t));
+        memcpy(b.ids[i] + P, t.response, (size_t)R * sizeof(int32_t));
+        b.old_logp[i] = fx_malloc((size_t)(R ? R : 1) * sizeof(float));
+        memcpy(b.old_logp[i], t.logprobs, (size_t)R * sizeof(float));
+        if (kl) {
+            b.ref_logp[i] = fx_malloc((size_t)(R ? R : 1) * sizeof(float));
+            memcpy(b.ref_logp[i], t.ref_logprobs, (size_t)R * sizeof(float));
+        }
+        if (process) {
+            b.nsteps[i] = t.n_steps;
+            b.step_end[i] = fx_malloc((size_t)(t.n_steps ? t.n_steps : 1) * sizeof(int32_t));
+            b.step_reward[i] = fx_malloc((size_t)(t.n_steps ? t.n_steps : 1) * sizeof(float));
+            memcpy(b.step_end[i], t.step_end, (size_t)t.n_steps * sizeof(int32_t));
+            memcpy(b.step_reward[i], t.step_reward, (size_t)t.n_steps * sizeof(float));
+        }
+    }
+    // KL as a reward penalty: r_i -= kl_beta * sum_t kl_t over the sampled tokens (the estimator
+    // on sampling vs reference log-probs), and no KL term in the loss.
+    bool kl_reward = c->grpo.kl_beta > 0 && !strcmp(c->grpo.kl_mode, "reward");
+    double kl_pen = 0;
+    if (kl_reward)
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int t = 0; t < b.rlen[i]; t++) {
+                double d = (double)b.ref_logp[i][t] - (double)b.old_logp[i][t]; // log(ref / pi)
+                s += !strcmp(c->grpo.kl_estimator, "k1") ? -d : !strcmp(c->grpo.kl_estimator, "k2") ? d * d / 2
+                                                                                                   : exp(d) - d - 1;
+            }
+            b.reward[i] -= (float)(c->grpo.kl_beta * s), kl_pen += s;
+        }
+    float *adv = fx_malloc(cap * sizeof *adv), *tok_mem = NULL, **tok_adv = NULL;
+    if (!strcmp(c->grpo.advantage, "rloo")) grpo_adv_rloo(b.reward, b.group, n, adv);
+    else grpo_adv_grpo(b.reward, b.group, n, c->grpo.std_norm, 1e-6f, adv);
+    if (process) {
+        int64_t total = 0;
+        for (int i = 0; i < n; i++) total += b.rlen[i];
+        tok_mem = fx_malloc((size_t)(total ? total : 1) * sizeof(float));
+        tok_adv = fx_malloc(cap * sizeof(float *));
+        grpo_batch_process_advantages(&b, c->grpo.process_add_outcome, tok_mem, tok_adv);
+    }
+    uint8_t *keep = fx_malloc(cap);
+    memset(keep, 1, cap);
+    grpo_kl est = !strcmp(c->grpo.kl_estimator, "k1") ? GRPO_KL_K1 : !strcmp(c->grpo.kl_estimator, "k2") ? GRPO_KL_K2
+                                                                                                         : GRPO_KL_K3;
+    grpo_loss_params lp = {(float)c->grpo.eps_low, (float)c->grpo.eps_high, (float)c->grpo.dual_clip,
+                           kl_reward ? 0.0f : (float)c->grpo.kl_beta, est, (float)c->grpo.entropy_beta, GRPO_AGG_TOKEN_MEAN,
+                           (int)c->grpo.max_new};
+    if (!strcmp(c->grpo.loss_agg, "seq_mean_token_mean")) lp.agg = GRPO_AGG_SEQ_MEAN_TOKEN_MEAN;
+    if (!strcmp(c->grpo.loss_agg, "seq_mean_token_sum_norm")) lp.agg = GRPO_AGG_SEQ_MEAN_TOKEN_SUM_NORM;
+    model_lr_schedule sched = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup,
+                               (int)c->grpo.steps};
+    grpo_update_opts o = {.micro = (int)c->grpo.minibatch, .minibatches = (int)c->grpo.ppo_minibatches,
+                          .epochs = (int)c->grpo.ppo_epochs, .recompute_old = c->grpo.recompute_old_logp,
+                          .tis_cap = (float)c->grpo.tis_cap, .version = j->version, .grad_clip = c->grpo.grad_clip,
+                          .opt = {0, 0.9f, 0.999f, 1e-8f, (float)c->grpo.weight_decay},
+                          .lr = model_lr_at(&sched, update)};
+    grpo_update_stats us;
+    double norm = 0;
+    grpo_policy_update(&j->policy, ref, &b, adv, (const float *const *)tok_adv, keep,
+                       &lp, &o, dp, &norm, &us);
+    *u = (train_job_update){us.loss, us.kl, us.entropy, us.clipfrac, norm, us.tis_mean, us.steps};
+    if (kl_reward) { // the mean per-token KL of this rank's traces, for the metrics
+        int64_t tokens = 0;
+        for (int i = 0; i < n; i++) tokens += b.rlen[i];
+        u->kl = tokens ? kl_pen / (double)tokens : 0;
+    }
+    j->version++;
+    free(adv), free(tok_mem), free(tok_adv), free(keep);
+    grpo_batch_free(&b);
+}
+
+typedef struct {
+    MPI_Comm comm;
+    train_job *job;
+} dp_ctx;
+static dp_ctx g_dp; // one trainer per process
+
+static void dp_allreduce(void *ctx, double *x, int n) {
+    COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, ((dp_ctx *)ctx)->comm));
+}
+
+static void dp_grad_allreduce(void *ctx, model *m) {
+    dp_ctx *d = ctx;
+    if (d->job->dp_nccl) {
+        comm_nccl_allreduce_sum(d->job->dp_nccl, m->grads_mem, m->nparams, 0, backend_cuda_stream(m->be));
+        return;
+    }
+    size_t n = m->nparams, per = (size_t)1 << 24; // 64 MiB per call
+    for (size_t off = 0; off < n; off += per) {
+        int count = (int)(n - off < per ? n - off : per);
+        COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads_mem + off, count, MPI_FLOAT, MPI_SUM, d->comm));
+    }
+}
+
+void train_job_dp_init(train_job *j, grpo_dp *dp, const comm_world *w) {
+    if (j->cuda && w->count[COMM_ROLE_TRAINER] > 1) {
+        fx_err err;
+        if (!(j->dp_nccl = comm_nccl_create(w->role_comm, &err))) fx_fatal("%s", err.msg);
+    }
+    g_dp = (dp_ctx){w->role_comm, j};
+    dp->allreduce = dp_allreduce, dp->grad_allreduce = dp_grad_allreduce;
+    dp->ctx = &g_dp;
+}
+
+// A float buffer of the model from the root to every rank of comm (nccl when on the GPU).
+static void bcast_floats(comm_nccl *nccl, const backend *be, float *x, size_t n, MPI_Comm comm) {
+    if (nccl) {
+        comm_nccl_broadcast(nccl, x, n, 0, backend_cuda_stream(be));
+        return;
+    }
+    for (size_t off = 0, per = (size_t)1 << 28; off < n; off += per) {
+        int count = (int)(n - off < per ? n - off : per);
+        COMM_CHECK(MPI_Bcast(x + off, count, MPI_FLOAT, 0, comm));
+    }
+}
+
+void train_job_share_start(train_job *j, const comm_world *w) {
+    if (w->count[COMM_ROLE_TRAINER] < 2) return;
+    model *m = &j->policy;
+    bcast_floats(j->dp_nccl, j->be, m->params_mem, m->nparams, w->role_comm);
+    bcast_floats(j->dp_nccl, j->be, m->m_mem, m->nparams, w->role_comm);
+    bcast_floats(j->dp_nccl, j->be, m->v_mem, m->nparams, w->role_comm);
+    int64_t head[2] = {m->step, j->version};
+    COMM_CHECK(MPI_Bcast(head, 2, MPI_INT64_T, 0, w->role_comm));
+    m->step = (int)head[0], j->version = head[1];
+}
+
+int train_job_sync_policy(train_job *j, const comm_world *w, int64_t *version, fx_err *err) {
+    model *m = &j->policy;
+    if (!j->cuda)
+        return wsync_broadcast(m->params_mem, m->nparams, version, WSYNC_BUCKET_BYTES_DEFAULT, 0, w->policy_comm, err);
+    if (!j->policy_nccl && !(j->policy_nccl = comm_nccl_create(w->policy_comm, err))) return -1;
+    int64_t head[2] = {*version, (int64_t)m->nparams};
+    COMM_CHECK(MPI_Bcast(head, 2, MPI_INT64_T, 0, w->policy_comm));
+    if (head[1] != (int64_t)m->nparams)
+        fx_fatal("weight sync: the trainer leader sends %lld parameters but this rank's model has %zu",
+                 (long long)head[1], m->nparams);
+    comm_nccl_broadcast(j->policy_nccl, m->params_mem, m->nparams, 0, backend_cuda_stream(j->be));
+    *version = head[0];
+    return 0;
+}

@@ -1,0 +1,155 @@
+// engine.c — see engine.h.
+#include "engine.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "trace.h"
+
+int rollout_engine_init(rollout_engine *e, model *m, int slots, int kv_tokens, fx_err *err) {
+    memset(e, 0, sizeof *e);
+    if (slots < 1 || slots > 65536) return fx_errf(err, "rollout engine: slots: expected 1..65536, got %d", slots);
+    if (kv_tokens < 1 || kv_tokens > (1 << 24))
+        return fx_errf(err, "rollout engine: kv_tokens: expected 1..16777216, got %d", kv_tokens);
+    kv_tokens = (kv_tokens + ROLLOUT_ENGINE_ALIGN - 1) / ROLLOUT_ENGINE_ALIGN * ROLLOUT_ENGINE_ALIGN;
+    e->m = m, e->slots = slots, e->kv_tokens = kv_tokens;
+    model_kv_init(m, slots, ROLLOUT_ENGINE_GUARD + kv_tokens);
+    model_decode_release(m); // a scratch grown by an earlier, larger prefill
+    e->kv_bytes = model_kv_bytes(m);
+    e->param_bytes = m->nparams * sizeof(float);
+    fx_debug("rollout engine: %d slots x %d tokens, KV cache %.1f MiB (parameters %.1f MiB)", slots, kv_tokens,
+            (double)e->kv_bytes / (1 << 20), (double)e->param_bytes / (1 << 20));
+    return 0;
+}
+
+void rollout_engine_free(rollout_engine *e) { memset(e, 0, sizeof *e); }
+
+// One slot: the request it holds (-1: none), where its sequence stands.
+typedef struct {
+    int req;
+    int start; // the cache column of its first token
+    int fed;   // tokens fed: prompt, then generated
+    int gen;   // tokens generated
+    int32_t next;
+    rollout_tail tail;
+} slot;
+
+typedef struct {
+    rollout_engine *e;
+    const int32_t *const *prompts;
+    const int *plen;
+    const rollout_decode_opts *o;
+    int32_t *out, *finish;
+    float *logprob;
+    int *out_len;
+    rollout_engine_done done;
+    void *ctx;
+} run_io;
+
+// Records slot s's next token, sampled from its logits; true when its sequence ends with it.
+static bool emit(const run_io *io, slot *s, const float *logits, sample_scratch *scratch) {
+    const rollout_decode_opts *o = io->o;
+    int V = io->e->m->V, r = s->req;
+    float lp;
+    int32_t t = rollout_pick(logits, V, o, o->stream ? o->stream[r] : (uint64_t)r, s->gen, scratch, &lp);
+    size_t at = (size_t)r * (size_t)o->max_new + (size_t)s->gen++;
+    io->out[at] = t;
+    if (io->logprob) io->logprob[at] = lp;
+    int32_t why = -1;
+    for (int i = 0; i < o->nstop && why < 0; i++)
+        if (t == o->stop[i]) why = TRACE_FINISH_EOS;
+    if (why < 0 && o->nstop_strings > 0 && rollout_tail_push(&s->tail, o, t)) why = TRACE_FINISH_STOP;
+    if (why < 0 && s->gen == o->max_new) why = TRACE_FINISH_LENGTH;
+    s->next = t;
+    if (why < 0) return false;
+    io->out_len[r] = s->gen;
+    if (io->finish) io->finish[r] = why;
+    return true;
+}
+
+// Makes room for one more column: drops the columns between the guard and the oldest live
+// sequence. Starts and the guard are multiples of ALIGN, so the drop keeps starts aligned.
+static void make_room(rollout_engine *e, slot *sl) {
+    model *m = e->m;
+    int drop = m->kv_len;
+    for (int b = 0; b < e->slots; b++)
+        if (sl[b].req >= 0 && sl[b].start < drop) drop = sl[b].start;
+    drop -= ROLLOUT_ENGINE_GUARD;
+    FX_ASSERT(drop > 0 && drop % ROLLOUT_ENGINE_ALIGN == 0);
+    model_kv_shift(m, drop);
+    for (int b = 0; b < e->slots; b++)
+        if (sl[b].req >= 0) sl[b].start -= drop;
+    e->shifts++;
+}
+
+int rollout_engine_run(rollout_engine *e, const int32_t *const *prompts, const int *plen, int n,
+                       const rollout_decode_opts *o, int32_t *out, float *logprob, int *out_len, int32_t *finish,
+                       rollout_engine_done done, void *ctx, fx_err *err) {
+    FX_ASSERT(e->m && n >= 0 && o->max_new > 0);
+    for (int i = 0; i < n; i++) {
+        if (plen[i] < 1) return fx_errf(err, "rollout engine: request %d: prompt: expected at least 1 token", i);
+        if (plen[i] + o->max_new - 1 > e->kv_tokens)
+            return fx_errf(err, "rollout engine: request %d: prompt (%d tokens) + max_new (%d) - 1 = %d KV columns, "
+                           "the cache has %d per slot (rollout.kv_tokens, --kv-tokens)",
+                           i, plen[i], o->max_new, plen[i] + o->max_new - 1, e->kv_tokens);
+    }
+    model *m = e->m;
+    int S = e->slots, V = m->V;
+    if (m->kv_B != S || m->kv_T != ROLLOUT_ENGINE_GUARD + e->kv_tokens) // the cache was resized since (rollout_decode)
+        model_kv_init(m, S, ROLLOUT_ENGINE_GUARD + e->kv_tokens);
+    run_io io = {e, prompts, plen, o, out, finish, logprob, out_len, done, ctx};
+    slot *sl = fx_calloc((size_t)S, sizeof *sl);
+    int32_t *ids = fx_malloc((size_t)S * 3 * sizeof *ids), *pos = ids + S, *seg = ids + 2 * S;
+    float *logits = fx_malloc((size_t)S * (size_t)V * sizeof *logits);
+    sample_scratch scratch;
+    sample_scratch_init(&scratch, V);
+    size_t own = (size_t)S * (sizeof *sl + 3 * sizeof *ids + (size_t)V * sizeof *logits) + 3 * (size_t)V * 4;
+    e->steps = e->shifts = e->fed = e->idle = 0;
+    e->peak_bytes = 0;
+    for (int b = 0; b < S; b++) sl[b].req = -1;
+    int queued = 0, live = 0, ended = 0;
+    while (ended < n) {
+        if (!live) { // an empty cache starts again after the guard
+            model_kv_reset(m);
+            model_kv_pad(m, ROLLOUT_ENGINE_GUARD);
+        }
+        if (m->kv_len == m->kv_T) make_room(e, sl);
+        if (m->kv_len % ROLLOUT_ENGINE_ALIGN == 0)
+            for (int b = 0; b < S && queued < n; b++)
+                if (sl[b].req < 0) {
+                    sl[b].tail.len = 0;
+                    sl[b].req = queued++, sl[b].start = m->kv_len, sl[b].fed = sl[b].gen = 0;
+                    live++;
+                }
+        for (int b = 0; b < S; b++) {
+            slot *s = &sl[b];
+            if (s->req < 0) {
+                ids[b] = 0, pos[b] = 0, seg[b] = -1;
+                e->idle++;
+                continue;
+            }
+            ids[b] = s->fed < plen[s->req] ? prompts[s->req][s->fed] : s->next;
+            pos[b] = s->fed, seg[b] = s->req;
+            e->fed++;
+        }
+        model_decode_last(m, ids, pos, seg, 1, logits);
+        e->steps++;
+        size_t held = e->param_bytes + model_kv_bytes(m) + model_decode_bytes(m) + own;
+        for (int b = 0; b < S; b++) held += sl[b].tail.cap;
+        e->peak_bytes = held > e->peak_bytes ? held : e->peak_bytes;
+        for (int b = 0; b < S; b++) {
+            slot *s = &sl[b];
+            if (s->req < 0 || ++s->fed < plen[s->req]) continue; // empty, or still reading its prompt
+            if (!emit(&io, s, logits + (size_t)b * V, &scratch)) continue;
+            if (done) done(ctx, s->req);
+            s->req = -1;
+            live--, ended++;
+        }
+    }
+    sample_scratch_free(&scratch);
+    for (int b = 0; b < S; b++) free(sl[b].tail.buf);
+    free(sl), free(ids), free(logits);
+    return 0;
+}

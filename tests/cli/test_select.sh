@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# test_select.sh FLUXRL SRC MAKE_TINY_MODELS — the PRM's applications end to end on tiny random
+# models: `fluxrl select` keeps the best-scored traces in score order (JSONL that `fluxrl sft`
+# trains on with sft.data, or an HDF5 store), `fluxrl best-of-n` reports the PRM's choice next to
+# the baselines, `fluxrl prm-train` takes prm.data and template-guided targets; bad input exits 2
+# naming the file.
+set -u
+fx=$1 src=$2 tiny=$3
+. "$src/tests/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+expect_run 0 "tiny models" -- "$tiny" "$tmp/m"
+cat >"$tmp/pool.jsonl" <<'J'
+{"problem": "Compute 1+2.", "response": "<think>\n1+2: 1+2=3, 1+2=3\n</think>\nThe answer is 3."}
+{"problem": "Compute 5-3.", "response": "<think>\n5-3: 5-3=2, 5-3=2\n</think>\nThe answer is 2."}
+
+{"problem": "Compute 4+4.", "steps": ["4+4: 4+4=8, 4+4=8", "The answer is 8."]}
+{"problem": "Compute 9-1.", "response": "<think>\n9-1: 9-1=7, 9-1=7\n</think>\nThe answer is 7."}
+{"problem": "Compute 2+7.", "response": "<think>\n2+7: 2+7=9, 2+7=9\n\nextra step\n</think>\nThe answer is 9."}
+J
+prm=(--prm "$tmp/m/class2")
+expect_run 0 "prm-score the pool" -- "$fx" prm-score "${prm[@]}" --input "$tmp/pool.jsonl"
+scores=$out
+expect_run 0 "select the top 3" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 3 --out "$tmp/top.jsonl"
+expect_contains "$out" "select: kept 3 of 5 traces" "summary"
+expect_run 0 "no temporary file left" -- test ! -e "$tmp/top.jsonl.tmp"
+# The kept indices are the 3 best of prm-score's scores, best first, with the same scores.
+expect_run 0 "top-k order and scores" -- /usr/bin/python3 -c '
+import json, sys
+scores = [json.loads(l) for l in sys.argv[1].splitlines()]
+top = [json.loads(l) for l in open(sys.argv[2])]
+want = sorted(range(len(scores)), key=lambda i: (-scores[i]["score"], i))[:3]
+assert [t["index"] for t in top] == want, ([t["index"] for t in top], want)
+for t in top:
+    s = scores[t["index"]]
+    assert abs(t["score"] - s["score"]) < 1e-5 and len(t["step_rewards"]) == len(s["step_rewards"]), (t, s)
+    assert t["problem"].startswith("Compute ") and "The answer is" in t["response"], t
+assert all(a["score"] >= b["score"] for a, b in zip(top, top[1:]))
+' "$scores" "$tmp/top.jsonl"
+expect_run 0 "k above the pool keeps all" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 99 --out "$tmp/all.jsonl"
+expect_run 0 "5 lines" -- test "$(wc -l <"$tmp/all.jsonl")" -eq 5
+expect_run 0 "select with the scalar read-out" -- "$fx" select --prm "$tmp/m/scalar" --input "$tmp/pool.jsonl" --top-k 2 --out "$tmp/s.jsonl" --alpha 0.5
+
+# fluxrl sft trains on the selection (sft.data).
+small=(--set "run.out_dir=$tmp" --set model.hidden_size=32 --set model.layers=1 --set model.heads=2 --set model.kv_heads=1
+       --set model.intermediate_size=64 --set model.max_seq=96 --set task.ops=1 --set task.digits=1 --set sft.batch=4
+       --set sft.steps=6 --set sft.warmup=1 --set sft.log_every=2 --set sft.eval_every=0 --set sft.eval_problems=2
+       --set cluster.threads=1 --set sft.checkpoint_every=0)
+expect_run 0 "sft on the selection" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=sel --set "sft.data=$tmp/top.jsonl"
+expect_contains "$out" "sft: 6 steps" "trained"
+first=$(grep '"loss"' "$tmp/sel/metrics.jsonl" | head -1 | sed 's/.*"loss": \([0-9.e-]*\).*/\1/')
+last=$(grep '"loss"' "$tmp/sel/metrics.jsonl" | tail -1 | sed 's/.*"loss": \([0-9.e-]*\).*/\1/')
+expect_run 0 "the loss falls on 3 examples ($first -> $last)" -- awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a) }'
+printf '{"problem": "Compute 1+2.", "response": "3"}\n{"problem": "Compute 1+2.", "answer": "3"}\n' >"$tmp/bad.jsonl"
+expect_run 2 "sft.data: a bad line" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=bad --set "sft.data=$tmp/bad.jsonl"
+expect_contains "$err" "bad.jsonl:2: response: expected a string" "file, line, field"
+expect_run 2 "sft.data: a missing file" -- "$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=bad --set "sft.data=$tmp/none.jsonl"
+expect_contains "$err" "none.jsonl: cannot open" "file named"
+
+# HDF5 in, HDF5 or JSONL out.
+expect_run 0 "generate a pool" -- "$fx" generate --model "$tmp/m/lm" --ops 1 --digits 1 --problems 3 --n 2 --temperature 1 \
+    --seed 4 --max-new 24 --out "$tmp/pool.h5"
+expect_run 0 "select from a trace store into a trace store" -- "$fx" select "${prm[@]}" --input "$tmp/pool.h5" --top-k 4 --out "$tmp/top.h5"
+expect_run 0 "traces info" -- "$fx" traces info "$tmp/top.h5"
+expect_contains "$out" "traces     4" "four traces kept"
+expect_run 0 "select from a trace store into JSONL" -- "$fx" select "${prm[@]}" --input "$tmp/pool.h5" --top-k 4 --out "$tmp/h.jsonl"
+expect_run 0 "the same order" -- /usr/bin/python3 -c '
+import json, subprocess, sys
+fx, h5, js = sys.argv[1:4]
+a = [json.loads(l) for l in subprocess.run([fx, "traces", "export", h5], check=True, capture_output=True, text=True).stdout.splitlines()]
+b = [json.loads(l) for l in open(js)]
+assert len(a) == len(b) == 4
+assert [(x["group"], x["sample"]) for x in a] == [(y["index"] // 2, y["index"] % 2) for y in b], (a, b)
+assert all(abs(x["trajectory_reward"] - y["trajectory_reward"]) < 1e-6 for x, y in zip(a, b))
+' "$fx" "$tmp/top.h5" "$tmp/h.jsonl"
+expect_run 2 "HDF5 output needs an HDF5 input" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 2 --out "$tmp/x.h5"
+
+# Bad input: a model without a PRM head, a file that is not JSONL, missing options.
+expect_run 2 "select with a language model" -- "$fx" select --prm "$tmp/m/lm" --input "$tmp/pool.jsonl" --top-k 2 --out "$tmp/x.jsonl"
+expect_contains "$err" "$tmp/m/lm/config.json: architectures: a PRM needs" "the file named"
+printf 'not json\n' >"$tmp/notes.txt"
+expect_run 2 "select on a wrong file" -- "$fx" select "${prm[@]}" --input "$tmp/notes.txt" --top-k 2 --out "$tmp/x.jsonl"
+expect_contains "$err" "notes.txt:1: expected a JSON object" "file and line"
+expect_run 0 "nothing written" -- test ! -e "$tmp/x.jsonl" -a ! -e "$tmp/x.jsonl.tmp"
+expect_run 2 "select: --top-k 0" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 0 --out "$tmp/x.jsonl"
+expect_run 2 "select without --out" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 2
+
+# fluxrl best-of-n: one line per N' = 1, 2, 4; the last with the step AUROC (built-in task).
+bon=(best-of-n --policy "$tmp/m/lm" --prm "$tmp/m/class2" --ops 1 --digits 1 --problems 3 --max-new 24 --seed 2)
+expect_run 0 "best-of-n" -- "$fx" "${bon[@]}" --n 4
+one=$out
+expect_run 0 "three lines, accuracies in [0, 1], pass@1 <= pass@n" -- /usr/bin/python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert [l["samples"] for l in lines] == [1, 2, 4], lines
+for l in lines:
+    assert l["problems"] == 3
+    assert all(0 <= l[k] <= 1 for k in ("prm_best", "pass@1", "majority", "pass@n")), l
+    assert l["pass@1"] <= l["pass@n"] and l["prm_best"] <= l["pass@n"], l
+assert "step_auroc" in lines[-1] and lines[-1]["steps"] > 0, lines[-1]
+ ' "$one"
+expect_run 0 "best-of-n, batch 3: the same" -- "$fx" "${bon[@]}" --n 4 --batch 3
+expect_run 0 "batch-size invariance" -- test "$one" = "$out"
+printf '{"question": "Compute 1+1.", "answer": "2"}\n{"question": "Compute 2+2.", "answer": "4"}\n' >"$tmp/d.jsonl"
+expect_run 0 "best-of-n on JSONL" -- "$fx" best-of-n --policy "$tmp/m/lm" --prm "$tmp/m/class2" --data "$tmp/d.jsonl" --n 2 --max-new 8
+expect_contains "$out" '{"problems": 2, "samples": 2, "prm_best": ' "two problems"
+expect_run 2 "best-of-n without --prm" -- "$fx" best-of-n --policy "$tmp/m/lm"
+expect_contains "$err" "--policy and --prm are required" "named"
+expect_run 2 "best-of-n with a language model as PRM" -- "$fx" "${bon[@]}" --prm "$tmp/m/lm"
+expect_contains "$err" "a PRM needs a process-reward or reward head" "refused"
+expect_run 2 "best-of-n: bad --n" -- "$fx" "${bon[@]}" --n 0
+
+# prm-train on the policy's own traces (prm.data) and with template-guided trajectory targets.
+pt=("${small[@]}" --set "model.path=$tmp/m/lm" --set prm.steps=2 --set prm.batch=2 --set prm.eval_every=0 --set prm.eval_traces=4)
+expect_run 0 "prm-train with prm.data" -- "$fx" prm-train "$src/configs/demo.json" "${pt[@]}" --set run.name=pd \
+    --set "prm.data=$tmp/pool.h5" --set prm.data_share=1
+expect_contains "$err" "6 traces from $tmp/pool.h5" "pool read"
+expect_run 0 "prm-train with template rollouts" -- "$fx" prm-train "$src/configs/demo.json" "${pt[@]}" --set run.name=tg \
+    --set prm.template_rollouts=2
+expect_run 0 "targets logged" -- grep -q '"final_target": ' "$tmp/tg/metrics.jsonl"
+expect_run 2 "prm.data: not a built-in prompt" -- "$fx" prm-train "$src/configs/demo.json" "${pt[@]}" --set run.name=pb \
+    --set "prm.data=$tmp/d.jsonl"
+expect_contains "$err" "d.jsonl:1: " "file and line"
+finish test_select

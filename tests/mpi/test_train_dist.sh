@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# test_train_dist.sh FLUXRL SRC — `fluxrl train` across MPI roles, against the one-process run
+# (and `fluxrl sft` and `fluxrl prm-train` on 2 data-parallel ranks against one process):
+#   - trainer + rollout + reward ranks compute exactly what one process computes (metrics and the
+#     final weights bit for bit), with and without a reward rank, on-policy and one-step-off;
+#   - 2 trainers (data-parallel) x 2 rollout ranks: the same samples and rewards, losses within
+#     1e-6 relative and weights within 1e-4 (float sums in another order);
+#   - a rollout rank killed with SIGKILL mid-run ends the job within 60 s with a non-zero exit,
+#     leaving the newest checkpoint intact (the run resumes from it);
+#   - SIGTERM: a checkpoint, exit 3, and a resumed run whose metrics equal an uninterrupted run's;
+#     SIGUSR1: an export of the policy, mid-run.
+set -u
+fx=$1 src=$2
+. "$src/tests/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mpi="$src/launch/mpirun.sh"
+cat >"$tmp/c.json" <<EOF
+{"run": {"name": "sft", "out_dir": "$tmp", "seed": 7},
+ "log": {"level": "info", "progress": "off"},
+ "cluster": {"trainer_ranks": 1, "rollout_ranks": 1, "reward_ranks": 1, "threads": 1},
+ "model": {"hidden_size": 64, "layers": 2, "heads": 4, "kv_heads": 2, "intermediate_size": 192, "max_seq": 128},
+ "task": {"ops": 2, "digits": 1, "operators": "+-", "error_rate": 0.1, "chat": "r1"},
+ "sft": {"steps": 300, "batch": 16, "lr": 0.005, "min_lr": 0.0005, "warmup": 10, "log_every": 100, "eval_every": 0,
+         "eval_problems": 16, "checkpoint_every": 0},
+ "grpo": {"steps": 3, "prompts": 4, "group_size": 4, "max_new": 96, "lr": 0.00003, "warmup": 0, "eval_every": 0,
+          "eval_problems": 8, "minibatch": 16, "checkpoint_every": 0, "kl_beta": 0.01}
+}
+EOF
+expect_run 0 "a warm-start policy (SFT)" -- "$fx" sft "$tmp/c.json"
+set_model=(--set "model.path=$tmp/sft/model")
+# Data-parallel SFT: 2 ranks, each half of every batch, the same losses as one process.
+expect_run 0 "SFT on 2 data-parallel ranks" -- timeout 300 "$mpi" -np 2 "$fx" sft "$tmp/c.json" --set run.name=sft2 \
+    --set sft.steps=30 --set sft.log_every=10
+expect_run 0 "SFT, one process, the same steps" -- "$fx" sft "$tmp/c.json" --set run.name=sft1 --set sft.steps=30 \
+    --set sft.log_every=10
+# (Summation order differs, and lr 5e-3 amplifies it: over 30 steps losses agree within 1e-5,
+# gradient norms within 1e-3, relative.)
+expect_run 0 "data-parallel SFT losses = one process's within 1e-5" -- python3 -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1]) if "loss" in l]
+b = [json.loads(l) for l in open(sys.argv[2]) if "loss" in l]
+assert len(a) == len(b) == 3, (a, b)
+for x, y in zip(a, b):
+    assert abs(x["loss"] - y["loss"]) <= 1e-5 * abs(x["loss"]), (x, y)
+    assert abs(x["grad_norm"] - y["grad_norm"]) <= 1e-3 * abs(x["grad_norm"]), (x, y)' \
+    "$tmp/sft1/metrics.jsonl" "$tmp/sft2/metrics.jsonl"
+# Data-parallel PRM training: 2 ranks, the same losses and the same held-out AUROC as one process.
+pt=(--set "model.path=$tmp/sft/model" --set prm.steps=20 --set prm.batch=8 --set prm.eval_every=0 --set prm.eval_traces=16)
+expect_run 0 "prm-train on 2 data-parallel ranks" -- timeout 300 "$mpi" -np 2 "$fx" prm-train "$tmp/c.json" "${pt[@]}" \
+    --set run.name=prm2
+expect_run 0 "prm-train, one process" -- "$fx" prm-train "$tmp/c.json" "${pt[@]}" --set run.name=prm1
+expect_run 0 "data-parallel PRM losses = one process's within 1e-5" -- python3 -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert len(a) == len(b) and len(a) > 20, (len(a), len(b))
+for x, y in zip(a, b):
+    for k in ("loss", "eval_step_mse"):
+        if k in x: assert abs(x[k] - y[k]) <= 1e-5 * abs(x[k]), (k, x, y)
+    if "eval_step_auroc" in x: assert x["eval_step_auroc"] == y["eval_step_auroc"], (x, y)' \
+    "$tmp/prm1/metrics.jsonl" "$tmp/prm2/metrics.jsonl"
+
+# Metrics without the timings, one line per step.
+strip() { python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    print(json.dumps({k: v for k, v in d.items() if not k.startswith("time") and not k.endswith("per_s")}, sort_keys=True))' "$1"; }
+same_run() { # NAME_A NAME_B WHAT
+    if diff <(strip "$tmp/$1/metrics.jsonl") <(strip "$tmp/$2/metrics.jsonl") >"$tmp/diff" &&
+        cmp -s "$tmp/$1/model/model.safetensors" "$tmp/$2/model/model.safetensors"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        printf 'FAIL %s: %s and %s differ\n' "$3" "$1" "$2" >&2
+        head -c 3000 "$tmp/diff" >&2
+    fi
+}
+
+expect_run 0 "one process" -- "$fx" train "$tmp/c.json" "${set_model[@]}" --set run.name=one
+expect_contains "$out" "train: 3 GRPO updates" "one process finished"
+expect_run 0 "3 ranks: trainer, rollout, reward" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" \
+    "${set_model[@]}" --set run.name=three
+expect_contains "$err" "ranks: 1 trainer, 1 rollout, 1 reward; max policy lag 0" "roles logged"
+same_run one three "3 ranks = one process"
+# The run learned something: some update had groups with signal and a non-zero gradient.
+expect_run 0 "updates moved the policy" -- python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+steps = [d for d in lines if "loss" in d]
+assert len(steps) == 3 and any(d["grad_norm"] > 0 for d in steps) and any(d["kl"] > 0 for d in steps), steps
+assert all(d["policy_lag_max"] == 0 for d in steps)
+# every metric finite
+import math
+assert all(isinstance(v, (int, float)) and math.isfinite(v) for d in lines for v in d.values()), lines
+# dynamic sampling: groups without signal dropped, more problems drawn until 4 groups are kept
+assert all(d["groups_kept"] == 4 or d["sampling_rounds"] == 4 for d in steps), steps
+assert any(d["sampling_rounds"] > 0 and d["groups_sampled"] > d["groups_kept"] for d in steps), steps' "$tmp/three/metrics.jsonl"
+
+expect_run 0 "2 ranks: no reward rank" -- timeout 300 "$mpi" -np 2 "$fx" train "$tmp/c.json" "${set_model[@]}" \
+    --set run.name=two --set cluster.reward_ranks=0
+same_run one two "trainer + rollout (scoring on the rollout rank) = one process"
+
+expect_run 0 "5 ranks: 2 trainers, 2 rollout, 1 reward" -- timeout 300 "$mpi" -np 5 "$fx" train "$tmp/c.json" \
+    "${set_model[@]}" --set run.name=five --set cluster.trainer_ranks=2 --set cluster.rollout_ranks=2
+expect_run 0 "data-parallel = one process within float reordering" -- python3 -c '
+import json, struct, sys, array
+def metrics(p):
+    return [json.loads(l) for l in open(p)]
+a, b = metrics(sys.argv[1] + "/one/metrics.jsonl"), metrics(sys.argv[1] + "/five/metrics.jsonl")
+assert len(a) == len(b)
+for x, y in zip(a, b):
+    for k in ("reward_mean", "accuracy", "response_tokens", "groups_kept", "groups_sampled", "step_reward_mean"):
+        if k in x: assert x[k] == y[k], (k, x[k], y[k])   # the same samples and rewards
+    for k in ("loss", "kl", "grad_norm"):
+        if k in x: assert abs(x[k] - y[k]) <= 1e-6 * abs(x[k]) + 1e-9, (k, x[k], y[k])
+def weights(p):
+    raw = open(p, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]
+    return array.array("f", raw[8 + n:])
+wa, wb = weights(sys.argv[1] + "/one/model/model.safetensors"), weights(sys.argv[1] + "/five/model/model.safetensors")
+worst = max(abs(p - q) for p, q in zip(wa, wb))
+assert len(wa) == len(wb) and worst < 1e-4, worst
+print("worst weight difference", worst)' "$tmp"
+
+expect_run 0 "one-step-off, one process" -- "$fx" train "$tmp/c.json" "${set_model[@]}" --set run.name=lag1one \
+    --set rollout.max_policy_lag=1 --set grpo.steps=4
+expect_run 0 "one-step-off, 3 ranks" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" \
+    --set run.name=lag1 --set rollout.max_policy_lag=1 --set grpo.steps=4
+same_run lag1one lag1 "one-step-off: 3 ranks = one process"
+expect_run 0 "traces one version behind, within the bound" -- python3 -c '
+import json, sys
+steps = [json.loads(l) for l in open(sys.argv[1])]
+steps = [d for d in steps if "loss" in d]
+assert steps[0]["policy_lag_max"] == 0 and all(d["policy_lag_max"] == 1 for d in steps[1:]), steps' \
+    "$tmp/lag1/metrics.jsonl"
+expect_run 2 "one-step-off needs recomputed log-probs" -- "$fx" train "$tmp/c.json" "${set_model[@]}" \
+    --set rollout.max_policy_lag=1 --set grpo.recompute_old_logp=false
+expect_contains "$err" "rollout.max_policy_lag: 1 needs grpo.recompute_old_logp = true" "the conflict named"
+expect_run 2 "PRM rewards without a PRM" -- "$fx" train "$tmp/c.json" --set reward.beta=0.5
+expect_contains "$err" "reward.beta: 0.5 mixes in the PRM's score, but reward.prm_path is empty" "named"
+if ! nvidia-smi -L >/dev/null 2>&1; then
+    expect_run 2 "cluster.backend = cuda without a GPU" -- "$fx" train "$tmp/c.json" --set cluster.backend=cuda
+    expect_contains "$err" "cluster.backend: \"cuda\", but this process sees no CUDA device" "named"
+fi
+expect_run 2 "world size differs from the config" -- timeout 120 "$mpi" -np 2 "$fx" train "$tmp/c.json"
+expect_contains "$err" "the MPI world has 2 ranks but the config asks for 3" "both numbers named"
+
+# A JSONL dataset (GSM8K-style keys) instead of the built-in stream: problems from its lines, the
+# answer verifier as the outcome, greedy held-out accuracy on grpo.eval_data.
+"$fx" task sample --n 40 --seed 11 --ops 2 --digits 1 >"$tmp/tasks.jsonl"
+python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l); print(json.dumps({"q": d["prompt"], "a": "#### " + d["answer"]}))' "$tmp/tasks.jsonl" >"$tmp/data.jsonl"
+expect_run 0 "train on a JSONL dataset, 3 ranks" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" \
+    --set run.name=data --set "grpo.data=$tmp/data.jsonl" --set "grpo.eval_data=$tmp/data.jsonl" \
+    --set grpo.prompt_key=q --set grpo.answer_key=a --set grpo.eval_problems=16
+expect_contains "$out" "train: 3 GRPO updates; held-out answers" "evaluated on grpo.eval_data"
+expect_run 0 "the dataset's problems are solved and rewarded" -- python3 -c '
+import json, sys
+steps = [json.loads(l) for l in open(sys.argv[1])]
+ev = [d for d in steps if "eval_answer_acc" in d]
+tr = [d for d in steps if "loss" in d]
+assert ev[0]["eval_answer_acc"] > 0 and any(d["reward_mean"] > 0 for d in tr), steps' "$tmp/data/metrics.jsonl"
+expect_run 2 "a bad dataset line" -- "$fx" train "$tmp/c.json" "${set_model[@]}" --set run.name=bad \
+    --set "grpo.data=$tmp/tasks.jsonl" --set grpo.prompt_key=q
+expect_contains "$err" "tasks.jsonl:1" "the file and line named"
+
+# SIGTERM (what Slurm sends before preemption): a checkpoint, exit 3; the resumed run's metrics
+# equal the uninterrupted run's.
+long=(--set grpo.steps=20 --set grpo.checkpoint_every=1)
+expect_run 0 "uninterrupted reference" -- timeout 600 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" \
+    "${long[@]}" --set run.name=ref
+ranks_of() { # RUN: the pids of the job's ranks (not mpirun's)
+    for p in $(pgrep -f "fluxrl train $tmp/c.json .*run.name=$1"); do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = fluxrl ] && echo "$p"
+    done
+}
+wait_ckpt() { # RUN STEP: waits until the checkpoint of STEP exists (at most 120 s)
+    for _ in $(seq 1200); do
+        [ -e "$tmp/$1/checkpoints/step-$(printf '%08d' "$2").h5" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+"$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=term \
+    >"$tmp/term.out" 2>"$tmp/term.err" &
+job=$!
+rank_pid() { # RUN RANK
+    for p in $(ranks_of "$1"); do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$p"
+    done
+}
+if wait_ckpt term 1; then
+    kill -USR1 "$(rank_pid term 0)" # an export of the policy, on request
+    for _ in $(seq 600); do compgen -G "$tmp/term/export/step-*/model.safetensors" >/dev/null && break; sleep 0.1; done
+    expect_run 0 "SIGUSR1: the policy exported as a Hugging Face folder" -- \
+        "$fx" model info "$(compgen -G "$tmp/term/export/step-*" | head -1)"
+fi
+if wait_ckpt term 2; then
+    kill -TERM $(ranks_of term) # as srun does: every task gets the signal
+    wait "$job"
+    code=$?
+    [ "$code" -eq 3 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL SIGTERM: exit $code, expected 3" >&2; cat "$tmp/term.err" >&2; }
+    expect_contains "$(cat "$tmp/term.err")" "checkpoint written, resume with --resume auto" "stop logged"
+    expect_run 0 "resume after SIGTERM" -- timeout 600 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" \
+        "${long[@]}" --set run.name=term --resume auto
+    expect_run 0 "resumed metrics = uninterrupted metrics" -- python3 -c '
+import json, sys
+def steps(p):
+    out = {}
+    for l in open(p):
+        d = json.loads(l)
+        out[(d["step"], "loss" in d)] = {k: v for k, v in d.items() if not k.startswith("time") and not k.endswith("per_s")}
+    return out
+a, b = steps(sys.argv[1]), steps(sys.argv[2])
+assert a == b, [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)][:3]' \
+        "$tmp/ref/metrics.jsonl" "$tmp/term/metrics.jsonl"
+    cmp -s "$tmp/ref/model/model.safetensors" "$tmp/term/model/model.safetensors" && passed=$((passed + 1)) ||
+        { failed=$((failed + 1)); echo "FAIL resumed weights differ from the uninterrupted run's" >&2; }
+else
+    failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
+fi
+
+# A rollout rank killed with SIGKILL: the job ends within 60 s, non-zero, the newest checkpoint intact.
+"$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=kill \
+    >"$tmp/kill.out" 2>"$tmp/kill.err" &
+job=$!
+if wait_ckpt kill 2; then
+    victim=$(rank_pid kill 1)
+    start=$(date +%s)
+    [ -n "$victim" ] && kill -KILL "$victim"
+    wait "$job"
+    code=$?
+    elapsed=$(($(date +%s) - start))
+    [ -n "$victim" ] && [ "$code" -ne 0 ] && [ "$elapsed" -lt 60 ] && passed=$((passed + 1)) ||
+        { failed=$((failed + 1)); echo "FAIL SIGKILL of rank 1 (pid '$victim'): exit $code after ${elapsed}s" >&2; }
+    newest=$(ls "$tmp/kill/checkpoints/" | grep -E '^step-[0-9]+\.h5$' | sort | tail -1)
+    expect_run 0 "newest checkpoint intact: h5 opens it" -- h5ls -r "$tmp/kill/checkpoints/$newest"
+    expect_run 0 "the run resumes from it" -- timeout 600 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" \
+        "${long[@]}" --set run.name=kill --set grpo.steps=$((10#${newest//[!0-9]/} + 1)) --resume auto
+    expect_contains "$err" "resum" "resume logged"
+else
+    failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
+fi
+
+finish test_train_dist
