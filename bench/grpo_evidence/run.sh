@@ -45,7 +45,8 @@ def load(run):
     return [json.loads(l) for l in open(f"{out}/{run}/metrics.jsonl")]
 prm_eval = [d for d in load("prm") if "eval_step_auroc" in d]
 auroc = prm_eval[-1]["eval_step_auroc"] if prm_eval else float("nan")
-sft_acc = [d for d in load("outcome-1") if "eval_answer_acc" in d][0]["eval_answer_acc"]
+# Held-out problems come from each seed's own stream, so the starting accuracy differs per seed.
+sft_acc = [[d for d in load(f"outcome-{seed}") if "eval_answer_acc" in d][0]["eval_answer_acc"] for seed in (1, 2, 3)]
 rows, curves = [], {}
 for key, name in variants:
     finals, rewards = [], []
@@ -61,7 +62,10 @@ for key, name in variants:
     rows.append((name, finals, rewards))
     curves[key] = (acc_curve, rew_curve)
 lines = []
-lines.append(f"SFT policy: {100*sft_acc:.1f}% held-out greedy; PRM held-out step AUROC {auroc:.3f}; {steps} GRPO updates of 8 prompts x 8 samples, lr 1e-5, seeds 1-3")
+lines.append(f"SFT policy before GRPO, held-out greedy on seeds 1, 2, 3: {', '.join(f'{100*x:.1f}%' for x in sft_acc)}"
+             f" (mean {100*statistics.mean(sft_acc):.1f}%); PRM held-out step AUROC {auroc:.3f}; {steps} GRPO updates"
+             " of 8 prompts x 8 samples, lr 1e-5")
+lines.append("")
 hdr = f"| variant | held-out greedy accuracy after {steps} updates (seeds 1, 2, 3) | mean ± sd | sampled accuracy, last 10 updates (mean over seeds) |"
 lines += [hdr, "|---|---|---|---|"]
 for name, finals, rewards in rows:
