@@ -42,6 +42,7 @@ const cli_command cli_commands[] = {
      "metrics.jsonl, model/} (model/ is a Hugging Face folder). A checkpoint is written every\n"
      "sft.checkpoint_every steps to checkpoints/ (the newest run.keep_checkpoints kept);\n"
      "--resume auto continues from the newest that loads (a fresh start when there is none).\n"
+     "Under mpirun every rank is a data-parallel worker on its share of each batch.\n"
      "SIGTERM or SIGINT stops after the current step with a checkpoint and exit code 3.\n", cmd_sft},
     {"eval", "accuracy of a model: mean pass@1, majority vote and pass@n over n samples",
      "usage: fluxrl eval --model DIR [--data builtin|FILE.jsonl] [--n N] [--problems P] [--first I]\n"
@@ -74,16 +75,22 @@ const cli_command cli_commands[] = {
      "(split at blank lines). An HDF5 trace store is decoded with --tokenizer, or the tokenizer it\n"
      "names. Prints per trace {\"index\", \"step_rewards\", \"trajectory_reward\", \"score\"} with\n"
      "score = mean step reward + A * trajectory reward (A = 1 by default).\n", cmd_prm_score},
-    {"train", "GRPO with verifier rewards on the built-in task (one process plays every role)",
+    {"train", "GRPO in one process or across MPI trainer, rollout and reward ranks",
      "usage: fluxrl train CONFIG [--set section.key=value ...] [--resume auto|never]\n"
-     "Starts from the policy of model.* (usually model.path = an SFT run's model/), and for\n"
-     "grpo.steps updates samples grpo.group_size responses to each of grpo.prompts built-in\n"
-     "problems, rewards right final answers with 1, computes group-relative advantages\n"
-     "(grpo.advantage), drops groups with equal rewards, and takes a clipped policy-gradient\n"
-     "step (grpo.*). Evaluates held-out problems greedily before, every grpo.eval_every updates\n"
-     "and after; writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}. Checkpoints\n"
-     "every grpo.checkpoint_every updates; --resume auto continues from the newest; SIGTERM or\n"
-     "SIGINT stops after the current update with a checkpoint and exit code 3.\n", cmd_train},
+     "       launch/mpirun.sh CONFIG with FLUXRL_COMMAND=train (one rank per cluster role)\n"
+     "Starts from the policy of model.* (usually model.path = an SFT run's model/). Each of\n"
+     "grpo.steps updates samples grpo.group_size responses to grpo.prompts problems (the built-in\n"
+     "task, or grpo.data JSONL), rewards them (verifier; with reward.prm_path the PRM's r^ mixed\n"
+     "in by reward.beta; step rewards from the task's checker or the PRM), keeps groups with signal\n"
+     "and draws more (dynamic sampling), computes advantages (grpo.advantage) and takes\n"
+     "grpo.ppo_epochs x grpo.ppo_minibatches clipped policy-gradient steps, gradients summed over\n"
+     "the trainer ranks. rollout.max_policy_lag = 1 overlaps generation with training. Without\n"
+     "mpirun one process plays every role and computes the same numbers. Evaluates held-out\n"
+     "problems greedily before, every grpo.eval_every updates and after; writes\n"
+     "run.out_dir/run.name/{config.json, metrics.jsonl, model/}. Checkpoints every\n"
+     "grpo.checkpoint_every updates; --resume auto continues from the newest; SIGTERM or SIGINT\n"
+     "stops after the current update with a checkpoint and exit code 3; SIGUSR1 exports the policy\n"
+     "to export/step-N/. docs/grpo.md.\n", cmd_train},
     {"prm-train", "train a process reward model on labelled traces of the built-in task",
      "usage: fluxrl prm-train CONFIG [--set section.key=value ...]\n"
      "Starts from model.path (a language model gets a new 2-class head; a PRM is fine-tuned) and\n"
@@ -93,7 +100,8 @@ const cli_command cli_commands[] = {
      "wrong steps) and writes run.out_dir/run.name/{config.json, metrics.jsonl, model/}.\n"
      "prm.data adds traces to train on (the policy's own samples: JSONL or a trace store), labelled\n"
      "by the checker; prm.template_rollouts = N makes the trajectory target the success rate of N\n"
-     "rollouts of the policy (prm.policy_path) that follow the trace's plan (docs/prm.md).\n", cmd_prm_train},
+     "rollouts of the policy (prm.policy_path) that follow the trace's plan (docs/prm.md).\n"
+     "Under mpirun every rank is a data-parallel worker on its share of each batch.\n", cmd_prm_train},
     {"select", "keep the k traces of a pool that a PRM scores best (data selection for SFT)",
      "usage: fluxrl select --prm DIR --input POOL.jsonl|POOL.h5 --top-k K --out FILE.jsonl|FILE.h5\n"
      "                     [--alpha A] [--tokenizer PATH]\n"
