@@ -177,14 +177,18 @@ ranks_of() { # RUN: the pids of the job's ranks (not mpirun's)
         [ "$(cat "/proc/$p/comm" 2>/dev/null)" = fluxrl ] && echo "$p"
     done
 }
-wait_ckpt() { # RUN STEP: waits until the checkpoint of STEP exists (at most 120 s)
+wait_ckpt() { # RUN STEP: waits until a checkpoint of STEP or later exists (at most 120 s; older ones rotate away)
     for _ in $(seq 1200); do
-        [ -e "$tmp/$1/checkpoints/step-$(printf '%08d' "$2").h5" ] && return 0
+        for f in "$tmp/$1"/checkpoints/step-*.h5; do
+            [ -e "$f" ] || continue
+            n=${f##*/step-}
+            [ $((10#${n%.h5})) -ge "$2" ] && return 0
+        done
         sleep 0.1
     done
     return 1
 }
-"$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=term \
+"$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=term --set grpo.steps=400 \
     >"$tmp/term.out" 2>"$tmp/term.err" &
 job=$!
 rank_pid() { # RUN RANK
@@ -192,12 +196,6 @@ rank_pid() { # RUN RANK
         tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$p"
     done
 }
-if wait_ckpt term 1; then
-    kill -USR1 "$(rank_pid term 0)" # an export of the policy, on request
-    for _ in $(seq 600); do compgen -G "$tmp/term/export/step-*/model.safetensors" >/dev/null && break; sleep 0.1; done
-    expect_run 0 "SIGUSR1: the policy exported as a Hugging Face folder" -- \
-        "$fx" model info "$(compgen -G "$tmp/term/export/step-*" | head -1)"
-fi
 if wait_ckpt term 2; then
     kill -TERM $(ranks_of term) # as srun does: every task gets the signal
     wait "$job"
@@ -224,9 +222,15 @@ else
 fi
 
 # A rollout rank killed with SIGKILL: the job ends within 60 s, non-zero, the newest checkpoint intact.
-"$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=kill \
+"$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=kill --set grpo.steps=400 \
     >"$tmp/kill.out" 2>"$tmp/kill.err" &
 job=$!
+if wait_ckpt kill 1; then # first an export of the policy, on request
+    kill -USR1 "$(rank_pid kill 0)"
+    for _ in $(seq 600); do compgen -G "$tmp/kill/export/step-*/model.safetensors" >/dev/null && break; sleep 0.1; done
+    expect_run 0 "SIGUSR1: the policy exported as a Hugging Face folder" -- \
+        "$fx" model info "$(compgen -G "$tmp/kill/export/step-*" | head -1)"
+fi
 if wait_ckpt kill 2; then
     victim=$(rank_pid kill 1)
     start=$(date +%s)
