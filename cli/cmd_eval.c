@@ -214,8 +214,10 @@ int cmd_eval(int argc, char **argv) {
         }
         pass1 += (double)c / n, passn += c > 0, maj += best >= 0 && correct[best];
     }
-    printf("{\"problems\": %d, \"samples\": %d, \"pass@1\": %.4f, \"majority\": %.4f, \"pass@%d\": %.4f}\n", d.np, n,
-           pass1 / d.np, maj / d.np, n, passn / d.np);
+    printf("{\"problems\": %d, \"samples\": %d, \"pass@1\": %.4f, \"majority\": %.4f", d.np, n, pass1 / d.np,
+           maj / d.np);
+    if (n > 1) printf(", \"pass@%d\": %.4f", n, passn / d.np); // with one sample it is pass@1
+    printf("}\n");
     for (int r = 0; r < d.rows; r++) free(extracted[r]);
     free(correct), free(extracted);
     code = FX_EXIT_OK;

@@ -105,7 +105,7 @@ static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int 
             // Examples longer than max_seq are skipped; a stream of nothing but (prm.data traces
             // all too long) would otherwise never end.
             if (tries++ == 10000)
-                fx_fatal("prm-train: 10000 examples in a row are longer than model.max_seq = %d tokens (prm.data's "
+                fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "prm-train: 10000 examples in a row are longer than model.max_seq = %d tokens (prm.data's "
                          "traces too long for it?); raise model.max_seq or drop the long traces", d->max_seq);
             idx[i] = (*next)++;
             b->nsteps[i] = prm_example(d, stream, idx[i], &ex[i], b->sep[i], b->target[i], &b->final[i], PRM_MAX_STEPS + 1);

@@ -115,7 +115,7 @@ pt=("${small[@]}" --set "model.path=$tmp/m/lm" --set prm.steps=2 --set prm.batch
 expect_run 0 "prm-train with prm.data" -- "$fx" prm-train "$src/configs/demo.json" "${pt[@]}" --set run.name=pd \
     --set "prm.data=$tmp/pool.h5" --set prm.data_share=1
 expect_contains "$err" "6 traces from $tmp/pool.h5" "pool read"
-expect_run 1 "prm.data: every trace longer than model.max_seq stops, never hangs" -- timeout 120 "$fx" prm-train \
+expect_run 2 "prm.data: every trace longer than model.max_seq stops (bad input: exit 2), never hangs" -- timeout 120 "$fx" prm-train \
     "$src/configs/demo.json" "${pt[@]}" --set run.name=pl --set "prm.data=$tmp/pool.h5" --set prm.data_share=1 \
     --set model.max_seq=16
 expect_contains "$err" "longer than model.max_seq = 16 tokens" "said why"

@@ -26,11 +26,12 @@ echo '{"ids": [1, 2, 3]}' >"$tmp/ids.jsonl"
 expect_run 0 "fluxrl logprobs runs on it" -- "$fx" logprobs --model "$tmp/s/model" --input "$tmp/ids.jsonl"
 expect_contains "$out" '{"logprobs":' "log-probs printed"
 expect_run 0 "the resolved config is kept" -- test -f "$tmp/s/config.json"
-# fluxrl eval on the saved model: greedy n=1 gives pass@1 = majority = pass@1; sampled results do
+# fluxrl eval on the saved model: greedy n=1 gives one line, pass@1 once; sampled results do
 # not depend on how rows are batched (each sample has its own RNG stream).
 ev=(eval --model "$tmp/s/model" --ops 1 --digits 1 --problems 6 --max-new 48 --task-seed 1234)
 expect_run 0 "eval greedy" -- "$fx" "${ev[@]}"
 expect_contains "$out" '{"problems": 6, "samples": 1, "pass@1": ' "eval line"
+expect_run 0 "pass@1 is printed once (no pass@N field for one sample)" -- test "$(grep -o 'pass@' <<<"$out" | wc -l)" = 1
 expect_run 0 "eval sampled, batch 1" -- "$fx" "${ev[@]}" --n 3 --temperature 1 --top-p 0.9 --seed 5 --batch 1
 one=$out
 expect_run 0 "eval sampled, batch 7" -- "$fx" "${ev[@]}" --n 3 --temperature 1 --top-p 0.9 --seed 5 --batch 7
