@@ -94,7 +94,9 @@ static void template_targets(const prm_data *d, uint64_t stream, const uint64_t 
     free(p), free(text), free(key);
 }
 
-static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int B, prm_batch *b) {
+// Rows [r0, r0 + R) get template-guided trajectory targets (with d->writer): the rows this rank
+// trains on, since a rollout's stream depends on its trace alone (not on the batch).
+static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int B, int r0, int R, prm_batch *b) {
     FX_ASSERT(B <= 1024);
     tok_ids *ex = fx_calloc((size_t)B, sizeof *ex);
     uint64_t *idx = fx_malloc((size_t)B * sizeof *idx);
@@ -112,7 +114,7 @@ static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int 
         } while ((int)ex[i].n > d->max_seq);
         if ((int)ex[i].n > b->T) b->T = (int)ex[i].n;
     }
-    if (d->writer && d->template_rollouts > 0) template_targets(d, stream, idx, B, b->final);
+    if (d->writer && d->template_rollouts > 0 && R > 0) template_targets(d, stream, idx + r0, R, b->final + r0);
     free(idx);
     b->ids = fx_malloc((size_t)B * b->T * sizeof *b->ids), b->seg = fx_malloc((size_t)B * b->T * sizeof *b->seg);
     for (int i = 0; i < B; i++)
@@ -134,9 +136,9 @@ void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float la
 void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
                        const model_adamw *opt, float lr, const prm_dp *dp, prm_train_stats *st) {
     prm_batch *b = fx_malloc(sizeof *b);
-    build_batch(d, PRM_TRAIN_STREAM, next, B, b);
     int R = dp->rows, r0 = dp->row0;
     FX_ASSERT(r0 >= 0 && R >= 0 && r0 + R <= B);
+    build_batch(d, PRM_TRAIN_STREAM, next, B, r0, R, b);
     size_t N = (size_t)(R ? R : 1) * b->T, off = (size_t)r0 * b->T;
     float *logits = fx_malloc(N * 2 * sizeof *logits), *dl = fx_calloc(N * 2, sizeof *dl);
     model_zero_grad(m);
@@ -205,7 +207,7 @@ void prm_evaluate(model *m, const prm_data *d, int n, int batch, prm_eval_result
     for (int first = 0; first < n; first += batch) {
         int B = n - first < batch ? n - first : batch;
         prm_batch *b = fx_malloc(sizeof *b);
-        build_batch(&held, PRM_HELDOUT_STREAM, &next, B, b);
+        build_batch(&held, PRM_HELDOUT_STREAM, &next, B, 0, 0, b);
         size_t N = (size_t)B * b->T;
         float *logits = fx_malloc(N * 2 * sizeof *logits);
         model_forward(m, b->ids, NULL, b->seg, B, b->T);

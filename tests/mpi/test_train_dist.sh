@@ -60,6 +60,21 @@ for x, y in zip(a, b):
         if k in x: assert abs(x[k] - y[k]) <= 1e-5 * abs(x[k]), (k, x, y)
     if "eval_step_auroc" in x: assert x["eval_step_auroc"] == y["eval_step_auroc"], (x, y)' \
     "$tmp/prm1/metrics.jsonl" "$tmp/prm2/metrics.jsonl"
+# With template-guided targets each rank rolls out only the traces it trains on: the same targets
+# (the batch's mean, final_target) and losses as one process that rolls out all of them.
+tt=("${pt[@]}" --set prm.steps=4 --set prm.template_rollouts=2)
+expect_run 0 "prm-train with template rollouts on 2 ranks" -- timeout 300 "$mpi" -np 2 "$fx" prm-train "$tmp/c.json" \
+    "${tt[@]}" --set run.name=tmpl2
+expect_run 0 "prm-train with template rollouts, one process" -- "$fx" prm-train "$tmp/c.json" "${tt[@]}" --set run.name=tmpl1
+expect_run 0 "split template rollouts: the same targets and losses" -- python3 -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1]) if "final_target" in l]
+b = [json.loads(l) for l in open(sys.argv[2]) if "final_target" in l]
+assert len(a) == len(b) == 4, (a, b)
+for x, y in zip(a, b):
+    assert abs(x["final_target"] - y["final_target"]) <= 1e-6, (x, y)
+    assert abs(x["loss"] - y["loss"]) <= 1e-5 * abs(x["loss"]), (x, y)' \
+    "$tmp/tmpl1/metrics.jsonl" "$tmp/tmpl2/metrics.jsonl"
 
 # Metrics without the timings, one line per step.
 strip() { python3 -c '
