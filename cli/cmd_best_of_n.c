@@ -218,11 +218,28 @@ static void report(const bool *correct, char *const *extracted, const bon_scores
     }
     FX_ASSERT(reward_best_of_n(score, group, (int64_t)np * k, best) == np);
     for (int i = 0; i < np; i++) prm += correct[i * n + (best[i] - (int64_t)i * k)];
+    // Within-problem AUROC: how often a right sample outscores a wrong sample of the same problem
+    // (ties count half). Best-of-N lives on this; an AUROC pooled over problems also rewards a PRM
+    // for knowing which problems are hard.
+    double wins = 0;
+    int64_t pairs = 0;
+    for (int i = 0; i < np; i++)
+        for (int j = 0; j < k; j++) {
+            if (!correct[i * n + j]) continue;
+            for (int t = 0; t < k; t++) {
+                if (correct[i * n + t]) continue;
+                float a = s->score[i * n + j], b = s->score[i * n + t];
+                pairs++, wins += a > b ? 1.0 : a == b ? 0.5 : 0.0;
+            }
+        }
+    char within[64];
+    if (pairs) snprintf(within, sizeof within, "%.4f", wins / (double)pairs);
+    else snprintf(within, sizeof within, "null");
     cJSON *js = cJSON_CreateString(name);
     char *quoted = cJSON_PrintUnformatted(js);
     printf("{\"problems\": %d, \"samples\": %d, \"prm_best\": %.4f, \"pass@1\": %.4f, \"majority\": %.4f, "
-           "\"pass@n\": %.4f%s, \"prm\": %s}\n",
-           np, k, prm / np, pass1 / np, maj / np, passk / np, last ? extra : "", quoted);
+           "\"pass@n\": %.4f, \"within_auroc\": %s, \"pairs\": %lld%s, \"prm\": %s}\n",
+           np, k, prm / np, pass1 / np, maj / np, passk / np, within, (long long)pairs, last ? extra : "", quoted);
     free(quoted);
     cJSON_Delete(js);
     free(score), free(group), free(best);

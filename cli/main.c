@@ -117,7 +117,8 @@ const cli_command cli_commands[] = {
      "Samples N responses (default 16, temperature 1 unless --temperature) to each problem with\n"
      "the policy, scores each with the PRM and keeps the one with the best r^. Prints one JSON line\n"
      "per PRM (up to 4 score the same samples) and N' in 1, 2, 4, ... up to N (the first N' samples\n"
-     "of each problem): the accuracy of the PRM's choice, mean pass@1, majority vote and pass@N'.\n"
+     "of each problem): the accuracy of the PRM's choice, mean pass@1, majority vote and pass@N',\n"
+     "and within_auroc: how often a right sample outscores a wrong one of the same problem.\n"
      "On the built-in task a PRM's last line also has the AUROC of its step rewards against the\n"
      "checker's step labels. --out writes every sample as {\"problem\", \"response\", \"sample\",\n"
      "\"correct\", \"score\" (the first PRM's)} (JSONL).\n", cmd_best_of_n},

@@ -99,6 +99,27 @@ for l in lines:
     assert l["pass@1"] <= l["pass@n"] and l["prm_best"] <= l["pass@n"], l
 assert "step_auroc" in lines[-1] and lines[-1]["steps"] > 0, lines[-1]
  ' "$one"
+expect_run 0 "best-of-n --out" -- "$fx" "${bon[@]}" --n 4 --out "$tmp/bon_samples.jsonl"
+expect_run 0 "within_auroc and pairs of each line = recomputed from the samples written by --out" -- /usr/bin/python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.argv[1].splitlines()]
+rows = [json.loads(l) for l in open(sys.argv[2])]
+assert len(rows) == 12, len(rows)
+for l in lines:
+    wins = pairs = 0
+    for p in range(3):
+        s = [r for r in rows[4 * p:4 * p + 4] if r["sample"] < l["samples"]]
+        for a in s:
+            for b in s:
+                if a["correct"] and not b["correct"]:
+                    x = a["score"] if a["score"] is not None else float("-inf")
+                    y = b["score"] if b["score"] is not None else float("-inf")
+                    pairs += 1
+                    wins += 1.0 if x > y else 0.5 if x == y else 0.0
+    assert l["pairs"] == pairs, (l, pairs)
+    if pairs: assert abs(l["within_auroc"] - wins / pairs) < 5e-5, (l, wins / pairs)
+    else: assert l["within_auroc"] is None, l
+ ' "$out" "$tmp/bon_samples.jsonl"
 expect_run 0 "best-of-n, batch 3: the same" -- "$fx" "${bon[@]}" --n 4 --batch 3
 expect_run 0 "batch-size invariance" -- test "$one" = "$out"
 printf '{"question": "Compute 1+1.", "answer": "2"}\n{"question": "Compute 2+2.", "answer": "4"}\n' >"$tmp/d.jsonl"
