@@ -21,6 +21,7 @@ fx=${1:-${FLUXRL:-$src/build/fluxrl}}
 out=${OUT:-$src/runs/prm_evidence}
 policy=${POLICY:-$src/runs/demo/model}
 prm_steps=${PRM_STEPS:-1000}
+prm_lr=${PRM_LR:-0.001}  # PRM_STEPS=10000 PRM_LR=0.0003: the first PRMs that begin to check the digits (docs/prm.md)
 sft_steps=${SFT_STEPS:-100}
 k=${TOPK:-300}
 pool_problems=${POOL_PROBLEMS:-300}
@@ -41,7 +42,7 @@ if [ ! -f "$policy/model.safetensors" ]; then
 fi
 
 prm=(--set "run.out_dir=$out" --set "model.path=$policy" --set "prm.steps=$prm_steps" --set prm.batch=16
-     --set prm.lr=0.001 --set prm.warmup=20 --set prm.eval_every=0 --set prm.eval_traces=200 --set log.progress=off)
+     --set "prm.lr=$prm_lr" --set prm.warmup=20 --set prm.eval_every=0 --set prm.eval_traces=200 --set log.progress=off)
 if [ ! -f "$out/prm_gen/model/model.safetensors" ]; then
     say "training PRM gen (the generator's traces, $prm_steps steps)"
     run "$fx" prm-train "$src/configs/demo.json" "${prm[@]}" --set run.name=prm_gen
@@ -166,9 +167,9 @@ for s in $seeds; do
 done
 say "done"
 
-DOCS=${DOCS:-1} /usr/bin/python3 - "$out" "$src" "$k" "$sft_steps" "$prm_steps" "$seeds" "$prms" "$(($(date +%s) - t0))" "$pool_problems" <<'PY'
+DOCS=${DOCS:-1} /usr/bin/python3 - "$out" "$src" "$k" "$sft_steps" "$prm_steps" "$seeds" "$prms" "$(($(date +%s) - t0))" "$pool_problems" "$prm_lr" <<'PY'
 import json, os, platform, sys, datetime
-out, src, k, sft_steps, prm_steps, seeds, prms, secs, pool_problems = sys.argv[1:10]
+out, src, k, sft_steps, prm_steps, seeds, prms, secs, pool_problems, prm_lr = sys.argv[1:11]
 seeds, prms = seeds.split(), prms.split()
 def lines(p): return [json.loads(l.decode("utf-8", "replace")) for l in open(p, "rb") if l.strip()]
 def mean(x): return sum(x) / len(x)
@@ -238,8 +239,8 @@ print(table)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 meta = (f"Measured {datetime.date.today().isoformat()} by `bench/prm_evidence/run.sh` on {os.cpu_count()} cores ({cpu}), "
         f"{int(secs) // 60} min {int(secs) % 60} s in all (steps found done are not counted). Policy: the demo's SFT "
-        f"policy (`runs/demo/model`, 4 layers, 0.83M parameters). PRMs: {prm_steps} steps of 16 traces, lr 1e-3 "
-        f"(cosine to 1e-4); `gen` from the policy's backbone on the generator's traces (30% of steps wrong); `own` from "
+        f"policy (`runs/demo/model`, 4 layers, 0.83M parameters). PRMs: {prm_steps} steps of 16 traces, lr {float(prm_lr):g} "
+        f"(cosine to a tenth); `gen` from the policy's backbone on the generator's traces (30% of steps wrong); `own` from "
         f"the policy's backbone on the policy's own samples (1000 training problems x 4, task seed 101, temperature 1) "
         f"labelled by the checker; `deep` as `own` from an 8-layer language model (1.6M parameters, the demo's SFT "
         f"recipe). Noisy pool: {pool_problems} other training problems x 4 samples (task seed 202); selection by PRM "
