@@ -90,9 +90,14 @@ int main(void) {
     CHECK(us.entropy > 1.0); // a random model over 40 tokens is far from certain
     grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &us);
     CHECK(us.kl > 1e-7);
-    // Reference log-probs handed in (as reward ranks send them) give the same KL as the model.
+    // Reference log-probs handed in (as reward ranks send them) give the same KL as the model. Computed
+    // in the same passes as the update's own (all N rows, uo.micro at a time), they are the same
+    // floats, so the KL is equal bit for bit on any CPU; other passes would differ in the last bits
+    // (the sgemm's summation order depends on the row count and the CPU's kernel).
     b.ref_logp = calloc(N, sizeof(float *));
-    for (int i = 0; i < N; i++) b.ref_logp[i] = malloc(R * sizeof(float)), seq_logp(&ref, &b, i, b.ref_logp[i]);
+    int all[N];
+    for (int i = 0; i < N; i++) b.ref_logp[i] = malloc(R * sizeof(float)), all[i] = i;
+    grpo_batch_logprobs(&ref, &b, all, N, uo.micro, b.ref_logp);
     float *snap2 = malloc(m.nparams * sizeof(float));
     memcpy(snap2, m.params_mem, m.nparams * sizeof(float));
     grpo_update_stats with_model, with_lp;
@@ -102,7 +107,8 @@ int main(void) {
     b.ref_logp = NULL;
     grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &with_model);
     b.ref_logp = keep_ref;
-    CHECK_NEAR(with_lp.kl, with_model.kl, 1e-6 * fabs(with_model.kl) + 1e-9);
+    CHECK(with_lp.kl == with_model.kl);
+    CHECK(with_lp.kl > 1e-7);
     free(snap2);
 
     // PPO epochs and minibatches: recomputed old log-probs make the first step's ratios exactly 1

@@ -90,6 +90,11 @@ static void pass_logp(model *x, const grpo_batch *b, const int *rows, int B, flo
     pass_free(&p);
 }
 
+void grpo_batch_logprobs(model *x, const grpo_batch *b, const int *rows, int n, int micro, float **out) {
+    FX_ASSERT(micro > 0);
+    for (int a = 0; a < n; a += micro) pass_logp(x, b, rows + a, n - a < micro ? n - a : micro, out);
+}
+
 static void sum_ranks(const grpo_dp *dp, double *x, int n) {
     if (dp && dp->allreduce) dp->allreduce(dp->ctx, x, n);
 }
@@ -118,11 +123,8 @@ void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *
     // The same partition as the first epoch's passes, so that the first step's ratios are exactly 1.
     for (int j = 0; j < M; j++) {
         int r0 = (int)((int64_t)j * nrows / M), r1 = (int)((int64_t)(j + 1) * nrows / M);
-        for (int a = r0; a < r1; a += o->micro) {
-            int B = r1 - a < o->micro ? r1 - a : o->micro;
-            if (o->recompute_old) pass_logp(m, b, rows + a, B, old);
-            if (need_ref) pass_logp(ref, b, rows + a, B, rlp);
-        }
+        if (o->recompute_old) grpo_batch_logprobs(m, b, rows + r0, r1 - r0, o->micro, old);
+        if (need_ref) grpo_batch_logprobs(ref, b, rows + r0, r1 - r0, o->micro, rlp);
     }
     double tis_sum = 0, tis_n = 0;
     for (int r = 0; r < nrows; r++) {

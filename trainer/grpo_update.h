@@ -34,6 +34,12 @@ void grpo_batch_free(grpo_batch *b);
 // advantage of the sequence's reward.
 void grpo_batch_process_advantages(const grpo_batch *b, bool add_outcome, float *out, float **token_adv);
 
+// The log-probs of the response tokens of sequences rows[0..n) under model x, into out[i] (one array
+// of rlen[i] floats per sequence i), in forward passes of `micro` rows taken in order. The update
+// computes reference and recomputed old log-probs this way, so a caller that passes the same rows
+// and micro gets the same floats bit for bit.
+void grpo_batch_logprobs(model *x, const grpo_batch *b, const int *rows, int n, int micro, float **out);
+
 typedef struct {
     double loss, pg, kl, entropy, clipfrac, ratio_max, tis_mean;
     int64_t tokens;  // response tokens trained on per epoch, over all data-parallel ranks
