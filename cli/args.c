@@ -46,16 +46,7 @@ void cli_config_args_free(cli_config_args *a) {
     a->sets = NULL;
 }
 
-void cli_apply_log_config(const fx_config *c) {
-    fx_log_level level = FX_LOG_INFO;
-    fx_progress_mode mode = FX_PROGRESS_AUTO;
-    // The schema has already restricted both keys to these names.
-    FX_ASSERT(fx_log_level_parse(c->log.level, &level) == 0);
-    FX_ASSERT(fx_progress_mode_parse(c->log.progress, &mode) == 0);
-    fx_log_set_level(level);
-    fx_log_set_all_ranks(c->log.all_ranks);
-    fx_progress_configure(mode, c->log.progress_interval);
-}
+void cli_apply_log_config(const fx_config *c) { cfg_apply_log(c); }
 
 int cli_take_option(const char *cmd, int *argc, char **argv, const char *name, const char **value) {
     size_t n = strlen(name);

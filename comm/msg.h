@@ -28,6 +28,11 @@ typedef enum {
     MSG_SYNC = 4,   // no payload: enter weight sync now (policy_version: the version that follows)
 } msg_kind;
 
+// The MPI tags of `fluxrl train`'s messages, one per direction, so that each loop receives only
+// what it waits for: work, syncs and stops to rollout ranks; generated traces to reward ranks;
+// scored traces to the trainer leader; trace shares and stops to the other trainers.
+enum { MSG_TAG_WORK = 11, MSG_TAG_GEN = 12, MSG_TAG_SCORED = 13, MSG_TAG_TRAIN = 14 };
+
 typedef struct {
     uint32_t magic;
     uint16_t protocol;

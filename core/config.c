@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "progress.h"
+
 #define KEY_ENTRY(sec, nm, type, def, range, help)                                            \
     {#sec "." #nm, #sec, #nm, FX_CFG_##type, def, range, help, offsetof(fx_config, sec.nm),   \
      sizeof(((fx_config *)0)->sec.nm)},
@@ -460,6 +463,17 @@ char *cfg_doc_markdown(void) {
 
 void cfg_run_dir(const fx_config *c, char *buf, size_t n) {
     snprintf(buf, n, "%s/%s", c->run.out_dir, c->run.name);
+}
+
+void cfg_apply_log(const fx_config *c) {
+    fx_log_level level = FX_LOG_INFO;
+    fx_progress_mode mode = FX_PROGRESS_AUTO;
+    // The schema has already restricted both keys to these names.
+    FX_ASSERT(fx_log_level_parse(c->log.level, &level) == 0);
+    FX_ASSERT(fx_progress_mode_parse(c->log.progress, &mode) == 0);
+    fx_log_set_level(level);
+    fx_log_set_all_ranks(c->log.all_ranks);
+    fx_progress_configure(mode, c->log.progress_interval);
 }
 
 int cfg_write_resolved(const fx_config *c, fx_err *err) {

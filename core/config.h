@@ -66,6 +66,9 @@ void cfg_run_dir(const fx_config *c, char *buf, size_t n);
 // Creates the run folder and writes the resolved config to it as config.json (atomically).
 int cfg_write_resolved(const fx_config *c, fx_err *err);
 
+// Applies the log.* keys to the logger and the progress display.
+void cfg_apply_log(const fx_config *c);
+
 // Levenshtein distance, used for "did you mean" suggestions.
 int cfg_edit_distance(const char *a, const char *b);
 

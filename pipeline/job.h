@@ -1,11 +1,12 @@
-// train_job.h — the pieces of `fluxrl train` (GRPO on the built-in task) that every role runs:
+// job.h — the pieces of `fluxrl train` (GRPO on the built-in task) that every role runs:
 // generating the groups of a list of problems (rollout), scoring them (reward: the verifier's
 // outcome, step rewards from the task's checker or the PRM, the PRM's r^, the mixed reward and the
 // reference policy's log-probs), and one policy update on scored groups (trainer). The one-process
-// run and the distributed one (train_dist.c) call the same functions on the same data in the same
-// order, so on CPU with the same seed they compute the same numbers.
-#ifndef FLUXRL_TRAIN_JOB_H
-#define FLUXRL_TRAIN_JOB_H
+// run and the distributed one call the same functions on the same data in the same
+// order, so on CPU with the same seed they compute the same numbers. The loops that call them are
+// pipeline/leader.c (the trainer leader) and pipeline/*_rank.c (the other roles).
+#ifndef FLUXRL_PIPE_JOB_H
+#define FLUXRL_PIPE_JOB_H
 
 #include "../comm/comm.h"
 #include "../comm/nccl.h"
@@ -16,9 +17,9 @@
 #include "../trainer/grpo_update.h"
 #include "../trainer/sft.h"
 
-#define TRAIN_RL_STREAM 0x72167a5eedull // training problems for RL: a generator stream of their own
+#define PIPE_RL_STREAM 0x72167a5eedull // training problems for RL: a generator stream of their own
 
-enum { JOB_GENERATE = 1, JOB_SCORE = 2, JOB_TRAIN = 4 };
+enum { PIPE_GENERATE = 1, PIPE_SCORE = 2, PIPE_TRAIN = 4 };
 
 typedef struct {
     const fx_config *c;
@@ -39,51 +40,55 @@ typedef struct {
     bool cuda;             // cluster.backend = cuda: model buffers live on the GPU
     bool engine_logged;    // the rollout engine's size was reported
     comm_nccl *dp_nccl;    // CUDA trainers: gradient all-reduce and start-up broadcast
+    grpo_dp dp;            // trainers of a distributed run: sums over the trainer ranks (pipe_job_dp_init)
+    MPI_Comm dp_comm;
+    bool has_dp;
     comm_nccl *policy_nccl;// CUDA leader and rollout ranks: weight sync
-} train_job;
+} pipe_job;
 
 // Checks the settings that concern more than one key (a PRM wherever rewards need one, ...).
-int train_job_check_config(const fx_config *c, fx_err *err);
+int pipe_job_check_config(const fx_config *c, fx_err *err);
 // Loads what `roles` need; threads <= 0: all cores. w (NULL: one process) picks the GPU by local
 // rank when cluster.backend = cuda.
-int train_job_open(train_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err);
-void train_job_close(train_job *j);
+int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err);
+void pipe_job_close(pipe_job *j);
 
 // The groups (grpo.group_size samples each) of problems[0..n) of the RL stream, sampled from the
 // policy: traces with group = problem index, no steps and no rewards yet.
-void train_job_generate(train_job *j, const int64_t *problems, int n, trace_batch *out);
+void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch *out);
 // Scores generated traces: outcome (1 when the verifier accepts the final answer), steps with their
 // rewards (checker or PRM), the PRM's trajectory reward, the final (mixed) reward, and the reference
 // log-probs when this side hosts the reference. Returns the mean PRM score r^ via *prm_mean (NaN
 // without a PRM).
-void train_job_score(train_job *j, const trace_batch *in, trace_batch *out, double *prm_mean);
+void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean);
 
 // Greedy held-out evaluation: the built-in task's (sft_eval), or grpo.eval_data's first
 // grpo.eval_problems (answers only). Returns false when there is nothing to evaluate on.
-bool train_job_eval(train_job *j, sft_eval_result *r);
+bool pipe_job_eval(pipe_job *j, sft_eval_result *r);
 
 // Dynamic sampling: the groups of `in` (contiguous) with rewards not all equal, appended to out,
 // at most `room` of them. Returns the groups appended.
-int train_job_keep_groups(const fx_config *c, const trace_batch *in, trace_batch *out, int room);
+int pipe_job_keep_groups(const fx_config *c, const trace_batch *in, trace_batch *out, int room);
 
 typedef struct {
     double loss, kl, entropy, clipfrac, grad_norm, tis_mean;
     int steps;
-} train_job_update;
+} pipe_update;
 
 // One policy update on whole groups (equal group ids contiguous): advantages, then
-// grpo_policy_update with the config's loss, PPO epochs and minibatches. dp: data-parallel over
-// trainer ranks (NULL: one rank). Advances j->version.
-void train_job_train(train_job *j, const trace_batch *b, int update, const grpo_dp *dp, train_job_update *u);
+// grpo_policy_update with the config's loss, PPO epochs and minibatches, data-parallel over the
+// trainer ranks once pipe_job_dp_init has run. Advances j->version.
+void pipe_job_train(pipe_job *j, const trace_batch *b, int update, pipe_update *u);
 
-// Gradients and statistics summed over the trainer ranks of w: MPI_Allreduce on CPU ranks, NCCL
-// on CUDA ranks (collective over the trainers: it makes their NCCL communicator).
-void train_job_dp_init(train_job *j, grpo_dp *dp, const comm_world *w);
+// From here on pipe_job_train sums gradients and statistics over the trainer ranks of w:
+// MPI_Allreduce on CPU ranks, NCCL on CUDA ranks (collective over the trainers: it makes their
+// NCCL communicator).
+void pipe_job_dp_init(pipe_job *j, const comm_world *w);
 // Collective over the trainers: every float buffer of the policy (weights, AdamW moments) from the
 // leader, and its step and version.
-void train_job_share_start(train_job *j, const comm_world *w);
+void pipe_job_share_start(pipe_job *j, const comm_world *w);
 // Collective over policy_comm (the leader, rank 0 of it, and the rollout ranks): the leader's
 // weights and *version to every rollout rank (wsync_broadcast's buckets over MPI, or NCCL).
-int train_job_sync_policy(train_job *j, const comm_world *w, int64_t *version, fx_err *err);
+int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_err *err);
 
 #endif

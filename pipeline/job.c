@@ -1,6 +1,6 @@
-// train_job.c — see train_job.h.
+// job.c — see job.h.
 #define _POSIX_C_SOURCE 200809L
-#include "train_job.h"
+#include "job.h"
 
 #include <limits.h>
 #include <math.h>
@@ -19,7 +19,7 @@
 #define MAX_STEPS (TASK_MAX_OPS + 2)
 #define MAX_PRM_STEPS 256
 
-int train_job_check_config(const fx_config *c, fx_err *err) {
+int pipe_job_check_config(const fx_config *c, fx_err *err) {
     bool prm = c->reward.prm_path[0] != '\0';
     if (c->reward.beta > 0 && !prm)
         return fx_errf(err, "reward.beta: %g mixes in the PRM's score, but reward.prm_path is empty", c->reward.beta);
@@ -38,7 +38,7 @@ int train_job_check_config(const fx_config *c, fx_err *err) {
     return 0;
 }
 
-int train_job_open(train_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
+int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
     memset(j, 0, sizeof *j);
     j->c = c, j->roles = roles;
     if (!strcmp(c->cluster.backend, "cuda")) {
@@ -67,26 +67,26 @@ int train_job_open(train_job *j, const fx_config *c, unsigned roles, int threads
         if (rollout_data_load(&d, &j->eval, &j->neval, err)) return -1;
     }
     int maxT = (int)c->model.max_seq, mb = (int)c->grpo.minibatch;
-    if (roles & JOB_TRAIN) {
+    if (roles & PIPE_TRAIN) {
         model_train_init(&j->policy);
         model_reserve(&j->policy, mb, maxT, true, false);
     }
     // The reference scores on the reward side (ref_on = reward) or beside the trainer.
     bool ref_here = c->grpo.kl_beta > 0 &&
-                    ((roles & JOB_SCORE && !strcmp(c->grpo.ref_on, "reward")) ||
-                     (roles & JOB_TRAIN && !strcmp(c->grpo.ref_on, "trainer")));
+                    ((roles & PIPE_SCORE && !strcmp(c->grpo.ref_on, "reward")) ||
+                     (roles & PIPE_TRAIN && !strcmp(c->grpo.ref_on, "trainer")));
     if (ref_here) {
         if (sft_build_policy(c, j->be, &j->ref, &j->ref_tok, err)) return -1;
         model_reserve(&j->ref, mb, maxT, false, false);
     }
-    if (roles & JOB_SCORE && c->reward.prm_path[0]) {
+    if (roles & PIPE_SCORE && c->reward.prm_path[0]) {
         if (prm_load(&j->prm, c->reward.prm_path, j->be, (float)c->reward.alpha, err)) return -1;
         j->has_prm = true;
     }
     return 0;
 }
 
-void train_job_close(train_job *j) {
+void pipe_job_close(pipe_job *j) {
     if (j->dp_nccl) comm_nccl_free(j->dp_nccl);
     if (j->policy_nccl) comm_nccl_free(j->policy_nccl);
     if (j->task_ready) sft_task_free(&j->task);
@@ -102,17 +102,17 @@ void train_job_close(train_job *j) {
 }
 
 // Problem `index` of the training stream: the built-in task's, or a line of grpo.data.
-static void problem_of(const train_job *j, int64_t index, rollout_problem *p) {
+static void problem_of(const pipe_job *j, int64_t index, rollout_problem *p) {
     if (j->data) {
         *p = j->data[index % j->ndata];
         return;
     }
     *p = (rollout_problem){.builtin = true};
-    task_generate(&j->task.task, j->task.seed ^ TRAIN_RL_STREAM, (uint64_t)index, &p->task);
+    task_generate(&j->task.task, j->task.seed ^ PIPE_RL_STREAM, (uint64_t)index, &p->task);
 }
 
 // The prompt's ids: the problem as a chat turn, generation prompt included.
-static void prompt_ids(const train_job *j, const rollout_problem *p, tok_ids *out) {
+static void prompt_ids(const pipe_job *j, const rollout_problem *p, tok_ids *out) {
     if (p->builtin) {
         sft_prompt(&j->task, &p->task, out);
         return;
@@ -126,7 +126,7 @@ static void prompt_ids(const train_job *j, const rollout_problem *p, tok_ids *ou
 // The problem's text, as the PRM reads it (caller frees).
 static char *problem_text(const rollout_problem *p) { return p->builtin ? task_prompt(&p->task) : fx_strdup(p->prompt); }
 
-bool train_job_eval(train_job *j, sft_eval_result *r) {
+bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
     const fx_config *c = j->c;
     memset(r, 0, sizeof *r);
     if (!j->data) {
@@ -163,7 +163,7 @@ bool train_job_eval(train_job *j, sft_eval_result *r) {
     return true;
 }
 
-void train_job_generate(train_job *j, const int64_t *problems, int n, trace_batch *out) {
+void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch *out) {
     const fx_config *c = j->c;
     int G = (int)c->grpo.group_size, rows = n * G, max_new = (int)c->grpo.max_new;
     tok_ids *prompts = fx_calloc((size_t)(n ? n : 1), sizeof *prompts);
@@ -229,7 +229,7 @@ static const char *piece(void *ctx, int32_t id, size_t *len) {
 }
 
 // The text of response tokens [a, b) as a PRM step: special tokens dropped, whitespace trimmed.
-static char *step_text(const train_job *j, const int32_t *resp, int a, int b) {
+static char *step_text(const pipe_job *j, const int32_t *resp, int a, int b) {
     size_t cap = 16, n = 0;
     char *s = fx_malloc(cap);
     for (int t = a; t < b; t++) {
@@ -254,7 +254,7 @@ static char *step_text(const train_job *j, const int32_t *resp, int a, int b) {
 // The PRM's step rewards over the response's steps (split at blank lines and </think>), its
 // trajectory reward and r^. Returns the number of steps (ends in step_end), or -1 when the PRM
 // cannot take the trace (logged; the trace then gets r^ = 0).
-static int prm_steps(train_job *j, const char *problem, const int32_t *resp, int R, int32_t *step_end,
+static int prm_steps(pipe_job *j, const char *problem, const int32_t *resp, int R, int32_t *step_end,
                      uint8_t *part, float *reward, float *traj, float *score) {
     steps_params sp = {NULL, j->think_end, j->task.chat == TOK_CHAT_R1};
     int32_t think;
@@ -278,7 +278,7 @@ static int prm_steps(train_job *j, const char *problem, const int32_t *resp, int
 }
 
 // Reference log-probs of every response token of b, `mb` traces per forward pass.
-static void ref_logprobs(train_job *j, trace_batch *b) {
+static void ref_logprobs(pipe_job *j, trace_batch *b) {
     int mb = (int)j->c->grpo.minibatch;
     for (int64_t i0 = 0; i0 < b->n; i0 += mb) {
         int B = (int)(b->n - i0 < mb ? b->n - i0 : mb), T = 1;
@@ -312,7 +312,7 @@ static void ref_logprobs(train_job *j, trace_batch *b) {
     }
 }
 
-void train_job_score(train_job *j, const trace_batch *in, trace_batch *out, double *prm_mean) {
+void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean) {
     const fx_config *c = j->c;
     bool prm_steps_wanted = !strcmp(c->grpo.step_rewards, "prm");
     reward_mix_params mix = {(float)c->reward.beta, (float)c->reward.format_penalty, (int)c->grpo.max_new,
@@ -359,7 +359,7 @@ void train_job_score(train_job *j, const trace_batch *in, trace_batch *out, doub
     *prm_mean = j->has_prm && in->n ? prm_sum / (double)in->n : NAN;
 }
 
-int train_job_keep_groups(const fx_config *c, const trace_batch *in, trace_batch *out, int room) {
+int pipe_job_keep_groups(const fx_config *c, const trace_batch *in, trace_batch *out, int room) {
     bool filter = c->grpo.dynamic_sampling && strcmp(c->grpo.advantage, "process") != 0;
     int kept = 0;
     for (int64_t i = 0; i < in->n && kept < room;) {
@@ -378,7 +378,8 @@ int train_job_keep_groups(const fx_config *c, const trace_batch *in, trace_batch
     return kept;
 }
 
-void train_job_train(train_job *j, const trace_batch *tb, int update, const grpo_dp *dp, train_job_update *u) {
+void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update *u) {
+    const grpo_dp *dp = j->has_dp ? &j->dp : NULL;
     const fx_config *c = j->c;
     int n = (int)tb->n;
     bool process = !strcmp(c->grpo.advantage, "process");
@@ -463,7 +464,7 @@ void train_job_train(train_job *j, const trace_batch *tb, int update, const grpo
     double norm = 0;
     grpo_policy_update(&j->policy, ref, &b, adv, (const float *const *)tok_adv, keep,
                        &lp, &o, dp, &norm, &us);
-    *u = (train_job_update){us.loss, us.kl, us.entropy, us.clipfrac, norm, us.tis_mean, us.steps};
+    *u = (pipe_update){us.loss, us.kl, us.entropy, us.clipfrac, norm, us.tis_mean, us.steps};
     if (kl_reward) { // the mean per-token KL of this rank's traces, for the metrics
         int64_t tokens = 0;
         for (int i = 0; i < n; i++) tokens += b.rlen[i];
@@ -474,37 +475,31 @@ void train_job_train(train_job *j, const trace_batch *tb, int update, const grpo
     grpo_batch_free(&b);
 }
 
-typedef struct {
-    MPI_Comm comm;
-    train_job *job;
-} dp_ctx;
-static dp_ctx g_dp; // one trainer per process
-
 static void dp_allreduce(void *ctx, double *x, int n) {
-    COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, ((dp_ctx *)ctx)->comm));
+    COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, ((pipe_job *)ctx)->dp_comm));
 }
 
 static void dp_grad_allreduce(void *ctx, model *m) {
-    dp_ctx *d = ctx;
-    if (d->job->dp_nccl) {
-        comm_nccl_allreduce_sum(d->job->dp_nccl, m->grads_mem, m->nparams, 0, backend_cuda_stream(m->be));
+    pipe_job *j = ctx;
+    if (j->dp_nccl) {
+        comm_nccl_allreduce_sum(j->dp_nccl, m->grads_mem, m->nparams, 0, backend_cuda_stream(m->be));
         return;
     }
     size_t n = m->nparams, per = (size_t)1 << 24; // 64 MiB per call
     for (size_t off = 0; off < n; off += per) {
         int count = (int)(n - off < per ? n - off : per);
-        COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads_mem + off, count, MPI_FLOAT, MPI_SUM, d->comm));
+        COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads_mem + off, count, MPI_FLOAT, MPI_SUM, j->dp_comm));
     }
 }
 
-void train_job_dp_init(train_job *j, grpo_dp *dp, const comm_world *w) {
+void pipe_job_dp_init(pipe_job *j, const comm_world *w) {
     if (j->cuda && w->count[COMM_ROLE_TRAINER] > 1) {
         fx_err err;
         if (!(j->dp_nccl = comm_nccl_create(w->role_comm, &err))) fx_fatal("%s", err.msg);
     }
-    g_dp = (dp_ctx){w->role_comm, j};
-    dp->allreduce = dp_allreduce, dp->grad_allreduce = dp_grad_allreduce;
-    dp->ctx = &g_dp;
+    j->dp_comm = w->role_comm;
+    j->dp = (grpo_dp){.allreduce = dp_allreduce, .grad_allreduce = dp_grad_allreduce, .ctx = j};
+    j->has_dp = true;
 }
 
 // A float buffer of the model from the root to every rank of comm (nccl when on the GPU).
@@ -519,7 +514,7 @@ static void bcast_floats(comm_nccl *nccl, const backend *be, float *x, size_t n,
     }
 }
 
-void train_job_share_start(train_job *j, const comm_world *w) {
+void pipe_job_share_start(pipe_job *j, const comm_world *w) {
     if (w->count[COMM_ROLE_TRAINER] < 2) return;
     model *m = &j->policy;
     bcast_floats(j->dp_nccl, j->be, m->params_mem, m->nparams, w->role_comm);
@@ -530,7 +525,7 @@ void train_job_share_start(train_job *j, const comm_world *w) {
     m->step = (int)head[0], j->version = head[1];
 }
 
-int train_job_sync_policy(train_job *j, const comm_world *w, int64_t *version, fx_err *err) {
+int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_err *err) {
     model *m = &j->policy;
     if (!j->cuda)
         return wsync_broadcast(m->params_mem, m->nparams, version, WSYNC_BUCKET_BYTES_DEFAULT, 0, w->policy_comm, err);

@@ -1,0 +1,34 @@
+// pipeline.h — `fluxrl train` as one call: GRPO on the built-in task or a JSONL dataset, in one
+// process or across the MPI roles of cluster.* (trainer, rollout, reward ranks). The CLI parses its
+// arguments, calls pipeline_train and prints the result; everything between is this folder:
+//   train.c         the config on every rank, the world of roles, and which loop each rank runs;
+//   leader.c        the trainer leader's loop (world rank 0, or the one process);
+//   side_local.c,   the rollout side as the leader sees it: in this process, or on the rollout
+//   side_ranks.c    and reward ranks (side.h);
+//   trainer_rank.c, rollout_rank.c, reward_rank.c: the loops of the other ranks;
+//   job.c           what each role computes (generate, score, train), the same in every layout.
+#ifndef FLUXRL_PIPELINE_H
+#define FLUXRL_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/config.h"
+
+typedef struct {
+    bool done;           // this rank led a run to its end (the leader, exit code 0)
+    int steps;           // GRPO updates done
+    int64_t start;       // the update it started (resumed) at
+    bool evaluated;      // held-out evaluation ran at the end
+    double before, after; // held-out answer accuracy before the first update (NaN when resumed) and after
+    char model_dir[2 * FX_CFG_STR_LEN + 16];
+} pipeline_result;
+
+// Runs `fluxrl train` from the config file at `path` with `nset` --set overrides: MPI initialised
+// and finalised here, every rank resolves the config and agrees on its errors (bad input: exit
+// code 2 from every rank, reported once). want_resume: continue from the newest checkpoint of the
+// run folder. Returns the process's exit code (FX_EXIT_*); *res is filled on the leader.
+int pipeline_train(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
+                   pipeline_result *res);
+
+#endif

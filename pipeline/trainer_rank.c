@@ -1,0 +1,40 @@
+// trainer_rank.c — a trainer other than the leader: trains on its share of each update's groups
+// (sent by the leader), gradients all-reduced with the other trainers, until the leader's stop.
+#include "../comm/msg.h"
+#include "../core/log.h"
+#include "../core/watchdog.h"
+#include "pipeline_internal.h"
+
+int pipe_trainer_rank(const fx_config *c, const comm_world *w) {
+    fx_err err;
+    pipe_job job;
+    if (pipe_job_open(&job, c, PIPE_TRAIN, comm_threads_per_rank(w, c), w, &err)) fx_fatal("%s", err.msg);
+    pipe_job_dp_init(&job, w);
+    pipe_job_share_start(&job, w); // the leader loads any checkpoint and shares it
+    msg_buf m = {0};
+    trace_batch b;
+    trace_batch_init(&b);
+    int code = 0, from;
+    char who[64];
+    fx_watchdog_start((double)c->cluster.stall_timeout, "waiting for the leader's groups");
+    for (;;) {
+        if (msg_recv(&m, 0, MSG_TAG_TRAIN, w, &from, &err)) fx_fatal("%s", err.msg);
+        fx_watchdog_beat("training");
+        msg_who(w, from, who, sizeof who);
+        if (msg_head(&m)->kind == MSG_STOP) {
+            code = (int)msg_head(&m)->policy_version;
+            break;
+        }
+        if (msg_head(&m)->kind != MSG_TRACES) fx_fatal("message from %s: kind: %u, expected traces (1) or stop (2)",
+                                                       who, msg_head(&m)->kind);
+        if (msg_decode_traces(&m, who, &b, &err)) fx_fatal("%s", err.msg);
+        pipe_update u;
+        pipe_job_train(&job, &b, (int)msg_head(&m)->policy_version, &u);
+        fx_watchdog_beat("waiting for the leader's groups");
+    }
+    fx_watchdog_stop();
+    trace_batch_free(&b);
+    msg_buf_free(&m);
+    pipe_job_close(&job);
+    return code;
+}
