@@ -27,7 +27,7 @@ static void reserve(msg_buf *m, size_t n) {
 static void put_header(msg_buf *m, msg_kind kind, int sender, int64_t version, uint64_t seq, const uint64_t *counts,
                        uint64_t payload) {
     msg_header h = {.magic = MSG_MAGIC, .protocol = MSG_PROTOCOL, .kind = (uint16_t)kind, .sender = sender,
-                    .policy_version = version, .seq = seq, .payload_bytes = payload};
+                    .policy_version = version, .seq = seq, .payload_bytes = payload, .update = -1};
     for (int k = 0; k < MSG_NCOUNTS; k++) h.counts[k] = counts ? counts[k] : 0;
     reserve(m, sizeof h + payload);
     memcpy(m->buf, &h, sizeof h);
@@ -49,13 +49,14 @@ static uint64_t traces_payload(const uint64_t counts[MSG_NCOUNTS], int *overflow
     return total;
 }
 
-void msg_encode_traces(msg_buf *m, const trace_batch *b, int sender, int64_t policy_version, uint64_t seq) {
+static void encode_batch(msg_buf *m, msg_kind kind, const trace_batch *b, int sender, int64_t policy_version,
+                         uint64_t seq) {
     uint64_t counts[MSG_NCOUNTS];
     for (int p = 0; p < MSG_NCOUNTS; p++) counts[p] = (uint64_t)trace_batch_rows(b, (trace_per)p);
     int overflow;
     uint64_t payload = traces_payload(counts, &overflow);
     FX_ASSERT(!overflow); // a batch this large is a bug in the caller's batching
-    put_header(m, MSG_TRACES, sender, policy_version, seq, counts, payload);
+    put_header(m, kind, sender, policy_version, seq, counts, payload);
     unsigned char *p = m->buf + sizeof(msg_header);
     for (int c = 0; c < trace_ncolumns; c++) {
         size_t bytes = (size_t)counts[trace_columns[c].per] * trace_type_size(trace_columns[c].type);
@@ -64,7 +65,21 @@ void msg_encode_traces(msg_buf *m, const trace_batch *b, int sender, int64_t pol
     }
 }
 
-void msg_encode_stop(msg_buf *m, int sender, uint64_t seq) { put_header(m, MSG_STOP, sender, 0, seq, NULL, 0); }
+void msg_encode_traces(msg_buf *m, const trace_batch *b, int sender, int64_t policy_version, uint64_t seq) {
+    encode_batch(m, MSG_TRACES, b, sender, policy_version, seq);
+}
+
+void msg_encode_train(msg_buf *m, const trace_batch *b, int sender, int64_t update, uint64_t seq) {
+    FX_ASSERT(update >= 0);
+    encode_batch(m, MSG_TRAIN, b, sender, 0, seq);
+    ((msg_header *)m->buf)->update = update;
+}
+
+void msg_encode_stop(msg_buf *m, int sender, int code, uint64_t seq) {
+    FX_ASSERT(code >= 0 && code <= 255);
+    put_header(m, MSG_STOP, sender, 0, seq, NULL, 0);
+    ((msg_header *)m->buf)->code = code;
+}
 
 void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq) {
     put_header(m, MSG_SYNC, sender, version, seq, NULL, 0);
@@ -72,11 +87,11 @@ void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq) {
 
 void msg_encode_work(msg_buf *m, int sender, int64_t update, const int64_t *problems, int64_t n, uint64_t seq) {
     FX_ASSERT(n >= 0 && (uint64_t)n < MSG_MAX_BYTES / 8 - 1);
+    FX_ASSERT(update >= 0);
     uint64_t counts[MSG_NCOUNTS] = {(uint64_t)n};
-    put_header(m, MSG_WORK, sender, 0, seq, counts, (uint64_t)(n + 1) * 8);
-    unsigned char *p = m->buf + sizeof(msg_header);
-    memcpy(p, &update, 8);
-    if (n) memcpy(p + 8, problems, (size_t)n * 8);
+    put_header(m, MSG_WORK, sender, 0, seq, counts, (uint64_t)n * 8);
+    ((msg_header *)m->buf)->update = update;
+    if (n) memcpy(m->buf + sizeof(msg_header), problems, (size_t)n * 8);
 }
 
 int msg_decode_work(const msg_buf *m, const char *who, int64_t *update, const int64_t **problems, int64_t *n,
@@ -84,11 +99,9 @@ int msg_decode_work(const msg_buf *m, const char *who, int64_t *update, const in
     if (msg_check_header(m, who, err)) return -1;
     const msg_header *h = msg_head(m);
     if (h->kind != MSG_WORK) return fx_errf(err, "message from %s: kind: %u, expected work (%d)", who, h->kind, MSG_WORK);
-    const unsigned char *p = m->buf + sizeof(msg_header);
-    memcpy(update, p, 8);
+    *update = h->update;
     *n = (int64_t)h->counts[0];
-    *problems = (const int64_t *)(const void *)(p + 8); // the header is 80 bytes: 8-byte aligned
-    if (*update < 0) return fx_errf(err, "message from %s: update: %lld, expected >= 0", who, (long long)*update);
+    *problems = (const int64_t *)(const void *)(m->buf + sizeof(msg_header)); // 88 bytes: 8-byte aligned
     for (int64_t i = 0; i < *n; i++)
         if ((*problems)[i] < 0)
             return fx_errf(err, "message from %s: problem %lld: index %lld, expected >= 0", who, (long long)i,
@@ -108,7 +121,14 @@ int msg_check_header(const msg_buf *m, const char *who, fx_err *err) {
     if (h.payload_bytes != m->len - sizeof h)
         return fx_errf(err, "message from %s: payload_bytes: %llu, but %zu bytes followed the header", who,
                        (unsigned long long)h.payload_bytes, m->len - sizeof h);
+    if (h.kind == MSG_STOP ? h.code < 0 || h.code > 255 : h.code != 0)
+        return fx_errf(err, "message from %s: code: %d, expected %s", who, h.code,
+                       h.kind == MSG_STOP ? "an exit code 0-255" : "0 (only a stop carries an exit code)");
+    if (h.kind == MSG_WORK || h.kind == MSG_TRAIN ? h.update < 0 : h.update != -1)
+        return fx_errf(err, "message from %s: update: %lld, expected %s", who, (long long)h.update,
+                       h.kind == MSG_WORK || h.kind == MSG_TRAIN ? ">= 0" : "-1 (only work and train carry an update)");
     switch (h.kind) {
+    case MSG_TRAIN:
     case MSG_TRACES: {
         int overflow;
         uint64_t want = traces_payload(h.counts, &overflow);
@@ -126,9 +146,9 @@ int msg_check_header(const msg_buf *m, const char *who, fx_err *err) {
             return fx_errf(err, "message from %s: a %s message carries no payload", who, h.kind == MSG_STOP ? "stop" : "sync");
         return 0;
     case MSG_WORK:
-        if (h.counts[0] >= MSG_MAX_BYTES / 8 || h.payload_bytes != (h.counts[0] + 1) * 8)
+        if (h.counts[0] >= MSG_MAX_BYTES / 8 || h.payload_bytes != h.counts[0] * 8)
             return fx_errf(err, "message from %s: counts: %llu problems need %llu bytes, the payload has %llu", who,
-                           (unsigned long long)h.counts[0], (unsigned long long)(h.counts[0] + 1) * 8,
+                           (unsigned long long)h.counts[0], (unsigned long long)h.counts[0] * 8,
                            (unsigned long long)h.payload_bytes);
         return 0;
     default: return fx_errf(err, "message from %s: kind: %u is not a known message kind", who, h.kind);
@@ -139,7 +159,9 @@ int msg_decode_traces(const msg_buf *m, const char *who, trace_batch *b, fx_err 
     if (msg_check_header(m, who, err)) return -1;
     msg_header h;
     memcpy(&h, m->buf, sizeof h);
-    if (h.kind != MSG_TRACES) return fx_errf(err, "message from %s: kind: %u, expected traces (%d)", who, h.kind, MSG_TRACES);
+    if (h.kind != MSG_TRACES && h.kind != MSG_TRAIN)
+        return fx_errf(err, "message from %s: kind: %u, expected traces (%d) or train (%d)", who, h.kind, MSG_TRACES,
+                       MSG_TRAIN);
     trace_batch_resize(b, (int64_t)h.counts[0], (int64_t)h.counts[1], (int64_t)h.counts[2], (int64_t)h.counts[3]);
     const unsigned char *p = m->buf + sizeof h;
     for (int c = 0; c < trace_ncolumns; c++) {
@@ -154,6 +176,10 @@ int msg_decode_traces(const msg_buf *m, const char *who, trace_batch *b, fx_err 
 
 void msg_who(const comm_world *w, int rank, char *buf, size_t n) {
     snprintf(buf, n, "rank %d (%s)", rank, comm_role_name(comm_role_of(w, rank)));
+}
+
+int msg_unexpected(const msg_buf *m, const char *who, const char *expected, fx_err *err) {
+    return fx_errf(err, "message from %s: kind: %u, expected %s", who, msg_head(m)->kind, expected);
 }
 
 void msg_send(const msg_buf *m, int dest, int tag) {

@@ -1,8 +1,8 @@
 // msg.h — typed messages between ranks (layout in docs/protocol.md).
-// A message is one contiguous buffer: an 80-byte header (magic, protocol version, kind, sender,
+// A message is one contiguous buffer: an 88-byte header (magic, protocol version, kind, sender,
 // policy version, sequence number, the counts of each payload array, the payload size, the seconds
-// the payload took to generate and to score) and the
-// payload, the arrays back to back. Everything is validated on receipt: a malformed message is
+// the payload took to generate and to score, a stop's exit code, the update of work and trainer
+// shares) and the payload, the arrays back to back. Everything is validated on receipt: a malformed message is
 // an error naming the sender, its role and the field, never a crash.
 #ifndef FLUXRL_MSG_H
 #define FLUXRL_MSG_H
@@ -16,16 +16,18 @@
 #include "comm.h"
 
 #define MSG_MAGIC 0x4C52584Du // "MXRL" little-endian
-#define MSG_PROTOCOL 2
+#define MSG_PROTOCOL 3
 #define MSG_MAX_BYTES ((size_t)1 << 30) // one message at most 1 GiB
 #define MSG_NCOUNTS 4
 
 typedef enum {
     MSG_TRACES = 1, // a trace batch: counts = {traces, prompt ids, response ids, steps}
-    MSG_STOP = 2,   // no payload: the receiver finishes its loop
-    MSG_WORK = 3,   // the trainer leader's order to a rollout rank: counts = {prompts}; payload i64
-                    // [update, then one problem index per prompt]
+    MSG_STOP = 2,   // no payload: the receiver finishes its loop and exits with `code`
+    MSG_WORK = 3,   // the trainer leader's order to a rollout rank: generate the groups of
+                    // counts[0] problems for `update`; payload i64[counts[0]], their indices
     MSG_SYNC = 4,   // no payload: enter weight sync now (policy_version: the version that follows)
+    MSG_TRAIN = 5,  // the leader's share of `update`'s kept groups for another trainer: a trace
+                    // batch as in MSG_TRACES
 } msg_kind;
 
 // The MPI tags of `fluxrl train`'s messages, one per direction, so that each loop receives only
@@ -44,9 +46,10 @@ typedef struct {
     uint64_t counts[MSG_NCOUNTS];
     uint64_t payload_bytes;
     float time_reward_s;     // traces: seconds the reward rank spent scoring them
-    uint32_t reserved;       // 0
+    int32_t code;            // stop: the exit code the receiver ends with (0-255); else 0
+    int64_t update;          // work and train: the update they are for (>= 0); else -1
 } msg_header;
-_Static_assert(sizeof(msg_header) == 80, "msg_header is 80 bytes on the wire");
+_Static_assert(sizeof(msg_header) == 88, "msg_header is 88 bytes on the wire");
 
 // A message being built or received: header + payload in one buffer.
 typedef struct {
@@ -61,7 +64,10 @@ const msg_header *msg_head(const msg_buf *m);
 void msg_set_times(msg_buf *m, float rollout_s, float reward_s);
 // Encodes a trace batch.
 void msg_encode_traces(msg_buf *m, const trace_batch *b, int sender, int64_t policy_version, uint64_t seq);
-void msg_encode_stop(msg_buf *m, int sender, uint64_t seq);
+// A trainer's share of update `update` (MSG_TRAIN).
+void msg_encode_train(msg_buf *m, const trace_batch *b, int sender, int64_t update, uint64_t seq);
+// Stop, with the exit code the receiver ends with (0-255).
+void msg_encode_stop(msg_buf *m, int sender, int code, uint64_t seq);
 void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq);
 // Work: generate the groups of `n` problems (their indices) for update `update`.
 void msg_encode_work(msg_buf *m, int sender, int64_t update, const int64_t *problems, int64_t n, uint64_t seq);
@@ -70,7 +76,7 @@ int msg_decode_work(const msg_buf *m, const char *who, int64_t *update, const in
                     fx_err *err);
 // Validates the header of a received buffer; `who` names the sender in errors ("rank 3 (rollout)").
 int msg_check_header(const msg_buf *m, const char *who, fx_err *err);
-// Decodes a validated MSG_TRACES into b (cleared first), checking every span and step.
+// Decodes a validated MSG_TRACES or MSG_TRAIN into b (cleared first), checking every span and step.
 int msg_decode_traces(const msg_buf *m, const char *who, trace_batch *b, fx_err *err);
 
 // Blocking send to a world rank.
@@ -80,5 +86,8 @@ void msg_send(const msg_buf *m, int dest, int tag);
 int msg_recv(msg_buf *m, int source, int tag, const comm_world *w, int *from, fx_err *err);
 // "rank 3 (rollout)": how errors name a rank.
 void msg_who(const comm_world *w, int rank, char *buf, size_t n);
+// A message of a kind the receiver does not take here: the error names the sender, the kind and
+// what was expected ("traces (1) or stop (2)").
+int msg_unexpected(const msg_buf *m, const char *who, const char *expected, fx_err *err);
 
 #endif

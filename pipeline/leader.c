@@ -194,7 +194,7 @@ static void train_update(leader *L, const trace_batch *kept, int update, pipe_up
             trace_batch_add(&part, &t);
         }
         if (r > 0) {
-            msg_encode_traces(&L->msg, &part, 0, update, 0);
+            msg_encode_train(&L->msg, &part, 0, update, (uint64_t)update);
             msg_send(&L->msg, w->first[COMM_ROLE_TRAINER] + r, MSG_TAG_TRAIN);
         } else pipe_job_train(L->job, &part, update, u);
     }

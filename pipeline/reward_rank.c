@@ -21,12 +21,12 @@ int pipe_reward_rank(const fx_config *c, const comm_world *w) {
         msg_who(w, from, who, sizeof who);
         unsigned kind = msg_head(&m)->kind;
         if (kind == MSG_STOP && from == 0) {
-            code = (int)msg_head(&m)->policy_version;
+            code = msg_head(&m)->code;
             break;
         }
         if (kind != MSG_TRACES || comm_role_of(w, from) != COMM_ROLE_ROLLOUT)
-            fx_fatal("message from %s: kind: %u, expected traces (1) from a rollout rank, or stop (2) from the leader",
-                     who, kind);
+            msg_unexpected(&m, who, "traces (1) from a rollout rank, or stop (2) from the leader", &err),
+                fx_fatal("%s", err.msg);
         if (msg_decode_traces(&m, who, &in, &err)) fx_fatal("%s", err.msg);
         fx_watchdog_beat("scoring");
         double t0 = fx_time_now(), prm;

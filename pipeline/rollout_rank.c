@@ -31,7 +31,7 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w) {
         msg_who(w, from, who, sizeof who);
         unsigned kind = msg_head(&m)->kind;
         if (kind == MSG_STOP) {
-            code = (int)msg_head(&m)->policy_version;
+            code = msg_head(&m)->code;
             break;
         }
         if (kind == MSG_SYNC) {
@@ -44,7 +44,7 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w) {
             fx_watchdog_beat("waiting for work");
             continue;
         }
-        if (kind != MSG_WORK) fx_fatal("message from %s: kind: %u, expected work (3), sync (4) or stop (2)", who, kind);
+        if (kind != MSG_WORK) msg_unexpected(&m, who, "work (3), sync (4) or stop (2)", &err), fx_fatal("%s", err.msg);
         int64_t update, n;
         const int64_t *problems;
         if (msg_decode_work(&m, who, &update, &problems, &n, &err)) fx_fatal("%s", err.msg);

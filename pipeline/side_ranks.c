@@ -61,8 +61,7 @@ static void ranks_stop(pipe_side *base, int code) {
         if (ranks_collect(base, &drain, &a, &b, &err)) fx_fatal("%s", err.msg);
     trace_batch_free(&drain);
     for (int r = 1; r < s->w->size; r++) {
-        msg_encode_stop(&s->msg, s->w->rank, s->seq++);
-        ((msg_header *)s->msg.buf)->policy_version = code;
+        msg_encode_stop(&s->msg, s->w->rank, code, s->seq++);
         int tag = comm_role_of(s->w, r) == COMM_ROLE_TRAINER ? MSG_TAG_TRAIN : MSG_TAG_WORK;
         msg_send(&s->msg, r, tag);
     }

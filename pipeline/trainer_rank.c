@@ -1,5 +1,7 @@
 // trainer_rank.c — a trainer other than the leader: trains on its share of each update's groups
 // (sent by the leader), gradients all-reduced with the other trainers, until the leader's stop.
+#include <limits.h>
+
 #include "../comm/msg.h"
 #include "../core/log.h"
 #include "../core/watchdog.h"
@@ -22,14 +24,15 @@ int pipe_trainer_rank(const fx_config *c, const comm_world *w) {
         fx_watchdog_beat("training");
         msg_who(w, from, who, sizeof who);
         if (msg_head(&m)->kind == MSG_STOP) {
-            code = (int)msg_head(&m)->policy_version;
+            code = msg_head(&m)->code;
             break;
         }
-        if (msg_head(&m)->kind != MSG_TRACES) fx_fatal("message from %s: kind: %u, expected traces (1) or stop (2)",
-                                                       who, msg_head(&m)->kind);
+        if (msg_head(&m)->kind != MSG_TRAIN) msg_unexpected(&m, who, "train (5) or stop (2)", &err), fx_fatal("%s", err.msg);
         if (msg_decode_traces(&m, who, &b, &err)) fx_fatal("%s", err.msg);
+        if (msg_head(&m)->update > INT_MAX) fx_fatal("message from %s: update: %lld, too large", who,
+                                                     (long long)msg_head(&m)->update);
         pipe_update u;
-        pipe_job_train(&job, &b, (int)msg_head(&m)->policy_version, &u);
+        pipe_job_train(&job, &b, (int)msg_head(&m)->update, &u);
         fx_watchdog_beat("waiting for the leader's groups");
     }
     fx_watchdog_stop();

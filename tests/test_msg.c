@@ -54,22 +54,46 @@ int main(void) {
     msg_encode_traces(&e, &empty, 1, 0, 0);
     CHECK_INT(msg_decode_traces(&e, who, &got, &err), 0);
     CHECK_INT(got.n, 0);
-    msg_encode_stop(&e, 1, 9);
+    msg_encode_stop(&e, 1, 3, 9);
     CHECK_INT(msg_check_header(&e, who, &err), 0);
-    CHECK_HAS(decode_err(&e), "message from rank 2 (rollout): kind: 2, expected traces (1)");
+    CHECK_INT(head(&e)->code, 3);
+    CHECK_INT(head(&e)->update, -1);
+    CHECK_HAS(decode_err(&e), "message from rank 2 (rollout): kind: 2, expected traces (1) or train (5)");
+    head(&e)->code = 256;
+    CHECK_HAS(decode_err(&e), "code: 256, expected an exit code 0-255");
+    head(&e)->code = -1;
+    CHECK_HAS(decode_err(&e), "code: -1, expected an exit code 0-255");
+    head(&e)->code = 0;
+    head(&e)->update = 4;
+    CHECK_HAS(decode_err(&e), "update: 4, expected -1 (only work and train carry an update)");
+    // A trainer's share: a trace batch with its own update field.
+    msg_encode_train(&e, &b, 0, 7, 1);
+    CHECK_INT(head(&e)->kind, MSG_TRAIN);
+    CHECK_INT(head(&e)->update, 7);
+    CHECK_INT(head(&e)->code, 0);
+    CHECK_INT(msg_decode_traces(&e, who, &got, &err), 0);
+    CHECK_INT(got.n, 30);
+    head(&e)->update = -1;
+    CHECK_HAS(decode_err(&e), "update: -1, expected >= 0");
+    head(&e)->update = 7;
+    head(&e)->code = 2;
+    CHECK_HAS(decode_err(&e), "code: 2, expected 0 (only a stop carries an exit code)");
+    // Every kind refused where another is expected names the sender, the kind and the expectation.
+    CHECK_INT(msg_unexpected(&e, who, "work (3), sync (4) or stop (2)", &err), -1);
+    CHECK_HAS(err.msg, "message from rank 2 (rollout): kind: 5, expected work (3), sync (4) or stop (2)");
 
     // Malformed headers.
     msg_buf c = {0};
     msg_encode_traces(&c, &b, 2, 17, 5);
     size_t len = c.len;
     c.len = 40;
-    CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): 40 bytes, shorter than the 80-byte header");
+    CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): 40 bytes, shorter than the 88-byte header");
     c.len = len;
     head(&c)->magic = 0x12345678;
     CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): magic: 0x12345678, expected 0x4c52584d");
     head(&c)->magic = MSG_MAGIC;
     head(&c)->protocol = 9;
-    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 2");
+    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 3");
     head(&c)->protocol = MSG_PROTOCOL;
     head(&c)->kind = 77;
     CHECK_HAS(decode_err(&c), "kind: 77 is not a known message kind");
@@ -132,9 +156,13 @@ int main(void) {
     CHECK(got_p && got_p[0] == 40 && got_p[1] == 41 && got_p[2] == 97);
     ((msg_header *)w.buf)->counts[0] = 4;
     CHECK_INT(msg_decode_work(&w, who, &update, &got_p, &n, &err), -1);
-    CHECK_HAS(err.msg, "counts: 4 problems need 40 bytes, the payload has 32");
+    CHECK_HAS(err.msg, "counts: 4 problems need 32 bytes, the payload has 24");
     msg_encode_work(&w, 0, 6, problems, 3, 9);
-    memcpy(w.buf + sizeof(msg_header) + 16, &(int64_t){-3}, 8);
+    ((msg_header *)w.buf)->update = -2;
+    CHECK_INT(msg_decode_work(&w, who, &update, &got_p, &n, &err), -1);
+    CHECK_HAS(err.msg, "update: -2, expected >= 0");
+    msg_encode_work(&w, 0, 6, problems, 3, 9);
+    memcpy(w.buf + sizeof(msg_header) + 8, &(int64_t){-3}, 8);
     CHECK_INT(msg_decode_work(&w, who, &update, &got_p, &n, &err), -1);
     CHECK_HAS(err.msg, "problem 1: index -3, expected >= 0");
     msg_encode_sync(&w, 0, 12, 10);
