@@ -4,7 +4,8 @@
 # benchmarks next to PyTorch + transformers; everything it prints also lands in $OUT (or
 # build-gpu/out when OUT is unset): run.log, ctest.log, bench.jsonl, summary.txt.
 #
-#   bench/gpu/run.sh [--quick]     --quick: tests and the 25m benchmark only
+#   bench/gpu/run.sh [--quick|--train-only]
+#     --quick: tests and the 25m benchmark only; --train-only: the `fluxrl train` check only
 #
 # The device tool call (docs/gpu.md): command "bash bench/gpu/run.sh", carry [".gpu-deps"],
 # timeout_s 540. Steps have their own timeouts so that one hang still leaves the results of the rest.
@@ -14,8 +15,9 @@ root=$PWD
 OUT=${OUT:-${FLUXRL_GPU_BUILD:-$root/build-gpu}/out}
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/run.log") 2>&1
-quick=0
+quick=0 train_only=0
 [ "${1:-}" = "--quick" ] && quick=1
+[ "${1:-}" = "--train-only" ] && train_only=1
 t_start=$(date +%s)
 summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
 has() { command -v "$1" >/dev/null 2>&1; }
@@ -136,6 +138,7 @@ fi
 summary "build: $(($(date +%s) - t0)) s"
 [ "$gpu" = "none" ] && exit 1
 
+if [ $train_only = 0 ]; then
 # --- tests ------------------------------------------------------------------------------------------------
 echo "== ctest -L gpu"
 (cd "$build" && "${withdeps[@]}" timeout 300 ctest -L gpu --output-on-failure --timeout 240) 2>&1 | tee "$OUT/ctest.log"
@@ -166,5 +169,41 @@ for b in 1 64; do
     bench "fluxrl decode $s B=$b" 60 "${withdeps[@]}" "$build/bench/bench_gpu" decode "$s" "$b" bf16
     bench "torch decode $s B=$b" 60 python3 bench/gpu/reference.py decode "$s" "$b"
 done
+fi
+
+# --- fluxrl train on the card ------------------------------------------------------------------------
+# The pipeline's CUDA path (pipeline/job.c: the policy on the device, the update, the weight sync)
+# end to end in one process: a short SFT on the CPU (the demo's policy, fewer steps), then 3 GRPO
+# updates from it with cluster.backend cpu and cuda (fp32 and bf16) on the same seed. The CPU and
+# CUDA runs sample from slightly different logits, so their numbers are printed side by side, not
+# compared for equality; the check is that the CUDA runs finish (exit 0) with finite losses.
+train_left=$((540 - ($(date +%s) - t_start)))
+if [ "$train_left" -gt 150 ]; then
+    echo "== fluxrl train with cluster.backend = cuda"
+    "${withdeps[@]}" timeout 200 cmake --build "$build" -j"$(nproc)" --target fluxrl >>"$OUT/build.log" 2>&1 ||
+        summary "train check: build of fluxrl FAILED (build.log)"
+    fx=("${withdeps[@]}" "$build/fluxrl")
+    tr=$(mktemp -d)
+    common=(--set run.out_dir="$tr" --set log.progress=off)
+    if timeout 120 "${fx[@]}" sft configs/demo.json "${common[@]}" --set sft.steps=150 --set sft.eval_every=0 \
+            --set sft.checkpoint_every=0 >"$tr/sft.log" 2>&1; then
+        for be in cpu cuda:fp32 cuda:bf16; do
+            name=grpo-${be/:/-}
+            t0=$(date +%s)
+            timeout 120 "${fx[@]}" train configs/demo.json "${common[@]}" --set run.name="$name" \
+                --set model.path="$tr/demo/model" --set cluster.backend="${be%%:*}" \
+                --set cluster.precision="$([ "$be" = cpu ] && echo fp32 || echo "${be#*:}")" \
+                --set grpo.steps=3 --set grpo.eval_every=0 --set grpo.eval_problems=50 >"$tr/$name.log" 2>&1
+            rc=$?
+            tail -5 "$tr/$name.log"
+            last=$(grep "\"loss\"" "$tr/$name/metrics.jsonl" 2>/dev/null | tail -1 | cut -c1-420)
+            summary "train $be: exit $rc, $(($(date +%s) - t0)) s, last metrics: ${last:-none}"
+        done
+    else
+        summary "train check: sft FAILED ($(tail -3 "$tr/sft.log" | tr '\n' ' '))"
+    fi
+else
+    summary "train check: skipped (time budget)"
+fi
 summary "total: $(($(date +%s) - t_start)) s"
 echo "== done: results in $OUT (summary.txt, bench.jsonl, ctest.log, run.log); record them in docs/gpu.md"
