@@ -19,7 +19,7 @@
 #include "../rollout/verify.h"
 #include "../trainer/prm_train.h"
 #include "cli.h"
-#include "prm_input.h"
+#include "../reward/prm_input.h"
 
 #define BON_MAX_PRMS 4
 
@@ -131,7 +131,7 @@ static void score_row(prm_scorer *prm, const rollout_problem *p, const char *tex
         }
         free(full);
     } else {
-        n = cli_prm_split(text, steps, CLI_PRM_MAX_STEPS);
+        n = prm_input_split(text, steps, CLI_PRM_MAX_STEPS);
     }
     prm_result r = {.step = rewards};
     fx_err err;

@@ -2,13 +2,13 @@
 #include <cblas.h>
 #include <cjson/cJSON.h>
 #include <hdf5.h>
-#include <mpi.h>
 #include <stdio.h>
 #include <string.h>
 #include <utf8proc.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "../comm/comm.h"
 #include "../model/cuda/cuda_info.h"
 #include "cli.h"
 
@@ -46,10 +46,8 @@ int cmd_version(int argc, char **argv) {
         return FX_EXIT_INPUT;
     }
     printf("fluxrl %s\n", FLUXRL_VERSION);
-    char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len = 0;
-    MPI_Get_library_version(mpi, &len);
-    mpi[strcspn(mpi, ",\n")] = '\0';
+    char mpi[256];
+    comm_mpi_version(mpi, sizeof mpi);
     printf("  MPI       %s\n", mpi);
     unsigned maj, min, rel;
     H5get_libversion(&maj, &min, &rel);

@@ -8,9 +8,9 @@
 
 #include "../reward/prm.h"
 #include "cli.h"
-#include "prm_input.h"
+#include "../reward/prm_input.h"
 
-static int score_one(void *ctx, const cli_prm_trace *t, fx_err *err) {
+static int score_one(void *ctx, const prm_input_trace *t, fx_err *err) {
     prm_scorer *p = ctx;
     float rewards[CLI_PRM_MAX_STEPS];
     prm_result r = {.step = rewards};
@@ -51,7 +51,7 @@ int cmd_prm_score(int argc, char **argv) {
     fx_err err;
     int rc = prm_load(&p, dir, be, (float)alpha, &err);
     if (!rc) {
-        rc = cli_prm_input_each(input, tok_path, p.tok, score_one, &p, &err);
+        rc = prm_input_each(input, tok_path, p.tok, score_one, &p, &err);
         prm_free(&p);
     }
     if (rc) fprintf(stderr, "%s\n", err.msg);

@@ -13,7 +13,7 @@
 #include "../reward/reward.h"
 #include "../rollout/trace_store.h"
 #include "cli.h"
-#include "prm_input.h"
+#include "../reward/prm_input.h"
 
 typedef struct {
     char *problem, *response;
@@ -30,7 +30,7 @@ typedef struct {
     int64_t n, cap;
 } pool;
 
-static int add_trace(void *ctx, const cli_prm_trace *t, fx_err *err) {
+static int add_trace(void *ctx, const prm_input_trace *t, fx_err *err) {
     pool *p = ctx;
     float rewards[CLI_PRM_MAX_STEPS];
     prm_result r = {.step = rewards};
@@ -151,7 +151,7 @@ int cmd_select(int argc, char **argv) {
     }
     const char *bad = !dir || !input || !out ? "--prm, --input, --top-k and --out are required"
                       : topk < 1 || topk != floor(topk) ? "--top-k: expected an integer >= 1"
-                      : cli_prm_input_is_h5(out) && !cli_prm_input_is_h5(input)
+                      : prm_input_is_h5(out) && !prm_input_is_h5(input)
                           ? "--out: an HDF5 trace store needs an HDF5 input (write JSONL instead)"
                           : NULL;
     if (bad) {
@@ -164,14 +164,14 @@ int cmd_select(int argc, char **argv) {
     fx_err err;
     int rc = prm_load(&prm, dir, be, (float)alpha, &err);
     if (!rc) {
-        rc = cli_prm_input_each(input, tok_path, prm.tok, add_trace, &p, &err);
+        rc = prm_input_each(input, tok_path, prm.tok, add_trace, &p, &err);
         prm_free(&prm);
     }
     if (!rc && p.n == 0) rc = fx_errf(&err, "%s: no traces", input);
     if (!rc) {
         int64_t *idx = fx_malloc((size_t)p.n * sizeof *idx);
         int64_t k = reward_top_k(p.score, p.n, (int64_t)topk, idx);
-        rc = cli_prm_input_is_h5(out) ? write_h5(&p, idx, k, input, out, &err) : write_jsonl(&p, idx, k, out, &err);
+        rc = prm_input_is_h5(out) ? write_h5(&p, idx, k, input, out, &err) : write_jsonl(&p, idx, k, out, &err);
         double all = 0, top = 0;
         for (int64_t i = 0; i < p.n; i++) all += p.score[i];
         for (int64_t i = 0; i < k; i++) top += p.score[idx[i]];

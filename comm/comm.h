@@ -37,6 +37,8 @@ void comm_finalize(void);
 
 // The world rank and size before roles are known (for logging and checks).
 int comm_world_rank(void);
+// The MPI library's name and version (its first line, e.g. "Open MPI v4.1.4"), into buf.
+void comm_mpi_version(char *buf, size_t n);
 int comm_world_size(void);
 
 // Splits MPI_COMM_WORLD into roles per the config. A world size other than the sum of the

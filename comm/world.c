@@ -53,6 +53,14 @@ int comm_world_size(void) {
     return s;
 }
 
+void comm_mpi_version(char *buf, size_t n) {
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(v, &len);
+    v[strcspn(v, ",\n")] = '\0';
+    snprintf(buf, n, "%s", v);
+}
+
 int comm_agree(int code, int *first_bad) {
     int in[2] = {code, code != 0 ? -comm_world_rank() : -comm_world_size()}, out[2];
     COMM_CHECK(MPI_Allreduce(in, out, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD));

@@ -87,7 +87,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
 }
 
 void pipe_job_close(pipe_job *j) {
-    if (j->dp_nccl) comm_nccl_free(j->dp_nccl);
+    if (j->has_dp) comm_dp_free(&j->dp);
     if (j->policy_nccl) comm_nccl_free(j->policy_nccl);
     if (j->task_ready) sft_task_free(&j->task);
     if (j->data) rollout_data_free(j->data, j->ndata);
@@ -379,7 +379,7 @@ int pipe_job_keep_groups(const fx_config *c, const trace_batch *in, trace_batch 
 }
 
 void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update *u) {
-    const grpo_dp *dp = j->has_dp ? &j->dp : NULL;
+    const trainer_dp *dp = j->has_dp ? &j->dp_hook : NULL;
     const fx_config *c = j->c;
     int n = (int)tb->n;
     bool process = !strcmp(c->grpo.advantage, "process");
@@ -475,53 +475,23 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
     grpo_batch_free(&b);
 }
 
-static void dp_allreduce(void *ctx, double *x, int n) {
-    COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, ((pipe_job *)ctx)->dp_comm));
-}
-
-static void dp_grad_allreduce(void *ctx, model *m) {
-    pipe_job *j = ctx;
-    if (j->dp_nccl) {
-        comm_nccl_allreduce_sum(j->dp_nccl, m->grads_mem, m->nparams, 0, backend_cuda_stream(m->be));
-        return;
-    }
-    size_t n = m->nparams, per = (size_t)1 << 24; // 64 MiB per call
-    for (size_t off = 0; off < n; off += per) {
-        int count = (int)(n - off < per ? n - off : per);
-        COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads_mem + off, count, MPI_FLOAT, MPI_SUM, j->dp_comm));
-    }
-}
-
 void pipe_job_dp_init(pipe_job *j, const comm_world *w) {
-    if (j->cuda && w->count[COMM_ROLE_TRAINER] > 1) {
-        fx_err err;
-        if (!(j->dp_nccl = comm_nccl_create(w->role_comm, &err))) fx_fatal("%s", err.msg);
-    }
-    j->dp_comm = w->role_comm;
-    j->dp = (grpo_dp){.allreduce = dp_allreduce, .grad_allreduce = dp_grad_allreduce, .ctx = j};
+    comm_dp_init(&j->dp, w->role_comm);
+    fx_err err;
+    if (j->cuda && w->count[COMM_ROLE_TRAINER] > 1 && comm_dp_use_nccl(&j->dp, backend_cuda_stream(j->be), &err))
+        fx_fatal("%s", err.msg);
+    j->dp_hook = comm_dp_hook(&j->dp);
     j->has_dp = true;
-}
-
-// A float buffer of the model from the root to every rank of comm (nccl when on the GPU).
-static void bcast_floats(comm_nccl *nccl, const backend *be, float *x, size_t n, MPI_Comm comm) {
-    if (nccl) {
-        comm_nccl_broadcast(nccl, x, n, 0, backend_cuda_stream(be));
-        return;
-    }
-    for (size_t off = 0, per = (size_t)1 << 28; off < n; off += per) {
-        int count = (int)(n - off < per ? n - off : per);
-        COMM_CHECK(MPI_Bcast(x + off, count, MPI_FLOAT, 0, comm));
-    }
 }
 
 void pipe_job_share_start(pipe_job *j, const comm_world *w) {
     if (w->count[COMM_ROLE_TRAINER] < 2) return;
     model *m = &j->policy;
-    bcast_floats(j->dp_nccl, j->be, m->params_mem, m->nparams, w->role_comm);
-    bcast_floats(j->dp_nccl, j->be, m->m_mem, m->nparams, w->role_comm);
-    bcast_floats(j->dp_nccl, j->be, m->v_mem, m->nparams, w->role_comm);
+    comm_dp_bcast(&j->dp, m->params_mem, m->nparams);
+    comm_dp_bcast(&j->dp, m->m_mem, m->nparams);
+    comm_dp_bcast(&j->dp, m->v_mem, m->nparams);
     int64_t head[2] = {m->step, j->version};
-    COMM_CHECK(MPI_Bcast(head, 2, MPI_INT64_T, 0, w->role_comm));
+    comm_dp_bcast_i64(&j->dp, head, 2);
     m->step = (int)head[0], j->version = head[1];
 }
 

@@ -9,6 +9,7 @@
 #define FLUXRL_PIPE_JOB_H
 
 #include "../comm/comm.h"
+#include "../comm/dp.h"
 #include "../comm/nccl.h"
 #include "../core/config.h"
 #include "../reward/prm.h"
@@ -39,9 +40,8 @@ typedef struct {
     int64_t version;       // the policy version the weights are at
     bool cuda;             // cluster.backend = cuda: model buffers live on the GPU
     bool engine_logged;    // the rollout engine's size was reported
-    comm_nccl *dp_nccl;    // CUDA trainers: gradient all-reduce and start-up broadcast
-    grpo_dp dp;            // trainers of a distributed run: sums over the trainer ranks (pipe_job_dp_init)
-    MPI_Comm dp_comm;
+    comm_dp dp;            // the trainer ranks of a distributed run (pipe_job_dp_init): MPI, or NCCL on GPUs
+    trainer_dp dp_hook;    // dp as the GRPO update sees it
     bool has_dp;
     comm_nccl *policy_nccl;// CUDA leader and rollout ranks: weight sync
 } pipe_job;

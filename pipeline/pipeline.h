@@ -6,7 +6,9 @@
 //   side_local.c,   the rollout side as the leader sees it: in this process, or on the rollout
 //   side_ranks.c    and reward ranks (side.h);
 //   trainer_rank.c, rollout_rank.c, reward_rank.c: the loops of the other ranks;
-//   job.c           what each role computes (generate, score, train), the same in every layout.
+//   job.c           what each role computes (generate, score, train), the same in every layout;
+//   data_parallel.c `fluxrl sft` and `fluxrl prm-train` over every rank of the world;
+//   ranks.c         `fluxrl ranks`: the launch checked on every rank.
 #ifndef FLUXRL_PIPELINE_H
 #define FLUXRL_PIPELINE_H
 
@@ -14,6 +16,8 @@
 #include <stdint.h>
 
 #include "../core/config.h"
+#include "../trainer/prm_run.h"
+#include "../trainer/sft_run.h"
 
 typedef struct {
     bool done;           // this rank led a run to its end (the leader, exit code 0)
@@ -30,5 +34,18 @@ typedef struct {
 // run folder. Returns the process's exit code (FX_EXIT_*); *res is filled on the leader.
 int pipeline_train(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
                    pipeline_result *res);
+
+// `fluxrl sft` and `fluxrl prm-train` the same way: MPI initialised and finalised here, the config
+// resolved on every rank (bad input: exit 2 from every rank, reported once), then every rank of
+// the world is a data-parallel worker (comm/dp.h) of sft_run / prm_run (trainer/). Return the
+// process's exit code; *res is filled on rank 0.
+int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
+                 sft_run_result *res);
+// `fluxrl ranks`: every rank resolves the config, finds its role, checks its backend (a CUDA
+// device when cluster.backend = cuda) and takes part in a sum over the world and over its role's
+// communicator; rank 0 gets the table of ranks in *table (malloc'd; NULL elsewhere) and writes the
+// resolved config. Bad config or launch: exit code 2 on every rank; a broken runtime: 1.
+int pipeline_ranks(int *argc, char ***argv, const char *path, int nset, char **sets, char **table);
+int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, prm_run_result *res);
 
 #endif

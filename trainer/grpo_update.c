@@ -95,12 +95,12 @@ void grpo_batch_logprobs(model *x, const grpo_batch *b, const int *rows, int n, 
     for (int a = 0; a < n; a += micro) pass_logp(x, b, rows + a, n - a < micro ? n - a : micro, out);
 }
 
-static void sum_ranks(const grpo_dp *dp, double *x, int n) {
-    if (dp && dp->allreduce) dp->allreduce(dp->ctx, x, n);
+static void sum_ranks(const trainer_dp *dp, double *x, int n) {
+    if (dp) dp->sum_doubles(dp->ctx, x, n);
 }
 
 void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const float *const *token_adv,
-                        const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const grpo_dp *dp,
+                        const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const trainer_dp *dp,
                         double *grad_norm, grpo_update_stats *us) {
     memset(us, 0, sizeof *us);
     *grad_norm = 0;
@@ -192,7 +192,7 @@ void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *
                 free(start), free(len), free(cl), free(co), free(ca), free(cd), free(cr), free(ce), free(cw), free(cde);
                 pass_free(&p);
             }
-            if (dp && dp->grad_allreduce) dp->grad_allreduce(dp->ctx, m);
+            if (dp) dp->sum(dp->ctx, m->grads_mem, m->nparams); // every rank's share of the gradients
             *grad_norm = model_clip_grad_norm(m, o->grad_clip);
             model_adamw_step(m, &o->opt, o->lr);
             us->steps++;

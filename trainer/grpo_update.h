@@ -6,6 +6,7 @@
 
 #include "../model/model.h"
 #include "grpo.h"
+#include "trainer_dp.h"
 
 // The sequences of an update (each owns its arrays; grpo_batch_free releases them).
 typedef struct {
@@ -46,13 +47,6 @@ typedef struct {
     int steps;       // optimiser steps taken
 } grpo_update_stats;
 
-// Data parallelism over trainer ranks (NULL: one rank). Every rank calls grpo_policy_update with
-// its own groups; these sum over the ranks in place.
-typedef struct {
-    void (*allreduce)(void *ctx, double *x, int n);   // small arrays of counts and statistics
-    void (*grad_allreduce)(void *ctx, model *m);      // the gradients, m->grads_mem
-    void *ctx;
-} grpo_dp;
 
 typedef struct {
     int micro;          // sequences per forward/backward pass (bounds activation memory)
@@ -78,7 +72,7 @@ typedef struct {
 // rank does nothing at all (no optimiser step). Advantages are per token (token_adv[i][t] for
 // sequence i's response token t) when token_adv is not NULL, else per sequence (adv[i]).
 void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const float *const *token_adv,
-                        const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const grpo_dp *dp,
+                        const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const trainer_dp *dp,
                         double *grad_norm, grpo_update_stats *us);
 
 #endif

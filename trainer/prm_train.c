@@ -129,14 +129,14 @@ static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int 
 
 void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
                     const model_adamw *opt, float lr, prm_train_stats *st) {
-    prm_dp one = {0, B, NULL, NULL};
-    prm_train_step_dp(m, d, next, B, lambda_step, lambda_final, opt, lr, &one, st);
+    prm_train_step_dp(m, d, next, B, lambda_step, lambda_final, opt, lr, NULL, st);
 }
 
 void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
-                       const model_adamw *opt, float lr, const prm_dp *dp, prm_train_stats *st) {
+                       const model_adamw *opt, float lr, const trainer_dp *dp, prm_train_stats *st) {
     prm_batch *b = fx_malloc(sizeof *b);
-    int R = dp->rows, r0 = dp->row0;
+    int rank = dp ? dp->rank : 0, W = dp ? dp->size : 1;
+    int r0 = (int)((int64_t)rank * B / W), R = (int)((int64_t)(rank + 1) * B / W) - r0;
     FX_ASSERT(r0 >= 0 && R >= 0 && r0 + R <= B);
     build_batch(d, PRM_TRAIN_STREAM, next, B, r0, R, b);
     size_t N = (size_t)(R ? R : 1) * b->T, off = (size_t)r0 * b->T;
@@ -171,10 +171,10 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
         model_prm_backward(m, dl);
         model_backward(m);
     }
-    if (dp->sum) { // every rank's share of the gradients and of the statistics
+    if (dp) { // every rank's share of the gradients and of the statistics
         dp->sum(dp->ctx, m->grads_mem, m->nparams);
-        float part[3] = {(float)st->step_mse, (float)st->final_mse, (float)st->final_target};
-        dp->sum(dp->ctx, part, 3);
+        double part[3] = {st->step_mse, st->final_mse, st->final_target};
+        dp->sum_doubles(dp->ctx, part, 3);
         st->step_mse = part[0], st->final_mse = part[1], st->final_target = part[2];
     }
     st->loss = lambda_step * st->step_mse + lambda_final * st->final_mse;

@@ -12,6 +12,7 @@
 #include "../model/tok.h"
 #include "../rollout/task.h"
 #include "prm_labels.h"
+#include "trainer_dp.h"
 
 typedef struct {
     tok_tokenizer *tok;
@@ -44,16 +45,11 @@ typedef struct {
 void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
                     const model_adamw *opt, float lr, prm_train_stats *st);
 
-// Data parallelism: every rank builds the same B examples and trains on rows [row0, row0 + rows);
-// the loss keeps its 1/B, so `sum` (summing floats over the ranks in place, e.g. MPI_Allreduce)
-// turns the ranks' gradients and statistics into the one-process step's.
-typedef struct {
-    int row0, rows;
-    void (*sum)(void *ctx, float *x, size_t n);
-    void *ctx;
-} prm_dp;
+// Data parallelism (dp NULL: one rank): every rank builds the same B examples and trains on its
+// share of the rows, [rank B / size, (rank + 1) B / size); the loss keeps its 1/B, so summing the
+// ranks' gradients and statistics gives the one-process step's.
 void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
-                       const model_adamw *opt, float lr, const prm_dp *dp, prm_train_stats *st);
+                       const model_adamw *opt, float lr, const trainer_dp *dp, prm_train_stats *st);
 
 typedef struct {
     double step_mse, final_mse;

@@ -1,4 +1,4 @@
-// prm_input.h — the traces that `fluxrl prm-score` and `fluxrl select` read: JSONL lines
+// prm_input.h — the traces that `fluxrl prm-score`, `fluxrl select` and prm-train's prm.data read: JSONL lines
 // {"problem", "steps": [...]} or {"problem", "response"} (split at blank lines and "</think>"), or an
 // HDF5 trace store (decoded with its tokenizer; the steps are the store's step spans).
 #ifndef FLUXRL_PRM_INPUT_H
@@ -20,21 +20,21 @@ typedef struct {
     char **steps;    // nsteps trimmed, non-empty step texts
     int nsteps;
     int *store_step; // HDF5: the store step each of them comes from; JSONL: NULL
-} cli_prm_trace;
+} prm_input_trace;
 
 // Called for each trace in input order; an error it returns is prefixed with FILE:LINE (JSONL) or
 // "FILE: trace I" (HDF5).
-typedef int (*cli_prm_trace_fn)(void *ctx, const cli_prm_trace *t, fx_err *err);
+typedef int (*prm_input_fn)(void *ctx, const prm_input_trace *t, fx_err *err);
 
-bool cli_prm_input_is_h5(const char *path);
+bool prm_input_is_h5(const char *path);
 // Reads every trace of path. tok decodes an HDF5 store unless tok_path or the store's own
 // "tokenizer" attribute names another one. Bad input: -1 with err naming the file, line and field.
-int cli_prm_input_each(const char *path, const char *tok_path, tok_tokenizer *tok, cli_prm_trace_fn fn, void *ctx,
+int prm_input_each(const char *path, const char *tok_path, tok_tokenizer *tok, prm_input_fn fn, void *ctx,
                        fx_err *err);
 // Splits a response into step texts: "</think>" ends the trajectory's last step, blank lines
 // separate steps, "<think>" is dropped, each is trimmed, empty ones are dropped. Returns the count.
-int cli_prm_split(const char *response, char **steps, int max);
+int prm_input_split(const char *response, char **steps, int max);
 // The user turn of a decoded ChatML prompt (the whole text when it has none); caller frees.
-char *cli_prm_user_turn(const char *prompt);
+char *prm_input_user_turn(const char *prompt);
 
 #endif

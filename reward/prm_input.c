@@ -11,12 +11,12 @@
 #include "../rollout/decode.h"
 #include "../rollout/trace_store.h"
 
-bool cli_prm_input_is_h5(const char *path) {
+bool prm_input_is_h5(const char *path) {
     size_t n = strlen(path);
     return n > 3 && !strcmp(path + n - 3, ".h5");
 }
 
-int cli_prm_split(const char *response, char **steps, int max) {
+int prm_input_split(const char *response, char **steps, int max) {
     int n = 0;
     const char *p = response;
     while (*p && n < max) {
@@ -45,7 +45,7 @@ int cli_prm_split(const char *response, char **steps, int max) {
     return n;
 }
 
-char *cli_prm_user_turn(const char *prompt) {
+char *prm_input_user_turn(const char *prompt) {
     const char *a = strstr(prompt, "<|im_start|>user\n");
     if (!a) return fx_strdup(prompt);
     a += strlen("<|im_start|>user\n");
@@ -67,7 +67,7 @@ static char *join_steps(char *const *steps, int n) {
 }
 
 // One JSONL line into t (its strings malloc'd); -1 with err naming the field.
-static int parse_line(const char *line, const char *where, cli_prm_trace *t, fx_err *err) {
+static int parse_line(const char *line, const char *where, prm_input_trace *t, fx_err *err) {
     cJSON *j = cJSON_Parse(line);
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "problem");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "steps");
@@ -81,7 +81,7 @@ static int parse_line(const char *line, const char *where, cli_prm_trace *t, fx_
             else rc = fx_errf(err, "%s: steps: expected an array of strings", where);
         if (!rc) t->response = cJSON_IsString(resp) ? fx_strdup(resp->valuestring) : join_steps(t->steps, t->nsteps);
     } else if (cJSON_IsString(resp)) {
-        t->nsteps = cli_prm_split(resp->valuestring, t->steps, CLI_PRM_MAX_STEPS);
+        t->nsteps = prm_input_split(resp->valuestring, t->steps, CLI_PRM_MAX_STEPS);
         t->response = fx_strdup(resp->valuestring);
     } else {
         rc = fx_errf(err, "%s: steps or response: expected an array of strings or a string", where);
@@ -91,19 +91,19 @@ static int parse_line(const char *line, const char *where, cli_prm_trace *t, fx_
     return rc;
 }
 
-static void trace_clear(cli_prm_trace *t) {
+static void trace_clear(prm_input_trace *t) {
     for (int k = 0; k < t->nsteps; k++) free(t->steps[k]);
     free(t->problem), free(t->response);
     t->problem = t->response = NULL, t->nsteps = 0;
 }
 
-static int each_jsonl(const char *path, cli_prm_trace_fn fn, void *ctx, fx_err *err) {
+static int each_jsonl(const char *path, prm_input_fn fn, void *ctx, fx_err *err) {
     FILE *f = fopen(path, "r");
     if (!f) return fx_errf(err, "%s: cannot open", path);
     char *line = NULL, *steps[CLI_PRM_MAX_STEPS], where[1100];
     size_t cap = 0;
     int lineno = 0, rc = 0;
-    cli_prm_trace t = {.steps = steps};
+    prm_input_trace t = {.steps = steps};
     while (!rc && getline(&line, &cap, f) > 0) {
         lineno++;
         if (strspn(line, " \t\r\n") == strlen(line)) continue;
@@ -122,7 +122,7 @@ static int each_jsonl(const char *path, cli_prm_trace_fn fn, void *ctx, fx_err *
 }
 
 // The steps of stored trace t as trimmed texts, each with the store step it came from.
-static void stored_steps(const tok_tokenizer *tok, const trace *tr, cli_prm_trace *t) {
+static void stored_steps(const tok_tokenizer *tok, const trace *tr, prm_input_trace *t) {
     size_t len;
     for (int32_t k = 0, from = 0; k < tr->n_steps && t->nsteps < CLI_PRM_MAX_STEPS; from = tr->step_end[k++]) {
         char *text = tok_decode(tok, tr->response + from, (size_t)(tr->step_end[k] - from), true, &len);
@@ -135,7 +135,7 @@ static void stored_steps(const tok_tokenizer *tok, const trace *tr, cli_prm_trac
     }
 }
 
-static int each_h5(const char *path, const char *tok_path, tok_tokenizer *tok, cli_prm_trace_fn fn, void *ctx,
+static int each_h5(const char *path, const char *tok_path, tok_tokenizer *tok, prm_input_fn fn, void *ctx,
                    fx_err *err) {
     trace_store *s;
     if (trace_store_open(&s, path, err)) return -1;
@@ -162,8 +162,8 @@ static int each_h5(const char *path, const char *tok_path, tok_tokenizer *tok, c
             trace tr = trace_batch_get(&b, i);
             size_t len;
             char *prompt = tok_decode(tok, tr.prompt, (size_t)tr.n_prompt, false, &len);
-            cli_prm_trace t = {.index = first + i, .steps = steps, .store_step = store_step};
-            t.problem = cli_prm_user_turn(prompt);
+            prm_input_trace t = {.index = first + i, .steps = steps, .store_step = store_step};
+            t.problem = prm_input_user_turn(prompt);
             char *raw = rollout_response_text(tok, tr.response, tr.n_response, eos); // bytes, maybe cut mid-character
             t.response = tok_utf8_sanitize(raw, strlen(raw), &len);
             free(raw);
@@ -182,7 +182,7 @@ static int each_h5(const char *path, const char *tok_path, tok_tokenizer *tok, c
     return rc;
 }
 
-int cli_prm_input_each(const char *path, const char *tok_path, tok_tokenizer *tok, cli_prm_trace_fn fn, void *ctx,
+int prm_input_each(const char *path, const char *tok_path, tok_tokenizer *tok, prm_input_fn fn, void *ctx,
                        fx_err *err) {
-    return cli_prm_input_is_h5(path) ? each_h5(path, tok_path, tok, fn, ctx, err) : each_jsonl(path, fn, ctx, err);
+    return prm_input_is_h5(path) ? each_h5(path, tok_path, tok, fn, ctx, err) : each_jsonl(path, fn, ctx, err);
 }

@@ -1,0 +1,201 @@
+// prm_run.c — a whole PRM training run on one rank of a data-parallel group: see prm_run.h.
+#define _POSIX_C_SOURCE 200809L
+#include "prm_run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../core/metrics.h"
+#include "../core/progress.h"
+#include "../core/watchdog.h"
+#include "../reward/prm_input.h"
+#include "sft.h"
+
+static void log_eval(fx_metrics *mx, int step, const prm_eval_result *r) {
+    const char *keys[] = {"eval_step_mse", "eval_final_mse", "eval_step_auroc"};
+    double vals[] = {r->step_mse, r->final_mse, r->auroc};
+    fx_err err;
+    if (fx_metrics_write(mx, step, 3, keys, vals, &err)) fx_warn("%s", err.msg);
+    fx_info("eval at step %d: step MSE %.4f, final MSE %.4f, AUROC %.3f (%d steps, %d wrong)", step, r->step_mse,
+            r->final_mse, r->auroc, r->steps, r->wrong);
+}
+
+// prm.data: the traces to train on besides the generator's, as the checker reads them.
+typedef struct {
+    task_problem *problem;
+    char **text;
+    int64_t n, cap;
+    bool r1; // the prompt opened "<think>": a response without it gets it back
+} pool;
+
+static int add_to_pool(void *ctx, const prm_input_trace *t, fx_err *err) {
+    pool *p = ctx;
+    task_problem q;
+    if (task_parse_prompt(t->problem, &q, err)) return fx_errf(err, "problem: expected a built-in task prompt (%s)", err->msg);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 1024;
+        p->problem = fx_realloc(p->problem, (size_t)p->cap * sizeof *p->problem);
+        p->text = fx_realloc(p->text, (size_t)p->cap * sizeof *p->text);
+    }
+    size_t len = strlen(t->response);
+    bool add = p->r1 && strncmp(t->response, "<think>", 7) != 0;
+    p->text[p->n] = fx_malloc(len + 9);
+    snprintf(p->text[p->n], len + 9, "%s%s", add ? "<think>\n" : "", t->response);
+    p->problem[p->n++] = q;
+    return 0;
+}
+
+int prm_run(const fx_config *c, const trainer_dp *dp, prm_run_result *res) {
+    int rank = dp ? dp->rank : 0, W = dp ? dp->size : 1, bad = -1;
+    bool lead = rank == 0;
+    fx_err err = {{0}};
+    int code = FX_EXIT_INPUT;
+    memset(res, 0, sizeof *res);
+    int B = (int)c->prm.batch, steps = (int)c->prm.steps;
+    model m = {0}, policy = {0};
+    pool pl = {0};
+    tok_tokenizer *tok = NULL, *policy_tok = NULL;
+    backend *be = NULL;
+    fx_metrics mx = {0};
+    if (!c->model.path[0]) {
+        fx_errf(&err, "model.path: expected the folder of a model to start the PRM from (e.g. an SFT run's model/)");
+        goto fail;
+    }
+    be = backend_cpu_create((int)c->cluster.threads);
+    if (tok_load(&tok, c->model.path, &err)) goto fail;
+    if (model_load_as(&m, c->model.path, MODEL_HEAD_PRM, be, (uint64_t)c->run.seed, (float)c->prm.head_std, &err))
+        goto fail;
+    prm_data d = {.tok = tok, .seed = (uint64_t)c->run.seed, .max_seq = (int)c->model.max_seq};
+    task_opts_default(&d.task);
+    d.task.ops = (int)c->task.ops, d.task.digits = (int)c->task.digits, d.task.error_rate = c->prm.error_rate;
+    snprintf(d.task.operators, sizeof d.task.operators, "%.3s", c->task.operators);
+    if (task_opts_check(&d.task, &err)) goto fail;
+    d.sep = tok_token_id(tok, "<extra_0>");
+    if (d.sep < 0) {
+        fx_errf(&err, "%s: tokenizer: no <extra_0> token, which the PRM reads at", c->model.path);
+        goto fail;
+    }
+    // Template-guided trajectory targets: the policy writes rollouts along each training trace's plan.
+    pl.r1 = !strcmp(c->task.chat, "r1");
+    if (c->prm.data[0]) {
+        if (prm_input_each(c->prm.data, NULL, tok, add_to_pool, &pl, &err)) goto fail;
+        if (!pl.n) {
+            fx_errf(&err, "prm.data: %s: no traces", c->prm.data);
+            goto fail;
+        }
+        d.pool_problem = pl.problem, d.pool_text = pl.text, d.npool = pl.n, d.pool_share = c->prm.data_share;
+        fx_info("prm-train: %lld traces from %s, %.0f%% of the training traces", (long long)pl.n, c->prm.data,
+                100 * c->prm.data_share);
+    }
+    prm_policy_writer pw = {0};
+    prm_writer writer;
+    if (c->prm.template_rollouts > 0) {
+        const char *pp = c->prm.policy_path[0] ? c->prm.policy_path : c->model.path;
+        if (tok_load(&policy_tok, pp, &err) || model_load(&policy, pp, be, &err)) goto fail;
+        tok_chat_style chat;
+        FX_ASSERT(tok_chat_style_parse(c->task.chat, &chat) == 0);
+        pw = (prm_policy_writer){&policy, policy_tok, chat, {1, 0, 1, 0}, (uint64_t)c->run.seed, 64, 24};
+        writer = prm_policy_writer_make(&pw);
+        d.writer = &writer, d.template_rollouts = (int)c->prm.template_rollouts;
+        fx_info("prm-train: trajectory targets from %d template-guided rollouts per trace by %s", d.template_rollouts, pp);
+    }
+    if (B < W) {
+        fx_errf(&err, "prm.batch: %d traces cannot be shared by %d ranks", B, W);
+        goto fail;
+    }
+    if (lead && cfg_write_resolved(c, &err)) goto fail;
+    char dir[2 * FX_CFG_STR_LEN + 2];
+    cfg_run_dir(c, dir, sizeof dir);
+    if (lead && fx_metrics_open(&mx, dir, -1, &err)) goto fail;
+    // Every rank has read its input (bad input is usually the same on all of them, but a file can
+    // differ between nodes): agree before the first collective, so that none waits for one that
+    // has stopped.
+    code = 0;
+fail:
+    if (dp) {
+        int agreed = dp->agree(dp->ctx, code, &bad);
+        if (agreed) {
+            if (code && rank == bad) fx_error("%s", err.msg);
+            code = FX_EXIT_INPUT;
+            goto out;
+        }
+    } else if (code) {
+        fx_error("%s", err.msg);
+        goto out;
+    }
+    code = FX_EXIT_FAIL;
+    // Under mpirun every rank trains on its share of each batch (prm_train_step_dp); rank 0 also
+    // evaluates and writes the run.
+    int rows = (int)((int64_t)(rank + 1) * B / W) - (int)((int64_t)rank * B / W);
+    if (W > 1) {
+        if (lead) fx_info("prm-train: data-parallel over %d ranks", W);
+        dp->bcast(dp->ctx, m.params_mem, m.nparams); // rank 0's start
+    }
+    model_train_init(&m);
+    model_reserve(&m, rows > 0 ? rows : 1, (int)c->model.max_seq, true, false);
+    fx_info("prm-train: %zu parameters, batch %d, %d steps, %.0f%% of training steps wrong, run folder %s", m.nparams, B,
+            steps, 100 * c->prm.error_rate, dir);
+    prm_eval_result r;
+    int evalB = rows > 0 ? rows : 1;
+    if (lead) {
+        prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+        log_eval(&mx, 0, &r);
+    }
+    model_lr_schedule sched = {MODEL_LR_COSINE, (float)c->prm.lr, (float)c->prm.lr / 10, (int)c->prm.warmup, steps};
+    model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, 0.0f};
+    uint64_t next = 0;
+    fx_progress prog;
+    fx_progress_init(&prog, "prm", steps);
+    fx_watchdog_start(600, "prm-train step");
+    int step = 0;
+    for (; step < steps; step++) {
+        if (dp ? dp->stop(dp->ctx) : fx_stop_requested()) break;
+        prm_train_stats st;
+        float lr = model_lr_at(&sched, step);
+        prm_train_step_dp(&m, &d, &next, B, (float)c->prm.lambda_step, (float)c->prm.lambda_final, &opt, lr, dp, &st);
+        fx_watchdog_beat(NULL);
+        if (!lead) continue;
+        const char *keys[] = {"loss", "step_mse", "final_mse", "lr", "final_target"};
+        double vals[] = {st.loss, st.step_mse, st.final_mse, lr, st.final_target};
+        if (fx_metrics_write(&mx, step + 1, 5, keys, vals, &err)) goto run_fail;
+        char extra[64];
+        snprintf(extra, sizeof extra, "loss %.4f", st.loss);
+        fx_progress_update(&prog, step + 1, extra);
+        if (c->prm.eval_every > 0 && (step + 1) % c->prm.eval_every == 0 && step + 1 < steps) {
+            prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+            log_eval(&mx, step + 1, &r);
+        }
+    }
+    fx_progress_end(&prog, NULL);
+    fx_watchdog_stop();
+    code = step < steps ? FX_EXIT_STOPPED : FX_EXIT_OK;
+    if (lead) {
+        prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+        log_eval(&mx, step, &r);
+        char mdir[2 * FX_CFG_STR_LEN + 16];
+        snprintf(mdir, sizeof mdir, "%s/model", dir);
+        if (sft_save_policy(c, &m, mdir, &err)) {
+            code = FX_EXIT_FAIL;
+            goto run_fail;
+        }
+        snprintf(res->model_dir, sizeof res->model_dir, "%s", mdir);
+        res->eval = r, res->done = code == FX_EXIT_OK;
+    }
+    res->steps = step;
+    goto out;
+run_fail: // a failure at run time may be one rank's: it brings the job down
+    fx_error("%s", err.msg);
+    if (W > 1) fx_fatal("rank %d cannot go on; bringing the job down", rank);
+out:
+    fx_metrics_close(&mx);
+    for (int64_t i = 0; i < pl.n; i++) free(pl.text[i]);
+    free(pl.text), free(pl.problem);
+    if (m.params_mem) model_free(&m);
+    if (policy.params_mem) model_free(&policy);
+    tok_free(tok), tok_free(policy_tok);
+    backend_destroy(be);
+    return code;
+}
