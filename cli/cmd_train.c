@@ -11,7 +11,7 @@ int cmd_train(int argc, char **argv) {
     if (cli_take_resume("train", &argc, argv, &want_resume)) return FX_EXIT_INPUT;
     cli_config_args a;
     if (cli_parse_config_args("train", argc, argv, true, &a)) return FX_EXIT_INPUT;
-    pipeline_result r;
+    pipeline_result r = {0};
     int code = pipeline_train(&argc, &argv, a.path, a.nset, a.sets, want_resume, &r);
     cli_config_args_free(&a);
     if (code != FX_EXIT_OK || !r.done) return code;

@@ -1,6 +1,7 @@
 // data_parallel.c — `fluxrl sft` and `fluxrl prm-train` across the ranks of an MPI world: the
 // config on every rank, then trainer/'s run with every rank a data-parallel worker (pipeline.h).
 #include <stdlib.h>
+#include <string.h>
 
 #include "../comm/comm.h"
 #include "../comm/dp.h"
@@ -29,6 +30,7 @@ static int start(int *argc, char ***argv, const char *role, const char *path, in
 
 int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
                  sft_run_result *res) {
+    memset(res, 0, sizeof *res);
     fx_config *c = fx_malloc(sizeof *c);
     comm_dp dp;
     int code = start(argc, argv, "sft", path, nset, sets, c, &dp);
@@ -43,6 +45,7 @@ int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **set
 }
 
 int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, prm_run_result *res) {
+    memset(res, 0, sizeof *res);
     fx_config *c = fx_malloc(sizeof *c);
     comm_dp dp;
     int code = start(argc, argv, "prm-train", path, nset, sets, c, &dp);

@@ -1,6 +1,7 @@
 // train.c — pipeline_train (pipeline.h): the config on every rank, the world of roles, and the loop
 // each rank runs.
 #include <stdlib.h>
+#include <string.h>
 
 #include "../core/log.h"
 #include "../core/watchdog.h"
@@ -29,6 +30,7 @@ static int lead(const fx_config *c, const comm_world *w, bool want_resume, pipel
 
 int pipeline_train(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
                    pipeline_result *res) {
+    memset(res, 0, sizeof *res); // filled by the leader only
     comm_init(argc, argv);
     fx_config *c = fx_malloc(sizeof *c);
     fx_err err = {{0}};

@@ -98,6 +98,8 @@ expect_contains "$out" "train: 3 GRPO updates" "one process finished"
 expect_run 0 "3 ranks: trainer, rollout, reward" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" \
     "${set_model[@]}" --set run.name=three
 expect_contains "$err" "ranks: 1 trainer, 1 rollout, 1 reward; max policy lag 0" "roles logged"
+# Only the leader prints the result (another rank once printed an uninitialised one).
+expect_run 0 "one result line from 3 ranks" -- test "$(printf '%s\n' "$out" | grep -c '^train: ')" = 1
 same_run one three "3 ranks = one process"
 # The run learned something: some update had groups with signal and a non-zero gradient.
 expect_run 0 "updates moved the policy" -- python3 -c '
