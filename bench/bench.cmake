@@ -1,9 +1,13 @@
 # Benchmarks (not tests): each prints the reference a user would pick instead, side by side.
-add_executable(bench_weight_sync bench/weight_sync/bench_weight_sync.c)
-target_compile_options(bench_weight_sync PRIVATE ${FLUXRL_WARNINGS})
-target_link_libraries(bench_weight_sync PRIVATE fluxrl_core fluxrl_traces fluxrl_comm)
-set_target_properties(bench_weight_sync PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bench)
+# fluxrl_program(NAME SOURCES ... PARTS ... [OUT dir]): built when its parts are.
+
+# Tokenizer encoding MB/s next to the JS reference, bench/tokenize/run.sh.
+fluxrl_program(bench_tokenize SOURCES bench/tokenize/bench_tokenize.c PARTS model)
+# One training step next to PyTorch and sgemm, bench/train_step/run.py.
+fluxrl_program(bench_train_step SOURCES bench/train_step/train_step.c PARTS model model_cpu)
+# Decode tokens/s next to a PyTorch decode loop, bench/generate/run.py.
+fluxrl_program(bench_generate SOURCES bench/generate/generate.c PARTS model model_cpu)
 # Continuous batching (rollout/engine.h) against static batching (rollout_decode); bench/generate/run.py.
-add_executable(bench_continuous bench/generate/continuous.c)
-target_compile_options(bench_continuous PRIVATE ${FLUXRL_WARNINGS})
-target_link_libraries(bench_continuous PRIVATE fluxrl_lib)
+fluxrl_program(bench_continuous SOURCES bench/generate/continuous.c PARTS rollout model_cpu)
+# Bucketed weight sync over MPI against one MPI_Bcast, bench/weight_sync/run.sh.
+fluxrl_program(bench_weight_sync SOURCES bench/weight_sync/bench_weight_sync.c PARTS comm OUT ${PROJECT_BINARY_DIR}/bench)

@@ -1,4 +1,4 @@
-# The tokenizer: HF tokenizer.json byte-level BPE (docs/tokenizer.md).
+# The built-in tokenizer (docs/tokenizer.md), for the model part: included by CMakeLists.txt.
 
 # The built-in tokenizer's two JSON files, compiled in as byte arrays (tok_load_builtin), so the
 # embedded default needs no file at run time. Regenerated when the files change.
@@ -16,13 +16,4 @@ foreach(_f tokenizer tokenizer_config)
 endforeach()
 file(CONFIGURE OUTPUT ${_tok_gen} CONTENT "${_tok_c}")
 
-fluxrl_part(tokenizer
-  SOURCES model/tok.c model/tok_encode.c model/tok_bpe.c model/tok_decode.c model/tok_chat.c model/tok_train.c
-          ${_tok_gen}
-  LINK PkgConfig::PCRE2 PkgConfig::UTF8PROC PkgConfig::CJSON)
-target_sources(fluxrl PRIVATE cli/cmd_tokenize.c)
-
-# Benchmark (not a test): encoding MB/s next to the JS reference, bench/tokenize/run.sh.
-add_executable(bench_tokenize bench/tokenize/bench_tokenize.c)
-target_compile_options(bench_tokenize PRIVATE ${FLUXRL_WARNINGS})
-target_link_libraries(bench_tokenize PRIVATE fluxrl_core fluxrl_tokenizer)
+set(FLUXRL_TOK_BUILTIN_C ${_tok_gen})
