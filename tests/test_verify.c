@@ -38,7 +38,7 @@ static const vcase cases[] = {
     {"The answer is x = 5.", "5", "5", true},
     {"The answer is (C).", "(C)", "(C)", true},
     {"The answer is \\(\\frac{7}{2}\\)", "3.5", "\\(\\frac{7}{2}\\)", true},
-    {"The answer is 1e3", "1000", "1", false}, // no scientific notation
+    {"The answer is 1e3", "1000", "1e3", true}, // scientific notation
     {"He pays 5*3=15 dollars.\n#### 15", "15", "15", true},
     {"#### 1,234", "1234", "1,234", true},
     {"#### -12", "-12", "-12", true},
@@ -81,7 +81,7 @@ static const vcase cases[] = {
     {"\\boxed{\\frac{1}{2}} meters", "\\frac12", "\\frac{1}{2}", true},
     {"\\boxed{\\displaystyle \\frac{1}{3}}", "1/3", "\\displaystyle \\frac{1}{3}", true},
     {"\\boxed{0.333}", "1/3", "0.333", false}, // exact, not rounded
-    {"\\boxed{0.1+0.2}", "0.3", "0.1+0.2", false},
+    {"\\boxed{0.1+0.2}", "0.3", "0.1+0.2", true}, // exact arithmetic
     {"\\boxed{1,000}", "1000", "1,000", true},
     {"\\boxed{1{,}000}", "1000", "1{,}000", true},
     {"\\boxed{1\\,000}", "1000", "1\\,000", true},
@@ -105,7 +105,7 @@ static const vcase cases[] = {
     {"\\boxed{5\\text{ cm}}", "5", "5\\text{ cm}", true},
     {"\\boxed{5x}", "5", "5x", false}, // a letter right after the number is not a unit
     {"\\boxed{\\mathrm{B}}", "B", "\\mathrm{B}", true},
-    {"\\boxed{(B)}", "B", "(B)", false},
+    {"\\boxed{(B)}", "B", "(B)", true}, // parentheses around one symbol
     {"\\boxed{x^2+1}", "x^2 + 1", "x^2+1", true},
     {"\\boxed{\\textbf{Yes}}", "$\\text{Yes}$", "\\textbf{Yes}", true},
     {"\\boxed{\\left(1,2\\right)}", "(1, 2)", "\\left(1,2\\right)", true},
