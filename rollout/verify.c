@@ -219,23 +219,32 @@ static void drop_text_unit(char *s) {
     }
 }
 
-// Drops unit words after an answer read as mathematics: whitespace, then a word of two letters or
-// more, with an optional ^2 / ^3 ("12 apples", "5 cm^2", "3 square meters"); "2 \pi r" keeps r.
+// Drops unit words after an answer read as mathematics: whitespace, then words of two letters or
+// more, the last with an optional ^2 / ^3 ("12 apples", "5 cm^2", "3 square meters"); "2 \pi r"
+// keeps r. The longest such tail whose head reads as mathematics goes.
 static void drop_word_units(char *s) {
-    for (;;) {
-        size_t p = strlen(s);
-        while (p > 0 && s[p - 1] == '.') p--;
-        if (p >= 2 && s[p - 2] == '^' && (s[p - 1] == '2' || s[p - 1] == '3')) p -= 2;
-        else if (p >= 4 && unit_power(s + p - 4) == 4) p -= 4;
-        size_t word_end = p;
+    size_t p = strlen(s);
+    while (p > 0 && s[p - 1] == '.') p--;
+    if (p >= 2 && s[p - 2] == '^' && (s[p - 1] == '2' || s[p - 1] == '3')) p -= 2;
+    else if (p >= 4 && unit_power(s + p - 4) == 4) p -= 4;
+    size_t cut[8];
+    int n = 0;
+    while (n < 8) { // the starts of the trailing words, last word first
+        size_t end = p;
         while (p > 0 && is_alpha(s[p - 1])) p--;
-        if (word_end - p < 2 || p == 0 || !is_space(s[p - 1])) return;
-        char *head = dup_range(s, p);
+        if (end - p < 2 || p == 0 || !is_space(s[p - 1])) break;
+        cut[n++] = p;
+        while (p > 0 && is_space(s[p - 1])) p--;
+    }
+    for (int k = n - 1; k >= 0; k--) {
+        char *head = dup_range(s, cut[k]);
         bool math = trim(head)[0] != '\0' && is_math(head);
         free(head);
-        if (!math) return;
-        s[p] = '\0';
-        trim(s);
+        if (math) {
+            s[cut[k]] = '\0';
+            trim(s);
+            return;
+        }
     }
 }
 
