@@ -369,8 +369,8 @@ def gsm_pair(r):
         if any(c.isdigit() for c in item):
             resp += ""
     elif t < 0.82:
-        resp = f"{steps}\nTherefore, the final answer is $\\boxed{{{written.replace('$', '')}}}$."
-        written = written.replace("$", "")
+        written = written.replace("\\$", "").replace("$", "")
+        resp = f"{steps}\nTherefore, the final answer is $\\boxed{{{written}}}$."
     elif t < 0.92:
         resp = f"{steps}\n\n**Answer:** {written}"
     else:
@@ -392,6 +392,7 @@ def main():
         gold, written, intended = g(r)
         rows.append({"response": math_response(r, written), "answer": gold, "written": written,
                      "kind": g.__name__[2:], "intended": intended})
+    r.shuffle(rows)  # any prefix (the ctest's first 300) mixes every kind
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
