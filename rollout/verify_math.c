@@ -93,12 +93,12 @@ static bool int_root(int64_t v, int n, int64_t *out) {
 
 // ---- terms and sums ---------------------------------------------------------------------------
 
-enum { VM_SYMS = 4, VM_NAME = 12, VM_TERMS = 16 };
+enum { VM_SYMS = 4, VM_NAME = 48, VM_TERMS = 16 };
 
 typedef struct {
     int64_t rad;                 // squarefree radicand, 1 when none
     int n;                       // symbols, sorted by name
-    char name[VM_SYMS][VM_NAME]; // "x", "x_1", "pi", "alpha", "infty"
+    char name[VM_SYMS][VM_NAME]; // "x", "x_1", "pi", "infty", "sin(x)", "(x+1)" (an atom: a sum divided by)
     int exp[VM_SYMS];            // nonzero
 } mono;
 
@@ -207,6 +207,27 @@ static bool poly_mul(const poly *a, const poly *b, poly *out) {
     return ok;
 }
 
+static char *poly_text(const poly *p);
+
+// a / b for a sum b with symbols: b becomes an atom, scaled so that its last term's coefficient is
+// 1 (2/(2x+2) = 1/(x+1)); 1/(x+1) = 1/(1+x) = (x+1)^{-1}, and nothing is cancelled (sound: equal
+// as polynomials in the atoms means equal).
+static bool div_atom(const poly *a, const poly *b, poly *out) {
+    rat c = b->t[b->n - 1].c, ic;
+    poly scaled = *b;
+    if (!rat_inv(c, &ic)) return false;
+    for (int i = 0; i < scaled.n; i++)
+        if (!rat_mul(scaled.t[i].c, ic, &scaled.t[i].c)) return false;
+    char *text = poly_text(&scaled);
+    size_t n = strlen(text);
+    bool fits = n + 3 <= VM_NAME;
+    term t = {ic, {.rad = 1, .n = 1, .exp = {-1}}};
+    if (fits) snprintf(t.m.name[0], VM_NAME, "(%s)", text);
+    free(text);
+    poly p = {1, {t}};
+    return fits && poly_mul(a, &p, out);
+}
+
 // a / b: b one term (1/(c√r·x^e) = √r/(c·r)·x^-e), or b = s + t with no symbols (times the
 // conjugate s - t, which makes the divisor the rational s² - t²).
 static bool poly_div(const poly *a, const poly *b, poly *out) {
@@ -217,7 +238,8 @@ static bool poly_div(const poly *a, const poly *b, poly *out) {
         poly p = {1, {inv}};
         return poly_mul(a, &p, out);
     }
-    if (b->n != 2 || b->t[0].m.n || b->t[1].m.n) return false;
+    if (b->n < 2) return false;
+    if (b->n != 2 || b->t[0].m.n || b->t[1].m.n) return div_atom(a, b, out);
     poly conj = *b, den, num;
     conj.t[1].c.p = -conj.t[1].c.p;
     rat d;
@@ -393,6 +415,57 @@ static const char *const greek[] = {"alpha", "beta", "gamma", "delta", "epsilon"
 static bool read_arg(reader *r, poly *out);
 static bool read_primary(reader *r, poly *out);
 
+static bool read_power(reader *r, poly *out);
+
+// An atom named by text (a function value, a power with a symbolic exponent), when it fits.
+static bool poly_atom(const char *a, const char *b, const char *c, poly *out) {
+    char name[VM_NAME];
+    return (size_t)snprintf(name, sizeof name, "%s%s%s", a, b, c) < sizeof name && poly_symbol(name, out);
+}
+
+// \sin x, \sin(x+1), \sin^2 x, \log_2 8, \ln 2: the function's value is an atom named by the
+// function and its argument's canonical text ("sin(x)"), nothing evaluated. At r->i: the name's
+// n letters, after the backslash.
+static bool read_function(reader *r, size_t n, poly *out) {
+    static const char *const fns[] = {"sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "exp", "arcsin",
+                                      "arccos", "arctan", "sinh", "cosh", "tanh", "lg"};
+    size_t k = 0;
+    while (k < sizeof fns / sizeof fns[0] && !(strlen(fns[k]) == n && strncmp(r->s + r->i, fns[k], n) == 0)) k++;
+    if (k == sizeof fns / sizeof fns[0]) return false;
+    r->i += n;
+    char fn[24];
+    snprintf(fn, sizeof fn, "%s", fns[k]);
+    poly base, power = {0}, arg;
+    if (r->s[r->i] == '_') { // a logarithm's base
+        r->i++;
+        if (!read_arg(r, &base)) return false;
+        char *t = poly_text(&base);
+        bool fits = strlen(fn) + strlen(t) + 2 < sizeof fn;
+        if (fits) strcat(strcat(fn, "_"), t);
+        free(t);
+        if (!fits) return false;
+    }
+    skip(r);
+    bool has_power = r->s[r->i] == '^';
+    if (has_power) {
+        r->i++;
+        if (!read_arg(r, &power)) return false;
+    }
+    skip(r);
+    if (!(r->s[r->i] == '(' ? read_primary(r, &arg) : read_power(r, &arg))) return false;
+    char *t = poly_text(&arg);
+    char open[32];
+    snprintf(open, sizeof open, "%s(", fn);
+    bool ok = poly_atom(open, t, ")", out);
+    free(t);
+    if (ok && has_power) {
+        poly p;
+        ok = poly_pow(out, &power, &p);
+        *out = p;
+    }
+    return ok;
+}
+
 // A symbol: a letter not followed by another letter ("xy" is not read: words are text), with an
 // optional subscript ("x_1", "a_{10}"), or a Greek letter, \pi or \infty.
 static bool read_symbol(reader *r, poly *out) {
@@ -408,7 +481,7 @@ static bool read_symbol(reader *r, poly *out) {
                 r->i += n;
                 return poly_symbol(name, out);
             }
-        return false;
+        return read_function(r, n, out);
     }
     if (!is_alpha(r->s[r->i]) || is_alpha(r->s[r->i + 1])) return false;
     size_t n = 0;
@@ -527,6 +600,20 @@ static bool read_arg(reader *r, poly *out) {
     return false;
 }
 
+// base^e with e not a rational (e^{2x}, 2^n): an atom "(base)^(e)" when base is one term.
+static bool pow_atom(const poly *base, const poly *e, poly *out) {
+    rat q;
+    if (base->n != 1 || poly_rat(e, &q)) return false;
+    char *b = poly_text(base), *x = poly_text(e);
+    char *name = fx_malloc(strlen(b) + strlen(x) + 8);
+    sprintf(name, "(%s)^(%s)", b, x);
+    bool ok = poly_atom(name, "", "", out);
+    free(name);
+    free(b);
+    free(x);
+    return ok;
+}
+
 static bool read_power(reader *r, poly *out) {
     if (!read_primary(r, out)) return false;
     skip(r);
@@ -541,7 +628,7 @@ static bool read_power(reader *r, poly *out) {
             poly z = {0};
             if (!poly_add(&z, &e, true, &e)) return false;
         }
-        if (!poly_pow(out, &e, &p)) return false;
+        if (!poly_pow(out, &e, &p) && !pow_atom(out, &e, &p)) return false;
         *out = p;
         skip(r);
     }
@@ -586,7 +673,7 @@ static bool read_term(reader *r, poly *out) {
 }
 
 static bool read_expr(reader *r, poly *out) {
-    if (++r->depth > 64) return false; // "((((…" stays bounded
+    if (++r->depth > 32) return false; // "((((…" stays bounded
     if (!read_term(r, out)) return false;
     for (;;) {
         skip(r);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""agree.py FLUXRL [--first N] [--min-agreement F] [--min-decided N] — fluxrl's answer verifier
+"""agree.py FLUXRL [--first N] [--min-agreement F] [--min-decided N] [--expect-pairs N] — fluxrl's answer verifier
 against two independent judges, SymPy and the CortexJS Compute Engine, on corpus.jsonl
 (make_corpus.py).
 
@@ -7,8 +7,9 @@ fluxrl judges each whole response (`fluxrl verify`: extraction and comparison). 
 the answer as the response writes it ("written") with the gold, both after the notation conventions
 below (notation only: no arithmetic), and say equal, not equal, or cannot decide. For each judge:
 agreement with fluxrl on the pairs it decides, every disagreement, and verifications per second of
-each in the same run. Exit 1 when a judge decides fewer than --min-decided pairs or agrees on less
-than --min-agreement of them (the ctest verify_agreement), 2 on bad input.
+each in the same run. Exit 1 when the corpus does not hold --expect-pairs pairs, or a judge decides
+fewer than --min-decided pairs or agrees on less than --min-agreement of them (the ctest
+verify_agreement), 2 when a judge or fluxrl cannot run.
 
 Notation conventions, applied to both sides before a judge sees them (the usual reading of answers
 in MATH and GSM8K; fluxrl's rules are the same, docs/tasks.md): $ and \\$ removed; \\left, \\right,
@@ -153,6 +154,10 @@ def latex_to_python(s):
     for a, b in [("\\pi", " pi "), ("\\infty", " oo "), ("\\cdot", "*"), ("\\times", "*"), ("\\div", "/"),
                  ("^", "**"), ("{", "("), ("}", ")")]:
         s = s.replace(a, b)
+    # \sin x is sin(x): one token after a function name is its argument, as LaTeX readers take it
+    s = re.sub(r"\\(arcsin|arccos|arctan|sin|cos|tan|ln|exp)\s*([A-Za-z0-9]|\\pi)(?![A-Za-z0-9(])", r"\\\1(\2)", s)
+    for f in ["arcsin", "arccos", "arctan", "sin", "cos", "tan", "ln", "exp"]:
+        s = s.replace("\\" + f, " " + ("log" if f == "ln" else f) + " ")
     for g in GREEK:
         s = s.replace("\\" + g, " " + g + " ")
     if "\\" in s:
@@ -163,7 +168,9 @@ def latex_to_python(s):
 TRANSFORMS = standard_transformations + (implicit_multiplication_application,)
 LOCALS = {name: sympy.Symbol(name) for name in
           [chr(c) for c in range(ord("a"), ord("z") + 1)] + [chr(c) for c in range(ord("A"), ord("Z") + 1)] + GREEK}
-LOCALS.update({"pi": sympy.pi, "oo": sympy.oo, "root": sympy.root})
+LOCALS.update({"pi": sympy.pi, "oo": sympy.oo, "root": sympy.root, "e": sympy.E, "log": sympy.log,
+               "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "exp": sympy.exp, "arcsin": sympy.asin,
+               "arccos": sympy.acos, "arctan": sympy.atan})
 
 
 def sympy_expr(s):
@@ -241,6 +248,7 @@ def main():
     ap.add_argument("--first", type=int, default=0, help="only the first N pairs (0: all)")
     ap.add_argument("--min-agreement", type=float, default=0.0)
     ap.add_argument("--min-decided", type=int, default=0, help="each judge must decide at least N pairs")
+    ap.add_argument("--expect-pairs", type=int, default=0, help="the corpus (or its first N) must hold N pairs")
     args = ap.parse_args()
     if not os.path.isdir(os.path.join(HERE, "node_modules", "@cortex-js", "compute-engine")):
         print("agree.py: the Compute Engine is not installed: run tests/reference/verify/setup.sh "
@@ -250,6 +258,9 @@ def main():
     if args.first:
         rows = rows[:args.first]
     n = len(rows)
+    if args.expect_pairs and n != args.expect_pairs:
+        print(f"FAIL: {n} pairs in {args.corpus}, expected {args.expect_pairs}", file=sys.stderr)
+        return 1
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as f:
         for r in rows:

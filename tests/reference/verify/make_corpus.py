@@ -304,9 +304,39 @@ def g_power(r):
     return gold, r.choice([f"{b}^{{{e + 1}}}", str(v + b)]), False
 
 
+def g_function(r):
+    a, b = r.randint(1, 9), r.randint(1, 9)
+    t = r.random()
+    if t < 0.3:  # a rational function
+        gold = f"\\frac{{1}}{{x + {a}}}"
+        correct = [f"\\frac{{1}}{{{a} + x}}", f"(x+{a})^{{-1}}", f"\\frac{{2}}{{2x + {2 * a}}}", f"\\dfrac{{1}}{{x+{a}}}"]
+        wrong = [f"\\frac{{1}}{{x - {a}}}", f"\\frac{{1}}{{x + {a + 1}}}", f"x + {a}"]
+    elif t < 0.5:
+        gold = f"\\frac{{x + {a}}}{{x - {b}}}"
+        correct = [f"\\frac{{{a} + x}}{{x - {b}}}", f"\\frac{{x+{a}}}{{-{b}+x}}"]
+        wrong = [f"\\frac{{x - {a}}}{{x - {b}}}", f"\\frac{{x - {b}}}{{x + {a}}}"]
+    elif t < 0.75:  # trigonometric and logarithmic values
+        fn = r.choice(["\\sin", "\\cos", "\\tan"])
+        gold = f"{a if a > 1 else ''}{fn} x"
+        correct = [f"{a if a > 1 else ''}{fn}(x)", f"{a if a > 1 else ''} {fn} x", f"{fn} x \\cdot {a}" if a > 1 else f"{fn}(x)"]
+        other = "\\cos" if fn != "\\cos" else "\\sin"
+        wrong = [f"{a if a > 1 else ''}{other} x", f"{a + 1}{fn} x"]
+    elif t < 0.9:
+        gold = f"e^{{{a}x}}"
+        correct = [f"e^{{{a} x}}", f"e^{{x \\cdot {a}}}" if a > 1 else "e^{x}"]
+        wrong = [f"e^{{{a + 1}x}}", f"e^{{{a}}}"]
+    else:  # one value written two ways a verifier must evaluate logarithms to see
+        gold = f"{a + 1}\\ln 2"
+        correct = [f"\\ln {2 ** (a + 1)}"]
+        wrong = [f"\\ln {2 ** (a + 1) + 1}"]
+    if r.random() < 0.7:
+        return gold, r.choice(correct), True
+    return gold, r.choice(wrong), False
+
+
 MATH_KINDS = [(g_integer, 12), (g_fraction, 14), (g_radical, 10), (g_radical_sum, 5), (g_pi, 7), (g_degrees, 4),
               (g_percent, 4), (g_scientific, 4), (g_equation, 6), (g_interval, 7), (g_tuple, 5), (g_roots, 5),
-              (g_polynomial, 6), (g_choice, 4), (g_units, 4), (g_decimal, 5), (g_power, 3)]
+              (g_polynomial, 6), (g_choice, 4), (g_units, 4), (g_decimal, 5), (g_power, 3), (g_function, 5)]
 
 PROSE = ["Let's work through this carefully.", "First, we simplify the expression.", "We can factor the quadratic.",
          "Note that $2 + 3 = 5$ and $4 \\cdot 3 = 12$.", "Substituting back, we get the value.",
