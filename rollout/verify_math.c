@@ -60,9 +60,9 @@ static bool rat_mul(rat a, rat b, rat *out) {
 
 static bool rat_inv(rat a, rat *out) { return rat_make(a.q, a.p, out); }
 
-// n = k² · r with r squarefree (n ≤ 10^12, so trial division stays under a million steps).
+// n = k² · r with r squarefree (n ≤ 10^10, so trial division stays under 10^5 steps).
 static bool split_square(int64_t n, int64_t *k, int64_t *r) {
-    if (n <= 0 || n > 1000000000000LL) return false;
+    if (n <= 0 || n > 10000000000LL) return false;
     *k = 1, *r = 1;
     for (int64_t p = 2; p * p <= n; p++) {
         int c = 0;
@@ -549,7 +549,7 @@ static bool read_sqrt(reader *r, poly *out) {
     return read_arg(r, &a) && poly_root(&a, (int)n, out);
 }
 
-static bool read_primary(reader *r, poly *out) {
+static bool primary_body(reader *r, poly *out) {
     skip(r);
     char c = r->s[r->i];
     if (is_digit(c) || (c == '.' && is_digit(r->s[r->i + 1]))) {
@@ -579,6 +579,17 @@ static bool read_primary(reader *r, poly *out) {
     if (take_cmd(r, "frac")) return read_frac(r, out);
     if (take_cmd(r, "sqrt")) return read_sqrt(r, out);
     return read_symbol(r, out);
+}
+
+// Every level of nesting (a bracket, a unary sign, a command's argument) counts against one bound,
+// so "((((…", "----…5" and "\\sqrt\\sqrt\\sqrt…" stay within a few hundred KiB of stack.
+enum { VM_DEPTH = 40 };
+
+static bool read_primary(reader *r, poly *out) {
+    if (++r->depth > VM_DEPTH) return false;
+    bool ok = primary_body(r, out);
+    r->depth--;
+    return ok;
 }
 
 // The argument of \frac, \sqrt or ^: a {group}, one digit, one letter or one command.
@@ -635,7 +646,9 @@ static bool read_power(reader *r, poly *out) {
     return true;
 }
 
-static bool read_factor(reader *r, poly *out) {
+static bool read_factor(reader *r, poly *out);
+
+static bool factor_body(reader *r, poly *out) {
     skip(r);
     char c = r->s[r->i];
     if (c == '-' || c == '+') {
@@ -644,6 +657,13 @@ static bool read_factor(reader *r, poly *out) {
         return read_factor(r, &a) && poly_add(&z, &a, c == '-', out);
     }
     return read_power(r, out);
+}
+
+static bool read_factor(reader *r, poly *out) {
+    if (++r->depth > VM_DEPTH) return false;
+    bool ok = factor_body(r, out);
+    r->depth--;
+    return ok;
 }
 
 // Whether a factor follows without an operator (2\sqrt2, 2\pi r, (1+x)(1-x)); never a digit, so
@@ -673,7 +693,7 @@ static bool read_term(reader *r, poly *out) {
 }
 
 static bool read_expr(reader *r, poly *out) {
-    if (++r->depth > 32) return false; // "((((…" stays bounded
+    if (++r->depth > VM_DEPTH) return false;
     if (!read_term(r, out)) return false;
     for (;;) {
         skip(r);
