@@ -310,7 +310,7 @@ bool verify_equal(const char *answer, const char *gold) {
 
 // ---- extraction ------------------------------------------------------------------------------
 
-// Length of the number token starting at s[i] (0 if none): [sign] decimal [/digits] [%], or
+// Length of the number token starting at s[i] (0 if none): [sign] decimal [e[±]digits] [/digits] [%], or
 // \frac{a}{b}. A sign counts only after a non-word character ("x=-3" → "-3", "5-3" → "3").
 static size_t number_at(const char *s, size_t i) {
     const char *p = s + i;
@@ -328,6 +328,10 @@ static size_t number_at(const char *s, size_t i) {
         while (is_digit(*q) || *q == ',' || *q == '.') q++; // too long for int64: still one token
     }
     if (q > p && q[-1] == '.') q--; // "is 5." ends a sentence
+    if ((*q == 'e' || *q == 'E') && (is_digit(q[1]) || ((q[1] == '-' || q[1] == '+') && is_digit(q[2])))) {
+        q += 2; // scientific notation: 1e3, 2.5E-4
+        while (is_digit(*q)) q++;
+    }
     if (*q == '/' && is_digit(q[1])) {
         q++;
         while (is_digit(*q)) q++;

@@ -258,6 +258,8 @@ static const ecase eq_cases[] = {
     {"\\boxed{1{,}000}", "1000", true},
     {"\\boxed{1\\,000}", "1000", true},
     {"The answer is 1e3", "1000", true},
+    {"so it is about 2.5e-3 in the end", "0.0025", true},
+    {"I ate 3 eggs", "3", true},
     {"\\boxed{1.5e3}", "1500", true},
     {"\\boxed{2.5E-3}", "0.0025", true},
     {"\\boxed{1.5\\times10^3}", "1500", true},
