@@ -17,7 +17,7 @@
 // degree marks) and read as exact mathematics (verify_math.h): 0.5 = 1/2 = \frac{2}{4},
 // \sqrt8 = 2\sqrt2, 1.5\times10^3 = 1.5e3 = 1,500, `x = 4` = 4, \{1,2\} = 2, 1, with int64
 // rational arithmetic, never floats. A percentage drops its sign: "50%" = "50", and "50%" ≠ "0.5".
-// What is not read (words, \pm, a logarithm to evaluate) is compared as text with whitespace removed.
+// What is not read (words, matrices, a logarithm to evaluate) is compared as text without whitespace.
 #ifndef FLUXRL_VERIFY_H
 #define FLUXRL_VERIFY_H
 

@@ -822,6 +822,88 @@ static bool is_symbol(const char *s) {
            p.t[0].m.n == 1 && p.t[0].m.exp[0] == 1;
 }
 
+// A relation token at s: its length, and whether it says "less" and whether it is strict.
+static size_t relation_at(const char *s, bool *less, bool *strict) {
+    static const struct {
+        const char *tok;
+        bool less, strict;
+    } ops[] = {{"<", true, true}, {">", false, true}, {"\\lt", true, true}, {"\\gt", false, true},
+               {"\\leqslant", true, false}, {"\\geqslant", false, false}, {"\\leq", true, false},
+               {"\\geq", false, false}, {"\\le", true, false}, {"\\ge", false, false}};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        size_t n = strlen(ops[k].tok);
+        if (strncmp(s, ops[k].tok, n) == 0 && !(s[0] == '\\' && is_alpha(s[n]))) {
+            *less = ops[k].less, *strict = ops[k].strict;
+            return n;
+        }
+    }
+    return 0;
+}
+
+// x < a, x \ge a, a < x \le b, 3 > x (one symbol x): the interval of x, as [a, b) is written.
+// NULL when s has no relation; "" (not read) when it has one that is not such an interval.
+static char *canon_relation(const char *s) {
+    size_t at[3], len[3];
+    bool less[3], strict[3];
+    int n = 0, depth = 0;
+    for (size_t i = 0; s[i]; i++) {
+        if (s[i] == '(' || s[i] == '[' || s[i] == '{') depth++;
+        else if (s[i] == ')' || s[i] == ']' || s[i] == '}') depth--;
+        size_t l = depth == 0 ? relation_at(s + i, &less[n < 3 ? n : 2], &strict[n < 3 ? n : 2]) : 0;
+        if (l == 0) continue;
+        if (n == 3) return fx_strdup("");
+        at[n] = i, len[n++] = l;
+        i += l - 1;
+    }
+    if (n == 0) return NULL;
+    if (n > 2) return fx_strdup("");
+    char *part[3];
+    size_t from = 0;
+    for (int k = 0; k <= n; k++) {
+        size_t to = k < n ? at[k] : strlen(s);
+        part[k] = dup_trim(s + from, to - from);
+        if (k < n) from = at[k] + len[k];
+    }
+    char *lo = NULL, *hi = NULL, *out = NULL;
+    bool lo_open = true, hi_open = true;
+    if (n == 1) { // x op a, or a op x read as x op' a
+        bool sym_left = is_symbol(part[0]), sym_right = !sym_left && is_symbol(part[1]);
+        bool x_less = sym_left ? less[0] : !less[0]; // x < a
+        if (sym_left || sym_right) {
+            char *a = canon_item(sym_left ? part[1] : part[0], false);
+            if (a && x_less) lo = fx_strdup("-infty"), hi = a, hi_open = strict[0];
+            else if (a) lo = a, hi = fx_strdup("infty"), lo_open = strict[0];
+        }
+    } else if (less[0] == less[1] && is_symbol(part[1])) { // a < x <= b, or b > x >= a
+        lo = canon_item(part[less[0] ? 0 : 2], false), hi = canon_item(part[less[0] ? 2 : 0], false);
+        lo_open = strict[less[0] ? 0 : 1], hi_open = strict[less[0] ? 1 : 0];
+    }
+    if (lo && hi) {
+        out = fx_malloc(strlen(lo) + strlen(hi) + 4);
+        sprintf(out, "%c%s,%s%c", lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+    }
+    free(lo);
+    free(hi);
+    for (int k = 0; k <= n; k++) free(part[k]);
+    return out ? out : fx_strdup("");
+}
+
+// a \pm b (one \pm or \mp): the set {a + b, a - b}, as "a + b, a - b" is written. NULL when none.
+static char *canon_pm(const char *s) {
+    const char *at = strstr(s, "\\pm");
+    if (!at) at = strstr(s, "\\mp");
+    if (!at || is_alpha(at[3]) || strstr(at + 3, "\\pm") || strstr(at + 3, "\\mp")) return NULL;
+    size_t n = strlen(s), k = (size_t)(at - s);
+    char *parts[2];
+    for (int j = 0; j < 2; j++) {
+        parts[j] = fx_malloc(n + 1);
+        memcpy(parts[j], s, k);
+        parts[j][k] = j ? '-' : '+';
+        strcpy(parts[j] + k + 1, at + 3);
+    }
+    return canon_parts(parts, 2, true, "{", ",", "}");
+}
+
 static char *canon_item(const char *s, bool groups) {
     size_t n = strlen(s);
     if (n == 0) return NULL;
@@ -835,6 +917,11 @@ static char *canon_item(const char *s, bool groups) {
         return fx_strdup("{}");
     char *c = canon_bracketed(s, n);
     if (c) return c;
+    if ((c = canon_relation(s))) {
+        if (c[0]) return c;
+        free(c);
+        return NULL;
+    }
     char *parts[3];
     for (int rel = 0; rel < 2; rel++) { // x = 4 and x \in [1,2] are their right-hand side
         int k = split_top(s, rel == 0 ? "=" : "\\in", parts, 3);
@@ -863,7 +950,8 @@ char *verify_math_canon(const char *s) {
     if (k > 1) c = canon_parts(parts, k, true, "", "\\cup", "");
     else {
         for (int j = 0; j < k; j++) free(parts[j]);
-        c = canon_item(t, true);
+        c = canon_pm(t);
+        if (!c) c = canon_item(t, true);
         if (!c && (k = split_top(t, ",", parts, VM_PARTS)) > 1) c = canon_parts(parts, k, true, "{", ",", "}");
         else if (!c)
             for (int j = 0; j < k; j++) free(parts[j]);

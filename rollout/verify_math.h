@@ -7,6 +7,7 @@
 //     products (2\sqrt2, 2\pi r), mixed numbers (2\frac12 = 5/2), scientific notation (1e3,
 //     1.5\times10^3), thousands groups (1,000), a trailing % dropped (50% = 50);
 //   - `x = 4` and `x \in [1,2]` (a single symbol on the left) are their right-hand side;
+//     inequalities of one symbol are its interval (`x > 3` = `(3, \infty)`); `a \pm b` is {a+b, a-b};
 //   - `\{a, b\}` and a bare list `a, b` are sets (any order, duplicates once); `(a, b)` is an
 //     ordered tuple (or open interval: the same thing written the same way); `[a, b)`, `(a, b]`,
 //     `[a, b]` are intervals; `A \cup B` is a union in any order.

@@ -309,7 +309,7 @@ static const ecase eq_cases[] = {
     {"\\boxed{2, 3}", "\\{3, 2\\}", true},
     {"\\boxed{-2, 3}", "3,-2", true},
     {"\\boxed{1, 2}", "1, 2, 3", false},
-    {"\\boxed{\\sqrt{2}, -\\sqrt{2}}", "\\pm\\sqrt2", false}, // \pm is not read
+    {"\\boxed{\\sqrt{2}, -\\sqrt{2}}", "\\pm\\sqrt2", true},
     {"\\boxed{x = 1, x = 2}", "2, 1", true},
     {"\\boxed{a_3 = 2, a_{37} = 19}", "19, 2", true},
     {"\\boxed{\\emptyset}", "\\{\\}", true},
@@ -332,7 +332,19 @@ static const ecase eq_cases[] = {
     // what stays text
     {"\\boxed{\\text{The midpoints form a hexagon}}", "\\text{The midpoints form a hexagon}", true},
     {"\\boxed{xy}", "yx", false},
-    {"\\boxed{-793 < a < 10}", "(-793, 10)", false},
+    // inequalities of one symbol are intervals; \pm is a set of two
+    {"\\boxed{-793 < a < 10}", "(-793, 10)", true},
+    {"\\boxed{x > 3}", "(3, \\infty)", true},
+    {"\\boxed{x \\ge 3}", "[3, \\infty)", true},
+    {"\\boxed{x \\geq 3}", "(3, \\infty)", false},
+    {"\\boxed{x < -1}", "(-\\infty, -1)", true},
+    {"\\boxed{3 > x}", "(-\\infty, 3)", true},
+    {"\\boxed{0 \\le t \\le 1}", "[0,1]", true},
+    {"\\boxed{5 \\geq x > 2}", "(2,5]", true},
+    {"\\boxed{x < 1 < y}", "(-\\infty,1)", false}, // not one symbol's interval: text
+    {"\\boxed{1 \\pm \\sqrt{2}}", "1+\\sqrt2, 1-\\sqrt2", true},
+    {"\\boxed{x = \\pm 3}", "3, -3", true},
+    {"\\boxed{\\pm 3}", "3", false},
     {"\\boxed{\\begin{pmatrix} 1\\\\2 \\end{pmatrix}}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", true},
 };
 
