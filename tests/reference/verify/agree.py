@@ -16,7 +16,8 @@ in MATH and GSM8K; fluxrl's rules are the same, docs/tasks.md): $ and \\$ remove
 spacing commands removed; \\dfrac, \\tfrac → \\frac; \\text{…} after a value (a unit) and unit words
 after a value dropped, other \\text{…} unwrapped; % and degree marks dropped; a number written with
 thousands separators (1,234) read as one number; `x = …` and `x \\in …` with one letter on the left
-read as their right side; a bare list `a, b` read as a set; a mixed number 2\\frac12 read as 2+\\frac12.
+read as their right side; a bare list `a, b` read as a set; a mixed number 2\\frac12 read as 2+\\frac12;
+a \\pm b read as the set {a+b, a-b}.
 """
 import argparse
 import json
@@ -107,6 +108,10 @@ def conventions(s):
     if m and "=" not in m.group(2):
         s = m.group(2).strip()
     s = re.sub(r"(?<![\d.])(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}", r"(\1+\\frac{\2}{\3})", s)
+    for pm in ("\\pm", "\\mp"):  # a \pm b is the pair {a + b, a - b}
+        if s.count(pm) == 1 and not re.search(re.escape(pm) + "[A-Za-z]", s):
+            pre, post = s.split(pm)
+            s = "\\{" + pre + "+" + post + ", " + pre + "-" + post + "\\}"
     if "," in s and len(top_split(s, ",")) > 1 and not (s[0] in "([" and s[-1] in ")]") \
             and not s.startswith("\\{"):
         s = "\\{" + s + "\\}"
@@ -124,7 +129,7 @@ GREEK = ["alpha", "beta", "gamma", "delta", "theta", "lambda", "mu", "phi", "ome
 
 def latex_to_python(s):
     s = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", s)
-    s = re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", s)
+    s = re.sub(r"\\sqrt\s*(\d)", r"\\sqrt{\1}", s)
     while True:  # \frac{A}{B} and \sqrt[n]{A} / \sqrt{A}, innermost last
         k = s.find("\\frac{")
         if k >= 0:
@@ -182,6 +187,29 @@ def sympy_expr(s):
         raise Undecided(str(e)[:60])
 
 
+RELATION = r"(\\leqslant|\\geqslant|\\leq|\\geq|\\le(?![a-z])|\\ge(?![a-z])|\\lt|\\gt|<|>)"
+
+
+def sympy_relation(s):
+    """An inequality chain in one symbol, solved by SymPy over the reals into an interval."""
+    pieces = re.split(RELATION, s)
+    exprs = [sympy_expr(p) for p in pieces[0::2]]
+    ops = pieces[1::2]
+    free = set().union(*(e.free_symbols for e in exprs))
+    if len(free) != 1:
+        raise Undecided("not an inequality in one symbol")
+    x = free.pop()
+    sol = sympy.S.Reals
+    for (a, op, b) in zip(exprs, ops, exprs[1:]):
+        rel = {"<": sympy.Lt, "\\lt": sympy.Lt, ">": sympy.Gt, "\\gt": sympy.Gt}.get(op)
+        if rel is None:
+            rel = sympy.Le if op.startswith("\\le") else sympy.Ge
+        sol = sol.intersect(sympy.solveset(rel(a, b), x, domain=sympy.S.Reals))
+    if isinstance(sol, sympy.Interval):
+        return ("interval", sol.start, sol.end, bool(sol.left_open), bool(sol.right_open))
+    raise Undecided("an inequality whose solution is not one interval")
+
+
 def sympy_value(s):
     """("set", [..]) | ("tuple", [..]) | ("interval", lo, hi, lopen, ropen) | ("union", [..]) | ("expr", e)."""
     s = s.strip()
@@ -197,6 +225,8 @@ def sympy_value(s):
             return ("interval", sympy_expr(inner[0]), sympy_expr(inner[1]), s[0] == "(", s[-1] == ")")
         if len(inner) >= 2:
             return ("tuple", [sympy_value(p) for p in inner])
+    if re.search(RELATION, s):
+        return sympy_relation(s)
     if "=" in s:
         l, r = s.split("=", 1)
         return ("eq", sympy_expr(l), sympy_expr(r))
@@ -214,7 +244,16 @@ def sympy_eq_expr(a, b):
     return False
 
 
+def open_interval(v):
+    """(a, b) written as a pair is also the open interval (a, b)."""
+    if v[0] == "tuple" and len(v[1]) == 2 and all(e[0] == "expr" for e in v[1]):
+        return ("interval", v[1][0][1], v[1][1][1], True, True)
+    return v
+
+
 def sympy_eq(a, b):
+    if a[0] == "interval" or b[0] == "interval":
+        a, b = open_interval(a), open_interval(b)
     if a[0] != b[0]:
         return False
     if a[0] == "expr":

@@ -1,7 +1,8 @@
 // ce_judge.mjs — the CortexJS Compute Engine as a judge of answer equality (agree.py runs it).
 // stdin: one JSON array [answer, gold] per line, LaTeX after agree.py's notation conventions.
 // stdout: one line per pair: true, false, or null when the engine cannot decide (a parse error,
-// or isEqual undefined even after expanding both sides); last, {"seconds": …} for the judging loop.
+// isEqual undefined even after expanding both sides, an inequality against a set); last,
+// {"seconds": …} for the judging loop.
 import { ComputeEngine } from '@cortex-js/compute-engine';
 import { readFileSync } from 'node:fs';
 
@@ -11,8 +12,17 @@ function hasError(json) {
   return JSON.stringify(json).includes('"Error"');
 }
 
-// isEqual, then on the expanded forms; unions compared as sets of their parts.
+const RELATIONS = new Set(['Less', 'Greater', 'LessEqual', 'GreaterEqual']);
+
+// isEqual, then on the expanded forms; unions compared as sets of their parts. An inequality (or a
+// chain: And of inequalities) against anything but an inequality is undecided: the engine reads
+// `x > 3` as a proposition, not as its solution set, and says false only because the kinds differ.
+function isRelation(e) {
+  return RELATIONS.has(e.operator) || (e.operator === 'And' && e.ops.every((x) => RELATIONS.has(x.operator)));
+}
+
 function equal(a, b) {
+  if (isRelation(a) !== isRelation(b)) return undefined;
   if (a.operator === 'Union' && b.operator === 'Union') {
     if (a.ops.length !== b.ops.length) return false;
     const used = new Set();

@@ -334,9 +334,37 @@ def g_function(r):
     return gold, r.choice(wrong), False
 
 
+def g_relation(r):
+    a = r.randint(-9, 9)
+    var = r.choice(["x", "x", "t", "a"])
+    if r.random() < 0.55:  # an interval written as an inequality
+        b = a + r.randint(1, 8)
+        t = r.random()
+        if t < 0.25:
+            gold, correct, wrong = f"({a}, \\infty)", [f"{var} > {a}", f"{a} < {var}"], [f"{var} \\ge {a}", f"{var} > {a + 1}"]
+        elif t < 0.5:
+            gold, correct, wrong = f"(-\\infty, {a}]", [f"{var} \\le {a}", f"{var} \\leq {a}", f"{a} \\geq {var}"], [f"{var} < {a}", f"{var} \\ge {a}"]
+        else:
+            gold = f"[{a}, {b})"
+            correct = [f"{a} \\le {var} < {b}", f"{a} \\leq {var} < {b}", f"{b} > {var} \\ge {a}"]
+            wrong = [f"{a} < {var} < {b}", f"{a} \\le {var} \\le {b}", f"{a} \\le {var} < {b + 1}"]
+    else:  # the two roots of a quadratic
+        c = r.choice([2, 3, 5, 6, 7, 10])
+        k = r.choice([1, 1, 2, 3])
+        ks = "" if k == 1 else str(k)
+        gold = f"{a} \\pm {ks}\\sqrt{{{c}}}"
+        correct = [f"{a} \\pm {ks}\\sqrt {c}" if c < 10 else gold.replace(" ", ""),
+                   f"{a} + {ks}\\sqrt{{{c}}}, {a} - {ks}\\sqrt{{{c}}}", f"{a} - {ks}\\sqrt{{{c}}}, {a} + {ks}\\sqrt{{{c}}}",
+                   f"{var} = {a} \\pm \\sqrt{{{k * k * c}}}"]
+        wrong = [f"{a} + {ks}\\sqrt{{{c}}}", f"{a} \\pm {ks}\\sqrt{{{c + 1}}}", f"{-a if a else 1} \\pm {ks}\\sqrt{{{c}}}"]
+    if r.random() < 0.7:
+        return gold, r.choice(correct), True
+    return gold, r.choice(wrong), False
+
+
 MATH_KINDS = [(g_integer, 12), (g_fraction, 14), (g_radical, 10), (g_radical_sum, 5), (g_pi, 7), (g_degrees, 4),
               (g_percent, 4), (g_scientific, 4), (g_equation, 6), (g_interval, 7), (g_tuple, 5), (g_roots, 5),
-              (g_polynomial, 6), (g_choice, 4), (g_units, 4), (g_decimal, 5), (g_power, 3), (g_function, 5)]
+              (g_polynomial, 6), (g_choice, 4), (g_units, 4), (g_decimal, 5), (g_power, 3), (g_function, 5), (g_relation, 5)]
 
 PROSE = ["Let's work through this carefully.", "First, we simplify the expression.", "We can factor the quadratic.",
          "Note that $2 + 3 = 5$ and $4 \\cdot 3 = 12$.", "Substituting back, we get the value.",
