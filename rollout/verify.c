@@ -178,8 +178,9 @@ static void remove_spaces(char *s) {
 
 static bool is_math(const char *s) {
     char *c = verify_math_canon(s);
+    bool ok = c != NULL;
     free(c);
-    return c != NULL;
+    return ok;
 }
 
 // Length of a unit's power at s: "^2", "^3", "^{2}", "^{3}" or nothing.
