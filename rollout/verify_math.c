@@ -231,12 +231,37 @@ static char *canon_item(const char *s, bool groups) {
     return verify_expr_canon(s, groups);
 }
 
+// A union of finite sets is one set: \{1,3\} \cup \{2,4\} = \{1,2,3,4\}. NULL unless every part is
+// written \{…\}. Takes the parts.
+static char *union_of_sets(char **parts, int k) {
+    char *elems[VM_PARTS];
+    int n = 0;
+    bool sets = true;
+    for (int j = 0; j < k && sets; j++) {
+        size_t len = strlen(parts[j]);
+        sets = len >= 4 && strncmp(parts[j], "\\{", 2) == 0 && strncmp(parts[j] + len - 2, "\\}", 2) == 0;
+        if (!sets) break;
+        char *inner = dup_trim(parts[j] + 2, len - 4);
+        int m = inner[0] ? split_top(inner, ",", elems + n, VM_PARTS - n) : 0;
+        free(inner);
+        if (m < 0) sets = false;
+        else n += m;
+    }
+    for (int j = 0; j < k; j++) free(parts[j]);
+    if (sets) return canon_parts(elems, n, true, "{", ",", "}");
+    for (int j = 0; j < n; j++) free(elems[j]);
+    return NULL;
+}
+
 char *verify_math_canon(const char *s) {
     char *t = dup_trim(s, strlen(s));
     char *parts[VM_PARTS];
     char *c = NULL;
     int k = split_top(t, "\\cup", parts, VM_PARTS);
-    if (k > 1) c = canon_parts(parts, k, true, "", "\\cup", "");
+    bool all_sets = k > 1;
+    for (int j = 0; j < k && all_sets; j++) all_sets = strncmp(parts[j], "\\{", 2) == 0;
+    if (all_sets) c = union_of_sets(parts, k);
+    else if (k > 1) c = canon_parts(parts, k, true, "", "\\cup", "");
     else {
         for (int j = 0; j < k; j++) free(parts[j]);
         c = canon_pm(t);

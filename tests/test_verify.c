@@ -313,6 +313,8 @@ static const ecase eq_cases[] = {
     {"\\boxed{x = 1, x = 2}", "2, 1", true},
     {"\\boxed{a_3 = 2, a_{37} = 19}", "19, 2", true},
     {"\\boxed{\\emptyset}", "\\{\\}", true},
+    {"\\boxed{\\{1,3\\} \\cup \\{2,4\\}}", "\\{1,2,3,4\\}", true},
+    {"\\boxed{\\{1,3\\} \\cup \\{2\\}}", "\\{1,2,3,4\\}", false},
     // extraction with the new readings
     {"The final answer is $\\sqrt{2}$. I hope it is correct.", "\\sqrt{2}", true},
     {"The answer is $\\frac{\\sqrt{3}}{2}$", "\\frac{\\sqrt3}{2}", true},
