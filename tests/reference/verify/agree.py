@@ -1,15 +1,15 @@
 #!/usr/bin/python3
-"""agree.py FLUXRL [--first N] [--min-agreement F] [--min-decided N] [--expect-pairs N] — fluxrl's answer verifier
-against two independent judges, SymPy and the CortexJS Compute Engine, on corpus.jsonl
-(make_corpus.py).
+"""agree.py FLUXRL [--first N] [--check-corpus] [--expect-pairs N] [--min-decided N] [--min-agreement F]
+— fluxrl's answer verifier against two independent judges, SymPy and the CortexJS Compute Engine,
+on corpus.jsonl (make_corpus.py).
 
 fluxrl judges each whole response (`fluxrl verify`: extraction and comparison). The judges compare
 the answer as the response writes it ("written") with the gold, both after the notation conventions
 below (notation only: no arithmetic), and say equal, not equal, or cannot decide. For each judge:
 agreement with fluxrl on the pairs it decides, every disagreement, and verifications per second of
-each in the same run. Exit 1 when the corpus does not hold --expect-pairs pairs, or a judge decides
-fewer than --min-decided pairs or agrees on less than --min-agreement of them (the ctest
-verify_agreement), 2 when a judge or fluxrl cannot run.
+each in the same run. Exit 1 when the corpus is not make_corpus.py's (--check-corpus) or does not
+hold --expect-pairs pairs, or a judge decides fewer than --min-decided pairs or agrees on less than
+--min-agreement of them (the ctest verify_agreement); 2 when a judge or fluxrl cannot run.
 
 Notation conventions, applied to both sides before a judge sees them (the usual reading of answers
 in MATH and GSM8K; fluxrl's rules are the same, docs/tasks.md): $ and \\$ removed; \\left, \\right,
@@ -288,12 +288,20 @@ def main():
     ap.add_argument("--min-agreement", type=float, default=0.0)
     ap.add_argument("--min-decided", type=int, default=0, help="each judge must decide at least N pairs")
     ap.add_argument("--speed-repeat", type=int, default=20, help="fluxrl's speed: the pairs N times in one process")
+    ap.add_argument("--check-corpus", action="store_true",
+                    help="fail unless make_corpus.py writes the corpus byte for byte")
     ap.add_argument("--expect-pairs", type=int, default=0, help="the corpus (or its first N) must hold N pairs")
     args = ap.parse_args()
     if not os.path.isdir(os.path.join(HERE, "node_modules", "@cortex-js", "compute-engine")):
         print("agree.py: the Compute Engine is not installed: run tests/reference/verify/setup.sh "
               "(launch/deps.sh does)", file=sys.stderr)
         return 2
+    if args.check_corpus:
+        made = subprocess.run([sys.executable, os.path.join(HERE, "make_corpus.py")], capture_output=True).stdout
+        with open(args.corpus, "rb") as f:
+            if f.read() != made:
+                print(f"FAIL: {args.corpus} is not what make_corpus.py writes: regenerate it", file=sys.stderr)
+                return 1
     rows = [json.loads(l) for l in open(args.corpus, encoding="utf-8") if l.strip()]
     if args.first:
         rows = rows[:args.first]
