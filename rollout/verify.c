@@ -413,8 +413,9 @@ static bool text_is_math(const char *text) {
     return ok;
 }
 
-// The first $…$ or \(…\) span of line whose content reads as mathematics, malloc'd; NULL if none.
-static char *math_span(const char *line) {
+// The first $…$ or \(…\) span of line whose content reads as mathematics (with markup: the first
+// that holds '\\', '^' or '{', read or not: "$2^{74}$"), malloc'd; NULL if none.
+static char *math_span(const char *line, bool markup) {
     for (const char *p = line; *p; p++) {
         const char *close = NULL;
         size_t skipn = 0;
@@ -422,7 +423,7 @@ static char *math_span(const char *line) {
         else if (p[0] == '\\' && p[1] == '(') skipn = 2, close = strstr(p + 2, "\\)");
         if (!close) continue;
         char *span = trim(dup_range(p + skipn, (size_t)(close - p) - skipn));
-        if (text_is_math(span)) return span;
+        if (markup ? span[strcspn(span, "\\^{")] != '\0' : text_is_math(span)) return span;
         free(span);
         p = close;
     }
@@ -431,8 +432,8 @@ static char *math_span(const char *line) {
 
 // The answer written after a marker, in the rest of its line (or the next line when it is empty),
 // without a final '.': the line when it reads as mathematics and has no '='; else its first $…$
-// span that does; else what follows its last '=' when that does; else the first number after its
-// last '=' (or in it); else the text itself.
+// span that does; else what follows its last '=' when that does; else its first $…$ span with
+// LaTeX markup; else the first number after its last '=' (or in it); else the text itself.
 static char *answer_after(const char *p) {
     while (*p == ' ' || *p == '\t' || *p == ':' || *p == '*' || *p == '\n' || *p == '\r') p++;
     char *line = trim(dup_range(p, strcspn(p, "\n")));
@@ -445,8 +446,9 @@ static char *answer_after(const char *p) {
     }
     const char *eq = strrchr(line, '=');
     if (!eq && text_is_math(line)) return line;
-    char *a = math_span(line);
+    char *a = math_span(line, false);
     if (!a && eq && text_is_math(eq + 1)) a = trim(fx_strdup(eq + 1));
+    if (!a) a = math_span(line, true);
     const char *from = eq ? eq + 1 : line;
     if (!a) a = find_number(from, strlen(from), false);
     if (!a) return line;

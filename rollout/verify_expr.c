@@ -228,6 +228,19 @@ static bool div_atom(const poly *a, const poly *b, poly *out) {
     return fits && poly_mul(a, &p, out);
 }
 
+// a = ratio · b, term by term (same monomials, proportional coefficients).
+static bool poly_ratio(const poly *a, const poly *b, rat *ratio) {
+    if (a->n != b->n || a->n == 0) return false;
+    for (int i = 0; i < a->n; i++) {
+        rat q, inv;
+        if (mono_cmp(&a->t[i].m, &b->t[i].m) != 0 || !rat_inv(b->t[i].c, &inv) || !rat_mul(a->t[i].c, inv, &q))
+            return false;
+        if (i > 0 && (q.p != ratio->p || q.q != ratio->q)) return false;
+        *ratio = q;
+    }
+    return true;
+}
+
 // a / b: b one term (1/(c√r·x^e) = √r/(c·r)·x^-e), or b = s + t with no symbols (times the
 // conjugate s - t, which makes the divisor the rational s² - t²).
 static bool poly_div(const poly *a, const poly *b, poly *out) {
@@ -239,6 +252,11 @@ static bool poly_div(const poly *a, const poly *b, poly *out) {
         return poly_mul(a, &p, out);
     }
     if (b->n < 2) return false;
+    rat ratio;
+    if (poly_ratio(a, b, &ratio)) { // (2 ln 2 + 2 ln 3) / (ln 2 + ln 3) = 2
+        poly_const(ratio, out);
+        return true;
+    }
     if (b->n != 2 || b->t[0].m.n || b->t[1].m.n) return div_atom(a, b, out);
     poly conj = *b, den, num;
     conj.t[1].c.p = -conj.t[1].c.p;
@@ -423,9 +441,32 @@ static bool poly_atom(const char *a, const char *b, const char *c, poly *out) {
     return (size_t)snprintf(name, sizeof name, "%s%s%s", a, b, c) < sizeof name && poly_symbol(name, out);
 }
 
-// \sin x, \sin(x+1), \sin^2 x, \log_2 8, \ln 2: the function's value is an atom named by the
-// function and its argument's canonical text ("sin(x)"), nothing evaluated. At r->i: the name's
-// n letters, after the backslash.
+// ln of a positive rational as a sum over its primes: ln(p/q) = Σ e·ln(prime) (numerator and
+// denominator ≤ 10^10), so ln 32 = 5 ln 2 and ln 6 = ln 2 + ln 3: the logarithms of primes are
+// independent over the rationals, so this form is exact and unique.
+static bool poly_ln(rat c, poly *out) {
+    if (c.p <= 0 || c.p > 10000000000LL || c.q > 10000000000LL) return false;
+    term t[2 * 34]; // at most 33 prime factors, counted with multiplicity, on each side
+    int n = 0;
+    for (int side = 0; side < 2; side++) {
+        int64_t v = side ? c.q : c.p;
+        for (int64_t p = 2; v > 1; p++) {
+            if (p * p > v) p = v; // what is left is prime
+            int e = 0;
+            while (v % p == 0) v /= p, e++;
+            if (e == 0) continue;
+            t[n] = (term){{side ? -e : e, 1}, {.rad = 1, .n = 1, .exp = {1}}};
+            snprintf(t[n].m.name[0], VM_NAME, "ln(%" PRId64 ")", p);
+            n++;
+        }
+    }
+    return poly_from(t, n, out);
+}
+
+// \sin x, \sin(x+1), \sin^2 x, \log_2 x, \ln 2: the function's value is an atom named by the
+// function and its argument's canonical text ("sin(x)"), not evaluated; except logarithms of
+// positive rationals, which are sums over primes (\ln 32 = 5\ln 2, \log_2 8 = 3). At r->i: the
+// name's n letters, after the backslash.
 static bool read_function(reader *r, size_t n, poly *out) {
     static const char *const fns[] = {"sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "exp", "arcsin",
                                       "arccos", "arctan", "sinh", "cosh", "tanh", "lg"};
@@ -436,7 +477,8 @@ static bool read_function(reader *r, size_t n, poly *out) {
     char fn[24];
     snprintf(fn, sizeof fn, "%s", fns[k]);
     poly base, power = {0}, arg;
-    if (r->s[r->i] == '_') { // a logarithm's base
+    bool has_base = r->s[r->i] == '_';
+    if (has_base) { // a logarithm's base
         r->i++;
         if (!read_arg(r, &base)) return false;
         char *t = poly_text(&base);
@@ -453,11 +495,20 @@ static bool read_function(reader *r, size_t n, poly *out) {
     }
     skip(r);
     if (!(r->s[r->i] == '(' ? read_primary(r, &arg) : read_power(r, &arg))) return false;
-    char *t = poly_text(&arg);
-    char open[32];
-    snprintf(open, sizeof open, "%s(", fn);
-    bool ok = poly_atom(open, t, ")", out);
-    free(t);
+    rat x, b;
+    bool ok;
+    if (strcmp(fns[k], "ln") == 0 && poly_rat(&arg, &x) && poly_ln(x, out)) {
+        ok = true; // ln 32 = 5 ln 2
+    } else if (has_base && poly_rat(&arg, &x) && poly_rat(&base, &b) && b.p > 0 && !(b.p == 1 && b.q == 1)) {
+        poly lx, lb; // log_b x = ln x / ln b: \log_2 8 = 3
+        ok = poly_ln(x, &lx) && poly_ln(b, &lb) && poly_div(&lx, &lb, out);
+    } else {
+        char *t = poly_text(&arg);
+        char open[32];
+        snprintf(open, sizeof open, "%s(", fn);
+        ok = poly_atom(open, t, ")", out);
+        free(t);
+    }
     if (ok && has_power) {
         poly p;
         ok = poly_pow(out, &power, &p);

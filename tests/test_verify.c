@@ -219,8 +219,19 @@ static const ecase eq_cases[] = {
     {"\\boxed{\\sin^2 x}", "(\\sin x)^2", true},
     {"\\boxed{\\sin x}", "\\cos x", false},
     {"\\boxed{\\ln 2}", "\\ln(2)", true},
-    {"\\boxed{2\\ln 2}", "\\ln 4", false}, // logarithms are not evaluated
-    {"\\boxed{\\log_2 8}", "3", false},
+    // logarithms of positive rationals are sums over primes; other functions are not evaluated
+    {"\\boxed{2\\ln 2}", "\\ln 4", true},
+    {"\\boxed{\\ln 32}", "5\\ln 2", true},
+    {"\\boxed{\\ln 6}", "\\ln 2 + \\ln 3", true},
+    {"\\boxed{\\ln \\frac{1}{2}}", "-\\ln 2", true},
+    {"\\boxed{\\ln 1}", "0", true},
+    {"\\boxed{\\ln 4}", "\\ln 5", false},
+    {"\\boxed{\\log_2 8}", "3", true},
+    {"\\boxed{\\log_6 36}", "2", true},
+    {"\\boxed{\\log_{10} 1000}", "3", true},
+    {"\\boxed{\\log_2 3}", "\\frac{\\ln 3}{\\ln 2}", true},
+    {"\\boxed{\\log_2 3}", "\\frac{3}{2}", false},
+    {"\\boxed{\\cos\\frac{\\pi}{3}}", "\\frac12", false},
     {"\\boxed{f(x)=x^2}", "f(x) = x^2", true},
     {"\\boxed{y = 2x + 3}", "2x+3", true},
     // degrees, percentages, money, units and \text
@@ -319,6 +330,9 @@ static const ecase eq_cases[] = {
     {"The final answer is $\\sqrt{2}$. I hope it is correct.", "\\sqrt{2}", true},
     {"The answer is $\\frac{\\sqrt{3}}{2}$", "\\frac{\\sqrt3}{2}", true},
     {"The answer is $(1, 2)$.", "(1,2)", true},
+    {"The answer is $2^{74}$.", "2^{74}", true}, // not read (past int64), but the span is the answer
+    {"The final answer is $x^2 + 3y$. I hope it is correct.", "x^2+3y", true},
+    {"The answer is $5 and $3 back", "5", true}, // money, not a span of mathematics
     {"**Final Answer:** 42", "42", true},
     {"**Final Answer**: 42", "42", true},
     {"**Final Answer**\n\\[\\boxed{7}\\]", "7", true},

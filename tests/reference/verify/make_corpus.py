@@ -362,9 +362,33 @@ def g_relation(r):
     return gold, r.choice(wrong), False
 
 
+def g_beyond(r):
+    """Answers past the verifier's reading (its known limits, docs/tasks.md), at a small share."""
+    t = r.random()
+    if t < 0.35:  # a function at a special angle, left unevaluated
+        written, val, other = r.choice([("\\sin\\frac{\\pi}{6}", "\\frac{1}{2}", "\\frac{\\sqrt{3}}{2}"),
+                                        ("\\cos\\frac{\\pi}{3}", "\\frac{1}{2}", "\\frac{\\sqrt{2}}{2}"),
+                                        ("\\tan\\frac{\\pi}{4}", "1", "\\sqrt{3}"), ("\\cos 0", "1", "0"),
+                                        ("\\sin\\frac{\\pi}{2}", "1", "-1")])
+        if r.random() < 0.7:
+            return val, written, True
+        return other, written, False
+    if t < 0.7:  # a rational function left uncancelled
+        a = r.randint(1, 9)
+        gold = f"x + {a}"
+        if r.random() < 0.7:
+            return gold, f"\\frac{{x^2 - {a * a}}}{{x - {a}}}", True
+        return gold, f"\\frac{{x^2 - {a * a}}}{{x + {a}}}", False
+    e = r.randint(64, 80)  # an integer past 64 bits
+    gold = str(2 ** e)
+    if r.random() < 0.7:
+        return gold, f"2^{{{e}}}", True
+    return gold, f"2^{{{e + 1}}}", False
+
+
 MATH_KINDS = [(g_integer, 12), (g_fraction, 14), (g_radical, 10), (g_radical_sum, 5), (g_pi, 7), (g_degrees, 4),
               (g_percent, 4), (g_scientific, 4), (g_equation, 6), (g_interval, 7), (g_tuple, 5), (g_roots, 5),
-              (g_polynomial, 6), (g_choice, 4), (g_units, 4), (g_decimal, 5), (g_power, 3), (g_function, 5), (g_relation, 5)]
+              (g_polynomial, 6), (g_choice, 4), (g_units, 4), (g_decimal, 5), (g_power, 3), (g_function, 5), (g_relation, 5), (g_beyond, 1)]
 
 PROSE = ["Let's work through this carefully.", "First, we simplify the expression.", "We can factor the quadratic.",
          "Note that $2 + 3 = 5$ and $4 \\cdot 3 = 12$.", "Substituting back, we get the value.",
