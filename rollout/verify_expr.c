@@ -586,15 +586,17 @@ static bool read_frac(reader *r, poly *out) {
 static bool read_sqrt(reader *r, poly *out) {
     int64_t n = 2;
     skip(r);
-    if (r->s[r->i] == '[') {
+    if (r->s[r->i] == '[') { // \sqrt[3]{…}, \sqrt[{3}]{…}
         r->i++;
-        if (!int_arg(r, &n)) {
-            n = 0;
-            skip(r);
-            while (is_digit(r->s[r->i]) && n < 100) n = n * 10 + (r->s[r->i++] - '0');
-        }
         skip(r);
-        if (r->s[r->i++] != ']' || n < 2 || n > 16) return false;
+        bool braced = r->s[r->i] == '{';
+        r->i += braced;
+        n = 0;
+        while (is_digit(r->s[r->i]) && n < 100) n = n * 10 + (r->s[r->i++] - '0');
+        if (braced && r->s[r->i++] != '}') return false;
+        skip(r);
+        if (r->s[r->i] != ']' || n < 2 || n > 16) return false;
+        r->i++;
     }
     poly a;
     return read_arg(r, &a) && poly_root(&a, (int)n, out);

@@ -186,6 +186,7 @@ static const ecase eq_cases[] = {
     {"\\boxed{\\sqrt[3]{27}}", "3", true},
     {"\\boxed{\\sqrt[3]{-8}}", "-2", true},
     {"\\boxed{\\sqrt[4]{16}}", "2", true},
+    {"\\boxed{\\sqrt[10]{1024}}", "2", true},
     {"\\boxed{\\sqrt{x^2}}", "x", false}, // not read (a root of a symbol): text
     {"\\boxed{2^{\\frac{1}{2}}}", "\\sqrt{2}", true},
     {"\\boxed{\\sqrt{-4}}", "2i", false},
