@@ -197,7 +197,7 @@ static char *canon_pm(const char *s) {
 static char *canon_item(const char *s, bool groups) {
     size_t n = strlen(s);
     if (n == 0) return NULL;
-    if (s[n - 1] == '%' && n > 1) {
+    if (s[n - 1] == '%' && n > 1 && s[n - 2] != '%') {
         char *t = dup_trim(s, n - 1);
         char *c = canon_item(t, groups);
         free(t);
@@ -253,7 +253,19 @@ static char *union_of_sets(char **parts, int k) {
     return NULL;
 }
 
+// The deepest nesting of brackets in s: the structures recurse once per level.
+static int nesting(const char *s) {
+    int depth = 0, most = 0;
+    for (; *s; s++) {
+        if (*s == '(' || *s == '[' || *s == '{') depth++;
+        else if (*s == ')' || *s == ']' || *s == '}') depth--;
+        if (depth > most) most = depth;
+    }
+    return most;
+}
+
 char *verify_math_canon(const char *s) {
+    if (nesting(s) > 32) return NULL; // no answer nests deeper; the stack stays small
     char *t = dup_trim(s, strlen(s));
     char *parts[VM_PARTS];
     char *c = NULL;

@@ -459,6 +459,21 @@ static void test_robust(void) {
         free(e);
     }
     CHECK(found > 2500);
+    // Deep nesting of every kind is refused, not recursed into (the stack stays small).
+    static const char *const open_close[][3] = {{"\\{", "1", "\\}"}, {"(1,", "2", ")"}, {"x=", "2", ""},
+                                                {"\\sqrt{", "4", "}"}, {"-", "5", ""}, {"", "5", "%"}};
+    for (size_t k = 0; k < sizeof open_close / sizeof open_close[0]; k++) {
+        size_t reps = 50000, lo = strlen(open_close[k][0]), lc = strlen(open_close[k][2]);
+        char *deep = malloc(reps * (lo + lc) + 16), *w = deep;
+        for (size_t i = 0; i < reps; i++, w += lo) memcpy(w, open_close[k][0], lo);
+        w += sprintf(w, "%s", open_close[k][1]);
+        for (size_t i = 0; i < reps; i++, w += lc) memcpy(w, open_close[k][2], lc);
+        *w = '\0';
+        char *norm = verify_normalize(deep);
+        CHECK(norm != NULL);
+        free(norm);
+        free(deep);
+    }
     // The math reader on random LaTeX-ish text: never crashes, and every answer equals itself.
     static const char math[] = "0123456789+-*/^_.,()[]{}=x \\fracsqrtpiinftycdot\\{\\}%$";
     for (int i = 0; i < 20000; i++) {
