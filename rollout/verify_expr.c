@@ -635,7 +635,7 @@ static bool primary_body(reader *r, poly *out) {
 }
 
 // Every level of nesting (a bracket, a unary sign, a command's argument) counts against one bound,
-// so "((((…", "----…5" and "\\sqrt\\sqrt\\sqrt…" stay within a few hundred KiB of stack.
+// so "((((…", "----…5" and "\\sqrt\\sqrt\\sqrt…" stay within about a MiB of stack.
 enum { VM_DEPTH = 40 };
 
 static bool read_primary(reader *r, poly *out) {
