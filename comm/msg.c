@@ -1,9 +1,11 @@
 // msg.c — see msg.h and docs/protocol.md.
+#define _POSIX_C_SOURCE 200809L
 #include "msg.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void msg_buf_free(msg_buf *m) {
     free(m->buf);
@@ -187,9 +189,20 @@ void msg_send(const msg_buf *m, int dest, int tag) {
     COMM_CHECK(MPI_Send(m->buf, (int)m->len, MPI_BYTE, dest, tag, MPI_COMM_WORLD));
 }
 
+static void (*g_idle)(void);
+
+void msg_set_idle(void (*idle)(void)) { g_idle = idle; }
+
 int msg_recv(msg_buf *m, int source, int tag, const comm_world *w, int *from, fx_err *err) {
     MPI_Status st;
-    COMM_CHECK(MPI_Probe(source, tag, MPI_COMM_WORLD, &st));
+    if (!g_idle) COMM_CHECK(MPI_Probe(source, tag, MPI_COMM_WORLD, &st));
+    else
+        for (int ready = 0;;) {
+            COMM_CHECK(MPI_Iprobe(source, tag, MPI_COMM_WORLD, &ready, &st));
+            if (ready) break;
+            g_idle();
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+        }
     int count = 0;
     COMM_CHECK(MPI_Get_count(&st, MPI_BYTE, &count));
     *from = st.MPI_SOURCE;

@@ -32,7 +32,8 @@ typedef enum {
 
 // The MPI tags of `fluxrl train`'s messages, one per direction, so that each loop receives only
 // what it waits for: work, syncs and stops to rollout ranks; generated traces to reward ranks;
-// scored traces to the trainer leader; trace shares and stops to the other trainers.
+// scored traces to the trainer leader (and, from any rank, a request to stop: a signal reached it);
+// trace shares and stops to the other trainers.
 enum { MSG_TAG_WORK = 11, MSG_TAG_GEN = 12, MSG_TAG_SCORED = 13, MSG_TAG_TRAIN = 14 };
 
 typedef struct {
@@ -84,6 +85,9 @@ void msg_send(const msg_buf *m, int dest, int tag);
 // Receives one message from world rank `source` (or MPI_ANY_SOURCE) with `tag` into m, and checks
 // its header; *from is the sender's world rank; errors name it with its role in w.
 int msg_recv(msg_buf *m, int source, int tag, const comm_world *w, int *from, fx_err *err);
+// While msg_recv waits, idle() is called about every millisecond (NULL: msg_recv blocks in
+// MPI_Probe): the ranks of `fluxrl train` watch for stop signals this way. Process-wide.
+void msg_set_idle(void (*idle)(void));
 // "rank 3 (rollout)": how errors name a rank.
 void msg_who(const comm_world *w, int rank, char *buf, size_t n);
 // A message of a kind the receiver does not take here: the error names the sender, the kind and

@@ -94,6 +94,9 @@ void fx_signals_install(void) {
 bool fx_stop_requested(void) { return g_stop_signal != 0; }
 int fx_stop_signal(void) { return (int)g_stop_signal; }
 void fx_stop_clear(void) { g_stop_signal = 0; }
+void fx_stop_raise(int sig) {
+    if (!g_stop_signal) g_stop_signal = sig;
+}
 
 bool fx_export_requested(void) {
     if (!g_export) return false;

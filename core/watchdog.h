@@ -20,6 +20,9 @@ void fx_watchdog_stop(void);
 void fx_signals_install(void);
 bool fx_stop_requested(void);
 int fx_stop_signal(void); // the signal that asked, 0 when none
+// A stop requested by other means than a signal to this process (another rank received it): as if
+// `sig` had arrived here, unless a stop is already requested.
+void fx_stop_raise(int sig);
 // Forgets a stop request that has been handled (a test that stops a loop and then resumes it).
 void fx_stop_clear(void);
 // SIGUSR1 asks a training loop to export its model (as a Hugging Face folder) at the next safe

@@ -15,9 +15,10 @@
 int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_world *w, bool want_resume,
               pipeline_result *res);
 
-// The loops of the other ranks; each returns the exit code the leader's stop message carries.
-int pipe_trainer_rank(const fx_config *c, const comm_world *w);
-int pipe_rollout_rank(const fx_config *c, const comm_world *w);
-int pipe_reward_rank(const fx_config *c, const comm_world *w);
+// The loops of the other ranks over their opened jobs (pipe_job_roles); each returns the exit code
+// the leader's stop message carries.
+int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job);
+int pipe_rollout_rank(const fx_config *c, const comm_world *w, pipe_job *job);
+int pipe_reward_rank(const fx_config *c, const comm_world *w, pipe_job *job);
 
 #endif

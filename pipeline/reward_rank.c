@@ -5,10 +5,8 @@
 #include "../core/watchdog.h"
 #include "pipeline_internal.h"
 
-int pipe_reward_rank(const fx_config *c, const comm_world *w) {
+int pipe_reward_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
     fx_err err;
-    pipe_job job;
-    if (pipe_job_open(&job, c, PIPE_SCORE, comm_threads_per_rank(w, c), w, &err)) fx_fatal("%s", err.msg);
     msg_buf m = {0}, out = {0};
     trace_batch in, scored;
     trace_batch_init(&in), trace_batch_init(&scored);
@@ -30,7 +28,7 @@ int pipe_reward_rank(const fx_config *c, const comm_world *w) {
         if (msg_decode_traces(&m, who, &in, &err)) fx_fatal("%s", err.msg);
         fx_watchdog_beat("scoring");
         double t0 = fx_time_now(), prm;
-        pipe_job_score(&job, &in, &scored, &prm);
+        pipe_job_score(job, &in, &scored, &prm);
         msg_encode_traces(&out, &scored, w->rank, msg_head(&m)->policy_version, seq++);
         msg_set_times(&out, msg_head(&m)->time_rollout_s, (float)(fx_time_now() - t0));
         msg_send(&out, 0, MSG_TAG_SCORED);
@@ -39,6 +37,5 @@ int pipe_reward_rank(const fx_config *c, const comm_world *w) {
     fx_watchdog_stop();
     trace_batch_free(&in), trace_batch_free(&scored);
     msg_buf_free(&m), msg_buf_free(&out);
-    pipe_job_close(&job);
     return code;
 }

@@ -8,15 +8,12 @@
 #include "../core/watchdog.h"
 #include "pipeline_internal.h"
 
-int pipe_rollout_rank(const fx_config *c, const comm_world *w) {
+int pipe_rollout_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
     fx_err err;
-    pipe_job job;
     int W = w->count[COMM_ROLE_REWARD];
-    unsigned roles = PIPE_GENERATE | (W == 0 ? PIPE_SCORE : 0);
-    if (pipe_job_open(&job, c, roles, comm_threads_per_rank(w, c), w, &err)) fx_fatal("%s", err.msg);
     int64_t v = 0;
-    if (pipe_job_sync_policy(&job, w, &v, &err)) fx_fatal("%s", err.msg);
-    job.version = v;
+    if (pipe_job_sync_policy(job, w, &v, &err)) fx_fatal("%s", err.msg);
+    job->version = v;
     int dest = W ? w->first[COMM_ROLE_REWARD] + w->role_rank % W : 0;
     int tag = W ? MSG_TAG_GEN : MSG_TAG_SCORED;
     msg_buf m = {0}, out = {0};
@@ -36,11 +33,11 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w) {
         }
         if (kind == MSG_SYNC) {
             fx_watchdog_beat("weight sync");
-            if (pipe_job_sync_policy(&job, w, &v, &err)) fx_fatal("%s", err.msg);
+            if (pipe_job_sync_policy(job, w, &v, &err)) fx_fatal("%s", err.msg);
             if (v != msg_head(&m)->policy_version)
                 fx_fatal("weight sync: received version %lld, the sync message announced %lld", (long long)v,
                          (long long)msg_head(&m)->policy_version);
-            job.version = v;
+            job->version = v;
             fx_watchdog_beat("waiting for work");
             continue;
         }
@@ -51,14 +48,14 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w) {
         if (n > INT_MAX / c->grpo.group_size) fx_fatal("message from %s: counts: %lld problems, too many", who, (long long)n);
         fx_watchdog_beat("generating");
         double t0 = fx_time_now();
-        pipe_job_generate(&job, problems, (int)n, &gen);
+        pipe_job_generate(job, problems, (int)n, &gen);
         double t1 = fx_time_now(), t2 = t1, prm;
         const trace_batch *send = &gen;
         if (!W) {
-            pipe_job_score(&job, &gen, &scored, &prm);
+            pipe_job_score(job, &gen, &scored, &prm);
             t2 = fx_time_now(), send = &scored;
         }
-        msg_encode_traces(&out, send, w->rank, job.version, seq++);
+        msg_encode_traces(&out, send, w->rank, job->version, seq++);
         msg_set_times(&out, (float)(t1 - t0), (float)(t2 - t1));
         msg_send(&out, dest, tag);
         fx_watchdog_beat("waiting for work");
@@ -66,6 +63,5 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w) {
     fx_watchdog_stop();
     trace_batch_free(&gen), trace_batch_free(&scored);
     msg_buf_free(&m), msg_buf_free(&out);
-    pipe_job_close(&job);
     return code;
 }

@@ -1,10 +1,14 @@
 // side_ranks.c — the rollout side on the rollout and reward ranks of an MPI world: see side.h.
 // Work goes to the rollout ranks (whole groups, split as evenly as possible); scored traces come
 // back from whichever rank scored them (a reward rank, or the rollout rank itself when there are
-// no reward ranks).
+// no reward ranks). A rank that receives a stop signal asks the leader to stop (train.c); the
+// request arrives here among the scored traces.
+#include <signal.h>
 #include <stdlib.h>
 
 #include "../comm/msg.h"
+#include "../core/log.h"
+#include "../core/watchdog.h"
 #include "side.h"
 
 typedef struct {
@@ -33,8 +37,16 @@ static int ranks_collect(pipe_side *base, trace_batch *out, double *t_rollout, d
     if (s->outstanding <= 0) return fx_errf(err, "the rollout ranks owe no groups");
     int from;
     char who[64];
-    if (msg_recv(&s->msg, MPI_ANY_SOURCE, MSG_TAG_SCORED, s->w, &from, err)) return -1;
-    msg_who(s->w, from, who, sizeof who);
+    for (;;) {
+        if (msg_recv(&s->msg, MPI_ANY_SOURCE, MSG_TAG_SCORED, s->w, &from, err)) return -1;
+        msg_who(s->w, from, who, sizeof who);
+        if (msg_head(&s->msg)->kind != MSG_STOP) break;
+        // A stop signal reached another rank: stop as if it had reached this one (checkpoint at the
+        // end of the update, exit 3 everywhere).
+        int sig = msg_head(&s->msg)->code;
+        if (!fx_stop_requested()) fx_warn("%s received signal %d; stopping after this update", who, sig);
+        fx_stop_raise(sig > 0 ? sig : SIGTERM);
+    }
     if (msg_decode_traces(&s->msg, who, out, err)) return -1;
     *t_rollout = msg_head(&s->msg)->time_rollout_s, *t_reward = msg_head(&s->msg)->time_reward_s;
     s->outstanding--;

@@ -3,28 +3,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../comm/msg.h"
 #include "../core/log.h"
 #include "../core/watchdog.h"
 #include "pipeline_internal.h"
 
-// The trainer leader: world rank 0 of a distributed run (w), or the one process (w NULL).
-static int lead(const fx_config *c, const comm_world *w, bool want_resume, pipeline_result *res) {
-    fx_err err;
-    pipe_job job;
-    unsigned roles = w ? PIPE_TRAIN : PIPE_GENERATE | PIPE_SCORE | PIPE_TRAIN;
-    int threads = w ? comm_threads_per_rank(w, c) : (int)c->cluster.threads;
-    if (pipe_job_open(&job, c, roles, threads, w, &err)) {
-        fx_error("%s", err.msg);
-        if (w) fx_fatal("the trainer leader cannot go on; bringing the job down");
-        pipe_job_close(&job);
-        return FX_EXIT_INPUT;
+// The roles this rank's job plays: all of them in one process; else its MPI role's (the leader
+// trains; a rollout rank also scores when there are no reward ranks).
+static unsigned job_roles(const comm_world *w) {
+    if (!w) return PIPE_GENERATE | PIPE_SCORE | PIPE_TRAIN;
+    if (w->role == COMM_ROLE_TRAINER) return PIPE_TRAIN;
+    if (w->role == COMM_ROLE_REWARD) return PIPE_SCORE;
+    return PIPE_GENERATE | (w->count[COMM_ROLE_REWARD] == 0 ? PIPE_SCORE : 0);
+}
+
+// A non-leader rank that receives a stop signal asks the leader to stop (once), which then stops
+// every rank as if the signal had reached it (side_ranks.c): a checkpoint, exit 3 everywhere.
+static const comm_world *g_world;
+
+static void forward_stop(void) {
+    static bool sent;
+    if (sent || !fx_stop_requested()) return;
+    sent = true;
+    fx_warn("signal %d: asking the trainer leader to stop after this update", fx_stop_signal());
+    msg_buf m = {0};
+    msg_encode_stop(&m, g_world->rank, fx_stop_signal(), 0);
+    msg_send(&m, 0, MSG_TAG_SCORED);
+    msg_buf_free(&m);
+}
+
+// This rank's loop over its opened job (w NULL: the one process leads every role).
+static int run_rank(const fx_config *c, const comm_world *w, pipe_job *job, bool want_resume,
+                    pipeline_result *res) {
+    if (w && w->rank != 0) {
+        g_world = w;
+        msg_set_idle(forward_stop);
+        if (w->role == COMM_ROLE_TRAINER) return pipe_trainer_rank(c, w, job);
+        if (w->role == COMM_ROLE_ROLLOUT) return pipe_rollout_rank(c, w, job);
+        return pipe_reward_rank(c, w, job);
     }
-    if (w) pipe_job_dp_init(&job, w);
-    pipe_side *side = w ? pipe_side_ranks(&job, w) : pipe_side_local(&job, c->rollout.max_policy_lag > 0);
-    int code = pipe_lead(c, &job, side, w, want_resume, res);
-    if (w && code != FX_EXIT_OK && code != FX_EXIT_STOPPED) fx_fatal("the trainer leader cannot go on; bringing the job down");
+    if (w) pipe_job_dp_init(job, w);
+    pipe_side *side = w ? pipe_side_ranks(job, w) : pipe_side_local(job, c->rollout.max_policy_lag > 0);
+    int code = pipe_lead(c, job, side, w, want_resume, res);
+    // A failed leader brings the job down with its exit code (2: bad input, such as a checkpoint
+    // that does not fit), which mpirun passes on.
+    if (w && code != FX_EXIT_OK && code != FX_EXIT_STOPPED)
+        fx_fatal_at(__FILE__, __LINE__, code, "the trainer leader cannot go on; bringing the job down");
     side->free(side);
-    pipe_job_close(&job);
     return code;
 }
 
@@ -53,10 +78,16 @@ int pipeline_train(int *argc, char ***argv, const char *path, int nset, char **s
         goto out;
     }
     fx_signals_install();
-    if (w.size == 1 || w.rank == 0) code = lead(c, w.size > 1 ? &w : NULL, want_resume, res);
-    else if (w.role == COMM_ROLE_TRAINER) code = pipe_trainer_rank(c, &w);
-    else if (w.role == COMM_ROLE_ROLLOUT) code = pipe_rollout_rank(c, &w);
-    else code = pipe_reward_rank(c, &w);
+    // Every rank loads what its role needs (policy, tokenizer, PRM, data); all agree before the
+    // first collective, so bad input ends every rank with exit 2, reported by the lowest failing one.
+    const comm_world *wp = w.size > 1 ? &w : NULL;
+    pipe_job job;
+    int threads = wp ? comm_threads_per_rank(wp, c) : (int)c->cluster.threads;
+    mine = pipe_job_open(&job, c, job_roles(wp), threads, wp, &err) ? FX_EXIT_INPUT : 0;
+    if ((code = comm_agree(mine, &bad))) {
+        if (mine && comm_world_rank() == bad) fx_error("%s", err.msg);
+    } else code = run_rank(c, wp, &job, want_resume, res);
+    pipe_job_close(&job);
 out:
     comm_world_free(&w);
     free(c);

@@ -7,12 +7,10 @@
 #include "../core/watchdog.h"
 #include "pipeline_internal.h"
 
-int pipe_trainer_rank(const fx_config *c, const comm_world *w) {
+int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
     fx_err err;
-    pipe_job job;
-    if (pipe_job_open(&job, c, PIPE_TRAIN, comm_threads_per_rank(w, c), w, &err)) fx_fatal("%s", err.msg);
-    pipe_job_dp_init(&job, w);
-    pipe_job_share_start(&job, w); // the leader loads any checkpoint and shares it
+    pipe_job_dp_init(job, w);
+    pipe_job_share_start(job, w); // the leader loads any checkpoint and shares it
     msg_buf m = {0};
     trace_batch b;
     trace_batch_init(&b);
@@ -32,12 +30,11 @@ int pipe_trainer_rank(const fx_config *c, const comm_world *w) {
         if (msg_head(&m)->update > INT_MAX) fx_fatal("message from %s: update: %lld, too large", who,
                                                      (long long)msg_head(&m)->update);
         pipe_update u;
-        pipe_job_train(&job, &b, (int)msg_head(&m)->update, &u);
+        pipe_job_train(job, &b, (int)msg_head(&m)->update, &u);
         fx_watchdog_beat("waiting for the leader's groups");
     }
     fx_watchdog_stop();
     trace_batch_free(&b);
     msg_buf_free(&m);
-    pipe_job_close(&job);
     return code;
 }

@@ -8,6 +8,8 @@
 #   - a rollout rank killed with SIGKILL mid-run ends the job within 60 s with a non-zero exit,
 #     leaving the newest checkpoint intact (the run resumes from it);
 #   - SIGTERM: a checkpoint, exit 3, and a resumed run whose metrics equal an uninterrupted run's;
+#     SIGTERM to one rollout or reward rank only: the same stop (exit 3);
+#   - bad input found while loading under mpirun: exit 2 from every rank;
 #     SIGUSR1: an export of the policy, mid-run.
 set -u
 fx=$1 src=$2
@@ -237,6 +239,32 @@ assert a == b, [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.ge
 else
     failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
 fi
+
+# SIGTERM to one rank only (a rollout rank, then a reward rank): it asks the leader to stop, and the
+# job ends as if every rank had the signal: a checkpoint, exit 3 from mpirun.
+for victim_rank in 1 2; do
+    name=term$victim_rank
+    "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=$name --set grpo.steps=400 \
+        >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    job=$!
+    if wait_ckpt $name 2; then
+        kill -TERM "$(rank_pid $name $victim_rank)"
+        wait "$job"
+        code=$?
+        [ "$code" -eq 3 ] && passed=$((passed + 1)) ||
+            { failed=$((failed + 1)); echo "FAIL SIGTERM to rank $victim_rank only: exit $code, expected 3" >&2; cat "$tmp/$name.err" >&2; }
+        expect_contains "$(cat "$tmp/$name.err")" "received signal 15; stopping after this update" "the leader heard it"
+        expect_contains "$(cat "$tmp/$name.err")" "checkpoint written, resume with --resume auto" "checkpoint logged"
+    else
+        failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
+    fi
+done
+
+# Bad input found while loading (a model folder that does not exist): exit 2 from every rank under
+# mpirun too (the ranks agree before their first collective), the file named once.
+expect_run 2 "bad model.path under mpirun: exit 2" -- timeout 120 "$mpi" -np 3 "$fx" train "$tmp/c.json" \
+    --set model.path="$tmp/no-such-model" --set run.name=badmodel
+expect_contains "$err" "no-such-model" "the folder named"
 
 # A rollout rank killed with SIGKILL: the job ends within 60 s, non-zero, the newest checkpoint intact.
 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=kill --set grpo.steps=400 \
