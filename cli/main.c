@@ -92,7 +92,7 @@ const cli_command cli_commands[] = {
      "stops after the current update with a checkpoint and exit code 3; SIGUSR1 exports the policy\n"
      "to export/step-N/. docs/grpo.md.\n", cmd_train},
     {"prm-train", "train a process reward model on labelled traces of the built-in task",
-     "usage: fluxrl prm-train CONFIG [--set section.key=value ...]\n"
+     "usage: fluxrl prm-train CONFIG [--set section.key=value ...] [--resume auto]\n"
      "Starts from model.path (a language model gets a new 2-class head; a PRM is fine-tuned) and\n"
      "trains on traces with prm.error_rate of their steps wrong, labelled by the task's checker:\n"
      "loss = lambda_step * step MSE + lambda_final * final MSE on P(class 1) at each <extra_0>.\n"
@@ -101,7 +101,9 @@ const cli_command cli_commands[] = {
      "prm.data adds traces to train on (the policy's own samples: JSONL or a trace store), labelled\n"
      "by the checker; prm.template_rollouts = N makes the trajectory target the success rate of N\n"
      "rollouts of the policy (prm.policy_path) that follow the trace's plan (docs/prm.md).\n"
-     "Under mpirun every rank is a data-parallel worker on its share of each batch.\n", cmd_prm_train},
+     "Under mpirun every rank is a data-parallel worker on its share of each batch. Checkpoints\n"
+     "every prm.checkpoint_every steps; --resume auto continues from the newest; SIGTERM or SIGINT\n"
+     "stops after the current step with a checkpoint and exit code 3.\n", cmd_prm_train},
     {"select", "keep the k traces of a pool that a PRM scores best (data selection for SFT)",
      "usage: fluxrl select --prm DIR --input POOL.jsonl|POOL.h5 --top-k K --out FILE.jsonl|FILE.h5\n"
      "                     [--alpha A] [--tokenizer PATH]\n"

@@ -197,6 +197,8 @@
     X(prm, head_std, FLOAT, "0.02", "(0,1]", "Standard deviation of a new head's weights.")     \
     X(prm, eval_every, INT, "100", "[0,100000000]", "Steps between held-out evaluations (0: at the end only).") \
     X(prm, eval_traces, INT, "200", "[1,1000000]", "Held-out traces per evaluation (half their steps wrong).") \
+    X(prm, checkpoint_every, INT, "100", "[0,100000000]",                                      \
+      "Steps between checkpoints (0: none but the one written when a signal stops the run).")   \
     X(prm, data, STR, "", "",                                                                  \
       "Traces to train on besides the generator's: a JSONL file of {\"problem\", \"response\"} lines or an " \
       "HDF5 trace store (e.g. the policy's own samples, `fluxrl generate`), labelled by the task's checker.") \

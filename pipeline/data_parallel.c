@@ -44,14 +44,15 @@ int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **set
     return code;
 }
 
-int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, prm_run_result *res) {
+int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
+                       prm_run_result *res) {
     memset(res, 0, sizeof *res);
     fx_config *c = fx_malloc(sizeof *c);
     comm_dp dp;
     int code = start(argc, argv, "prm-train", path, nset, sets, c, &dp);
     if (!code) {
         trainer_dp hook = comm_dp_hook(&dp);
-        code = prm_run(c, dp.size > 1 ? &hook : NULL, res);
+        code = prm_run(c, dp.size > 1 ? &hook : NULL, want_resume, res);
         comm_dp_free(&dp);
     }
     free(c);

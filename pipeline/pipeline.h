@@ -46,6 +46,7 @@ int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **set
 // communicator; rank 0 gets the table of ranks in *table (malloc'd; NULL elsewhere) and writes the
 // resolved config. Bad config or launch: exit code 2 on every rank; a broken runtime: 1.
 int pipeline_ranks(int *argc, char ***argv, const char *path, int nset, char **sets, char **table);
-int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, prm_run_result *res);
+int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
+                       prm_run_result *res);
 
 #endif

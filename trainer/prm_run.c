@@ -13,6 +13,7 @@
 #include "../core/watchdog.h"
 #include "../reward/prm_input.h"
 #include "sft.h"
+#include "train_ckpt.h"
 
 static void log_eval(fx_metrics *mx, int step, const prm_eval_result *r) {
     const char *keys[] = {"eval_step_mse", "eval_final_mse", "eval_step_auroc"};
@@ -48,7 +49,14 @@ static int add_to_pool(void *ctx, const prm_input_trace *t, fx_err *err) {
     return 0;
 }
 
-int prm_run(const fx_config *c, const trainer_dp *dp, prm_run_result *res) {
+// A checkpoint after `step` steps: the weights and AdamW state, and where the training stream is.
+static int save_ckpt(train_ckpt *ck, const model *m, int64_t step, uint64_t next, const fx_config *c, const char *dir,
+                     fx_err *err) {
+    ck->counters[0] = step, ck->counters[1] = (int64_t)next;
+    return train_ckpt_save(ck, m, step, c, dir, err);
+}
+
+int prm_run(const fx_config *c, const trainer_dp *dp, bool want_resume, prm_run_result *res) {
     int rank = dp ? dp->rank : 0, W = dp ? dp->size : 1, bad = -1;
     bool lead = rank == 0;
     fx_err err = {{0}};
@@ -60,6 +68,7 @@ int prm_run(const fx_config *c, const trainer_dp *dp, prm_run_result *res) {
     tok_tokenizer *tok = NULL, *policy_tok = NULL;
     backend *be = NULL;
     fx_metrics mx = {0};
+    train_ckpt ck = {0};
     if (!c->model.path[0]) {
         fx_errf(&err, "model.path: expected the folder of a model to start the PRM from (e.g. an SFT run's model/)");
         goto fail;
@@ -109,7 +118,6 @@ int prm_run(const fx_config *c, const trainer_dp *dp, prm_run_result *res) {
     if (lead && cfg_write_resolved(c, &err)) goto fail;
     char dir[2 * FX_CFG_STR_LEN + 2];
     cfg_run_dir(c, dir, sizeof dir);
-    if (lead && fx_metrics_open(&mx, dir, -1, &err)) goto fail;
     // Every rank has read its input (bad input is usually the same on all of them, but a file can
     // differ between nodes): agree before the first collective, so that none waits for one that
     // has stopped.
@@ -130,27 +138,47 @@ fail:
     // Under mpirun every rank trains on its share of each batch (prm_train_step_dp); rank 0 also
     // evaluates and writes the run.
     int rows = (int)((int64_t)(rank + 1) * B / W) - (int)((int64_t)rank * B / W);
-    if (W > 1) {
-        if (lead) fx_info("prm-train: data-parallel over %d ranks", W);
-        dp->bcast(dp->ctx, m.params_mem, m.nparams); // rank 0's start
-    }
     model_train_init(&m);
     model_reserve(&m, rows > 0 ? rows : 1, (int)c->model.max_seq, true, false);
+    // Rank 0 resumes from the newest checkpoint (--resume auto) and opens the metrics; the ranks
+    // agree on how that went, then all start from rank 0's weights, moments and place.
+    train_ckpt_init(&ck, m.nparams);
+    int64_t start = 0, resumed = 0;
+    uint64_t next = 0;
+    int mine = 0;
+    if (lead) {
+        resumed = want_resume ? train_ckpt_resume(&ck, &m, dir, &start, &err) : 0;
+        if (resumed < 0 || fx_metrics_open(&mx, dir, resumed ? start : -1, &err)) mine = FX_EXIT_INPUT;
+        if (resumed > 0) next = (uint64_t)ck.counters[1];
+    }
+    if (dp ? dp->agree(dp->ctx, mine, &bad) : mine) {
+        if (mine) fx_error("%s", err.msg);
+        code = FX_EXIT_INPUT;
+        goto out;
+    }
+    if (W > 1) {
+        if (lead) fx_info("prm-train: data-parallel over %d ranks", W);
+        dp->bcast(dp->ctx, m.params_mem, m.nparams);
+        dp->bcast(dp->ctx, m.m_mem, m.nparams);
+        dp->bcast(dp->ctx, m.v_mem, m.nparams);
+        int64_t s4[4] = {m.step, start, (int64_t)next, resumed};
+        dp->bcast_i64(dp->ctx, s4, 4);
+        m.step = (int)s4[0], start = s4[1], next = (uint64_t)s4[2], resumed = s4[3];
+    }
     fx_info("prm-train: %zu parameters, batch %d, %d steps, %.0f%% of training steps wrong, run folder %s", m.nparams, B,
             steps, 100 * c->prm.error_rate, dir);
     prm_eval_result r;
     int evalB = rows > 0 ? rows : 1;
-    if (lead) {
+    if (lead && !resumed) {
         prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
         log_eval(&mx, 0, &r);
     }
     model_lr_schedule sched = {MODEL_LR_COSINE, (float)c->prm.lr, (float)c->prm.lr / 10, (int)c->prm.warmup, steps};
     model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, 0.0f};
-    uint64_t next = 0;
     fx_progress prog;
     fx_progress_init(&prog, "prm", steps);
     fx_watchdog_start(600, "prm-train step");
-    int step = 0;
+    int step = (int)start;
     for (; step < steps; step++) {
         if (dp ? dp->stop(dp->ctx) : fx_stop_requested()) break;
         prm_train_stats st;
@@ -168,10 +196,22 @@ fail:
             prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
             log_eval(&mx, step + 1, &r);
         }
+        if (c->prm.checkpoint_every > 0 && (step + 1) % c->prm.checkpoint_every == 0 && step + 1 < steps &&
+            save_ckpt(&ck, &m, step + 1, next, c, dir, &err))
+            goto run_fail;
     }
     fx_progress_end(&prog, NULL);
     fx_watchdog_stop();
-    code = step < steps ? FX_EXIT_STOPPED : FX_EXIT_OK;
+    res->steps = step;
+    if (step < steps) { // preempted (Slurm) or interrupted: a checkpoint, and exit code 3
+        bool saved = c->prm.checkpoint_every > 0 && step % c->prm.checkpoint_every == 0 && step > start;
+        if (lead && !saved && save_ckpt(&ck, &m, step, next, c, dir, &err)) goto run_fail;
+        fx_warn("stopped by signal %d after step %d; checkpoint written, resume with --resume auto", fx_stop_signal(),
+                step);
+        code = FX_EXIT_STOPPED;
+        goto out;
+    }
+    code = FX_EXIT_OK;
     if (lead) {
         prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
         log_eval(&mx, step, &r);
@@ -182,14 +222,14 @@ fail:
             goto run_fail;
         }
         snprintf(res->model_dir, sizeof res->model_dir, "%s", mdir);
-        res->eval = r, res->done = code == FX_EXIT_OK;
+        res->eval = r, res->done = true;
     }
-    res->steps = step;
     goto out;
 run_fail: // a failure at run time may be one rank's: it brings the job down
     fx_error("%s", err.msg);
     if (W > 1) fx_fatal("rank %d cannot go on; bringing the job down", rank);
 out:
+    train_ckpt_free(&ck);
     fx_metrics_close(&mx);
     for (int64_t i = 0; i < pl.n; i++) free(pl.text[i]);
     free(pl.text), free(pl.problem);

@@ -2,7 +2,7 @@
 // the built-in task (prm_train.h) from model.path (a language model's backbone gets a new 2-class
 // head; a PRM is fine-tuned), with prm.data's traces mixed in and template-guided trajectory
 // targets when asked. Writes run.out_dir/run.name/{config.json, metrics.jsonl, model/} with model/
-// a Qwen2ForProcessRewardModel folder and its tokenizer. Data-parallel through a trainer_dp: every
+// a Qwen2ForProcessRewardModel folder and its tokenizer, and checkpoints/ (resume with --resume auto). Data-parallel through a trainer_dp: every
 // rank trains on its share of each batch (prm_train_step_dp); rank 0 also evaluates and writes.
 #ifndef FLUXRL_PRM_RUN_H
 #define FLUXRL_PRM_RUN_H
@@ -20,10 +20,11 @@ typedef struct {
     char model_dir[2 * FX_CFG_STR_LEN + 16];
 } prm_run_result;
 
-// Runs config c on this rank (dp NULL: alone). Set-up errors are agreed on by every rank before
+// Runs config c on this rank (dp NULL: alone); want_resume: from the newest checkpoint of the run
+// folder (prm.checkpoint_every; a stop signal writes one and ends with FX_EXIT_STOPPED). Set-up errors are agreed on by every rank before
 // any collective (exit code FX_EXIT_INPUT on all of them, logged by the lowest failing rank).
 // Returns 0, FX_EXIT_STOPPED after a stop signal, FX_EXIT_INPUT or FX_EXIT_FAIL (logged; with
 // more than one rank the job is brought down).
-int prm_run(const fx_config *c, const trainer_dp *dp, prm_run_result *res);
+int prm_run(const fx_config *c, const trainer_dp *dp, bool want_resume, prm_run_result *res);
 
 #endif

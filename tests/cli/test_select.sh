@@ -146,4 +146,27 @@ expect_run 0 "targets logged" -- grep -q '"final_target": ' "$tmp/tg/metrics.jso
 expect_run 2 "prm.data: not a built-in prompt" -- "$fx" prm-train "$src/configs/demo.json" "${pt[@]}" --set run.name=pb \
     --set "prm.data=$tmp/d.jsonl"
 expect_contains "$err" "d.jsonl:1: " "file and line"
+# prm-train checkpoints and --resume auto: resumed from its step-4 checkpoint (with template
+# rollouts, whose targets depend on where the stream is), it logs what the uninterrupted run logged
+# and writes the same PRM; SIGTERM stops it with a checkpoint and exit code 3.
+pc=("${pt[@]}" --set prm.steps=8 --set prm.checkpoint_every=2 --set run.keep_checkpoints=10 --set prm.template_rollouts=2)
+expect_run 0 "prm-train, uninterrupted" -- "$fx" prm-train "$src/configs/demo.json" "${pc[@]}" --set run.name=pr
+expect_run 0 "prm checkpoints 2..6 kept" -- test "$(ls "$tmp/pr/checkpoints" | tr '\n' ' ')" = \
+    "step-00000002.h5 step-00000004.h5 step-00000006.h5 "
+cp -r "$tmp/pr" "$tmp/pp"
+rm "$tmp/pp/checkpoints/step-00000006.h5" "$tmp/pp/model/model.safetensors"
+expect_run 0 "prm-train resumed from step 4" -- "$fx" prm-train "$src/configs/demo.json" "${pc[@]}" --set run.name=pp \
+    --resume auto
+expect_contains "$err" "(step 4)" "resumed at 4"
+expect_run 0 "resumed PRM metrics = uninterrupted" -- cmp "$tmp/pr/metrics.jsonl" "$tmp/pp/metrics.jsonl"
+expect_run 0 "resumed PRM = uninterrupted PRM" -- cmp "$tmp/pr/model/model.safetensors" "$tmp/pp/model/model.safetensors"
+"$fx" prm-train "$src/configs/demo.json" "${pt[@]}" --set run.name=pt --set prm.steps=1000000 --set prm.checkpoint_every=0 \
+    >/dev/null 2>"$tmp/pt.err" &
+pid=$!
+for _ in $(seq 300); do grep -q '"step": 3,' "$tmp/pt/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid
+code=$?
+expect_run 0 "prm-train: exit code 3 after SIGTERM (got $code)" -- test "$code" -eq 3
+expect_run 0 "prm-train: a checkpoint written at the stop" -- test -n "$(ls "$tmp/pt/checkpoints")"
 finish test_select
