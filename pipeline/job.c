@@ -38,9 +38,26 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
     return 0;
 }
 
+// The config's string choices as enums and flags (the config has checked each against its set).
+static pipe_grpo_choice parse_choices(const fx_config *c) {
+    const char *a = c->grpo.advantage, *e = c->grpo.kl_estimator, *g = c->grpo.loss_agg;
+    pipe_grpo_choice p = {
+        .advantage = !strcmp(a, "rloo") ? PIPE_ADV_RLOO : !strcmp(a, "process") ? PIPE_ADV_PROCESS : PIPE_ADV_GRPO,
+        .kl_estimator = !strcmp(e, "k1") ? GRPO_KL_K1 : !strcmp(e, "k2") ? GRPO_KL_K2 : GRPO_KL_K3,
+        .loss_agg = !strcmp(g, "seq_mean_token_mean")       ? GRPO_AGG_SEQ_MEAN_TOKEN_MEAN
+                    : !strcmp(g, "seq_mean_token_sum_norm") ? GRPO_AGG_SEQ_MEAN_TOKEN_SUM_NORM
+                                                            : GRPO_AGG_TOKEN_MEAN,
+        .kl_in_reward = c->grpo.kl_beta > 0 && !strcmp(c->grpo.kl_mode, "reward"),
+        .ref_on_reward = !strcmp(c->grpo.ref_on, "reward"),
+        .prm_steps = !strcmp(c->grpo.step_rewards, "prm"),
+    };
+    p.filter = c->grpo.dynamic_sampling && p.advantage != PIPE_ADV_PROCESS;
+    return p;
+}
+
 int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
     memset(j, 0, sizeof *j);
-    j->c = c, j->roles = roles;
+    j->c = c, j->roles = roles, j->g = parse_choices(c);
     if (!strcmp(c->cluster.backend, "cuda")) {
         int devices = backend_cuda_device_count();
         if (devices == 0)
@@ -73,8 +90,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     }
     // The reference scores on the reward side (ref_on = reward) or beside the trainer.
     bool ref_here = c->grpo.kl_beta > 0 &&
-                    ((roles & PIPE_SCORE && !strcmp(c->grpo.ref_on, "reward")) ||
-                     (roles & PIPE_TRAIN && !strcmp(c->grpo.ref_on, "trainer")));
+                    ((roles & PIPE_SCORE && j->g.ref_on_reward) || (roles & PIPE_TRAIN && !j->g.ref_on_reward));
     if (ref_here) {
         if (sft_build_policy(c, j->be, &j->ref, &j->ref_tok, err)) return -1;
         model_reserve(&j->ref, mb, maxT, false, false);
@@ -314,7 +330,7 @@ static void ref_logprobs(pipe_job *j, trace_batch *b) {
 
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean) {
     const fx_config *c = j->c;
-    bool prm_steps_wanted = !strcmp(c->grpo.step_rewards, "prm");
+    bool prm_steps_wanted = j->g.prm_steps;
     reward_mix_params mix = {(float)c->reward.beta, (float)c->reward.format_penalty, (int)c->grpo.max_new,
                              (int)c->reward.overlong_buffer, (float)c->reward.length_penalty};
     trace_batch_clear(out);
@@ -355,12 +371,12 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
         t.ref_logprobs = NULL;
         trace_batch_add(out, &t);
     }
-    if (j->ref.params_mem && !strcmp(c->grpo.ref_on, "reward")) ref_logprobs(j, out);
+    if (j->ref.params_mem && j->g.ref_on_reward) ref_logprobs(j, out);
     *prm_mean = j->has_prm && in->n ? prm_sum / (double)in->n : NAN;
 }
 
-int pipe_job_keep_groups(const fx_config *c, const trace_batch *in, trace_batch *out, int room) {
-    bool filter = c->grpo.dynamic_sampling && strcmp(c->grpo.advantage, "process") != 0;
+int pipe_job_keep_groups(const pipe_job *j, const trace_batch *in, trace_batch *out, int room) {
+    bool filter = j->g.filter;
     int kept = 0;
     for (int64_t i = 0; i < in->n && kept < room;) {
         int64_t e = i;
@@ -382,11 +398,11 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
     const trainer_dp *dp = j->has_dp ? &j->dp_hook : NULL;
     const fx_config *c = j->c;
     int n = (int)tb->n;
-    bool process = !strcmp(c->grpo.advantage, "process");
+    bool process = j->g.advantage == PIPE_ADV_PROCESS;
     // With ref_on = reward the reference log-probs came with the traces; else the trainer's own
     // reference model computes them.
-    bool kl = c->grpo.kl_beta > 0 && !strcmp(c->grpo.ref_on, "reward");
-    model *ref = c->grpo.kl_beta > 0 && !kl && strcmp(c->grpo.kl_mode, "reward") ? &j->ref : NULL;
+    bool kl = c->grpo.kl_beta > 0 && j->g.ref_on_reward;
+    model *ref = c->grpo.kl_beta > 0 && !kl && !j->g.kl_in_reward ? &j->ref : NULL;
     grpo_batch b = {.n = n};
     size_t cap = (size_t)(n ? n : 1);
     b.plen = fx_malloc(cap * sizeof(int)), b.rlen = fx_malloc(cap * sizeof(int));
@@ -422,20 +438,19 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
     }
     // KL as a reward penalty: r_i -= kl_beta * sum_t kl_t over the sampled tokens (the estimator
     // on sampling vs reference log-probs), and no KL term in the loss.
-    bool kl_reward = c->grpo.kl_beta > 0 && !strcmp(c->grpo.kl_mode, "reward");
+    bool kl_reward = j->g.kl_in_reward;
     double kl_pen = 0;
     if (kl_reward)
         for (int i = 0; i < n; i++) {
             double s = 0;
             for (int t = 0; t < b.rlen[i]; t++) {
                 double d = (double)b.ref_logp[i][t] - (double)b.old_logp[i][t]; // log(ref / pi)
-                s += !strcmp(c->grpo.kl_estimator, "k1") ? -d : !strcmp(c->grpo.kl_estimator, "k2") ? d * d / 2
-                                                                                                   : exp(d) - d - 1;
+                s += j->g.kl_estimator == GRPO_KL_K1 ? -d : j->g.kl_estimator == GRPO_KL_K2 ? d * d / 2 : exp(d) - d - 1;
             }
             b.reward[i] -= (float)(c->grpo.kl_beta * s), kl_pen += s;
         }
     float *adv = fx_malloc(cap * sizeof *adv), *tok_mem = NULL, **tok_adv = NULL;
-    if (!strcmp(c->grpo.advantage, "rloo")) grpo_adv_rloo(b.reward, b.group, n, adv);
+    if (j->g.advantage == PIPE_ADV_RLOO) grpo_adv_rloo(b.reward, b.group, n, adv);
     else grpo_adv_grpo(b.reward, b.group, n, c->grpo.std_norm, 1e-6f, adv);
     if (process) {
         int64_t total = 0;
@@ -446,13 +461,9 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
     }
     uint8_t *keep = fx_malloc(cap);
     memset(keep, 1, cap);
-    grpo_kl est = !strcmp(c->grpo.kl_estimator, "k1") ? GRPO_KL_K1 : !strcmp(c->grpo.kl_estimator, "k2") ? GRPO_KL_K2
-                                                                                                         : GRPO_KL_K3;
     grpo_loss_params lp = {(float)c->grpo.eps_low, (float)c->grpo.eps_high, (float)c->grpo.dual_clip,
-                           kl_reward ? 0.0f : (float)c->grpo.kl_beta, est, (float)c->grpo.entropy_beta, GRPO_AGG_TOKEN_MEAN,
+                           kl_reward ? 0.0f : (float)c->grpo.kl_beta, j->g.kl_estimator, (float)c->grpo.entropy_beta, j->g.loss_agg,
                            (int)c->grpo.max_new};
-    if (!strcmp(c->grpo.loss_agg, "seq_mean_token_mean")) lp.agg = GRPO_AGG_SEQ_MEAN_TOKEN_MEAN;
-    if (!strcmp(c->grpo.loss_agg, "seq_mean_token_sum_norm")) lp.agg = GRPO_AGG_SEQ_MEAN_TOKEN_SUM_NORM;
     model_lr_schedule sched = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup,
                                (int)c->grpo.steps};
     grpo_update_opts o = {.micro = (int)c->grpo.minibatch, .minibatches = (int)c->grpo.ppo_minibatches,

@@ -160,10 +160,9 @@ static int gather(leader *L, int64_t update, int version, trace_batch *kept, col
                 cs->step_reward += round.step_reward[round.step_start[i] + k], cs->steps++;
         }
         cs->groups_seen += (int)(round.n / c->grpo.group_size);
-        cs->groups_kept += pipe_job_keep_groups(c, &round, kept, P - cs->groups_kept);
+        cs->groups_kept += pipe_job_keep_groups(L->job, &round, kept, P - cs->groups_kept);
         trace_batch_clear(&round);
-        bool filter = c->grpo.dynamic_sampling && strcmp(c->grpo.advantage, "process") != 0;
-        if (filter && cs->groups_kept < P && cs->rounds < c->grpo.dynamic_rounds) {
+        if (L->job->g.filter && cs->groups_kept < P && cs->rounds < c->grpo.dynamic_rounds) {
             cs->rounds++;
             issue(L, update, P - cs->groups_kept);
             continue;
