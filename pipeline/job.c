@@ -294,38 +294,58 @@ static int prm_steps(pipe_job *j, const char *problem, const int32_t *resp, int 
 }
 
 // Reference log-probs of every response token of b, `mb` traces per forward pass.
-static void ref_logprobs(pipe_job *j, trace_batch *b) {
-    int mb = (int)j->c->grpo.minibatch;
-    for (int64_t i0 = 0; i0 < b->n; i0 += mb) {
-        int B = (int)(b->n - i0 < mb ? b->n - i0 : mb), T = 1;
-        for (int k = 0; k < B; k++) {
-            int L = b->prompt_len[i0 + k] + b->response_len[i0 + k];
-            if (L > T) T = L;
-        }
-        size_t N = (size_t)B * T;
-        int32_t *ids = fx_calloc(N, sizeof *ids), *pos = fx_calloc(N, sizeof *pos);
-        int32_t *seg = fx_malloc(N * sizeof *seg), *tgt = fx_malloc(N * sizeof *tgt);
-        float *lp = fx_malloc(N * sizeof *lp);
-        for (size_t t = 0; t < N; t++) seg[t] = -1, tgt[t] = -1;
-        for (int k = 0; k < B; k++) {
-            int64_t i = i0 + k;
-            int P = b->prompt_len[i], R = b->response_len[i];
-            const int32_t *pr = b->prompt_ids + b->prompt_start[i], *re = b->response_ids + b->response_start[i];
-            for (int t = 0; t < P + R; t++) {
-                size_t at = (size_t)k * T + (size_t)t;
-                ids[at] = t < P ? pr[t] : re[t - P], pos[at] = t, seg[at] = 0;
-                if (t + 1 >= P && t + 1 < P + R) tgt[at] = re[t + 1 - P];
-            }
-        }
-        model_forward(&j->ref, ids, pos, seg, B, T);
-        model_lm_forward(&j->ref, tgt, lp, NULL);
-        for (int k = 0; k < B; k++) {
-            int64_t i = i0 + k;
-            float *out = b->ref_logprobs + b->response_start[i];
-            for (int t = 0; t < b->response_len[i]; t++) out[t] = lp[(size_t)k * T + (size_t)(b->prompt_len[i] - 1 + t)];
-        }
-        free(ids), free(pos), free(seg), free(tgt), free(lp);
+// A trace batch as the GRPO update takes it: each sequence's prompt + response ids and lengths,
+// rewards, groups, versions and sampling log-probs; with `kl` the reference log-probs and with
+// `steps` the step rewards too.
+static void to_grpo_batch(const trace_batch *tb, bool kl, bool steps, grpo_batch *b) {
+    int n = (int)tb->n;
+    size_t cap = (size_t)(n ? n : 1);
+    *b = (grpo_batch){.n = n};
+    b->plen = fx_malloc(cap * sizeof(int)), b->rlen = fx_malloc(cap * sizeof(int));
+    b->ids = fx_calloc(cap, sizeof(int32_t *)), b->old_logp = fx_calloc(cap, sizeof(float *));
+    b->reward = fx_malloc(cap * sizeof(float)), b->group = fx_malloc(cap * sizeof(int64_t));
+    b->version = fx_malloc(cap * sizeof(int64_t));
+    if (kl) b->ref_logp = fx_calloc(cap, sizeof(float *));
+    if (steps) {
+        b->nsteps = fx_calloc(cap, sizeof(int));
+        b->step_end = fx_calloc(cap, sizeof(int32_t *)), b->step_reward = fx_calloc(cap, sizeof(float *));
     }
+    for (int i = 0; i < n; i++) {
+        trace t = trace_batch_get(tb, i);
+        int P = t.n_prompt, R = t.n_response;
+        b->plen[i] = P, b->rlen[i] = R, b->reward[i] = t.final_reward, b->group[i] = t.group;
+        b->version[i] = t.policy_version;
+        b->ids[i] = fx_malloc((size_t)(P + R) * sizeof(int32_t));
+        memcpy(b->ids[i], t.prompt, (size_t)P * sizeof(int32_t));
+        memcpy(b->ids[i] + P, t.response, (size_t)R * sizeof(int32_t));
+        b->old_logp[i] = fx_malloc((size_t)(R ? R : 1) * sizeof(float));
+        memcpy(b->old_logp[i], t.logprobs, (size_t)R * sizeof(float));
+        if (kl) {
+            b->ref_logp[i] = fx_malloc((size_t)(R ? R : 1) * sizeof(float));
+            memcpy(b->ref_logp[i], t.ref_logprobs, (size_t)R * sizeof(float));
+        }
+        if (steps) {
+            b->nsteps[i] = t.n_steps;
+            b->step_end[i] = fx_malloc((size_t)(t.n_steps ? t.n_steps : 1) * sizeof(int32_t));
+            b->step_reward[i] = fx_malloc((size_t)(t.n_steps ? t.n_steps : 1) * sizeof(float));
+            memcpy(b->step_end[i], t.step_end, (size_t)t.n_steps * sizeof(int32_t));
+            memcpy(b->step_reward[i], t.step_reward, (size_t)t.n_steps * sizeof(float));
+        }
+    }
+}
+
+// The reference policy's log-probs of every response token, into b->ref_logprobs: the GRPO
+// update's passes (grpo_batch_logprobs, grpo.minibatch rows each), so a trainer that computes
+// them itself gets the same floats.
+static void ref_logprobs(pipe_job *j, trace_batch *b) {
+    grpo_batch g;
+    to_grpo_batch(b, false, false, &g);
+    int n = g.n, *rows = fx_malloc((size_t)(n ? n : 1) * sizeof *rows);
+    float **out = fx_malloc((size_t)(n ? n : 1) * sizeof *out);
+    for (int i = 0; i < n; i++) rows[i] = i, out[i] = b->ref_logprobs + b->response_start[i];
+    grpo_batch_logprobs(&j->ref, &g, rows, n, (int)j->c->grpo.minibatch, out);
+    free(rows), free(out);
+    grpo_batch_free(&g);
 }
 
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean) {
@@ -403,39 +423,9 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
     // reference model computes them.
     bool kl = c->grpo.kl_beta > 0 && j->g.ref_on_reward;
     model *ref = c->grpo.kl_beta > 0 && !kl && !j->g.kl_in_reward ? &j->ref : NULL;
-    grpo_batch b = {.n = n};
+    grpo_batch b;
+    to_grpo_batch(tb, kl, process, &b);
     size_t cap = (size_t)(n ? n : 1);
-    b.plen = fx_malloc(cap * sizeof(int)), b.rlen = fx_malloc(cap * sizeof(int));
-    b.ids = fx_calloc(cap, sizeof(int32_t *)), b.old_logp = fx_calloc(cap, sizeof(float *));
-    b.reward = fx_malloc(cap * sizeof(float)), b.group = fx_malloc(cap * sizeof(int64_t));
-    b.version = fx_malloc(cap * sizeof(int64_t));
-    if (kl) b.ref_logp = fx_calloc(cap, sizeof(float *));
-    if (process) {
-        b.nsteps = fx_calloc(cap, sizeof(int));
-        b.step_end = fx_calloc(cap, sizeof(int32_t *)), b.step_reward = fx_calloc(cap, sizeof(float *));
-    }
-    for (int i = 0; i < n; i++) {
-        trace t = trace_batch_get(tb, i);
-        int P = t.n_prompt, R = t.n_response;
-        b.plen[i] = P, b.rlen[i] = R, b.reward[i] = t.final_reward, b.group[i] = t.group;
-        b.version[i] = t.policy_version;
-        b.ids[i] = fx_malloc((size_t)(P + R) * sizeof(int32_t));
-        memcpy(b.ids[i], t.prompt, (size_t)P * sizeof(int32_t));
-        memcpy(b.ids[i] + P, t.response, (size_t)R * sizeof(int32_t));
-        b.old_logp[i] = fx_malloc((size_t)(R ? R : 1) * sizeof(float));
-        memcpy(b.old_logp[i], t.logprobs, (size_t)R * sizeof(float));
-        if (kl) {
-            b.ref_logp[i] = fx_malloc((size_t)(R ? R : 1) * sizeof(float));
-            memcpy(b.ref_logp[i], t.ref_logprobs, (size_t)R * sizeof(float));
-        }
-        if (process) {
-            b.nsteps[i] = t.n_steps;
-            b.step_end[i] = fx_malloc((size_t)(t.n_steps ? t.n_steps : 1) * sizeof(int32_t));
-            b.step_reward[i] = fx_malloc((size_t)(t.n_steps ? t.n_steps : 1) * sizeof(float));
-            memcpy(b.step_end[i], t.step_end, (size_t)t.n_steps * sizeof(int32_t));
-            memcpy(b.step_reward[i], t.step_reward, (size_t)t.n_steps * sizeof(float));
-        }
-    }
     // KL as a reward penalty: r_i -= kl_beta * sum_t kl_t over the sampled tokens (the estimator
     // on sampling vs reference log-probs), and no KL term in the loss.
     bool kl_reward = j->g.kl_in_reward;
