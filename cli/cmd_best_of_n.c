@@ -198,24 +198,12 @@ static void decode_rows(const bon_args *a, model *m, tok_tokenizer *tok, tok_cha
 // The accuracies over the first k samples of each of np problems (n samples each).
 static void report(const bool *correct, char *const *extracted, const bon_scores *s, const char *name, int np, int n,
                    int k, bool last, const char *extra) {
-    double pass1 = 0, maj = 0, passk = 0, prm = 0;
+    double prm = 0;
     float *score = fx_malloc((size_t)np * k * sizeof *score);
     int64_t *group = fx_malloc((size_t)np * k * sizeof *group), *best = fx_malloc((size_t)np * sizeof *best);
-    for (int i = 0; i < np; i++) {
-        int c = 0, top = -1, top_votes = 0;
-        for (int j = 0; j < k; j++) {
-            int row = i * n + j, votes = 0;
-            c += correct[row];
-            score[i * k + j] = s->score[row], group[i * k + j] = i;
-            if (!extracted[row]) continue;
-            for (int t = 0; t < k; t++) {
-                const char *e = extracted[i * n + t];
-                votes += e && verify_equal(e, extracted[row]);
-            }
-            if (votes > top_votes) top_votes = votes, top = row;
-        }
-        pass1 += (double)c / k, passk += c > 0, maj += top >= 0 && correct[top];
-    }
+    for (int i = 0; i < np; i++)
+        for (int j = 0; j < k; j++) score[i * k + j] = s->score[i * n + j], group[i * k + j] = i;
+    reward_accuracy acc = reward_sample_accuracy(correct, extracted, np, n, k);
     FX_ASSERT(reward_best_of_n(score, group, (int64_t)np * k, best) == np);
     for (int i = 0; i < np; i++) prm += correct[i * n + (best[i] - (int64_t)i * k)];
     // Within-problem AUROC: how often a right sample outscores a wrong sample of the same problem
@@ -239,7 +227,7 @@ static void report(const bool *correct, char *const *extracted, const bon_scores
     char *quoted = cJSON_PrintUnformatted(js);
     printf("{\"problems\": %d, \"samples\": %d, \"prm_best\": %.4f, \"pass@1\": %.4f, \"majority\": %.4f, "
            "\"pass@n\": %.4f, \"within_auroc\": %s, \"pairs\": %lld%s, \"prm\": %s}\n",
-           np, k, prm / np, pass1 / np, maj / np, passk / np, within, (long long)pairs, last ? extra : "", quoted);
+           np, k, prm / np, acc.pass1, acc.majority, acc.pass_k, within, (long long)pairs, last ? extra : "", quoted);
     free(quoted);
     cJSON_Delete(js);
     free(score), free(group), free(best);

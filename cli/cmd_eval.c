@@ -13,6 +13,7 @@
 #include "../core/log.h"
 #include "../core/progress.h"
 #include "../model/tok.h"
+#include "../reward/reward.h"
 #include "../rollout/dataset.h"
 #include "../rollout/decode.h"
 #include "../rollout/engine.h"
@@ -197,26 +198,11 @@ int cmd_eval(int argc, char **argv) {
         fx_progress_update(&prog, r0 + B, NULL);
     }
     fx_progress_end(&prog, NULL);
-    // pass@1 (mean over samples), majority vote over the extracted answers, pass@n.
-    double pass1 = 0, maj = 0, passn = 0;
     int n = d.a.n;
-    for (int i = 0; i < d.np; i++) {
-        int c = 0, best = -1, best_votes = 0;
-        for (int s = 0; s < n; s++) {
-            int row = i * n + s, votes = 0;
-            c += correct[row];
-            if (!extracted[row]) continue;
-            for (int t = 0; t < n; t++) {
-                const char *e = extracted[i * n + t];
-                votes += e && verify_equal(e, extracted[row]);
-            }
-            if (votes > best_votes) best_votes = votes, best = row;
-        }
-        pass1 += (double)c / n, passn += c > 0, maj += best >= 0 && correct[best];
-    }
-    printf("{\"problems\": %d, \"samples\": %d, \"pass@1\": %.4f, \"majority\": %.4f", d.np, n, pass1 / d.np,
-           maj / d.np);
-    if (n > 1) printf(", \"pass@%d\": %.4f", n, passn / d.np); // with one sample it is pass@1
+    reward_accuracy acc = reward_sample_accuracy(correct, extracted, d.np, n, n);
+    printf("{\"problems\": %d, \"samples\": %d, \"pass@1\": %.4f, \"majority\": %.4f", d.np, n, acc.pass1,
+           acc.majority);
+    if (n > 1) printf(", \"pass@%d\": %.4f", n, acc.pass_k); // with one sample it is pass@1
     printf("}\n");
     for (int r = 0; r < d.rows; r++) free(extracted[r]);
     free(correct), free(extracted);

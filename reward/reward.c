@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../core/fx.h"
+#include "../rollout/verify.h"
 
 float reward_prm_aggregate(const float *steps, int n, float final_reward, float alpha) {
     double s = 0;
@@ -55,4 +56,25 @@ int64_t reward_best_of_n(const float *score, const int64_t *group, int64_t n, in
         best[groups++] = top;
     }
     return groups;
+}
+
+reward_accuracy reward_sample_accuracy(const bool *correct, char *const *extracted, int np, int n, int k) {
+    FX_ASSERT(k >= 1 && k <= n);
+    double pass1 = 0, maj = 0, pass_k = 0;
+    for (int i = 0; i < np; i++) {
+        int c = 0, top = -1, top_votes = 0;
+        for (int j = 0; j < k; j++) {
+            int row = i * n + j, votes = 0;
+            c += correct[row];
+            if (!extracted[row]) continue;
+            for (int t = 0; t < k; t++) {
+                const char *e = extracted[i * n + t];
+                votes += e && verify_equal(e, extracted[row]);
+            }
+            if (votes > top_votes) top_votes = votes, top = row;
+        }
+        pass1 += (double)c / k, pass_k += c > 0, maj += top >= 0 && correct[top];
+    }
+    double d = np > 0 ? np : 1;
+    return (reward_accuracy){pass1 / d, maj / d, pass_k / d};
 }

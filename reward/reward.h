@@ -34,4 +34,13 @@ int64_t reward_top_k(const float *score, int64_t n, int64_t k, int64_t *idx);
 // (ties: the first). Returns the number of groups written to best.
 int64_t reward_best_of_n(const float *score, const int64_t *group, int64_t n, int64_t *best);
 
+// Accuracy of sampled answers, np problems with n samples each (row i * n + j: problem i, sample j),
+// over the first k samples of each: mean pass@1 (the fraction of right samples), majority vote (the
+// answer most samples agree on, by verify_equal; ties: the first; a sample with no extracted answer
+// does not vote) and pass@k (any sample right). Means over the problems.
+typedef struct {
+    double pass1, majority, pass_k;
+} reward_accuracy;
+reward_accuracy reward_sample_accuracy(const bool *correct, char *const *extracted, int np, int n, int k);
+
 #endif

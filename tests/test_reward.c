@@ -1,6 +1,8 @@
 // test_reward.c — PRM aggregation, reward mixing with format and overlong penalties, top-k data
 // selection and Best-of-N, on hand-worked numbers.
 #include "reward/reward.h"
+
+#include <stdbool.h>
 #include "test.h"
 
 int main(void) {
@@ -28,5 +30,26 @@ int main(void) {
     int64_t group[7] = {0, 0, 0, 1, 1, 2, 2}, best[3];
     CHECK_INT(reward_best_of_n(score, group, 7, best), 3);
     CHECK(best[0] == 1 && best[1] == 3 && best[2] == 5);
+
+    // Sampled accuracy, 2 problems x 4 samples. Problem 0: answers 7, 7.0, 8, (none), right: only
+    // the 7s -> pass@1 2/4, majority right (7 = 7.0: two votes), pass@4 right. Problem 1: 3, 5, 5,
+    // 3, right: the first 3 only -> the vote ties 2-2 and goes to the first answer (3, right).
+    // Over the first 2 samples: problem 0 has 7 and 7.0 (pass@1 1, majority right), problem 1
+    // has 3 and 5 (pass@1 1/2, a 1-1 tie: 3, right).
+    bool right[8] = {1, 1, 0, 0, 1, 0, 0, 0};
+    char *answers[8] = {"7", "7.0", "8", NULL, "3", "5", "5", "4"};
+    answers[7] = "3"; // same answer as sample 0 but judged wrong: the vote still picks sample 0
+    reward_accuracy a = reward_sample_accuracy(right, answers, 2, 4, 4);
+    CHECK_NEAR(a.pass1, (0.5 + 0.25) / 2, 0);
+    CHECK_NEAR(a.majority, 1.0, 0);
+    CHECK_NEAR(a.pass_k, 1.0, 0);
+    a = reward_sample_accuracy(right, answers, 2, 4, 2);
+    CHECK_NEAR(a.pass1, (1.0 + 0.5) / 2, 0);
+    CHECK_NEAR(a.majority, 1.0, 0);
+    CHECK_NEAR(a.pass_k, 1.0, 0);
+    bool wrong_first[8] = {0, 1, 0, 0, 0, 1, 1, 0}; // the votes' winners (7, then 3) judged wrong
+    a = reward_sample_accuracy(wrong_first, answers, 2, 4, 4);
+    CHECK_NEAR(a.majority, 0.0, 0);
+    CHECK_NEAR(a.pass_k, 1.0, 0);
     return test_summary("test_reward");
 }
