@@ -69,7 +69,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
         j->cuda = true;
     } else j->be = backend_cpu_create(threads);
     // Every role needs the tokenizer and the task; the policy's folder brings the tokenizer.
-    if (sft_build_policy(c, j->be, &j->policy, &j->tok, err)) return -1;
+    if (policy_build(c, j->be, &j->policy, &j->tok, err)) return -1;
     if (sft_task_init(&j->task, j->tok, c, err)) return -1;
     j->task_ready = true;
     j->task.task.error_rate = 0; // rewards come from the checker, not from written traces
@@ -92,7 +92,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     bool ref_here = c->grpo.kl_beta > 0 &&
                     ((roles & PIPE_SCORE && j->g.ref_on_reward) || (roles & PIPE_TRAIN && !j->g.ref_on_reward));
     if (ref_here) {
-        if (sft_build_policy(c, j->be, &j->ref, &j->ref_tok, err)) return -1;
+        if (policy_build(c, j->be, &j->ref, &j->ref_tok, err)) return -1;
         model_reserve(&j->ref, mb, maxT, false, false);
     }
     if (roles & PIPE_SCORE && c->reward.prm_path[0]) {

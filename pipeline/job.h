@@ -16,6 +16,7 @@
 #include "../rollout/dataset.h"
 #include "../rollout/trace.h"
 #include "../trainer/grpo_update.h"
+#include "../trainer/policy.h"
 #include "../trainer/sft.h"
 
 #define PIPE_RL_STREAM 0x72167a5eedull // training problems for RL: a generator stream of their own

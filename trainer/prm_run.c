@@ -12,6 +12,7 @@
 #include "../core/progress.h"
 #include "../core/watchdog.h"
 #include "../reward/prm_input.h"
+#include "policy.h"
 #include "sft.h"
 #include "train_ckpt.h"
 
@@ -217,7 +218,7 @@ fail:
         log_eval(&mx, step, &r);
         char mdir[2 * FX_CFG_STR_LEN + 16];
         snprintf(mdir, sizeof mdir, "%s/model", dir);
-        if (sft_save_policy(c, &m, mdir, &err)) {
+        if (policy_save(c, &m, mdir, &err)) {
             code = FX_EXIT_FAIL;
             goto run_fail;
         }

@@ -67,11 +67,4 @@ int sft_step_rewards(const sft_task *task, const task_problem *p, const int32_t 
 // Logs an evaluation as a metrics line (eval_answer_acc, eval_step_acc, ...) and an info line.
 void sft_log_eval(fx_metrics *mx, int step, const sft_eval_result *r);
 
-// The policy and tokenizer the config names: model.path (a Hugging Face folder), or a new
-// randomly initialised Qwen2-shaped model of the model.* sizes with the built-in tokenizer.
-int sft_build_policy(const fx_config *c, const backend *be, model *m, tok_tokenizer **tok, fx_err *err);
-// Saves the policy as a complete Hugging Face folder: config.json, model.safetensors, and the
-// tokenizer it was built with (the built-in one, or model.path's tokenizer files).
-int sft_save_policy(const fx_config *c, const model *m, const char *dir, fx_err *err);
-
 #endif

@@ -10,6 +10,7 @@
 #include "../core/metrics.h"
 #include "../core/progress.h"
 #include "../core/watchdog.h"
+#include "policy.h"
 #include "train_ckpt.h"
 
 // Where an SFT run stands, besides its weights: train_ckpt counters 0..3 and accumulator 0.
@@ -57,7 +58,7 @@ int sft_run(const fx_config *c, const trainer_dp *dp, bool want_resume, sft_run_
                    ? FX_EXIT_INPUT
                    : 0;
     if (!mine)
-        mine = sft_build_policy(c, be, &m, &tok, &err) || sft_task_init(&task, tok, c, &err) ||
+        mine = policy_build(c, be, &m, &tok, &err) || sft_task_init(&task, tok, c, &err) ||
                        (c->sft.data[0] && sft_task_load_data(&task, c->sft.data, &err)) ||
                        (lead && cfg_write_resolved(c, &err))
                    ? FX_EXIT_INPUT
@@ -162,7 +163,7 @@ int sft_run(const fx_config *c, const trainer_dp *dp, bool want_resume, sft_run_
     sft_eval(&task, &m, (int)c->sft.eval_problems, Bl, &r);
     sft_log_eval(&mx, step, &r);
     snprintf(res->model_dir, sizeof res->model_dir, "%s/model", dir);
-    if (sft_save_policy(c, &m, res->model_dir, &err)) {
+    if (policy_save(c, &m, res->model_dir, &err)) {
         code = FX_EXIT_FAIL;
         goto fail;
     }
