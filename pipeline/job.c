@@ -151,7 +151,7 @@ bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
     }
     if (!j->eval) return false;
     int B = 32, max_new = (int)c->grpo.max_new;
-    int32_t *out = fx_malloc((size_t)B * max_new * sizeof *out);
+    char **texts = fx_malloc((size_t)B * sizeof *texts);
     int *len = fx_malloc((size_t)B * sizeof *len), *plen = fx_malloc((size_t)B * sizeof *plen);
     tok_ids *prompts = fx_calloc((size_t)B, sizeof *prompts);
     const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
@@ -163,9 +163,9 @@ bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
             pp[b] = prompts[b].ids, plen[b] = (int)prompts[b].n;
         }
         rollout_decode_opts o = {.max_new = max_new, .stop = &j->task.eos, .nstop = 1}; // greedy
-        rollout_decode(&j->policy, pp, plen, n, &o, out, NULL, len, NULL);
+        rollout_decode_texts(&j->policy, j->tok, pp, plen, n, &o, j->task.eos, texts, len);
         for (int b = 0; b < n; b++) {
-            char *text = rollout_response_text(j->tok, out + (size_t)b * max_new, len[b], j->task.eos);
+            char *text = texts[b];
             r->answer_acc += rollout_judge(&j->eval[first + b], text, j->task.chat == TOK_CHAT_R1, NULL);
             r->closed += j->think_end >= 0 && strstr(text, "</think>") != NULL;
             r->mean_len += len[b];
@@ -175,7 +175,7 @@ bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
     r->n = j->neval;
     r->answer_acc /= j->neval, r->closed /= j->neval, r->mean_len /= j->neval;
     for (int b = 0; b < B; b++) tok_ids_free(&prompts[b]);
-    free(out), free(len), free(plen), free(prompts), free(pp);
+    free(texts), free(len), free(plen), free(prompts), free(pp);
     return true;
 }
 

@@ -119,3 +119,16 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
     free(tails);
     free(ids), free(pos), free(seg), free(logits), free(next), free(npos), free(nseg), free(nlp), free(active);
 }
+
+void rollout_decode_texts(model *m, const tok_tokenizer *tok, const int32_t *const *prompts, const int *plen, int B,
+                          const rollout_decode_opts *o, int32_t eos, char **texts, int *out_len) {
+    size_t rows = (size_t)(B > 0 ? B : 1);
+    int32_t *out = fx_malloc(rows * (size_t)o->max_new * sizeof *out);
+    int *len = fx_malloc(rows * sizeof *len);
+    rollout_decode(m, prompts, plen, B, o, out, NULL, len, NULL);
+    for (int b = 0; b < B; b++) {
+        texts[b] = rollout_response_text(tok, out + (size_t)b * (size_t)o->max_new, len[b], eos);
+        if (out_len) out_len[b] = len[b];
+    }
+    free(out), free(len);
+}

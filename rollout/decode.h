@@ -40,6 +40,13 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
 // of the trace), a final end-of-turn token `eos` left out (caller frees).
 char *rollout_response_text(const tok_tokenizer *tok, const int32_t *ids, int n, int32_t eos);
 
+// Prompt -> decode -> text: rollout_decode of B prompts, then each row's response as text
+// (rollout_response_text with `eos`; texts[b] malloc'd, the caller frees) and, where out_len is
+// not NULL, its length in tokens. What eval, the SFT and GRPO held-out evaluations and the PRM's
+// template-guided rollouts decode with.
+void rollout_decode_texts(model *m, const tok_tokenizer *tok, const int32_t *const *prompts, const int *plen, int B,
+                          const rollout_decode_opts *o, int32_t eos, char **texts, int *out_len);
+
 // Draws a sequence's k-th token from its logits at u = the k-th block of its Philox stream
 // (o->seed, stream); *logprob gets its log-probability under the sampling distribution.
 int32_t rollout_pick(const float *logits, int V, const rollout_decode_opts *o, uint64_t stream, int k,

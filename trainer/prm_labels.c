@@ -140,8 +140,7 @@ static void policy_write(void *ctx, const task_problem *const *p, const char *co
     int max_new = line ? pw->max_line : pw->max_response;
     tok_ids *ids = fx_calloc((size_t)B, sizeof *ids);
     const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
-    int *plen = fx_malloc((size_t)B * sizeof *plen), *olen = fx_malloc((size_t)B * sizeof *olen);
-    int32_t *o = fx_malloc((size_t)B * max_new * sizeof *o);
+    int *plen = fx_malloc((size_t)B * sizeof *plen);
     for (int b = 0; b < B; b++) {
         char *q = task_prompt(p[b]);
         tok_message msg = {"user", q};
@@ -159,12 +158,9 @@ static void policy_write(void *ctx, const task_problem *const *p, const char *co
     rollout_decode_opts o_ = {.sample = pw->sample, .seed = pw->seed, .stream = stream, .max_new = max_new,
                               .stop = &eos, .nstop = 1, .stop_strings = line ? &nl : NULL, .nstop_strings = line,
                               .tok = pw->tok};
-    rollout_decode(pw->m, pp, plen, B, &o_, o, NULL, olen, NULL);
-    for (int b = 0; b < B; b++) {
-        out[b] = rollout_response_text(pw->tok, o + (size_t)b * max_new, olen[b], eos);
-        tok_ids_free(&ids[b]);
-    }
-    free(ids), free(pp), free(plen), free(olen), free(o);
+    rollout_decode_texts(pw->m, pw->tok, pp, plen, B, &o_, eos, out, NULL);
+    for (int b = 0; b < B; b++) tok_ids_free(&ids[b]);
+    free(ids), free(pp), free(plen);
 }
 
 prm_writer prm_policy_writer_make(prm_policy_writer *pw) { return (prm_writer){policy_write, pw}; }

@@ -165,8 +165,7 @@ int sft_batch(const sft_task *s, uint64_t *next, int B, int32_t *ids, int32_t *p
 void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
     memset(r, 0, sizeof *r);
     r->n = n;
-    int max_new = s->max_seq;
-    int32_t *out = fx_malloc((size_t)B * max_new * sizeof *out);
+    char **texts = fx_malloc((size_t)B * sizeof *texts);
     int *out_len = fx_malloc((size_t)B * sizeof *out_len), *plen = fx_malloc((size_t)B * sizeof *plen);
     tok_ids *prompts = fx_calloc((size_t)B, sizeof *prompts);
     const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
@@ -184,9 +183,9 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
         int room = s->max_seq - plen[0];
         for (int b = 1; b < b_n; b++) room = s->max_seq - plen[b] < room ? s->max_seq - plen[b] : room;
         rollout_decode_opts o = {.max_new = room > 1 ? room : 1, .stop = &s->eos, .nstop = 1}; // greedy
-        rollout_decode(m, pp, plen, b_n, &o, out, NULL, out_len, NULL);
+        rollout_decode_texts(m, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len);
         for (int b = 0; b < b_n; b++) {
-            char *text = rollout_response_text(s->tok, out + (size_t)b * (room > 1 ? room : 1), out_len[b], s->eos);
+            char *text = texts[b];
             size_t len = strlen(text);
             char *trace = text;
             if (s->chat == TOK_CHAT_R1) { // the prompt opened <think>: the checker wants it in the trace
@@ -209,7 +208,7 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
     r->answer_acc /= n, r->closed /= n, r->mean_len /= n;
     r->step_acc = steps ? (double)steps_ok / (double)steps : 0.0;
     for (int b = 0; b < B; b++) tok_ids_free(&prompts[b]);
-    free(prompts), free(pp), free(plen), free(out), free(out_len), free(probs);
+    free(prompts), free(pp), free(plen), free(texts), free(out_len), free(probs);
 }
 
 void sft_log_eval(fx_metrics *mx, int step, const sft_eval_result *r) {
