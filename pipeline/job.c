@@ -38,26 +38,41 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
     return 0;
 }
 
-// The config's string choices as enums and flags (the config has checked each against its set).
-static pipe_grpo_choice parse_choices(const fx_config *c) {
-    const char *a = c->grpo.advantage, *e = c->grpo.kl_estimator, *g = c->grpo.loss_agg;
-    pipe_grpo_choice p = {
-        .advantage = !strcmp(a, "rloo") ? PIPE_ADV_RLOO : !strcmp(a, "process") ? PIPE_ADV_PROCESS : PIPE_ADV_GRPO,
-        .kl_estimator = !strcmp(e, "k1") ? GRPO_KL_K1 : !strcmp(e, "k2") ? GRPO_KL_K2 : GRPO_KL_K3,
-        .loss_agg = !strcmp(g, "seq_mean_token_mean")       ? GRPO_AGG_SEQ_MEAN_TOKEN_MEAN
-                    : !strcmp(g, "seq_mean_token_sum_norm") ? GRPO_AGG_SEQ_MEAN_TOKEN_SUM_NORM
-                                                            : GRPO_AGG_TOKEN_MEAN,
-        .kl_in_reward = c->grpo.kl_beta > 0 && !strcmp(c->grpo.kl_mode, "reward"),
+// The config's string choices as enums and flags (the config has checked each against its set),
+// and the update's parameters.
+static void parse_choices(const fx_config *c, pipe_grpo_choice *g, grpo_train_params *t) {
+    const char *a = c->grpo.advantage, *e = c->grpo.kl_estimator, *agg = c->grpo.loss_agg;
+    grpo_advantage adv = !strcmp(a, "rloo") ? GRPO_ADV_RLOO : !strcmp(a, "process") ? GRPO_ADV_PROCESS : GRPO_ADV_GROUP;
+    *g = (pipe_grpo_choice){
         .ref_on_reward = !strcmp(c->grpo.ref_on, "reward"),
         .prm_steps = !strcmp(c->grpo.step_rewards, "prm"),
+        .filter = c->grpo.dynamic_sampling && adv != GRPO_ADV_PROCESS,
     };
-    p.filter = c->grpo.dynamic_sampling && p.advantage != PIPE_ADV_PROCESS;
-    return p;
+    grpo_kl kl = !strcmp(e, "k1") ? GRPO_KL_K1 : !strcmp(e, "k2") ? GRPO_KL_K2 : GRPO_KL_K3;
+    grpo_agg ag = !strcmp(agg, "seq_mean_token_mean")       ? GRPO_AGG_SEQ_MEAN_TOKEN_MEAN
+                  : !strcmp(agg, "seq_mean_token_sum_norm") ? GRPO_AGG_SEQ_MEAN_TOKEN_SUM_NORM
+                                                            : GRPO_AGG_TOKEN_MEAN;
+    *t = (grpo_train_params){
+        .advantage = adv,
+        .std_norm = c->grpo.std_norm,
+        .process_add_outcome = c->grpo.process_add_outcome,
+        .kl_beta = c->grpo.kl_beta,
+        .kl_in_reward = c->grpo.kl_beta > 0 && !strcmp(c->grpo.kl_mode, "reward"),
+        .ref_with_traces = g->ref_on_reward,
+        .loss = {(float)c->grpo.eps_low, (float)c->grpo.eps_high, (float)c->grpo.dual_clip, (float)c->grpo.kl_beta, kl,
+                 (float)c->grpo.entropy_beta, ag, (int)c->grpo.max_new},
+        .update = {.micro = (int)c->grpo.minibatch, .minibatches = (int)c->grpo.ppo_minibatches,
+                   .epochs = (int)c->grpo.ppo_epochs, .recompute_old = c->grpo.recompute_old_logp,
+                   .tis_cap = (float)c->grpo.tis_cap, .grad_clip = c->grpo.grad_clip,
+                   .opt = {0, 0.9f, 0.999f, 1e-8f, (float)c->grpo.weight_decay}},
+        .lr = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup, (int)c->grpo.steps},
+    };
 }
 
 int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
     memset(j, 0, sizeof *j);
-    j->c = c, j->roles = roles, j->g = parse_choices(c);
+    j->c = c, j->roles = roles;
+    parse_choices(c, &j->g, &j->train);
     if (!strcmp(c->cluster.backend, "cuda")) {
         int devices = backend_cuda_device_count();
         if (devices == 0)
@@ -294,60 +309,6 @@ static int prm_steps(pipe_job *j, const char *problem, const int32_t *resp, int 
 }
 
 // Reference log-probs of every response token of b, `mb` traces per forward pass.
-// A trace batch as the GRPO update takes it: each sequence's prompt + response ids and lengths,
-// rewards, groups, versions and sampling log-probs; with `kl` the reference log-probs and with
-// `steps` the step rewards too.
-static void to_grpo_batch(const trace_batch *tb, bool kl, bool steps, grpo_batch *b) {
-    int n = (int)tb->n;
-    size_t cap = (size_t)(n ? n : 1);
-    *b = (grpo_batch){.n = n};
-    b->plen = fx_malloc(cap * sizeof(int)), b->rlen = fx_malloc(cap * sizeof(int));
-    b->ids = fx_calloc(cap, sizeof(int32_t *)), b->old_logp = fx_calloc(cap, sizeof(float *));
-    b->reward = fx_malloc(cap * sizeof(float)), b->group = fx_malloc(cap * sizeof(int64_t));
-    b->version = fx_malloc(cap * sizeof(int64_t));
-    if (kl) b->ref_logp = fx_calloc(cap, sizeof(float *));
-    if (steps) {
-        b->nsteps = fx_calloc(cap, sizeof(int));
-        b->step_end = fx_calloc(cap, sizeof(int32_t *)), b->step_reward = fx_calloc(cap, sizeof(float *));
-    }
-    for (int i = 0; i < n; i++) {
-        trace t = trace_batch_get(tb, i);
-        int P = t.n_prompt, R = t.n_response;
-        b->plen[i] = P, b->rlen[i] = R, b->reward[i] = t.final_reward, b->group[i] = t.group;
-        b->version[i] = t.policy_version;
-        b->ids[i] = fx_malloc((size_t)(P + R) * sizeof(int32_t));
-        memcpy(b->ids[i], t.prompt, (size_t)P * sizeof(int32_t));
-        memcpy(b->ids[i] + P, t.response, (size_t)R * sizeof(int32_t));
-        b->old_logp[i] = fx_malloc((size_t)(R ? R : 1) * sizeof(float));
-        memcpy(b->old_logp[i], t.logprobs, (size_t)R * sizeof(float));
-        if (kl) {
-            b->ref_logp[i] = fx_malloc((size_t)(R ? R : 1) * sizeof(float));
-            memcpy(b->ref_logp[i], t.ref_logprobs, (size_t)R * sizeof(float));
-        }
-        if (steps) {
-            b->nsteps[i] = t.n_steps;
-            b->step_end[i] = fx_malloc((size_t)(t.n_steps ? t.n_steps : 1) * sizeof(int32_t));
-            b->step_reward[i] = fx_malloc((size_t)(t.n_steps ? t.n_steps : 1) * sizeof(float));
-            memcpy(b->step_end[i], t.step_end, (size_t)t.n_steps * sizeof(int32_t));
-            memcpy(b->step_reward[i], t.step_reward, (size_t)t.n_steps * sizeof(float));
-        }
-    }
-}
-
-// The reference policy's log-probs of every response token, into b->ref_logprobs: the GRPO
-// update's passes (grpo_batch_logprobs, grpo.minibatch rows each), so a trainer that computes
-// them itself gets the same floats.
-static void ref_logprobs(pipe_job *j, trace_batch *b) {
-    grpo_batch g;
-    to_grpo_batch(b, false, false, &g);
-    int n = g.n, *rows = fx_malloc((size_t)(n ? n : 1) * sizeof *rows);
-    float **out = fx_malloc((size_t)(n ? n : 1) * sizeof *out);
-    for (int i = 0; i < n; i++) rows[i] = i, out[i] = b->ref_logprobs + b->response_start[i];
-    grpo_batch_logprobs(&j->ref, &g, rows, n, (int)j->c->grpo.minibatch, out);
-    free(rows), free(out);
-    grpo_batch_free(&g);
-}
-
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean) {
     const fx_config *c = j->c;
     bool prm_steps_wanted = j->g.prm_steps;
@@ -391,7 +352,7 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
         t.ref_logprobs = NULL;
         trace_batch_add(out, &t);
     }
-    if (j->ref.params_mem && j->g.ref_on_reward) ref_logprobs(j, out);
+    if (j->ref.params_mem && j->g.ref_on_reward) grpo_ref_logprobs(&j->ref, out, (int)c->grpo.minibatch);
     *prm_mean = j->has_prm && in->n ? prm_sum / (double)in->n : NAN;
 }
 
@@ -415,65 +376,8 @@ int pipe_job_keep_groups(const pipe_job *j, const trace_batch *in, trace_batch *
 }
 
 void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update *u) {
-    const trainer_dp *dp = j->has_dp ? &j->dp_hook : NULL;
-    const fx_config *c = j->c;
-    int n = (int)tb->n;
-    bool process = j->g.advantage == PIPE_ADV_PROCESS;
-    // With ref_on = reward the reference log-probs came with the traces; else the trainer's own
-    // reference model computes them.
-    bool kl = c->grpo.kl_beta > 0 && j->g.ref_on_reward;
-    model *ref = c->grpo.kl_beta > 0 && !kl && !j->g.kl_in_reward ? &j->ref : NULL;
-    grpo_batch b;
-    to_grpo_batch(tb, kl, process, &b);
-    size_t cap = (size_t)(n ? n : 1);
-    // KL as a reward penalty: r_i -= kl_beta * sum_t kl_t over the sampled tokens (the estimator
-    // on sampling vs reference log-probs), and no KL term in the loss.
-    bool kl_reward = j->g.kl_in_reward;
-    double kl_pen = 0;
-    if (kl_reward)
-        for (int i = 0; i < n; i++) {
-            double s = 0;
-            for (int t = 0; t < b.rlen[i]; t++) {
-                double d = (double)b.ref_logp[i][t] - (double)b.old_logp[i][t]; // log(ref / pi)
-                s += j->g.kl_estimator == GRPO_KL_K1 ? -d : j->g.kl_estimator == GRPO_KL_K2 ? d * d / 2 : exp(d) - d - 1;
-            }
-            b.reward[i] -= (float)(c->grpo.kl_beta * s), kl_pen += s;
-        }
-    float *adv = fx_malloc(cap * sizeof *adv), *tok_mem = NULL, **tok_adv = NULL;
-    if (j->g.advantage == PIPE_ADV_RLOO) grpo_adv_rloo(b.reward, b.group, n, adv);
-    else grpo_adv_grpo(b.reward, b.group, n, c->grpo.std_norm, 1e-6f, adv);
-    if (process) {
-        int64_t total = 0;
-        for (int i = 0; i < n; i++) total += b.rlen[i];
-        tok_mem = fx_malloc((size_t)(total ? total : 1) * sizeof(float));
-        tok_adv = fx_malloc(cap * sizeof(float *));
-        grpo_batch_process_advantages(&b, c->grpo.process_add_outcome, tok_mem, tok_adv);
-    }
-    uint8_t *keep = fx_malloc(cap);
-    memset(keep, 1, cap);
-    grpo_loss_params lp = {(float)c->grpo.eps_low, (float)c->grpo.eps_high, (float)c->grpo.dual_clip,
-                           kl_reward ? 0.0f : (float)c->grpo.kl_beta, j->g.kl_estimator, (float)c->grpo.entropy_beta, j->g.loss_agg,
-                           (int)c->grpo.max_new};
-    model_lr_schedule sched = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup,
-                               (int)c->grpo.steps};
-    grpo_update_opts o = {.micro = (int)c->grpo.minibatch, .minibatches = (int)c->grpo.ppo_minibatches,
-                          .epochs = (int)c->grpo.ppo_epochs, .recompute_old = c->grpo.recompute_old_logp,
-                          .tis_cap = (float)c->grpo.tis_cap, .version = j->version, .grad_clip = c->grpo.grad_clip,
-                          .opt = {0, 0.9f, 0.999f, 1e-8f, (float)c->grpo.weight_decay},
-                          .lr = model_lr_at(&sched, update)};
-    grpo_update_stats us;
-    double norm = 0;
-    grpo_policy_update(&j->policy, ref, &b, adv, (const float *const *)tok_adv, keep,
-                       &lp, &o, dp, &norm, &us);
-    *u = (pipe_update){us.loss, us.kl, us.entropy, us.clipfrac, norm, us.tis_mean, us.steps};
-    if (kl_reward) { // the mean per-token KL of this rank's traces, for the metrics
-        int64_t tokens = 0;
-        for (int i = 0; i < n; i++) tokens += b.rlen[i];
-        u->kl = tokens ? kl_pen / (double)tokens : 0;
-    }
+    grpo_train_on_traces(&j->policy, &j->ref, tb, &j->train, j->version, update, j->has_dp ? &j->dp_hook : NULL, u);
     j->version++;
-    free(adv), free(tok_mem), free(tok_adv), free(keep);
-    grpo_batch_free(&b);
 }
 
 void pipe_job_dp_init(pipe_job *j, const comm_world *w) {

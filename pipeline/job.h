@@ -15,6 +15,7 @@
 #include "../reward/prm.h"
 #include "../rollout/dataset.h"
 #include "../rollout/trace.h"
+#include "../trainer/grpo_train.h"
 #include "../trainer/grpo_update.h"
 #include "../trainer/policy.h"
 #include "../trainer/sft.h"
@@ -23,18 +24,15 @@
 
 enum { PIPE_GENERATE = 1, PIPE_SCORE = 2, PIPE_TRAIN = 4 };
 
-typedef enum { PIPE_ADV_GRPO, PIPE_ADV_RLOO, PIPE_ADV_PROCESS } pipe_advantage;
-
-// The grpo.* and reward choices that are strings in the config, parsed once (pipe_job_open).
+// The scoring and sampling choices that are strings in the config, parsed once (pipe_job_open);
+// the update's are in grpo_train_params.
 typedef struct {
-    pipe_advantage advantage; // grpo.advantage
-    grpo_kl kl_estimator;     // grpo.kl_estimator
-    grpo_agg loss_agg;        // grpo.loss_agg
-    bool kl_in_reward;        // grpo.kl_beta > 0 and grpo.kl_mode = reward: a reward penalty, no loss term
     bool ref_on_reward;       // grpo.ref_on = reward: reference log-probs come with the scored traces
     bool prm_steps;           // grpo.step_rewards = prm
     bool filter;              // dynamic sampling: drop groups whose rewards are all equal
 } pipe_grpo_choice;
+
+typedef grpo_train_stats pipe_update;
 
 typedef struct {
     const fx_config *c;
@@ -44,6 +42,7 @@ typedef struct {
     sft_task task;
     bool task_ready;
     pipe_grpo_choice g;    // the config's string choices, parsed
+    grpo_train_params train; // the update's parameters, from grpo.*
     model policy;          // generate / train
     model ref;             // the reference policy (the starting one, frozen), where the KL needs it
     tok_tokenizer *ref_tok;
@@ -84,11 +83,6 @@ bool pipe_job_eval(pipe_job *j, sft_eval_result *r);
 // Dynamic sampling: the groups of `in` (contiguous) with rewards not all equal, appended to out,
 // at most `room` of them. Returns the groups appended.
 int pipe_job_keep_groups(const pipe_job *j, const trace_batch *in, trace_batch *out, int room);
-
-typedef struct {
-    double loss, kl, entropy, clipfrac, grad_norm, tis_mean;
-    int steps;
-} pipe_update;
 
 // One policy update on whole groups (equal group ids contiguous): advantages, then
 // grpo_policy_update with the config's loss, PPO epochs and minibatches, data-parallel over the
