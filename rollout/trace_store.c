@@ -176,6 +176,20 @@ static int64_t extent(hid_t d) {
     return (int64_t)n;
 }
 
+// Opens a finished store as a plain read-only file: damaged metadata then fails at once. A file
+// whose writer is still running (or was killed) needs SWMR reading, whose metadata retries sleep
+// 1, 2, 4, ... ns per attempt: HDF5's default of 100 attempts never ends on a corrupt file, 20
+// give a live writer about a millisecond to finish a flush.
+static hid_t open_read(const char *path) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) return f;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_metadata_read_attempts(fapl, 20);
+    f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    H5Pclose(fapl);
+    return f;
+}
+
 int trace_store_open(trace_store **out, const char *path, fx_err *err) {
     *out = NULL;
 #if H5_VERSION_GE(1, 12, 0)
@@ -190,10 +204,11 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
         return fx_errf(err, "%s: not an HDF5 file", path);
     }
     trace_store *s = store_new(path);
-    s->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    s->file = open_read(path);
     if (s->file < 0) {
         store_free(s);
-        return fx_errf(err, "%s: cannot open as a trace store (an HDF5 file not written by fluxrl?)", path);
+        return fx_errf(err, "%s: cannot open: the HDF5 file is truncated or corrupt (its metadata does not read back)",
+                       path);
     }
     char *format = fx_h5_read_str_attr(s->file, "format");
     bool ok = format && strcmp(format, FORMAT_NAME) == 0;

@@ -55,10 +55,16 @@ static int write_array(hid_t file, const ckpt_array *a) {
 }
 
 static int write_file(const char *path, int64_t step, const ckpt_array *arrays, int n, const char *config_json) {
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    // The latest format checksums the superblock and object headers, and fixed-length strings
+    // keep the attributes in them: a damaged file is then refused, never misread (test_mutate).
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (f < 0) return -1;
-    int rc = fx_h5_write_str_attr(f, "format", CKPT_FORMAT) || fx_h5_write_str_attr(f, "config", config_json ? config_json : "") ||
-             fx_h5_write_str_attr(f, "writer", "fluxrl " FLUXRL_VERSION);
+    int rc = fx_h5_write_fixed_str_attr(f, "format", CKPT_FORMAT) ||
+             fx_h5_write_fixed_str_attr(f, "config", config_json ? config_json : "") ||
+             fx_h5_write_fixed_str_attr(f, "writer", "fluxrl " FLUXRL_VERSION);
     hid_t space = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(f, "step", H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT);
     if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &step) < 0) rc = -1;
