@@ -219,7 +219,10 @@ static int group_help(const char *group, FILE *out) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) return cmd_help(0, NULL);
+    if (argc < 2) { // a command is required: a script that forgot it must not see success
+        fputs("usage: fluxrl COMMAND [ARGS...]; run 'fluxrl help' for the list of commands\n", stderr);
+        return FX_EXIT_INPUT;
+    }
     if (strcmp(argv[1], "--version") == 0) return cmd_version(0, NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
     for (int i = 0; i < cli_ncommands; i++) {
