@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/h5.h"
 #include "cli.h"
 
 // clang-format off
@@ -219,6 +220,7 @@ static int group_help(const char *group, FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    fx_h5_quiet(); // fluxrl reports HDF5's errors itself, in one line; before HDF5 starts (see h5.h)
     if (argc < 2) { // a command is required: a script that forgot it must not see success
         fputs("usage: fluxrl COMMAND [ARGS...]; run 'fluxrl help' for the list of commands\n", stderr);
         return FX_EXIT_INPUT;

@@ -1,6 +1,7 @@
 // h5.c — see h5.h.
 #include "h5.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,4 +60,11 @@ char *fx_h5_read_str_attr(hid_t obj, const char *name) {
     return out;
 }
 
-void fx_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+void fx_h5_quiet(void) {
+    // Before the library starts (the first call): no cleanup at exit. A file whose close failed
+    // (a full disk) stays half-closed inside libhdf5 1.10, and its exit handler then crashed on it
+    // (exit 139 after fluxrl's message). Every file fluxrl opens is closed by fluxrl itself.
+    static bool once;
+    if (!once) H5dont_atexit(), once = true;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}

@@ -111,9 +111,11 @@ int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n
     if (fx_mkdir_p(dir, err)) return -1;
     step_path(path, sizeof path, dir, step);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    errno = 0;
     if (write_file(tmp, step, arrays, n, config_json) || fsync_path(tmp)) {
+        int e = errno;
         unlink(tmp);
-        return fx_errf(err, "%s: cannot write the checkpoint (disk full or not writable?)", tmp);
+        return fx_errf(err, "%s: cannot write the checkpoint: %s", tmp, e ? strerror(e) : "disk full or not writable?");
     }
     if (rename(tmp, path) != 0) {
         int e = errno;

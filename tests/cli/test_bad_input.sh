@@ -115,6 +115,17 @@ if mount -t tmpfs -o size=1m tmpfs "$tmp/full"; then
     row 1 "No space left on device" "disk full: generate --out" -- "$fx" "${gen[@]}" --out "$tmp/full/g.h5"
     expect_run 0 "no partial store" -- test ! -e "$tmp/full/g.h5" -a ! -e "$tmp/full/g.h5.tmp"
     umount "$tmp/full"
+    # A checkpoint (230 KB) on a 64 KiB disk that holds the run's config and metrics: the
+    # message, exit 1, and no crash in HDF5's cleanup at exit (it was 139).
+    mount -t tmpfs -o size=64k tmpfs "$tmp/full"
+    row 1 "cannot write the checkpoint: No space left on device" "disk full: a checkpoint" -- "$fx" sft \
+        "$src/configs/demo.json" --set "run.out_dir=$tmp/full" --set run.name=s --set model.hidden_size=32 \
+        --set model.layers=1 --set model.heads=2 --set model.kv_heads=1 --set model.intermediate_size=64 \
+        --set model.max_seq=96 --set task.ops=1 --set task.digits=1 --set sft.batch=8 --set sft.steps=20 \
+        --set sft.warmup=5 --set sft.eval_every=20 --set sft.eval_problems=8 --set cluster.threads=1 \
+        --set sft.checkpoint_every=10
+    expect_run 0 "no partial checkpoint" -- test -z "$(ls "$tmp/full/s/checkpoints")"
+    umount "$tmp/full"
 else
     failed=$((failed + 1))
     echo "FAIL: cannot mount a tmpfs for the full-disk rows (they need root)" >&2
