@@ -165,7 +165,7 @@ int main(void) {
     CHECK_INT(trace_store_close(s, &err), 0);
     CHECK_INT(read_store(store), 0);
     for (int i = 0; i < NP; i++) params[i] = 0.5f * (float)i;
-    CHECK_INT(ckpt_save(dir, 7, arrays, 2, "{\"run\": {}}", 0, ckpt, sizeof ckpt, &err), 0);
+    CHECK_INT(ckpt_save(dir, 7, arrays, 2, "{\"run\": {}}", "sft", 0, ckpt, sizeof ckpt, &err), 0);
     CHECK_INT(read_ckpt(ckpt), 0);
 
     fuzz(read_store, store, 300, 120);
