@@ -373,8 +373,15 @@ static void test_decode(model_config c, const char *what) {
         double d = fabs(step[i] - full[i]) / fmax(fabs(full[i]), 1.0);
         worst = fmax(worst, d);
     }
-    printf("%s: decode vs full forward, worst relative difference %.2e\n", what, worst);
-    CHECK(worst <= 1e-5);
+    // Not bit-identical: the cache feeds each matmul 1-3 rows where the full forward feeds 24, and
+    // BLAS may order a sum by block. A float sum of K products errs by at most K u |terms|
+    // (u = 2^-24); a layer's sums have lengths C, QD, F and T (attention), L layers and the head
+    // add up, the RMS norms, softmax and SiLU amplify by a factor taken as 4 (these random models
+    // are well conditioned), and two computations are compared: 2 * 4 * (L + 1) * (C+QD+F+T) u.
+    // (The tolerance was 1e-5, which the Haswell kernels came within 7.6e-6 of.)
+    double bound = 2 * 4 * (m.L + 1) * (double)(m.C + m.QD + m.F + T) * 0x1p-24;
+    printf("%s: decode vs full forward, worst relative difference %.2e (bound %.2e)\n", what, worst, bound);
+    CHECK(worst <= bound);
     // Default positions continue from the cache: reset, feed all 12 at once without pos/seg.
     model_kv_reset(&m);
     model_forward(&m, ids, NULL, NULL, B, T);
