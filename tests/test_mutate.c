@@ -77,7 +77,9 @@ static int read_ckpt(const char *path) {
 
 // Mutants that crash inside libhdf5 1.10.8 itself, whose parsers trust a size that no checksum
 // covers; fluxrl cannot catch a memory error in the library. Listed so the rest of the fuzzer
-// guards fluxrl's own code; a crash at any other offset fails the test. (Checkpoints had three,
+// guards fluxrl's own code; a crash at any other offset fails the test. (Under AddressSanitizer the
+// same mutant ends in its report of a heap overflow in H5HG_read, the attribute's global heap
+// object, and exit 1: the string attributes of the store are variable-length, see below.) (Checkpoints had three,
 // all in variable-length string attributes, until they were written as fixed-length strings in
 // the latest format; the trace store keeps variable-length strings so h5py reads them as str.)
 static const struct {
@@ -85,7 +87,7 @@ static const struct {
     long at;
     const char *where;
 } hdf5_crashes[] = {
-    {1, 7854, "heap corruption in H5HF_dtable_init (the fractal heap of the file's attributes)"},
+    {1, 7854, "heap overflow reading the attributes (H5HG_read; then H5HF_dtable_init aborts)"},
 };
 
 // Runs reader on path in a child; a signal (SIGALRM for a hang) or an unnamed error fails.
@@ -101,7 +103,7 @@ static void try_mutant(int (*reader)(const char *), const char *path, const char
     waitpid(pid, &status, 0);
     bool ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2);
     for (size_t k = 0; !ok && k < sizeof hdf5_crashes / sizeof hdf5_crashes[0]; k++)
-        if ((reader == read_store) == (hdf5_crashes[k].store != 0) && at == hdf5_crashes[k].at && WIFSIGNALED(status)) {
+        if ((reader == read_store) == (hdf5_crashes[k].store != 0) && at == hdf5_crashes[k].at) {
             printf("known crash inside libhdf5 (%s at %ld): %s\n", what, at, hdf5_crashes[k].where);
             return;
         }
