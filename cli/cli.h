@@ -56,6 +56,11 @@ int cli_jsonl_next(cli_jsonl *in, struct cJSON **obj);
 const char *cli_jsonl_string(const cli_jsonl *in, const struct cJSON *obj, const char *field);
 void cli_jsonl_close(cli_jsonl *in);
 void cli_json_line(struct cJSON *obj); // prints obj unformatted on one line
+// obj unformatted as valid JSON (caller frees): cJSON writes a string's bytes as they are, so any
+// ill-formed UTF-8 (from an input file, or ids cut mid-character) becomes U+FFFD.
+char *cli_json_text(const struct cJSON *obj);
+// A number for JSON: non-finite values as null (a bare nan is not JSON).
+void cli_json_number(FILE *f, double v);
 // trace commands
 int cmd_traces_info(int argc, char **argv);
 int cmd_traces_export(int argc, char **argv);

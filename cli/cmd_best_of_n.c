@@ -63,8 +63,10 @@ static int parse_args(int argc, char **argv, bon_args *a) {
         else {
             char *end;
             double x = strtod(v, &end);
-            if (*end || end == v || !isfinite(x)) {
-                fprintf(stderr, "fluxrl best-of-n: %s: expected a number, got '%s'\n", k, v);
+            bool wide = !strcmp(k, "--seed") || !strcmp(k, "--task-seed") || !strcmp(k, "--alpha");
+            if (*end || end == v || !isfinite(x) || fabs(x) > (wide ? 9007199254740992.0 : 2147483647.0)) {
+                fprintf(stderr, "fluxrl best-of-n: %s: expected a finite number%s, got '%s'\n", k,
+                        wide ? " below 2^53" : " below 2^31", v);
                 return -1;
             }
             if (!strcmp(k, "--n")) a->n = (int)x;
@@ -165,7 +167,7 @@ static void dump_row(FILE *f, const rollout_problem *p, const char *text, int sa
     cJSON_AddBoolToObject(j, "correct", correct);
     if (isfinite(score)) cJSON_AddNumberToObject(j, "score", score);
     else cJSON_AddNullToObject(j, "score");
-    char *line = cJSON_PrintUnformatted(j);
+    char *line = cli_json_text(j);
     fprintf(f, "%s\n", line);
     free(line);
     cJSON_Delete(j);
@@ -268,7 +270,9 @@ int cmd_best_of_n(int argc, char **argv) {
         goto done;
     }
     if (rollout_data_load(&a.data, &ps, &np, &err)) goto done;
-    if (tok_load(&tok, a.policy, &err) || model_load(&m, a.policy, be, &err)) goto done;
+    if (model_check_dir(a.policy, &err) || tok_load(&tok, a.policy, &err) || model_load(&m, a.policy, be, &err) ||
+        tok_check_vocab(tok, m.cfg.vocab_size, a.policy, &err))
+        goto done;
     for (; nloaded < a.nprm; nloaded++)
         if (prm_load(&prm[nloaded], a.prm[nloaded], be, (float)a.alpha, &err)) goto done;
     int32_t eos = tok_token_id(tok, "<|im_end|>");

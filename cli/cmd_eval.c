@@ -4,10 +4,12 @@
 // rollout/engine.h). Problems: the built-in task's held-out problems or a JSONL dataset
 // (rollout/dataset.h).
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/config.h"
 #include "../core/log.h"
@@ -64,8 +66,11 @@ static int parse_args(const char *cmd, int argc, char **argv, decode_args *a) {
         else {
             char *end;
             double x = strtod(v, &end);
-            if (*end || end == v) {
-                fprintf(stderr, "fluxrl %s: %s: expected a number, got '%s'\n", cmd, k, v);
+            // Every option is an int but --seed and --task-seed (whole numbers up to 2^53).
+            bool wide = !strcmp(k, "--seed") || !strcmp(k, "--task-seed");
+            if (*end || end == v || !isfinite(x) || fabs(x) > (wide ? 9007199254740992.0 : 2147483647.0)) {
+                fprintf(stderr, "fluxrl %s: %s: expected a finite number%s, got '%s'\n", cmd, k,
+                        wide ? " below 2^53" : " below 2^31", v);
                 return -1;
             }
             if (!strcmp(k, "--n")) a->n = (int)x;
@@ -126,11 +131,14 @@ typedef struct {
 static int decoder_open(decoder *d, const char *cmd, int argc, char **argv, backend *be, fx_err *err, int *code) {
     memset(d, 0, sizeof *d);
     *code = FX_EXIT_INPUT;
+    err->msg[0] = '\0'; // parse_args prints its own message
     if (parse_args(cmd, argc, argv, &d->a)) return -1;
     if (tok_chat_style_parse(d->a.chat, &d->chat))
         return fx_errf(err, "fluxrl %s: --chat: expected r1 or chatml, got '%s'", cmd, d->a.chat);
     if (rollout_data_load(&d->a.data, &d->ps, &d->np, err)) return -1;
-    if (tok_load(&d->tok, d->a.model, err) || model_load(&d->m, d->a.model, be, err)) return -1;
+    if (model_check_dir(d->a.model, err) || tok_load(&d->tok, d->a.model, err) || model_load(&d->m, d->a.model, be, err) ||
+        tok_check_vocab(d->tok, d->m.cfg.vocab_size, d->a.model, err))
+        return -1;
     d->eos = tok_token_id(d->tok, "<|im_end|>");
     if (d->eos < 0) d->eos = tok_eos(d->tok);
     d->think_end = tok_token_id(d->tok, "</think>");
@@ -208,7 +216,7 @@ int cmd_eval(int argc, char **argv) {
     free(correct), free(extracted);
     code = FX_EXIT_OK;
 done:
-    if (code) fprintf(stderr, "%s\n", err.msg);
+    if (code && err.msg[0]) fprintf(stderr, "%s\n", err.msg);
     decoder_close(&d);
     backend_destroy(be);
     return code;
@@ -293,12 +301,31 @@ int cmd_generate(int argc, char **argv) {
     int *out_len = NULL;
     trace_batch tb;
     trace_batch_init(&tb);
+    char *tmp = NULL;
+    bool append = false;
     if (decoder_open(&d, "generate", argc, argv, be, &err, &code)) goto done;
     char ident[600];
     snprintf(ident, sizeof ident, "{\"data\": \"%.200s\", \"n\": %d, \"temperature\": %g, \"top_p\": %g, \"top_k\": %d, "
              "\"min_p\": %g, \"seed\": %lld}", d.a.data.data, d.a.n, d.a.sample.temperature, d.a.sample.top_p,
              d.a.sample.top_k, d.a.sample.min_p, d.a.seed);
-    if (trace_store_create(&store, d.a.out, ident, d.a.model, d.a.model, &err)) goto done;
+    // An existing store is appended to (as the usage says); a new one is written to TRACES.h5.tmp
+    // and renamed when complete, so a failed run leaves no partial file under the name.
+    struct stat st;
+    append = stat(d.a.out, &st) == 0;
+    if (append && S_ISDIR(st.st_mode)) {
+        fx_errf(&err, "%s: is a directory; expected a trace store file", d.a.out);
+        goto done;
+    }
+    if (append) {
+        if (trace_store_open_append(&store, d.a.out, &err)) goto done;
+    } else {
+        tmp = fx_malloc(strlen(d.a.out) + 8);
+        sprintf(tmp, "%s.tmp", d.a.out);
+        if (trace_store_create(&store, tmp, ident, d.a.model, d.a.model, &err)) {
+            if (errno == ENOSPC || errno == EDQUOT || errno == EIO) code = FX_EXIT_FAIL; // not the user's input
+            goto done;
+        }
+    }
     size_t cells = (size_t)d.rows * (size_t)d.a.max_new;
     enc = fx_calloc((size_t)d.np, sizeof *enc);
     out = fx_malloc(cells * sizeof *out), logp = fx_malloc(cells * sizeof *logp);
@@ -307,7 +334,7 @@ int cmd_generate(int argc, char **argv) {
     if (generate_rows(&d, enc, out, logp, out_len, finish, &g, &err)) { // sizes that do not fit: exit 2, no store
         trace_store_close(store, NULL);
         store = NULL;
-        remove(d.a.out);
+        if (tmp) remove(tmp);
         goto done;
     }
     code = FX_EXIT_FAIL;
@@ -339,12 +366,24 @@ int cmd_generate(int argc, char **argv) {
         }
         if (trace_store_append(store, &tb, &err)) goto done;
     }
-    printf("generate: %d traces (%d problems x %d), %lld tokens, %.0f tokens/s, %.1f%% correct, in %s\n", d.rows, d.np,
-           d.a.n, g.tokens, (double)g.tokens / secs, 100.0 * (double)right / d.rows, d.a.out);
+    {
+        trace_store *s = store;
+        store = NULL;
+        if (trace_store_close(s, &err)) goto done;
+        if (tmp && rename(tmp, d.a.out) != 0) {
+            fx_errf(&err, "%s: cannot rename to %s: %s", tmp, d.a.out, strerror(errno));
+            goto done;
+        }
+        free(tmp), tmp = NULL;
+    }
+    printf("generate: %d traces (%d problems x %d), %lld tokens, %.0f tokens/s, %.1f%% correct, %s %s\n", d.rows, d.np,
+           d.a.n, g.tokens, (double)g.tokens / secs, 100.0 * (double)right / d.rows, append ? "appended to" : "in",
+           d.a.out);
     code = FX_EXIT_OK;
 done:
-    if (code) fprintf(stderr, "%s\n", err.msg);
-    if (store && trace_store_close(store, &err) && !code) code = FX_EXIT_FAIL;
+    if (code && err.msg[0]) fprintf(stderr, "%s\n", err.msg);
+    if (store) trace_store_close(store, NULL);
+    if (tmp) remove(tmp), free(tmp);
     trace_batch_free(&tb);
     for (int i = 0; enc && i < d.np; i++) tok_ids_free(&enc[i]);
     free(enc), free(out), free(logp), free(out_len), free(finish);

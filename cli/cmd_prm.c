@@ -16,8 +16,15 @@ static int score_one(void *ctx, const prm_input_trace *t, fx_err *err) {
     prm_result r = {.step = rewards};
     if (prm_score(p, t->problem, (const char *const *)t->steps, t->nsteps, &r, err)) return -1;
     printf("{\"index\": %lld, \"step_rewards\": [", (long long)t->index);
-    for (int k = 0; k < t->nsteps; k++) printf("%s%.6g", k ? ", " : "", r.step[k]);
-    printf("], \"trajectory_reward\": %.6g, \"score\": %.6g}\n", r.trajectory, r.score);
+    for (int k = 0; k < t->nsteps; k++) {
+        if (k) fputs(", ", stdout);
+        cli_json_number(stdout, r.step[k]);
+    }
+    fputs("], \"trajectory_reward\": ", stdout);
+    cli_json_number(stdout, r.trajectory);
+    fputs(", \"score\": ", stdout);
+    cli_json_number(stdout, r.score);
+    fputs("}\n", stdout);
     return 0;
 }
 

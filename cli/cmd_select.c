@@ -4,10 +4,12 @@
 // `fluxrl sft` trains on (sft.data), or as an HDF5 trace store like the input.
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../reward/prm.h"
 #include "../reward/reward.h"
@@ -54,11 +56,13 @@ static int add_trace(void *ctx, const prm_input_trace *t, fx_err *err) {
     return 0;
 }
 
+static bool g_write_failed; // the output could not be written (disk full): exit 1, not 2
+
 static int write_jsonl(const pool *p, const int64_t *idx, int64_t k, const char *out, fx_err *err) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
     FILE *f = fopen(tmp, "w");
-    if (!f) return fx_errf(err, "%s: cannot create", tmp);
+    if (!f) return fx_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
     for (int64_t r = 0; r < k; r++) {
         const scored *s = &p->t[idx[r]];
         cJSON *j = cJSON_CreateObject();
@@ -69,17 +73,20 @@ static int write_jsonl(const pool *p, const int64_t *idx, int64_t k, const char 
         for (int q = 0; q < s->nsteps; q++) cJSON_AddItemToArray(st, cJSON_CreateNumber(s->step[q]));
         cJSON_AddNumberToObject(j, "trajectory_reward", s->trajectory);
         cJSON_AddNumberToObject(j, "index", (double)idx[r]);
-        char *line = cJSON_PrintUnformatted(j);
+        char *line = cli_json_text(j);
         fprintf(f, "%s\n", line);
         free(line);
         cJSON_Delete(j);
     }
-    if (fflush(f) || ferror(f)) {
-        fclose(f);
+    errno = 0;
+    bool bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    int e = errno;
+    if (fclose(f) != 0 && !bad) bad = true, e = errno;
+    if (bad) {
         remove(tmp);
-        return fx_errf(err, "%s: write failed", tmp);
+        g_write_failed = true;
+        return fx_errf(err, "%s: write failed: %s", tmp, e ? strerror(e) : "I/O error");
     }
-    fclose(f);
     if (rename(tmp, out)) {
         remove(tmp);
         return fx_errf(err, "%s: cannot rename to %s", tmp, out);
@@ -116,7 +123,9 @@ static int write_h5(const pool *p, const int64_t *idx, int64_t k, const char *in
     }
     trace_batch_free(&one), trace_batch_free(&kept);
     trace_store_close(s, NULL);
-    if (o && trace_store_close(o, rc ? NULL : err)) rc = -1;
+    if (rc && o) g_write_failed = true; // the store was created: what failed was writing it
+    if (!o) g_write_failed = errno == ENOSPC || errno == EDQUOT || errno == EIO;
+    if (o && trace_store_close(o, rc ? NULL : err)) rc = -1, g_write_failed = true;
     if (!rc && rename(tmp, out)) rc = fx_errf(err, "%s: cannot rename to %s", tmp, out);
     if (rc) remove(tmp);
     return rc;
@@ -150,7 +159,8 @@ int cmd_select(int argc, char **argv) {
         }
     }
     const char *bad = !dir || !input || !out ? "--prm, --input, --top-k and --out are required"
-                      : topk < 1 || topk != floor(topk) ? "--top-k: expected an integer >= 1"
+                      : topk < 1 || topk != floor(topk) || topk >= 9223372036854775808.0
+                          ? "--top-k: expected an integer in [1, 2^63)"
                       : prm_input_is_h5(out) && !prm_input_is_h5(input)
                           ? "--out: an HDF5 trace store needs an HDF5 input (write JSONL instead)"
                           : NULL;
@@ -184,5 +194,5 @@ int cmd_select(int argc, char **argv) {
     free(p.t), free(p.score);
     if (rc) fprintf(stderr, "%s\n", err.msg);
     backend_destroy(be);
-    return rc ? FX_EXIT_INPUT : FX_EXIT_OK;
+    return rc ? (g_write_failed ? FX_EXIT_FAIL : FX_EXIT_INPUT) : FX_EXIT_OK;
 }

@@ -125,9 +125,9 @@ int cmd_tokenize(int argc, char **argv) {
     FILE *in = stdin;
     const char *name = "<stdin>";
     if (a.input) {
-        in = fopen(a.input, "rb");
+        in = fx_fopen_input(a.input, &err);
         if (!in) {
-            fprintf(stderr, "%s: cannot open the input file\n", a.input);
+            fprintf(stderr, "%s\n", err.msg);
             tok_free(t);
             return FX_EXIT_INPUT;
         }

@@ -1,8 +1,11 @@
 // cmd_traces.c — `fluxrl traces info FILE` and `fluxrl traces export FILE [--out F.jsonl]`.
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../rollout/trace_store.h"
 #include "cli.h"
@@ -80,20 +83,25 @@ int cmd_traces_export(int argc, char **argv) {
         sprintf(tmp, "%s.tmp", out_path);
         out = fopen(tmp, "w");
         if (!out) {
-            fprintf(stderr, "%s: cannot create\n", tmp);
+            fprintf(stderr, "%s: cannot create: %s\n", tmp, strerror(errno));
             trace_store_close(s, &err);
             free(tmp);
             return FX_EXIT_INPUT;
         }
     }
     rc = trace_store_export_jsonl(s, out, &err);
+    bool write_failed = rc && ferror(out);
     if (out_path) {
-        if (fclose(out) != 0 && !rc) rc = fx_errf(&err, "%s: write failed", tmp);
+        errno = 0;
+        bool bad = fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0;
+        int e = errno;
+        if (fclose(out) != 0 && !bad) bad = true, e = errno;
+        if (bad) write_failed = true, rc = fx_errf(&err, "%s: write failed: %s", tmp, e ? strerror(e) : "I/O error");
         if (!rc && rename(tmp, out_path) != 0) rc = fx_errf(&err, "%s: cannot rename to %s", tmp, out_path);
         if (rc) remove(tmp);
     }
     if (rc) fprintf(stderr, "%s\n", err.msg);
     free(tmp);
     trace_store_close(s, &err);
-    return rc ? FX_EXIT_INPUT : FX_EXIT_OK;
+    return rc ? (write_failed ? FX_EXIT_FAIL : FX_EXIT_INPUT) : FX_EXIT_OK;
 }

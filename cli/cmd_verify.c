@@ -3,10 +3,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../model/tok.h"
 #include "../rollout/verify.h"
 #include "cli.h"
 
@@ -25,9 +27,10 @@ int cli_jsonl_open(const char *cmd, int argc, char **argv, cli_jsonl *in) {
         }
     }
     if (path && strcmp(path, "-") != 0) {
-        in->f = fopen(path, "rb");
+        fx_err err;
+        in->f = fx_fopen_input(path, &err);
         if (!in->f) {
-            fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+            fprintf(stderr, "%s\n", err.msg);
             return FX_EXIT_INPUT;
         }
         in->name = path;
@@ -42,6 +45,10 @@ int cli_jsonl_next(cli_jsonl *in, struct cJSON **obj) {
         if (len < 0) return 0;
         in->lineno++;
         if (strspn(in->line, " \t\r\n") == (size_t)len) continue; // blank lines are allowed
+        if (fx_json_find_nul(in->line, (size_t)len)) {
+            fprintf(stderr, "%s:%ld: a NUL character (\\u0000); expected text without one\n", in->name, in->lineno);
+            return -1;
+        }
         cJSON *j = cJSON_ParseWithOpts(in->line, NULL, 1); // nothing may follow the object
         if (!cJSON_IsObject(j)) {
             fprintf(stderr, "%s:%ld: expected a JSON object on one line\n", in->name, in->lineno);
@@ -67,10 +74,23 @@ void cli_jsonl_close(cli_jsonl *in) {
     memset(in, 0, sizeof *in);
 }
 
-// Prints one object as a line, all at once.
-void cli_json_line(struct cJSON *obj) {
+char *cli_json_text(const struct cJSON *obj) {
     char *s = cJSON_PrintUnformatted(obj);
     FX_ASSERT(s != NULL);
+    size_t n;
+    char *valid = tok_utf8_sanitize(s, strlen(s), &n);
+    free(s);
+    return valid;
+}
+
+void cli_json_number(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.6g", v);
+    else fputs("null", f);
+}
+
+// Prints one object as a line, all at once.
+void cli_json_line(struct cJSON *obj) {
+    char *s = cli_json_text(obj);
     printf("%s\n", s);
     free(s);
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/h5.h"
 #include "cli.h"
 
 // clang-format off
@@ -221,7 +222,11 @@ static int group_help(const char *group, FILE *out) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) return cmd_help(0, NULL);
+    fx_h5_quiet(); // fluxrl reports HDF5's errors itself, in one line; before HDF5 starts (see h5.h)
+    if (argc < 2) { // a command is required: a script that forgot it must not see success
+        fputs("usage: fluxrl COMMAND [ARGS...]; run 'fluxrl help' for the list of commands\n", stderr);
+        return FX_EXIT_INPUT;
+    }
     if (strcmp(argv[1], "--version") == 0) return cmd_version(0, NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
     for (int i = 0; i < cli_ncommands; i++) {

@@ -148,6 +148,11 @@ static int store_string(fx_config *c, const fx_cfg_key *k, const char *v, const 
     if (strlen(v) >= k->size)
         return fx_errf(err, "%s: %s: expected a string of at most %zu bytes, got %zu bytes", source, k->key,
                        k->size - 1, strlen(v));
+    // The run's folder is run.out_dir/run.name: a name that climbs out of run.out_dir or into a
+    // subfolder would write where the user did not say.
+    if (strcmp(k->key, "run.name") == 0 && (!v[0] || strchr(v, '/') || !strcmp(v, ".") || !strcmp(v, "..")))
+        return fx_errf(err, "%s: run.name: expected a folder name inside run.out_dir (not empty, '.' or '..', no '/'), got %s",
+                       source, got);
     memcpy(field(c, k), v, strlen(v) + 1);
     return 0;
 }
@@ -307,6 +312,12 @@ static int apply_section(fx_config *c, const cJSON *sec, const char *source, fx_
 }
 
 int cfg_apply_json(fx_config *c, const char *text, size_t len, const char *source, fx_err *err) {
+    const char *nul = fx_json_find_nul(text, len);
+    if (nul) {
+        int line, col;
+        line_col(text, nul, &line, &col);
+        return fx_errf(err, "%s:%d:%d: a NUL character (\\u0000); expected text without one", source, line, col);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!root) {
@@ -363,6 +374,16 @@ int cfg_set(fx_config *c, const char *assignment, fx_err *err) {
     char key[256];
     snprintf(key, sizeof key, "%.*s", (int)(eq - assignment), assignment);
     const fx_cfg_key *k = cfg_find(key);
+    if (!k && is_section(key)) { // `--set sft=5`: name the section's keys rather than suggest it
+        char keys[1024] = "";
+        for (int i = 0; i < NKEYS; i++) {
+            size_t n = strlen(keys);
+            if (strcmp(g_keys[i].section, key) == 0 && n + 80 < sizeof keys)
+                snprintf(keys + n, sizeof keys - n, "%s%s", n ? ", " : "", g_keys[i].key);
+        }
+        return fx_errf(err, "--set %s: %s is a section, not a key; expected section.key=value with one of its keys: %s",
+                       assignment, key, keys);
+    }
     if (!k) return unknown_key("--set", key, err);
     return store_text(c, k, eq + 1, "--set", err);
 }

@@ -71,6 +71,31 @@ FILE *fx_fopen_at(const char *path, const char *mode, const char *file, int line
     return f;
 }
 
+FILE *fx_fopen_input(const char *path, fx_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fx_errf(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fx_errf(err, "%s: is a directory; expected a file", path);
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+const char *fx_json_find_nul(const char *text, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\0') return text + i;
+        if (text[i] != '\\' || i + 1 >= len) continue;
+        if (text[i + 1] == 'u' && i + 6 <= len && strncmp(text + i + 2, "0000", 4) == 0) return text + i;
+        i++; // the escaped character, so "\\u0000" (a backslash, then text) is not taken for one
+    }
+    return NULL;
+}
+
 char *fx_read_file(const char *path, size_t *len, fx_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {

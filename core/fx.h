@@ -61,6 +61,14 @@ FILE *fx_fopen_at(const char *path, const char *mode, const char *file, int line
 // a missing or unreadable file fills err with the path and the reason.
 char *fx_read_file(const char *path, size_t *len, fx_err *err);
 
+// Opens an input file for reading; a directory or a missing file fills err with the path and the
+// reason (a directory would read as empty on Linux, and a command would succeed on nothing).
+FILE *fx_fopen_input(const char *path, fx_err *err);
+
+// Where JSON text holds a NUL character (a raw 0 byte, or the escape \u0000 in a string), or NULL.
+// cJSON would end the string there and the rest of it would be lost without a word.
+const char *fx_json_find_nul(const char *text, size_t len);
+
 // Writes data to path atomically: a temporary file in the same folder, fsync, rename. A reader
 // never sees a half-written file under the final name.
 int fx_write_file_atomic(const char *path, const void *data, size_t len, fx_err *err);

@@ -132,6 +132,9 @@ void model_init_random(model *m, const model_config *c, model_head head, const b
 // Loads a Hugging Face folder (config.json + model.safetensors[.index.json]). Every tensor the
 // config implies must be present with its shape; any other tensor is an error naming it.
 int model_load(model *m, const char *dir, const backend *be, fx_err *err);
+// 0 when dir is a folder; else err says it must be one (a file given as --model is a common slip,
+// and the safetensors index error it led to named the wrong problem).
+int model_check_dir(const char *dir, fx_err *err);
 // Loads the backbone of any supported checkpoint under another head: tensors of the checkpoint's
 // own head that `head` does not have are ignored, and a head the checkpoint lacks starts from
 // N(0, std) (seed). E.g. a PRM to train from a language model's weights.

@@ -149,6 +149,25 @@ int model_config_validate(const model_config *c, const char *file, fx_err *err) 
     if (c->hidden_size < 1 || c->num_hidden_layers < 1 || c->num_attention_heads < 1 || c->num_key_value_heads < 1 ||
         c->head_dim < 1 || c->intermediate_size < 1 || c->vocab_size < 1)
         return fx_errf(err, "%s: sizes must be positive", file);
+    // Sizes multiply into tensor and buffer lengths: bound them here, in double, before any
+    // size_t product can wrap (num_hidden_layers 1e9 once asked for 2^64 bytes). One tensor holds
+    // fewer than 2^31 values (int offsets index into it), the model fewer than 2^40.
+    double C = c->hidden_size, QD = (double)c->num_attention_heads * c->head_dim,
+           KVD = (double)c->num_key_value_heads * c->head_dim, I = c->intermediate_size, V = c->vocab_size;
+    const struct { const char *field; double n; } tensors[] = {
+        {"vocab_size", V * C}, {"intermediate_size", I * C}, {"num_attention_heads", QD * C}, {"num_key_value_heads", KVD * C}};
+    for (size_t t = 0; t < sizeof tensors / sizeof tensors[0]; t++)
+        if (tensors[t].n >= 2147483648.0)
+            return fx_errf(err, "%s: %s: a tensor of %.4g values; expected fewer than 2^31 (sizes too large)", file,
+                           tensors[t].field, tensors[t].n);
+    double layer = 2 * QD * C + 2 * KVD * C + 3 * I * C + 2 * C, total = (double)c->num_hidden_layers * layer + 2 * V * C;
+    if (total >= 1099511627776.0)
+        return fx_errf(err, "%s: num_hidden_layers: %d layers make %.4g parameters; expected fewer than 2^40", file,
+                       c->num_hidden_layers, total);
+    if (c->eos_token_id >= c->vocab_size || c->bos_token_id >= c->vocab_size)
+        return fx_errf(err, "%s: %s: %d; expected a token id below vocab_size %d", file,
+                       c->eos_token_id >= c->vocab_size ? "eos_token_id" : "bos_token_id",
+                       c->eos_token_id >= c->vocab_size ? c->eos_token_id : c->bos_token_id, c->vocab_size);
     if (c->num_attention_heads % c->num_key_value_heads != 0)
         return fx_errf(err, "%s: num_key_value_heads: %d does not divide num_attention_heads %d", file,
                        c->num_key_value_heads, c->num_attention_heads);

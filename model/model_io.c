@@ -1,15 +1,25 @@
 // model_io.c — a model from a Hugging Face folder (config.json + safetensors) and back.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "model.h"
 
 static const char *head_names = "*ForCausalLM, *ForProcessRewardModel, *ForRewardModel, *ForSequenceClassification";
 
+int model_check_dir(const char *dir, fx_err *err) {
+    struct stat st;
+    if (stat(dir, &st) != 0) return fx_errf(err, "%s: cannot open the model folder: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fx_errf(err, "%s: not a folder; expected a model folder (config.json, *.safetensors, tokenizer.json)", dir);
+    return 0;
+}
+
 int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
     model_config cfg;
-    if (model_config_load(&cfg, dir, err)) return -1;
+    if (model_check_dir(dir, err) || model_config_load(&cfg, dir, err)) return -1;
     model_head head;
     if (model_head_parse(cfg.architecture, &head))
         return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,
@@ -51,7 +61,7 @@ int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
 int model_load_as(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
                   fx_err *err) {
     model_config cfg;
-    if (model_config_load(&cfg, dir, err)) return -1;
+    if (model_check_dir(dir, err) || model_config_load(&cfg, dir, err)) return -1;
     model_head from;
     if (model_head_parse(cfg.architecture, &from))
         return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,

@@ -732,6 +732,12 @@ void tok_free(tok_tokenizer *t) {
 
 int32_t tok_vocab_size(const tok_tokenizer *t) { return t->nid; }
 
+int tok_check_vocab(const tok_tokenizer *t, int32_t model_vocab, const char *dir, fx_err *err) {
+    if (t->nid <= model_vocab) return 0;
+    return fx_errf(err, "%s/tokenizer.json: token ids reach %d; expected ids below the model's vocab_size %d (config.json)",
+                   dir, t->nid - 1, model_vocab);
+}
+
 const char *tok_token_bytes(const tok_tokenizer *t, int32_t id, size_t *len) {
     if (id < 0 || id >= t->nid || t->len[id] == UINT32_MAX) return NULL;
     if (len) *len = t->len[id];

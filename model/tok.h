@@ -53,6 +53,9 @@ char *tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, bool skip
 
 // Vocabulary.
 int32_t tok_vocab_size(const tok_tokenizer *t);                               // highest id + 1
+// A tokenizer whose ids reach past the model's embedding rows is bad input (a model folder with
+// another model's tokenizer): err names dir's tokenizer.json and both sizes.
+int tok_check_vocab(const tok_tokenizer *t, int32_t model_vocab, const char *dir, fx_err *err);
 const char *tok_token_bytes(const tok_tokenizer *t, int32_t id, size_t *len); // NULL: no such id
 int32_t tok_token_id(const tok_tokenizer *t, const char *token);              // raw text of a token; -1 if none
 bool tok_is_special(const tok_tokenizer *t, int32_t id);

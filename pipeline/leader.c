@@ -236,6 +236,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     cfg_run_dir(c, dir, sizeof dir);
     code = FX_EXIT_FAIL;
     train_ckpt_init(&ck, job->policy.nparams);
+    ck.kind = "grpo";
     int64_t start = 0;
     int resumed = want_resume ? train_ckpt_resume(&ck, &job->policy, dir, &start, &err) : 0;
     if (resumed < 0) {

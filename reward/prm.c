@@ -10,8 +10,9 @@
 int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_err *err) {
     memset(p, 0, sizeof *p);
     p->alpha = alpha;
-    if (tok_load(&p->tok, dir, err)) return -1;
-    if (model_load(&p->m, dir, be, err)) {
+    if (model_check_dir(dir, err) || tok_load(&p->tok, dir, err)) return -1;
+    if (model_load(&p->m, dir, be, err) || tok_check_vocab(p->tok, p->m.cfg.vocab_size, dir, err)) {
+        if (p->m.params_mem) model_free(&p->m);
         tok_free(p->tok);
         p->tok = NULL;
         return -1;

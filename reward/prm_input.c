@@ -98,14 +98,19 @@ static void trace_clear(prm_input_trace *t) {
 }
 
 static int each_jsonl(const char *path, prm_input_fn fn, void *ctx, fx_err *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return fx_errf(err, "%s: cannot open", path);
+    FILE *f = fx_fopen_input(path, err);
+    if (!f) return -1;
     char *line = NULL, *steps[CLI_PRM_MAX_STEPS], where[1100];
     size_t cap = 0;
     int lineno = 0, rc = 0;
     prm_input_trace t = {.steps = steps};
-    while (!rc && getline(&line, &cap, f) > 0) {
+    ssize_t got;
+    while (!rc && (got = getline(&line, &cap, f)) > 0) {
         lineno++;
+        if (fx_json_find_nul(line, (size_t)got)) {
+            rc = fx_errf(err, "%s:%d: a NUL character (\\u0000); expected text without one", path, lineno);
+            continue;
+        }
         if (strspn(line, " \t\r\n") == strlen(line)) continue;
         snprintf(where, sizeof where, "%.1000s:%d", path, lineno);
         rc = parse_line(line, where, &t, err);

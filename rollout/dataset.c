@@ -10,14 +10,19 @@
 #include "verify.h"
 
 static int load_jsonl(const rollout_data_opts *o, rollout_problem **out, int *n, fx_err *err) {
-    FILE *f = fopen(o->data, "r");
-    if (!f) return fx_errf(err, "%s: cannot open", o->data);
+    FILE *f = fx_fopen_input(o->data, err);
+    if (!f) return -1;
     rollout_problem *ps = NULL;
     int count = 0, cap = 0, lineno = 0, index = 0, rc = 0;
     char *line = NULL;
     size_t lcap = 0;
-    while (!rc && count < o->count && getline(&line, &lcap, f) > 0) {
+    ssize_t got;
+    while (!rc && count < o->count && (got = getline(&line, &lcap, f)) > 0) {
         lineno++;
+        if (fx_json_find_nul(line, (size_t)got)) {
+            rc = fx_errf(err, "%s:%d: a NUL character (\\u0000); expected text without one", o->data, lineno);
+            continue;
+        }
         if (strspn(line, " \t\r\n") == strlen(line)) continue;
         cJSON *j = cJSON_Parse(line);
         const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, o->prompt_key);

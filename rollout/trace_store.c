@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "trace_store.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stddef.h>
@@ -84,11 +85,15 @@ int trace_store_create(trace_store **out, const char *path, const char *config_j
     s->writing = true;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST); // SWMR needs the latest format
+    errno = 0;
     s->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (s->file < 0) {
+        int e = errno;
         store_free(s);
-        return fx_errf(err, "%s: cannot create the HDF5 file (folder missing or not writable?)", path);
+        fx_errf(err, "%s: cannot create the HDF5 file: %s", path, e ? strerror(e) : "folder missing or not writable?");
+        errno = e; // for the caller's exit code: a full disk is no bad input
+        return -1;
     }
     const char *groups[] = {"/traces", "/tokens", "/steps"};
     for (int g = 0; g < 3; g++) H5Gclose(H5Gcreate2(s->file, groups[g], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
@@ -117,13 +122,25 @@ int trace_store_create(trace_store **out, const char *path, const char *config_j
     H5Sclose(space);
     if (!rc) rc = fx_h5_write_str_attr(s->dsets[8], "names", "eos,stop,length,abort"); // finish_reason
     // From here on no attribute may change: SWMR allows appending data only.
+    errno = 0;
     if (rc || H5Fstart_swmr_write(s->file) < 0) {
+        int e = errno;
         store_free(s);
-        return fx_errf(err, "%s: cannot write the store's attributes or start SWMR writing", path);
+        remove(path); // nothing half-made is left behind
+        fx_errf(err, "%s: cannot write the store's attributes or start SWMR writing%s%s", path, e ? ": " : "",
+                e ? strerror(e) : "");
+        errno = e;
+        return -1;
     }
     for (int k = 0; k < 3; k++) s->attrs[k] = fx_strdup(vals[k]);
     *out = s;
     return 0;
+}
+
+static int flush(trace_store *s, fx_err *err) {
+    errno = 0;
+    if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) >= 0) return 0;
+    return fx_errf(err, "%s: flush failed: %s", s->path, errno ? strerror(errno) : "disk full?");
 }
 
 static int append_column(trace_store *s, int c, const void *data, int64_t rows, fx_err *err) {
@@ -134,10 +151,12 @@ static int append_column(trace_store *s, int c, const void *data, int64_t rows, 
     hid_t fspace = H5Dget_space(d);
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &old, NULL, &add, NULL);
     hid_t mspace = H5Screate_simple(1, &add, NULL);
+    errno = 0;
     herr_t rc = H5Dwrite(d, h5type(trace_columns[c].type), mspace, fspace, H5P_DEFAULT, data);
+    int e = errno;
     H5Sclose(mspace);
     H5Sclose(fspace);
-    if (rc < 0) return fx_errf(err, "%s: %s: write failed (disk full?)", s->path, g_paths[c]);
+    if (rc < 0) return fx_errf(err, "%s: %s: write failed: %s", s->path, g_paths[c], e ? strerror(e) : "disk full?");
     return 0;
 }
 
@@ -155,14 +174,14 @@ int trace_store_append(trace_store *s, const trace_batch *b, fx_err *err) {
     int rc = 0;
     for (int k = 0; k < NCOLS && !rc; k++) {
         int c = g_order[k];
-        if (c == GROUP_COL && H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) rc = fx_errf(err, "%s: flush failed", s->path);
+        if (c == GROUP_COL && flush(s, err)) rc = -1;
         const void *data = trace_batch_array(b, &trace_columns[c]);
         for (int j = 0; j < 3; j++)
             if (data == src[j]) data = starts[j];
         if (!rc) rc = append_column(s, c, data, trace_batch_rows(b, trace_columns[c].per), err);
     }
     for (int k = 0; k < 3; k++) free(starts[k]);
-    if (!rc && H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) rc = fx_errf(err, "%s: flush failed", s->path);
+    if (!rc && flush(s, err)) rc = -1;
     if (rc) return -1;
     for (int p = 0; p < 4; p++) s->count[p] += trace_batch_rows(b, (trace_per)p);
     return 0;
@@ -176,8 +195,23 @@ static int64_t extent(hid_t d) {
     return (int64_t)n;
 }
 
+// Opens a finished store as a plain read-only file: damaged metadata then fails at once. A file
+// whose writer is still running (or was killed) needs SWMR reading, whose metadata retries sleep
+// 1, 2, 4, ... ns per attempt: HDF5's default of 100 attempts never ends on a corrupt file, 20
+// give a live writer about a millisecond to finish a flush.
+static hid_t open_read(const char *path) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) return f;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_metadata_read_attempts(fapl, 20);
+    f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    H5Pclose(fapl);
+    return f;
+}
+
 int trace_store_open(trace_store **out, const char *path, fx_err *err) {
     *out = NULL;
+    fx_h5_quiet(); // before the first HDF5 call: errors are ours to report, in one line
 #if H5_VERSION_GE(1, 12, 0)
     htri_t is_h5 = H5Fis_accessible(path, H5P_DEFAULT);
 #else
@@ -190,10 +224,11 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
         return fx_errf(err, "%s: not an HDF5 file", path);
     }
     trace_store *s = store_new(path);
-    s->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    s->file = open_read(path);
     if (s->file < 0) {
         store_free(s);
-        return fx_errf(err, "%s: cannot open as a trace store (an HDF5 file not written by fluxrl?)", path);
+        return fx_errf(err, "%s: cannot open: the HDF5 file is truncated or corrupt (its metadata does not read back)",
+                       path);
     }
     char *format = fx_h5_read_str_attr(s->file, "format");
     bool ok = format && strcmp(format, FORMAT_NAME) == 0;
@@ -217,6 +252,38 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
             return fx_errf(err, "%s: %s: shorter than /traces/group_id", path, g_paths[c]);
         }
     for (int a = 0; a < 3; a++) s->attrs[a] = fx_h5_read_str_attr(s->file, g_attr_names[a]);
+    *out = s;
+    return 0;
+}
+
+int trace_store_open_append(trace_store **out, const char *path, fx_err *err) {
+    trace_store *s;
+    if (trace_store_open(&s, path, err)) return -1; // a store, whole: checked read-only first
+    *out = NULL;
+    for (int c = 0; c < NCOLS; c++) H5Dclose(s->dsets[c]), s->dsets[c] = 0;
+    H5Fclose(s->file);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    errno = 0;
+    s->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
+    int rc = s->file < 0 ? fx_errf(err, "%s: cannot open for appending: %s", path,
+                                   errno ? strerror(errno) : "not writable, or a writer still has it open")
+                         : 0;
+    for (int c = 0; c < NCOLS && !rc; c++)
+        if ((s->dsets[c] = H5Dopen2(s->file, g_paths[c], H5P_DEFAULT)) < 0) rc = fx_errf(err, "%s: %s: missing dataset", path, g_paths[c]);
+    // Per-trace columns longer than group_id (a writer killed mid-batch) are cut back to it.
+    for (int c = 0; c < NCOLS && !rc; c++)
+        if (trace_columns[c].per == TRACE_PER_TRACE && extent(s->dsets[c]) != s->count[TRACE_PER_TRACE]) {
+            hsize_t n = (hsize_t)s->count[TRACE_PER_TRACE];
+            if (H5Dset_extent(s->dsets[c], &n) < 0) rc = fx_errf(err, "%s: %s: cannot trim", path, g_paths[c]);
+        }
+    if (!rc && H5Fstart_swmr_write(s->file) < 0) rc = fx_errf(err, "%s: cannot start SWMR writing", path);
+    if (rc) {
+        store_free(s);
+        return -1;
+    }
+    s->writing = true;
     *out = s;
     return 0;
 }
@@ -352,7 +419,7 @@ int trace_store_export_jsonl(trace_store *s, FILE *f, fx_err *err) {
 int trace_store_close(trace_store *s, fx_err *err) {
     if (!s) return 0;
     int rc = 0;
-    if (s->writing && H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) rc = fx_errf(err, "%s: final flush failed", s->path);
+    if (s->writing && flush(s, err)) rc = -1;
     store_free(s);
     return rc;
 }

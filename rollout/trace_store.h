@@ -25,6 +25,8 @@ int trace_store_append(trace_store *s, const trace_batch *b, fx_err *err);
 // Opens an existing store for reading; it may be one that is being written, or whose writer died.
 int trace_store_open(trace_store **s, const char *path, fx_err *err);
 int64_t trace_store_count(const trace_store *s);
+// Opens an existing store to append to (its identities kept); checked like trace_store_open.
+int trace_store_open_append(trace_store **s, const char *path, fx_err *err);
 // Reads traces [first, first + count) into out (cleared first).
 int trace_store_read(trace_store *s, int64_t first, int64_t count, trace_batch *out, fx_err *err);
 // Indices of the traces of one group, in file order (caller frees *idx).

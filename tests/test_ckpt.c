@@ -48,7 +48,7 @@ int main(void) {
     char path[4300];
     for (int64_t step = 1; step <= 4; step++) {
         fill(step);
-        CHECK_INT(ckpt_save(dir, step * 100, arrays, 4, "{\"run\": {}}", 3, path, sizeof path, &err), 0);
+        CHECK_INT(ckpt_save(dir, step * 100, arrays, 4, "{\"run\": {}}", NULL, 3, path, sizeof path, &err), 0);
     }
     CHECK(strstr(path, "/checkpoints/step-00000400.h5") != NULL);
     CHECK_INT(files_in("checkpoints"), 3); // step 100 removed; no .tmp left
@@ -73,7 +73,7 @@ int main(void) {
     // Resume: the newest loads.
     fill(0);
     char got[4300];
-    CHECK_INT(ckpt_resume_latest(dir, arrays, 4, &step, got, sizeof got, &err), 1);
+    CHECK_INT(ckpt_resume_latest(dir, NULL, arrays, 4, &step, got, sizeof got, &err), 1);
     CHECK_INT(step, 400);
     // Corrupt the middle of the newest: the Fletcher-32 checksums catch it; resume falls back to 300.
     struct stat st;
@@ -83,7 +83,7 @@ int main(void) {
     size_t loglen = 0;
     FILE *mem = open_memstream(&log, &loglen);
     fx_log_set_stream(mem);
-    CHECK_INT(ckpt_resume_latest(dir, arrays, 4, &step, got, sizeof got, &err), 1);
+    CHECK_INT(ckpt_resume_latest(dir, NULL, arrays, 4, &step, got, sizeof got, &err), 1);
     fclose(mem);
     fx_log_set_stream(NULL);
     CHECK_INT(step, 300);
@@ -95,18 +95,35 @@ int main(void) {
     snprintf(got, sizeof got, "%s/checkpoints/step-00000300.h5", dir);
     CHECK_INT(truncate(got, 1000), 0);
     fx_log_set_level(FX_LOG_ERROR); // the warnings were checked above
-    CHECK_INT(ckpt_resume_latest(dir, arrays, 4, &step, got, sizeof got, &err), 1);
+    CHECK_INT(ckpt_resume_latest(dir, NULL, arrays, 4, &step, got, sizeof got, &err), 1);
     CHECK_INT(step, 200);
     // None loads: an error; no checkpoints at all: 0.
     snprintf(got, sizeof got, "%s/checkpoints/step-00000200.h5", dir);
     corrupt(got, 0, 16);
-    CHECK_INT(ckpt_resume_latest(dir, arrays, 4, &step, got, sizeof got, &err), -1);
+    CHECK_INT(ckpt_resume_latest(dir, NULL, arrays, 4, &step, got, sizeof got, &err), -1);
     CHECK(strstr(err.msg, "none of the 3 checkpoints loads") != NULL);
     char empty[700];
     snprintf(empty, sizeof empty, "%s/fresh", dir);
-    CHECK_INT(ckpt_resume_latest(empty, arrays, 4, &step, got, sizeof got, &err), 0);
+    CHECK_INT(ckpt_resume_latest(empty, NULL, arrays, 4, &step, got, sizeof got, &err), 0);
+    // Checkpoints carry the kind of run that wrote them: a GRPO run does not resume from an SFT
+    // run's checkpoint in the same folder (bad input naming both kinds); an untagged one (written
+    // before the tag, above) and one of the same kind resume.
+    char kinds[700];
+    snprintf(kinds, sizeof kinds, "%s/kinds", dir);
+    fill(5);
+    CHECK_INT(ckpt_save(kinds, 500, arrays, 4, "{}", "sft", 0, got, sizeof got, &err), 0);
+    char *kind = ckpt_kind(got);
+    CHECK_STR(kind, "sft");
+    free(kind);
+    CHECK_INT(ckpt_resume_latest(kinds, "grpo", arrays, 4, &step, got, sizeof got, &err), -1);
+    CHECK(strstr(err.msg, "step-00000500.h5: kind: written by a sft run; expected a grpo checkpoint") != NULL);
+    CHECK_INT(ckpt_resume_latest(kinds, "sft", arrays, 4, &step, got, sizeof got, &err), 1);
+    CHECK_INT(step, 500);
+    CHECK_INT(ckpt_save(kinds, 600, arrays, 4, "{}", NULL, 0, got, sizeof got, &err), 0); // untagged, newest
+    CHECK_INT(ckpt_resume_latest(kinds, "grpo", arrays, 4, &step, got, sizeof got, &err), 1);
+    CHECK_INT(step, 600);
     // A run folder that cannot be written.
-    CHECK_INT(ckpt_save("/proc/fluxrl-nope", 1, arrays, 4, "", 2, NULL, 0, &err), -1);
+    CHECK_INT(ckpt_save("/proc/fluxrl-nope", 1, arrays, 4, "", NULL, 2, NULL, 0, &err), -1);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) return 1;

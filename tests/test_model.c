@@ -202,7 +202,22 @@ static void test_lm(model_config c, const char *what) {
     float logp2[TN];
     model_forward(&m, bt.ids, bt.pos, bt.seg, TB, TT);
     model_lm_forward(&m, bt.targets, logp2, NULL);
-    for (int n = 0; n < TN; n++) CHECK_NEAR(logp2[n], logp[n], 1e-6);
+    // Not bit-identical by construction: BLAS may sum a logit's C products in another order for a
+    // 4-row block than for 18 rows. Each logit z_v = h.w_v then carries a float error of at most
+    // C u sum_i |h_i w_vi| (u = 2^-24; the hidden states are the same bits in both runs), in each
+    // run; logp = z_t - logsumexp(z) moves by at most twice the largest change of a logit, plus a
+    // few roundings of |logp| in the log-softmax. The double reference's h and w give the sums
+    // (1% added: the float h is within the 1e-5 relative error checked above).
+    const double u = 0x1p-24, *W = P + ((m.p.lmw ? m.p.lmw : m.p.wte) - m.params_mem);
+    for (int n = 0; n < TN; n++) {
+        double worst_sum = 0;
+        for (int v = 0; v < m.V; v++) {
+            double sum = 0;
+            for (int i = 0; i < m.C; i++) sum += fabs(hid[(size_t)n * m.C + i] * W[(size_t)v * m.C + i]);
+            if (sum > worst_sum) worst_sum = sum;
+        }
+        CHECK_NEAR(logp2[n], logp[n], 2 * 2 * m.C * u * worst_sum * 1.01 + 8 * u * (fabs(logp[n]) + 1));
+    }
     model_zero_grad(&m);
     model_lm_backward(&m, dlogp, dent);
     model_backward(&m);
@@ -358,8 +373,15 @@ static void test_decode(model_config c, const char *what) {
         double d = fabs(step[i] - full[i]) / fmax(fabs(full[i]), 1.0);
         worst = fmax(worst, d);
     }
-    printf("%s: decode vs full forward, worst relative difference %.2e\n", what, worst);
-    CHECK(worst <= 1e-5);
+    // Not bit-identical: the cache feeds each matmul 1-3 rows where the full forward feeds 24, and
+    // BLAS may order a sum by block. A float sum of K products errs by at most K u |terms|
+    // (u = 2^-24); a layer's sums have lengths C, QD, F and T (attention), L layers and the head
+    // add up, the RMS norms, softmax and SiLU amplify by a factor taken as 4 (these random models
+    // are well conditioned), and two computations are compared: 2 * 4 * (L + 1) * (C+QD+F+T) u.
+    // (The tolerance was 1e-5, which the Haswell kernels came within 7.6e-6 of.)
+    double bound = 2 * 4 * (m.L + 1) * (double)(m.C + m.QD + m.F + T) * 0x1p-24;
+    printf("%s: decode vs full forward, worst relative difference %.2e (bound %.2e)\n", what, worst, bound);
+    CHECK(worst <= bound);
     // Default positions continue from the cache: reset, feed all 12 at once without pos/seg.
     model_kv_reset(&m);
     model_forward(&m, ids, NULL, NULL, B, T);

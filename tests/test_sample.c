@@ -130,7 +130,10 @@ static void test_frequencies(void) {
         float lp;
         count[sample_token(l, 6, &p, fx_rng_float(&r), &s, &lp)]++;
     }
-    for (int t = 0; t < 6; t++) CHECK_NEAR((double)count[t] / n, want[t], 0.005);
+    // A frequency of n draws has standard deviation sqrt(p (1 - p) / n) (at most 0.0011 here); 5 of
+    // them (a 1 in 1.7 million miss for a fair sampler) bound it, plus the float rounding of p.
+    for (int t = 0; t < 6; t++)
+        CHECK_NEAR((double)count[t] / n, want[t], 5 * sqrt(want[t] * (1 - want[t]) / n) + 1e-6);
 }
 
 int main(void) {

@@ -1,5 +1,6 @@
 fluxrl_test(test_sample SOURCES test_sample.c PARTS rollout LABELS unit)
 fluxrl_test(test_trace SOURCES test_trace.c PARTS rollout LABELS unit)
+fluxrl_test(test_mutate SOURCES test_mutate.c PARTS rollout trainer LABELS unit TIMEOUT 120)
 fluxrl_program(trace_fixture SOURCES trace_fixture.c PARTS rollout)
 if(TARGET fluxrl)
   add_test(NAME traces_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_traces.sh $<TARGET_FILE:fluxrl>
@@ -8,3 +9,8 @@ if(TARGET fluxrl)
 endif()
 fluxrl_test(test_msg SOURCES test_msg.c PARTS comm LABELS unit)
 fluxrl_test(test_steps SOURCES test_steps.c PARTS rollout LABELS unit)
+if(TARGET fluxrl AND TARGET make_tiny_models)
+  add_test(NAME bad_input COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_bad_input.sh $<TARGET_FILE:fluxrl> ${PROJECT_SOURCE_DIR}
+           $<TARGET_FILE:trace_fixture> $<TARGET_FILE:make_tiny_models>)
+  set_tests_properties(bad_input PROPERTIES LABELS cli TIMEOUT 300)
+endif()

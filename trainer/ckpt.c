@@ -54,11 +54,19 @@ static int write_array(hid_t file, const ckpt_array *a) {
     return rc < 0 ? -1 : 0;
 }
 
-static int write_file(const char *path, int64_t step, const ckpt_array *arrays, int n, const char *config_json) {
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+static int write_file(const char *path, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
+                      const char *kind) {
+    // The latest format checksums the superblock and object headers, and fixed-length strings
+    // keep the attributes in them: a damaged file is then refused, never misread (test_mutate).
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (f < 0) return -1;
-    int rc = fx_h5_write_str_attr(f, "format", CKPT_FORMAT) || fx_h5_write_str_attr(f, "config", config_json ? config_json : "") ||
-             fx_h5_write_str_attr(f, "writer", "fluxrl " FLUXRL_VERSION);
+    int rc = fx_h5_write_fixed_str_attr(f, "format", CKPT_FORMAT) ||
+             fx_h5_write_fixed_str_attr(f, "config", config_json ? config_json : "") ||
+             fx_h5_write_fixed_str_attr(f, "writer", "fluxrl " FLUXRL_VERSION) ||
+             (kind && fx_h5_write_fixed_str_attr(f, "kind", kind));
     hid_t space = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(f, "step", H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT);
     if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &step) < 0) rc = -1;
@@ -98,16 +106,18 @@ static void step_path(char *buf, size_t n, const char *dir, int64_t step) {
 }
 
 int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
-              int keep_last, char *path_out, size_t path_len, fx_err *err) {
+              const char *kind, int keep_last, char *path_out, size_t path_len, fx_err *err) {
     fx_h5_quiet();
     char dir[4096], path[4200], tmp[4300];
     snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
     if (fx_mkdir_p(dir, err)) return -1;
     step_path(path, sizeof path, dir, step);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (write_file(tmp, step, arrays, n, config_json) || fsync_path(tmp)) {
+    errno = 0;
+    if (write_file(tmp, step, arrays, n, config_json, kind) || fsync_path(tmp)) {
+        int e = errno;
         unlink(tmp);
-        return fx_errf(err, "%s: cannot write the checkpoint (disk full or not writable?)", tmp);
+        return fx_errf(err, "%s: cannot write the checkpoint: %s", tmp, e ? strerror(e) : "disk full or not writable?");
     }
     if (rename(tmp, path) != 0) {
         int e = errno;
@@ -162,8 +172,8 @@ int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, 
     return rc;
 }
 
-int ckpt_resume_latest(const char *run_dir, const ckpt_array *arrays, int n, int64_t *step, char *path_out,
-                       size_t path_len, fx_err *err) {
+int ckpt_resume_latest(const char *run_dir, const char *kind, const ckpt_array *arrays, int n, int64_t *step,
+                       char *path_out, size_t path_len, fx_err *err) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
     int count;
@@ -173,6 +183,15 @@ int ckpt_resume_latest(const char *run_dir, const ckpt_array *arrays, int n, int
         char path[4200];
         step_path(path, sizeof path, dir, steps[i]);
         fx_err why;
+        char *stored = kind ? ckpt_kind(path) : NULL;
+        if (stored && strcmp(stored, kind) != 0) { // another loop's state: resuming would mix runs
+            fx_errf(err, "%s: kind: written by a %s run; expected a %s checkpoint (--resume auto in another run's "
+                         "folder: give this run its own run.name)", path, stored, kind);
+            free(stored);
+            free(steps);
+            return -1;
+        }
+        free(stored);
         if (ckpt_load(path, arrays, n, step, &why) == 0) {
             found = 1;
             if (path_out) snprintf(path_out, path_len, "%s", path);
@@ -183,6 +202,15 @@ int ckpt_resume_latest(const char *run_dir, const ckpt_array *arrays, int n, int
     free(steps);
     if (!found && count > 0) return fx_errf(err, "%s: none of the %d checkpoints loads (see the warnings above)", dir, count);
     return found;
+}
+
+char *ckpt_kind(const char *path) {
+    fx_h5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return NULL;
+    char *k = fx_h5_read_str_attr(f, "kind");
+    H5Fclose(f);
+    return k;
 }
 
 char *ckpt_config(const char *path) {

@@ -22,20 +22,25 @@ typedef struct {
 } ckpt_array;
 
 // Writes step's checkpoint into run_dir/checkpoints/ and removes all but the newest keep_last
-// (keep_last <= 0 keeps all). *path_out (may be NULL) receives the file's path.
+// (keep_last <= 0 keeps all). *path_out (may be NULL) receives the file's path. kind (may be
+// NULL) names the loop that wrote it, "sft", "prm" or "grpo": a run of one kind never resumes from the
+// other's checkpoint when both share a run folder.
 int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
-              int keep_last, char *path_out, size_t path_len, fx_err *err);
+              const char *kind, int keep_last, char *path_out, size_t path_len, fx_err *err);
 
 // Loads path into the arrays: each must exist with exactly the expected type and size.
 int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, fx_err *err);
 
 // `--resume auto`: loads the newest checkpoint of run_dir that loads cleanly; a newer one that
 // does not is reported with fx_warn and skipped. Returns 1 when one was loaded (its step in
-// *step, its path in path_out), 0 when the run has no checkpoint, -1 when none of them loads.
-int ckpt_resume_latest(const char *run_dir, const ckpt_array *arrays, int n, int64_t *step, char *path_out,
-                       size_t path_len, fx_err *err);
+// *step, its path in path_out), 0 when the run has no checkpoint, -1 when none of them loads or
+// the newest was written by another kind of run (kind non-NULL; an untagged checkpoint passes).
+int ckpt_resume_latest(const char *run_dir, const char *kind, const ckpt_array *arrays, int n, int64_t *step,
+                       char *path_out, size_t path_len, fx_err *err);
 
 // The config JSON stored in a checkpoint (caller frees), or NULL.
 char *ckpt_config(const char *path);
+// The kind of run that wrote it (caller frees), or NULL when untagged or unreadable.
+char *ckpt_kind(const char *path);
 
 #endif

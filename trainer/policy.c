@@ -32,8 +32,9 @@ static void new_model_config(const fx_config *c, const tok_tokenizer *tok, int32
 
 int policy_build(const fx_config *c, const backend *be, model *m, tok_tokenizer **tok, fx_err *err) {
     if (c->model.path[0]) {
-        if (tok_load(tok, c->model.path, err)) return -1;
-        return model_load(m, c->model.path, be, err);
+        if (model_check_dir(c->model.path, err) || tok_load(tok, c->model.path, err) || model_load(m, c->model.path, be, err))
+            return -1;
+        return tok_check_vocab(*tok, m->cfg.vocab_size, c->model.path, err);
     }
     if (tok_load_builtin(tok, err)) return -1;
     if (c->model.hidden_size % c->model.heads || c->model.heads % c->model.kv_heads)

@@ -144,6 +144,7 @@ fail:
     // Rank 0 resumes from the newest checkpoint (--resume auto) and opens the metrics; the ranks
     // agree on how that went, then all start from rank 0's weights, moments and place.
     train_ckpt_init(&ck, m.nparams);
+    ck.kind = "prm";
     int64_t start = 0, resumed = 0;
     uint64_t next = 0;
     int mine = 0;

@@ -27,14 +27,20 @@ static void encode_example(const sft_task *s, const char *problem, const char *r
 }
 
 int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return fx_errf(err, "sft.data: %s: cannot open", path);
+    fx_err why;
+    FILE *f = fx_fopen_input(path, &why);
+    if (!f) return fx_errf(err, "sft.data: %s", why.msg);
     char *line = NULL;
     size_t cap = 0;
     int64_t lines = 0, room = 0;
     int rc = 0, lineno = 0;
-    while (!rc && getline(&line, &cap, f) > 0) {
+    ssize_t got;
+    while (!rc && (got = getline(&line, &cap, f)) > 0) {
         lineno++;
+        if (fx_json_find_nul(line, (size_t)got)) {
+            rc = fx_errf(err, "sft.data: %s:%d: a NUL character (\\u0000); expected text without one", path, lineno);
+            continue;
+        }
         if (strspn(line, " \t\r\n") == strlen(line)) continue;
         cJSON *j = cJSON_Parse(line);
         const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "problem");

@@ -77,6 +77,7 @@ int sft_run(const fx_config *c, const trainer_dp *dp, bool want_resume, sft_run_
     model_train_init(&m);
     model_reserve(&m, Bl, T, true, false);
     train_ckpt_init(&ck, m.nparams);
+    ck.kind = "sft";
     sft_state st = {0};
     int resumed = want_resume && lead ? resume(&ck, &m, &st, dir, &err) : 0;
     if (resumed < 0) goto fail;

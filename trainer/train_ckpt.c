@@ -29,7 +29,7 @@ int train_ckpt_save(train_ckpt *c, const model *m, int64_t step, const fx_config
     m->be->download(m->be->ctx, c->v, m->v_mem, bytes);
     c->counters[TRAIN_CKPT_COUNTERS] = m->step;
     char *json = cfg_to_json(cfg), path[4300];
-    int rc = ckpt_save(run_dir, step, c->a, 5, json, (int)cfg->run.keep_checkpoints, path, sizeof path, err);
+    int rc = ckpt_save(run_dir, step, c->a, 5, json, c->kind, (int)cfg->run.keep_checkpoints, path, sizeof path, err);
     free(json);
     if (!rc) fx_info("checkpoint: %s", path);
     return rc;
@@ -37,7 +37,7 @@ int train_ckpt_save(train_ckpt *c, const model *m, int64_t step, const fx_config
 
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err) {
     char path[4300];
-    int found = ckpt_resume_latest(run_dir, c->a, 5, step, path, sizeof path, err);
+    int found = ckpt_resume_latest(run_dir, c->kind, c->a, 5, step, path, sizeof path, err);
     if (found <= 0) return found;
     size_t bytes = m->nparams * sizeof(float);
     m->be->upload(m->be->ctx, m->params_mem, c->params, bytes);

@@ -17,6 +17,7 @@ typedef struct {
     int64_t counters[TRAIN_CKPT_COUNTERS + 1];  // the loop's (it fills them), then AdamW's step
     double accum[TRAIN_CKPT_ACCUMS];            // the loop's
     ckpt_array a[5];
+    const char *kind; // the loop's kind, "sft", "prm" or "grpo", stored in its checkpoints; NULL: untagged
 } train_ckpt;
 
 void train_ckpt_init(train_ckpt *c, size_t nparams);

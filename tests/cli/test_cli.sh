@@ -9,8 +9,8 @@ trap 'rm -rf "$tmp"' EXIT
 expect_run 0 "help" -- "$fx" help
 expect_contains "$out" "config check" "help lists config check"
 expect_contains "$out" "ranks" "help lists ranks"
-expect_run 0 "no arguments prints help" -- "$fx"
-expect_contains "$out" "usage: fluxrl COMMAND" "bare fluxrl shows usage"
+expect_run 2 "no arguments: usage, exit 2" -- "$fx"
+expect_contains "$err" "usage: fluxrl COMMAND" "bare fluxrl shows usage"
 expect_run 0 "--version" -- "$fx" --version
 expect_contains "$out" "fluxrl 0.1.0" "version line"
 expect_contains "$out" "MPI       Open MPI" "MPI version"

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# test_bad_input.sh FLUXRL SRC TRACE_FIXTURE MAKE_TINY_MODELS — the promise, one row per class of
+# bad input or fault (issue 21): the exit code (2 bad input, 1 failure at run time), one line on
+# stderr naming the file or field and what was expected, no hang (every command under `timeout`),
+# nothing lost (an existing output kept, no partial file left). docs/testing.md, "The promise".
+set -u
+fx=$1 src=$2 fixture=$3 make_models=$4
+. "$src/tests/lib.sh"
+tmp=$(mktemp -d)
+cleanup() {
+    mountpoint -q "$tmp/full" 2>/dev/null && umount "$tmp/full"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+rows=0
+
+# row CODE FRAGMENT DESCRIPTION -- CMD...: CMD exits CODE within 60 s, its stderr holds FRAGMENT in
+# at most two lines (HDF5's own diagnostics and other noise would make more), and it did not crash.
+row() {
+    local want=$1 frag=$2 what=$3
+    shift 4
+    rows=$((rows + 1))
+    expect_run "$want" "$what" -- timeout 60 "$@"
+    expect_contains "$err" "$frag" "$what: message"
+    local lines
+    lines=$(printf '%s' "$err" | grep -vc '^\[fluxrl ') # the log's own lines (progress) aside
+    if [ "$lines" -le 2 ]; then passed=$((passed + 1)); else
+        failed=$((failed + 1))
+        printf 'FAIL %s: %s lines on stderr, expected one\n%s\n' "$what" "$lines" "$err" >&2
+    fi
+}
+
+"$fixture" "$tmp/t.h5" 25 >/dev/null
+"$make_models" "$tmp/m" >/dev/null
+lm="$tmp/m/lm"
+cfg() { # cfg NAME KEY VALUE: a copy of the tiny LM with one config.json key changed
+    cp -r "$lm" "$tmp/$1"
+    /usr/bin/python3 - "$tmp/$1/config.json" "$2" "$3" <<'E'
+import json, sys
+p, k, v = sys.argv[1:]
+c = json.load(open(p)); c[k] = json.loads(v); json.dump(c, open(p, "w"))
+E
+}
+
+# --- arguments ---
+row 2 "usage: fluxrl COMMAND" "no arguments" -- "$fx"
+row 2 "--temperature: expected a finite number" "temperature nan" -- "$fx" eval --model "$lm" --temperature nan
+row 2 "--top-k: expected an integer in [1, 2^63)" "top-k beyond int64" -- "$fx" select --prm "$tmp/m/class2" --input "$tmp/t.h5" --top-k 1e19 --out "$tmp/x.jsonl"
+row 2 "is a directory; expected a file" "a directory as --input" -- "$fx" verify --input "$tmp"
+row 2 "is a directory; expected a file" "a directory as --data" -- "$fx" eval --model "$lm" --data "$tmp"
+row 2 "not a folder; expected a model folder" "a file as --model" -- "$fx" eval --model "$tmp/t.h5"
+echo '{}' >"$tmp/empty.json"
+row 2 "sft is a section, not a key" "--set of a section" -- "$fx" config check "$tmp/empty.json" --set sft=5
+expect_contains "$err" "sft.steps" "the section's keys are listed"
+
+# --- configs ---
+printf '{"run": {"name": ".."}}' >"$tmp/up.json"
+row 2 "run.name: expected a folder name inside run.out_dir" "run.name .." -- "$fx" config check "$tmp/up.json"
+row 2 "run.name: expected a folder name" "run.name ../x" -- "$fx" config check "$tmp/empty.json" --set run.name=../x
+row 2 "run.name: expected a folder name" "run.name a/b" -- "$fx" config check "$tmp/empty.json" --set run.name=a/b
+printf '{"run": {"name": "a\\u0000b"}}' >"$tmp/nul.json"
+row 2 "nul.json:1:20: a NUL character" "NUL in a config string" -- "$fx" config check "$tmp/nul.json"
+
+# --- model folders ---
+cfg layers num_hidden_layers 1e9
+row 2 "num_hidden_layers: 1000000000 layers" "num_hidden_layers 1e9" -- "$fx" eval --model "$tmp/layers"
+cfg vocab vocab_size 500000000
+row 2 "vocab_size: a tensor of" "vocab_size 2e9" -- "$fx" eval --model "$tmp/vocab"
+cfg eos eos_token_id 4000
+row 2 "eos_token_id: 4000; expected a token id below vocab_size 290" "eos beyond the vocabulary" -- "$fx" eval --model "$tmp/eos"
+cp -r "$lm" "$tmp/bigtok"
+/usr/bin/python3 - "$tmp/bigtok/tokenizer.json" <<'E'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["added_tokens"].append(dict(t["added_tokens"][0], id=5000, content="<|far|>"))
+json.dump(t, open(sys.argv[1], "w"))
+E
+row 2 "tokenizer.json: token ids reach 5000; expected ids below the model's vocab_size 290" "tokenizer beyond the vocabulary" -- "$fx" eval --model "$tmp/bigtok"
+
+# --- datasets ---
+printf '{"question": "1+1\\u0000=?", "answer": "2"}\n' >"$tmp/nul.jsonl"
+row 2 "a NUL character" "NUL in a dataset string" -- "$fx" eval --model "$lm" --data "$tmp/nul.jsonl" --prompt-key question
+
+# --- trace stores ---
+head -c 200000 "$tmp/t.h5" >"$tmp/short.h5"
+row 2 "short.h5: cannot open: the HDF5 file is truncated or corrupt" "a truncated store" -- "$fx" traces info "$tmp/short.h5"
+/usr/bin/python3 - "$tmp/t.h5" "$tmp/flip.h5" <<'E'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[97] ^= 8; open(sys.argv[2], "wb").write(b)
+E
+row 2 "flip.h5" "a flipped metadata byte: traces info" -- "$fx" traces info "$tmp/flip.h5"
+row 2 "flip.h5" "a flipped metadata byte: traces export" -- "$fx" traces export "$tmp/flip.h5"
+row 2 "flip.h5" "a flipped metadata byte: prm-score" -- "$fx" prm-score --prm "$tmp/m/class2" --input "$tmp/flip.h5"
+
+# --- output kept: generate appends to an existing store ---
+gen=(generate --model "$lm" --ops 1 --digits 1 --problems 2 --max-new 4)
+expect_run 0 "generate a store" -- "$fx" "${gen[@]}" --out "$tmp/g.h5"
+expect_run 0 "generate again onto it" -- "$fx" "${gen[@]}" --out "$tmp/g.h5"
+expect_contains "$out" "appended to" "says it appended"
+expect_run 0 "traces info" -- "$fx" traces info "$tmp/g.h5"
+expect_contains "$out" "traces     4" "both runs' traces are kept"
+expect_run 0 "no temporary file left" -- test ! -e "$tmp/g.h5.tmp"
+
+# --- JSON output is JSON ---
+printf '{"response": "\\\\boxed{\xff\xfe}", "answer": "2"}\n' >"$tmp/bad_utf8.jsonl"
+expect_run 0 "verify echoes invalid UTF-8" -- "$fx" verify --input "$tmp/bad_utf8.jsonl"
+expect_run 0 "its output is valid JSON in UTF-8" -- /usr/bin/python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin.buffer.read().decode("utf-8").splitlines()]' <<<"$out"
+
+# --- checkpoints carry their kind: train --resume auto in an SFT run's folder is refused ---
+small=(--set model.hidden_size=32 --set model.layers=1 --set model.heads=2 --set model.kv_heads=1
+    --set model.intermediate_size=64 --set model.max_seq=128 --set task.ops=1 --set task.digits=1
+    --set run.out_dir="$tmp" --set log.progress=off)
+"$fx" sft "$src/configs/demo.json" "${small[@]}" --set run.name=kinds --set sft.steps=2 --set sft.batch=4 \
+    --set sft.checkpoint_every=1 --set sft.eval_problems=2 >/dev/null 2>&1
+row 2 "written by a sft run; expected a grpo checkpoint" "train --resume auto on an SFT checkpoint" -- "$fx" train \
+    "$src/configs/demo.json" "${small[@]}" --set run.name=kinds --set grpo.steps=1 --resume auto
+row 2 "written by a sft run; expected a prm checkpoint" "prm-train --resume auto on an SFT checkpoint" -- "$fx" \
+    prm-train "$src/configs/demo.json" "${small[@]}" --set run.name=kinds --set model.path="$tmp/kinds/model" \
+    --set prm.steps=1 --resume auto
+
+# --- a full disk (a 1 MiB tmpfs; tests run as root) ---
+mkdir -p "$tmp/full"
+if mount -t tmpfs -o size=1m tmpfs "$tmp/full"; then
+    head -c 2000000 /dev/zero >"$tmp/full/filler" 2>/dev/null # until the disk is full
+    row 1 "No space left on device" "disk full: traces export --out" -- "$fx" traces export "$tmp/t.h5" --out "$tmp/full/t.jsonl"
+    expect_run 0 "no partial export" -- test ! -e "$tmp/full/t.jsonl" -a ! -e "$tmp/full/t.jsonl.tmp"
+    row 1 "No space left on device" "disk full: generate --out" -- "$fx" "${gen[@]}" --out "$tmp/full/g.h5"
+    expect_run 0 "no partial store" -- test ! -e "$tmp/full/g.h5" -a ! -e "$tmp/full/g.h5.tmp"
+    umount "$tmp/full"
+    # A checkpoint (230 KB) on a 64 KiB disk that holds the run's config and metrics: the
+    # message, exit 1, and no crash in HDF5's cleanup at exit (it was 139).
+    mount -t tmpfs -o size=64k tmpfs "$tmp/full"
+    row 1 "cannot write the checkpoint: No space left on device" "disk full: a checkpoint" -- "$fx" sft \
+        "$src/configs/demo.json" --set "run.out_dir=$tmp/full" --set run.name=s --set model.hidden_size=32 \
+        --set model.layers=1 --set model.heads=2 --set model.kv_heads=1 --set model.intermediate_size=64 \
+        --set model.max_seq=96 --set task.ops=1 --set task.digits=1 --set sft.batch=8 --set sft.steps=20 \
+        --set sft.warmup=5 --set sft.eval_every=20 --set sft.eval_problems=8 --set cluster.threads=1 \
+        --set sft.checkpoint_every=10
+    expect_run 0 "no partial checkpoint" -- test -z "$(ls "$tmp/full/s/checkpoints")"
+    umount "$tmp/full"
+else
+    failed=$((failed + 1))
+    echo "FAIL: cannot mount a tmpfs for the full-disk rows (they need root)" >&2
+fi
+
+echo "$rows rows"
+finish test_bad_input
