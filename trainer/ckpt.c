@@ -204,20 +204,16 @@ int ckpt_resume_latest(const char *run_dir, const char *kind, const ckpt_array *
     return found;
 }
 
-char *ckpt_kind(const char *path) {
+// A string attribute of a checkpoint file (caller frees), or NULL.
+static char *file_str_attr(const char *path, const char *name) {
     fx_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return NULL;
-    char *k = fx_h5_read_str_attr(f, "kind");
+    char *v = fx_h5_read_str_attr(f, name);
     H5Fclose(f);
-    return k;
+    return v;
 }
 
-char *ckpt_config(const char *path) {
-    fx_h5_quiet();
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return NULL;
-    char *c = fx_h5_read_str_attr(f, "config");
-    H5Fclose(f);
-    return c;
-}
+char *ckpt_kind(const char *path) { return file_str_attr(path, "kind"); }
+
+char *ckpt_config(const char *path) { return file_str_attr(path, "config"); }
