@@ -1,4 +1,5 @@
 // args.c — arguments shared by the commands that take a config.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,4 +80,109 @@ int cli_take_resume(const char *cmd, int *argc, char **argv, bool *resume) {
     }
     *resume = strcmp(mode, "auto") == 0;
     return 0;
+}
+
+// --- eval, generate, best-of-n ---------------------------------------------------------------------
+
+// Options that take a number: where it goes, and whether it is a whole number up to 2^53 (else
+// below 2^31).
+static bool infer_number(infer_params *p, const char *k, double x) {
+    if (!strcmp(k, "--n")) p->n = (int)x;
+    else if (!strcmp(k, "--problems")) p->data.count = (int)x;
+    else if (!strcmp(k, "--first")) p->data.first = (int)x;
+    else if (!strcmp(k, "--batch")) p->batch = (int)x;
+    else if (!strcmp(k, "--max-new")) p->max_new = (int)x;
+    else if (!strcmp(k, "--temperature")) p->sample.temperature = (float)x;
+    else if (!strcmp(k, "--top-p")) p->sample.top_p = (float)x;
+    else if (!strcmp(k, "--top-k")) p->sample.top_k = (int)x;
+    else if (!strcmp(k, "--min-p")) p->sample.min_p = (float)x;
+    else if (!strcmp(k, "--seed")) p->seed = (long long)x;
+    else if (!strcmp(k, "--task-seed")) p->data.task_seed = (uint64_t)x;
+    else if (!strcmp(k, "--ops")) p->data.task.ops = (int)x;
+    else if (!strcmp(k, "--digits")) p->data.task.digits = (int)x;
+    else return false;
+    return true;
+}
+
+int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, infer_params *p) {
+    infer_defaults(p, kind);
+    bool bon = kind == INFER_BEST_OF_N, gen = kind == INFER_GENERATE;
+    for (int i = 0; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v || strncmp(k, "--", 2) != 0) {
+            fprintf(stderr, "fluxrl %s: unexpected argument '%s'; see 'fluxrl %s --help'\n", cmd, k, cmd);
+            return FX_EXIT_INPUT;
+        }
+        i++;
+        if (!strcmp(k, bon ? "--policy" : "--model")) p->model = v;
+        else if (!strcmp(k, "--data")) p->data.data = v;
+        else if (!strcmp(k, "--prompt-key")) p->data.prompt_key = v;
+        else if (!strcmp(k, "--answer-key")) p->data.answer_key = v;
+        else if (!strcmp(k, "--chat")) p->chat = v;
+        else if (!strcmp(k, "--backend")) p->backend = v;
+        else if (!strcmp(k, "--precision")) p->precision = v;
+        else if (!strcmp(k, "--out") && (gen || bon)) p->out = v;
+        else if (!strcmp(k, "--operators")) snprintf(p->data.task.operators, sizeof p->data.task.operators, "%.3s", v);
+        else if (!strcmp(k, "--stop")) {
+            if (p->nstop == INFER_MAX_STOP || !v[0]) {
+                fprintf(stderr, "fluxrl %s: --stop: at most %d non-empty strings\n", cmd, INFER_MAX_STOP);
+                return FX_EXIT_INPUT;
+            }
+            p->stop[p->nstop++] = v;
+        } else if (!strcmp(k, "--prm") && bon) {
+            if (p->nprm == INFER_MAX_PRMS) {
+                fprintf(stderr, "fluxrl %s: --prm: at most %d\n", cmd, INFER_MAX_PRMS);
+                return FX_EXIT_INPUT;
+            }
+            p->prm[p->nprm++] = v;
+        } else {
+            char *end;
+            double x = strtod(v, &end);
+            bool wide = !strcmp(k, "--seed") || !strcmp(k, "--task-seed") || (bon && !strcmp(k, "--alpha"));
+            if (*end || end == v || !isfinite(x) || fabs(x) > (wide ? 9007199254740992.0 : 2147483647.0)) {
+                fprintf(stderr, "fluxrl %s: %s: expected a finite number%s, got '%s'\n", cmd, k,
+                        wide ? " below 2^53" : " below 2^31", v);
+                return FX_EXIT_INPUT;
+            }
+            if (bon && !strcmp(k, "--alpha")) p->alpha = x;
+            else if (gen && !strcmp(k, "--slots")) p->slots = (int)x;
+            else if (gen && !strcmp(k, "--kv-tokens")) p->kv_tokens = (int)x;
+            else if (!infer_number(p, k, x)) {
+                fprintf(stderr, "fluxrl %s: unknown option '%s'\n", cmd, k);
+                return FX_EXIT_INPUT;
+            }
+        }
+    }
+    // generate: the engine's slots are --slots, else --batch when given, else rollout.slots' default
+    bool batch_given = false;
+    for (int i = 0; i + 1 < argc; i += 2) batch_given |= !strcmp(argv[i], "--batch");
+    if (gen && !p->slots && batch_given) p->slots = p->batch;
+    const char *bad = infer_check(p, kind);
+    if (bad) {
+        fprintf(stderr, "fluxrl %s: %s\n", cmd, bad);
+        return FX_EXIT_INPUT;
+    }
+    return 0;
+}
+
+int cli_take_backend(const char *cmd, int *argc, char **argv, const char **kind, const char **precision) {
+    *kind = "cpu", *precision = "bf16";
+    if (cli_take_option(cmd, argc, argv, "--backend", kind) || cli_take_option(cmd, argc, argv, "--precision", precision))
+        return FX_EXIT_INPUT;
+    if (strcmp(*kind, "cpu") && strcmp(*kind, "cuda")) {
+        fprintf(stderr, "fluxrl %s: --backend: expected cpu or cuda, got '%s'\n", cmd, *kind);
+        return FX_EXIT_INPUT;
+    }
+    if (strcmp(*precision, "bf16") && strcmp(*precision, "fp32")) {
+        fprintf(stderr, "fluxrl %s: --precision: expected bf16 or fp32, got '%s'\n", cmd, *precision);
+        return FX_EXIT_INPUT;
+    }
+    return 0;
+}
+
+backend *cli_open_backend(const char *cmd, const char *kind, const char *precision) {
+    fx_err err;
+    backend *be = infer_backend_open(kind, precision, 0, 0, &err);
+    if (!be) fprintf(stderr, "fluxrl %s: %s\n", cmd, err.msg);
+    return be;
 }

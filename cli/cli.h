@@ -4,6 +4,7 @@
 
 #include "../core/config.h"
 #include "../core/fx.h"
+#include "../pipeline/infer.h"
 
 typedef struct {
     const char *name;    // "config check": words the user types after `fluxrl`
@@ -79,6 +80,15 @@ void cli_config_args_free(cli_config_args *a);
 // Removes "NAME VALUE" (or "NAME=VALUE") from argv if present: *value points at VALUE, else stays
 // as it was. Returns -1 (after printing why) when NAME has no value.
 int cli_take_option(const char *cmd, int *argc, char **argv, const char *name, const char **value);
+
+// The options of eval, generate and best-of-n into p (infer.h), their defaults first; prints a
+// usage error naming the option. Returns 0 or FX_EXIT_INPUT.
+int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, infer_params *p);
+// Takes --backend cpu|cuda and --precision bf16|fp32 out of argv (defaults cpu, bf16); 0 or
+// FX_EXIT_INPUT after printing why. cli_open_backend opens what they name (infer_backend_open;
+// cuda: device 0), NULL after printing why.
+int cli_take_backend(const char *cmd, int *argc, char **argv, const char **kind, const char **precision);
+backend *cli_open_backend(const char *cmd, const char *kind, const char *precision);
 // Removes "--resume auto|never" from argv: *resume is true for auto. -1 (said why) for a bad mode.
 int cli_take_resume(const char *cmd, int *argc, char **argv, bool *resume);
 

@@ -74,6 +74,8 @@ static int usage_error(const char *msg, const char *arg) {
 }
 
 int cmd_logprobs(int argc, char **argv) {
+    const char *be_kind, *be_precision;
+    if (cli_take_backend("logprobs", &argc, argv, &be_kind, &be_precision)) return FX_EXIT_INPUT;
     const char *dir = NULL, *input = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) dir = argv[++i];
@@ -83,7 +85,8 @@ int cmd_logprobs(int argc, char **argv) {
     if (!dir) return usage_error("--model DIR is required", "");
     if (!input) return usage_error("--input FILE.jsonl is required", "");
     fx_err err;
-    backend *be = backend_cpu_create(0);
+    backend *be = cli_open_backend("logprobs", be_kind, be_precision);
+    if (!be) return FX_EXIT_INPUT;
     model m;
     if (model_load(&m, dir, be, &err)) {
         fprintf(stderr, "%s\n", err.msg);

@@ -29,6 +29,8 @@ static int score_one(void *ctx, const prm_input_trace *t, fx_err *err) {
 }
 
 int cmd_prm_score(int argc, char **argv) {
+    const char *be_kind, *be_precision;
+    if (cli_take_backend("prm-score", &argc, argv, &be_kind, &be_precision)) return FX_EXIT_INPUT;
     const char *dir = NULL, *input = NULL, *tok_path = NULL;
     double alpha = 1.0;
     for (int i = 0; i < argc; i++) {
@@ -53,7 +55,8 @@ int cmd_prm_score(int argc, char **argv) {
         fprintf(stderr, "fluxrl prm-score: --prm and --input are required\n");
         return FX_EXIT_INPUT;
     }
-    backend *be = backend_cpu_create(0);
+    backend *be = cli_open_backend("prm-score", be_kind, be_precision);
+    if (!be) return FX_EXIT_INPUT;
     prm_scorer p;
     fx_err err;
     int rc = prm_load(&p, dir, be, (float)alpha, &err);

@@ -132,6 +132,8 @@ static int write_h5(const pool *p, const int64_t *idx, int64_t k, const char *in
 }
 
 int cmd_select(int argc, char **argv) {
+    const char *be_kind, *be_precision;
+    if (cli_take_backend("select", &argc, argv, &be_kind, &be_precision)) return FX_EXIT_INPUT;
     const char *dir = NULL, *input = NULL, *out = NULL, *tok_path = NULL;
     double alpha = 1.0, topk = -1;
     for (int i = 0; i < argc; i++) {
@@ -168,7 +170,8 @@ int cmd_select(int argc, char **argv) {
         fprintf(stderr, "fluxrl select: %s\n", bad);
         return FX_EXIT_INPUT;
     }
-    backend *be = backend_cpu_create(0);
+    backend *be = cli_open_backend("select", be_kind, be_precision);
+    if (!be) return FX_EXIT_INPUT;
     prm_scorer prm;
     pool p = {.prm = &prm};
     fx_err err;

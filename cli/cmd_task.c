@@ -123,20 +123,20 @@ int cmd_task_check(int argc, char **argv) {
     cJSON *j;
     while ((rc = cli_jsonl_next(&in, &j)) > 0) {
         const char *prompt = cli_jsonl_string(&in, j, "prompt");
-        const char *trace = prompt ? cli_jsonl_string(&in, j, "trace") : NULL;
+        const char *text = prompt ? cli_jsonl_string(&in, j, "trace") : NULL;
         task_problem p;
         fx_err err;
         if (prompt && task_parse_prompt(prompt, &p, &err)) {
             fprintf(stderr, "%s:%ld: %s\n", in.name, in.lineno, err.msg);
-            trace = NULL;
+            text = NULL;
         }
-        if (!trace) {
+        if (!text) {
             cJSON_Delete(j);
             rc = -1;
             break;
         }
         task_labels l;
-        task_check(&p, trace, &l);
+        task_check(&p, text, &l);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "step_correct", bool_array(l.correct, l.nsteps));
         cJSON_AddNumberToObject(o, "think_steps", l.nthink);

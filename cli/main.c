@@ -51,6 +51,7 @@ const cli_command cli_commands[] = {
      "                   [--batch B] [--max-new M] [--chat r1|chatml] [--stop STRING ...]\n"
      "                   [--ops K --digits D --operators OPS --task-seed S]   (builtin)\n"
      "                   [--prompt-key question --answer-key answer]           (JSONL)\n"
+     "                   [--backend cpu|cuda] [--precision bf16|fp32]           (cuda: device 0)\n"
      "Decodes N samples (default 1; greedy at temperature 0, the default) for each of P problems\n"
      "(default 200): the built-in task's held-out problems (those fluxrl sft evaluates on, for the\n"
      "same --task-seed = run.seed and knobs), or the lines of a JSONL file, the user turn being the\n"
@@ -70,6 +71,7 @@ const cli_command cli_commands[] = {
      "whatever S is.\n", cmd_generate},
     {"prm-score", "score traces with a process reward model: step rewards, trajectory reward, r^",
      "usage: fluxrl prm-score --prm DIR --input TRACES.h5|FILE.jsonl [--alpha A] [--tokenizer PATH]\n"
+     "       [--backend cpu|cuda] [--precision bf16|fp32]   (cuda: device 0)\n"
      "DIR is a Hugging Face PRM: Qwen2ForProcessRewardModel (2-class head read at each <extra_0>)\n"
      "or *ForRewardModel (sigmoid of a scalar head at each step's last token and the trace's last).\n"
      "JSONL lines are {\"problem\": ..., \"steps\": [...]} or {\"problem\": ..., \"response\": ...}\n"
@@ -107,7 +109,7 @@ const cli_command cli_commands[] = {
      "stops after the current step with a checkpoint and exit code 3.\n", cmd_prm_train},
     {"select", "keep the k traces of a pool that a PRM scores best (data selection for SFT)",
      "usage: fluxrl select --prm DIR --input POOL.jsonl|POOL.h5 --top-k K --out FILE.jsonl|FILE.h5\n"
-     "                     [--alpha A] [--tokenizer PATH]\n"
+     "                     [--alpha A] [--tokenizer PATH] [--backend cpu|cuda] [--precision bf16|fp32]\n"
      "Scores every trace of POOL with the PRM in DIR like fluxrl prm-score (r^ = mean step reward\n"
      "+ A * trajectory reward) and keeps the K best, best first (ties: input order). JSONL output\n"
      "has one line {\"problem\", \"response\", \"score\", \"step_rewards\", \"trajectory_reward\",\n"
@@ -134,6 +136,7 @@ const cli_command cli_commands[] = {
      "recomputation. Exit code 2 on a bad folder or config.\n", cmd_model_info},
     {"logprobs", "log-probabilities of given token sequences under a model",
      "usage: fluxrl logprobs --model DIR --input FILE.jsonl\n"
+     "       [--backend cpu|cuda] [--precision bf16|fp32]   (cuda: device 0)\n"
      "Each line of FILE.jsonl is {\"ids\": [token ids]}. Prints one line {\"logprobs\": [...]} per\n"
      "input line: the log-probability of every token given the ones before it (none for the\n"
      "first). The whole file is checked first; a bad line is reported as FILE:LINE: field: what\n"

@@ -94,6 +94,9 @@ typedef struct {
 
 int tok_chat_style_parse(const char *name, tok_chat_style *out); // "chatml" | "r1"
 char *tok_chat_format(const tok_message *msgs, int n, tok_chat_style style, bool add_generation_prompt);
+// A problem as the prompt every decoding command feeds the model: the user turn `text` in `style`
+// with the generation prompt, encoded and appended to out.
+void tok_encode_prompt(tok_tokenizer *t, const char *text, tok_chat_style style, tok_ids *out);
 
 // The PRM input (Qwen2.5-Math-PRM layout): optional system turn, user = problem, assistant = the
 // steps, each followed by "<extra_0>", the turn closed by "<|im_end|>\n". The PRM's step scores

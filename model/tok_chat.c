@@ -45,6 +45,13 @@ char *tok_chat_format(const tok_message *msgs, int n, tok_chat_style style, bool
     return b.p;
 }
 
+void tok_encode_prompt(tok_tokenizer *t, const char *text, tok_chat_style style, tok_ids *out) {
+    tok_message msg = {"user", text};
+    char *chat = tok_chat_format(&msg, 1, style, true);
+    tok_encode(t, chat, strlen(chat), out);
+    free(chat);
+}
+
 char *tok_prm_format(const char *system, const char *problem, const char *const *steps, int nsteps) {
     sbuf b = {0};
     add(&b, "");

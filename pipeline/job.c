@@ -148,10 +148,7 @@ static void prompt_ids(const pipe_job *j, const rollout_problem *p, tok_ids *out
         sft_prompt(&j->task, &p->task, out);
         return;
     }
-    tok_message msg = {"user", p->prompt};
-    char *text = tok_chat_format(&msg, 1, j->task.chat, true);
-    tok_encode(j->tok, text, strlen(text), out);
-    free(text);
+    tok_encode_prompt(j->tok, p->prompt, j->task.chat, out);
 }
 
 // The problem's text, as the PRM reads it (caller frees).

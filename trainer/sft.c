@@ -15,11 +15,8 @@
 // The chat-formatted user turn, then the response (without the "<think>\n" that the r1 layout's
 // prompt already opened) and the end-of-turn token.
 static void encode_example(const sft_task *s, const char *problem, const char *response, tok_ids *ids, int *nprompt) {
-    tok_message msg = {"user", problem};
-    char *text = tok_chat_format(&msg, 1, s->chat, true);
     ids->n = 0;
-    tok_encode(s->tok, text, strlen(text), ids);
-    free(text);
+    tok_encode_prompt(s->tok, problem, s->chat, ids);
     *nprompt = (int)ids->n;
     if (s->chat == TOK_CHAT_R1 && strncmp(response, "<think>\n", 8) == 0) response += 8;
     tok_encode(s->tok, response, strlen(response), ids);
@@ -110,10 +107,7 @@ void sft_task_free(sft_task *s) {
 
 void sft_prompt(const sft_task *s, const task_problem *p, tok_ids *out) {
     char *q = task_prompt(p);
-    tok_message msg = {"user", q};
-    char *text = tok_chat_format(&msg, 1, s->chat, true);
-    tok_encode(s->tok, text, strlen(text), out);
-    free(text);
+    tok_encode_prompt(s->tok, q, s->chat, out);
     free(q);
 }
 

@@ -47,6 +47,8 @@ row 2 "usage: fluxrl COMMAND" "no arguments" -- "$fx"
 row 2 "--temperature: expected a finite number" "temperature nan" -- "$fx" eval --model "$lm" --temperature nan
 row 2 "--top-k: expected an integer in [1, 2^63)" "top-k beyond int64" -- "$fx" select --prm "$tmp/m/class2" --input "$tmp/t.h5" --top-k 1e19 --out "$tmp/x.jsonl"
 row 2 "is a directory; expected a file" "a directory as --input" -- "$fx" verify --input "$tmp"
+row 2 "--backend: expected cpu or cuda" "an unknown backend (eval)" -- "$fx" eval --model "$lm" --backend gpu
+row 2 "--precision: expected bf16 or fp32, got 'fp16'" "an unknown precision (prm-score)" -- "$fx" prm-score --prm "$tmp/m/class2" --input "$tmp/t.h5" --precision fp16
 row 2 "is a directory; expected a file" "a directory as --data" -- "$fx" eval --model "$lm" --data "$tmp"
 row 2 "not a folder; expected a model folder" "a file as --model" -- "$fx" eval --model "$tmp/t.h5"
 echo '{}' >"$tmp/empty.json"
