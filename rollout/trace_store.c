@@ -17,10 +17,15 @@
 // The file's datasets are trace_columns, in the order they are appended: the token and step
 // arrays, the per-trace columns, and /traces/group_id last (its length is the trace count).
 #define NCOLS 21
-static int g_order[NCOLS];
-static char g_paths[NCOLS][48];
 
-static void columns_init(void) {
+// Each column's dataset path and the order columns are appended in: computed per store from
+// trace_columns (no state shared between stores or threads).
+typedef struct {
+    int order[NCOLS];
+    char paths[NCOLS][48];
+} column_layout;
+
+static void columns_init(column_layout *l) {
     FX_ASSERT(trace_ncolumns == NCOLS);
     int k = 0;
     for (int pass = 0; pass < 3; pass++)
@@ -29,13 +34,15 @@ static void columns_init(void) {
             bool group = strcmp(col->name, "group_id") == 0;
             if ((pass == 0 && col->per != TRACE_PER_TRACE) || (pass == 1 && col->per == TRACE_PER_TRACE && !group) ||
                 (pass == 2 && group))
-                g_order[k++] = c;
+                l->order[k++] = c;
         }
     for (int c = 0; c < NCOLS; c++) {
         const trace_column *col = &trace_columns[c];
-        if (col->per == TRACE_PER_TRACE) snprintf(g_paths[c], sizeof g_paths[c], "/traces/%s", col->name);
-        else if (col->per == TRACE_PER_STEP) snprintf(g_paths[c], sizeof g_paths[c], "/steps/%s", col->name + 5);
-        else snprintf(g_paths[c], sizeof g_paths[c], "/tokens/%s", col->name);
+        char *path = l->paths[c];
+        size_t cap = sizeof l->paths[c];
+        if (col->per == TRACE_PER_TRACE) snprintf(path, cap, "/traces/%s", col->name);
+        else if (col->per == TRACE_PER_STEP) snprintf(path, cap, "/steps/%s", col->name + 5);
+        else snprintf(path, cap, "/tokens/%s", col->name);
     }
 }
 #define GROUP_COL 0 // trace_columns[0] is group_id
@@ -44,6 +51,7 @@ struct trace_store {
     char *path;
     hid_t file;
     hid_t dsets[NCOLS];
+    column_layout cols;
     bool writing;
     int64_t count[4]; // stored traces, prompt ids, response ids, steps
     char *attrs[3];   // config, model, tokenizer
@@ -71,8 +79,8 @@ static void store_free(trace_store *s) {
 
 static trace_store *store_new(const char *path) {
     fx_h5_quiet(); // errors are reported by us, naming file and dataset
-    if (!g_paths[0][0]) columns_init();
     trace_store *s = fx_calloc(1, sizeof *s);
+    columns_init(&s->cols);
     s->path = fx_strdup(path);
     return s;
 }
@@ -102,12 +110,12 @@ int trace_store_create(trace_store **out, const char *path, const char *config_j
         hid_t space = H5Screate_simple(1, &zero, &unlimited);
         hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
         H5Pset_chunk(dcpl, 1, &chunk);
-        s->dsets[c] = H5Dcreate2(s->file, g_paths[c], h5type(trace_columns[c].type), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        s->dsets[c] = H5Dcreate2(s->file, s->cols.paths[c], h5type(trace_columns[c].type), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
         H5Pclose(dcpl);
         H5Sclose(space);
         if (s->dsets[c] < 0) {
             store_free(s);
-            return fx_errf(err, "%s: cannot create dataset %s", path, g_paths[c]);
+            return fx_errf(err, "%s: cannot create dataset %s", path, s->cols.paths[c]);
         }
     }
     const char *vals[3] = {config_json ? config_json : "", model ? model : "", tokenizer ? tokenizer : ""};
@@ -147,7 +155,7 @@ static int append_column(trace_store *s, int c, const void *data, int64_t rows, 
     if (rows == 0) return 0;
     hid_t d = s->dsets[c];
     hsize_t old = (hsize_t)s->count[trace_columns[c].per], add = (hsize_t)rows, size = old + add;
-    if (H5Dset_extent(d, &size) < 0) return fx_errf(err, "%s: %s: cannot extend", s->path, g_paths[c]);
+    if (H5Dset_extent(d, &size) < 0) return fx_errf(err, "%s: %s: cannot extend", s->path, s->cols.paths[c]);
     hid_t fspace = H5Dget_space(d);
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &old, NULL, &add, NULL);
     hid_t mspace = H5Screate_simple(1, &add, NULL);
@@ -156,7 +164,7 @@ static int append_column(trace_store *s, int c, const void *data, int64_t rows, 
     int e = errno;
     H5Sclose(mspace);
     H5Sclose(fspace);
-    if (rc < 0) return fx_errf(err, "%s: %s: write failed: %s", s->path, g_paths[c], e ? strerror(e) : "disk full?");
+    if (rc < 0) return fx_errf(err, "%s: %s: write failed: %s", s->path, s->cols.paths[c], e ? strerror(e) : "disk full?");
     return 0;
 }
 
@@ -173,7 +181,7 @@ int trace_store_append(trace_store *s, const trace_batch *b, fx_err *err) {
     }
     int rc = 0;
     for (int k = 0; k < NCOLS && !rc; k++) {
-        int c = g_order[k];
+        int c = s->cols.order[k];
         if (c == GROUP_COL && flush(s, err)) rc = -1;
         const void *data = trace_batch_array(b, &trace_columns[c]);
         for (int j = 0; j < 3; j++)
@@ -238,10 +246,10 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
         return fx_errf(err, "%s: format: expected a \"%s\" attribute (not a fluxrl trace store)", path, FORMAT_NAME);
     }
     for (int c = 0; c < NCOLS; c++) {
-        s->dsets[c] = H5Dopen2(s->file, g_paths[c], H5P_DEFAULT);
+        s->dsets[c] = H5Dopen2(s->file, s->cols.paths[c], H5P_DEFAULT);
         if (s->dsets[c] < 0) {
             store_free(s);
-            return fx_errf(err, "%s: %s: missing dataset", path, g_paths[c]);
+            return fx_errf(err, "%s: %s: missing dataset", path, s->cols.paths[c]);
         }
         if (c == GROUP_COL || trace_columns[c].per != TRACE_PER_TRACE)
             s->count[trace_columns[c].per] = extent(s->dsets[c]);
@@ -249,7 +257,7 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
     for (int c = 0; c < NCOLS; c++)
         if (trace_columns[c].per == TRACE_PER_TRACE && extent(s->dsets[c]) < s->count[TRACE_PER_TRACE]) {
             store_free(s);
-            return fx_errf(err, "%s: %s: shorter than /traces/group_id", path, g_paths[c]);
+            return fx_errf(err, "%s: %s: shorter than /traces/group_id", path, s->cols.paths[c]);
         }
     for (int a = 0; a < 3; a++) s->attrs[a] = fx_h5_read_str_attr(s->file, g_attr_names[a]);
     *out = s;
@@ -271,12 +279,12 @@ int trace_store_open_append(trace_store **out, const char *path, fx_err *err) {
                                    errno ? strerror(errno) : "not writable, or a writer still has it open")
                          : 0;
     for (int c = 0; c < NCOLS && !rc; c++)
-        if ((s->dsets[c] = H5Dopen2(s->file, g_paths[c], H5P_DEFAULT)) < 0) rc = fx_errf(err, "%s: %s: missing dataset", path, g_paths[c]);
+        if ((s->dsets[c] = H5Dopen2(s->file, s->cols.paths[c], H5P_DEFAULT)) < 0) rc = fx_errf(err, "%s: %s: missing dataset", path, s->cols.paths[c]);
     // Per-trace columns longer than group_id (a writer killed mid-batch) are cut back to it.
     for (int c = 0; c < NCOLS && !rc; c++)
         if (trace_columns[c].per == TRACE_PER_TRACE && extent(s->dsets[c]) != s->count[TRACE_PER_TRACE]) {
             hsize_t n = (hsize_t)s->count[TRACE_PER_TRACE];
-            if (H5Dset_extent(s->dsets[c], &n) < 0) rc = fx_errf(err, "%s: %s: cannot trim", path, g_paths[c]);
+            if (H5Dset_extent(s->dsets[c], &n) < 0) rc = fx_errf(err, "%s: %s: cannot trim", path, s->cols.paths[c]);
         }
     if (!rc && H5Fstart_swmr_write(s->file) < 0) rc = fx_errf(err, "%s: cannot start SWMR writing", path);
     if (rc) {
@@ -305,7 +313,7 @@ static int read_column(trace_store *s, int c, int64_t first, int64_t rows, void 
     herr_t rc = H5Dread(s->dsets[c], h5type(trace_columns[c].type), mspace, fspace, H5P_DEFAULT, out);
     H5Sclose(mspace);
     H5Sclose(fspace);
-    return rc < 0 ? fx_errf(err, "%s: %s: read of rows [%lld, %lld) failed", s->path, g_paths[c], (long long)first,
+    return rc < 0 ? fx_errf(err, "%s: %s: read of rows [%lld, %lld) failed", s->path, s->cols.paths[c], (long long)first,
                             (long long)(first + rows))
                   : 0;
 }
