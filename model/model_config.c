@@ -70,6 +70,35 @@ static int get_token_id(reader *r, const char *key, int *out) {
     return 0;
 }
 
+// transformers 5 writes RoPE as "rope_parameters": {"rope_type": "default", "rope_theta": T} (in
+// place of rope_theta and rope_scaling). Plain RoPE is read from it; any other rope_type is refused
+// like rope_scaling, and a rope_theta that disagrees with the top-level one is an error.
+static int get_rope_parameters(reader *r, double *theta) {
+    const cJSON *v = get(r, "rope_parameters");
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsObject(v))
+        return fx_errf(r->err, "%s: rope_parameters: expected an object {\"rope_type\": \"default\", \"rope_theta\": ...}",
+                       r->file);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(v, "rope_type");
+    if (type && !(cJSON_IsString(type) && strcmp(type->valuestring, "default") == 0)) {
+        char *s = cJSON_PrintUnformatted(type);
+        fx_errf(r->err, "%s: rope_parameters.rope_type: not supported (got %.60s); fluxrl implements plain RoPE "
+                        "(\"default\")", r->file, s ? s : "?");
+        free(s);
+        return -1;
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "rope_theta");
+    if (!t || cJSON_IsNull(t)) return 0;
+    if (!cJSON_IsNumber(t) || !(t->valuedouble > 0) || !isfinite(t->valuedouble))
+        return fx_errf(r->err, "%s: rope_parameters.rope_theta: expected a number > 0", r->file);
+    const cJSON *top = get(r, "rope_theta");
+    if (top && cJSON_IsNumber(top) && top->valuedouble != t->valuedouble)
+        return fx_errf(r->err, "%s: rope_parameters.rope_theta %g disagrees with rope_theta %g", r->file, t->valuedouble,
+                       top->valuedouble);
+    *theta = t->valuedouble;
+    return 0;
+}
+
 // Keys whose non-default values change the architecture in ways this code does not implement.
 static int refuse_unsupported(reader *r, const model_config *c) {
     const cJSON *v;
@@ -126,6 +155,7 @@ int model_config_parse(model_config *c, const char *json, size_t len, const char
     if (!rc) rc = get_int(&r, "vocab_size", -1, &c->vocab_size);
     if (!rc) rc = get_int(&r, "max_position_embeddings", 32768, &c->max_position_embeddings);
     if (!rc) rc = get_double(&r, "rope_theta", 10000.0, &c->rope_theta);
+    if (!rc) rc = get_rope_parameters(&r, &c->rope_theta);
     if (!rc) rc = get_double(&r, "rms_norm_eps", 1e-6, &c->rms_norm_eps);
     if (!rc) rc = get_bool(&r, "tie_word_embeddings", false, &c->tie_word_embeddings);
     bool attention_bias = false;

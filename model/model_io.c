@@ -7,6 +7,8 @@
 
 #include "model.h"
 
+#include "../core/log.h"
+
 static const char *head_names = "*ForCausalLM, *ForProcessRewardModel, *ForRewardModel, *ForSequenceClassification";
 
 int model_check_dir(const char *dir, fx_err *err) {
@@ -48,10 +50,19 @@ int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
         }
         be->upload(be->ctx, m->params_mem + t->offset, tmp, t->numel * sizeof(float));
     }
-    for (int i = 0; i < a.ntensors && rc == 0; i++)
-        if (!model_find_tensor(m, a.tensors[i].name))
-            rc = fx_errf(err, "%s: unexpected tensor %s (not part of a %s with this config.json)",
-                         a.paths[a.tensors[i].shard], a.tensors[i].name, cfg.architecture);
+    for (int i = 0; i < a.ntensors && rc == 0; i++) {
+        const char *name = a.tensors[i].name;
+        if (model_find_tensor(m, name)) continue;
+        // Released PRMs (Qwen2.5-Math-PRM) keep the language-model head of the model they were
+        // trained from; like vLLM, a reward model loads without it.
+        if (head != MODEL_HEAD_LM && !strcmp(name, "lm_head.weight")) {
+            fx_info("%s: lm_head.weight ignored: a %s has no language-model head", a.paths[a.tensors[i].shard],
+                    cfg.architecture);
+            continue;
+        }
+        rc = fx_errf(err, "%s: unexpected tensor %s (not part of a %s with this config.json)",
+                     a.paths[a.tensors[i].shard], name, cfg.architecture);
+    }
     free(tmp);
     st_close(&a);
     if (rc) model_free(m);

@@ -80,6 +80,59 @@ int main(void) {
     free(v), free(text), tok_ids_free(&ids);
     prm_free(&p);
 
+    // A released PRM's checkpoint keeps lm_head.weight (Qwen2.5-Math-PRM): loaded without it, the
+    // same scores; a language model with a tensor it does not have is still refused.
+    {
+        model m;
+        snprintf(path, sizeof path, "%s/class2", dir);
+        CHECK_INT(model_load(&m, path, be, &err), 0);
+        float *host = malloc(m.nparams * sizeof(float)), *extra = calloc((size_t)m.V * m.C, sizeof(float));
+        be->download(be->ctx, host, m.params_mem, m.nparams * sizeof(float));
+        st_entry *e = calloc((size_t)m.ntensors + 1, sizeof *e);
+        for (int i = 0; i < m.ntensors; i++) {
+            const model_tensor *t = &m.tensors[i];
+            e[i] = (st_entry){.name = t->name, .ndim = t->ndim, .shape = {t->shape[0], t->shape[1]}, .data = host + t->offset};
+        }
+        e[m.ntensors] = (st_entry){.name = "lm_head.weight", .ndim = 2, .shape = {m.V, m.C}, .data = extra};
+        char cmd[1400], file[700];
+        snprintf(cmd, sizeof cmd, "cp -r '%s' '%s/class2_lm' && cp -r '%s/lm' '%s/lm_score'", path, dir, dir, dir);
+        CHECK_INT(system(cmd), 0);
+        snprintf(file, sizeof file, "%s/class2_lm/model.safetensors", dir);
+        CHECK_INT(st_save(file, e, m.ntensors + 1, ST_F32, &err), 0);
+        snprintf(path, sizeof path, "%s/class2_lm", dir);
+        CHECK_INT(prm_load(&p, path, be, 0.5f, &err), 0);
+        float sr2[3];
+        prm_result r2 = {.step = sr2};
+        CHECK_INT(prm_score(&p, "Compute 12+3-4.", steps, 3, &r2, &err), 0);
+        snprintf(path, sizeof path, "%s/class2", dir);
+        prm_scorer p0;
+        CHECK_INT(prm_load(&p0, path, be, 0.5f, &err), 0);
+        prm_result r0 = {.step = sr};
+        CHECK_INT(prm_score(&p0, "Compute 12+3-4.", steps, 3, &r0, &err), 0);
+        CHECK(r2.score == r0.score && sr2[0] == sr[0] && sr2[2] == sr[2]);
+        prm_free(&p0), prm_free(&p);
+        // an LM folder given a score head it does not have
+        model lm;
+        snprintf(path, sizeof path, "%s/lm", dir);
+        CHECK_INT(model_load(&lm, path, be, &err), 0);
+        float *lh = malloc(lm.nparams * sizeof(float));
+        be->download(be->ctx, lh, lm.params_mem, lm.nparams * sizeof(float));
+        st_entry *le = calloc((size_t)lm.ntensors + 1, sizeof *le);
+        for (int i = 0; i < lm.ntensors; i++) {
+            const model_tensor *t = &lm.tensors[i];
+            le[i] = (st_entry){.name = t->name, .ndim = t->ndim, .shape = {t->shape[0], t->shape[1]}, .data = lh + t->offset};
+        }
+        le[lm.ntensors] = (st_entry){.name = "score.weight", .ndim = 2, .shape = {1, lm.C}, .data = extra};
+        snprintf(file, sizeof file, "%s/lm_score/model.safetensors", dir);
+        CHECK_INT(st_save(file, le, lm.ntensors + 1, ST_F32, &err), 0);
+        model bad;
+        snprintf(path, sizeof path, "%s/lm_score", dir);
+        CHECK_INT(model_load(&bad, path, be, &err), -1);
+        CHECK(strstr(err.msg, "unexpected tensor score.weight") != NULL);
+        model_free(&lm), model_free(&m);
+        free(host), free(extra), free(e), free(lh), free(le);
+    }
+
     // A language model is not a PRM.
     snprintf(path, sizeof path, "%s/lm", dir);
     CHECK_INT(prm_load(&p, path, be, 1.0f, &err), -1);

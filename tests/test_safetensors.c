@@ -291,6 +291,21 @@ static void test_model_config(void) {
     CHECK_STR(parse_cfg(&c, buf), "config.json: num_key_value_heads: 3 does not divide num_attention_heads 4");
     snprintf(buf, sizeof buf, "%s\"rope_scaling\": {\"type\": \"llama3\"}}", base);
     CHECK_STR(parse_cfg(&c, buf), "config.json: rope_scaling: not supported (got {\"type\":\"llama3\"}); fluxrl implements plain RoPE");
+    // transformers 5: rope_parameters in place of rope_theta / rope_scaling.
+    snprintf(buf, sizeof buf, "%s\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1000000.0}}", base);
+    CHECK_STR(parse_cfg(&c, buf), "");
+    CHECK_NEAR(c.rope_theta, 1e6, 0);
+    snprintf(buf, sizeof buf, "%s\"rope_theta\": 5e5, \"rope_parameters\": {\"rope_theta\": 5e5}}", base);
+    CHECK_STR(parse_cfg(&c, buf), "");
+    CHECK_NEAR(c.rope_theta, 5e5, 0);
+    snprintf(buf, sizeof buf, "%s\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4}}", base);
+    CHECK_STR(parse_cfg(&c, buf), "config.json: rope_parameters.rope_type: not supported (got \"yarn\"); fluxrl "
+                                  "implements plain RoPE (\"default\")");
+    snprintf(buf, sizeof buf, "%s\"rope_theta\": 1e4, \"rope_parameters\": {\"rope_theta\": 1e6}}", base);
+    CHECK_STR(parse_cfg(&c, buf), "config.json: rope_parameters.rope_theta 1e+06 disagrees with rope_theta 10000");
+    snprintf(buf, sizeof buf, "%s\"rope_parameters\": 3}", base);
+    CHECK_STR(parse_cfg(&c, buf), "config.json: rope_parameters: expected an object {\"rope_type\": \"default\", "
+                                  "\"rope_theta\": ...}");
     snprintf(buf, sizeof buf, "%s\"use_sliding_window\": true}", base);
     CHECK_STR(parse_cfg(&c, buf), "config.json: use_sliding_window: not supported (sliding-window attention); expected false");
     snprintf(buf, sizeof buf, "%s\"hidden_act\": \"gelu\"}", base);
