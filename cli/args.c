@@ -6,6 +6,7 @@
 
 #include "../core/log.h"
 #include "../core/progress.h"
+#include "../pipeline/pipeline.h"
 #include "cli.h"
 
 int cli_parse_config_args(const char *cmd, int argc, char **argv, bool need_file, cli_config_args *a) {
@@ -182,7 +183,7 @@ int cli_take_backend(const char *cmd, int *argc, char **argv, const char **kind,
 
 backend *cli_open_backend(const char *cmd, const char *kind, const char *precision) {
     fx_err err;
-    backend *be = infer_backend_open(kind, precision, 0, 0, &err);
+    backend *be = pipeline_backend_open("--backend", kind, precision, 0, 0, "this process", &err);
     if (!be) fprintf(stderr, "fluxrl %s: %s\n", cmd, err.msg);
     return be;
 }

@@ -85,7 +85,7 @@ int cli_take_option(const char *cmd, int *argc, char **argv, const char *name, c
 // usage error naming the option. Returns 0 or FX_EXIT_INPUT.
 int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, infer_params *p);
 // Takes --backend cpu|cuda and --precision bf16|fp32 out of argv (defaults cpu, bf16); 0 or
-// FX_EXIT_INPUT after printing why. cli_open_backend opens what they name (infer_backend_open;
+// FX_EXIT_INPUT after printing why. cli_open_backend opens what they name (pipeline_backend_open;
 // cuda: device 0), NULL after printing why.
 int cli_take_backend(const char *cmd, int *argc, char **argv, const char **kind, const char **precision);
 backend *cli_open_backend(const char *cmd, const char *kind, const char *precision);

@@ -40,6 +40,8 @@ int comm_world_rank(void);
 // The MPI library's name and version (its first line, e.g. "Open MPI v4.1.4"), into buf.
 void comm_mpi_version(char *buf, size_t n);
 int comm_world_size(void);
+// This rank's index among the ranks of its node (collective over the world: every rank calls it).
+int comm_local_rank(void);
 
 // Splits MPI_COMM_WORLD into roles per the config. A world size other than the sum of the
 // cluster.*_ranks keys (and not 1) is bad input: err names both numbers.

@@ -47,6 +47,15 @@ int comm_world_rank(void) {
     return r;
 }
 
+int comm_local_rank(void) {
+    MPI_Comm node;
+    int r = 0;
+    COMM_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+    COMM_CHECK(MPI_Comm_rank(node, &r));
+    MPI_Comm_free(&node);
+    return r;
+}
+
 int comm_world_size(void) {
     int s = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &s);

@@ -7,6 +7,7 @@
 #include "../comm/dp.h"
 #include "../core/log.h"
 #include "../core/watchdog.h"
+#include "../model/cuda/cuda_backend.h"
 #include "pipeline.h"
 
 // MPI up, the config resolved on every rank and agreed on; the run's log settings and signal
@@ -28,17 +29,43 @@ static int start(int *argc, char ***argv, const char *role, const char *path, in
     return 0;
 }
 
+// This rank's backend (cluster.backend; with a CUDA device per rank, the model's buffers then go
+// through NCCL), agreed on by every rank. Returns 0, or the exit code every rank ends with.
+static int open_backend(const fx_config *c, comm_dp *dp, int threads, backend **be) {
+    fx_err err = {{0}};
+    int bad = -1, mine = 0;
+    *be = pipeline_backend_open("cluster.backend", c->cluster.backend, c->cluster.precision, comm_local_rank(), threads,
+                                "this rank", &err);
+    if (!*be) mine = FX_EXIT_INPUT;
+    int code = comm_agree(mine, &bad);
+    if (!code && !strcmp(c->cluster.backend, "cuda") && dp->size > 1 &&
+        comm_dp_use_nccl(dp, backend_cuda_stream(*be), &err))
+        mine = FX_EXIT_FAIL;
+    if (!code) code = comm_agree(mine, &bad);
+    if (code) {
+        if (mine && comm_world_rank() == bad) fx_error("%s", err.msg);
+        backend_destroy(*be);
+        *be = NULL;
+    }
+    return code;
+}
+
 int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
                  sft_run_result *res) {
     memset(res, 0, sizeof *res);
     fx_config *c = fx_malloc(sizeof *c);
     comm_dp dp;
+    backend *be = NULL;
     int code = start(argc, argv, "sft", path, nset, sets, c, &dp);
-    if (!code) {
+    bool dp_up = code == 0;
+    // with more than one rank, one thread each unless cluster.threads says otherwise
+    int threads = !dp_up ? 0 : dp.size > 1 && c->cluster.threads <= 0 ? 1 : (int)c->cluster.threads;
+    if (dp_up && !(code = open_backend(c, &dp, threads, &be))) {
         trainer_dp hook = comm_dp_hook(&dp);
-        code = sft_run(c, dp.size > 1 ? &hook : NULL, want_resume, res);
-        comm_dp_free(&dp);
+        code = sft_run(c, be, dp.size > 1 ? &hook : NULL, want_resume, res);
     }
+    if (dp_up) comm_dp_free(&dp);
+    backend_destroy(be);
     free(c);
     comm_finalize();
     return code;
@@ -49,12 +76,15 @@ int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char
     memset(res, 0, sizeof *res);
     fx_config *c = fx_malloc(sizeof *c);
     comm_dp dp;
+    backend *be = NULL;
     int code = start(argc, argv, "prm-train", path, nset, sets, c, &dp);
-    if (!code) {
+    bool dp_up = code == 0;
+    if (dp_up && !(code = open_backend(c, &dp, (int)c->cluster.threads, &be))) {
         trainer_dp hook = comm_dp_hook(&dp);
-        code = prm_run(c, dp.size > 1 ? &hook : NULL, want_resume, res);
-        comm_dp_free(&dp);
+        code = prm_run(c, be, dp.size > 1 ? &hook : NULL, want_resume, res);
     }
+    if (dp_up) comm_dp_free(&dp);
+    backend_destroy(be);
     free(c);
     comm_finalize();
     return code;

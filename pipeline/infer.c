@@ -14,7 +14,6 @@
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/progress.h"
-#include "../model/cuda/cuda_backend.h"
 #include "../model/tok.h"
 #include "../reward/prm.h"
 #include "../reward/prm_input.h"
@@ -24,6 +23,7 @@
 #include "../rollout/trace_store.h"
 #include "../rollout/verify.h"
 #include "../trainer/prm_train.h"
+#include "pipeline.h"
 
 static const char *kind_name(infer_kind k) {
     return k == INFER_EVAL ? "eval" : k == INFER_GENERATE ? "generate" : "best-of-n";
@@ -56,16 +56,6 @@ const char *infer_check(const infer_params *p, infer_kind kind) {
            : NULL;
 }
 
-backend *infer_backend_open(const char *kind, const char *precision, int device, int threads, fx_err *err) {
-    if (strcmp(kind, "cuda") != 0) return backend_cpu_create(threads);
-    int devices = backend_cuda_device_count();
-    if (devices == 0) {
-        fx_errf(err, "backend cuda: this process sees no CUDA device (or this build has no CUDA backend)");
-        return NULL;
-    }
-    return backend_cuda_create(device, !strcmp(precision, "fp32") ? BACKEND_CUDA_FP32 : BACKEND_CUDA_BF16, err);
-}
-
 // What every command holds while it decodes: the backend, the policy and its tokenizer, the problems.
 typedef struct {
     const infer_params *p;
@@ -83,7 +73,7 @@ static int run_open(infer_run *r, const infer_params *p, infer_kind kind, fx_err
     r->p = p;
     if (tok_chat_style_parse(p->chat, &r->chat))
         return fx_errf(err, "fluxrl %s: --chat: expected r1 or chatml, got '%s'", kind_name(kind), p->chat);
-    if (!(r->be = infer_backend_open(p->backend, p->precision, 0, 0, err))) return -1;
+    if (!(r->be = pipeline_backend_open("--backend", p->backend, p->precision, 0, 0, "this process", err))) return -1;
     if (rollout_data_load(&p->data, &r->ps, &r->np, err)) return -1;
     if (model_check_dir(p->model, err) || tok_load(&r->tok, p->model, err) || model_load(&r->m, p->model, r->be, err) ||
         tok_check_vocab(r->tok, r->m.cfg.vocab_size, p->model, err))

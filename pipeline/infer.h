@@ -42,10 +42,6 @@ void infer_defaults(infer_params *p, infer_kind kind);
 // The first parameter that is out of range, as "--option: expected ..." (NULL when all are fine).
 const char *infer_check(const infer_params *p, infer_kind kind);
 
-// The backend a command runs on: "cpu" (threads <= 0: all cores) or "cuda" on `device` in
-// `precision` ("bf16" | "fp32"); NULL with err filled when it cannot be had.
-backend *infer_backend_open(const char *kind, const char *precision, int device, int threads, fx_err *err);
-
 typedef struct {
     int problems, samples;
     reward_accuracy acc; // pass@1, majority and pass@samples

@@ -15,6 +15,7 @@
 #include "../rollout/decode.h"
 #include "../rollout/engine.h"
 #include "../rollout/steps.h"
+#include "pipeline.h"
 
 #define MAX_STEPS (TASK_MAX_OPS + 2)
 #define MAX_PRM_STEPS 256
@@ -73,16 +74,10 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     memset(j, 0, sizeof *j);
     j->c = c, j->roles = roles;
     parse_choices(c, &j->g, &j->train);
-    if (!strcmp(c->cluster.backend, "cuda")) {
-        int devices = backend_cuda_device_count();
-        if (devices == 0)
-            return fx_errf(err, "cluster.backend: \"cuda\", but %s sees no CUDA device (or this build has no CUDA "
-                                "backend)", w ? comm_role_name(w->role) : "this process");
-        backend_cuda_precision prec = !strcmp(c->cluster.precision, "fp32") ? BACKEND_CUDA_FP32 : BACKEND_CUDA_BF16;
-        j->be = backend_cuda_create(w ? w->local_rank % devices : 0, prec, err);
-        if (!j->be) return -1;
-        j->cuda = true;
-    } else j->be = backend_cpu_create(threads);
+    j->be = pipeline_backend_open("cluster.backend", c->cluster.backend, c->cluster.precision, w ? w->local_rank : 0,
+                                  threads, w ? comm_role_name(w->role) : "this process", err);
+    if (!j->be) return -1;
+    j->cuda = !strcmp(c->cluster.backend, "cuda");
     // Every role needs the tokenizer and the task; the policy's folder brings the tokenizer.
     if (policy_build(c, j->be, &j->policy, &j->tok, err)) return -1;
     if (sft_task_init(&j->task, j->tok, c, err)) return -1;

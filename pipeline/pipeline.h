@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "../core/config.h"
+#include "../model/backend.h"
 #include "../trainer/prm_run.h"
 #include "../trainer/sft_run.h"
 
@@ -48,5 +49,11 @@ int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **set
 int pipeline_ranks(int *argc, char ***argv, const char *path, int nset, char **sets, char **table);
 int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
                        prm_run_result *res);
+
+// The backend named `kind`: "cpu" (threads <= 0: all the cores OpenMP sees) or "cuda" in
+// `precision` ("bf16" | "fp32") on device local_rank mod the devices this process sees. NULL with
+// err filled ("SETTING: "cuda", but WHO sees no CUDA device ...") when it cannot be had.
+backend *pipeline_backend_open(const char *setting, const char *kind, const char *precision, int local_rank,
+                               int threads, const char *who, fx_err *err);
 
 #endif

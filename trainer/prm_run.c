@@ -57,7 +57,7 @@ static int save_ckpt(train_ckpt *ck, const model *m, int64_t step, uint64_t next
     return train_ckpt_save(ck, m, step, c, dir, err);
 }
 
-int prm_run(const fx_config *c, const trainer_dp *dp, bool want_resume, prm_run_result *res) {
+int prm_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res) {
     int rank = dp ? dp->rank : 0, W = dp ? dp->size : 1, bad = -1;
     bool lead = rank == 0;
     fx_err err = {{0}};
@@ -67,14 +67,12 @@ int prm_run(const fx_config *c, const trainer_dp *dp, bool want_resume, prm_run_
     model m = {0}, policy = {0};
     pool pl = {0};
     tok_tokenizer *tok = NULL, *policy_tok = NULL;
-    backend *be = NULL;
     fx_metrics mx = {0};
     train_ckpt ck = {0};
     if (!c->model.path[0]) {
         fx_errf(&err, "model.path: expected the folder of a model to start the PRM from (e.g. an SFT run's model/)");
         goto fail;
     }
-    be = backend_cpu_create((int)c->cluster.threads);
     if (tok_load(&tok, c->model.path, &err)) goto fail;
     if (model_load_as(&m, c->model.path, MODEL_HEAD_PRM, be, (uint64_t)c->run.seed, (float)c->prm.head_std, &err))
         goto fail;
@@ -238,6 +236,5 @@ out:
     if (m.params_mem) model_free(&m);
     if (policy.params_mem) model_free(&policy);
     tok_free(tok), tok_free(policy_tok);
-    backend_destroy(be);
     return code;
 }

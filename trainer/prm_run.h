@@ -20,11 +20,11 @@ typedef struct {
     char model_dir[2 * FX_CFG_STR_LEN + 16];
 } prm_run_result;
 
-// Runs config c on this rank (dp NULL: alone); want_resume: from the newest checkpoint of the run
+// Runs config c on this rank, on backend be (the caller's; cluster.backend) (dp NULL: alone); want_resume: from the newest checkpoint of the run
 // folder (prm.checkpoint_every; a stop signal writes one and ends with FX_EXIT_STOPPED). Set-up errors are agreed on by every rank before
 // any collective (exit code FX_EXIT_INPUT on all of them, logged by the lowest failing rank).
 // Returns 0, FX_EXIT_STOPPED after a stop signal, FX_EXIT_INPUT or FX_EXIT_FAIL (logged; with
 // more than one rank the job is brought down).
-int prm_run(const fx_config *c, const trainer_dp *dp, bool want_resume, prm_run_result *res);
+int prm_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res);
 
 #endif

@@ -36,12 +36,11 @@ static int resume(train_ckpt *c, model *m, sft_state *s, const char *dir, fx_err
 
 static bool stop_agreed(const trainer_dp *dp) { return dp ? dp->stop(dp->ctx) : fx_stop_requested(); }
 
-int sft_run(const fx_config *c, const trainer_dp *dp, bool want_resume, sft_run_result *res) {
+int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, sft_run_result *res) {
     fx_err err = {{0}};
     int code = FX_EXIT_INPUT;
     model m = {0};
     tok_tokenizer *tok = NULL;
-    backend *be = NULL;
     fx_metrics mx = {0};
     train_ckpt ck = {0};
     sft_task task = {0};
@@ -51,7 +50,6 @@ int sft_run(const fx_config *c, const trainer_dp *dp, bool want_resume, sft_run_
     bool lead = rank == 0;
     memset(res, 0, sizeof *res);
     // Set-up on every rank; all stop together, the lowest failing rank says why.
-    be = backend_cpu_create(W > 1 ? (int)(c->cluster.threads > 0 ? c->cluster.threads : 1) : (int)c->cluster.threads);
     int mine = 0;
     if (c->sft.batch < W)
         mine = fx_errf(&err, "sft.batch: %lld rows cannot be shared by %d ranks", (long long)c->sft.batch, W)
@@ -181,6 +179,5 @@ done:
     fx_metrics_close(&mx);
     if (m.params_mem) model_free(&m);
     tok_free(tok);
-    backend_destroy(be);
     return code;
 }

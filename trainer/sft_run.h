@@ -21,10 +21,10 @@ typedef struct {
     char model_dir[2 * FX_CFG_STR_LEN + 16];
 } sft_run_result;
 
-// Runs config c on this rank (dp NULL: alone). want_resume: from the newest checkpoint of the run
+// Runs config c on this rank, on backend be (the caller's; cluster.backend) (dp NULL: alone). want_resume: from the newest checkpoint of the run
 // folder. Returns the exit code: 0, FX_EXIT_STOPPED after a stop signal (checkpoint written),
 // FX_EXIT_INPUT when set-up failed on any rank (the lowest failing rank logs why), FX_EXIT_FAIL
 // (logged; with more than one rank the job is brought down).
-int sft_run(const fx_config *c, const trainer_dp *dp, bool want_resume, sft_run_result *res);
+int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, sft_run_result *res);
 
 #endif

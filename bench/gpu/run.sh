@@ -199,6 +199,24 @@ if [ "$train_left" -gt 150 ]; then
             last=$(grep "\"loss\"" "$tr/$name/metrics.jsonl" 2>/dev/null | tail -1 | cut -c1-420)
             summary "train $be: exit $rc, $(($(date +%s) - t0)) s, last metrics: ${last:-none}"
         done
+        # sft and prm-train on the device (cluster.backend, fp32: comparable with the CPU's losses)
+        cpu_loss=$(grep '"loss"' "$tr/demo/metrics.jsonl" 2>/dev/null | tail -1 | cut -c1-160)
+        t0=$(date +%s)
+        timeout 90 "${fx[@]}" sft configs/demo.json "${common[@]}" --set run.name=sft-cuda --set cluster.backend=cuda \
+            --set cluster.precision=fp32 --set sft.steps=150 --set sft.eval_every=0 --set sft.checkpoint_every=0 \
+            >"$tr/sft-cuda.log" 2>&1
+        rc=$?
+        tail -3 "$tr/sft-cuda.log"
+        last=$(grep '"loss"' "$tr/sft-cuda/metrics.jsonl" 2>/dev/null | tail -1 | cut -c1-160)
+        summary "sft cuda:fp32: exit $rc, $(($(date +%s) - t0)) s, last: ${last:-none}; cpu: ${cpu_loss:-none}"
+        t0=$(date +%s)
+        timeout 90 "${fx[@]}" prm-train configs/demo.json "${common[@]}" --set run.name=prm-cuda \
+            --set model.path="$tr/demo/model" --set cluster.backend=cuda --set cluster.precision=bf16 \
+            --set prm.steps=40 --set prm.eval_every=0 --set prm.eval_traces=50 --set prm.checkpoint_every=0 \
+            >"$tr/prm-cuda.log" 2>&1
+        rc=$?
+        tail -3 "$tr/prm-cuda.log"
+        summary "prm-train cuda:bf16: exit $rc, $(($(date +%s) - t0)) s, $(tail -1 "$tr/prm-cuda.log" | cut -c1-200)"
     else
         summary "train check: sft FAILED ($(tail -3 "$tr/sft.log" | tr '\n' ' '))"
     fi

@@ -161,6 +161,11 @@ expect_contains "$err" "reward.beta: 0.5 mixes in the PRM's score, but reward.pr
 if ! nvidia-smi -L >/dev/null 2>&1; then
     expect_run 2 "cluster.backend = cuda without a GPU" -- "$fx" train "$tmp/c.json" --set cluster.backend=cuda
     expect_contains "$err" "cluster.backend: \"cuda\", but this process sees no CUDA device" "named"
+    for cmd in sft prm-train; do # every command that takes a config honours cluster.backend
+        expect_run 2 "$cmd with cluster.backend = cuda without a GPU" -- "$fx" $cmd "$src/configs/demo.json" \
+            --set cluster.backend=cuda --set "run.out_dir=$tmp" --set model.path="$tmp"
+        expect_contains "$err" "cluster.backend: \"cuda\", but this rank sees no CUDA device" "named ($cmd)"
+    done
 fi
 expect_run 2 "world size differs from the config" -- timeout 120 "$mpi" -np 2 "$fx" train "$tmp/c.json"
 expect_contains "$err" "the MPI world has 2 ranks but the config asks for 3" "both numbers named"
