@@ -8,7 +8,9 @@
 //   trainer_rank.c, rollout_rank.c, reward_rank.c: the loops of the other ranks;
 //   job.c           what each role computes (generate, score, train), the same in every layout;
 //   data_parallel.c `fluxrl sft` and `fluxrl prm-train` over every rank of the world;
-//   ranks.c         `fluxrl ranks`: the launch checked on every rank.
+//   ranks.c         `fluxrl ranks`: the launch checked on every rank;
+//   infer.c         `fluxrl eval`, `generate` and `best-of-n` (infer.h);
+//   backend.c       the backend every command and rank runs on, by name.
 #ifndef FLUXRL_PIPELINE_H
 #define FLUXRL_PIPELINE_H
 
