@@ -311,6 +311,12 @@ static int apply_section(fx_config *c, const cJSON *sec, const char *source, fx_
     return 0;
 }
 
+// The first byte at or after p (before stop) that is not JSON whitespace; the text need not end in NUL.
+static const char *ws_end(const char *p, const char *stop) {
+    while (p < stop && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+    return p;
+}
+
 int cfg_apply_json(fx_config *c, const char *text, size_t len, const char *source, fx_err *err) {
     const char *nul = fx_json_find_nul(text, len);
     if (nul) {
@@ -325,13 +331,15 @@ int cfg_apply_json(fx_config *c, const char *text, size_t len, const char *sourc
         if (!pos) pos = text + len;
         int line, col;
         line_col(text, pos, &line, &col);
-        if (strspn(text, " \t\r\n") == len) return fx_errf(err, "%s: empty file; expected a JSON object", source);
-        return fx_errf(err, "%s:%d:%d: malformed JSON near \"%.20s\"", source, line, col, pos);
+        if (ws_end(text, text + len) == text + len)
+            return fx_errf(err, "%s: empty file; expected a JSON object", source);
+        int near = pos < text + len ? (int)(text + len - pos < 20 ? text + len - pos : 20) : 0;
+        return fx_errf(err, "%s:%d:%d: malformed JSON near \"%.*s\"", source, line, col, near, pos);
     }
     // Anything but whitespace after the value is an error too (two objects, a stray brace).
-    if (end && strspn(end, " \t\r\n") != strlen(end)) {
+    if (end && ws_end(end, text + len) != text + len) {
         int line, col;
-        line_col(text, end + strspn(end, " \t\r\n"), &line, &col);
+        line_col(text, ws_end(end, text + len), &line, &col);
         cJSON_Delete(root);
         return fx_errf(err, "%s:%d:%d: unexpected text after the JSON object", source, line, col);
     }

@@ -28,13 +28,21 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLUXRL_SANITIZE=ON -DFLUXRL_
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ctest --output-on-failure -L unit)
 
-echo "== fuzzing the safetensors header parser (libFuzzer, clang)"
+echo "== fuzzing what users and ranks hand fluxrl (libFuzzer, clang; tests/fuzz.cmake)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFLUXRL_FUZZ=ON -DFLUXRL_CUDA=OFF \
     >build-fuzz.configure.log 2>&1 || { cat build-fuzz.configure.log; exit 1; }
-cmake --build build-fuzz -j"$jobs" --target fuzz_safetensors
-corpus=$(mktemp -d)
-cp tests/data/fuzz/safetensors/* "$corpus"/
-build-fuzz/tests/fuzz_safetensors -runs=1000000 -max_len=4096 -seed=1 "$corpus" 2>&1 | tail -n 1
-rm -rf "$corpus"
+# target:inputs (a fixed count and seed: the same inputs every run, ~5-15 s each on 2 cores)
+fuzz=(safetensors:1000000 config:1500 tokenizer:80000 verify:5000 jsonl:10000 msg:100000)
+targets=()
+for f in "${fuzz[@]}"; do targets+=("fuzz_${f%%:*}"); done
+cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
+for f in "${fuzz[@]}"; do
+    name=${f%%:*} corpus=$(mktemp -d)
+    cp tests/data/fuzz/"$name"/* "$corpus"/
+    log=$(build-fuzz/tests/fuzz_"$name" -runs="${f#*:}" -max_len=4096 -seed=1 "$corpus" 2>&1) ||
+        { echo "$log" | tail -n 60; echo "fuzz_$name: FAILED (the input is in crash-* here)"; exit 1; }
+    echo "fuzz_$name: $(echo "$log" | tail -n 1)"
+    rm -rf "$corpus"
+done
 rm -f build.configure.log build-asan.configure.log build-fuzz.configure.log
 echo "== all tests passed"

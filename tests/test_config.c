@@ -73,6 +73,21 @@ static void test_malformed(void) {
     CHECK_STR(apply(""), "t.json: empty file; expected a JSON object");
     CHECK_STR(apply(" \n\t"), "t.json: empty file; expected a JSON object");
     CHECK_STR(apply("{} {}"), "t.json:1:4: unexpected text after the JSON object");
+    // The text need not end in NUL: nothing is read past len (found by tests/fuzz/fuzz_config.c;
+    // the sanitizer build sees any overread of these exact-size buffers).
+    const char *cases[4] = {"{}", " ", "{} x", "{\"run\": 1"};
+    const char *want[4] = {"", "t.json: empty file; expected a JSON object",
+                           "t.json:1:4: unexpected text after the JSON object", "t.json:1:9: malformed JSON near \"1\""};
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(cases[i]);
+        char *exact = malloc(n);
+        memcpy(exact, cases[i], n);
+        fx_err err = {{0}};
+        cfg_defaults(&cfg);
+        int rc = cfg_apply_json(&cfg, exact, n, "t.json", &err);
+        CHECK_STR(rc ? err.msg : "", want[i]);
+        free(exact);
+    }
     CHECK_STR(apply("[1, 2]"), "t.json: expected a JSON object of sections at the top, got an array [1,2]");
     CHECK_STR(apply("{\"run\": 3}"), "t.json: run: expected an object (a section of keys), got 3");
 }
