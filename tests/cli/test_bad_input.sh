@@ -128,6 +128,11 @@ if mount -t tmpfs -o size=1m tmpfs "$tmp/full"; then
     expect_run 0 "no partial export" -- test ! -e "$tmp/full/t.jsonl" -a ! -e "$tmp/full/t.jsonl.tmp"
     row 1 "No space left on device" "disk full: generate --out" -- "$fx" "${gen[@]}" --out "$tmp/full/g.h5"
     expect_run 0 "no partial store" -- test ! -e "$tmp/full/g.h5" -a ! -e "$tmp/full/g.h5.tmp"
+    for ext in jsonl h5; do
+        row 1 "No space left on device" "disk full: select --out s.$ext" -- "$fx" select --prm "$tmp/m/class2" \
+            --input "$tmp/g.h5" --top-k 2 --out "$tmp/full/s.$ext"
+        expect_run 0 "no partial selection (.$ext)" -- test ! -e "$tmp/full/s.$ext" -a ! -e "$tmp/full/s.$ext.tmp"
+    done
     umount "$tmp/full"
     # A checkpoint (230 KB) on a 64 KiB disk that holds the run's config and metrics: the
     # message, exit 1, and no crash in HDF5's cleanup at exit (it was 139).
