@@ -45,6 +45,12 @@ typedef struct backend {
     // A linear layer y = x W^T with W (OC, C): matmul(y, x, W, N, OC, C, false, true, false).
     void (*matmul)(void *ctx, float *c, const float *a, const float *b, int M, int N, int K, bool ta, bool tb,
                    bool accumulate);
+    // Optional (NULL: not provided; the CPU backend leaves it NULL). A batch-invariant linear
+    // layer: y (M,N) = x (M,K) W^T (+ b), W (N,K), b (N) or NULL. Contract: row r of y is a
+    // function of row r of x, W and b only, bit for bit, whatever M and wherever the row sits in
+    // the batch (no split of K or choice of algorithm by M). Decoding (model.c) runs all its rows
+    // in one call when the backend has it, else in blocks of MODEL_DECODE_ROWS through matmul.
+    void (*linear_rows)(void *ctx, float *y, const float *x, const float *w, const float *b, int M, int K, int N);
     void (*add_bias)(void *ctx, float *out, const float *bias, int N, int OC);        // out[n,o] += bias[o]
     void (*bias_backward)(void *ctx, float *dbias, const float *dout, int N, int OC); // dbias += sum_n dout
 

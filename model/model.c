@@ -484,7 +484,8 @@ void model_backward(model *m) {
 // with stale rows whose results are dropped). A BLAS picks its kernel, tiling and summation order
 // from the call's shape, so a token's bits would otherwise depend on how many rows shared its
 // step (OpenBLAS's small-matrix kernels round a 3-row and a 24-row product differently). With
-// one shape per weight, a row's result depends on the row alone.
+// one shape per weight, a row's result depends on the row alone. A backend with linear_rows
+// (batch-invariant by contract, backend.h) takes all the rows in one call instead.
 static size_t dec_rows_padded(size_t n) {
     return (n + MODEL_DECODE_ROWS - 1) / MODEL_DECODE_ROWS * MODEL_DECODE_ROWS;
 }
@@ -542,11 +543,16 @@ void model_kv_pad(model *m, int n) {
     m->kv_len += n;
 }
 
+// Rows of dec_logits in a scratch of N (padded) tokens.
+static int dec_logit_rows(const model *m, size_t N) {
+    int chunk = head_chunk(m, N);
+    return chunk < MODEL_DECODE_ROWS ? MODEL_DECODE_ROWS : chunk;
+}
+
 // Floats of the decoding scratch for N new tokens (one layer's activations, the residual pair,
 // the final norm, the MLP's hidden state and a block of logits), planned at a->base.
 static void plan_decode(model *m, arena *a, size_t N) {
-    size_t C = (size_t)m->C, chunk = (size_t)head_chunk(m, N);
-    chunk = chunk < MODEL_DECODE_ROWS ? MODEL_DECODE_ROWS : chunk;
+    size_t C = (size_t)m->C, chunk = (size_t)dec_logit_rows(m, N);
     plan_layer(m, a, &m->dec, N, false);
     m->dec_x = take(a, N * C), m->dec_y = take(a, N * C), m->dec_lnf = take(a, N * C);
     m->dec_h = take(a, N * (size_t)m->F);
@@ -572,10 +578,14 @@ size_t model_decode_bytes(const model *m) { return m->dec_mem ? m->dec_bytes : 0
 
 void model_decode_release(model *m) { free_decode(m); }
 
-// y = x W^T (+ b) for N rows, a block of MODEL_DECODE_ROWS rows per matmul (x and y hold
-// dec_rows_padded(N) rows).
+// y = x W^T (+ b) for N rows: one linear_rows call, or a block of MODEL_DECODE_ROWS rows per
+// matmul (x and y hold dec_rows_padded(N) rows).
 static void dec_linear(const model *m, float *y, const float *x, const float *w, const float *b, int N, int IC,
                        int OC) {
+    if (BE->linear_rows) {
+        BE->linear_rows(CTX, y, x, w, b, N, IC, OC);
+        return;
+    }
     for (size_t r0 = 0; r0 < (size_t)N; r0 += MODEL_DECODE_ROWS)
         linear(m, y + r0 * (size_t)OC, x + r0 * (size_t)IC, w, b, MODEL_DECODE_ROWS, IC, OC);
 }
@@ -640,13 +650,15 @@ static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, cons
 }
 
 // Logits of n rows of hidden states h (n, C; dec_rows_padded(n) rows readable) into host out
-// (n, V), a block of MODEL_DECODE_ROWS rows at a time.
+// (n, V), a block of MODEL_DECODE_ROWS rows at a time, or with linear_rows as many rows as
+// dec_logits holds.
 static void decode_logits(model *m, const float *h, int n, float *out) {
     const float *w = m->p.lmw ? m->p.lmw : m->p.wte;
-    int C = m->C, R = MODEL_DECODE_ROWS;
+    int C = m->C, R = BE->linear_rows ? dec_logit_rows(m, (size_t)m->dec_cap) : MODEL_DECODE_ROWS;
     for (int r0 = 0; r0 < n; r0 += R) {
         int k = n - r0 < R ? n - r0 : R;
-        BE->matmul(CTX, m->dec_logits, h + (size_t)r0 * C, w, R, m->V, C, false, true, false);
+        if (BE->linear_rows) BE->linear_rows(CTX, m->dec_logits, h + (size_t)r0 * C, w, NULL, k, C, m->V);
+        else BE->matmul(CTX, m->dec_logits, h + (size_t)r0 * C, w, R, m->V, C, false, true, false);
         BE->download(CTX, out + (size_t)r0 * m->V, m->dec_logits, (size_t)k * m->V * sizeof(float));
     }
 }

@@ -207,9 +207,10 @@ void model_adamw_step(model *m, const model_adamw *o, float lr);
 // --- incremental decoding ---------------------------------------------------------------------
 // A KV cache of B rows of Tmax columns per layer; kv_len columns are filled, the same number in
 // every row (the backend's attention has one q_off for all rows). Every matmul runs on blocks of
-// MODEL_DECODE_ROWS token rows, so a token's logits do not depend on how many rows share its step
-// (given the same keys in its row, starting at a column that is the same modulo 16 and >= 32:
-// see rollout/engine.h).
+// MODEL_DECODE_ROWS token rows, or in one call of the backend's batch-invariant linear_rows where
+// it has one (backend.h; the CUDA backend), so a token's logits do not depend on how many rows
+// share its step (given the same keys in its row, starting at a column that is the same modulo 16
+// and >= 32: see rollout/engine.h).
 #define MODEL_DECODE_ROWS 8
 void model_kv_init(model *m, int B, int Tmax);
 void model_kv_reset(model *m);

@@ -13,7 +13,8 @@
 // Bit-identical samples whatever the number of slots or the slot: a sequence's k-th token is drawn
 // at u = the k-th block of its Philox stream (seed, stream); its tokens go through the same ops with
 // the same shapes whatever shares the step (one token per row per step; matmuls in blocks of
-// MODEL_DECODE_ROWS rows); and a sequence starts only at a column that is a multiple of
+// MODEL_DECODE_ROWS rows, or in one call of the backend's batch-invariant linear_rows where it has
+// one: the CUDA backend); and a sequence starts only at a column that is a multiple of
 // ROLLOUT_ENGINE_ALIGN and at least ROLLOUT_ENGINE_GUARD, so its keys sit at the same offsets from
 // the vector lanes of the attention's softmax sum, and the CPU attention takes the same code path
 // (rows of fewer than 32 keys are summed differently), wherever the step counter stands. An empty

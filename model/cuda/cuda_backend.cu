@@ -1,6 +1,7 @@
 // cuda_backend.cu — the CUDA backend's vtable, memory, elementwise ops, sumsq and AdamW.
 // One stream per backend; every op is queued on it, and download waits for it. Kernels are plain
-// grid-stride loops in fp32; the heavy ops live in cuda_matmul.cu, cuda_layers.cu, cuda_attention.cu.
+// grid-stride loops in fp32; the heavy ops live in cuda_matmul.cu, cuda_rows.cu, cuda_layers.cu,
+// cuda_attention.cu.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,7 @@ static void cuda_destroy(backend *be) {
     cuda_matmul_free(c);
     cuda_bf16_free(c);
     cuda_attention_free(c);
+    cuda_rows_free(c);
     CUDA_CHECK(cudaFree(c->partials));
     CUDA_CHECK(cudaFreeHost(c->host_partials));
     CUBLAS_CHECK(cublasLtDestroy(c->lt));
@@ -207,6 +209,7 @@ extern "C" backend *backend_cuda_create(int device, backend_cuda_precision prec,
     be->copy = cuda_copy;
     be->zero = cuda_zero;
     be->matmul = cuda_matmul;
+    be->linear_rows = cuda_linear_rows;
     be->add_bias = cuda_add_bias;
     be->bias_backward = cuda_bias_backward;
     be->embedding_forward = cuda_embedding_forward;

@@ -73,6 +73,8 @@ typedef struct {
     double *host_partials;
     float *attn_d;    // rowsum(dO * O) scratch of attention backward
     size_t attn_d_cap;
+    float *rows_ws;   // linear_rows' partial sums per chunk (cuda_rows.cu)
+    size_t rows_ws_cap;
     int smem_optin;   // bytes of shared memory a block may opt into
     // parameters and their bf16 copies (cuda_bf16.cu)
     cuda_range params[CUDA_MAX_PARAM_RANGES];
@@ -104,6 +106,10 @@ void cuda_bf16_free(cuda_ctx *x);
 void cuda_matmul(void *ctx, float *c, const float *a, const float *b, int M, int N, int K, bool ta, bool tb,
                  bool accumulate);
 void cuda_matmul_free(cuda_ctx *x);
+
+// cuda_rows.cu
+void cuda_linear_rows(void *ctx, float *y, const float *x, const float *w, const float *b, int M, int K, int N);
+void cuda_rows_free(cuda_ctx *x);
 
 // cuda_layers.cu
 void cuda_add_bias(void *ctx, float *out, const float *bias, int N, int OC);

@@ -8,6 +8,8 @@
 //   tiny model, first step: gradients FP32 < 1e-8, BF16 < 1e-3; losses of 3 AdamW steps and the
 //   gradient norms: FP32 |rel| < 1e-5, BF16 < 1e-2 (losses) and 5e-2 (norms: three AdamW steps
 //   at lr 1e-2 amplify bf16 rounding); KV-cache decode logits after the steps FP32 < 1e-8, BF16 < 1e-2.
+//   linear_rows (fp32 in both precisions) NMSE < 1e-9, and its rows bitwise equal whatever the
+//   number of rows in the call and their offset (batch invariance, backend.h).
 // Backward ops accumulate (+=), so their outputs start from random values, not zero.
 // Without a CUDA device this program fails (exit 1) and prints no pass count: ctest runs it only
 // on machines with a device (label gpu, launch/test.sh), and by hand it must never look passed.
@@ -110,6 +112,65 @@ static void test_matmul(pair *p) {
     p->gpu->matmul(p->gpu->ctx, F(c.g), NULL, NULL, 3, 4, 0, false, true, false);
     check_buf(p, c, 12, EPS32, "matmul K=0");
     drop(p, c);
+}
+
+// linear_rows (the CUDA backend's batch-invariant linear, fp32 in both precisions) against the
+// CPU's matmul + add_bias: decoding shapes (M <= 64: partial sums per chunk of 256 k, then their
+// sum), prefill shapes (M > 64: one block walks every chunk; M >= 256: 128 x 128 tiles), K of 0,
+// 1, 2 and 3 chunks, odd N, unaligned pointers, with and without bias.
+static void test_linear_rows(pair *p) {
+    static const int shapes[][3] = {{1, 37, 53}, {3, 300, 70}, {17, 64, 5}, {64, 513, 33}, {200, 45, 131},
+                                    {300, 260, 40}, {5, 0, 9}};
+    CHECK(p->gpu->linear_rows != NULL && p->cpu->linear_rows == NULL);
+    if (!p->gpu->linear_rows) return;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int bias = 0; bias < 2; bias++) {
+            int M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
+            buf2 x = put_rand(p, (size_t)M * K + 1, 1.0f), w = put_rand(p, (size_t)N * K + 1, 1.0f);
+            buf2 b = put_rand(p, (size_t)N + 1, 1.0f), y = put_rand(p, (size_t)M * N + 1, 1.0f);
+            p->cpu->matmul(p->cpu->ctx, F(y.c) + 1, F(x.c) + 1, F(w.c) + 1, M, N, K, false, true, false);
+            if (bias) p->cpu->add_bias(p->cpu->ctx, F(y.c) + 1, F(b.c) + 1, M, N);
+            p->gpu->linear_rows(p->gpu->ctx, F(y.g) + 1, F(x.g) + 1, F(w.g) + 1, bias ? F(b.g) + 1 : NULL, M, K, N);
+            char what[96];
+            snprintf(what, sizeof what, "linear_rows M=%d K=%d N=%d bias=%d", M, K, N, bias);
+            check_buf(p, y, (size_t)M * N + 1, EPS32, what);
+            drop(p, x), drop(p, w), drop(p, b), drop(p, y);
+        }
+}
+
+// Batch invariance: rows computed in calls of M rows at different offsets of a 300-row batch are
+// bitwise equal to the same rows of one call over the whole batch (which takes the 128 x 128
+// tiles; M = 200 the narrow prefill tiles; M <= 64 the decoding path).
+static void test_linear_rows_invariance(pair *p) {
+    if (!p->gpu->linear_rows) return;
+    enum { MB = 300, K = 700, N = 45 }; // K: 3 chunks, the last one short
+    static const int ms[] = {1, 3, 8, 17, 64, 200};
+    buf2 x = put_rand(p, (size_t)MB * K, 1.0f), w = put_rand(p, (size_t)N * K, 0.1f), b = put_rand(p, N, 1.0f);
+    buf2 y = put(p, NULL, (size_t)MB * N * sizeof(float)), ys = put(p, NULL, (size_t)MB * N * sizeof(float));
+    void *g = p->gpu->ctx;
+    p->gpu->linear_rows(g, F(y.g), F(x.g), F(w.g), F(b.g), MB, K, N);
+    float *all = fx_malloc((size_t)MB * N * sizeof(float)), *part = fx_malloc((size_t)MB * N * sizeof(float));
+    p->gpu->download(g, all, y.g, (size_t)MB * N * sizeof(float));
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        int M = ms[i], offs[3] = {0, 7, MB - M};
+        for (int o = 0; o < 3; o++) {
+            int off = offs[o] + M <= MB ? offs[o] : 0;
+            p->gpu->linear_rows(g, F(ys.g), F(x.g) + (size_t)off * K, F(w.g), F(b.g), M, K, N);
+            p->gpu->download(g, part, ys.g, (size_t)M * N * sizeof(float));
+            if (memcmp(part, all + (size_t)off * N, (size_t)M * N * sizeof(float)) == 0) test_passed++;
+            else {
+                test_failed++;
+                fprintf(stderr, "FAIL [%s] linear_rows rows %d..%d of a %d-row call differ from the same rows of a "
+                                "%d-row call\n", p->pname, off, off + M - 1, M, MB);
+            }
+        }
+    }
+    // and the whole batch against the CPU
+    p->cpu->matmul(p->cpu->ctx, F(y.c), F(x.c), F(w.c), MB, N, K, false, true, false);
+    p->cpu->add_bias(p->cpu->ctx, F(y.c), F(b.c), MB, N);
+    check_buf(p, y, (size_t)MB * N, EPS32, "linear_rows invariance batch");
+    free(all), free(part);
+    drop(p, x), drop(p, w), drop(p, b), drop(p, y), drop(p, ys);
 }
 
 static void test_layers(pair *p) {
@@ -394,6 +455,11 @@ int main(void) {
         p.cpu = backend_cpu_create(0);
         int before = test_failed;
         test_matmul(&p);
+        fx_rng main_rng = p.rng; // linear_rows' inputs from a stream of their own: the tests after
+        p.rng = fx_rng_make(43, (uint64_t)pr); // them see the inputs they saw before it existed
+        test_linear_rows(&p);
+        test_linear_rows_invariance(&p);
+        p.rng = main_rng;
         test_layers(&p);
         test_logprob(&p, 7, 1000);
         test_logprob(&p, 3, 151936);

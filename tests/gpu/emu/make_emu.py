@@ -9,7 +9,7 @@ import sys
 
 cuda_dir, out = sys.argv[1], sys.argv[2]
 here = os.path.dirname(os.path.abspath(__file__))
-parts = ["cuda_internal.cuh", "cuda_backend.cu", "cuda_bf16.cu", "cuda_layers.cu", "cuda_attention.cu"]
+parts = ["cuda_internal.cuh", "cuda_backend.cu", "cuda_bf16.cu", "cuda_rows.cu", "cuda_layers.cu", "cuda_attention.cu"]
 body = []
 for name in parts:
     text = open(os.path.join(cuda_dir, name)).read()
