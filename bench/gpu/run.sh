@@ -160,7 +160,9 @@ bench() { # name, timeout, command...
 echo "== benchmarks (fluxrl bf16 | PyTorch + transformers, eager, bf16 autocast)"
 sizes=(qwen2.5-0.5b qwen2.5-1.5b)
 [ $quick = 1 ] && sizes=(25m)
-for s in "${sizes[@]}"; do
+# FLUXRL_GPU_SKIP_TRAIN_BENCH=1: decoding only (the training step measured before, code unchanged)
+[ "${FLUXRL_GPU_SKIP_TRAIN_BENCH:-0}" = 1 ] && { summary "train benchmarks: skipped (FLUXRL_GPU_SKIP_TRAIN_BENCH)"; sizes_train=(); } || sizes_train=("${sizes[@]}")
+for s in "${sizes_train[@]}"; do
     bench "fluxrl train $s" 120 "${withdeps[@]}" "$build/bench/bench_gpu" train "$s" bf16
     bench "torch train $s" 120 python3 bench/gpu/reference.py train "$s"
 done
