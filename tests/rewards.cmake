@@ -2,6 +2,7 @@
 # reproduces the built-in verifier (examples/rewards/verifier_plugin.c, from fluxrl's verifier
 # sources), plugins fluxrl must refuse (tests/rewards/bad_plugin.c), and their tests.
 fluxrl_test(test_reward_cmd SOURCES test_reward_cmd.c PARTS reward LABELS unit TIMEOUT 120)
+fluxrl_test(test_reasonflux SOURCES test_reasonflux.c PARTS pipeline LABELS unit TIMEOUT 120)
 
 add_library(verifier_plugin MODULE ${PROJECT_SOURCE_DIR}/examples/rewards/verifier_plugin.c
             ${PROJECT_SOURCE_DIR}/examples/rewards/plugin_fx.c ${PROJECT_SOURCE_DIR}/rollout/verify.c
