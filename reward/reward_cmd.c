@@ -23,6 +23,8 @@
 #include "../core/log.h"
 #include "external.h"
 
+extern char **environ;
+
 #define TAIL_BYTES 4096 // stderr kept per worker
 #define TAIL_SHOWN 600  // of which an error shows the last lines, at most this many bytes
 
@@ -155,6 +157,7 @@ static int start_worker(worker *w, const char *command, fx_err *err) {
         return fx_errf(err, "reward.command: cannot make a pipe: %s", strerror(errno));
     }
     pid_t parent = getpid();
+    char *argv[] = {"sh", "-c", (char *)command, NULL}; // built before fork: the child must not allocate
     pid_t pid = fork();
     if (pid == 0) { // the child: async-signal-safe calls only, then exec
         setpgid(0, 0);
@@ -173,7 +176,7 @@ static int start_worker(worker *w, const char *command, fx_err *err) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        execve("/bin/sh", argv, environ); // execve: async-signal-safe, unlike execl
         _exit(127);
     }
     close(in[0]), close(out[1]), close(er[1]);

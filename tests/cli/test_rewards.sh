@@ -84,6 +84,17 @@ expect_contains "$out" '"id": 2, "reward": 0.5' "code_exec: right on one test of
 expect_contains "$out" '"status": "time limit"' "code_exec: the time limit"
 expect_contains "$out" '"status": "memory limit"' "code_exec: the memory limit"
 
+# --- the minimal programs of docs/protocol.md, as printed there ---
+awk '/^```python$/{f=1; next} /^```$/{f=0} f' "$src/docs/protocol.md" >"$tmp/minimal.py"
+awk '/^```sh$/{f=1; next} /^```$/{f=0} f' "$src/docs/protocol.md" >"$tmp/minimal.sh"
+expect_run 0 "docs/protocol.md's Python program" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${data[@]}" \
+    --set run.name=mp --set reward.outcome=command --set "reward.command=$py $tmp/minimal.py"
+if command -v jq >/dev/null; then
+    expect_run 0 "docs/protocol.md's shell program" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${data[@]}" \
+        --set run.name=ms --set reward.outcome=command --set "reward.command=sh $tmp/minimal.sh"
+    same_run mp ms "the two minimal programs agree"
+fi
+
 # --- the reward program on a reward rank (mpirun) computes what it computes in one process ---
 faulty="$py $src/tests/rewards/faulty_reward.py"
 cmd=(--set reward.outcome=command --set "reward.command=$faulty good 0")
@@ -93,6 +104,12 @@ expect_run 0 "train with a reward program on a reward rank" -- timeout 300 "$src
     "$src/configs/demo.json" "${tr[@]}" "${cmd[@]}" --set run.name=c3 --set cluster.reward_ranks=1
 same_run c1 c3 "reward rank = one process"
 expect_run 0 "the reward rank logs its infos" -- test -s "$tmp/c3/reward_info.r2.jsonl"
+# The program's step_rewards as process rewards (faulty_reward.py gives 0.5 to every step).
+expect_run 0 "train on the program's step rewards" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${cmd[@]}" \
+    --set run.name=st --set grpo.advantage=process --set grpo.step_rewards=outcome
+expect_run 0 "every step reward is the program's 0.5" -- grep -q '"step_reward_mean": 0.5, ' "$tmp/st/metrics.jsonl"
+expect_run 1 "no step reward other than 0.5" -- sh -c 'grep -v "\"step_reward_mean\": 0.5, " "$1" | grep -q step_reward_mean' \
+    _ "$tmp/st/metrics.jsonl"
 
 # --- failures: exit 1 after one retry, the request named, the program's stderr quoted ---
 no_orphans() { # no process of faulty_reward.py with this test's marker is left
