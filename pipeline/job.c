@@ -428,7 +428,7 @@ static void external_score(pipe_job *j, const trace_batch *in, external_batch *x
             .nsteps = ns,
             .meta = prob.builtin ? (j->task.chat == TOK_CHAT_R1 ? "{\"builtin\":true,\"opened_think\":true}"
                                                                  : "{\"builtin\":true,\"opened_think\":false}")
-                                 : prob.meta,
+                                 : prob.meta ? prob.meta : "{}",
         };
         x->res[i].step = x->step + (size_t)i * MAX_PRM_STEPS;
     }

@@ -30,9 +30,11 @@
 typedef struct {
     int64_t id;                // unique within the run
     const char *problem;       // the user turn
-    const char *response;      // the generated text (after the prompt; special tokens dropped)
+    const char *response;      // the generated text after the prompt; special tokens such as </think>
+                               // kept, the end-of-turn token dropped
     const char *answer;        // the gold answer ("" when the problem has none)
-    const char *const *steps;  // the response split into steps (blank lines, </think>), trimmed
+    const char *const *steps;  // the response split into steps (blank lines, </think>), special tokens
+                               // dropped, trimmed
     int32_t nsteps;
     const char *meta;          // a JSON object: the dataset line's other fields ("{}" when none)
 } fluxrl_reward_request;
