@@ -88,7 +88,7 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, grpo_train_pa
 int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
     memset(j, 0, sizeof *j);
     j->c = c, j->roles = roles, j->rank = w ? w->rank : -1;
-    j->next_request = w ? (int64_t)w->rank << 40 : 0;
+    j->next_request = w ? (int64_t)w->rank * 1000000000 : 0; // ids unique across scoring ranks, readable
     parse_choices(c, &j->g, &j->train);
     if (!strcmp(c->cluster.backend, "cuda")) {
         int devices = backend_cuda_device_count();

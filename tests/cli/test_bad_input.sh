@@ -134,6 +134,8 @@ row 2 "reward.plugin: $plugin_noscore: no symbol fluxrl_reward_score" "reward.pl
     "${rw[@]}" --set reward.outcome=plugin --set "reward.plugin=$plugin_noscore"
 row 2 "reward.plugin: $plugin_abi: fluxrl_reward_abi_version() is 99; this fluxrl speaks ABI 1" \
     "reward.plugin: another ABI version" -- "$fx" "${rw[@]}" --set reward.outcome=plugin --set "reward.plugin=$plugin_abi"
+row 2 'fluxrl_reward_init("x") failed: takes no arguments' "reward.plugin: init fails" -- "$fx" "${rw[@]}" \
+    --set reward.outcome=plugin --set "reward.plugin=$(dirname "$plugin_abi")/verifier_plugin.so" --set reward.plugin_args=x
 row 2 'grpo.step_rewards: "outcome" takes the step_rewards of reward.command' "step rewards from the verifier" -- \
     "$fx" "${rw[@]}" --set grpo.step_rewards=outcome
 row 2 'reward.mix: "reasonflux" reads the PRM' "reasonflux without a PRM" -- "$fx" "${rw[@]}" --set reward.mix=reasonflux

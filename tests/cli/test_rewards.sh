@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_rewards.sh FLUXRL SRC VERIFIER_PLUGIN — `fluxrl train` with each source of outcome rewards
+# test_rewards.sh FLUXRL SRC VERIFIER_PLUGIN FAILING_PLUGIN — `fluxrl train` with each source of outcome rewards
 # (docs/rewards.md), on a small SFT policy of the built-in task:
 #   - reward.outcome = plugin with examples/rewards/verifier_plugin.c: metrics and final weights equal
 #     the built-in verifier's run bit for bit (built-in task and a JSONL dataset);
@@ -8,9 +8,11 @@
 #   - the same command run on a reward rank under mpirun equals the one-process run;
 #   - a reward program that dies, hangs or writes garbage at every start after the first failure:
 #     exit 1 after one retry, the message naming the request and quoting the program's stderr; no
-#     reward process left behind, also when fluxrl itself is killed.
+#     reward process left behind, also when fluxrl itself is killed; the same failure on a reward
+#     rank under mpirun ends the job with exit 1; a plugin that reports an error: exit 1 naming the
+#     request and quoting it.
 set -u
-fx=$1 src=$2 plugin=$3
+fx=$1 src=$2 plugin=$3 failing_plugin=$4
 . "$src/tests/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -132,6 +134,18 @@ for mode in die hang garbage; do
     expect_run 0 "$mode: the request is named" -- grep -Eq "request [0-9]+" <<<"$err"
     no_orphans "$mode"
 done
+# On a reward rank under mpirun: the rank brings the job down with exit 1.
+rm -f "$tmp/marker"
+expect_run 1 "a reward program that fails on a reward rank (mpirun)" -- timeout 120 "$src/launch/mpirun.sh" -np 3 "$fx" \
+    train "$src/configs/demo.json" "${tr[@]}" --set run.name=fm --set reward.outcome=command \
+    --set "reward.command=$faulty garbage 5 $tmp/marker"
+expect_contains "$err" "[r2 reward" "the reward rank reports it"
+expect_contains "$err" "restarted once already: while it held request 2000000" "the request is named (ids of rank 2)"
+no_orphans "mpirun"
+# A plugin that reports an error: exit 1 at once, naming the request, quoting the plugin.
+expect_run 1 "a plugin that fails" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" --set run.name=fp \
+    --set reward.outcome=plugin --set "reward.plugin=$failing_plugin"
+expect_contains "$err" "the plugin reports: cannot judge request 19" "the plugin's failure is named"
 # One death only: the restarted program answers, and the run goes on.
 rm -f "$tmp/marker"
 expect_run 0 "a reward program that dies once" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" --set run.name=d1 \
