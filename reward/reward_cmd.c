@@ -27,6 +27,7 @@ extern char **environ;
 
 #define TAIL_BYTES 4096 // stderr kept per worker
 #define TAIL_SHOWN 600  // of which an error shows the last lines, at most this many bytes
+#define MAX_LINE (256 << 20) // a result line longer than this is an error, not unbounded memory
 
 typedef struct {
     int pid;               // 0: not running
@@ -400,6 +401,9 @@ static int read_results(worker *w, const reward_request *req, reward_result *res
             if (take_line(w, req, res, done, line, len, msg, cap)) return -1;
         }
         memmove(w->rbuf, w->rbuf + start, w->rlen - start), w->rlen -= start;
+        if (w->rlen > MAX_LINE)
+            return failf(msg, cap, "while it held request %lld, it wrote more than %d MiB without a newline",
+                         w->nowed ? (long long)req[w->owed[0]].id : -1LL, MAX_LINE >> 20);
     }
 }
 
