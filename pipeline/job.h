@@ -81,10 +81,12 @@ void pipe_job_close(pipe_job *j);
 // The groups (grpo.group_size samples each) of problems[0..n) of the RL stream, sampled from the
 // policy: traces with group = problem index, no steps and no rewards yet.
 void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch *out);
-// Scores generated traces: outcome (1 when the verifier accepts the final answer), steps with their
-// rewards (checker or PRM), the PRM's trajectory reward, the final (mixed) reward, and the reference
-// log-probs when this side hosts the reference. Returns the mean PRM score r^ via *prm_mean (NaN
-// without a PRM).
+// Scores generated traces: outcome (1 when the verifier accepts the final answer, or what
+// reward.command / reward.plugin return for the whole batch; their failure ends the job, exit 1),
+// steps with their rewards (checker, PRM or the external reward's), the PRM's trajectory reward (with
+// reward.mix = reasonflux: its read-out after the whole response), the final (mixed) reward, and the
+// reference log-probs when this side hosts the reference. Returns the mean PRM score via *prm_mean
+// (NaN without a PRM).
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean);
 
 // Greedy held-out evaluation: the built-in task's (sft_eval), or grpo.eval_data's first
