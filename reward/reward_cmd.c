@@ -299,14 +299,14 @@ static void stderr_tail(const worker *w, char *out, size_t cap) {
 
 // A short, printable copy of what came back (for error messages).
 static void quote(const char *s, size_t n, char *out, size_t cap) {
-    size_t o = 0, lim = n < 160 ? n : 160;
-    for (size_t i = 0; i < lim && o + 5 < cap; i++) {
+    size_t o = 0, i = 0, lim = n < 160 ? n : 160;
+    for (; i < lim && o + 9 < cap; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '"' || ch == '\\') out[o++] = '\\', out[o++] = (char)ch;
         else if (ch < 0x20) o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
         else out[o++] = (char)ch;
     }
-    if (n > lim && o + 4 < cap) memcpy(out + o, "...", 3), o += 3;
+    if (i < n) memcpy(out + o, "...", 3), o += 3;
     out[o] = '\0';
 }
 
@@ -440,8 +440,14 @@ static int worker_failed(reward_cmd *rc, int k, const reward_request *req, const
     else snprintf(how, sizeof how, "was stopped by fluxrl");
     stderr_tail(w, tail, sizeof tail);
     if (w->restarted) {
-        fx_errf(err, "reward.command: worker %d (\"%s\"), restarted once already: %s (it %s)%s", k, rc->given, msg,
-                how, tail);
+        char which[160] = "", q[80];
+        if (w->nowed) { // what the oldest request it held was about, to find it again
+            const reward_request *r = &req[w->owed[0]];
+            quote(r->problem ? r->problem : "", r->problem ? strlen(r->problem) : 0, q, 48);
+            snprintf(which, sizeof which, "; request %lld's problem: \"%s\"", (long long)r->id, q);
+        }
+        fx_errf(err, "reward.command: worker %d (\"%s\"), restarted once already: %s (it %s)%s%s", k, rc->given, msg,
+                how, which, tail);
         for (int i = 0; i < rc->n; i++) stop_worker(&rc->w[i], 0.0);
         return -1;
     }
