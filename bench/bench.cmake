@@ -11,3 +11,5 @@ fluxrl_program(bench_generate SOURCES bench/generate/generate.c PARTS model mode
 fluxrl_program(bench_continuous SOURCES bench/generate/continuous.c PARTS rollout model_cpu)
 # Bucketed weight sync over MPI against one MPI_Bcast, bench/weight_sync/run.sh.
 fluxrl_program(bench_weight_sync SOURCES bench/weight_sync/bench_weight_sync.c PARTS comm OUT ${PROJECT_BINARY_DIR}/bench)
+# Outcome rewards per second: verifier, plugin, an external program (JSON lines); bench/rewards/run.sh.
+fluxrl_program(bench_rewards SOURCES bench/rewards/bench_rewards.c PARTS reward)

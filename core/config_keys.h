@@ -18,7 +18,8 @@
     S(sft, "Supervised fine-tuning on the built-in task's gold traces (`fluxrl sft`).")          \
     S(grpo, "GRPO on the built-in task (`fluxrl train`): sampling, advantages, the loss and the optimiser.") \
     S(rollout, "How rollout ranks generate: the policy lag they may run at and their batching.")  \
-    S(reward, "How reward ranks score traces: the verifier's outcome, the PRM's r^ and their mix.") \
+    S(reward, "How reward ranks score traces: the outcome (the verifier, a program or a plugin; docs/rewards.md), " \
+              "the PRM's r^ and their mix.") \
     S(prm, "Training a process reward model on labelled traces of the built-in task (`fluxrl prm-train`).")
 
 #define FX_CFG_KEYS_run(X)                                                                     \
@@ -132,9 +133,10 @@
     X(grpo, advantage, ENUM, "grpo", "grpo|rloo|process",                                      \
       "Advantages: group-relative outcome (grpo, rloo) or process supervision over step rewards " \
       "(process; docs/grpo.md).")                                                                \
-    X(grpo, step_rewards, ENUM, "checker", "checker|prm",                                       \
+    X(grpo, step_rewards, ENUM, "checker", "checker|prm|outcome",                               \
       "Where process step rewards come from: `checker`, the built-in task's exact step checker " \
-      "(an oracle PRM), or `prm`, the PRM at reward.prm_path (steps split at blank lines and </think>).") \
+      "(an oracle PRM), `prm`, the PRM at reward.prm_path (steps split at blank lines and </think>), or " \
+      "`outcome`, the step_rewards that reward.command or reward.plugin return for those steps.") \
     X(grpo, process_add_outcome, BOOL, "true", "",                                              \
       "process: add the group-normalised outcome advantage to every token.")                    \
     X(grpo, std_norm, BOOL, "true", "", "grpo: divide by the group's reward standard deviation.") \
@@ -175,6 +177,20 @@
       "takes 2 x layers x slots x (kv_tokens + 32) x kv_heads x head_dim floats, logged when the engine starts.")
 
 #define FX_CFG_KEYS_reward(X)                                                                  \
+    X(reward, outcome, ENUM, "verifier", "verifier|command|plugin",                                \
+      "Where outcome rewards come from: the built-in answer verifier, the program reward.command (JSON " \
+      "lines on stdin/stdout, docs/protocol.md) or the C plugin reward.plugin (docs/rewards.md).")   \
+    X(reward, command, STR, "", "",                                                            \
+      "reward.outcome = command: a shell command line each scoring rank starts reward.workers times.") \
+    X(reward, timeout, FLOAT, "60", "(0,1000000]",                                             \
+      "Seconds a reward.command worker may hold requests without returning a result; then it is restarted " \
+      "once, and a second failure stops the run (exit 1).")                                      \
+    X(reward, workers, INT, "1", "[1,1024]", "reward.command processes per scoring rank; a batch is dealt among them.") \
+    X(reward, plugin, STR, "", "", "reward.outcome = plugin: a shared library with the ABI of reward/fluxrl_reward.h.") \
+    X(reward, plugin_args, STR, "", "", "Text handed to the plugin's fluxrl_reward_init.")          \
+    X(reward, mix, ENUM, "fluxrl", "fluxrl|reasonflux",                                         \
+      "fluxrl: (1 - beta) * outcome + beta * r^; reasonflux: the ReasonFlux-PRM release's RL reward, "   \
+      "0.75 * the PRM's read-out after the whole response + 0.25 * outcome (docs/rewards.md). Penalties follow.") \
     X(reward, prm_path, STR, "", "",                                                           \
       "A PRM folder (Hugging Face layout) that reward ranks score traces with; empty: outcome rewards only.") \
     X(reward, alpha, FLOAT, "1", "[0,100]", "Weight of the PRM's trajectory reward in r^ = mean step + alpha * trajectory.") \

@@ -32,6 +32,17 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
     if (c->grpo.data[0] && !strcmp(c->grpo.step_rewards, "checker") && !strcmp(c->grpo.advantage, "process"))
         return fx_errf(err, "grpo.step_rewards: \"checker\" labels the built-in task's steps only; with grpo.data "
                             "use \"prm\"");
+    const char *outcome = c->reward.outcome;
+    if (!strcmp(outcome, "command") && !c->reward.command[0])
+        return fx_errf(err, "reward.outcome: \"command\" needs reward.command, the program to run, but it is empty");
+    if (!strcmp(outcome, "plugin") && !c->reward.plugin[0])
+        return fx_errf(err, "reward.outcome: \"plugin\" needs reward.plugin, a shared library, but it is empty");
+    if (!strcmp(c->grpo.step_rewards, "outcome") && !strcmp(outcome, "verifier"))
+        return fx_errf(err, "grpo.step_rewards: \"outcome\" takes the step_rewards of reward.command or "
+                            "reward.plugin, but reward.outcome is \"verifier\"");
+    if (!strcmp(c->reward.mix, "reasonflux") && !prm)
+        return fx_errf(err, "reward.mix: \"reasonflux\" reads the PRM after the whole response, but reward.prm_path "
+                            "is empty");
     if (c->rollout.max_policy_lag > 0 && !c->grpo.recompute_old_logp)
         return fx_errf(err, "rollout.max_policy_lag: %lld needs grpo.recompute_old_logp = true (the ratio is taken "
                             "against the trainer's log-probs, the lag corrected by truncated importance weights)",
@@ -47,6 +58,11 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, grpo_train_pa
     *g = (pipe_grpo_choice){
         .ref_on_reward = !strcmp(c->grpo.ref_on, "reward"),
         .prm_steps = !strcmp(c->grpo.step_rewards, "prm"),
+        .outcome_steps = !strcmp(c->grpo.step_rewards, "outcome"),
+        .outcome = !strcmp(c->reward.outcome, "command")  ? PIPE_OUTCOME_COMMAND
+                   : !strcmp(c->reward.outcome, "plugin") ? PIPE_OUTCOME_PLUGIN
+                                                          : PIPE_OUTCOME_VERIFIER,
+        .reasonflux = !strcmp(c->reward.mix, "reasonflux"),
         .filter = c->grpo.dynamic_sampling && adv != GRPO_ADV_PROCESS,
     };
     grpo_kl kl = !strcmp(e, "k1") ? GRPO_KL_K1 : !strcmp(e, "k2") ? GRPO_KL_K2 : GRPO_KL_K3;
@@ -72,7 +88,8 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, grpo_train_pa
 
 int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
     memset(j, 0, sizeof *j);
-    j->c = c, j->roles = roles;
+    j->c = c, j->roles = roles, j->rank = w ? w->rank : -1;
+    j->next_request = w ? (int64_t)w->rank * 1000000000 : 0; // ids unique across scoring ranks, readable
     parse_choices(c, &j->g, &j->train);
     j->be = pipeline_backend_open("cluster.backend", c->cluster.backend, c->cluster.precision, w ? w->local_rank : 0,
                                   threads, w ? comm_role_name(w->role) : "this process", err);
@@ -109,6 +126,13 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
         if (prm_load(&j->prm, c->reward.prm_path, j->be, (float)c->reward.alpha, err)) return -1;
         j->has_prm = true;
     }
+    if (roles & PIPE_SCORE && j->g.outcome == PIPE_OUTCOME_COMMAND) {
+        reward_cmd_opts o = {c->reward.command, c->reward.timeout, (int)c->reward.workers};
+        if (reward_cmd_open(&j->cmd, &o, err)) return -1;
+    }
+    if (roles & PIPE_SCORE && j->g.outcome == PIPE_OUTCOME_PLUGIN &&
+        reward_plugin_open(&j->plugin, c->reward.plugin, c->reward.plugin_args, err))
+        return -1;
     return 0;
 }
 
@@ -121,6 +145,9 @@ void pipe_job_close(pipe_job *j) {
     if (j->policy.params_mem) model_free(&j->policy);
     if (j->ref.params_mem) model_free(&j->ref);
     if (j->has_prm) prm_free(&j->prm);
+    reward_cmd_close(j->cmd);
+    reward_plugin_close(j->plugin);
+    if (j->info_log) fclose(j->info_log);
     tok_free(j->tok);
     tok_free(j->ref_tok);
     backend_destroy(j->be);
@@ -274,18 +301,26 @@ static char *step_text(const pipe_job *j, const int32_t *resp, int a, int b) {
     return s;
 }
 
+// The response's steps (split at blank lines and </think>) as texts: ends and parts filled, texts[k]
+// malloc'd (caller frees). Returns the number of steps.
+static int split_step_texts(const pipe_job *j, const int32_t *resp, int R, int32_t *step_end, uint8_t *part,
+                            char **texts) {
+    steps_params sp = {NULL, j->think_end, j->task.chat == TOK_CHAT_R1};
+    int32_t think;
+    int n = R ? steps_split(resp, R, &sp, piece, j->tok, step_end, part, MAX_PRM_STEPS, &think) : 0;
+    for (int k = 0; k < n; k++) texts[k] = step_text(j, resp, k ? step_end[k - 1] : 0, step_end[k]);
+    return n;
+}
+
 // The PRM's step rewards over the response's steps (split at blank lines and </think>), its
 // trajectory reward and r^. Returns the number of steps (ends in step_end), or -1 when the PRM
 // cannot take the trace (logged; the trace then gets r^ = 0).
 static int prm_steps(pipe_job *j, const char *problem, const int32_t *resp, int R, int32_t *step_end,
                      uint8_t *part, float *reward, float *traj, float *score) {
-    steps_params sp = {NULL, j->think_end, j->task.chat == TOK_CHAT_R1};
-    int32_t think;
-    int n = R ? steps_split(resp, R, &sp, piece, j->tok, step_end, part, MAX_PRM_STEPS, &think) : 0;
     char *texts[MAX_PRM_STEPS];
     const char *ptrs[MAX_PRM_STEPS];
-    int kept = 0;
-    for (int k = 0; k < n; k++) texts[k] = step_text(j, resp, k ? step_end[k - 1] : 0, step_end[k]), ptrs[k] = texts[k];
+    int n = split_step_texts(j, resp, R, step_end, part, texts);
+    for (int k = 0; k < n; k++) ptrs[k] = texts[k];
     prm_result r = {.step = reward};
     fx_err err;
     int rc = prm_score(&j->prm, problem, ptrs, n, &r, &err);
@@ -295,9 +330,121 @@ static int prm_steps(pipe_job *j, const char *problem, const int32_t *resp, int 
         *traj = 0, *score = 0;
         return -1;
     }
-    kept = n;
     *traj = r.trajectory, *score = r.score;
-    return kept;
+    return n;
+}
+
+// reward.mix = reasonflux: the PRM read once after the whole response — the 2-class head's
+// P(class 1) at one "<extra_0>" after it (the release's verl reward), or the scalar head's sigmoid at
+// its last token. 0 (logged) when the PRM cannot take the trace.
+static float prm_whole_response(pipe_job *j, const char *problem, const int32_t *resp, int R) {
+    char *text = step_text(j, resp, 0, R);
+    const char *one[1] = {text};
+    float step;
+    prm_result r = {.step = &step};
+    fx_err err;
+    int rc = prm_score(&j->prm, problem, one, 1, &r, &err);
+    free(text);
+    if (rc) {
+        fx_warn("PRM: %s; the trace's reasonflux read-out is 0", err.msg);
+        return 0;
+    }
+    return step;
+}
+
+// Text that is valid UTF-8 (a sampled response may end inside a character), malloc'd.
+static char *valid_utf8(char *s) {
+    size_t n;
+    char *v = tok_utf8_sanitize(s, strlen(s), &n);
+    free(s);
+    return v;
+}
+
+// What an external reward returned for a batch: outcome, and the steps it scored.
+typedef struct {
+    reward_result *res;
+    double *step;     // (n, MAX_PRM_STEPS)
+    int32_t *ends;    // (n, MAX_PRM_STEPS)
+    uint8_t *parts;   // (n, MAX_PRM_STEPS)
+    int *nsteps;      // (n)
+} external_batch;
+
+// One line per result that has an "info": RUN_DIR/reward_info.jsonl (reward_info.rN.jsonl on world rank N).
+static void log_infos(pipe_job *j, const reward_request *req, const trace_batch *in, const external_batch *x) {
+    for (int64_t i = 0; i < in->n; i++) {
+        if (!x->res[i].info) continue;
+        if (!j->info_log) {
+            char dir[4096], path[4200];
+            cfg_run_dir(j->c, dir, sizeof dir);
+            if (j->rank >= 0) snprintf(path, sizeof path, "%s/reward_info.r%d.jsonl", dir, j->rank);
+            else snprintf(path, sizeof path, "%s/reward_info.jsonl", dir);
+            fx_err err;
+            if (fx_mkdir_p(dir, &err)) fx_fatal("%s", err.msg);
+            j->info_log = fx_fopen(path, "a");
+        }
+        fprintf(j->info_log, "{\"id\":%lld,\"group\":%lld,\"sample\":%d,\"policy_version\":%lld,\"reward\":%.17g,\"info\":%s}\n",
+                (long long)req[i].id, (long long)in->group[i], in->sample[i], (long long)in->policy_version[i],
+                x->res[i].reward, x->res[i].info);
+    }
+    if (j->info_log) fflush(j->info_log);
+}
+
+// reward.outcome = command or plugin: every trace of `in` as a request, scored in one batch.
+// A failure after the retry ends the job (exit 1) with the message naming the request.
+static void external_score(pipe_job *j, const trace_batch *in, external_batch *x) {
+    int n = (int)in->n;
+    size_t rows = (size_t)(n ? n : 1);
+    reward_request *req = fx_calloc(rows, sizeof *req);
+    char **texts = fx_calloc(rows * MAX_PRM_STEPS, sizeof *texts);
+    x->res = fx_calloc(rows, sizeof *x->res);
+    x->step = fx_malloc(rows * MAX_PRM_STEPS * sizeof *x->step);
+    x->ends = fx_malloc(rows * MAX_PRM_STEPS * sizeof *x->ends);
+    x->parts = fx_malloc(rows * MAX_PRM_STEPS * sizeof *x->parts);
+    x->nsteps = fx_calloc(rows, sizeof *x->nsteps);
+    for (int i = 0; i < n; i++) {
+        trace t = trace_batch_get(in, i);
+        rollout_problem prob;
+        problem_of(j, t.group, &prob);
+        char answer[32], **tx = texts + (size_t)i * MAX_PRM_STEPS;
+        if (prob.builtin) snprintf(answer, sizeof answer, "%lld", (long long)task_answer(&prob.task));
+        int ns = split_step_texts(j, t.response, t.n_response, x->ends + (size_t)i * MAX_PRM_STEPS,
+                                  x->parts + (size_t)i * MAX_PRM_STEPS, tx);
+        for (int k = 0; k < ns; k++) tx[k] = valid_utf8(tx[k]);
+        x->nsteps[i] = ns;
+        req[i] = (reward_request){
+            .id = j->next_request++,
+            .problem = valid_utf8(problem_text(&prob)),
+            .response = valid_utf8(rollout_response_text(j->tok, t.response, t.n_response, j->task.eos)),
+            .answer = fx_strdup(prob.builtin ? answer : prob.gold),
+            .steps = (const char *const *)tx,
+            .nsteps = ns,
+            .meta = prob.builtin ? (j->task.chat == TOK_CHAT_R1 ? "{\"builtin\":true,\"opened_think\":true}"
+                                                                 : "{\"builtin\":true,\"opened_think\":false}")
+                                 : prob.meta ? prob.meta : "{}",
+        };
+        x->res[i].step = x->step + (size_t)i * MAX_PRM_STEPS;
+    }
+    fx_err err;
+    int rc = j->cmd ? reward_cmd_score(j->cmd, req, n, x->res, &err) : reward_plugin_score(j->plugin, req, n, x->res, &err);
+    if (rc) {
+        if (j->cmd) reward_cmd_close(j->cmd), j->cmd = NULL; // every worker stopped and reaped before the exit
+        fx_fatal("%s", err.msg);
+    }
+    for (int i = 0; i < n && j->g.outcome_steps; i++)
+        if (!x->res[i].has_steps && x->nsteps[i] > 0)
+            fx_fatal("grpo.step_rewards = \"outcome\": the result of request %lld (%d steps) has no step_rewards",
+                     (long long)req[i].id, x->nsteps[i]);
+    log_infos(j, req, in, x);
+    for (int i = 0; i < n; i++) {
+        free((char *)req[i].problem), free((char *)req[i].response), free((char *)req[i].answer);
+        for (int k = 0; k < x->nsteps[i]; k++) free(texts[(size_t)i * MAX_PRM_STEPS + k]);
+        free(x->res[i].info);
+    }
+    free(req), free(texts);
+}
+
+static void external_free(external_batch *x) {
+    free(x->res), free(x->step), free(x->ends), free(x->parts), free(x->nsteps);
 }
 
 // Reference log-probs of every response token of b, `mb` traces per forward pass.
@@ -305,8 +452,11 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
     const fx_config *c = j->c;
     bool prm_steps_wanted = j->g.prm_steps;
     reward_mix_params mix = {(float)c->reward.beta, (float)c->reward.format_penalty, (int)c->grpo.max_new,
-                             (int)c->reward.overlong_buffer, (float)c->reward.length_penalty};
+                             (int)c->reward.overlong_buffer, (float)c->reward.length_penalty,
+                             j->g.reasonflux ? REWARD_MIX_REASONFLUX : REWARD_MIX_FLUXRL};
     trace_batch_clear(out);
+    external_batch x = {0};
+    if (j->g.outcome != PIPE_OUTCOME_VERIFIER) external_score(j, in, &x);
     double prm_sum = 0;
     int32_t ends[MAX_PRM_STEPS], pends[MAX_PRM_STEPS];
     uint8_t parts[MAX_PRM_STEPS], pparts[MAX_PRM_STEPS];
@@ -318,15 +468,22 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
         char *text = rollout_response_text(j->tok, t.response, t.n_response, j->task.eos);
         char *extracted = NULL;
         t.outcome_reward = rollout_judge(&prob, text, j->task.chat == TOK_CHAT_R1, &extracted) ? 1.0f : 0.0f;
-        bool format_ok = extracted != NULL;
+        bool format_ok = extracted != NULL; // the verifier's extraction, whatever the outcome's source
         free(extracted), free(text);
+        if (x.res) t.outcome_reward = (float)x.res[i].reward;
         // Steps: the checker's (the task's steps, each labelled right or wrong) by default.
         int n = prob.builtin ? sft_step_rewards(&j->task, &prob.task, t.response, t.n_response, MAX_STEPS, ends, rewards)
                              : 0;
         for (int k = 0; k < n; k++) parts[k] = t.think_end >= 0 && ends[k] > t.think_end + 1;
+        if (j->g.outcome_steps) {
+            n = x.nsteps[i];
+            size_t o = (size_t)i * MAX_PRM_STEPS;
+            memcpy(ends, x.ends + o, (size_t)n * sizeof *ends), memcpy(parts, x.parts + o, (size_t)n);
+            for (int k = 0; k < n; k++) rewards[k] = (float)x.step[o + k];
+        }
         float score = NAN;
         t.trajectory_reward = NAN;
-        if (j->has_prm) {
+        if (j->has_prm && (!j->g.reasonflux || prm_steps_wanted)) {
             char *problem = problem_text(&prob);
             float traj;
             int pn = prm_steps(j, problem, t.response, t.n_response, pends, pparts, prewards, &traj, &score);
@@ -337,13 +494,19 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
                 memcpy(ends, pends, (size_t)n * sizeof *ends), memcpy(parts, pparts, (size_t)n);
                 memcpy(rewards, prewards, (size_t)n * sizeof *rewards);
             }
-            prm_sum += score;
         }
+        if (j->has_prm && j->g.reasonflux) { // the read-out the mix uses, also kept as the trajectory reward
+            char *problem = problem_text(&prob);
+            score = t.trajectory_reward = prm_whole_response(j, problem, t.response, t.n_response);
+            free(problem);
+        }
+        if (j->has_prm) prm_sum += score;
         t.n_steps = n, t.step_end = ends, t.step_part = parts, t.step_reward = rewards;
         t.final_reward = reward_mix(&mix, t.outcome_reward, j->has_prm ? score : 0, format_ok, t.n_response);
         t.ref_logprobs = NULL;
         trace_batch_add(out, &t);
     }
+    external_free(&x);
     if (j->ref.params_mem && j->g.ref_on_reward) grpo_ref_logprobs(&j->ref, out, (int)c->grpo.minibatch);
     *prm_mean = j->has_prm && in->n ? prm_sum / (double)in->n : NAN;
 }

@@ -12,6 +12,7 @@
 #include "../comm/dp.h"
 #include "../comm/nccl.h"
 #include "../core/config.h"
+#include "../reward/external.h"
 #include "../reward/prm.h"
 #include "../rollout/dataset.h"
 #include "../rollout/trace.h"
@@ -26,9 +27,14 @@ enum { PIPE_GENERATE = 1, PIPE_SCORE = 2, PIPE_TRAIN = 4 };
 
 // The scoring and sampling choices that are strings in the config, parsed once (pipe_job_open);
 // the update's are in grpo_train_params.
+typedef enum { PIPE_OUTCOME_VERIFIER = 0, PIPE_OUTCOME_COMMAND, PIPE_OUTCOME_PLUGIN } pipe_outcome;
+
 typedef struct {
     bool ref_on_reward;       // grpo.ref_on = reward: reference log-probs come with the scored traces
     bool prm_steps;           // grpo.step_rewards = prm
+    bool outcome_steps;       // grpo.step_rewards = outcome: the external reward's step_rewards
+    pipe_outcome outcome;     // reward.outcome
+    bool reasonflux;          // reward.mix = reasonflux
     bool filter;              // dynamic sampling: drop groups whose rewards are all equal
 } pipe_grpo_choice;
 
@@ -48,6 +54,11 @@ typedef struct {
     tok_tokenizer *ref_tok;
     prm_scorer prm;        // reward.prm_path, on scoring ranks
     bool has_prm;
+    reward_cmd *cmd;       // reward.outcome = command, on scoring ranks
+    reward_plugin *plugin; // reward.outcome = plugin, on scoring ranks
+    int64_t next_request;  // id of the next external reward request (unique per scoring rank)
+    int rank;              // world rank (-1: one process), for the reward_info file's name
+    FILE *info_log;        // RUN_DIR/reward_info[.rN].jsonl: the external rewards' "info", opened at the first
     int32_t think_end;     // "</think>", or -1
     rollout_problem *data, *eval; // grpo.data / grpo.eval_data (NULL: the built-in task)
     int ndata, neval;
@@ -70,10 +81,12 @@ void pipe_job_close(pipe_job *j);
 // The groups (grpo.group_size samples each) of problems[0..n) of the RL stream, sampled from the
 // policy: traces with group = problem index, no steps and no rewards yet.
 void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch *out);
-// Scores generated traces: outcome (1 when the verifier accepts the final answer), steps with their
-// rewards (checker or PRM), the PRM's trajectory reward, the final (mixed) reward, and the reference
-// log-probs when this side hosts the reference. Returns the mean PRM score r^ via *prm_mean (NaN
-// without a PRM).
+// Scores generated traces: outcome (1 when the verifier accepts the final answer, or what
+// reward.command / reward.plugin return for the whole batch; their failure ends the job, exit 1),
+// steps with their rewards (checker, PRM or the external reward's), the PRM's trajectory reward (with
+// reward.mix = reasonflux: its read-out after the whole response), the final (mixed) reward, and the
+// reference log-probs when this side hosts the reference. Returns the mean PRM score via *prm_mean
+// (NaN without a PRM).
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean);
 
 // Greedy held-out evaluation: the built-in task's (sft_eval), or grpo.eval_data's first

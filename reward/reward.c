@@ -17,7 +17,8 @@ float reward_prm_aggregate(const float *steps, int n, float final_reward, float 
 }
 
 float reward_mix(const reward_mix_params *p, float outcome, float prm, bool format_ok, int response_len) {
-    double r = (1.0 - p->beta) * outcome + (p->beta > 0 ? p->beta * prm : 0.0);
+    double r = p->mode == REWARD_MIX_REASONFLUX ? 0.75 * prm + 0.25 * outcome
+                                                : (1.0 - p->beta) * outcome + (p->beta > 0 ? p->beta * prm : 0.0);
     if (!format_ok) r -= p->format_penalty;
     int soft = p->max_len - p->overlong_buffer;
     if (p->length_penalty > 0 && p->overlong_buffer > 0 && response_len > soft) {

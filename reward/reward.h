@@ -1,6 +1,9 @@
 // reward.h — turning scores into the rewards the trainer uses, and the PRM's two offline uses.
 //   PRM aggregate (ReasonFlux-PRM):   r^ = mean_t r^_t + alpha * r^_final
-//   mixed reward:                     r  = (1 - beta) * r_outcome + beta * r^
+//   mixed reward (reward.mix fluxrl): r  = (1 - beta) * r_outcome + beta * r^
+//   (reward.mix reasonflux, the ReasonFlux-PRM release's RL reward):
+//                                     r  = 0.75 * p_prm + 0.25 * r_outcome, p_prm the PRM's read-out
+//                                          after the whole response (docs/rewards.md)
 //                                          - format_penalty (when the format check failed)
 //                                          - length penalty (DAPO-style soft overlong penalty)
 //   data selection for SFT: the top k traces by r^;  Best-of-N: per group, the trace with the best r^.
@@ -15,15 +18,18 @@
 // mean of steps[0..n) + alpha * final; NaN steps are an error of the caller (asserted).
 float reward_prm_aggregate(const float *steps, int n, float final_reward, float alpha);
 
+typedef enum { REWARD_MIX_FLUXRL = 0, REWARD_MIX_REASONFLUX } reward_mix_mode;
+
 typedef struct {
     float beta;           // weight of the PRM score against the outcome reward, in [0, 1]
     float format_penalty; // subtracted when a trace fails the format check (no answer found, ...)
     int max_len;          // the generation budget L_max
     int overlong_buffer;  // DAPO: responses longer than L_max - buffer lose up to length_penalty
     float length_penalty; // linearly, reaching length_penalty at L_max; 0 = off
+    reward_mix_mode mode; // fluxrl (beta) or reasonflux (0.75 / 0.25; beta unused)
 } reward_mix_params;
 
-// The final reward of one trace.
+// The final reward of one trace; `prm` is r^ (fluxrl) or p_prm (reasonflux).
 float reward_mix(const reward_mix_params *p, float outcome, float prm, bool format_ok, int response_len);
 
 // Indices of the k traces with the highest score (ties: lower index first), in that order.

@@ -39,6 +39,10 @@ static int load_jsonl(const rollout_data_opts *o, rollout_problem **out, int *n,
             // A worked solution ("... #### 72", "\boxed{72}") counts by its final answer.
             char *x = (strstr(gs, "####") || strstr(gs, "\\boxed")) ? verify_extract(gs) : NULL;
             ps[count] = (rollout_problem){.prompt = fx_strdup(q->valuestring), .gold = x ? x : fx_strdup(gs)};
+            cJSON_DeleteItemFromObjectCaseSensitive(j, o->prompt_key);
+            cJSON_DeleteItemFromObjectCaseSensitive(j, o->answer_key);
+            ps[count].meta = cJSON_PrintUnformatted(j);
+            FX_ASSERT(ps[count].meta);
             count++;
         }
         cJSON_Delete(j);
@@ -72,7 +76,7 @@ int rollout_data_load(const rollout_data_opts *o, rollout_problem **out, int *n,
 }
 
 void rollout_data_free(rollout_problem *ps, int n) {
-    for (int i = 0; i < n; i++) free(ps[i].prompt), free(ps[i].gold);
+    for (int i = 0; i < n; i++) free(ps[i].prompt), free(ps[i].gold), free(ps[i].meta);
     free(ps);
 }
 

@@ -12,6 +12,7 @@
 typedef struct {
     char *prompt;     // the user turn
     char *gold;       // JSONL: the gold answer (a worked solution reduced to its final answer)
+    char *meta;       // JSONL: the line's other fields as a JSON object (external rewards); else NULL
     bool builtin;
     task_problem task; // built-in: the problem itself
 } rollout_problem;

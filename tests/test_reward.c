@@ -20,6 +20,11 @@ int main(void) {
     CHECK_NEAR(reward_mix(&p, 1.0f, 0.4f, true, 130), 0.85 - 1.0, 1e-6);// capped at the full penalty
     reward_mix_params outcome_only = {0};
     CHECK_NEAR(reward_mix(&outcome_only, 1.0f, NAN, true, 10), 1.0, 0); // beta 0: the PRM is not read
+    // reward.mix = reasonflux: 0.75 * the PRM's read-out + 0.25 * outcome; beta unused; penalties after.
+    reward_mix_params rf = p;
+    rf.mode = REWARD_MIX_REASONFLUX;
+    CHECK_NEAR(reward_mix(&rf, 1.0f, 0.4f, true, 50), 0.75 * 0.4 + 0.25, 1e-6);
+    CHECK_NEAR(reward_mix(&rf, 0.0f, 0.8f, false, 90), 0.6 - 0.5 - 0.5, 1e-6);
 
     float score[7] = {0.2f, 0.9f, 0.5f, 0.9f, 0.1f, 0.7f, 0.3f};
     int64_t idx[7];

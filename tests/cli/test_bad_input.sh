@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# test_bad_input.sh FLUXRL SRC TRACE_FIXTURE MAKE_TINY_MODELS — the promise, one row per class of
+# test_bad_input.sh FLUXRL SRC TRACE_FIXTURE MAKE_TINY_MODELS PLUGIN_NOSCORE PLUGIN_ABI99 — the promise, one row per class of
 # bad input or fault (issue 21): the exit code (2 bad input, 1 failure at run time), one line on
 # stderr naming the file or field and what was expected, no hang (every command under `timeout`),
 # nothing lost (an existing output kept, no partial file left). docs/testing.md, "The promise".
 set -u
-fx=$1 src=$2 fixture=$3 make_models=$4
+fx=$1 src=$2 fixture=$3 make_models=$4 plugin_noscore=$5 plugin_abi=$6
 . "$src/tests/lib.sh"
 tmp=$(mktemp -d)
 cleanup() {
@@ -119,6 +119,28 @@ row 2 "written by a sft run; expected a grpo checkpoint" "train --resume auto on
 row 2 "written by a sft run; expected a prm checkpoint" "prm-train --resume auto on an SFT checkpoint" -- "$fx" \
     prm-train "$src/configs/demo.json" "${small[@]}" --set run.name=kinds --set model.path="$tmp/kinds/model" \
     --set prm.steps=1 --resume auto
+
+# --- reward sources (docs/rewards.md): refused while loading, before any training ---
+rw=(train "$src/configs/demo.json" "${small[@]}" --set run.name=rw --set grpo.steps=1)
+row 2 'reward.outcome: "command" needs reward.command' "outcome = command without a command" -- "$fx" "${rw[@]}" \
+    --set reward.outcome=command
+row 2 "the program /nonexistent/judge.py is not found" "reward.command: a missing program" -- "$fx" "${rw[@]}" \
+    --set reward.outcome=command --set "reward.command=/nonexistent/judge.py --strict"
+row 2 "the program no-such-judge-program is not found" "reward.command: a program not on PATH" -- "$fx" "${rw[@]}" \
+    --set reward.outcome=command --set "reward.command=no-such-judge-program"
+row 2 'reward.outcome: "plugin" needs reward.plugin' "outcome = plugin without a plugin" -- "$fx" "${rw[@]}" \
+    --set reward.outcome=plugin
+row 2 "reward.plugin: $tmp/none.so: cannot load" "reward.plugin: a missing file" -- "$fx" "${rw[@]}" \
+    --set reward.outcome=plugin --set "reward.plugin=$tmp/none.so"
+row 2 "reward.plugin: $plugin_noscore: no symbol fluxrl_reward_score" "reward.plugin: a missing symbol" -- "$fx" \
+    "${rw[@]}" --set reward.outcome=plugin --set "reward.plugin=$plugin_noscore"
+row 2 "reward.plugin: $plugin_abi: fluxrl_reward_abi_version() is 99; this fluxrl speaks ABI 1" \
+    "reward.plugin: another ABI version" -- "$fx" "${rw[@]}" --set reward.outcome=plugin --set "reward.plugin=$plugin_abi"
+row 2 'fluxrl_reward_init("x") failed: takes no arguments' "reward.plugin: init fails" -- "$fx" "${rw[@]}" \
+    --set reward.outcome=plugin --set "reward.plugin=$(dirname "$plugin_abi")/verifier_plugin.so" --set reward.plugin_args=x
+row 2 'grpo.step_rewards: "outcome" takes the step_rewards of reward.command' "step rewards from the verifier" -- \
+    "$fx" "${rw[@]}" --set grpo.step_rewards=outcome
+row 2 'reward.mix: "reasonflux" reads the PRM' "reasonflux without a PRM" -- "$fx" "${rw[@]}" --set reward.mix=reasonflux
 
 # --- a full disk (a 1 MiB tmpfs; tests run as root) ---
 mkdir -p "$tmp/full"
