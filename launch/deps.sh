@@ -13,7 +13,8 @@ pkgs=(
   libpcre2-dev libutf8proc-dev        # tokenizer: regex pre-tokenisation, NFC
   python3-numpy python3-torch         # tests/reference and bench/reference (Debian's python3)
   python3-h5py                        # tests read trace stores with h5py
-  python3-sympy                       # a judge of the answer verifier (tests/reference/verify)
+  python3-sympy                       # a judge of the answer verifier; examples/rewards/sympy_equal.py
+  jq                                  # examples/rewards/contains_answer.sh (tests/cli/test_rewards.sh)
   gnuplot-nox                         # fluxrl plot: learning curves as PNG
   slurm-wlm munge                     # tests/slurm: a real Slurm on localhost (launch/slurm/)
 )

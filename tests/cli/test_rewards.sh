@@ -64,10 +64,10 @@ expect_run 0 "train with the SymPy reward server" -- "$fx" train "$src/configs/d
 expect_run 0 "SymPy's infos are logged, with the meta's field" -- grep -q '"how":"sympy"' "$tmp/sy/reward_info.jsonl"
 expect_run 0 "SymPy agrees with the verifier on these answers" -- diff <(numbers "$tmp/vj/metrics.jsonl") \
     <(numbers "$tmp/sy/metrics.jsonl")
-if command -v jq >/dev/null; then
-    expect_run 0 "train with the shell example" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${data[@]}" \
-        --set run.name=sh --set reward.outcome=command --set "reward.command=sh $src/examples/rewards/contains_answer.sh"
-fi
+# jq comes with launch/deps.sh: its absence fails here rather than skipping the shell examples
+expect_run 0 "jq is installed (launch/deps.sh)" -- command -v jq
+expect_run 0 "train with the shell example" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${data[@]}" \
+    --set run.name=sh --set reward.outcome=command --set "reward.command=sh $src/examples/rewards/contains_answer.sh"
 printf '%s\n' '{"question": "Compute 1+2.", "answer": "", "tests": [{"input": "", "output": "3"}]}' \
     '{"question": "Compute 4+4.", "answer": "", "tests": [{"input": "", "output": "8"}]}' >"$tmp/code.jsonl"
 expect_run 0 "train with the code-execution server" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" \
@@ -91,11 +91,9 @@ awk '/^```python$/{f=1; next} /^```$/{f=0} f' "$src/docs/protocol.md" >"$tmp/min
 awk '/^```sh$/{f=1; next} /^```$/{f=0} f' "$src/docs/protocol.md" >"$tmp/minimal.sh"
 expect_run 0 "docs/protocol.md's Python program" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${data[@]}" \
     --set run.name=mp --set reward.outcome=command --set "reward.command=$py $tmp/minimal.py"
-if command -v jq >/dev/null; then
-    expect_run 0 "docs/protocol.md's shell program" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${data[@]}" \
-        --set run.name=ms --set reward.outcome=command --set "reward.command=sh $tmp/minimal.sh"
-    same_run mp ms "the two minimal programs agree"
-fi
+expect_run 0 "docs/protocol.md's shell program" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${data[@]}" \
+    --set run.name=ms --set reward.outcome=command --set "reward.command=sh $tmp/minimal.sh"
+same_run mp ms "the two minimal programs agree"
 
 # --- the reward program on a reward rank (mpirun) computes what it computes in one process ---
 faulty="$py $src/tests/rewards/faulty_reward.py"
