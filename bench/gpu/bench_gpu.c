@@ -49,38 +49,18 @@ static backend *make_backend(const char *prec) {
     return be;
 }
 
+static void sync_cuda(backend *be) { backend_cuda_sync(be); }
+
 static int bench_train(const bench_shape *s, const char *prec) {
-    model_config c = bench_shape_config(s);
     backend *be = make_backend(prec);
-    model m;
-    model_init_random(&m, &c, MODEL_HEAD_LM, be, 1, 0.02f, 0.0f);
-    model_reserve(&m, s->B, s->T, true, false);
+    double loss;
+    size_t nparams;
+    double dt = bench_train_steps(s, be, false, sync_cuda, &loss, &nparams);
     int N = s->B * s->T;
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)N), *tgt = malloc(sizeof(int32_t) * (size_t)N);
-    fx_rng r = fx_rng_make(2, 2);
-    for (int i = 0; i < N; i++) ids[i] = (int32_t)fx_rng_below(&r, (uint64_t)c.vocab_size);
-    for (int i = 0; i < N; i++) tgt[i] = i % s->T == s->T - 1 ? -1 : ids[i + 1];
-    model_adamw opt = {3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
-    double total = 0, loss = 0;
-    for (int k = 0; k <= s->steps; k++) { // step 0 warms up (plans, scratch buffers)
-        backend_cuda_sync(be);
-        double t0 = fx_time_now();
-        model_zero_grad(&m);
-        model_forward(&m, ids, NULL, NULL, s->B, s->T);
-        loss = model_lm_ce(&m, tgt, NULL, true);
-        model_backward(&m);
-        model_clip_grad_norm(&m, 1.0);
-        model_adamw_step(&m, &opt, opt.lr);
-        backend_cuda_sync(be);
-        if (k > 0) total += fx_time_now() - t0;
-    }
-    double dt = total / s->steps, tps = N / dt;
-    double mfu = 6.0 * (double)m.nparams * tps / peak_flops();
+    double tps = N / dt, mfu = 6.0 * (double)nparams * tps / peak_flops();
     printf("{\"bench\":\"train\",\"size\":\"%s\",\"precision\":\"%s\",\"params\":%zu,\"B\":%d,\"T\":%d,"
            "\"step_s\":%.4f,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"tflops_with_attention\":%.1f,\"loss\":%.4f}\n",
-           s->name, prec, m.nparams, s->B, s->T, dt, tps, mfu, bench_shape_flops(s) / dt / 1e12, loss);
-    free(ids), free(tgt);
-    model_free(&m);
+           s->name, prec, nparams, s->B, s->T, dt, tps, mfu, bench_shape_flops(s) / dt / 1e12, loss);
     backend_destroy(be);
     return 0;
 }

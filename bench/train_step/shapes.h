@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-#include "../../model/model_config.h"
+#include "../../core/rng.h"
+#include "../../model/model.h"
 
 typedef struct {
     const char *name;
@@ -47,6 +48,42 @@ static inline double bench_shape_flops(const bench_shape *s) {
     double per_layer = 2 * (C * QD + 2 * C * KD + QD * C + 3 * C * F) + 2 * 2 * (T / 2) * QD;
     double per_token = s->L * per_layer + 2 * C * V;
     return 3.0 * per_token * (double)s->B * T;
+}
+
+// One training step timed, the same for every backend (bench_train_step on the CPU, bench_gpu on
+// CUDA): a random Qwen2 of shape s on be, random tokens, then s->steps timed steps (forward, mean
+// cross-entropy, backward, clipping at 1, AdamW) after one untimed warm-up step. `sync` (may be
+// NULL) waits for the device before each clock read. Returns seconds per step; *loss is the last
+// step's loss, *nparams the model's size.
+static inline double bench_train_steps(const bench_shape *s, backend *be, bool recompute, void (*sync)(backend *),
+                                       double *loss, size_t *nparams) {
+    model_config c = bench_shape_config(s);
+    model m;
+    model_init_random(&m, &c, MODEL_HEAD_LM, be, 1, 0.02f, 0.0f);
+    model_reserve(&m, s->B, s->T, true, recompute);
+    int N = s->B * s->T;
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)N), *tgt = malloc(sizeof(int32_t) * (size_t)N);
+    fx_rng r = fx_rng_make(2, 2);
+    for (int i = 0; i < N; i++) ids[i] = (int32_t)fx_rng_below(&r, (uint64_t)c.vocab_size);
+    for (int i = 0; i < N; i++) tgt[i] = i % s->T == s->T - 1 ? -1 : ids[i + 1];
+    model_adamw opt = {3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
+    double total = 0;
+    for (int k = 0; k <= s->steps; k++) { // step 0 warms up (plans, scratch buffers)
+        if (sync) sync(be);
+        double t0 = fx_time_now();
+        model_zero_grad(&m);
+        model_forward(&m, ids, NULL, NULL, s->B, s->T);
+        *loss = model_lm_ce(&m, tgt, NULL, true);
+        model_backward(&m);
+        model_clip_grad_norm(&m, 1.0);
+        model_adamw_step(&m, &opt, opt.lr);
+        if (sync) sync(be);
+        if (k > 0) total += fx_time_now() - t0;
+    }
+    *nparams = m.nparams;
+    free(ids), free(tgt);
+    model_free(&m);
+    return total / s->steps;
 }
 
 #endif

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "../../core/rng.h"
-#include "../../model/model.h"
 #include "shapes.h"
 
 static double peak_rss_mib(void) {
@@ -63,38 +61,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "train_step: unknown size '%s'\n", argv[1]);
         return 2;
     }
-    double rss0 = rss_mib();
-    model_config c = bench_shape_config(s);
+    double rss0 = rss_mib(), loss;
+    size_t nparams;
     backend *be = backend_cpu_create(threads);
-    model m;
-    model_init_random(&m, &c, MODEL_HEAD_LM, be, 1, 0.02f, 0.0f);
-    model_reserve(&m, s->B, s->T, true, recompute);
+    double dt = bench_train_steps(s, be, recompute, NULL, &loss, &nparams);
     int N = s->B * s->T;
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)N), *tgt = malloc(sizeof(int32_t) * (size_t)N);
-    fx_rng r = fx_rng_make(2, 2);
-    for (int i = 0; i < N; i++) ids[i] = (int32_t)fx_rng_below(&r, (uint64_t)c.vocab_size);
-    for (int i = 0; i < N; i++) tgt[i] = i % s->T == s->T - 1 ? -1 : ids[i + 1];
-    model_adamw opt = {3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
-    double total = 0, loss = 0;
-    int steps = s->steps;
-    for (int k = 0; k <= steps; k++) { // step 0 warms up
-        double t0 = fx_time_now();
-        model_zero_grad(&m);
-        model_forward(&m, ids, NULL, NULL, s->B, s->T);
-        loss = model_lm_ce(&m, tgt, NULL, true);
-        model_backward(&m);
-        model_clip_grad_norm(&m, 1.0);
-        model_adamw_step(&m, &opt, opt.lr);
-        if (k > 0) total += fx_time_now() - t0;
-    }
-    double dt = total / steps;
     double flops = bench_shape_flops(s);
     printf("{\"size\":\"%s\",\"params\":%zu,\"B\":%d,\"T\":%d,\"threads\":%d,\"recompute\":%s,\"step_s\":%.4f,"
            "\"tokens_per_s\":%.1f,\"gflops\":%.2f,\"peak_rss_mib\":%.1f,\"peak_over_start_mib\":%.1f,\"loss\":%.4f}\n",
-           s->name, m.nparams, s->B, s->T, threads, recompute ? "true" : "false", dt, N / dt, flops / dt / 1e9,
+           s->name, nparams, s->B, s->T, threads, recompute ? "true" : "false", dt, N / dt, flops / dt / 1e9,
            peak_rss_mib(), peak_rss_mib() - rss0, loss);
-    free(ids), free(tgt);
-    model_free(&m);
     backend_destroy(be);
     return 0;
 }
