@@ -14,6 +14,7 @@ pkgs=(
   python3-numpy python3-torch         # tests/reference and bench/reference (Debian's python3)
   python3-h5py                        # tests read trace stores with h5py
   python3-sympy                       # a judge of the answer verifier (tests/reference/verify)
+  python3-jinja2                      # the chat templates' reference renderer (tests/reference/jinja)
   gnuplot-nox                         # fluxrl plot: learning curves as PNG
   slurm-wlm munge                     # tests/slurm: a real Slurm on localhost (launch/slurm/)
 )
