@@ -19,10 +19,13 @@ void jinja_fail(jctx *c, int line, const char *fmt, ...) {
     longjmp(c->fail, 1);
 }
 
+// Output grows in the arena, so an error's longjmp leaves nothing to free but the arena.
 static void out_add(jctx *c, const char *s, size_t n) {
     if (c->n + n + 1 > c->cap) {
-        c->cap = 2 * (c->n + n) + 256;
-        c->out = fx_realloc(c->out, c->cap);
+        size_t cap = 2 * (c->n + n) + 256;
+        char *p = jarena_alloc(c->a, cap);
+        if (c->n) memcpy(p, c->out, c->n);
+        c->out = p, c->cap = cap;
     }
     memcpy(c->out + c->n, s, n);
     c->n += n;
@@ -318,8 +321,8 @@ static jval call_macro(jctx *c, const jnode *m, jval *args, const char **kw, int
     c->out = NULL, c->n = c->cap = 0;
     out_add(c, "", 0);
     render_body(c, ms, &m->body);
-    jval r = jv_str(c, c->out, c->n);
-    free(c->out);
+    jval r = {.k = JV_STR};
+    r.u.s.p = c->out, r.u.s.n = c->n;
     c->out = saved, c->n = sn, c->cap = scap;
     c->depth--;
     return r;
@@ -501,8 +504,8 @@ static void render_node(jctx *c, jscope *s, const jnode *n) {
         c->out = NULL, c->n = c->cap = 0;
         out_add(c, "", 0);
         render_body(c, s, &n->body);
-        jval v = jv_str(c, c->out, c->n);
-        free(c->out);
+        jval v = {.k = JV_STR};
+        v.u.s.p = c->out, v.u.s.n = c->n;
         c->out = saved, c->n = sn, c->cap = scap;
         { assign(c, s, n->targets[0], v); return; }
     }
@@ -523,7 +526,6 @@ char *jinja_render(const jinja_template *t, const cJSON *vars, fx_err *err) {
     jctx *c = fx_calloc(1, sizeof *c);
     c->a = &c->arena, c->t = t, c->err = err;
     if (setjmp(c->fail)) {
-        free(c->out);
         jarena_free(&c->arena);
         free(c);
         return NULL;
@@ -535,7 +537,8 @@ char *jinja_render(const jinja_template *t, const cJSON *vars, fx_err *err) {
     c->top = scope_new(c, root); // the template's own assignments shadow the variables
     out_add(c, "", 0);
     render_body(c, c->top, &t->body);
-    char *out = c->out;
+    char *out = fx_malloc(c->n + 1);
+    memcpy(out, c->out, c->n + 1);
     jarena_free(&c->arena);
     free(c);
     return out;

@@ -114,7 +114,7 @@ typedef struct {
     jscope *top; // the template's top level: what macros see
     fx_err *err;
     jmp_buf fail;
-    char *out; // the output of the innermost macro call or block set being rendered
+    char *out; // the output of the innermost macro call or block set being rendered (in the arena)
     size_t n, cap;
     int depth; // macro calls
     int flow;  // JFLOW_*: set by break / continue, consumed by the innermost loop

@@ -116,6 +116,12 @@ bool tok_has_chat_template(const tok_tokenizer *t);
 int tok_set_chat_template(tok_tokenizer *t, const char *src, const char *name, fx_err *err);
 char *tok_apply_chat_template(const tok_tokenizer *t, const cJSON *messages, bool add_generation_prompt,
                               const cJSON *extra_vars, fx_err *err);
+// One record of `fluxrl tokenize --chat`: {"messages": [...], "add_generation_prompt": true|false
+// (default false), any other member a template variable}. Renders it and appends the ids of the
+// text to out (add_special_tokens=false: the template writes the special tokens, as transformers'
+// apply_chat_template(tokenize=True) does). Returns the text (caller frees), or NULL with err
+// naming the field and what was expected, or the template's error.
+char *tok_chat_encode(tok_tokenizer *t, const cJSON *record, tok_ids *out, fx_err *err);
 
 // BPE training (deterministic): learns merges on the pre-tokens of text with the Qwen2 split
 // pattern until the vocabulary has vocab_size entries (256 byte tokens + merges), then appends the

@@ -83,3 +83,28 @@ char *tok_apply_chat_template(const tok_tokenizer *t, const cJSON *messages, boo
     cJSON_Delete(vars);
     return out;
 }
+
+char *tok_chat_encode(tok_tokenizer *t, const cJSON *record, tok_ids *out, fx_err *err) {
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(record, "messages"), *e;
+    if (!cJSON_IsArray(msgs)) {
+        fx_errf(err, "field 'messages': expected an array of {\"role\", \"content\"} objects, got %s",
+                msgs ? "another JSON type" : "nothing");
+        return NULL;
+    }
+    int i = 0;
+    cJSON_ArrayForEach(e, msgs) {
+        if (!cJSON_IsObject(e) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "role"))) {
+            fx_errf(err, "field 'messages[%d]': expected an object with a string 'role'", i);
+            return NULL;
+        }
+        i++;
+    }
+    const cJSON *agp = cJSON_GetObjectItemCaseSensitive(record, "add_generation_prompt");
+    if (agp && !cJSON_IsBool(agp)) {
+        fx_errf(err, "field 'add_generation_prompt': expected true or false");
+        return NULL;
+    }
+    char *text = tok_apply_chat_template(t, msgs, cJSON_IsTrue(agp), record, err);
+    if (text) tok_encode(t, text, strlen(text), out);
+    return text;
+}
