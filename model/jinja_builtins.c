@@ -125,11 +125,8 @@ static jval split(jctx *c, jval s, jval *sep, jval *maxsplit, int line) {
             }
             if (i >= n) break;
             size_t st = i;
-            if (max >= 0 && (int64_t)r.u.l->n == max) {
-                size_t e = n;
-                jval rest = jv_str(c, p + st, e - st);
-                rest = strip(c, rest, NULL, false, true);
-                jv_push(c, r.u.l, rest);
+            if (max >= 0 && (int64_t)r.u.l->n == max) { // the rest as it is, trailing spaces kept
+                jv_push(c, r.u.l, jv_str(c, p + st, n - st));
                 break;
             }
             while (i < n) {

@@ -638,6 +638,8 @@ static jnode *parse_math2(jparser *p) {
         int line = cur(p)->line, op = skip_op(p, "*") ? JOP_MUL : skip_op(p, "//") ? JOP_FLOORDIV
                                       : skip_op(p, "/") ? JOP_DIV : skip_op(p, "%") ? JOP_MOD : 0;
         if (!op) return e;
+        if (op == JOP_MOD && e->kind == JN_LIT && e->lit.k == JV_STR)
+            fail(p, line, "unsupported construct: printf-style formatting ('...' %% value)");
         e = binop(p, op, e, parse_pow(p), line);
     }
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "jinja_internal.h"
 
@@ -246,6 +247,18 @@ static void int_to(jctx *c, jbuf *b, int64_t i) {
     jb_add(c, b, tmp, (size_t)snprintf(tmp, sizeof tmp, "%lld", (long long)i));
 }
 
+// Python's str.isprintable() for one character: not in Unicode's Other (Cc Cf Cs Co Cn) or
+// Separator (Zl Zp Zs) categories, but the ASCII space is printable.
+static bool py_printable(uint32_t cp) {
+    if (cp == ' ') return true;
+    switch (utf8proc_category((utf8proc_int32_t)cp)) {
+    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_ZS:
+        return false;
+    default: return true;
+    }
+}
+
 // repr(str): single quotes unless the text holds a ' and no ", escapes as Python writes them.
 static void str_repr(jctx *c, jbuf *b, const char *s, size_t n) {
     bool sq = memchr(s, '\'', n) != NULL, dq = memchr(s, '"', n) != NULL;
@@ -259,7 +272,8 @@ static void str_repr(jctx *c, jbuf *b, const char *s, size_t n) {
         else if (cp == '\n') jb_str(c, b, "\\n");
         else if (cp == '\r') jb_str(c, b, "\\r");
         else if (cp == '\t') jb_str(c, b, "\\t");
-        else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) jb_add(c, b, tmp, (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", cp));
+        else if (!py_printable(cp))
+            jb_add(c, b, tmp, (size_t)snprintf(tmp, sizeof tmp, cp < 0x100 ? "\\x%02x" : cp < 0x10000 ? "\\u%04x" : "\\U%08x", cp));
         else jb_add(c, b, s + st, i - st);
     }
     jb_add(c, b, &q, 1);

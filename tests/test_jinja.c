@@ -122,6 +122,9 @@ static void test_refused(void) {
         {"{% break %}", "'break' outside a for loop"},
         {"{% raw %}never ends", "missing {% endraw %}"},
         {"{{ '\\N{DASH}' }}", "\\N{...} escapes"},
+        {"{{ 'Hello %s' % name }}", "printf-style formatting"},
+        {"{{ x|sort }}", "unsupported filter 'sort'"},
+        {"{{ loop.cycle('a', 'b') }}", "unsupported method '.cycle()'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         jinja_template *t = NULL;
@@ -276,8 +279,48 @@ static void test_tokenizer_template(void) {
     tok_free(t);
 }
 
+// Every prefix of every real template either parses or is refused with a message, and what
+// parses renders or fails cleanly (under the sanitizers: no crash, no leak, no overread).
+static void test_prefixes(void) {
+    const char *files[] = {"qwen2.5-instruct", "qwen3", "qwq-32b", "deepseek-r1-distill-qwen", "llama-3.2-instruct",
+                           "mistral-nemo-instruct-2407", "gemma-2-it"};
+    cJSON *vars = cJSON_Parse("{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", "
+                              "\"content\": \"<think>x</think>b\"}], \"add_generation_prompt\": true, \"tools\": null}");
+    int parsed = 0, refused = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/data/jinja/templates/%s.jinja", files[f]);
+        char *src = slurp(path);
+        CHECK(src != NULL);
+        if (!src) continue;
+        size_t n = strlen(src);
+        for (size_t k = 0; k <= n; k += 5) {
+            char *pre = fx_malloc(k + 1);
+            memcpy(pre, src, k);
+            pre[k] = '\0';
+            jinja_template *t;
+            fx_err err = {{0}};
+            if (jinja_parse(&t, pre, files[f], &err) == 0) {
+                parsed++;
+                free(jinja_render(t, vars, &err));
+                jinja_free(t);
+            } else {
+                refused++;
+                if (strncmp(err.msg, files[f], strlen(files[f])) != 0) fprintf(stderr, "unnamed: %s\n", err.msg);
+                CHECK(strncmp(err.msg, files[f], strlen(files[f])) == 0);
+            }
+            free(pre);
+        }
+        free(src);
+    }
+    printf("test_jinja: %d template prefixes parsed, %d refused\n", parsed, refused);
+    CHECK(parsed > 30 && refused > 1000);
+    cJSON_Delete(vars);
+}
+
 int main(void) {
     test_golden();
+    test_prefixes();
     test_tokenizer_template();
     test_refused();
     test_runtime_errors();

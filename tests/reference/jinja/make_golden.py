@@ -199,6 +199,36 @@ CONSTRUCTS = [
      {"messages": M}),
     ("undefined_semantics", "[{{ u }}][{{ u|string }}][{{ u ~ 'x' }}]{{ u is none }} {{ not u }} {% for x in u %}x{% endfor %}{{ u|length }}"
      "{% if u %}t{% else %}f{% endif %}{{ d.u is defined }}", {"d": {}}),
+    ("split_maxsplit_whitespace", "{{ ' a  b c  '.split(none, 1) }} {{ 'a\tb\n c'.split() }} {{ 'a,,b'.split(',') }} {{ ''.split() }} {{ ''.split(',') }}", {}),
+    ("nested_loops", "{% for a in [1, 2] %}{% set outer = loop %}{% for b in 'xy' %}{{ outer.index }}{{ loop.index }}{{ b }}"
+     "{% if loop.last and not outer.last %},{% endif %}{% endfor %}{% endfor %}", {}),
+    ("whitespace_realistic",
+     "{% for m in messages %}\n  {{ m.role }}:\n    {%- if m.content %} {{ m.content }}{% endif %}\n\n{% endfor %}\n"
+     "{%- if add_generation_prompt %}\n    next\n{% endif %}\n  {% if true -%}\n   x\n  {%- endif %}\nend\n",
+     {"messages": M, "add_generation_prompt": True}),
+    ("elif_whitespace", "{% for n in [1, 2, 3] %}\n  {% if n == 1 %}\n    one\n  {% elif n == 2 %}\n    two\n  {% else %}\n    other\n  {% endif %}\n{% endfor %}", {}),
+    ("minus_then_lstrip", "a\n  {%- if true %}\n  b{% endif %}\n   {% if false %}{% endif %}c", {}),
+    ("macro_in_loop", "{% macro item(m, i) %}{% for c in m.content %}{{ c|upper }}{% endfor %}#{{ i }}{% endmacro %}"
+     "{% for m in messages %}{{ item(m, loop.index) }} {% endfor %}", {"messages": M}),
+    ("namespace_list_append", "{% set ns = namespace(roles=[]) %}{% for m in messages %}{% set ns.roles = ns.roles + [m.role] %}{% endfor %}"
+     "{{ ns.roles|join('|') }} {{ ns.roles|length }} {{ ns.roles[-1] }}", {"messages": M}),
+    ("conditions_with_filters", "{% if messages|selectattr('role', 'equalto', 'system')|list|length > 0 %}sys{% else %}nosys{% endif %} "
+     "{% if messages[0].content is not none and messages[0].content is string %}str{% endif %} "
+     "{% if not messages[0].tool_calls is defined %}notools{% endif %} {% if messages|length is even %}even{% endif %}", {"messages": M}),
+    ("multimodal_content", "{% for m in messages %}{% if m.content is string %}{{ m.content }}{% else %}"
+     "{% for part in m.content %}{% if part.type == 'text' %}{{ part.text }}{% elif part.type == 'image' %}<img>{% endif %}{% endfor %}"
+     "{% endif %};{% endfor %}",
+     {"messages": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "what?"}]}, {"role": "assistant", "content": "a cat"}]}),
+    ("unicode_strings", "{{ s|length }} {{ s[2] }} {{ s[-2:] }} {{ s|upper }} {{ s|lower }} {{ s.split('·') }} {{ s|tojson }} {{ s|tojson(ensure_ascii=true) }} {{ [s] }}",
+     {"s": "Zoë·日本😀"}),
+    ("in_list_of_dicts", "{{ {'role': 'user', 'content': 'hi'} in messages }} {{ messages[0] == messages[2] }} {{ messages[0] != messages[1] }}", {"messages": M}),
+    ("break_nested", "{% for a in [1, 2, 3] %}{% for b in [1, 2, 3] %}{% if b > a %}{% break %}{% endif %}{{ a }}{{ b }} {% endfor %}|{% endfor %}", {}),
+    ("numbers", "{{ 1 / 3 }} {{ 2 ** 0.5 }} {{ 10 / 4 }} {{ 1e3 }} {{ 123456789012345678 }} {{ -5 // 2 }} {{ 5.5 // 2 }} {{ -5.5 % 2 }} {{ 0.1 * 3 }} {{ 1e-5 }} {{ 0.0001 }}",
+     {}),
+    ("input_numbers", "{{ a }} {{ b }} {{ c }} {{ a + b }} {{ [a, b, c]|tojson }} {{ c is float }} {{ a is integer }}", {"a": 7, "b": 0.5, "c": -1.25e-8}),
+    ("string_escapes_in_output", "{{ s }}|{{ [s] }}|{{ s|tojson }}", {"s": "quote' dq\" back\\ nl\n tab\t ctl\u0007 del\u007f nbsp\u00a0"}),
+    ("raise_in_macro", "{% macro check(m) %}{% if m.role not in ['user', 'assistant'] %}{{ raise_exception('Unknown role: ' ~ m.role) }}{% endif %}{% endmacro %}"
+     "{% for m in messages %}{{ check(m) }}{{ m.content }}{% endfor %}", {"messages": M + [{"role": "tool", "content": "x"}]}),
     ("raise_exception", "{% if messages[0].role != 'system' %}{{ raise_exception('First message must be system, got ' + messages[0].role) }}{% endif %}ok",
      {"messages": M}),
     ("error_undefined_attribute", "{{ u.x }}", {}),
