@@ -418,7 +418,7 @@ static jval seq_select(jctx *c, const jnode *n, jval seq, jval *args, int nargs,
     return r;
 }
 
-static jval to_int(jctx *c, jval v, jval dflt) {
+static jval to_int(jctx *c, jval v, jval dflt, int base) {
     if (v.k == JV_INT) return v;
     if (v.k == JV_BOOL) return jv_int(v.u.b);
     if (v.k == JV_FLOAT) return isfinite(v.u.f) && fabs(v.u.f) < 9.2e18 ? jv_int((int64_t)v.u.f) : dflt;
@@ -430,8 +430,9 @@ static jval to_int(jctx *c, jval v, jval dflt) {
         tmp[s.u.s.n] = '\0';
         char *end;
         errno = 0;
-        long long i = strtoll(tmp, &end, 10);
+        long long i = strtoll(tmp, &end, base);
         if (!*end && !errno) return jv_int(i);
+        if (base != 10) return dflt;
         double d = strtod(tmp, &end);
         if (!*end && isfinite(d) && fabs(d) < 9.2e18) return jv_int((int64_t)d);
     }
@@ -541,9 +542,11 @@ jval jinja_filter(jctx *c, const jnode *n, jval v, jval *argv, const char **kw, 
     }
     if (!strcmp(f, "int")) {
         static const char *const names[] = {"default", "base", NULL};
-        check_args(c, &a, 1, names, f, line);
-        jval *d = arg(&a, 0, "default");
-        return to_int(c, v, d ? *d : jv_int(0));
+        check_args(c, &a, 2, names, f, line);
+        jval *d = arg(&a, 0, "default"), *base = arg(&a, 1, "base");
+        if (base && (base->k != JV_INT || base->u.i < 2 || base->u.i > 36))
+            jinja_fail(c, line, "int: base must be an integer in [2, 36]");
+        return to_int(c, v, d ? *d : jv_int(0), base ? (int)base->u.i : 10);
     }
     if (!strcmp(f, "float")) {
         static const char *const names[] = {"default", NULL};

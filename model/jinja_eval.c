@@ -21,6 +21,7 @@ void jinja_fail(jctx *c, int line, const char *fmt, ...) {
 
 // Output grows in the arena, so an error's longjmp leaves nothing to free but the arena.
 static void out_add(jctx *c, const char *s, size_t n) {
+    if (c->n + n > (256u << 20)) jinja_fail(c, 0, "the rendering grew past 256 MiB");
     if (c->n + n + 1 > c->cap) {
         size_t cap = 2 * (c->n + n) + 256;
         char *p = jarena_alloc(c->a, cap);
@@ -80,10 +81,16 @@ static jval list_concat(jctx *c, jval a, jval b) {
     return r;
 }
 
-static jval repeat(jctx *c, jval seq, int64_t k) {
+// s * k and list * k; results are capped (a template is not a way to fill the memory).
+static jval repeat(jctx *c, jval seq, int64_t k, int line) {
+    size_t unit = seq.k == JV_STR ? seq.u.s.n : seq.u.l->n * sizeof(jval);
+    if (k > 0 && unit > 0 && (uint64_t)k > (64u << 20) / unit) jinja_fail(c, line, "'*' would make more than 64 MiB");
     if (seq.k == JV_STR) {
-        jval r = jv_cstr("");
-        for (int64_t i = 0; i < k; i++) r = concat(c, r, seq);
+        size_t n = k > 0 ? (size_t)k * seq.u.s.n : 0;
+        char *p = jarena_alloc(c->a, n + 1);
+        for (size_t i = 0; i < n; i += seq.u.s.n) memcpy(p + i, seq.u.s.p, seq.u.s.n);
+        jval r = {.k = JV_STR};
+        r.u.s.p = p, r.u.s.n = n;
         return r;
     }
     jval r = jv_list(c);
@@ -97,9 +104,9 @@ static jval arith(jctx *c, int op, jval a, jval b, int line) {
     if (op == JOP_ADD && a.k == JV_STR && b.k == JV_STR) return concat(c, a, b);
     if (op == JOP_ADD && a.k == JV_LIST && b.k == JV_LIST && a.tuple == b.tuple) return list_concat(c, a, b);
     if (op == JOP_MUL && (a.k == JV_STR || a.k == JV_LIST) && (b.k == JV_INT || b.k == JV_BOOL))
-        return repeat(c, a, inum(b));
+        return repeat(c, a, inum(b), line);
     if (op == JOP_MUL && (b.k == JV_STR || b.k == JV_LIST) && (a.k == JV_INT || a.k == JV_BOOL))
-        return repeat(c, b, inum(a));
+        return repeat(c, b, inum(a), line);
     if (!is_num(a) || !is_num(b)) type_error(c, line, names[op], a, b);
     bool ints = a.k != JV_FLOAT && b.k != JV_FLOAT;
     if (ints && op != JOP_DIV && !(op == JOP_POW && inum(b) < 0)) {

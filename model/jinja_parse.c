@@ -66,6 +66,7 @@ typedef struct {
     int nmacros;
     jnode **calls; // calls of plain names, checked against the macros once all are known
     int ncalls, loop_depth;
+    int depth; // nesting of expressions and tags: bounded, so no input can exhaust the stack
 } jparser;
 
 FX_NORETURN FX_PRINTF(3, 4) static void fail(jparser *p, int line, const char *fmt, ...) {
@@ -615,11 +616,14 @@ static jnode *parse_filter_expr(jparser *p, jnode *e) {
 
 static jnode *parse_unary(jparser *p, bool with_filter) {
     int line = cur(p)->line;
+    if (++p->depth > 200) fail(p, line, "expressions or tags nested more than 200 deep");
     jnode *e;
     if (skip_op(p, "-")) e = node(p, JN_NEG, line), e->a = parse_unary(p, false);
     else if (skip_op(p, "+")) e = node(p, JN_POS, line), e->a = parse_unary(p, false);
     else e = parse_postfix(p, parse_primary(p));
-    return with_filter ? parse_filter_expr(p, e) : e;
+    if (with_filter) e = parse_filter_expr(p, e);
+    p->depth--;
+    return e;
 }
 
 static jnode *parse_pow(jparser *p) {
@@ -750,6 +754,7 @@ static jnode *parse_tuple(jparser *p) {
 
 // ---- statements ----
 static const char *parse_body(jparser *p, jnodes *out, const char *const *ends);
+static jnode *parse_tag(jparser *p, jtok *t, int line);
 
 static void end_tag(jparser *p) { expect_type(p, T_BLOCK_END, "the end of the tag ('%}')"); }
 
@@ -873,6 +878,13 @@ static jnode *parse_macro(jparser *p, int line) {
 static jnode *parse_statement(jparser *p) {
     jtok *t = cur(p);
     int line = t->line;
+    if (++p->depth > 200) fail(p, line, "expressions or tags nested more than 200 deep");
+    jnode *n = parse_tag(p, t, line);
+    p->depth--;
+    return n;
+}
+
+static jnode *parse_tag(jparser *p, jtok *t, int line) {
     const char *name = expect_name(p, "a tag name");
     if (!strcmp(name, "if")) return parse_if(p, line);
     if (!strcmp(name, "for")) return parse_for(p, line);

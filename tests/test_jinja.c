@@ -159,6 +159,25 @@ static void test_runtime_errors(void) {
     CHECK(jinja_render(t, vars, &err) == NULL);
     CHECK(strstr(err.msg, "range too big") != NULL);
     jinja_free(t);
+    CHECK_INT(jinja_parse(&t, "{{ 'ab' * 100000000 }}", "tpl", &err), 0);
+    CHECK(jinja_render(t, vars, &err) == NULL);
+    CHECK(strstr(err.msg, "more than 64 MiB") != NULL);
+    jinja_free(t);
+    // nesting is bounded at parse time: no template exhausts the stack
+    char *deep = fx_malloc(20000);
+    size_t k = 0;
+    k += (size_t)sprintf(deep + k, "{{ ");
+    for (int i = 0; i < 5000; i++) deep[k++] = '(';
+    deep[k++] = 'x';
+    for (int i = 0; i < 5000; i++) deep[k++] = ')';
+    k += (size_t)sprintf(deep + k, " }}");
+    CHECK_INT(jinja_parse(&t, deep, "tpl", &err), -1);
+    CHECK(strstr(err.msg, "nested more than 200 deep") != NULL);
+    k = 0;
+    for (int i = 0; i < 1000; i++) k += (size_t)sprintf(deep + k, "{%% if x %%}");
+    CHECK_INT(jinja_parse(&t, deep, "tpl", &err), -1);
+    CHECK(strstr(err.msg, "nested more than 200 deep") != NULL);
+    free(deep);
     CHECK_INT(jinja_parse(&t, "{{ who }}", "tpl", &err), 0);
     out = jinja_render(t, vars, &err);
     CHECK_STR(out, "input");

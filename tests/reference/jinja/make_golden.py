@@ -229,6 +229,12 @@ CONSTRUCTS = [
     ("string_escapes_in_output", "{{ s }}|{{ [s] }}|{{ s|tojson }}", {"s": "quote' dq\" back\\ nl\n tab\t ctl\u0007 del\u007f nbsp\u00a0"}),
     ("raise_in_macro", "{% macro check(m) %}{% if m.role not in ['user', 'assistant'] %}{{ raise_exception('Unknown role: ' ~ m.role) }}{% endif %}{% endmacro %}"
      "{% for m in messages %}{{ check(m) }}{{ m.content }}{% endfor %}", {"messages": M + [{"role": "tool", "content": "x"}]}),
+    ("slice_edges", "{{ l[5:1:-1] }} {{ l[-10:] }} {{ l[:-10] }} {{ l[10:] }} {{ l[1:-1] }} {{ l[::-2] }} {{ l[-1:-4:-1] }} "
+     "{{ s[10:] }} {{ s[-10:2] }} {{ s[::-2] }} {{ l[none:2] }}", {"l": [0, 1, 2, 3, 4, 5], "s": "añb😀c"}),
+    ("int_base_and_repeat", "{{ 'ff'|int(base=16) }} {{ '0x1A'|int(0, 16) }} {{ '101'|int(base=2) }} {{ 'zz'|int(-1, 10) }} "
+     "[{{ 'ab' * 0 }}] [{{ 'ab' * -2 }}] {{ [1, 2] * 2 }} {{ 3 * 'x' }}", {}),
+    ("undefined_more", "{{ 'abc'.nope is defined }} {{ (d.k.x is defined) if d.k is defined else 'no k' }} {{ u|default('x')|upper }} "
+     "{{ u is iterable }} {{ (u or 'fallback') }} {{ [u]|length }}", {"d": {}}),
     ("raise_exception", "{% if messages[0].role != 'system' %}{{ raise_exception('First message must be system, got ' + messages[0].role) }}{% endif %}ok",
      {"messages": M}),
     ("error_undefined_attribute", "{{ u.x }}", {}),
