@@ -8,7 +8,7 @@ byte for byte to tests/data/jinja/golden.jsonl.
 Each line: {"name", "file" (a template under tests/data/jinja/) or "template" (its text), "vars",
 and "text" (the rendering) or "error" (jinja2's message) with "raised": true when it came from
 raise_exception}. The real templates are the published ones of the Qwen2.5 / Qwen3 / QwQ,
-DeepSeek-R1-Distill, Llama-3.2, Mistral-Nemo and Gemma-2 checkpoints (tests/data/jinja/templates/);
+DeepSeek-R1-Distill, Llama-3.2 / 3.3, Mistral-Nemo and Gemma-2 checkpoints (tests/data/jinja/templates/);
 the small ones below exercise one construct each.
 """
 import json
@@ -88,6 +88,9 @@ CONVERSATIONS = {
     "unicode": [UNI, A_UNI, U2],
 }
 TOOL_CONVERSATIONS = {"tool_call": [U1, A_CALL, T_RESULT]}
+A_BUILTIN = {"role": "assistant", "content": "", "tool_calls": [
+    {"id": "call54321", "type": "function", "function": {"name": "brave_search", "arguments": {"query": "fluxrl", "n": "3"}}}]}
+BUILTIN = {"builtin_tool_call": [SYS, U1, A_BUILTIN, {"role": "ipython", "content": {"results": ["a", "b"]}}]}
 
 FAMILIES = {  # template file → special tokens as transformers passes them (special_tokens_map)
     "qwen2.5-instruct.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
@@ -96,10 +99,11 @@ FAMILIES = {  # template file → special tokens as transformers passes them (sp
     "deepseek-r1-distill-qwen.jinja": {"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"},
     "llama-3.2-instruct.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
                                  "date_string": "26 Jul 2024"},
+    "llama-3.3-instruct.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
     "mistral-nemo-instruct-2407.jinja": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
     "gemma-2-it.jinja": {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"},
 }
-WITH_TOOLS = {"qwen2.5-instruct.jinja", "qwen3.jinja", "qwq-32b.jinja", "llama-3.2-instruct.jinja",
+WITH_TOOLS = {"qwen2.5-instruct.jinja", "qwen3.jinja", "qwq-32b.jinja", "llama-3.2-instruct.jinja", "llama-3.3-instruct.jinja",
               "mistral-nemo-instruct-2407.jinja"}
 
 # ---- one construct each ----
@@ -263,6 +267,8 @@ def main():
         convs = dict(CONVERSATIONS)
         if file in WITH_TOOLS:
             convs.update(TOOL_CONVERSATIONS)
+        if file == "llama-3.3-instruct.jinja":
+            convs.update(BUILTIN)
         for cname, messages in convs.items():
             for agp in (False, True):
                 thinking = (None, False, True) if file == "qwen3.jinja" else (None,)
@@ -272,6 +278,8 @@ def main():
                          "add_generation_prompt": agp, **special}
                     if think is not None:
                         v["enable_thinking"] = think
+                    if cname == "builtin_tool_call":
+                        v["builtin_tools"] = ["code_interpreter", "brave_search", "wolfram_alpha"]
                     label = f"{file}:{cname}:agp={int(agp)}" + ("" if think is None else f":thinking={int(think)}")
                     out.append({"name": label, "file": "templates/" + file, "vars": v, **render(template, v)})
     path = os.path.join(DATA, "golden.jsonl")
