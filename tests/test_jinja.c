@@ -1,6 +1,6 @@
 // test_jinja.c — the chat-template renderer against python3-jinja2: every case of
 // tests/data/jinja/golden.jsonl (tests/reference/jinja/make_golden.py: the published templates of
-// eight model families × conversations, and one small template per construct) must render byte
+// nine templates of eight model families × conversations, and one small template per construct) must render byte
 // for byte as jinja2 did, or fail where jinja2 failed (raise_exception with its message). Then
 // what is refused at parse time, with the construct and line named.
 #define _DEFAULT_SOURCE
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../model/jinja.h"
@@ -302,7 +303,7 @@ static void test_tokenizer_template(void) {
 // parses renders or fails cleanly (under the sanitizers: no crash, no leak, no overread).
 static void test_prefixes(void) {
     const char *files[] = {"qwen2.5-instruct", "qwen3", "qwq-32b", "deepseek-r1-distill-qwen", "llama-3.2-instruct", "llama-3.3-instruct",
-                           "mistral-nemo-instruct-2407", "gemma-2-it"};
+                           "mistral-nemo-instruct-2407", "mistral-small-3.2-24b-instruct-2506", "gemma-2-it"};
     cJSON *vars = cJSON_Parse("{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", "
                               "\"content\": \"<think>x</think>b\"}], \"add_generation_prompt\": true, \"tools\": null}");
     int parsed = 0, refused = 0;
@@ -337,11 +338,33 @@ static void test_prefixes(void) {
     cJSON_Delete(vars);
 }
 
+// strftime_now is transformers' datetime.now().strftime: Mistral-Small-3.2 writes today's date
+// into its default system prompt (the golden cases all bring their own system message).
+static void test_strftime_now(void) {
+    char *src = slurp("tests/data/jinja/templates/mistral-small-3.2-24b-instruct-2506.jinja");
+    jinja_template *t;
+    fx_err err = {{0}};
+    CHECK_INT(jinja_parse(&t, src, "mistral-small", &err), 0);
+    cJSON *vars = cJSON_Parse("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"bos_token\": \"<s>\"}");
+    char *out = jinja_render(t, vars, &err), want[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(want, sizeof want, "The current date is %Y-%m-%d.", &tm);
+    CHECK(out && strstr(out, want) != NULL);
+    CHECK(out && strncmp(out, "<s>[SYSTEM_PROMPT]You are Mistral Small 3,", 42) == 0);
+    free(out);
+    cJSON_Delete(vars);
+    jinja_free(t);
+    free(src);
+}
+
 int main(void) {
     test_golden();
     test_prefixes();
     test_tokenizer_template();
     test_refused();
     test_runtime_errors();
+    test_strftime_now();
     return test_summary("test_jinja");
 }

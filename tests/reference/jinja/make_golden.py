@@ -8,7 +8,7 @@ byte for byte to tests/data/jinja/golden.jsonl.
 Each line: {"name", "file" (a template under tests/data/jinja/) or "template" (its text), "vars",
 and "text" (the rendering) or "error" (jinja2's message) with "raised": true when it came from
 raise_exception}. The real templates are the published ones of the Qwen2.5 / Qwen3 / QwQ,
-DeepSeek-R1-Distill, Llama-3.2 / 3.3, Mistral-Nemo and Gemma-2 checkpoints (tests/data/jinja/templates/);
+DeepSeek-R1-Distill, Llama-3.2 / 3.3, Mistral-Nemo / Small-3.2 and Gemma-2 checkpoints (tests/data/jinja/templates/);
 the small ones below exercise one construct each.
 """
 import json
@@ -101,10 +101,14 @@ FAMILIES = {  # template file → special tokens as transformers passes them (sp
                                  "date_string": "26 Jul 2024"},
     "llama-3.3-instruct.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
     "mistral-nemo-instruct-2407.jinja": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
+    "mistral-small-3.2-24b-instruct-2506.jinja": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
     "gemma-2-it.jinja": {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"},
 }
 WITH_TOOLS = {"qwen2.5-instruct.jinja", "qwen3.jinja", "qwq-32b.jinja", "llama-3.2-instruct.jinja", "llama-3.3-instruct.jinja",
-              "mistral-nemo-instruct-2407.jinja"}
+              "mistral-nemo-instruct-2407.jinja", "mistral-small-3.2-24b-instruct-2506.jinja"}
+# Its default system prompt holds today's date (strftime_now): only conversations with a system
+# message of their own are deterministic.
+SYSTEM_ONLY = {"mistral-small-3.2-24b-instruct-2506.jinja"}
 
 # ---- one construct each ----
 M = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}, {"role": "user", "content": "bye"}]
@@ -269,6 +273,10 @@ def main():
             convs.update(TOOL_CONVERSATIONS)
         if file == "llama-3.3-instruct.jinja":
             convs.update(BUILTIN)
+        if file in SYSTEM_ONLY:
+            convs = {k: ([SYS] + v if v[0]["role"] != "system" else v) for k, v in convs.items()}
+            convs["multimodal"] = [SYS, {"role": "user", "content": [{"type": "text", "text": "Describe "},
+                                                                     {"type": "image"}]}]
         for cname, messages in convs.items():
             for agp in (False, True):
                 thinking = (None, False, True) if file == "qwen3.jinja" else (None,)
