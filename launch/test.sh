@@ -36,5 +36,11 @@ corpus=$(mktemp -d)
 cp tests/data/fuzz/safetensors/* "$corpus"/
 build-fuzz/tests/fuzz_safetensors -runs=1000000 -max_len=4096 -seed=1 "$corpus" 2>&1 | tail -n 1
 rm -rf "$corpus"
+echo "== fuzzing the chat-template parser and renderer (libFuzzer, clang)"
+cmake --build build-fuzz -j"$jobs" --target fuzz_jinja
+corpus=$(mktemp -d)
+cp tests/data/jinja/templates/*.jinja "$corpus"/
+build-fuzz/tests/fuzz_jinja -runs=100000 -max_len=4096 -timeout=10 -seed=1 "$corpus" 2>&1 | tail -n 1
+rm -rf "$corpus"
 rm -f build.configure.log build-asan.configure.log build-fuzz.configure.log
 echo "== all tests passed"

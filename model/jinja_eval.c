@@ -442,9 +442,10 @@ static void unpack(jctx *c, jscope *s, const jnode *n, jval v) {
     for (int i = 0; i < n->ntargets; i++) assign(c, s, n->targets[i], v.u.l->v[i]);
 }
 
-static jval loop_object(jctx *c, jval items, size_t i) {
-    jval l = jv_dict(c);
+// The loop variable, one per loop, updated in place for item i.
+static void loop_update(jctx *c, jval l, jval items, size_t i) {
     size_t len = items.u.l->n;
+    jval undef = {.k = JV_UNDEF};
     jv_set(c, l.u.d, "index", 5, jv_int((int64_t)i + 1));
     jv_set(c, l.u.d, "index0", 6, jv_int((int64_t)i));
     jv_set(c, l.u.d, "revindex", 8, jv_int((int64_t)(len - i)));
@@ -454,26 +455,39 @@ static jval loop_object(jctx *c, jval items, size_t i) {
     jv_set(c, l.u.d, "length", 6, jv_int((int64_t)len));
     jv_set(c, l.u.d, "depth", 5, jv_int(1));
     jv_set(c, l.u.d, "depth0", 6, jv_int(0));
-    if (i > 0) jv_set(c, l.u.d, "previtem", 8, items.u.l->v[i - 1]);
-    if (i + 1 < len) jv_set(c, l.u.d, "nextitem", 8, items.u.l->v[i + 1]);
-    return l;
+    jv_set(c, l.u.d, "previtem", 8, i > 0 ? items.u.l->v[i - 1] : undef);
+    jv_set(c, l.u.d, "nextitem", 8, i + 1 < len ? items.u.l->v[i + 1] : undef);
 }
 
+// Bounds on a render, so that no template hangs or fills the memory: statements run, loop items
+// walked or tested, and the arena's size.
+static void count_step(jctx *c, int line) {
+    if (++c->steps > 10000000) jinja_fail(c, line, "the template ran more than 10,000,000 steps");
+    if (c->arena.total > (512u << 20)) jinja_fail(c, line, "the render needed more than 512 MiB");
+}
+
+// Each item gets a fresh body scope (jinja2's: what the body sets is gone at the next item);
+// the scope's table is reused, so an empty iteration allocates nothing.
 static void render_for(jctx *c, jscope *s, const jnode *n) {
     jval all = jinja_iterate(c, eval(c, s, n->a), n->line);
     jval items = all;
+    jscope *b = scope_new(c, s);
     if (n->b) { // for x in xs if cond: the loop sees only the items that pass
         items = jv_list(c);
         for (size_t i = 0; i < all.u.l->n; i++) {
-            jscope *f = scope_new(c, s);
-            unpack(c, f, n, all.u.l->v[i]);
-            if (jv_truthy(eval(c, f, n->b))) jv_push(c, items.u.l, all.u.l->v[i]);
+            count_step(c, n->line);
+            b->vars.n = 0;
+            unpack(c, b, n, all.u.l->v[i]);
+            if (jv_truthy(eval(c, b, n->b))) jv_push(c, items.u.l, all.u.l->v[i]);
         }
     }
+    jval loop = jv_dict(c);
     for (size_t i = 0; i < items.u.l->n; i++) {
-        jscope *b = scope_new(c, s);
+        count_step(c, n->line);
+        b->vars.n = 0;
         unpack(c, b, n, items.u.l->v[i]);
-        assign(c, b, "loop", loop_object(c, items, i));
+        loop_update(c, loop, items, i);
+        assign(c, b, "loop", loop);
         render_body(c, b, &n->body);
         if (c->flow == JFLOW_BREAK) {
             c->flow = JFLOW_NONE;
@@ -485,6 +499,7 @@ static void render_for(jctx *c, jscope *s, const jnode *n) {
 }
 
 static void render_node(jctx *c, jscope *s, const jnode *n) {
+    count_step(c, n->line);
     switch (n->kind) {
     case JN_TEXT: { out_add(c, n->lit.u.s.p, n->lit.u.s.n); return; }
     case JN_OUTPUT: {

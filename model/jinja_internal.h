@@ -15,6 +15,7 @@
 typedef struct jarena_block jarena_block;
 typedef struct {
     jarena_block *head;
+    size_t total; // bytes held
 } jarena;
 
 void *jarena_alloc(jarena *a, size_t n); // zeroed
@@ -118,6 +119,7 @@ typedef struct {
     size_t n, cap;
     int depth; // macro calls
     int flow;  // JFLOW_*: set by break / continue, consumed by the innermost loop
+    int64_t steps; // statements run and loop items tested: bounded, so no template runs forever
 } jctx;
 
 FX_NORETURN void jinja_fail(jctx *c, int line, const char *fmt, ...) FX_PRINTF(3, 4);

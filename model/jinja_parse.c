@@ -25,6 +25,7 @@ void *jarena_alloc(jarena *a, size_t n) {
         b = fx_malloc(sizeof *b + cap);
         b->used = 0, b->cap = cap, b->next = a->head;
         a->head = b;
+        a->total += cap;
     }
     void *p = b->data + b->used;
     b->used += n;
@@ -40,7 +41,7 @@ char *jarena_strndup(jarena *a, const char *s, size_t n) {
 
 void jarena_free(jarena *a) {
     for (jarena_block *b = a->head, *next; b; b = next) next = b->next, free(b);
-    a->head = NULL;
+    a->head = NULL, a->total = 0;
 }
 
 // ---- tokens ----

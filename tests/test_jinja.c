@@ -164,6 +164,10 @@ static void test_runtime_errors(void) {
     CHECK(jinja_render(t, vars, &err) == NULL);
     CHECK(strstr(err.msg, "more than 64 MiB") != NULL);
     jinja_free(t);
+    CHECK_INT(jinja_parse(&t, "{% set r = range(1000) %}{% for i in r %}{% for j in r %}{% for k in r %}{% endfor %}{% endfor %}{% endfor %}", "tpl", &err), 0);
+    CHECK(jinja_render(t, vars, &err) == NULL);
+    CHECK(strstr(err.msg, "more than 10,000,000 steps") != NULL);
+    jinja_free(t);
     // nesting is bounded at parse time: no template exhausts the stack
     char *deep = fx_malloc(20000);
     size_t k = 0;
