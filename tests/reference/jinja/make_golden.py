@@ -7,9 +7,9 @@ byte for byte to tests/data/jinja/golden.jsonl.
 
 Each line: {"name", "file" (a template under tests/data/jinja/) or "template" (its text), "vars",
 and "text" (the rendering) or "error" (jinja2's message) with "raised": true when it came from
-raise_exception}. The real templates are the published ones of the Qwen2.5 / Qwen3 / QwQ,
-DeepSeek-R1-Distill, Llama-3.2 / 3.3, Mistral-Nemo / Small-3.2 and Gemma-2 checkpoints (tests/data/jinja/templates/);
-the small ones below exercise one construct each.
+raise_exception}. The real templates are the published ones of the Qwen2 / Qwen2.5 / Qwen3 /
+QwQ, DeepSeek-R1-Distill, Llama-3.2 / 3.3, Mistral-Nemo / Small-3.2 and Gemma-2 checkpoints
+(tests/data/jinja/templates/); the small ones below exercise one construct each.
 """
 import json
 import os
@@ -93,6 +93,7 @@ A_BUILTIN = {"role": "assistant", "content": "", "tool_calls": [
 BUILTIN = {"builtin_tool_call": [SYS, U1, A_BUILTIN, {"role": "ipython", "content": {"results": ["a", "b"]}}]}
 
 FAMILIES = {  # template file → special tokens as transformers passes them (special_tokens_map)
+    "qwen2-instruct.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
     "qwen2.5-instruct.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
     "qwen3.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
     "qwq-32b.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
