@@ -552,6 +552,8 @@ static jnode *parse_postfix(jparser *p, jnode *e) {
             }
             jnode *n = node(p, JN_ATTR, line);
             n->a = e, n->name = expect_name(p, "an attribute name");
+            if (e->kind == JN_NAME && !strcmp(e->name, "loop") && (!strcmp(n->name, "cycle") || !strcmp(n->name, "changed")))
+                fail(p, line, "unsupported construct: loop.%s", n->name);
             e = n;
         } else if (skip_op(p, "[")) {
             jnode *start = NULL, *stop = NULL, *step = NULL;

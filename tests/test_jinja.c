@@ -125,7 +125,8 @@ static void test_refused(void) {
         {"{{ '\\N{DASH}' }}", "\\N{...} escapes"},
         {"{{ 'Hello %s' % name }}", "printf-style formatting"},
         {"{{ x|sort }}", "unsupported filter 'sort'"},
-        {"{{ loop.cycle('a', 'b') }}", "unsupported method '.cycle()'"},
+        {"{{ loop.cycle('a', 'b') }}", "unsupported construct: loop.cycle"},
+        {"{% for x in y %}{{ loop.changed is defined }}{% endfor %}", "unsupported construct: loop.changed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         jinja_template *t = NULL;
