@@ -299,7 +299,7 @@ void jv_repr_to(jctx *c, jbuf *b, jval v, int line) {
             jv_repr_to(c, b, v.u.d->v[i], line);
         }
         { jb_str(c, b, "}"); return; }
-    case JV_UNDEF: return; // str(Undefined) inside a container is not reachable from JSON inputs
+    case JV_UNDEF: { jb_str(c, b, "Undefined"); return; } // repr(Undefined), as in ['a', Undefined]
     default: { jv_str_to(c, b, v, line); return; }
     }
 }

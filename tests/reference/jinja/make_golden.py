@@ -189,7 +189,8 @@ CONSTRUCTS = [
      "{{ messages|rejectattr('role', 'equalto', 'user')|map(attribute='content')|join(',') }} "
      "{{ messages|selectattr('tool_calls', 'defined')|list|length }} {{ messages|selectattr('content')|list|length }} "
      "{{ [1, 2, 3, 4]|select('odd')|list }} {{ [1, 2, 3, 4]|reject('even')|list }} {{ ['a', 'B']|map('upper')|list }} "
-     "{{ messages|map(attribute='missing', default='-')|join }} {{ [{'a': {'b': 1}}]|map(attribute='a.b')|list }}",
+     "{{ messages|map(attribute='missing', default='-')|join }} {{ [{'a': {'b': 1}}]|map(attribute='a.b')|list }} "
+     "{{ messages|map(attribute='tool_calls')|list }}",
      {"messages": M + [{"role": "assistant", "content": "", "tool_calls": []}]}),
     ("filter_tojson",
      "{{ v|tojson }}\n{{ v|tojson(indent=2) }}\n{{ v|tojson(indent=0) }}\n{{ v|tojson(separators=(',', ':')) }}\n"
