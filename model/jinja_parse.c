@@ -261,8 +261,13 @@ static size_t lex_raw(jparser *p, size_t i, int *line) {
         if (s[k] == '-' || s[k] == '+') k++;
         if (strncmp(s + k, "%}", 2) != 0) continue;
         size_t e = j;
-        if (strip)
+        if (strip) {
             while (e > i && is_ws(s[e - 1])) e--;
+        } else if (s[j + 2] != '+') { // lstrip_blocks before {% endraw %}
+            size_t l = j;
+            while (l > i && s[l - 1] != '\n') l--;
+            if ((l > i || i == 0 || s[i - 1] == '\n') && only_spaces(s + l, j - l)) e = l;
+        }
         if (e > i) emit(p, T_TEXT, *line, s + i, e - i);
         *line += count_lines(s + i, k + 2 - i);
         k += 2;
@@ -319,9 +324,8 @@ static void lex(jparser *p) {
                     if (s[r] == '-' || s[r] == '+') r++;
                     if (strncmp(s + r, "%}", 2) == 0) {
                         r += 2;
-                        if (rs)
+                        if (rs) // no trim_blocks after {% raw %}, as in jinja2's lexer
                             while (r < n && is_ws(s[r])) line += s[r++] == '\n';
-                        else if (r < n && s[r] == '\n') r++, line++;
                         i = lex_raw(p, r, &line);
                         continue;
                     }

@@ -128,6 +128,8 @@ CONSTRUCTS = [
     ("plus_modifiers", "  {%+ if true +%}\nA\n  {%+ endif %}\nB", {}),
     ("comments", "a{# one #}b\n{#- two -#}\nc  {# three #}\nd", {}),
     ("raw", "{% raw %}{{ not rendered }} {% if %}{% endraw %}!", {}),
+    ("raw_whitespace", "{% raw %}\n  x\n  {% endraw %}|  {% raw %}\n  a {{ b }}\n{% endraw %}\nc{% raw -%}  y  {%- endraw %}|"
+     "x {% raw %}  {% endraw %}\ny{% raw %}  {%+ endraw %}|", {}),
     ("for_loop_vars",
      "{% for m in messages %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/"
      "{{ loop.first }}/{{ loop.last }}/{{ loop.length }}:{{ m.role }};{% endfor %}", {"messages": M}),
