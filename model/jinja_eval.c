@@ -51,6 +51,11 @@ static jscope *scope_new(jctx *c, jscope *parent) {
     return s;
 }
 
+// A frame's names that start undefined (jinja_parse.c, "frames").
+static void declare_undefined(jctx *c, jscope *s, const char **names, int n) {
+    for (int i = 0; i < n; i++) assign(c, s, names[i], (jval){.k = JV_UNDEF});
+}
+
 // ---- expressions ----
 static jval eval(jctx *c, jscope *s, const jnode *n);
 
@@ -323,6 +328,7 @@ static jval call_macro(jctx *c, const jnode *m, jval *args, const char **kw, int
         if (!set && m->defaults.v[i]) v = eval(c, ms, m->defaults.v[i]);
         assign(c, ms, m->targets[i], v);
     }
+    declare_undefined(c, ms, m->frame, m->nframe);
     char *saved = c->out;
     size_t sn = c->n, scap = c->cap;
     c->out = NULL, c->n = c->cap = 0;
@@ -477,6 +483,7 @@ static void render_for(jctx *c, jscope *s, const jnode *n) {
         for (size_t i = 0; i < all.u.l->n; i++) {
             count_step(c, n->line);
             b->vars.n = 0;
+            declare_undefined(c, b, n->frame, n->nframe);
             unpack(c, b, n, all.u.l->v[i]);
             if (jv_truthy(eval(c, b, n->b))) jv_push(c, items.u.l, all.u.l->v[i]);
         }
@@ -485,6 +492,7 @@ static void render_for(jctx *c, jscope *s, const jnode *n) {
     for (size_t i = 0; i < items.u.l->n; i++) {
         count_step(c, n->line);
         b->vars.n = 0;
+        declare_undefined(c, b, n->frame, n->nframe);
         unpack(c, b, n, items.u.l->v[i]);
         loop_update(c, loop, items, i);
         assign(c, b, "loop", loop);
@@ -495,7 +503,11 @@ static void render_for(jctx *c, jscope *s, const jnode *n) {
         }
         c->flow = JFLOW_NONE;
     }
-    if (items.u.l->n == 0) render_body(c, s, &n->orelse);
+    if (items.u.l->n == 0) { // the else is a frame of its own too
+        jscope *e = scope_new(c, s);
+        declare_undefined(c, e, n->frame2, n->nframe2);
+        render_body(c, e, &n->orelse);
+    }
 }
 
 static void render_node(jctx *c, jscope *s, const jnode *n) {
@@ -525,7 +537,9 @@ static void render_node(jctx *c, jscope *s, const jnode *n) {
         size_t sn = c->n, scap = c->cap;
         c->out = NULL, c->n = c->cap = 0;
         out_add(c, "", 0);
-        render_body(c, s, &n->body);
+        jscope *b = scope_new(c, s); // what the body sets stays in it
+        declare_undefined(c, b, n->frame, n->nframe);
+        render_body(c, b, &n->body);
         jval v = {.k = JV_STR};
         v.u.s.p = c->out, v.u.s.n = c->n;
         c->out = saved, c->n = sn, c->cap = scap;
@@ -534,7 +548,12 @@ static void render_node(jctx *c, jscope *s, const jnode *n) {
     case JN_MACRO: { assign(c, s, n->name, (jval){.k = JV_MACRO, .u.macro = n}); return; }
     case JN_BREAK: c->flow = JFLOW_BREAK; return;
     case JN_CONTINUE: c->flow = JFLOW_CONTINUE; return;
-    case JN_BLOCK: { render_body(c, s, &n->body); return; }
+    case JN_BLOCK: { // transformers' generation block: a call block, so a frame of its own
+        jscope *b = scope_new(c, s);
+        declare_undefined(c, b, n->frame, n->nframe);
+        render_body(c, b, &n->body);
+        return;
+    }
     default: jinja_fail(c, n->line, "internal: not a statement");
     }
 }
@@ -557,6 +576,7 @@ char *jinja_render(const jinja_template *t, const cJSON *vars, fx_err *err) {
     if (cJSON_IsObject(vars))
         cJSON_ArrayForEach(e, vars) assign(c, root, e->string, jv_from_json(c, e));
     c->top = scope_new(c, root); // the template's own assignments shadow the variables
+    declare_undefined(c, c->top, t->frame, t->nframe);
     out_add(c, "", 0);
     render_body(c, c->top, &t->body);
     char *out = fx_malloc(c->n + 1);

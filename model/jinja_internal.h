@@ -87,6 +87,11 @@ struct jnode {
     const char **targets; // JN_FOR loop variables, JN_SET targets, JN_MACRO parameters
     int ntargets;
     jnodes defaults;      // JN_MACRO: defaults[i] for parameter i (NULL: none)
+    // Names that start undefined in the frame this node opens (a for body, its else, a macro, a
+    // block set, a generation block), whatever outer frames or the variables hold: see
+    // jinja_frames in jinja_parse.c. frame2: the for loop's else.
+    const char **frame, **frame2;
+    int nframe, nframe2;
 };
 
 enum {
@@ -97,6 +102,8 @@ enum {
 struct jinja_template {
     jarena arena;
     jnodes body;
+    const char **frame; // the names that start undefined at the top level (as jnode.frame)
+    int nframe;
     char name[512];
 };
 

@@ -957,6 +957,143 @@ static const char *parse_body(jparser *p, jnodes *out, const char *const *ends) 
     }
 }
 
+// ---- frames ----
+// jinja2 decides at compile time, per frame (the template, a for body, a macro, ...) and without
+// regard to the order things run in, where each name lives: a name the frame stores before any
+// load, outside an if, with no outer frame knowing it, starts undefined in that frame — even when
+// the template's variables hold it, and for the frames nested in it too. So
+// "{% for m in xs %}{{ x }}{% endfor %}{% set x = 1 %}" prints nothing for x in the loop. These
+// names are recorded on the node that opens the frame and declared undefined when it starts.
+typedef struct jframe {
+    const char **refs;
+    int n, cap;
+    const struct jframe *parent;
+} jframe;
+
+typedef struct {
+    const char **v;
+    int n, cap;
+} jnames;
+
+static void names_add(const char ***v, int *n, int *cap, const char *name) {
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 8;
+        *v = fx_realloc(*v, (size_t)*cap * sizeof **v);
+    }
+    (*v)[(*n)++] = name;
+}
+
+static bool frame_local(const jframe *f, const char *name) {
+    for (int i = 0; i < f->n; i++)
+        if (!strcmp(f->refs[i], name)) return true;
+    return false;
+}
+
+static bool frame_known(const jframe *f, const char *name) {
+    for (; f; f = f->parent)
+        if (frame_local(f, name)) return true;
+    return false;
+}
+
+static void an_load(jframe *f, const char *name) {
+    if (!frame_known(f, name)) names_add(&f->refs, &f->n, &f->cap, name);
+}
+
+static void an_store(jframe *f, const char *name, bool in_branch, jnames *undef) {
+    if (frame_local(f, name)) return;
+    bool outer = f->parent && frame_known(f->parent, name);
+    names_add(&f->refs, &f->n, &f->cap, name);
+    if (!in_branch && !outer) names_add(&undef->v, &undef->n, &undef->cap, name);
+}
+
+static void an_expr(jframe *f, const jnode *e) {
+    if (!e) return;
+    if (e->kind == JN_NAME) {
+        an_load(f, e->name);
+        return;
+    }
+    if (e->kind == JN_LIT) return;
+    an_expr(f, e->a), an_expr(f, e->b), an_expr(f, e->c), an_expr(f, e->d);
+    for (int i = 0; i < e->args.n; i++) an_expr(f, e->args.v[i]);
+}
+
+static void an_frame(jparser *p, const jframe *parent, const jnodes *body, const char **params, int nparams,
+                     const jnode *filter, const char ***out, int *nout);
+
+// One frame's statements in document order; the frames nested in it come after, when this
+// frame's names are all known.
+static void an_body(jframe *f, const jnodes *body, bool in_branch, jnames *undef, jnames *nested) {
+    for (int i = 0; i < body->n; i++) {
+        const jnode *n = body->v[i];
+        switch (n->kind) {
+        case JN_OUTPUT: an_expr(f, n->a); break;
+        case JN_IF:
+            an_expr(f, n->a);
+            an_body(f, &n->body, true, undef, nested);
+            an_body(f, &n->orelse, true, undef, nested);
+            break;
+        case JN_FOR:
+            an_expr(f, n->a);
+            names_add(&nested->v, &nested->n, &nested->cap, (const char *)n);
+            break;
+        case JN_SET:
+            an_expr(f, n->a);
+            for (int k = 0; k < n->ntargets; k++) an_store(f, n->targets[k], in_branch, undef);
+            break;
+        case JN_SET_ATTR:
+            an_expr(f, n->a);
+            an_load(f, n->name);
+            break;
+        case JN_SET_BLOCK: case JN_MACRO:
+            an_store(f, n->kind == JN_MACRO ? n->name : n->targets[0], in_branch, undef);
+            names_add(&nested->v, &nested->n, &nested->cap, (const char *)n);
+            break;
+        case JN_BLOCK: names_add(&nested->v, &nested->n, &nested->cap, (const char *)n); break;
+        default: break;
+        }
+    }
+}
+
+static const char **frame_names(jparser *p, const jnames *u, int *n) {
+    *n = u->n;
+    if (!u->n) return NULL;
+    const char **v = jarena_alloc(&p->t->arena, (size_t)u->n * sizeof *v);
+    memcpy(v, u->v, (size_t)u->n * sizeof *v);
+    return v;
+}
+
+static void an_nested(jparser *p, const jframe *f, const jnames *nested) {
+    for (int i = 0; i < nested->n; i++) {
+        jnode *n = (jnode *)nested->v[i];
+        if (n->kind == JN_FOR) {
+            const char *params[17];
+            int np = 0;
+            for (int k = 0; k < n->ntargets; k++) params[np++] = n->targets[k];
+            params[np++] = "loop";
+            an_frame(p, f, &n->body, params, np, n->b, &n->frame, &n->nframe);
+            an_frame(p, f, &n->orelse, NULL, 0, NULL, &n->frame2, &n->nframe2);
+        } else if (n->kind == JN_MACRO) {
+            an_frame(p, f, &n->body, n->targets, n->ntargets, NULL, &n->frame, &n->nframe);
+        } else {
+            an_frame(p, f, &n->body, NULL, 0, NULL, &n->frame, &n->nframe);
+        }
+    }
+}
+
+static void an_frame(jparser *p, const jframe *parent, const jnodes *body, const char **params, int nparams,
+                     const jnode *filter, const char ***out, int *nout) {
+    jframe f = {NULL, 0, 0, parent};
+    jnames undef = {0}, nested = {0};
+    for (int i = 0; i < nparams; i++) names_add(&f.refs, &f.n, &f.cap, params[i]);
+    an_expr(&f, filter);
+    an_body(&f, body, false, &undef, &nested);
+    *out = frame_names(p, &undef, nout);
+    an_nested(p, &f, &nested);
+    free(f.refs);
+    free(undef.v);
+    free(nested.v);
+}
+
 static void parser_free(jparser *p) {
     free(p->tok);
     free(p->macros);
@@ -997,6 +1134,7 @@ int jinja_parse(jinja_template **out, const char *src, const char *name, fx_err 
         if (!is_builtin_or_macro_call(p, c->a->name))
             fail(p, c->line, "unsupported call of '%s': not a macro of the template nor a known function", c->a->name);
     }
+    an_frame(p, NULL, &t->body, NULL, 0, NULL, &t->frame, &t->nframe);
     parser_free(p);
     *out = t;
     return 0;

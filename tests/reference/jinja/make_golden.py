@@ -247,6 +247,17 @@ CONSTRUCTS = [
      "[{{ 'ab' * 0 }}] [{{ 'ab' * -2 }}] {{ [1, 2] * 2 }} {{ 3 * 'x' }}", {}),
     ("undefined_more", "{{ 'abc'.nope is defined }} {{ (d.k.x is defined) if d.k is defined else 'no k' }} {{ u|default('x')|upper }} "
      "{{ u is iterable }} {{ (u or 'fallback') }} {{ [u]|length }}", {"d": {}}),
+    # jinja2's compile-time frames: a name a frame stores first (outside an if) starts undefined there
+    ("frames_store_first", "{{ x }}{% set x = 2 %}{{ x }}|{% for i in [1] %}[{{ x }}]{% endfor %}{% set x = 3 %}{{ x }}", {"x": 1}),
+    ("frames_loop_body", "{% for i in [1] %}[{{ x }}]{% set x = 3 %}[{{ x }}]{% endfor %}{{ x }}|"
+     "{% for i in [1, 2] %}{% for j in [1] %}[{{ y }}]{% endfor %}{% set y = i %}{% endfor %}", {"x": 1, "y": 9}),
+    ("frames_branch_store", "{% if true %}[{{ x }}]{% set x = 3 %}{% endif %}{{ x }}|"
+     "{% for i in [1] %}{{ y }}{% endfor %}{% if false %}{% set y = 2 %}{% endif %}", {"x": 1, "y": 9}),
+    ("frames_macro", "{% macro m() %}{{ x }}{% endmacro %}{{ m() }}{% set x = 5 %}{{ m() }}|"
+     "{% macro n() %}{{ y }}{% set y = 3 %}{{ y }}{% endmacro %}{{ n() }}", {"x": 1, "y": 9}),
+    ("frames_else_and_blocks", "{% for x in [] %}{% else %}{% set y = 1 %}{% endfor %}[{{ y }}]"
+     "{% set b %}{% set z = 1 %}{{ z }}{% endset %}[{{ z }}]{{ b }}"
+     "{% for i in [1] if x %}{{ i }}{% set x = 0 %}{% endfor %}", {"x": 1, "y": 9}),
     ("raise_exception", "{% if messages[0].role != 'system' %}{{ raise_exception('First message must be system, got ' + messages[0].role) }}{% endif %}ok",
      {"messages": M}),
     ("error_undefined_attribute", "{{ u.x }}", {}),
