@@ -266,6 +266,47 @@ CONSTRUCTS = [
 ]
 
 
+# Random templates (seeded): whitespace control, trim/lstrip, if/else, for, set and comments mixed
+# every way, where jinja2's lexer and frames are easiest to get subtly wrong.
+def random_templates(n, seed=1):
+    import random
+    r = random.Random(seed)
+    ws = ["", " ", "  ", "\n", "\n  ", "  \n", "\t", "\n\n", " x ", "y\n"]
+    exprs = ["'a'", "x", "n + 1", "l|length", "l[-1]", "s.strip()", "s|trim", "'b' ~ n", "l|join(',')", "d.k",
+             "d['k']|upper", "n is odd", "none", "true and 'z'", "l[::-1]", "(n * 2) // 3", "s.split(' ')", "l|tojson"]
+    conds = ["true", "false", "n > 1", "x is defined", "y is defined", "'a' in s", "not l", "l"]
+
+    def op():
+        return r.choice(["{%", "{%-", "{%+"])
+
+    def cl():
+        return r.choice(["%}", "-%}", "+%}"])
+
+    def block(depth=0):
+        out = r.choice(ws)
+        for _ in range(r.randint(1, 4)):
+            k = r.random()
+            if k < 0.35:
+                out += r.choice(["{{", "{{-"]) + " " + r.choice(exprs) + " " + r.choice(["}}", "-}}"])
+            elif k < 0.55 and depth < 2:
+                out += op() + " if " + r.choice(conds) + " " + cl() + block(depth + 1)
+                if r.random() < 0.4:
+                    out += op() + " else " + cl() + block(depth + 1)
+                out += op() + " endif " + cl()
+            elif k < 0.7 and depth < 2:
+                out += op() + " for i in l " + cl() + block(depth + 1) + op() + " endfor " + cl()
+            elif k < 0.8:
+                out += op() + " set x = " + r.choice(exprs) + " " + cl()
+            elif k < 0.9:
+                out += r.choice(["{#", "{#-"]) + " c " + r.choice(["#}", "-#}"])
+            out += r.choice(ws)
+        return out
+    return [block() for _ in range(n)]
+
+
+RANDOM_VARS = {"n": 3, "l": [1, 2, 3], "s": "  a b ", "d": {"k": "v"}, "x": "X"}
+
+
 def render(template, variables):
     try:
         return {"text": env.from_string(template).render(**variables)}
@@ -281,6 +322,8 @@ def main():
     out = []
     for name, template, variables in CONSTRUCTS:
         out.append({"name": name, "template": template, "vars": variables, **render(template, variables)})
+    for i, template in enumerate(random_templates(300)):
+        out.append({"name": f"random_{i}", "template": template, "vars": RANDOM_VARS, **render(template, RANDOM_VARS)})
     for file, special in FAMILIES.items():
         template = open(os.path.join(DATA, "templates", file), encoding="utf-8").read()
         convs = dict(CONVERSATIONS)
