@@ -11,7 +11,7 @@
 
 typedef struct {
     const char *tokenizer, *input, *field;
-    bool decode, skip_special;
+    bool decode, skip_special, chat;
 } tokenize_args;
 
 static int usage_error(const char *cmd) {
@@ -34,7 +34,7 @@ static const char *opt_value(const char *cmd, int argc, char **argv, int *i, con
 }
 
 static int parse_tokenize_args(int argc, char **argv, tokenize_args *a) {
-    *a = (tokenize_args){NULL, NULL, "text", false, false};
+    *a = (tokenize_args){NULL, NULL, "text", false, false, false};
     for (int i = 0; i < argc; i++) {
         bool bad = false;
         const char *v;
@@ -50,6 +50,8 @@ static int parse_tokenize_args(int argc, char **argv, tokenize_args *a) {
             a->decode = true;
         else if (strcmp(argv[i], "--skip-special") == 0)
             a->skip_special = true;
+        else if (strcmp(argv[i], "--chat") == 0)
+            a->chat = true;
         else {
             fprintf(stderr, "fluxrl tokenize: unknown argument '%s'\n", argv[i]);
             return usage_error("tokenize");
@@ -57,6 +59,10 @@ static int parse_tokenize_args(int argc, char **argv, tokenize_args *a) {
     }
     if (!a->tokenizer) {
         fprintf(stderr, "fluxrl tokenize: --tokenizer PATH is required\n");
+        return usage_error("tokenize");
+    }
+    if (a->chat && a->decode) {
+        fprintf(stderr, "fluxrl tokenize: --chat and --decode exclude each other\n");
         return usage_error("tokenize");
     }
     return 0;
@@ -79,6 +85,28 @@ static int encode_record(tok_tokenizer *t, const cJSON *rec, const char *where, 
     v->n = 0;
     tok_encode(t, s->valuestring, strlen(s->valuestring), v);
     print_ids(v);
+    return 0;
+}
+
+// --chat: the tokenizer's chat template over the record, then its ids.
+static int chat_record(tok_tokenizer *t, const cJSON *rec, const char *where, tok_ids *v) {
+    fx_err err;
+    v->n = 0;
+    char *text = tok_chat_encode(t, rec, v, &err);
+    if (!text) {
+        fprintf(stderr, "%s: %s\n", where, err.msg);
+        return -1;
+    }
+    cJSON *o = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(o, "ids");
+    cJSON_AddStringToObject(o, "text", text);
+    cJSON_DetachItemViaPointer(o, ids); // "text" first, then "ids"
+    cJSON_AddItemToObject(o, "ids", ids);
+    for (size_t i = 0; i < v->n; i++) cJSON_AddItemToArray(ids, cJSON_CreateNumber(v->ids[i]));
+    char *line = cJSON_PrintUnformatted(o);
+    puts(line);
+    free(line);
+    cJSON_Delete(o);
+    free(text);
     return 0;
 }
 
@@ -122,6 +150,12 @@ int cmd_tokenize(int argc, char **argv) {
         fprintf(stderr, "%s\n", err.msg);
         return FX_EXIT_INPUT;
     }
+    if (a.chat && !tok_has_chat_template(t)) {
+        fprintf(stderr, "%s: --chat: the tokenizer has no chat template (tokenizer_config.json holds no chat_template)\n",
+                a.tokenizer);
+        tok_free(t);
+        return FX_EXIT_INPUT;
+    }
     FILE *in = stdin;
     const char *name = "<stdin>";
     if (a.input) {
@@ -149,8 +183,9 @@ int cmd_tokenize(int argc, char **argv) {
         if (!cJSON_IsObject(rec)) {
             fprintf(stderr, "%s: expected a JSON object on each line\n", where);
             rc = FX_EXIT_INPUT;
-        } else if (a.decode ? decode_record(t, rec, where, a.skip_special, &v)
-                            : encode_record(t, rec, where, a.field, &v)) {
+        } else if (a.chat     ? chat_record(t, rec, where, &v)
+                   : a.decode ? decode_record(t, rec, where, a.skip_special, &v)
+                              : encode_record(t, rec, where, a.field, &v)) {
             rc = FX_EXIT_INPUT;
         }
         cJSON_Delete(rec);

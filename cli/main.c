@@ -144,11 +144,15 @@ const cli_command cli_commands[] = {
     // tokenizer commands
     {"tokenize", "turn JSONL text records into token ids, or ids back into text",
      "usage: fluxrl tokenize --tokenizer PATH [--input FILE.jsonl] [--field text] [--decode] [--skip-special]\n"
+     "       fluxrl tokenize --tokenizer PATH --chat [--input FILE.jsonl]\n"
      "PATH is a tokenizer.json or a folder holding one (and tokenizer_config.json). Reads one JSON\n"
      "object per line (stdin without --input) and prints {\"ids\":[...]} for the string in --field\n"
      "(default \"text\"). With --decode it reads {\"ids\":[...]} and prints {\"text\": ...}\n"
-     "(--skip-special leaves special tokens out). A bad line stops with FILE:LINE and the field,\n"
-     "exit code 2.\n", cmd_tokenize},
+     "(--skip-special leaves special tokens out). With --chat it reads {\"messages\": [...],\n"
+     "\"add_generation_prompt\": true|false, ...} (any other key is a template variable, such as\n"
+     "enable_thinking), renders the tokenizer's chat template as transformers' apply_chat_template\n"
+     "does and prints {\"text\": ..., \"ids\": [...]}. A bad line stops with FILE:LINE and the\n"
+     "field, exit code 2.\n", cmd_tokenize},
     {"tokenizer train", "learn a byte-level BPE tokenizer from a text file (deterministic)",
      "usage: fluxrl tokenizer train --input CORPUS.txt --vocab-size N --out DIR\n"
      "                              [--special TOKEN ...] [--eos TOKEN] [--pad TOKEN]\n"

@@ -15,6 +15,7 @@ pkgs=(
   python3-h5py                        # tests read trace stores with h5py
   python3-sympy                       # a judge of the answer verifier; examples/rewards/sympy_equal.py
   jq                                  # examples/rewards/contains_answer.sh (tests/cli/test_rewards.sh)
+  python3-jinja2                      # the chat templates' reference renderer (tests/reference/jinja)
   gnuplot-nox                         # fluxrl plot: learning curves as PNG
   slurm-wlm munge                     # tests/slurm: a real Slurm on localhost (launch/slurm/)
 )

@@ -44,5 +44,13 @@ for f in "${fuzz[@]}"; do
     echo "fuzz_$name: $(echo "$log" | tail -n 1)"
     rm -rf "$corpus"
 done
+# the chat-template parser and renderer, from the real templates (tests/data/jinja/templates)
+cmake --build build-fuzz -j"$jobs" --target fuzz_jinja
+corpus=$(mktemp -d)
+cp tests/data/jinja/templates/*.jinja "$corpus"/
+log=$(build-fuzz/tests/fuzz_jinja -runs=50000 -max_len=4096 -timeout=10 -seed=1 "$corpus" 2>&1) ||
+    { echo "$log" | tail -n 60; echo "fuzz_jinja: FAILED (the input is in crash-* here)"; exit 1; }
+echo "fuzz_jinja: $(echo "$log" | tail -n 1)"
+rm -rf "$corpus"
 rm -f build.configure.log build-asan.configure.log build-fuzz.configure.log
 echo "== all tests passed"

@@ -651,7 +651,8 @@ int tok_load_json(tok_tokenizer **out, const char *json, size_t len, const char 
         ld cc = {cname, err};
         cJSON *cfg = parse(&cc, config_json, config_len);
         rc = !cfg || config_token(&cc, t, cfg, "bos_token", &t->bos) ||
-                     config_token(&cc, t, cfg, "eos_token", &t->eos) || config_token(&cc, t, cfg, "pad_token", &t->pad)
+                     config_token(&cc, t, cfg, "eos_token", &t->eos) ||
+                     config_token(&cc, t, cfg, "pad_token", &t->pad) || tok_config_chat_template(t, cfg, cname, err)
                  ? -1
                  : 0;
         cJSON_Delete(cfg);
@@ -690,6 +691,18 @@ int tok_load(tok_tokenizer **out, const char *path, fx_err *err) {
     int rc = tok_load_json(out, json, len, cfg_json, cfg_len, file, err);
     free(json);
     free(cfg_json);
+    // transformers (4.50 on) saves the template as chat_template.jinja, which then wins
+    snprintf(slash ? slash + 1 : cfg, sizeof cfg - (size_t)(slash ? slash + 1 - cfg : 0), "chat_template.jinja");
+    if (rc == 0 && stat(cfg, &st) == 0) {
+        size_t n;
+        char *src = fx_read_file(cfg, &n, err);
+        if (!src || tok_set_chat_template(*out, src, cfg, err)) {
+            tok_free(*out);
+            *out = NULL;
+            rc = -1;
+        }
+        free(src);
+    }
     return rc;
 }
 
@@ -725,6 +738,7 @@ void tok_free(tok_tokenizer *t) {
     free(t->flags);
     free(t->vmap);
     free(t->merges);
+    jinja_free(t->chat);
     free(t);
 }
 

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "../core/fx.h"
 
 typedef struct tok_tokenizer tok_tokenizer;
@@ -102,6 +104,27 @@ void tok_encode_prompt(tok_tokenizer *t, const char *text, tok_chat_style style,
 // steps, each followed by "<extra_0>", the turn closed by "<|im_end|>\n". The PRM's step scores
 // are read at the <extra_0> positions.
 char *tok_prm_format(const char *system, const char *problem, const char *const *steps, int nsteps);
+
+// Chat templates: tokenizer_config.json's "chat_template" (a string, or a list of {name, template}
+// of which "default" is taken), or chat_template.jinja beside tokenizer.json, parsed when the
+// tokenizer loads (model/jinja.h: a construct fluxrl does not implement is a load error naming
+// the file, the construct and its line). tok_apply_chat_template renders it as transformers'
+// apply_chat_template(messages, tokenize=False, add_generation_prompt, **extra_vars) does: the
+// variables are messages (a JSON array of {"role", "content", ...}), add_generation_prompt, tools
+// and documents (null unless extra_vars holds them), bos_token / eos_token / pad_token as the
+// config names them, and every member of extra_vars (enable_thinking, date_string, ...). Returns
+// the text (caller frees), or NULL with err: no template, or the template failed (the message of
+// its raise_exception, or the line where jinja2 would fail too).
+bool tok_has_chat_template(const tok_tokenizer *t);
+int tok_set_chat_template(tok_tokenizer *t, const char *src, const char *name, fx_err *err);
+char *tok_apply_chat_template(const tok_tokenizer *t, const cJSON *messages, bool add_generation_prompt,
+                              const cJSON *extra_vars, fx_err *err);
+// One record of `fluxrl tokenize --chat`: {"messages": [...], "add_generation_prompt": true|false
+// (default false), any other member a template variable}. Renders it and appends the ids of the
+// text to out (add_special_tokens=false: the template writes the special tokens, as transformers'
+// apply_chat_template(tokenize=True) does). Returns the text (caller frees), or NULL with err
+// naming the field and what was expected, or the template's error.
+char *tok_chat_encode(tok_tokenizer *t, const cJSON *record, tok_ids *out, fx_err *err);
 
 // BPE training (deterministic): learns merges on the pre-tokens of text with the Qwen2 split
 // pattern until the vocabulary has vocab_size entries (256 byte tokens + merges), then appends the

@@ -5,6 +5,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "jinja.h"
 #include "tok.h"
 
 // Split behaviours of HF's Split pre-tokenizer (SplitDelimiterBehavior).
@@ -70,6 +71,7 @@ struct tok_tokenizer {
     pcre2_match_data *md;
 
     int32_t bos, eos, pad;
+    jinja_template *chat; // tokenizer_config.json's chat_template (or chat_template.jinja); NULL: none
 
     tok_cache_slot *cache;
     uint32_t cache_mask, cache_used;
@@ -110,5 +112,8 @@ pcre2_code *tok_regex_compile(const char *pattern, size_t len, bool literal, cha
 
 // The Qwen2 pre-tokenizer pattern (also what `tok_train` splits on).
 extern const char tok_qwen2_pattern[];
+
+// Reads tokenizer_config.json's chat_template (cfg_name names the file in messages).
+int tok_config_chat_template(tok_tokenizer *t, const cJSON *cfg, const char *cfg_name, fx_err *err);
 
 #endif

@@ -78,6 +78,14 @@ t["added_tokens"].append(dict(t["added_tokens"][0], id=5000, content="<|far|>"))
 json.dump(t, open(sys.argv[1], "w"))
 E
 row 2 "tokenizer.json: token ids reach 5000; expected ids below the model's vocab_size 290" "tokenizer beyond the vocabulary" -- "$fx" eval --model "$tmp/bigtok"
+cp -r "$lm" "$tmp/badtpl"
+/usr/bin/python3 - "$tmp/badtpl/tokenizer_config.json" <<'E'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["chat_template"] = "{% for m in messages %}\n{{ m.content | wordwrap(20) }}{% endfor %}"
+json.dump(c, open(sys.argv[1], "w"))
+E
+row 2 "badtpl/tokenizer_config.json: chat_template: line 2: unsupported filter 'wordwrap'" "a chat template construct fluxrl does not implement" -- "$fx" eval --model "$tmp/badtpl"
 
 # --- datasets ---
 printf '{"question": "1+1\\u0000=?", "answer": "2"}\n' >"$tmp/nul.jsonl"

@@ -64,6 +64,51 @@ sed 's/"type": *"BPE"/"type": "Unigram"/; s/"type":\t"BPE"/"type":\t"Unigram"/' 
 expect_run 2 "unsupported model" -- "$fx" tokenize --tokenizer "$tmp/unigram.json" --input "$tmp/in.jsonl"
 expect_contains "$err" "unigram.json: model.type: unsupported type 'Unigram'" "unsupported type named with its JSON path"
 
+# --chat: the tokenizer's chat template (Qwen3's, from its tokenizer_config.json) over each record.
+# Text and ids must equal tests/data/jinja/chat_cli.jsonl: jinja2's rendering (make_golden.py) and
+# the ids of Qwen's real tokenizer for it (make_chat_ids.js).
+golden="$src/tests/data/jinja/chat_cli.jsonl"
+/usr/bin/python3 -c 'import json, sys
+for l in open(sys.argv[1]): print(json.dumps(json.loads(l)["input"], ensure_ascii=False))' "$golden" >"$tmp/chat.jsonl"
+expect_run 0 "tokenize --chat" -- "$fx" tokenize --tokenizer "$(dirname "$qwen")" --chat --input "$tmp/chat.jsonl"
+printf '%s\n' "$out" >"$tmp/chat_out.jsonl"
+expect_run 0 "--chat text and ids equal jinja2's text and Qwen's ids" -- /usr/bin/python3 -c 'import json, sys
+want = [json.loads(l) for l in open(sys.argv[1])]
+got = [json.loads(l) for l in open(sys.argv[2])]
+assert len(got) == len(want) >= 40, (len(got), len(want))
+for i, (g, w) in enumerate(zip(got, want)):
+    assert list(g) == ["text", "ids"], g.keys()
+    assert g["text"] == w["text"], (i, g["text"], w["text"])
+    assert g["ids"] == w["ids"], (i, g["ids"], w["ids"])' "$golden" "$tmp/chat_out.jsonl"
+# Bad lines and templates: FILE:LINE and the field, or the template's own error; exit 2.
+printf '{"messages":[{"role":"user","content":"hi"}]}\n{"messages":"hi"}\n' >"$tmp/chat_bad1.jsonl"
+expect_run 2 "--chat: messages not an array" -- "$fx" tokenize --tokenizer "$(dirname "$qwen")" --chat --input "$tmp/chat_bad1.jsonl"
+expect_contains "$err" "$tmp/chat_bad1.jsonl:2: field 'messages': expected an array" "chat line and field named"
+printf '{"messages":[{"content":"hi"}]}\n' >"$tmp/chat_bad2.jsonl"
+expect_run 2 "--chat: a message without role" -- "$fx" tokenize --tokenizer "$(dirname "$qwen")" --chat --input "$tmp/chat_bad2.jsonl"
+expect_contains "$err" "chat_bad2.jsonl:1: field 'messages[0]': expected an object with a string 'role'" "message named"
+printf '{"messages":[],"add_generation_prompt":"yes"}\n' >"$tmp/chat_bad3.jsonl"
+expect_run 2 "--chat: add_generation_prompt not a boolean" -- "$fx" tokenize --tokenizer "$(dirname "$qwen")" --chat --input "$tmp/chat_bad3.jsonl"
+expect_contains "$err" "chat_bad3.jsonl:1: field 'add_generation_prompt': expected true or false" "flag named"
+mkdir -p "$tmp/gemma"
+cp "$builtin/tokenizer.json" "$tmp/gemma/"
+/usr/bin/python3 -c 'import json, sys
+t = open(sys.argv[1]).read()
+json.dump({"eos_token": "<|im_end|>", "chat_template": t}, open(sys.argv[2], "w"))' \
+    "$src/tests/data/jinja/templates/gemma-2-it.jinja" "$tmp/gemma/tokenizer_config.json"
+printf '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}],"add_generation_prompt":true}\n{"messages":[{"role":"system","content":"s"}]}\n' >"$tmp/chat_sys.jsonl"
+expect_run 2 "--chat: the template raises" -- "$fx" tokenize --tokenizer "$tmp/gemma" --chat --input "$tmp/chat_sys.jsonl"
+expect_contains "$out" '{"text":"<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\nyo<end_of_turn>\n<start_of_turn>model\n","ids":[' "gemma's layout rendered"
+expect_contains "$err" "chat_sys.jsonl:2: $tmp/gemma/tokenizer_config.json: chat_template: line 1: raise_exception: System role not supported" "raise_exception's message"
+expect_run 2 "--chat without a template" -- "$fx" tokenize --tokenizer "$builtin" --chat --input "$tmp/chat_sys.jsonl"
+expect_contains "$err" "the tokenizer has no chat template" "no template named"
+expect_run 2 "--chat with --decode" -- "$fx" tokenize --tokenizer "$builtin" --chat --decode
+/usr/bin/python3 -c 'import json, sys
+json.dump({"chat_template": "{% for m in messages %}\n{% call x() %}{% endcall %}{% endfor %}"}, open(sys.argv[1], "w"))' \
+    "$tmp/gemma/tokenizer_config.json"
+expect_run 2 "unsupported chat template construct" -- "$fx" tokenize --tokenizer "$tmp/gemma" --chat --input "$tmp/chat_sys.jsonl"
+expect_contains "$err" "$tmp/gemma/tokenizer_config.json: chat_template: line 2: unsupported tag '{% call %}'" "file, construct and line named"
+
 # Training: deterministic, and the committed built-in tokenizer is exactly what it makes.
 expect_run 0 "tokenizer train" -- "$fx" tokenizer train --input "$src/tests/data/tokenizer/builtin_corpus.txt" \
     --vocab-size 320 --out "$tmp/trained"
