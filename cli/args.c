@@ -72,6 +72,25 @@ int cli_take_option(const char *cmd, int *argc, char **argv, const char *name, c
     return 0;
 }
 
+bool cli_take_flag(int *argc, char **argv, const char *name) {
+    for (int i = 0; i < *argc; i++)
+        if (strcmp(argv[i], name) == 0) {
+            for (int j = i; j + 1 < *argc; j++) argv[j] = argv[j + 1];
+            --*argc;
+            return true;
+        }
+    return false;
+}
+
+int cli_dry_run(pipeline_dry_kind kind, int *argc, char ***argv, cli_config_args *a) {
+    char *report = NULL;
+    int code = pipeline_dry_run(argc, argv, kind, a->path, a->nset, a->sets, &report);
+    if (report) fputs(report, stdout), fflush(stdout);
+    free(report);
+    cli_config_args_free(a);
+    return code;
+}
+
 int cli_take_resume(const char *cmd, int *argc, char **argv, bool *resume) {
     const char *mode = "never";
     if (cli_take_option(cmd, argc, argv, "--resume", &mode)) return -1;

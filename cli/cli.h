@@ -5,6 +5,7 @@
 #include "../core/config.h"
 #include "../core/fx.h"
 #include "../pipeline/infer.h"
+#include "../pipeline/pipeline.h"
 
 typedef struct {
     const char *name;    // "config check": words the user types after `fluxrl`
@@ -89,6 +90,10 @@ int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, inf
 // cuda: device 0), NULL after printing why.
 int cli_take_backend(const char *cmd, int *argc, char **argv, const char **kind, const char **precision);
 backend *cli_open_backend(const char *cmd, const char *kind, const char *precision);
+// Removes the flag `name` (no value) from argv; true when it was there.
+bool cli_take_flag(int *argc, char **argv, const char *name);
+// `--dry-run` of train, sft and prm-train: pipeline_dry_run, its report printed; frees a.
+int cli_dry_run(pipeline_dry_kind kind, int *argc, char ***argv, cli_config_args *a);
 // Removes "--resume auto|never" from argv: *resume is true for auto. -1 (said why) for a bad mode.
 int cli_take_resume(const char *cmd, int *argc, char **argv, bool *resume);
 

@@ -7,10 +7,11 @@
 #include "cli.h"
 
 int cmd_prm_train(int argc, char **argv) {
-    bool want_resume = false;
+    bool want_resume = false, dry = cli_take_flag(&argc, argv, "--dry-run");
     if (cli_take_resume("prm-train", &argc, argv, &want_resume)) return FX_EXIT_INPUT;
     cli_config_args a;
     if (cli_parse_config_args("prm-train", argc, argv, true, &a)) return FX_EXIT_INPUT;
+    if (dry) return cli_dry_run(PIPELINE_DRY_PRM_TRAIN, &argc, &argv, &a);
     prm_run_result r = {0};
     int code = pipeline_prm_train(&argc, &argv, a.path, a.nset, a.sets, want_resume, &r);
     if (r.done)

@@ -35,7 +35,7 @@ const cli_command cli_commands[] = {
      "One PNG per numeric metric of RUN_DIR/metrics.jsonl (step on the x axis), written to\n"
      "RUN_DIR/plots/ or DIR. Needs gnuplot (launch/deps.sh installs gnuplot-nox).\n", cmd_plot},
     {"sft", "supervised fine-tuning on the built-in task's traces, with held-out evaluation",
-     "usage: fluxrl sft CONFIG [--set section.key=value ...] [--resume auto|never]\n"
+     "usage: fluxrl sft CONFIG [--set section.key=value ...] [--resume auto|never] [--dry-run]\n"
      "Trains the policy of model.* (a Hugging Face folder, or a new model with the built-in\n"
      "tokenizer) on gold traces of the built-in task (task.*, with task.error_rate of its steps\n"
      "wrong) for sft.steps AdamW steps, evaluates held-out problems by greedy decoding every\n"
@@ -44,7 +44,9 @@ const cli_command cli_commands[] = {
      "sft.checkpoint_every steps to checkpoints/ (the newest run.keep_checkpoints kept);\n"
      "--resume auto continues from the newest that loads (a fresh start when there is none).\n"
      "Under mpirun every rank is a data-parallel worker on its share of each batch.\n"
-     "SIGTERM or SIGINT stops after the current step with a checkpoint and exit code 3.\n", cmd_sft},
+     "SIGTERM or SIGINT stops after the current step with a checkpoint and exit code 3.\n"
+     "--dry-run checks and shows what the run would load and feed the model, and the memory\n"
+     "each rank needs, then exits without training (docs/launch.md).\n", cmd_sft},
     {"eval", "accuracy of a model: mean pass@1, majority vote and pass@n over n samples",
      "usage: fluxrl eval --model DIR [--data builtin|FILE.jsonl] [--n N] [--problems P] [--first I]\n"
      "                   [--temperature T] [--top-p P] [--top-k K] [--min-p M] [--seed S]\n"
@@ -79,7 +81,7 @@ const cli_command cli_commands[] = {
      "names. Prints per trace {\"index\", \"step_rewards\", \"trajectory_reward\", \"score\"} with\n"
      "score = mean step reward + A * trajectory reward (A = 1 by default).\n", cmd_prm_score},
     {"train", "GRPO in one process or across MPI trainer, rollout and reward ranks",
-     "usage: fluxrl train CONFIG [--set section.key=value ...] [--resume auto|never]\n"
+     "usage: fluxrl train CONFIG [--set section.key=value ...] [--resume auto|never] [--dry-run]\n"
      "       launch/mpirun.sh CONFIG with FLUXRL_COMMAND=train (one rank per cluster role)\n"
      "Starts from the policy of model.* (usually model.path = an SFT run's model/). Each of\n"
      "grpo.steps updates samples grpo.group_size responses to grpo.prompts problems (the built-in\n"
@@ -93,9 +95,11 @@ const cli_command cli_commands[] = {
      "run.out_dir/run.name/{config.json, metrics.jsonl, model/}. Checkpoints every\n"
      "grpo.checkpoint_every updates; --resume auto continues from the newest; SIGTERM or SIGINT\n"
      "stops after the current update with a checkpoint and exit code 3; SIGUSR1 exports the policy\n"
-     "to export/step-N/. docs/grpo.md.\n", cmd_train},
+     "to export/step-N/. docs/grpo.md.\n"
+     "--dry-run checks and shows what the run would load and feed the model, and the memory\n"
+     "each rank needs, then exits without training (docs/launch.md).\n", cmd_train},
     {"prm-train", "train a process reward model on labelled traces of the built-in task",
-     "usage: fluxrl prm-train CONFIG [--set section.key=value ...] [--resume auto]\n"
+     "usage: fluxrl prm-train CONFIG [--set section.key=value ...] [--resume auto] [--dry-run]\n"
      "Starts from model.path (a language model gets a new 2-class head; a PRM is fine-tuned) and\n"
      "trains on traces with prm.error_rate of their steps wrong, labelled by the task's checker:\n"
      "loss = lambda_step * step MSE + lambda_final * final MSE on P(class 1) at each <extra_0>.\n"
@@ -106,7 +110,9 @@ const cli_command cli_commands[] = {
      "rollouts of the policy (prm.policy_path) that follow the trace's plan (docs/prm.md).\n"
      "Under mpirun every rank is a data-parallel worker on its share of each batch. Checkpoints\n"
      "every prm.checkpoint_every steps; --resume auto continues from the newest; SIGTERM or SIGINT\n"
-     "stops after the current step with a checkpoint and exit code 3.\n", cmd_prm_train},
+     "stops after the current step with a checkpoint and exit code 3.\n"
+     "--dry-run checks and shows what the run would load and feed the model, and the memory\n"
+     "each rank needs, then exits without training (docs/launch.md).\n", cmd_prm_train},
     {"select", "keep the k traces of a pool that a PRM scores best (data selection for SFT)",
      "usage: fluxrl select --prm DIR --input POOL.jsonl|POOL.h5 --top-k K --out FILE.jsonl|FILE.h5\n"
      "                     [--alpha A] [--tokenizer PATH] [--backend cpu|cuda] [--precision bf16|fp32]\n"

@@ -141,12 +141,16 @@ int model_head_parse(const char *arch, model_head *out) {
     return 0;
 }
 
-void model_create(model *m, const model_config *c, model_head head, const backend *be) {
+void model_layout(model *m, const model_config *c, model_head head) {
     memset(m, 0, sizeof *m);
     set_dims(m, c, head);
-    m->be = be;
     FX_ASSERT(m->NH % m->NKV == 0 && m->HS % 2 == 0);
     build_layout(m);
+}
+
+void model_create(model *m, const model_config *c, model_head head, const backend *be) {
+    model_layout(m, c, head);
+    m->be = be;
     m->params_mem = be->alloc(be->ctx, m->nparams * sizeof(float));
     point_params(m, &m->p, m->params_mem);
 }
@@ -207,7 +211,11 @@ static void free_decode(model *m) {
 }
 
 void model_free(model *m) {
-    if (!m->be) return;
+    if (!m->be) { // a layout alone (model_layout), or nothing
+        free(m->tensors);
+        memset(m, 0, sizeof *m);
+        return;
+    }
     free_acts(m);
     free_decode(m);
     BE->free(CTX, m->params_mem);
@@ -509,6 +517,12 @@ void model_kv_reset(model *m) { m->kv_len = 0; }
 
 size_t model_kv_bytes(const model *m) { return m->kcache ? kv_cache_bytes(m, m->kv_B, m->kv_T) : 0; }
 
+size_t model_kv_bytes_for(const model_config *c, int B, int Tmax) {
+    model m = {0};
+    set_dims(&m, c, MODEL_HEAD_LM);
+    return kv_cache_bytes(&m, B, Tmax);
+}
+
 // Moves columns [drop, kv_len) of every row to [0, kv_len - drop), in pieces of at most `drop`
 // columns so that no piece overlaps its destination.
 void model_kv_shift(model *m, int drop) {
@@ -557,6 +571,15 @@ static void plan_decode(model *m, arena *a, size_t N) {
     m->dec_x = take(a, N * C), m->dec_y = take(a, N * C), m->dec_lnf = take(a, N * C);
     m->dec_h = take(a, N * (size_t)m->F);
     m->dec_logits = take(a, chunk * (size_t)m->V);
+}
+
+size_t model_decode_bytes_for(const model_config *c, model_head head, int N) {
+    model m = {0};
+    set_dims(&m, c, head);
+    size_t Np = dec_rows_padded((size_t)N);
+    arena a = {0};
+    plan_decode(&m, &a, Np);
+    return a.used * sizeof(float) + 3 * Np * sizeof(int32_t);
 }
 
 static void reserve_decode(model *m, int N) {

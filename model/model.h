@@ -123,6 +123,9 @@ typedef struct {
 } model;
 
 // --- building ---------------------------------------------------------------------------------
+// The layout of a model of config c (its tensors' names, shapes and offsets, nparams) with no
+// memory and no backend: for checking a checkpoint's files and for sizes. model_free frees it.
+void model_layout(model *m, const model_config *c, model_head head);
 // A model of config c with zeroed parameters (the layout only).
 void model_create(model *m, const model_config *c, model_head head, const backend *be);
 // A model of config c with parameters drawn from N(0, std) (norm weights 1, biases 0 unless
@@ -135,6 +138,11 @@ int model_load(model *m, const char *dir, const backend *be, fx_err *err);
 // 0 when dir is a folder; else err says it must be one (a file given as --model is a common slip,
 // and the safetensors index error it led to named the wrong problem).
 int model_check_dir(const char *dir, fx_err *err);
+// Everything model_load checks, without reading the weights (for --dry-run, where a 7B model
+// need not fit in the memory of a login node): config.json, the safetensors headers, every
+// tensor's presence, shape, dtype and bounds in its file, and no tensor the config does not imply.
+// Fills *cfg and *head.
+int model_check_files(const char *dir, model_config *cfg, model_head *head, fx_err *err);
 // Loads the backbone of any supported checkpoint under another head: tensors of the checkpoint's
 // own head that `head` does not have are ignored, and a head the checkpoint lacks starts from
 // N(0, std) (seed). E.g. a PRM to train from a language model's weights.
@@ -224,6 +232,10 @@ size_t model_kv_bytes(const model *m);
 // Bytes of the decoding scratch as it is now (it grows to the largest B*Tq fed so far), and its
 // release (the next decode allocates what it needs).
 size_t model_decode_bytes(const model *m);
+// What model_kv_init(B, Tmax) and decoding N new tokens at a time allocate, for a config (sizes
+// before anything is loaded: --dry-run).
+size_t model_kv_bytes_for(const model_config *c, int B, int Tmax);
+size_t model_decode_bytes_for(const model_config *c, model_head head, int N);
 void model_decode_release(model *m);
 // Feeds Tq new tokens per row (positions/segments as in model_forward; NULL = continuing one
 // sequence per row). Writes logits (B*Tq, V) to host out when not NULL.

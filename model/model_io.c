@@ -19,49 +19,70 @@ int model_check_dir(const char *dir, fx_err *err) {
     return 0;
 }
 
+// The config and head of the folder, and its safetensors opened (headers and bounds checked).
+static int open_checkpoint(const char *dir, model_config *cfg, model_head *head, st_archive *a, fx_err *err) {
+    if (model_check_dir(dir, err) || model_config_load(cfg, dir, err)) return -1;
+    if (model_head_parse(cfg->architecture, head))
+        return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,
+                       cfg->architecture, head_names);
+    return st_open(a, dir, err);
+}
+
+// Every tensor of m's layout in the archive with its shape and a float dtype, and no other
+// tensor (a reward model's leftover lm_head.weight aside).
+static int check_tensors(const model *m, const st_archive *a, const char *dir, fx_err *err) {
+    for (int i = 0; i < m->ntensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        if (!st_find(a, t->name)) {
+            if (t->ndim == 2)
+                return fx_errf(err, "%s: missing tensor %s (expected shape [%lld, %lld] from config.json)", dir,
+                               t->name, (long long)t->shape[0], (long long)t->shape[1]);
+            return fx_errf(err, "%s: missing tensor %s (expected shape [%lld] from config.json)", dir, t->name,
+                           (long long)t->shape[0]);
+        }
+        if (st_check_f32(a, t->name, t->ndim, t->shape, err)) return -1;
+    }
+    for (int i = 0; i < a->ntensors; i++) {
+        const char *name = a->tensors[i].name;
+        if (model_find_tensor(m, name)) continue;
+        // Released PRMs (Qwen2.5-Math-PRM) keep the language-model head of the model they were
+        // trained from; like vLLM, a reward model loads without it.
+        if (m->head != MODEL_HEAD_LM && !strcmp(name, "lm_head.weight")) {
+            fx_info("%s: lm_head.weight ignored: a %s has no language-model head", a->paths[a->tensors[i].shard],
+                    m->cfg.architecture);
+            continue;
+        }
+        return fx_errf(err, "%s: unexpected tensor %s (not part of a %s with this config.json)",
+                       a->paths[a->tensors[i].shard], name, m->cfg.architecture);
+    }
+    return 0;
+}
+
+int model_check_files(const char *dir, model_config *cfg, model_head *head, fx_err *err) {
+    st_archive a;
+    if (open_checkpoint(dir, cfg, head, &a, err)) return -1;
+    model m;
+    model_layout(&m, cfg, *head);
+    int rc = check_tensors(&m, &a, dir, err);
+    model_free(&m);
+    st_close(&a);
+    return rc;
+}
+
 int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
     model_config cfg;
-    if (model_check_dir(dir, err) || model_config_load(&cfg, dir, err)) return -1;
     model_head head;
-    if (model_head_parse(cfg.architecture, &head))
-        return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,
-                       cfg.architecture, head_names);
     st_archive a;
-    if (st_open(&a, dir, err)) return -1;
+    if (open_checkpoint(dir, &cfg, &head, &a, err)) return -1;
     model_create(m, &cfg, head, be);
-    int rc = 0;
+    int rc = check_tensors(m, &a, dir, err);
     float *tmp = NULL;
     size_t cap = 0;
     for (int i = 0; i < m->ntensors && rc == 0; i++) {
         const model_tensor *t = &m->tensors[i];
-        if (!st_find(&a, t->name)) {
-            if (t->ndim == 2)
-                rc = fx_errf(err, "%s: missing tensor %s (expected shape [%lld, %lld] from config.json)", dir, t->name,
-                             (long long)t->shape[0], (long long)t->shape[1]);
-            else
-                rc = fx_errf(err, "%s: missing tensor %s (expected shape [%lld] from config.json)", dir, t->name,
-                             (long long)t->shape[0]);
-            break;
-        }
         if (t->numel > cap) tmp = fx_realloc(tmp, (cap = t->numel) * sizeof(float));
-        if (st_read_f32(&a, t->name, t->ndim, t->shape, tmp, err)) {
-            rc = -1;
-            break;
-        }
-        be->upload(be->ctx, m->params_mem + t->offset, tmp, t->numel * sizeof(float));
-    }
-    for (int i = 0; i < a.ntensors && rc == 0; i++) {
-        const char *name = a.tensors[i].name;
-        if (model_find_tensor(m, name)) continue;
-        // Released PRMs (Qwen2.5-Math-PRM) keep the language-model head of the model they were
-        // trained from; like vLLM, a reward model loads without it.
-        if (head != MODEL_HEAD_LM && !strcmp(name, "lm_head.weight")) {
-            fx_info("%s: lm_head.weight ignored: a %s has no language-model head", a.paths[a.tensors[i].shard],
-                    cfg.architecture);
-            continue;
-        }
-        rc = fx_errf(err, "%s: unexpected tensor %s (not part of a %s with this config.json)",
-                     a.paths[a.tensors[i].shard], name, cfg.architecture);
+        rc = st_read_f32(&a, t->name, t->ndim, t->shape, tmp, err);
+        if (!rc) be->upload(be->ctx, m->params_mem + t->offset, tmp, t->numel * sizeof(float));
     }
     free(tmp);
     st_close(&a);

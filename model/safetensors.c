@@ -388,7 +388,7 @@ static void shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
     if (k < n) snprintf(buf + k, n - k, "]");
 }
 
-int st_read_f32(const st_archive *a, const char *name, int ndim, const int64_t *shape, float *out, fx_err *err) {
+int st_check_f32(const st_archive *a, const char *name, int ndim, const int64_t *shape, fx_err *err) {
     const st_tensor *t = st_find(a, name);
     const char *file = a->nshards == 1 ? a->paths[0] : a->nshards ? "checkpoint" : "(empty)";
     if (!t) return fx_errf(err, "%s: tensor %s: missing", file, name);
@@ -401,6 +401,15 @@ int st_read_f32(const st_archive *a, const char *name, int ndim, const int64_t *
         shape_str(ndim, shape, want, sizeof want);
         return fx_errf(err, "%s: tensor %s: shape %s, expected %s", file, name, got, want);
     }
+    if (t->dtype != ST_F32 && t->dtype != ST_BF16 && t->dtype != ST_F16 && t->dtype != ST_F64)
+        return fx_errf(err, "%s: tensor %s: dtype %s, expected a floating-point dtype (F32, BF16, F16, F64)", file, name,
+                       st_dtype_name(t->dtype));
+    return 0;
+}
+
+int st_read_f32(const st_archive *a, const char *name, int ndim, const int64_t *shape, float *out, fx_err *err) {
+    if (st_check_f32(a, name, ndim, shape, err)) return -1;
+    const st_tensor *t = st_find(a, name);
     const unsigned char *src = t->data;
     switch (t->dtype) {
     case ST_F32: memcpy(out, src, t->nbytes); break;
@@ -412,16 +421,13 @@ int st_read_f32(const st_archive *a, const char *name, int ndim, const int64_t *
             out[i] = t->dtype == ST_BF16 ? st_bf16_to_f32(h) : st_f16_to_f32(h);
         }
         break;
-    case ST_F64:
+    default: // ST_F64: st_check_f32 let only floating-point dtypes through
         for (size_t i = 0; i < t->numel; i++) {
             double d;
             memcpy(&d, src + 8 * i, 8);
             out[i] = (float)d;
         }
         break;
-    default:
-        return fx_errf(err, "%s: tensor %s: dtype %s, expected a floating-point dtype (F32, BF16, F16, F64)", file, name,
-                       st_dtype_name(t->dtype));
     }
     return 0;
 }

@@ -48,6 +48,9 @@ const st_tensor *st_find(const st_archive *a, const char *name);
 // Copies a tensor into fp32, converting F16/BF16/F64 (integer dtypes are refused).
 // Checks that its shape is exactly `shape` (ndim dims); err names the file and the tensor.
 int st_read_f32(const st_archive *a, const char *name, int ndim, const int64_t *shape, float *out, fx_err *err);
+// What st_read_f32 checks, without reading: the tensor exists with exactly `shape` and a
+// floating-point dtype (its bytes lie inside its file: st_open checked the offsets).
+int st_check_f32(const st_archive *a, const char *name, int ndim, const int64_t *shape, fx_err *err);
 
 // Parses a header alone (for the fuzzer and for st_open): JSON text of `len` bytes describing a
 // data section of `data_len` bytes. On success fills tensors (sorted by name; caller frees with

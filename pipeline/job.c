@@ -173,6 +173,12 @@ static void prompt_ids(const pipe_job *j, const rollout_problem *p, tok_ids *out
     tok_encode_prompt(j->tok, p->prompt, j->task.chat, out);
 }
 
+void pipe_job_prompt(const pipe_job *j, int64_t index, tok_ids *out) {
+    rollout_problem p;
+    problem_of(j, index, &p);
+    prompt_ids(j, &p, out);
+}
+
 // The problem's text, as the PRM reads it (caller frees).
 static char *problem_text(const rollout_problem *p) { return p->builtin ? task_prompt(&p->task) : fx_strdup(p->prompt); }
 

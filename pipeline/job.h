@@ -89,6 +89,10 @@ void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch 
 // (NaN without a PRM).
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean);
 
+// The prompt of problem `index` of the RL stream as the policy reads it, appended to out (needs
+// only c, tok, task and the data of j: --dry-run fills no more).
+void pipe_job_prompt(const pipe_job *j, int64_t index, tok_ids *out);
+
 // Greedy held-out evaluation: the built-in task's (sft_eval), or grpo.eval_data's first
 // grpo.eval_problems (answers only). Returns false when there is nothing to evaluate on.
 bool pipe_job_eval(pipe_job *j, sft_eval_result *r);

@@ -10,6 +10,7 @@
 //   data_parallel.c `fluxrl sft` and `fluxrl prm-train` over every rank of the world;
 //   ranks.c         `fluxrl ranks`: the launch checked on every rank;
 //   infer.c         `fluxrl eval`, `generate` and `best-of-n` (infer.h);
+//   dry_run.c       `--dry-run`: what a run would load and feed the model, checked and shown;
 //   backend.c       the backend every command and rank runs on, by name.
 #ifndef FLUXRL_PIPELINE_H
 #define FLUXRL_PIPELINE_H
@@ -51,6 +52,16 @@ int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **set
 int pipeline_ranks(int *argc, char ***argv, const char *path, int nset, char **sets, char **table);
 int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
                        prm_run_result *res);
+
+// `fluxrl train|sft|prm-train --dry-run`: the config resolved and the launch checked on every
+// rank as the run would (the ranks the config lays out against the world), then the first rank
+// checks every model folder the config names (config.json and every tensor's name, shape, dtype
+// and bounds; weights are not read), loads the tokenizers, chat templates, datasets and a reward
+// plugin, renders the first prompts with their ids, and sizes the memory of each role. *report:
+// the text (malloc'd) on the first rank when all is well. Bad input: exit 2 from every rank.
+typedef enum { PIPELINE_DRY_TRAIN = 0, PIPELINE_DRY_SFT, PIPELINE_DRY_PRM_TRAIN } pipeline_dry_kind;
+int pipeline_dry_run(int *argc, char ***argv, pipeline_dry_kind kind, const char *path, int nset, char **sets,
+                     char **report);
 
 // The backend named `kind`: "cpu" (threads <= 0: all the cores OpenMP sees) or "cuda" in
 // `precision` ("bf16" | "fp32") on device local_rank mod the devices this process sees. NULL with

@@ -48,6 +48,18 @@ typedef struct {
     void *ctx;
 } run_io;
 
+// The engine's own buffers beside the model's: slots, their ids, a row of logits each, and the
+// sampler's scratch.
+static size_t own_bytes(int S, int V) {
+    return (size_t)S * (sizeof(slot) + 3 * sizeof(int32_t) + (size_t)V * sizeof(float)) + 3 * (size_t)V * 4;
+}
+
+size_t rollout_engine_bytes_for(const model_config *c, int slots, int kv_tokens) {
+    kv_tokens = (kv_tokens + ROLLOUT_ENGINE_ALIGN - 1) / ROLLOUT_ENGINE_ALIGN * ROLLOUT_ENGINE_ALIGN;
+    return model_kv_bytes_for(c, slots, ROLLOUT_ENGINE_GUARD + kv_tokens) +
+           model_decode_bytes_for(c, MODEL_HEAD_LM, slots) + own_bytes(slots, c->vocab_size);
+}
+
 // Records slot s's next token, sampled from its logits; true when its sequence ends with it.
 static bool emit(const run_io *io, slot *s, const float *logits, sample_scratch *scratch) {
     const rollout_decode_opts *o = io->o;
@@ -105,7 +117,7 @@ int rollout_engine_run(rollout_engine *e, const int32_t *const *prompts, const i
     float *logits = fx_malloc((size_t)S * (size_t)V * sizeof *logits);
     sample_scratch scratch;
     sample_scratch_init(&scratch, V);
-    size_t own = (size_t)S * (sizeof *sl + 3 * sizeof *ids + (size_t)V * sizeof *logits) + 3 * (size_t)V * 4;
+    size_t own = own_bytes(S, V);
     e->steps = e->shifts = e->fed = e->idle = 0;
     e->peak_bytes = 0;
     for (int b = 0; b < S; b++) sl[b].req = -1;

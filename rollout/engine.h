@@ -50,6 +50,9 @@ typedef struct {
 
 // A KV cache of `slots` rows of GUARD + kv_tokens columns (rounded up to ALIGN) on m; its size
 // is e->kv_bytes (callers report it). Returns -1 with err on sizes out of range.
+// What an engine of `slots` x kv_tokens holds beside the parameters at its peak (peak_bytes less
+// param_bytes, the text tails aside): the KV cache, the decoding scratch and its own buffers.
+size_t rollout_engine_bytes_for(const model_config *c, int slots, int kv_tokens);
 int rollout_engine_init(rollout_engine *e, model *m, int slots, int kv_tokens, fx_err *err);
 void rollout_engine_free(rollout_engine *e);
 

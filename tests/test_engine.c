@@ -102,6 +102,11 @@ static void test_slots(bool qwen3, sample_params sp, const char *what) {
         printf("%s: %d slots x 512 columns: peak %zu bytes = parameters %zu + KV %zu + %.1f%%\n", what, slots,
                e.peak_bytes, e.param_bytes, e.kv_bytes, 100.0 * (double)(e.peak_bytes - base) / (double)base);
         CHECK(e.peak_bytes > base && e.peak_bytes <= base + base / 10);
+        // The size --dry-run predicts before a model exists: everything but the slots' text tails
+        // (a few hundred bytes each at most, held while a response is decoded).
+        size_t want = rollout_engine_bytes_for(&c, slots, 512), held = e.peak_bytes - e.param_bytes;
+        printf("%s: predicted %zu bytes beside the parameters, held %zu\n", what, want, held);
+        CHECK(want <= held && held - want <= (size_t)slots * 512);
     }
     // rollout_decode (static batching, one prefill call) draws the same tokens; its log-probs
     // differ in the last bits only (the prefill's matmuls and attention have other shapes).

@@ -36,15 +36,29 @@ int policy_build(const fx_config *c, const backend *be, model *m, tok_tokenizer 
             return -1;
         return tok_check_vocab(*tok, m->cfg.vocab_size, c->model.path, err);
     }
+    model_config mc;
+    if (policy_check(c, &mc, tok, err)) return -1;
+    model_init_random(m, &mc, MODEL_HEAD_LM, be, (uint64_t)c->run.seed, (float)c->model.init_std, 0.0f);
+    return 0;
+}
+
+int policy_check(const fx_config *c, model_config *mc, tok_tokenizer **tok, fx_err *err) {
+    if (c->model.path[0]) {
+        model_head head;
+        if (model_check_dir(c->model.path, err) || tok_load(tok, c->model.path, err) ||
+            model_check_files(c->model.path, mc, &head, err))
+            return -1;
+        if (head != MODEL_HEAD_LM)
+            return fx_errf(err, "%s/config.json: architectures: '%s' is not a language model (expected *ForCausalLM)",
+                           c->model.path, mc->architecture);
+        return tok_check_vocab(*tok, mc->vocab_size, c->model.path, err);
+    }
     if (tok_load_builtin(tok, err)) return -1;
     if (c->model.hidden_size % c->model.heads || c->model.heads % c->model.kv_heads)
         return fx_errf(err, "model: heads (%lld) must divide hidden_size (%lld) and kv_heads (%lld) must divide heads",
                        (long long)c->model.heads, (long long)c->model.hidden_size, (long long)c->model.kv_heads);
-    model_config mc;
-    new_model_config(c, *tok, tok_token_id(*tok, "<|im_end|>"), &mc);
-    if (model_config_validate(&mc, "model", err)) return -1;
-    model_init_random(m, &mc, MODEL_HEAD_LM, be, (uint64_t)c->run.seed, (float)c->model.init_std, 0.0f);
-    return 0;
+    new_model_config(c, *tok, tok_token_id(*tok, "<|im_end|>"), mc);
+    return model_config_validate(mc, "model", err);
 }
 
 int policy_save(const fx_config *c, const model *m, const char *dir, fx_err *err) {

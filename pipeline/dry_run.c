@@ -1,0 +1,341 @@
+// dry_run.c — `fluxrl train|sft|prm-train --dry-run` (pipeline.h): everything a run would load,
+// checked, and what it would feed the model, shown, without training. Model folders are checked
+// as model_load checks them (config.json, every tensor's name, shape, dtype and bounds) but their
+// weights are not read, so a 7B checkpoint needs no memory on a login node; tokenizers, chat
+// templates, datasets and a reward plugin are loaded for real.
+#define _POSIX_C_SOURCE 200809L
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../comm/comm.h"
+#include "../core/log.h"
+#include "../reward/external.h"
+#include "../reward/prm_input.h"
+#include "../rollout/engine.h"
+#include "pipeline_internal.h"
+
+#define DRY_PROMPTS 2 // prompts shown
+#define DRY_IDS 48    // ids shown at each end of a long prompt
+
+static void print_json_string(FILE *o, const char *s) {
+    cJSON *j = cJSON_CreateString(s);
+    char *t = cJSON_PrintUnformatted(j);
+    fputs(t ? t : "\"\"", o);
+    free(t);
+    cJSON_Delete(j);
+}
+
+// The text of ids (special tokens written out) and the ids, the middle of a long list elided.
+static void print_ids(FILE *o, const tok_tokenizer *tok, const char *what, const int32_t *ids, size_t n) {
+    size_t len;
+    char *text = tok_decode(tok, ids, n, false, &len);
+    fprintf(o, "  %s, %zu tokens:\n    text ", what, n);
+    print_json_string(o, text);
+    free(text);
+    fprintf(o, "\n    ids  [");
+    for (size_t i = 0; i < n; i++) {
+        if (n > 2 * DRY_IDS && i == DRY_IDS) {
+            fprintf(o, ", ... %zu more ...", n - 2 * DRY_IDS);
+            i = n - DRY_IDS - 1;
+            continue;
+        }
+        fprintf(o, "%s%d", i ? ", " : "", ids[i]);
+    }
+    fprintf(o, "]\n");
+}
+
+static double gib(size_t b) { return (double)b / (double)(1u << 30); }
+
+static void describe_model(FILE *o, const char *what, const char *dir, const model_config *mc, model_head head) {
+    size_t np = model_count_params(mc, head);
+    fprintf(o, "%-10s %s: %s, %d layers, hidden %d, vocabulary %d, %.2f%s parameters (%.3f GiB in fp32)%s\n", what,
+            dir[0] ? dir : "(new model of the model.* sizes, built-in tokenizer)", mc->architecture,
+            mc->num_hidden_layers, mc->hidden_size, mc->vocab_size, np >= 1000000000 ? (double)np / 1e9 : (double)np / 1e6,
+            np >= 1000000000 ? "B" : "M", gib(np * sizeof(float)),
+            dir[0] ? "; files checked, weights not read" : "");
+}
+
+static void describe_tokenizer(FILE *o, const tok_tokenizer *tok, const fx_config *c) {
+    int32_t eos = tok_eos(tok), bos = tok_bos(tok);
+    size_t len;
+    char *eos_text = eos >= 0 ? tok_decode(tok, &eos, 1, false, &len) : NULL;
+    fprintf(o, "tokenizer  %d ids, eos %d %s, bos %d, chat template %s; prompt layout task.chat = %s\n",
+            tok_vocab_size(tok), eos, eos_text ? eos_text : "(none)", bos,
+            tok_has_chat_template(tok) ? "present" : "absent", c->task.chat);
+    free(eos_text);
+}
+
+typedef struct {
+    const char *role;
+    size_t params, grads, moments, acts, kv, ref, prm;
+} mem_row;
+
+static void print_mem(FILE *o, const mem_row *r, int n, const char *kind) {
+    fprintf(o, "memory per rank (GiB; %s buffers, fp32; a CUDA rank adds its context and cuBLAS workspace):\n", kind);
+    fprintf(o, "  %-9s %9s %9s %9s %11s %9s %9s %9s %9s\n", "role", "params", "grads", "AdamW", "activations",
+            "KV+decode", "reference", "PRM", "total");
+    for (int i = 0; i < n; i++) {
+        size_t t = r[i].params + r[i].grads + r[i].moments + r[i].acts + r[i].kv + r[i].ref + r[i].prm;
+        fprintf(o, "  %-9s %9.3f %9.3f %9.3f %11.3f %9.3f %9.3f %9.3f %9.3f\n", r[i].role, gib(r[i].params),
+                gib(r[i].grads), gib(r[i].moments), gib(r[i].acts), gib(r[i].kv), gib(r[i].ref), gib(r[i].prm),
+                gib(t));
+    }
+}
+
+// The launch: the ranks the config lays out against the world this dry run was started in.
+static void describe_launch(FILE *o, const fx_config *c, const comm_world *w, bool roles) {
+    long long n = c->cluster.trainer_ranks + c->cluster.rollout_ranks + c->cluster.reward_ranks;
+    if (!roles) {
+        fprintf(o, "launch     %d rank%s, every one a data-parallel worker\n", w->size, w->size > 1 ? "s" : "");
+        return;
+    }
+    fprintf(o, "launch     the config lays out %lld ranks (%lld trainer, %lld rollout, %lld reward); ", n,
+            (long long)c->cluster.trainer_ranks, (long long)c->cluster.rollout_ranks,
+            (long long)c->cluster.reward_ranks);
+    if (w->size > 1) fprintf(o, "the world has %d: they match\n", w->size);
+    else if (n > 1) fprintf(o, "this dry run is one process (it would play every role): launch with mpirun -np %lld\n", n);
+    else fprintf(o, "one process plays every role\n");
+}
+
+// --- train ------------------------------------------------------------------------------------
+
+static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *err) {
+    pipe_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    model_config mc, prm_mc;
+    model_head prm_head = MODEL_HEAD_PRM;
+    tok_tokenizer *prm_tok = NULL;
+    reward_plugin *plugin = NULL;
+    int rc = -1;
+    describe_launch(o, c, w, true);
+    if (pipe_job_check_config(c, err) || policy_check(c, &mc, &j.tok, err)) goto out;
+    describe_model(o, "policy", c->model.path, &mc, MODEL_HEAD_LM);
+    describe_tokenizer(o, j.tok, c);
+    if (sft_task_init(&j.task, j.tok, c, err)) goto out;
+    j.task_ready = true;
+    rollout_data_opts d = {.prompt_key = c->grpo.prompt_key, .answer_key = c->grpo.answer_key, .count = INT_MAX};
+    if (c->grpo.data[0]) {
+        d.data = c->grpo.data;
+        if (rollout_data_load(&d, &j.data, &j.ndata, err)) goto out;
+        fprintf(o, "data       grpo.data %s: %d problems (prompt_key \"%s\", answer_key \"%s\")\n", c->grpo.data,
+                j.ndata, c->grpo.prompt_key, c->grpo.answer_key);
+        if (c->grpo.eval_data[0]) {
+            d.data = c->grpo.eval_data, d.count = (int)c->grpo.eval_problems;
+            if (rollout_data_load(&d, &j.eval, &j.neval, err)) goto out;
+            fprintf(o, "data       grpo.eval_data %s: %d problems evaluated\n", c->grpo.eval_data, j.neval);
+        }
+    } else fprintf(o, "data       the built-in task (%lld operations, %lld digits, \"%s\")\n", (long long)c->task.ops,
+                   (long long)c->task.digits, c->task.operators);
+    bool prm = c->reward.prm_path[0] != '\0';
+    if (prm) {
+        if (model_check_dir(c->reward.prm_path, err) || tok_load(&prm_tok, c->reward.prm_path, err) ||
+            model_check_files(c->reward.prm_path, &prm_mc, &prm_head, err))
+            goto out;
+        if (prm_head == MODEL_HEAD_LM) {
+            fx_errf(err, "%s/config.json: architectures: '%s' is a language model, not a PRM (expected "
+                         "*ForProcessRewardModel or *ForRewardModel)", c->reward.prm_path, prm_mc.architecture);
+            goto out;
+        }
+        if (tok_check_vocab(prm_tok, prm_mc.vocab_size, c->reward.prm_path, err)) goto out;
+        describe_model(o, "PRM", c->reward.prm_path, &prm_mc, prm_head);
+    }
+    if (!strcmp(c->reward.outcome, "plugin")) {
+        if (reward_plugin_open(&plugin, c->reward.plugin, c->reward.plugin_args, err)) goto out;
+        fprintf(o, "reward     outcome from the plugin %s (loaded: ABI and symbols checked)\n", c->reward.plugin);
+    } else if (!strcmp(c->reward.outcome, "command"))
+        fprintf(o, "reward     outcome from the command %s (not started by a dry run)\n", c->reward.command);
+    else fprintf(o, "reward     outcome from the built-in verifier\n");
+    fprintf(o, "first prompts of the training stream (as the policy reads them):\n");
+    int maxlen = 0;
+    for (int i = 0; i < DRY_PROMPTS; i++) {
+        tok_ids ids = {0};
+        pipe_job_prompt(&j, i, &ids);
+        char what[32];
+        snprintf(what, sizeof what, "prompt %d", i);
+        print_ids(o, j.tok, what, ids.ids, ids.n);
+        maxlen = (int)ids.n > maxlen ? (int)ids.n : maxlen;
+        tok_ids_free(&ids);
+    }
+    // Memory, as pipe_job_open and pipe_job_generate allocate it on each role.
+    int maxT = (int)c->model.max_seq, mb = (int)c->grpo.minibatch, G = (int)c->grpo.group_size;
+    int rows = (int)(c->grpo.prompts * G), slots = (int)(c->rollout.slots < rows ? c->rollout.slots : rows);
+    int kv = c->rollout.kv_tokens > 0 ? (int)c->rollout.kv_tokens : maxlen + (int)c->grpo.max_new;
+    size_t P = model_count_params(&mc, MODEL_HEAD_LM) * sizeof(float);
+    size_t act = model_arena_bytes(&mc, MODEL_HEAD_LM, mb, maxT, true, false);
+    size_t ref = c->grpo.kl_beta > 0 ? P + model_arena_bytes(&mc, MODEL_HEAD_LM, mb, maxT, false, false) : 0;
+    size_t engine = rollout_engine_bytes_for(&mc, slots, kv);
+    size_t prm_bytes = prm ? model_count_params(&prm_mc, prm_head) * sizeof(float) +
+                                 model_arena_bytes(&prm_mc, prm_head, 1, maxT, false, false)
+                           : 0;
+    bool ref_reward = !strcmp(c->grpo.ref_on, "reward");
+    mem_row r[4] = {
+        {"trainer", P, P, 2 * P, act, 0, ref_reward ? 0 : ref, 0},
+        {"rollout", P, 0, 0, 0, engine, 0, c->cluster.reward_ranks ? 0 : prm_bytes},
+        {"reward", 0, 0, 0, 0, 0, ref_reward ? ref : 0, prm_bytes},
+        {"one proc", P, P, 2 * P, act, engine, ref, prm_bytes},
+    };
+    if (!c->cluster.reward_ranks && ref_reward) r[1].ref = ref;
+    fprintf(o, "rollout    %d slots x %d KV columns (rollout.slots, prompt %d + grpo.max_new %lld)\n", slots, kv, maxlen,
+            (long long)c->grpo.max_new);
+    if (w->size > 1 || c->cluster.trainer_ranks + c->cluster.rollout_ranks + c->cluster.reward_ranks > 1)
+        print_mem(o, r, c->cluster.reward_ranks ? 3 : 2, c->cluster.backend);
+    else print_mem(o, r + 3, 1, c->cluster.backend);
+    rc = 0;
+out:
+    reward_plugin_close(plugin);
+    tok_free(prm_tok);
+    if (j.task_ready) sft_task_free(&j.task);
+    if (j.data) rollout_data_free(j.data, j.ndata);
+    if (j.eval) rollout_data_free(j.eval, j.neval);
+    tok_free(j.tok);
+    return rc;
+}
+
+// --- sft --------------------------------------------------------------------------------------
+
+static int dry_sft(FILE *o, const fx_config *c, const comm_world *w, fx_err *err) {
+    model_config mc;
+    tok_tokenizer *tok = NULL;
+    sft_task task;
+    bool task_ready = false;
+    int rc = -1;
+    describe_launch(o, c, w, false);
+    if (policy_check(c, &mc, &tok, err)) goto out;
+    describe_model(o, "policy", c->model.path, &mc, MODEL_HEAD_LM);
+    describe_tokenizer(o, tok, c);
+    if (sft_task_init(&task, tok, c, err)) goto out;
+    task_ready = true;
+    if (c->sft.data[0]) {
+        if (sft_task_load_data(&task, c->sft.data, err)) goto out;
+        fprintf(o, "data       sft.data %s: %lld examples that fit model.max_seq %lld\n", c->sft.data,
+                (long long)task.ndata, (long long)c->model.max_seq);
+    } else fprintf(o, "data       the built-in task's traces (%lld operations, %lld digits)\n", (long long)c->task.ops,
+                   (long long)c->task.digits);
+    if (c->sft.batch < w->size) {
+        fx_errf(err, "sft.batch: %lld sequences cannot be shared by %d ranks", (long long)c->sft.batch, w->size);
+        goto out;
+    }
+    fprintf(o, "first examples of the training stream (prompt, then the response trained on):\n");
+    for (int i = 0; i < DRY_PROMPTS; i++) {
+        tok_ids ids = {0};
+        int np;
+        sft_example(&task, (uint64_t)i, &ids, &np);
+        char what[48];
+        snprintf(what, sizeof what, "example %d: prompt", i);
+        print_ids(o, tok, what, ids.ids, (size_t)np);
+        snprintf(what, sizeof what, "example %d: response", i);
+        print_ids(o, tok, what, ids.ids + np, ids.n - (size_t)np);
+        tok_ids_free(&ids);
+    }
+    // Each rank trains on its share of sft.batch rows at once (sft_run).
+    int rows = (int)((c->sft.batch + w->size - 1) / w->size);
+    size_t P = model_count_params(&mc, MODEL_HEAD_LM) * sizeof(float);
+    mem_row r = {"sft", P, P, 2 * P, model_arena_bytes(&mc, MODEL_HEAD_LM, rows, (int)c->model.max_seq, true, false),
+                 0, 0, 0};
+    print_mem(o, &r, 1, c->cluster.backend);
+    rc = 0;
+out:
+    if (task_ready) sft_task_free(&task);
+    tok_free(tok);
+    return rc;
+}
+
+static int count_trace(void *ctx, const prm_input_trace *t, fx_err *err) {
+    (void)t, (void)err;
+    ++*(int64_t *)ctx;
+    return 0;
+}
+
+// --- prm-train ---------------------------------------------------------------------------------
+
+static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *err) {
+    model_config mc, pc;
+    model_head head;
+    tok_tokenizer *tok = NULL, *ptok = NULL;
+    int rc = -1;
+    describe_launch(o, c, w, false);
+    if (!c->model.path[0]) {
+        fx_errf(err, "model.path: expected the folder of a model to start the PRM from (e.g. an SFT run's model/)");
+        goto out;
+    }
+    if (model_check_dir(c->model.path, err) || tok_load(&tok, c->model.path, err) ||
+        model_check_files(c->model.path, &mc, &head, err))
+        goto out;
+    describe_model(o, "backbone", c->model.path, &mc, head);
+    describe_tokenizer(o, tok, c);
+    if (tok_token_id(tok, "<extra_0>") < 0) {
+        fx_errf(err, "%s: tokenizer: no <extra_0> token, which the PRM reads at", c->model.path);
+        goto out;
+    }
+    if (c->prm.data[0]) {
+        int64_t n = 0;
+        if (prm_input_each(c->prm.data, NULL, tok, count_trace, &n, err)) goto out;
+        fprintf(o, "data       prm.data %s: %lld traces (%.0f%% of the training traces)\n", c->prm.data, (long long)n,
+                100 * c->prm.data_share);
+    } else fprintf(o, "data       traces of the built-in task (%.0f%% of their steps made wrong)\n",
+                   100 * c->prm.error_rate);
+    if (c->prm.template_rollouts > 0) {
+        const char *pp = c->prm.policy_path[0] ? c->prm.policy_path : c->model.path;
+        model_head ph;
+        if (model_check_dir(pp, err) || tok_load(&ptok, pp, err) || model_check_files(pp, &pc, &ph, err)) goto out;
+        describe_model(o, "policy", pp, &pc, ph);
+    }
+    if (c->prm.batch < w->size) {
+        fx_errf(err, "prm.batch: %lld traces cannot be shared by %d ranks", (long long)c->prm.batch, w->size);
+        goto out;
+    }
+    int rows = (int)((c->prm.batch + w->size - 1) / w->size);
+    size_t P = model_count_params(&mc, MODEL_HEAD_PRM) * sizeof(float);
+    mem_row r = {"prm-train", P, P, 2 * P,
+                 model_arena_bytes(&mc, MODEL_HEAD_PRM, rows, (int)c->model.max_seq, true, false), 0, 0, 0};
+    if (c->prm.template_rollouts > 0) r.ref = model_count_params(&pc, MODEL_HEAD_LM) * sizeof(float);
+    print_mem(o, &r, 1, c->cluster.backend);
+    rc = 0;
+out:
+    tok_free(tok);
+    tok_free(ptok);
+    return rc;
+}
+
+int pipeline_dry_run(int *argc, char ***argv, pipeline_dry_kind kind, const char *path, int nset, char **sets,
+                     char **report) {
+    *report = NULL;
+    comm_init(argc, argv);
+    fx_config *c = fx_malloc(sizeof *c);
+    fx_err err = {{0}};
+    comm_world w = {0};
+    int bad = -1, code;
+    int mine = cfg_resolve(c, path, nset, sets, &err) ? FX_EXIT_INPUT : 0;
+    if (!(code = comm_agree(mine, &bad))) {
+        cfg_apply_log(c);
+        mine = comm_world_build(&w, c, &err) ? FX_EXIT_INPUT : 0;
+    }
+    if (!code && !(code = comm_agree(mine, &bad))) {
+        // The first rank checks and reports; the others have checked the launch with it.
+        if (w.rank == 0) {
+            char *text = NULL;
+            size_t len = 0;
+            FILE *o = open_memstream(&text, &len);
+            fprintf(o, "dry run of `fluxrl %s` on %s: nothing is trained or written\n",
+                    kind == PIPELINE_DRY_TRAIN ? "train" : kind == PIPELINE_DRY_SFT ? "sft" : "prm-train", path);
+            int rc = kind == PIPELINE_DRY_TRAIN ? dry_train(o, c, &w, &err)
+                     : kind == PIPELINE_DRY_SFT ? dry_sft(o, c, &w, &err)
+                                                : dry_prm_train(o, c, &w, &err);
+            fclose(o);
+            mine = rc ? FX_EXIT_INPUT : 0;
+            if (!rc) *report = text;
+            else free(text);
+        }
+        code = comm_agree(mine, &bad);
+    }
+    if (mine && comm_world_rank() == bad) fx_error("%s", err.msg);
+    comm_world_free(&w);
+    free(c);
+    comm_finalize();
+    return code;
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# test_dry_run.sh FLUXRL SRC MAKE_TINY_MODELS — `fluxrl train|sft|prm-train --dry-run`: what a run
+# would load and feed the model, shown; nothing written; bad model folders, datasets and launches
+# refused with exit 2 before anything starts.
+set -u
+fx=$1 src=$2 make_models=$3
+. "$src/tests/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+demo="$src/configs/demo.json"
+out_dir=(--set "run.out_dir=$tmp/runs")
+
+# --- the embedded default: every command, exit 0, nothing written ---
+expect_run 0 "train --dry-run" -- "$fx" train --dry-run "$demo" "${out_dir[@]}"
+expect_contains "$out" "dry run of \`fluxrl train\`" "header"
+expect_contains "$out" "the config lays out 3 ranks (1 trainer, 1 rollout, 1 reward)" "the launch"
+expect_contains "$out" "launch with mpirun -np 3" "the launch as one process"
+# The first prompt of the RL stream: the r1 layout, and the ids fluxrl will feed.
+expect_contains "$out" 'text "<|im_start|>user\nCompute 58-31-2-14.<|im_end|>\n<|im_start|>assistant\n<think>\n"' "first prompt"
+expect_contains "$out" "ids  [285, 277, 10, 67," "first prompt's ids"
+expect_contains "$out" "memory per rank" "memory table"
+expect_contains "$out" "  trainer " "trainer row"
+expect_contains "$out" "  rollout " "rollout row"
+[ ! -e "$tmp/runs" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a dry run wrote $tmp/runs" >&2; }
+
+expect_run 0 "sft --dry-run" -- "$fx" sft --dry-run "$demo" "${out_dir[@]}"
+expect_contains "$out" "example 0: response" "an SFT example's response"
+expect_contains "$out" "The answer is 19.<|im_end|>" "its text, end of turn included"
+expect_contains "$out" "  sft " "sft memory row"
+
+"$make_models" "$tmp/m" || { echo "make_tiny_models failed" >&2; exit 1; }
+expect_run 0 "prm-train --dry-run" -- "$fx" prm-train --dry-run "$demo" "${out_dir[@]}" --set "model.path=$tmp/m/lm"
+expect_contains "$out" "backbone   $tmp/m/lm: Qwen2ForCausalLM" "the backbone checked"
+expect_contains "$out" "files checked, weights not read" "what was checked"
+expect_contains "$out" "  prm-train " "prm-train memory row"
+
+# A PRM and a JSONL dataset in a train config: both loaded and described.
+printf '{"question": "What is 2+3?", "answer": "#### 5"}\n{"question": "What is 7-4?", "answer": "#### 3"}\n' >"$tmp/d.jsonl"
+expect_run 0 "train --dry-run with a PRM and data" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" \
+    --set "model.path=$tmp/m/lm" --set "reward.prm_path=$tmp/m/class2" --set reward.beta=0.3 \
+    --set "grpo.data=$tmp/d.jsonl"
+expect_contains "$out" "PRM        $tmp/m/class2: Qwen2ForProcessRewardModel" "PRM line"
+expect_contains "$out" "grpo.data $tmp/d.jsonl: 2 problems" "data line"
+expect_contains "$out" "What is 2+3?" "the dataset's first prompt"
+
+# --- bad input: exit 2 naming the file and what is wrong ---
+cp -r "$tmp/m/lm" "$tmp/trunc"
+size=$(stat -c %s "$tmp/trunc/model.safetensors")
+truncate -s $((size - 100)) "$tmp/trunc/model.safetensors"
+expect_run 2 "a truncated checkpoint" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" --set "model.path=$tmp/trunc"
+expect_contains "$err" "$tmp/trunc/model.safetensors" "the file named"
+python3 - "$tmp/m/lm/config.json" "$tmp/wide/config.json" <<'PY'
+import json, os, sys
+c = json.load(open(sys.argv[1])); c["intermediate_size"] += 1
+os.makedirs(os.path.dirname(sys.argv[2])); json.dump(c, open(sys.argv[2], "w"))
+PY
+cp "$tmp/m/lm/model.safetensors" "$tmp/m/lm/tokenizer"* "$tmp/wide/"
+expect_run 2 "a config.json the tensors do not match" -- "$fx" sft --dry-run "$demo" "${out_dir[@]}" --set "model.path=$tmp/wide"
+expect_contains "$err" "mlp.gate_proj.weight: shape" "the tensor and its shape named"
+expect_run 2 "a PRM folder given as the policy's PRM that is a language model" -- "$fx" train --dry-run "$demo" \
+    "${out_dir[@]}" --set "reward.prm_path=$tmp/m/lm" --set reward.beta=0.3
+expect_contains "$err" "is a language model, not a PRM" "PRM kind checked"
+printf '{"question": "What is 2+3?"}\n' >"$tmp/bad.jsonl"
+expect_run 2 "a dataset line without its answer" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" --set "grpo.data=$tmp/bad.jsonl"
+expect_contains "$err" "$tmp/bad.jsonl:1" "the file and line named"
+expect_run 2 "a missing plugin" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" --set reward.outcome=plugin \
+    --set "reward.plugin=$tmp/none.so"
+expect_contains "$err" "$tmp/none.so" "the plugin named"
+
+# --- under mpirun: the launch checked against the world ---
+mpi="$src/launch/mpirun.sh"
+expect_run 0 "train --dry-run under mpirun -np 3" -- timeout 120 "$mpi" -np 3 "$fx" train --dry-run "$demo" "${out_dir[@]}"
+expect_contains "$out" "the world has 3: they match" "the world matches"
+[ "$(grep -c 'dry run of' <<<"$out")" = 1 ] && passed=$((passed + 1)) ||
+    { failed=$((failed + 1)); echo "FAIL: the report should be printed once, by rank 0" >&2; }
+expect_run 2 "train --dry-run under mpirun -np 2 with 3 ranks asked" -- timeout 120 "$mpi" -np 2 "$fx" train --dry-run "$demo" "${out_dir[@]}"
+expect_contains "$err" "the MPI world has 2 ranks but the config asks for 3" "the mismatch named"
+
+finish test_dry_run
