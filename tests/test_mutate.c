@@ -1,9 +1,9 @@
 // test_mutate.c — a mutation fuzzer over fluxrl's two HDF5 formats: a trace store and a training
 // checkpoint are written, then copies with one bit flipped (at every 17th byte of the first 8 KiB,
 // where the superblock and most object headers are, and at random offsets over the whole file)
-// and copies truncated at many lengths are read back in a child process under alarm(). Each
-// must end with success or a one-line error naming the file; a crash or a hang (the alarm's
-// SIGALRM, 10 s where a read takes milliseconds) is a failure. The offsets come from a fixed
+// and copies truncated at many lengths are read back in child processes (one per core, at most
+// 4 at once) under alarm(). Each must end with success or a one-line error naming the file; a
+// crash or a hang (the alarm's SIGALRM, 10 s where a read takes milliseconds) is a failure. The offsets come from a fixed
 // seed, so a failure names a case that reproduces.
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -35,12 +35,6 @@ static unsigned char *slurp(const char *path, long *n) {
     if (fread(b, 1, (size_t)*n, f) != (size_t)*n) *n = 0;
     fclose(f);
     return b;
-}
-
-static void spill(const char *path, const unsigned char *b, long n) {
-    FILE *f = fopen(path, "wb");
-    fwrite(b, 1, (size_t)n, f);
-    fclose(f);
 }
 
 // The reader under test, in the child: 0 when the file read back, 2 when it was refused with a
@@ -90,42 +84,91 @@ static const struct {
     {1, 7854, "heap overflow reading the attributes (H5HG_read; then H5HF_dtable_init aborts)"},
 };
 
-// Runs reader on path in a child; a signal (SIGALRM for a hang) or an unnamed error fails.
-static void try_mutant(int (*reader)(const char *), const char *path, const char *what, long at) {
-    if (getenv("MUTATE_ONLY") && (atol(getenv("MUTATE_ONLY")) != at || (reader == read_store) != !getenv("MUTATE_CKPT"))) return;
-    cases++;
-    pid_t pid = fork();
-    if (pid == 0) {
-        alarm(10);
-        _exit(reader(path));
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    bool ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2);
-    for (size_t k = 0; !ok && k < sizeof hdf5_crashes / sizeof hdf5_crashes[0]; k++)
-        if ((reader == read_store) == (hdf5_crashes[k].store != 0) && at == hdf5_crashes[k].at) {
-            printf("known crash inside libhdf5 (%s at %ld): %s\n", what, at, hdf5_crashes[k].where);
-            return;
+// One mutant: the original's bytes with bit `bit` of byte `at` flipped (bit >= 0), or cut to `at`
+// bytes (bit < 0).
+typedef struct {
+    int (*reader)(const char *);
+    long at;
+    int bit;
+    pid_t pid;
+    int status;
+} mutant;
+
+static bool is_known_crash(const mutant *m) {
+    for (size_t k = 0; k < sizeof hdf5_crashes / sizeof hdf5_crashes[0]; k++)
+        if ((m->reader == read_store) == (hdf5_crashes[k].store != 0) && m->at == hdf5_crashes[k].at) {
+            printf("known crash inside libhdf5 (%s at %ld): %s\n", m->bit >= 0 ? "bit flip" : "truncated to", m->at,
+                   hdf5_crashes[k].where);
+            return true;
         }
-    if (!ok)
-        fprintf(stderr, "%s: %s at %ld: %s %d\n", reader == read_store ? "trace store" : "checkpoint", what, at, WIFSIGNALED(status) ? "killed by signal" : "exit",
-                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-    CHECK(ok);
+    return false;
 }
 
-static void patch(const char *path, long at, unsigned char byte) {
-    FILE *f = fopen(path, "r+b");
-    fseek(f, at, SEEK_SET);
-    fputc(byte, f);
-    fclose(f);
+// In the child: writes the mutant to a file of its own (slot) and reads it under alarm().
+static void run_child(const mutant *m, const unsigned char *b, long n, int slot) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/mutant%d.h5", dir, slot);
+    FILE *f = fopen(path, "wb");
+    if (!f) _exit(7);
+    long len = m->bit >= 0 ? n : m->at;
+    if (m->bit >= 0) {
+        fwrite(b, 1, (size_t)m->at, f);
+        fputc(b[m->at] ^ (1u << m->bit), f);
+        fwrite(b + m->at + 1, 1, (size_t)(n - m->at - 1), f);
+    } else fwrite(b, 1, (size_t)len, f);
+    if (fclose(f)) _exit(7);
+    alarm(10);
+    _exit(m->reader(path));
+}
+
+// Reads every mutant in a child process, a few at a time (one per core, at most 4): each ends
+// with its own status, checked in order once all have run, so the result does not depend on
+// which finished first. A signal (SIGALRM for a hang) or an unnamed error fails.
+static void run_mutants(mutant *ms, int nm, const unsigned char *b, long n) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs = cores < 1 ? 1 : cores > 4 ? 4 : (int)cores, live = 0, next = 0;
+    int slot_of[4] = {-1, -1, -1, -1};
+    while (next < nm || live) {
+        while (live < jobs && next < nm) {
+            int slot = 0;
+            while (slot_of[slot] >= 0) slot++;
+            pid_t pid = fork();
+            if (pid == 0) run_child(&ms[next], b, n, slot);
+            ms[next].pid = pid, slot_of[slot] = next++, live++;
+        }
+        int status = 0;
+        pid_t pid = wait(&status);
+        if (pid < 0) break;
+        for (int s = 0; s < jobs; s++)
+            if (slot_of[s] >= 0 && ms[slot_of[s]].pid == pid) ms[slot_of[s]].status = status, slot_of[s] = -1, live--;
+    }
+    for (int i = 0; i < nm; i++) {
+        const mutant *m = &ms[i];
+        int st = m->status;
+        bool ok = WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 2);
+        if (ok || is_known_crash(m)) {
+            CHECK(true);
+            continue;
+        }
+        fprintf(stderr, "%s: %s at %ld: %s %d\n", m->reader == read_store ? "trace store" : "checkpoint",
+                m->bit >= 0 ? "bit flip" : "truncated to", m->at, WIFSIGNALED(st) ? "killed by signal" : "exit",
+                WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+        CHECK(ok);
+    }
+    cases += nm;
+}
+
+// MUTATE_ONLY=AT (with MUTATE_CKPT=1 for the checkpoint) runs the mutants at that offset alone.
+static bool wanted(int (*reader)(const char *), long at) {
+    const char *only = getenv("MUTATE_ONLY");
+    return !only || (atol(only) == at && (reader == read_store) == !getenv("MUTATE_CKPT"));
 }
 
 static void fuzz(int (*reader)(const char *), const char *orig, int random_flips, int truncations) {
     long n;
     unsigned char *b = slurp(orig, &n);
-    char path[600];
-    snprintf(path, sizeof path, "%s/mutant.h5", dir);
-    spill(path, b, n);
+    mutant *ms = calloc((size_t)(8192 / 17 + random_flips + truncations), sizeof *ms);
+    int nm = 0;
     uint64_t x = 0x9e3779b97f4a7c15ull; // xorshift: the same offsets on every run
     for (long k = 0; k < 8192 / 17 + random_flips; k++) {
         long at = k < 8192 / 17 ? k * 17 : 0;
@@ -133,17 +176,14 @@ static void fuzz(int (*reader)(const char *), const char *orig, int random_flips
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             at = (long)(x % (uint64_t)n);
         }
-        if (at >= n) continue;
-        patch(path, at, (unsigned char)(b[at] ^ (1u << (k % 8))));
-        try_mutant(reader, path, "bit flip", at);
-        patch(path, at, b[at]);
+        if (at < n && wanted(reader, at)) ms[nm++] = (mutant){reader, at, (int)(k % 8), 0, 0};
     }
     for (int k = 0; k < truncations; k++) {
         long len = k < truncations / 2 ? (long)k * 97 : n - 1 - (long)(k - truncations / 2) * (n / truncations);
-        if (len < 0 || len >= n) continue;
-        spill(path, b, len);
-        try_mutant(reader, path, "truncated to", len);
+        if (len >= 0 && len < n && wanted(reader, len)) ms[nm++] = (mutant){reader, len, -1, 0, 0};
     }
+    run_mutants(ms, nm, b, n);
+    free(ms);
     free(b);
 }
 

@@ -1,6 +1,6 @@
 fluxrl_test(test_sample SOURCES test_sample.c PARTS rollout LABELS unit)
 fluxrl_test(test_trace SOURCES test_trace.c PARTS rollout LABELS unit)
-fluxrl_test(test_mutate SOURCES test_mutate.c PARTS rollout trainer LABELS unit TIMEOUT 120)
+fluxrl_test(test_mutate SOURCES test_mutate.c PARTS rollout trainer LABELS unit TIMEOUT 300)
 fluxrl_program(trace_fixture SOURCES trace_fixture.c PARTS rollout)
 if(TARGET fluxrl)
   add_test(NAME traces_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_traces.sh $<TARGET_FILE:fluxrl>
