@@ -454,19 +454,29 @@ int main(void) {
         }
         p.cpu = backend_cpu_create(0);
         int before = test_failed;
-        test_matmul(&p);
+        double t0 = fx_time_now();
+#define TIMED(call)                                                                                    \
+    do {                                                                                               \
+        double t_ = fx_time_now();                                                                     \
+        call;                                                                                          \
+        printf("test_cuda_ops [%s]: %-40s %7.2f s\n", p.pname, #call, fx_time_now() - t_);              \
+        fflush(stdout);                                                                                \
+    } while (0)
+        TIMED(test_matmul(&p));
         fx_rng main_rng = p.rng; // linear_rows' inputs from a stream of their own: the tests after
         p.rng = fx_rng_make(43, (uint64_t)pr); // them see the inputs they saw before it existed
-        test_linear_rows(&p);
-        test_linear_rows_invariance(&p);
+        TIMED(test_linear_rows(&p));
+        TIMED(test_linear_rows_invariance(&p));
         p.rng = main_rng;
-        test_layers(&p);
-        test_logprob(&p, 7, 1000);
-        test_logprob(&p, 3, 151936);
-        test_adamw(&p);
-        test_attention(&p);
-        test_model(&p, false);
-        test_model(&p, true);
+        TIMED(test_layers(&p));
+        TIMED(test_logprob(&p, 7, 1000));
+        TIMED(test_logprob(&p, 3, 151936));
+        TIMED(test_adamw(&p));
+        TIMED(test_attention(&p));
+        TIMED(test_model(&p, false));
+        TIMED(test_model(&p, true));
+#undef TIMED
+        printf("test_cuda_ops [%s]: all ops %.2f s\n", p.pname, fx_time_now() - t0);
         printf("test_cuda_ops [%s]: %d failures\n", p.pname, test_failed - before);
         backend_destroy(p.gpu);
         backend_destroy(p.cpu);

@@ -1,12 +1,19 @@
 // emu.h — a CPU emulator for the CUDA backend's kernels, so that CI (no GPU) runs test_cuda_ops
 // against the kernels' real index arithmetic, masks, reductions and barriers. Every CUDA thread
-// is a fiber (ucontext); the blocks of a launch run one after another; a block's fibers run
+// is a fiber; the blocks of a launch run one after another; a block's fibers run
 // round-robin until each finishes or waits at __syncthreads (all live threads of the block) or at
 // a warp barrier (__syncwarp, and each __shfl_xor_sync: all live lanes of the warp). A barrier no
 // live thread can pass is reported as a deadlock. Shared memory is plain static memory (blocks
 // never overlap); dynamic shared memory and cudaMalloc'd memory start as NaN bytes, so reading
 // what no thread wrote shows up as NaN. Not emulated: timing, memory ordering between blocks
 // (atomics are plain adds), and anything the backend does not use.
+//
+// Fibers: one per thread slot of a block (MAX_THREADS), each made once with makecontext on a stack
+// of its own and kept for every later block and launch: it runs the kernel body for whichever
+// thread the scheduler gives it, marks itself done and waits for the next. Switching is
+// _setjmp/_longjmp, which saves no signal mask (swapcontext makes a system call on every switch:
+// two per thread per segment, most of the test's time before). Only a fiber's first start goes
+// through swapcontext. Not for the sanitizer builds (stack switching), which do not build it.
 #ifndef FLUXRL_EMU_H
 #define FLUXRL_EMU_H
 
@@ -15,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <setjmp.h>
 #include <string.h>
 #include <ucontext.h>
 
@@ -35,16 +43,18 @@ namespace emu {
 enum { MAX_THREADS = 1024, STACK = 128 * 1024 };
 
 struct fiber {
-    ucontext_t ctx;
-    int wait; // 0 runnable, 1 block barrier, 2 warp barrier
-    bool done;
+    ucontext_t ctx; // its first start only
+    jmp_buf jb;     // where it waits to be resumed
+    int wait;       // 0 runnable, 1 block barrier, 2 warp barrier
+    bool done, started;
 };
 
 struct state {
     dim3 grid, block;
     fiber f[MAX_THREADS];
     char *stacks = nullptr;
-    ucontext_t sched;
+    ucontext_t sched;  // swapcontext's save area for a fiber's first start (never resumed)
+    jmp_buf sched_jb;  // where the scheduler waits for the running fiber to yield
     int cur = 0, nthreads = 0;
     std::function<void()> body;
     float slots[MAX_THREADS];
@@ -65,17 +75,41 @@ inline dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace emu {
 
+// From the running fiber back to the scheduler; returns when the scheduler resumes this fiber.
+inline void to_scheduler() {
+    state &s = st();
+    if (!_setjmp(s.f[s.cur].jb)) _longjmp(s.sched_jb, 1);
+}
+
 inline void yield_wait(int kind) {
     state &s = st();
     s.f[s.cur].wait = kind;
-    swapcontext(&s.f[s.cur].ctx, &s.sched);
+    to_scheduler();
 }
 
+// A fiber's whole life: the body of the thread it is given, then wait for the next.
 inline void trampoline() {
     state &s = st();
-    s.body();
-    s.f[s.cur].done = true;
-    swapcontext(&s.f[s.cur].ctx, &s.sched);
+    for (;;) {
+        s.body();
+        s.f[s.cur].done = true;
+        to_scheduler();
+    }
+}
+
+// From the scheduler into fiber t until it yields.
+inline void resume(int t) {
+    state &s = st();
+    fiber &f = s.f[t];
+    if (_setjmp(s.sched_jb)) return;
+    if (f.started) _longjmp(f.jb, 1);
+    f.started = true;
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = s.stacks + (size_t)t * STACK;
+    f.ctx.uc_stack.ss_size = STACK;
+    f.ctx.uc_link = nullptr;
+    makecontext(&f.ctx, trampoline, 0);
+    swapcontext(&s.sched, &f.ctx); // left by _longjmp(sched_jb), never returned from
 }
 
 inline void set_thread(int t) {
@@ -88,15 +122,7 @@ inline void run_block() {
     state &s = st();
     int n = s.nthreads;
     if (!s.stacks) s.stacks = (char *)malloc((size_t)MAX_THREADS * STACK);
-    for (int t = 0; t < n; t++) {
-        fiber &f = s.f[t];
-        f.wait = 0, f.done = false;
-        getcontext(&f.ctx);
-        f.ctx.uc_stack.ss_sp = s.stacks + (size_t)t * STACK;
-        f.ctx.uc_stack.ss_size = STACK;
-        f.ctx.uc_link = nullptr;
-        makecontext(&f.ctx, trampoline, 0);
-    }
+    for (int t = 0; t < n; t++) s.f[t].wait = 0, s.f[t].done = false;
     // Every other block runs its threads in reverse order: a read of shared memory that another
     // warp writes without a barrier in between then sees the NaN it started as, in one order or
     // the other.
@@ -110,7 +136,7 @@ inline void run_block() {
             if (f.done || f.wait) continue;
             s.cur = t;
             set_thread(t);
-            swapcontext(&s.sched, &f.ctx);
+            resume(t);
             ran = true;
         }
         int live = 0, at_block = 0;
