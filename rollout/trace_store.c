@@ -114,8 +114,9 @@ int trace_store_create(trace_store **out, const char *path, const char *config_j
         H5Pclose(dcpl);
         H5Sclose(space);
         if (s->dsets[c] < 0) {
+            fx_errf(err, "%s: cannot create dataset %s", path, s->cols.paths[c]);
             store_free(s);
-            return fx_errf(err, "%s: cannot create dataset %s", path, s->cols.paths[c]);
+            return -1;
         }
     }
     const char *vals[3] = {config_json ? config_json : "", model ? model : "", tokenizer ? tokenizer : ""};
@@ -248,16 +249,18 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
     for (int c = 0; c < NCOLS; c++) {
         s->dsets[c] = H5Dopen2(s->file, s->cols.paths[c], H5P_DEFAULT);
         if (s->dsets[c] < 0) {
+            fx_errf(err, "%s: %s: missing dataset", path, s->cols.paths[c]);
             store_free(s);
-            return fx_errf(err, "%s: %s: missing dataset", path, s->cols.paths[c]);
+            return -1;
         }
         if (c == GROUP_COL || trace_columns[c].per != TRACE_PER_TRACE)
             s->count[trace_columns[c].per] = extent(s->dsets[c]);
     }
     for (int c = 0; c < NCOLS; c++)
         if (trace_columns[c].per == TRACE_PER_TRACE && extent(s->dsets[c]) < s->count[TRACE_PER_TRACE]) {
+            fx_errf(err, "%s: %s: shorter than /traces/group_id", path, s->cols.paths[c]);
             store_free(s);
-            return fx_errf(err, "%s: %s: shorter than /traces/group_id", path, s->cols.paths[c]);
+            return -1;
         }
     for (int a = 0; a < 3; a++) s->attrs[a] = fx_h5_read_str_attr(s->file, g_attr_names[a]);
     *out = s;
