@@ -1,24 +1,27 @@
 // test_grpo_update.c — one GRPO update moves probability toward rewarded samples and away from
 // the others; dropped sequences contribute nothing.
 #include <stdlib.h>
+#include <string.h>
 
 #include "test.h"
 #include "trainer/grpo_update.h"
 
-// Sum of the log-probs of sequence i's response under the model.
-static double seq_logp(model *m, const grpo_batch *b, int i, float *per_token) {
-    int P = b->plen[i], L = P + b->rlen[i];
-    int32_t *tgt = malloc((size_t)L * sizeof *tgt);
+// Sum of the log-probs of trace i's response under the model.
+static double seq_logp(model *m, const trace_batch *b, int i, float *per_token) {
+    int P = b->prompt_len[i], R = b->response_len[i], L = P + R;
+    int32_t *ids = malloc((size_t)L * sizeof *ids), *tgt = malloc((size_t)L * sizeof *tgt);
     float *lp = malloc((size_t)L * sizeof *lp);
-    for (int t = 0; t < L; t++) tgt[t] = t + 1 >= P && t + 1 < L ? b->ids[i][t + 1] : -1;
-    model_forward(m, b->ids[i], NULL, NULL, 1, L);
+    memcpy(ids, b->prompt_ids + b->prompt_start[i], (size_t)P * sizeof *ids);
+    memcpy(ids + P, b->response_ids + b->response_start[i], (size_t)R * sizeof *ids);
+    for (int t = 0; t < L; t++) tgt[t] = t + 1 >= P && t + 1 < L ? ids[t + 1] : -1;
+    model_forward(m, ids, NULL, NULL, 1, L);
     model_lm_forward(m, tgt, lp, NULL);
     double s = 0;
-    for (int t = 0; t < b->rlen[i]; t++) {
+    for (int t = 0; t < R; t++) {
         s += lp[P - 1 + t];
         if (per_token) per_token[t] = lp[P - 1 + t];
     }
-    free(tgt), free(lp);
+    free(ids), free(tgt), free(lp);
     return s;
 }
 
@@ -34,19 +37,26 @@ int main(void) {
     model_train_init(&m);
     model_reserve(&m, 4, 16, true, false);
     enum { N = 4, P = 3, R = 6 };
-    grpo_batch b = {.n = N};
-    b.plen = malloc(N * sizeof(int)), b.rlen = malloc(N * sizeof(int));
-    b.ids = malloc(N * sizeof(int32_t *)), b.old_logp = malloc(N * sizeof(float *));
-    b.reward = malloc(N * sizeof(float)), b.group = malloc(N * sizeof(int64_t));
+    // The traces of one group, rewarded 1, 0, 1, 0, at policy version 0.
+    trace_batch b;
+    trace_batch_init(&b);
     for (int i = 0; i < N; i++) {
-        b.plen[i] = P, b.rlen[i] = R, b.group[i] = 0, b.reward[i] = (float)(i % 2 == 0);
-        b.ids[i] = malloc((P + R) * sizeof(int32_t));
-        for (int t = 0; t < P + R; t++) b.ids[i][t] = t < P ? t + 1 : (int32_t)((7 * i + 3 * t + 5) % 40);
-        b.old_logp[i] = malloc(R * sizeof(float));
-        seq_logp(&m, &b, i, b.old_logp[i]); // on-policy: sampled by this very model
+        int32_t prompt[P], resp[R];
+        float zeros[R] = {0};
+        for (int t = 0; t < P + R; t++)
+            if (t < P) prompt[t] = t + 1;
+            else resp[t - P] = (int32_t)((7 * i + 3 * t + 5) % 40);
+        trace t = {.group = 0, .sample = i, .n_prompt = P, .n_response = R, .prompt = prompt, .response = resp,
+                   .logprobs = zeros, .ref_logprobs = zeros, .think_end = -1, .final_reward = (float)(i % 2 == 0)};
+        trace_batch_add(&b, &t);
+    }
+    float *old_logp[N], *ref_logp[N];
+    for (int i = 0; i < N; i++) {
+        old_logp[i] = b.logprobs + b.response_start[i], ref_logp[i] = b.ref_logprobs + b.response_start[i];
+        seq_logp(&m, &b, i, old_logp[i]); // on-policy: sampled by this very model
     }
     float adv[N];
-    grpo_adv_grpo(b.reward, b.group, N, true, 1e-6f, adv);
+    grpo_adv_grpo(b.final_reward, b.group, N, true, 1e-6f, adv);
     CHECK(adv[0] > 0 && adv[1] < 0);
     double before[N];
     for (int i = 0; i < N; i++) before[i] = seq_logp(&m, &b, i, NULL);
@@ -64,7 +74,7 @@ int main(void) {
     CHECK_NEAR(us.clipfrac, 0, 0); // on-policy: every ratio is 1
     for (int i = 0; i < N; i++) {
         double after = seq_logp(&m, &b, i, NULL);
-        if (b.reward[i] > 0) CHECK(after > before[i]);
+        if (b.final_reward[i] > 0) CHECK(after > before[i]);
         else CHECK(after < before[i]);
     }
     // Nothing kept: the parameters do not move.
@@ -83,7 +93,7 @@ int main(void) {
     model_init_random(&ref, &c, MODEL_HEAD_LM, be, 3, 0.3f, 0.0f);
     memcpy(ref.params_mem, m.params_mem, m.nparams * sizeof(float));
     model_reserve(&ref, 4, 16, false, false);
-    for (int i = 0; i < N; i++) seq_logp(&m, &b, i, b.old_logp[i]);
+    for (int i = 0; i < N; i++) seq_logp(&m, &b, i, old_logp[i]);
     grpo_loss_params kl = {0.2f, 0.28f, 0, 0.5f, GRPO_KL_K3, 0.01f, GRPO_AGG_TOKEN_MEAN, 16};
     grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &us);
     CHECK(us.kl == 0.0); // the same weights, the same forward: the k3 estimate is exactly 0
@@ -94,19 +104,15 @@ int main(void) {
     // in the same passes as the update's own (all N rows, uo.micro at a time), they are the same
     // floats, so the KL is equal bit for bit on any CPU; other passes would differ in the last bits
     // (the sgemm's summation order depends on the row count and the CPU's kernel).
-    b.ref_logp = calloc(N, sizeof(float *));
     int all[N];
-    for (int i = 0; i < N; i++) b.ref_logp[i] = malloc(R * sizeof(float)), all[i] = i;
-    grpo_batch_logprobs(&ref, &b, all, N, uo.micro, b.ref_logp);
+    for (int i = 0; i < N; i++) all[i] = i;
+    grpo_logprobs(&ref, &b, all, N, uo.micro, ref_logp);
     float *snap2 = malloc(m.nparams * sizeof(float));
     memcpy(snap2, m.params_mem, m.nparams * sizeof(float));
     grpo_update_stats with_model, with_lp;
-    grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &with_lp);
+    grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &with_lp); // the traces' ref_logprobs
     memcpy(m.params_mem, snap2, m.nparams * sizeof(float));
-    float **keep_ref = b.ref_logp;
-    b.ref_logp = NULL;
     grpo_policy_update(&m, &ref, &b, adv, NULL, keep, &kl, &uo, NULL, &norm, &with_model);
-    b.ref_logp = keep_ref;
     CHECK(with_lp.kl == with_model.kl);
     CHECK(with_lp.kl > 1e-7);
     free(snap2);
@@ -114,7 +120,7 @@ int main(void) {
     // PPO epochs and minibatches: recomputed old log-probs make the first step's ratios exactly 1
     // even when the recorded ones are off; later steps move away from 1; 2 x 2 = 4 steps.
     for (int i = 0; i < N; i++)
-        for (int t = 0; t < R; t++) b.old_logp[i][t] -= 0.5f; // the sampler's log-probs, off
+        for (int t = 0; t < R; t++) old_logp[i][t] -= 0.5f; // the sampler's log-probs, off
     grpo_update_opts ppo = {.micro = 1, .minibatches = 1, .epochs = 1, .recompute_old = true, .tis_cap = 2,
                             .grad_clip = 1.0, .opt = opt, .lr = 1e-3f};
     grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &lp, &ppo, NULL, &norm, &us);
@@ -128,16 +134,15 @@ int main(void) {
     CHECK(us.ratio_max > 1.0);
     // Traces of an older version: truncated importance weights exp(recomputed - recorded) = e^1,
     // capped at 1.2.
-    b.version = calloc(N, sizeof(int64_t)); // version 0
-    for (int i = 0; i < N; i++) {
-        seq_logp(&m, &b, i, b.old_logp[i]);
-        for (int t = 0; t < R; t++) b.old_logp[i][t] -= 1.0f; // sampled by a policy e^-1 as likely: capped
+    for (int i = 0; i < N; i++) { // version 0
+        seq_logp(&m, &b, i, old_logp[i]);
+        for (int t = 0; t < R; t++) old_logp[i][t] -= 1.0f; // sampled by a policy e^-1 as likely: capped
     }
     ppo.version = 1, ppo.tis_cap = 1.2f, ppo.minibatches = 1, ppo.epochs = 1;
     grpo_policy_update(&m, NULL, &b, adv, NULL, keep, &lp, &ppo, NULL, &norm, &us);
     CHECK_NEAR(us.tis_mean, 1.2, 1e-6);
     model_free(&ref);
-    grpo_batch_free(&b);
+    trace_batch_free(&b);
     model_free(&m);
     backend_destroy(be);
     return test_summary("test_grpo_update");

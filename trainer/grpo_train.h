@@ -37,13 +37,8 @@ typedef struct {
 void grpo_train_on_traces(model *policy, model *ref, const trace_batch *tb, const grpo_train_params *p,
                           int64_t version, int update, const trainer_dp *dp, grpo_train_stats *u);
 
-// A trace batch as grpo_policy_update takes it (each sequence's prompt + response ids, lengths,
-// rewards, groups, versions and sampling log-probs; with kl the reference log-probs, with steps the
-// step rewards). grpo_batch_free releases it.
-void grpo_batch_from_traces(const trace_batch *tb, bool kl, bool steps, grpo_batch *b);
-
 // The reference log-probs of every response token of tb into tb->ref_logprobs, in the update's own
-// passes (grpo_batch_logprobs, `micro` rows each): a trainer computing them gets the same floats.
+// passes (grpo_logprobs, `micro` rows each): a trainer computing them gets the same floats.
 void grpo_ref_logprobs(model *ref, trace_batch *tb, int micro);
 
 #endif

@@ -4,43 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../rollout/trace.h"
-
-void grpo_batch_free(grpo_batch *b) {
-    for (int i = 0; i < b->n; i++) {
-        free(b->ids[i]), free(b->old_logp[i]);
-        if (b->step_end) free(b->step_end[i]), free(b->step_reward[i]);
-    }
-    free(b->plen), free(b->rlen), free(b->ids), free(b->old_logp), free(b->reward), free(b->group);
-    free(b->nsteps), free(b->step_end), free(b->step_reward);
-    if (b->ref_logp)
-        for (int i = 0; i < b->n; i++) free(b->ref_logp[i]);
-    free(b->version), free(b->ref_logp);
-    memset(b, 0, sizeof *b);
-}
-
-void grpo_batch_process_advantages(const grpo_batch *b, bool add_outcome, float *out, float **token_adv) {
-    FX_ASSERT(b->nsteps && b->step_end && b->step_reward);
-    trace_batch tb;
-    trace_batch_init(&tb);
-    uint8_t parts[4096] = {0};
-    for (int i = 0; i < b->n; i++) {
-        FX_ASSERT(b->nsteps[i] <= 4096);
-        trace t = {.group = b->group[i], .n_response = b->rlen[i], .n_steps = b->nsteps[i], .response = b->ids[i],
-                   .logprobs = b->old_logp[i], .step_end = b->step_end[i], .step_part = parts,
-                   .step_reward = b->step_reward[i], .think_end = -1};
-        trace_batch_add(&tb, &t);
-    }
-    float *outcome = NULL;
-    if (add_outcome) {
-        outcome = fx_malloc((size_t)b->n * sizeof *outcome);
-        grpo_adv_grpo(b->reward, b->group, b->n, true, 1e-6f, outcome);
-    }
-    grpo_adv_process(&tb, 1e-6f, outcome, out);
-    for (int i = 0, o = 0; i < b->n; o += b->rlen[i], i++) token_adv[i] = out + o;
-    free(outcome);
-    trace_batch_free(&tb);
-}
 
 // One forward pass packs B sequences (rows[0..B)) right-padded into (B, T).
 typedef struct {
@@ -49,10 +12,10 @@ typedef struct {
     float *logp, *ent, *dlogp, *dent;
 } pass;
 
-static void pass_pack(pass *p, const grpo_batch *b, const int *rows, int B) {
+static void pass_pack(pass *p, const trace_batch *b, const int *rows, int B) {
     int T = 1;
     for (int k = 0; k < B; k++)
-        if (b->plen[rows[k]] + b->rlen[rows[k]] > T) T = b->plen[rows[k]] + b->rlen[rows[k]];
+        if (b->prompt_len[rows[k]] + b->response_len[rows[k]] > T) T = b->prompt_len[rows[k]] + b->response_len[rows[k]];
     size_t N = (size_t)B * T;
     p->B = B, p->T = T;
     p->ids = fx_calloc(N, sizeof(int32_t)), p->pos = fx_calloc(N, sizeof(int32_t));
@@ -61,11 +24,12 @@ static void pass_pack(pass *p, const grpo_batch *b, const int *rows, int B) {
     p->dlogp = fx_calloc(N, sizeof(float)), p->dent = fx_calloc(N, sizeof(float));
     for (size_t t = 0; t < N; t++) p->seg[t] = -1, p->tgt[t] = -1;
     for (int k = 0; k < B; k++) {
-        int i = rows[k], L = b->plen[i] + b->rlen[i];
+        int i = rows[k], P = b->prompt_len[i], L = P + b->response_len[i];
+        const int32_t *prompt = b->prompt_ids + b->prompt_start[i], *resp = b->response_ids + b->response_start[i];
         for (int t = 0; t < L; t++) {
             size_t at = (size_t)k * T + (size_t)t;
-            p->ids[at] = b->ids[i][t], p->pos[at] = t, p->seg[at] = 0;
-            if (t + 1 >= b->plen[i] && t + 1 < L) p->tgt[at] = b->ids[i][t + 1]; // predicts response token t+1
+            p->ids[at] = t < P ? prompt[t] : resp[t - P], p->pos[at] = t, p->seg[at] = 0;
+            if (t + 1 >= P && t + 1 < L) p->tgt[at] = resp[t + 1 - P]; // predicts response token t+1
         }
     }
 }
@@ -75,22 +39,22 @@ static void pass_free(pass *p) {
 }
 
 // Where response token t of the pass's row k sits in the (B, T) layout.
-static size_t pass_at(const pass *p, const grpo_batch *b, int k, int i, int t) {
-    return (size_t)k * (size_t)p->T + (size_t)(b->plen[i] - 1 + t);
+static size_t pass_at(const pass *p, const trace_batch *b, int k, int i, int t) {
+    return (size_t)k * (size_t)p->T + (size_t)(b->prompt_len[i] - 1 + t);
 }
 
 // The log-probs of the response tokens of rows[0..B) under model x into out[i] (per sequence).
-static void pass_logp(model *x, const grpo_batch *b, const int *rows, int B, float **out) {
+static void pass_logp(model *x, const trace_batch *b, const int *rows, int B, float **out) {
     pass p;
     pass_pack(&p, b, rows, B);
     model_forward(x, p.ids, p.pos, p.seg, B, p.T);
     model_lm_forward(x, p.tgt, p.logp, NULL);
     for (int k = 0; k < B; k++)
-        for (int t = 0; t < b->rlen[rows[k]]; t++) out[rows[k]][t] = p.logp[pass_at(&p, b, k, rows[k], t)];
+        for (int t = 0; t < b->response_len[rows[k]]; t++) out[rows[k]][t] = p.logp[pass_at(&p, b, k, rows[k], t)];
     pass_free(&p);
 }
 
-void grpo_batch_logprobs(model *x, const grpo_batch *b, const int *rows, int n, int micro, float **out) {
+void grpo_logprobs(model *x, const trace_batch *b, const int *rows, int n, int micro, float **out) {
     FX_ASSERT(micro > 0);
     for (int a = 0; a < n; a += micro) pass_logp(x, b, rows + a, n - a < micro ? n - a : micro, out);
 }
@@ -99,43 +63,45 @@ static void sum_ranks(const trainer_dp *dp, double *x, int n) {
     if (dp) dp->sum_doubles(dp->ctx, x, n);
 }
 
-void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const float *const *token_adv,
+void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float *adv, const float *const *token_adv,
                         const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const trainer_dp *dp,
                         double *grad_norm, grpo_update_stats *us) {
     memset(us, 0, sizeof *us);
     *grad_norm = 0;
     FX_ASSERT(o->micro > 0 && o->minibatches > 0 && o->epochs > 0);
-    int *rows = fx_malloc((size_t)(b->n ? b->n : 1) * sizeof *rows), nrows = 0;
-    for (int i = 0; i < b->n; i++)
-        if (keep[i] && b->rlen[i] > 0) rows[nrows++] = i;
+    int n = (int)b->n;
+    const int32_t *rlen = b->response_len;
+    int *rows = fx_malloc((size_t)(n ? n : 1) * sizeof *rows), nrows = 0;
+    for (int i = 0; i < n; i++)
+        if (keep[i] && rlen[i] > 0) rows[nrows++] = i;
     int M = o->minibatches;
     // Per-sequence arrays: old log-probs (recomputed or recorded), reference log-probs, weights.
-    float **old = fx_calloc((size_t)(b->n ? b->n : 1), sizeof(float *));
-    float **rlp = fx_calloc((size_t)(b->n ? b->n : 1), sizeof(float *));
-    float **tis = fx_calloc((size_t)(b->n ? b->n : 1), sizeof(float *));
-    bool kl = lp->beta_kl > 0, need_ref = kl && !b->ref_logp;
-    FX_ASSERT(!need_ref || ref);
+    float **old = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
+    float **rlp = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
+    float **tis = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
+    bool kl = lp->beta_kl > 0, need_ref = kl && ref;
+    FX_ASSERT(!kl || ref || b->ref_logprobs);
     for (int r = 0; r < nrows; r++) {
         int i = rows[r];
-        if (o->recompute_old) old[i] = fx_malloc((size_t)b->rlen[i] * sizeof(float));
-        if (need_ref) rlp[i] = fx_malloc((size_t)b->rlen[i] * sizeof(float));
+        if (o->recompute_old) old[i] = fx_malloc((size_t)rlen[i] * sizeof(float));
+        if (need_ref) rlp[i] = fx_malloc((size_t)rlen[i] * sizeof(float));
     }
     // The same partition as the first epoch's passes, so that the first step's ratios are exactly 1.
     for (int j = 0; j < M; j++) {
         int r0 = (int)((int64_t)j * nrows / M), r1 = (int)((int64_t)(j + 1) * nrows / M);
-        if (o->recompute_old) grpo_batch_logprobs(m, b, rows + r0, r1 - r0, o->micro, old);
-        if (need_ref) grpo_batch_logprobs(ref, b, rows + r0, r1 - r0, o->micro, rlp);
+        if (o->recompute_old) grpo_logprobs(m, b, rows + r0, r1 - r0, o->micro, old);
+        if (need_ref) grpo_logprobs(ref, b, rows + r0, r1 - r0, o->micro, rlp);
     }
     double tis_sum = 0, tis_n = 0;
     for (int r = 0; r < nrows; r++) {
         int i = rows[r];
-        if (!o->recompute_old) old[i] = b->old_logp[i];
-        if (!need_ref && kl) rlp[i] = b->ref_logp[i];
-        bool lagged = b->version && b->version[i] < o->version;
-        if (o->recompute_old && lagged) {
-            tis[i] = fx_malloc((size_t)b->rlen[i] * sizeof(float));
-            grpo_tis_weights(old[i], b->old_logp[i], b->rlen[i], o->tis_cap, tis[i]);
-            for (int t = 0; t < b->rlen[i]; t++) tis_sum += tis[i][t], tis_n++;
+        float *sampled = b->logprobs + b->response_start[i];
+        if (!o->recompute_old) old[i] = sampled;
+        if (!need_ref && kl) rlp[i] = b->ref_logprobs + b->response_start[i];
+        if (o->recompute_old && b->policy_version[i] < o->version) { // lagged
+            tis[i] = fx_malloc((size_t)rlen[i] * sizeof(float));
+            grpo_tis_weights(old[i], sampled, rlen[i], o->tis_cap, tis[i]);
+            for (int t = 0; t < rlen[i]; t++) tis_sum += tis[i][t], tis_n++;
         }
     }
     double local[7] = {0}; // loss, pg, kl, entropy, clipped, tokens, ratio_max (local)
@@ -143,7 +109,7 @@ void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *
         for (int j = 0; j < M; j++) {
             int r0 = (int)((int64_t)j * nrows / M), r1 = (int)((int64_t)(j + 1) * nrows / M);
             double counts[2] = {0, 0}; // tokens, sequences of this step on every rank
-            for (int r = r0; r < r1; r++) counts[0] += b->rlen[rows[r]], counts[1]++;
+            for (int r = r0; r < r1; r++) counts[0] += rlen[rows[r]], counts[1]++;
             sum_ranks(dp, counts, 2);
             if (counts[0] == 0) continue; // no data anywhere: no step (AdamW's momentum would still move the weights)
             model_zero_grad(m);
@@ -155,7 +121,7 @@ void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *
                 model_forward(m, p.ids, p.pos, p.seg, B, p.T);
                 model_lm_forward(m, p.tgt, p.logp, lp->beta_ent > 0 ? p.ent : NULL);
                 int64_t nt = 0;
-                for (int k = 0; k < B; k++) nt += b->rlen[rw[k]];
+                for (int k = 0; k < B; k++) nt += rlen[rw[k]];
                 int64_t *start = fx_malloc((size_t)B * sizeof *start);
                 int32_t *len = fx_malloc((size_t)B * sizeof *len);
                 float *cl = fx_malloc((size_t)nt * sizeof *cl), *co = fx_malloc((size_t)nt * sizeof *co);
@@ -165,9 +131,9 @@ void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *
                 bool any_tis = false;
                 for (int k = 0, q = 0; k < B; k++) {
                     int i = rw[k];
-                    start[k] = q, len[k] = b->rlen[i];
+                    start[k] = q, len[k] = rlen[i];
                     any_tis |= tis[i] != NULL;
-                    for (int t = 0; t < b->rlen[i]; t++, q++) {
+                    for (int t = 0; t < rlen[i]; t++, q++) {
                         size_t at = pass_at(&p, b, k, i, t);
                         cl[q] = p.logp[at], ce[q] = lp->beta_ent > 0 ? p.ent[at] : 0;
                         co[q] = old[i][t], cr[q] = kl ? rlp[i][t] : 0, cw[q] = tis[i] ? tis[i][t] : 1.0f;
@@ -179,7 +145,7 @@ void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *
                 grpo_stats st;
                 grpo_loss(lp, &gt, counts[0], counts[1], cd, lp->beta_ent > 0 ? cde : NULL, &st);
                 for (int k = 0, q = 0; k < B; k++)
-                    for (int t = 0; t < b->rlen[rw[k]]; t++, q++) {
+                    for (int t = 0; t < rlen[rw[k]]; t++, q++) {
                         size_t at = pass_at(&p, b, k, rw[k], t);
                         p.dlogp[at] = cd[q];
                         if (lp->beta_ent > 0) p.dent[at] = cde[q];
@@ -206,7 +172,7 @@ void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *
     us->tokens = (int64_t)(g[5] / o->epochs);
     us->ratio_max = local[6];
     us->tis_mean = g[7] > 0 ? g[6] / g[7] : 1;
-    for (int i = 0; i < b->n; i++) {
+    for (int i = 0; i < n; i++) {
         if (o->recompute_old) free(old[i]);
         if (need_ref) free(rlp[i]);
         free(tis[i]);

@@ -5,41 +5,20 @@
 #define FLUXRL_GRPO_UPDATE_H
 
 #include "../model/model.h"
+#include "../rollout/trace.h"
 #include "grpo.h"
 #include "trainer_dp.h"
 
-// The sequences of an update (each owns its arrays; grpo_batch_free releases them).
-typedef struct {
-    int n;             // sequences (prompts x group size)
-    int *plen, *rlen;  // prompt and response lengths
-    int32_t **ids;     // prompt + response ids per sequence
-    float **old_logp;  // log-probs of the response tokens under the policy that sampled them
-    float *reward;
-    int64_t *group;
-    // Process rewards (may be NULL): sequence i's response splits into nsteps[i] steps ending at
-    // step_end[i][k] (exclusive token offsets), each with reward step_reward[i][k].
-    int *nsteps;
-    int32_t **step_end;
-    float **step_reward;
-    // May be NULL: each sequence's policy version (the trainer's own when NULL), and the reference
-    // policy's log-probs of its response tokens when reward ranks computed them.
-    int64_t *version;
-    float **ref_logp;
-} grpo_batch;
+// The sequences of an update are a trace batch (rollout/trace.h), trained on where it lies: each
+// trace's prompt and response ids, the sampling log-probs of its response (logprobs), its group
+// and policy_version, and where the reward ranks computed them, the reference policy's log-probs
+// (ref_logprobs).
 
-void grpo_batch_free(grpo_batch *b);
-
-// Process-supervision advantages (trainer/grpo.h) of a batch with step rewards: writes the
-// advantages of every response token into out (the sum of all response lengths, sequences in
-// order) and points token_adv[i] at sequence i's. add_outcome: plus the group-normalised outcome
-// advantage of the sequence's reward.
-void grpo_batch_process_advantages(const grpo_batch *b, bool add_outcome, float *out, float **token_adv);
-
-// The log-probs of the response tokens of sequences rows[0..n) under model x, into out[i] (one array
-// of rlen[i] floats per sequence i), in forward passes of `micro` rows taken in order. The update
-// computes reference and recomputed old log-probs this way, so a caller that passes the same rows
-// and micro gets the same floats bit for bit.
-void grpo_batch_logprobs(model *x, const grpo_batch *b, const int *rows, int n, int micro, float **out);
+// The log-probs of the response tokens of traces rows[0..n) under model x, into out[i] (one array
+// of response_len[i] floats per trace i), in forward passes of `micro` rows taken in order. The
+// update computes reference and recomputed old log-probs this way, so a caller that passes the
+// same rows and micro gets the same floats bit for bit.
+void grpo_logprobs(model *x, const trace_batch *b, const int *rows, int n, int micro, float **out);
 
 typedef struct {
     double loss, pg, kl, entropy, clipfrac, ratio_max, tis_mean;
@@ -66,12 +45,13 @@ typedef struct {
 // zeroes the gradients, accumulates the loss's gradient over its sequences in passes of o->micro,
 // sums the gradients over the data-parallel ranks (dp), clips (grad_clip > 0) and takes one AdamW
 // step at o->lr. The loss of a step is normalised over all the step's kept tokens / sequences on
-// every rank (lp->agg). The reference log-probs of the KL term (lp->beta_kl > 0) come from
-// b->ref_logp when the reward ranks computed them, else from `ref` (with arenas for o->micro rows).
+// every rank (lp->agg). The reference log-probs of the KL term (lp->beta_kl > 0) come from `ref`
+// (with arenas for o->micro rows), or from b->ref_logprobs when ref is NULL (the reward ranks
+// computed them).
 // The entropy bonus (lp->beta_ent) uses the policy's own entropy. A step with no token on any
 // rank does nothing at all (no optimiser step). Advantages are per token (token_adv[i][t] for
-// sequence i's response token t) when token_adv is not NULL, else per sequence (adv[i]).
-void grpo_policy_update(model *m, model *ref, const grpo_batch *b, const float *adv, const float *const *token_adv,
+// trace i's response token t) when token_adv is not NULL, else per trace (adv[i]).
+void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float *adv, const float *const *token_adv,
                         const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const trainer_dp *dp,
                         double *grad_norm, grpo_update_stats *us);
 
