@@ -2,6 +2,7 @@
 // a gold response, turned into ids and back into text the way generated responses are, is judged
 // correct (special tokens such as </think> must survive); batches train only on response tokens.
 #include <stdlib.h>
+#include <string.h>
 
 #include "rollout/dataset.h"
 #include "rollout/decode.h"
@@ -14,11 +15,17 @@ int main(void) {
     CHECK_INT(tok_load_builtin(&tok, &err), 0);
     fx_config c;
     cfg_defaults(&c);
-    for (int style = 0; style < 2; style++) {
-        snprintf(c.task.chat, sizeof c.task.chat, "%s", style ? "chatml" : "r1");
+    // style 0: r1; 1: chatml; 2: auto, the built-in tokenizer's chat template, which writes r1's
+    // prompts: the same examples id for id.
+    tok_ids r1_examples[20] = {{0}};
+    for (int style = 0; style < 3; style++) {
+        snprintf(c.task.chat, sizeof c.task.chat, "%s", style == 0 ? "r1" : style == 1 ? "chatml" : "auto");
         c.task.error_rate = 0; // gold traces only
         sft_task s;
         CHECK_INT(sft_task_init(&s, tok, &c, &err), 0);
+        CHECK_INT(s.prompt.opens_think, style != 1);
+        CHECK_INT(s.eos, tok_token_id(tok, "<|im_end|>"));
+        CHECK_INT(s.prompt.nstop, 1);
         int judged_right = 0;
         for (uint64_t i = 0; i < 20; i++) {
             tok_ids ids = {0};
@@ -28,11 +35,16 @@ int main(void) {
             rollout_problem p = {.builtin = true};
             task_generate(&s.task, s.seed, i, &p.task);
             char *text = rollout_response_text(tok, ids.ids + np, (int)ids.n - np, s.eos);
-            judged_right += rollout_judge(&p, text, style == 0, NULL);
+            judged_right += rollout_judge(&p, text, style != 1, NULL);
             CHECK(strstr(text, "</think>") != NULL);
             CHECK(strstr(text, "<|im_end|>") == NULL);
             free(text);
-            tok_ids_free(&ids);
+            if (style == 0) r1_examples[i] = ids;
+            else if (style == 2) {
+                CHECK(ids.n == r1_examples[i].n && !memcmp(ids.ids, r1_examples[i].ids, ids.n * sizeof *ids.ids));
+                tok_ids_free(&r1_examples[i]);
+            }
+            if (style != 0) tok_ids_free(&ids);
         }
         CHECK_INT(judged_right, 20);
         // A batch: targets only inside responses, padding in segment -1.
@@ -59,6 +71,7 @@ int main(void) {
         }
         CHECK_INT(bad, 0);
         CHECK_INT(count, ntgt);
+        sft_task_free(&s);
     }
     // Step rewards on tokens: a gold trace's steps are all right and cover the response; a trace
     // with injected errors gets 0 exactly where the generator made the mistakes.
@@ -87,6 +100,7 @@ int main(void) {
         tok_ids_free(&ids);
     }
     CHECK_INT(agree, tried);
+    sft_task_free(&s);
     tok_free(tok);
     return test_summary("test_sft_data");
 }
