@@ -139,6 +139,8 @@ int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, inf
         else if (!strcmp(k, "--prompt-key")) p->data.prompt_key = v;
         else if (!strcmp(k, "--answer-key")) p->data.answer_key = v;
         else if (!strcmp(k, "--chat")) p->chat = v;
+        else if (!strcmp(k, "--system")) p->system = v;
+        else if (!strcmp(k, "--chat-vars")) p->chat_vars = v;
         else if (!strcmp(k, "--backend")) p->backend = v;
         else if (!strcmp(k, "--precision")) p->precision = v;
         else if (!strcmp(k, "--out") && (gen || bon)) p->out = v;

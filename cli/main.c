@@ -50,7 +50,8 @@ const cli_command cli_commands[] = {
     {"eval", "accuracy of a model: mean pass@1, majority vote and pass@n over n samples",
      "usage: fluxrl eval --model DIR [--data builtin|FILE.jsonl] [--n N] [--problems P] [--first I]\n"
      "                   [--temperature T] [--top-p P] [--top-k K] [--min-p M] [--seed S]\n"
-     "                   [--batch B] [--max-new M] [--chat r1|chatml] [--stop STRING ...]\n"
+     "                   [--batch B] [--max-new M] [--stop STRING ...]\n"
+     "                   [--chat auto|r1|chatml] [--system TEXT] [--chat-vars JSON]\n"
      "                   [--ops K --digits D --operators OPS --task-seed S]   (builtin)\n"
      "                   [--prompt-key question --answer-key answer]           (JSONL)\n"
      "                   [--backend cpu|cuda] [--precision bf16|fp32]           (cuda: device 0)\n"
@@ -59,7 +60,11 @@ const cli_command cli_commands[] = {
      "same --task-seed = run.seed and knobs), or the lines of a JSONL file, the user turn being the\n"
      "prompt field. Answers are judged by the task's checker or by the answer verifier (a gold\n"
      "answer holding \"####\" or \\boxed counts by its final answer). --stop ends a sample with\n"
-     "the token that completes STRING (which may span tokens). Prints one JSON line.\n", cmd_eval},
+     "the token that completes STRING (which may span tokens); every sample also stops on the\n"
+     "model's end-of-turn token, generation_config.json's eos_token_id and the tokenizer's eos.\n"
+     "Prompts are the model's chat template (--chat auto) over [system turn when --system,\n"
+     "user: the problem] with the template variables of --chat-vars (e.g. '{\"enable_thinking\":\n"
+     "false}'); --chat r1 or chatml writes a fixed layout instead. Prints one JSON line.\n", cmd_eval},
     {"generate", "sample traces from a model into an HDF5 trace store",
      "usage: fluxrl generate --model DIR --out TRACES.h5 [--data builtin|FILE.jsonl] [--n N]\n"
      "                       [the sampling, batching and data options of fluxrl eval]\n"

@@ -213,6 +213,12 @@ static int store_json(fx_config *c, const fx_cfg_key *k, const cJSON *v, const c
         return 0;
     case FX_CFG_STR:
     case FX_CFG_ENUM:
+        if (k->type == FX_CFG_STR && !strcmp(k->range, "json") && cJSON_IsObject(v)) { // kept as its JSON text
+            char *text = cJSON_PrintUnformatted(v);
+            int rc = store_string(c, k, text, source, got, err);
+            free(text);
+            return rc;
+        }
         if (!cJSON_IsString(v)) return type_error(k, source, got, err);
         return store_string(c, k, v->valuestring, source, got, err);
     }

@@ -82,9 +82,17 @@
     X(task, operators, STR, "+-", "", "Which of + - * may appear (* multiplies by one digit).")  \
     X(task, error_rate, FLOAT, "0.1", "[0,1]",                                                  \
       "Probability that a step of a training trace is written wrong (an imperfect teacher).")  \
-    X(task, chat, ENUM, "r1", "chatml|r1",                                                     \
-      "Prompt layout: `r1` opens the assistant turn with <think> (reasoning models), `chatml` "  \
-      "leaves it to the model.")
+    X(task, chat, ENUM, "auto", "auto|chatml|r1",                                              \
+      "Prompt layout: `auto` renders the model's own chat template (tokenizer_config.json's "   \
+      "chat_template or chat_template.jinja; the built-in tokenizer's writes the `r1` layout); "  \
+      "`r1` (ChatML with the assistant turn opened by <think>) and `chatml` are fixed layouts that " \
+      "override it (docs/tokenizer.md).")                                                       \
+    X(task, system, STR, "", "",                                                               \
+      "A system turn before each problem; empty: none (under `auto` the template may then write " \
+      "its default one, as Qwen2.5's does).")                                                    \
+    X(task, chat_vars, STR, "", "json",                                                        \
+      "Template variables for `auto`, a JSON object (in a config file also written as one), e.g. " \
+      "{\"enable_thinking\": false} for Qwen3; empty: none.")
 
 #define FX_CFG_KEYS_sft(X)                                                                     \
     X(sft, steps, INT, "600", "[1,100000000]", "Optimiser steps.")                              \

@@ -40,7 +40,8 @@ for policy in "$sft" "$rl"; do
     printf '%-24s ' "$(basename "$policy"):"
     "$fx" eval --model "$policy/model" --problems 200 --n 4 --temperature 1 --seed 1 \
         --ops "$(get task.ops "$@")" --digits "$(get task.digits "$@")" --operators "$(get task.operators "$@")" \
-        --task-seed "$(get run.seed "$@")" --chat "$(get task.chat "$@")" 2>/dev/null | tee "$policy/eval.json"
+        --task-seed "$(get run.seed "$@")" --chat "$(get task.chat "$@")" \
+        --system "$(get task.system "$@")" --chat-vars "$(get task.chat_vars "$@")" 2>/dev/null | tee "$policy/eval.json"
 done
 echo "== 6/6 learning curves"
 for run in "$sft" "$prm" "$rl"; do "$fx" plot "$run"; done

@@ -585,6 +585,13 @@ static int config_token(ld *c, tok_tokenizer *t, const cJSON *cfg, const char *k
     return 0;
 }
 
+static int config_add_bos(ld *c, tok_tokenizer *t, const cJSON *cfg) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(cfg, "add_bos_token");
+    if (j && !cJSON_IsNull(j) && !cJSON_IsBool(j)) return bad(c, "add_bos_token", "expected true or false");
+    t->add_bos = cJSON_IsTrue(j);
+    return 0;
+}
+
 static cJSON *parse(ld *c, const char *json, size_t len) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
@@ -652,7 +659,8 @@ int tok_load_json(tok_tokenizer **out, const char *json, size_t len, const char 
         cJSON *cfg = parse(&cc, config_json, config_len);
         rc = !cfg || config_token(&cc, t, cfg, "bos_token", &t->bos) ||
                      config_token(&cc, t, cfg, "eos_token", &t->eos) ||
-                     config_token(&cc, t, cfg, "pad_token", &t->pad) || tok_config_chat_template(t, cfg, cname, err)
+                     config_token(&cc, t, cfg, "pad_token", &t->pad) || config_add_bos(&cc, t, cfg) ||
+                     tok_config_chat_template(t, cfg, cname, err)
                  ? -1
                  : 0;
         cJSON_Delete(cfg);
@@ -706,13 +714,21 @@ int tok_load(tok_tokenizer **out, const char *path, fx_err *err) {
     return rc;
 }
 
-extern const unsigned char tok_builtin_tokenizer[], tok_builtin_tokenizer_config[];
-extern const size_t tok_builtin_tokenizer_len, tok_builtin_tokenizer_config_len;
+extern const unsigned char tok_builtin_tokenizer[], tok_builtin_tokenizer_config[], tok_builtin_chat_template[];
+extern const size_t tok_builtin_tokenizer_len, tok_builtin_tokenizer_config_len, tok_builtin_chat_template_len;
 
 int tok_load_builtin(tok_tokenizer **out, fx_err *err) {
-    return tok_load_json(out, (const char *)tok_builtin_tokenizer, tok_builtin_tokenizer_len,
-                         (const char *)tok_builtin_tokenizer_config, tok_builtin_tokenizer_config_len,
-                         "(built-in)/tokenizer.json", err);
+    if (tok_load_json(out, (const char *)tok_builtin_tokenizer, tok_builtin_tokenizer_len,
+                      (const char *)tok_builtin_tokenizer_config, tok_builtin_tokenizer_config_len,
+                      "(built-in)/tokenizer.json", err))
+        return -1;
+    // its chat template writes the r1 layout (model/builtin/tokenizer/chat_template.jinja)
+    if (tok_set_chat_template(*out, (const char *)tok_builtin_chat_template, "(built-in)/chat_template.jinja", err)) {
+        tok_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 int tok_write_builtin(const char *dir, fx_err *err) {
@@ -721,7 +737,9 @@ int tok_write_builtin(const char *dir, fx_err *err) {
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     if (fx_write_file_atomic(path, tok_builtin_tokenizer, tok_builtin_tokenizer_len, err)) return -1;
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    return fx_write_file_atomic(path, tok_builtin_tokenizer_config, tok_builtin_tokenizer_config_len, err);
+    if (fx_write_file_atomic(path, tok_builtin_tokenizer_config, tok_builtin_tokenizer_config_len, err)) return -1;
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    return fx_write_file_atomic(path, tok_builtin_chat_template, tok_builtin_chat_template_len, err);
 }
 
 void tok_free(tok_tokenizer *t) {

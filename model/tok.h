@@ -87,14 +87,15 @@ char *tok_utf8_sanitize(const char *text, size_t len, size_t *out_len);
 // Chat layouts. CHATML is the Qwen family's: "<|im_start|>ROLE\nCONTENT<|im_end|>\n" per message
 // and "<|im_start|>assistant\n" as the generation prompt. R1 is the same with the assistant turn
 // opened by "<think>\n" (the reasoning models' prompt: the model writes its trajectory first).
-typedef enum { TOK_CHAT_CHATML = 0, TOK_CHAT_R1 } tok_chat_style;
+// AUTO (tok_prompt below) is the tokenizer's own chat template.
+typedef enum { TOK_CHAT_CHATML = 0, TOK_CHAT_R1, TOK_CHAT_AUTO } tok_chat_style;
 
 typedef struct {
     const char *role; // "system", "user", "assistant"
     const char *content;
 } tok_message;
 
-int tok_chat_style_parse(const char *name, tok_chat_style *out); // "chatml" | "r1"
+int tok_chat_style_parse(const char *name, tok_chat_style *out); // "chatml" | "r1" | "auto"
 char *tok_chat_format(const tok_message *msgs, int n, tok_chat_style style, bool add_generation_prompt);
 // A problem as the prompt every decoding command feeds the model: the user turn `text` in `style`
 // with the generation prompt, encoded and appended to out.
@@ -125,6 +126,63 @@ char *tok_apply_chat_template(const tok_tokenizer *t, const cJSON *messages, boo
 // apply_chat_template(tokenize=True) does). Returns the text (caller frees), or NULL with err
 // naming the field and what was expected, or the template's error.
 char *tok_chat_encode(tok_tokenizer *t, const cJSON *record, tok_ids *out, fx_err *err);
+
+// tokenizer_config.json's add_bos_token (false when absent): whether encoding raw text with
+// special tokens (HF's add_special_tokens=True) puts bos first. Never applied to a rendered chat
+// template, which writes bos itself.
+bool tok_add_bos_token(const tok_tokenizer *t);
+// Appends the ids of raw text as HF's tokenizer(text) (add_special_tokens=True) gives them: bos
+// first when add_bos_token and the config names one, then tok_encode's ids.
+void tok_encode_special(tok_tokenizer *t, const char *text, size_t len, tok_ids *out);
+
+// Appends generation_config.json's eos_token_id (an id or a list of ids) in the model folder dir
+// to out; nothing when dir is NULL or holds no such file or key. An id that is not the tokenizer's
+// is bad input naming the file and the field.
+int tok_generation_eos(const tok_tokenizer *t, const char *dir, tok_ids *out, fx_err *err);
+
+// Prompts as every decoding and training command builds them from a problem (model/tok_prompt.c).
+// TOK_CHAT_AUTO renders the tokenizer's chat template over [system turn when one is given,
+// user: problem] with add_generation_prompt=true and the template variables, and encodes the text
+// without adding special tokens (transformers' apply_chat_template(tokenize=True): the template
+// writes bos itself). TOK_CHAT_CHATML / TOK_CHAT_R1 write the fixed layouts above (the system turn
+// first when given) and encode them as raw text with special tokens (add_bos_token honoured).
+typedef struct {
+    tok_chat_style style;
+    char *system;        // the system turn; NULL: none (a template may then write its default one)
+    cJSON *vars;         // template variables (a JSON object); NULL: none
+    bool opens_think;    // the prompt ends with "<think>\n": a response continues the trajectory
+    int32_t end_of_turn; // what closes an assistant turn (SFT appends it to each response)
+    // The ids generation stops on: end_of_turn, generation_config.json's eos_token_id, the
+    // tokenizer's eos (each once).
+    int32_t *stop;
+    int nstop;
+} tok_prompt;
+
+typedef struct {
+    const char *chat;     // "auto" | "chatml" | "r1"
+    const char *system;   // NULL or "": none
+    const char *vars;     // a JSON object as text; NULL or "": none
+    const char *dir;      // the model folder (its generation_config.json, its name in messages); NULL: built-in
+    const char *chat_key; // how messages name the settings: "task.chat", "--chat", ...
+    const char *system_key, *vars_key;
+} tok_prompt_opts;
+
+// Checks the settings against the tokenizer and finds opens_think, end_of_turn and the stop ids:
+// the template is rendered once over a probe conversation, so a template that cannot render (no
+// template under auto, a raise_exception, an end-of-turn it never writes and no eos) is bad input
+// here, with the file and the setting named. end_of_turn under auto is the first special token the
+// template writes after an assistant message's content (the tokenizer's eos when it writes none);
+// under chatml / r1 it is <|im_end|>, which the tokenizer must have.
+int tok_prompt_init(tok_prompt *p, tok_tokenizer *t, const tok_prompt_opts *o, fx_err *err);
+void tok_prompt_free(tok_prompt *p);
+// The prompt of `problem` as text (caller frees); NULL with err when the template fails on it.
+char *tok_prompt_text(const tok_prompt *p, const tok_tokenizer *t, const char *problem, fx_err *err);
+// Appends the ids of the prompt of `problem` followed by `cont` (NULL: nothing; text the assistant
+// already wrote, encoded together with the prompt) to out. -1 with err when the template fails.
+int tok_prompt_encode(const tok_prompt *p, tok_tokenizer *t, const char *problem, const char *cont, tok_ids *out,
+                      fx_err *err);
+// True when id is one of p's stop ids.
+bool tok_prompt_is_stop(const tok_prompt *p, int32_t id);
 
 // BPE training (deterministic): learns merges on the pre-tokens of text with the Qwen2 split
 // pattern until the vocabulary has vocab_size entries (256 byte tokens + merges), then appends the

@@ -31,6 +31,7 @@ static void turn(sbuf *b, const char *role, const char *content) {
 int tok_chat_style_parse(const char *name, tok_chat_style *out) {
     if (strcmp(name, "chatml") == 0) return *out = TOK_CHAT_CHATML, 0;
     if (strcmp(name, "r1") == 0) return *out = TOK_CHAT_R1, 0;
+    if (strcmp(name, "auto") == 0) return *out = TOK_CHAT_AUTO, 0;
     return -1;
 }
 

@@ -71,6 +71,7 @@ struct tok_tokenizer {
     pcre2_match_data *md;
 
     int32_t bos, eos, pad;
+    bool add_bos; // tokenizer_config.json's add_bos_token
     jinja_template *chat; // tokenizer_config.json's chat_template (or chat_template.jinja); NULL: none
 
     tok_cache_slot *cache;

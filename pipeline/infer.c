@@ -30,7 +30,7 @@ static const char *kind_name(infer_kind k) {
 }
 
 void infer_defaults(infer_params *p, infer_kind kind) {
-    *p = (infer_params){.chat = "r1", .backend = "cpu", .precision = "bf16", .n = 1, .batch = 32, .max_new = 256,
+    *p = (infer_params){.chat = "auto", .backend = "cpu", .precision = "bf16", .n = 1, .batch = 32, .max_new = 256,
                         .sample = {0, 0, 1, 0}, .alpha = 1};
     if (kind == INFER_BEST_OF_N) p->n = 16, p->sample.temperature = 1;
     p->data = (rollout_data_opts){.data = "builtin", .prompt_key = "question", .answer_key = "answer", .count = 200,
@@ -61,25 +61,26 @@ typedef struct {
     const infer_params *p;
     backend *be;
     tok_tokenizer *tok;
-    tok_chat_style chat;
+    tok_prompt prompt; // --chat, --system, --chat-vars against the model's tokenizer; its stop ids
     model m;
     rollout_problem *ps;
     int np, rows;
-    int32_t eos, think_end;
+    int32_t think_end;
 } infer_run;
 
 static int run_open(infer_run *r, const infer_params *p, infer_kind kind, fx_err *err) {
     memset(r, 0, sizeof *r);
     r->p = p;
-    if (tok_chat_style_parse(p->chat, &r->chat))
-        return fx_errf(err, "fluxrl %s: --chat: expected r1 or chatml, got '%s'", kind_name(kind), p->chat);
+    tok_chat_style style;
+    if (tok_chat_style_parse(p->chat, &style))
+        return fx_errf(err, "fluxrl %s: --chat: expected auto, r1 or chatml, got '%s'", kind_name(kind), p->chat);
     if (!(r->be = pipeline_backend_open("--backend", p->backend, p->precision, 0, 0, "this process", err))) return -1;
     if (rollout_data_load(&p->data, &r->ps, &r->np, err)) return -1;
     if (model_check_dir(p->model, err) || tok_load(&r->tok, p->model, err) || model_load(&r->m, p->model, r->be, err) ||
         tok_check_vocab(r->tok, r->m.cfg.vocab_size, p->model, err))
         return -1;
-    r->eos = tok_token_id(r->tok, "<|im_end|>");
-    if (r->eos < 0) r->eos = tok_eos(r->tok);
+    tok_prompt_opts po = {p->chat, p->system, p->chat_vars, p->model, "--chat", "--system", "--chat-vars"};
+    if (tok_prompt_init(&r->prompt, r->tok, &po, err)) return -1;
     r->think_end = tok_token_id(r->tok, "</think>");
     r->rows = r->np * p->n;
     return 0;
@@ -87,14 +88,22 @@ static int run_open(infer_run *r, const infer_params *p, infer_kind kind, fx_err
 
 static void run_close(infer_run *r) {
     rollout_data_free(r->ps, r->np);
+    tok_prompt_free(&r->prompt);
     if (r->m.params_mem) model_free(&r->m);
     tok_free(r->tok);
     backend_destroy(r->be);
 }
 
 static rollout_decode_opts decode_opts(const infer_run *r, const uint64_t *streams) {
-    return (rollout_decode_opts){r->p->sample, (uint64_t)r->p->seed, streams, r->p->max_new, &r->eos, 1,
-                                 r->p->stop, r->p->nstop, r->tok};
+    return (rollout_decode_opts){r->p->sample, (uint64_t)r->p->seed, streams, r->p->max_new, r->prompt.stop,
+                                 r->prompt.nstop, r->p->stop, r->p->nstop, r->tok};
+}
+
+// The prompt of problem i. A problem the chat template refuses (its raise_exception) is bad input.
+static void encode_prompt(const infer_run *r, int i, tok_ids *out) {
+    fx_err err;
+    if (tok_prompt_encode(&r->prompt, r->tok, r->ps[i].prompt, NULL, out, &err))
+        fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "problem %d: %s", i, err.msg);
 }
 
 // Decodes rows [r0, r0 + B) as text (texts[b] malloc'd).
@@ -106,12 +115,12 @@ static void decode_texts(infer_run *r, int r0, int B, char **texts) {
     uint64_t *streams = fx_malloc((size_t)B * sizeof *streams);
     for (int b = 0; b < B; b++) {
         int i = (r0 + b) / p->n, s = (r0 + b) % p->n;
-        tok_encode_prompt(r->tok, r->ps[i].prompt, r->chat, &prompt[b]);
+        encode_prompt(r, i, &prompt[b]);
         pp[b] = prompt[b].ids, plen[b] = (int)prompt[b].n;
         streams[b] = rollout_stream((uint64_t)(p->data.first + i), (uint64_t)s);
     }
     rollout_decode_opts o = decode_opts(r, streams);
-    rollout_decode_texts(&r->m, r->tok, pp, plen, B, &o, r->eos, texts, NULL);
+    rollout_decode_texts(&r->m, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL);
     for (int b = 0; b < B; b++) tok_ids_free(&prompt[b]);
     free(prompt), free(pp), free(plen), free(streams);
 }
@@ -133,7 +142,7 @@ int infer_eval(const infer_params *p, infer_eval_result *res, fx_err *err) {
         int B = r.rows - r0 < p->batch ? r.rows - r0 : p->batch;
         decode_texts(&r, r0, B, texts);
         for (int b = 0; b < B; b++) {
-            correct[r0 + b] = rollout_judge(&r.ps[(r0 + b) / p->n], texts[b], r.chat == TOK_CHAT_R1, &extracted[r0 + b]);
+            correct[r0 + b] = rollout_judge(&r.ps[(r0 + b) / p->n], texts[b], r.prompt.opens_think, &extracted[r0 + b]);
             free(texts[b]);
         }
         fx_progress_update(&prog, r0 + B, NULL);
@@ -185,7 +194,7 @@ static int generate_rows(infer_run *r, tok_ids *enc, int32_t *out, float *logp, 
     int *plen = fx_malloc((size_t)rows * sizeof *plen);
     uint64_t *streams = fx_malloc((size_t)rows * sizeof *streams);
     for (int i = 0; i < r->np; i++) {
-        tok_encode_prompt(r->tok, r->ps[i].prompt, r->chat, &enc[i]);
+        encode_prompt(r, i, &enc[i]);
         longest = (int)enc[i].n > longest ? (int)enc[i].n : longest;
     }
     for (int row = 0; row < rows; row++) {
@@ -223,7 +232,7 @@ static int store_rows(infer_run *r, trace_store *store, const tok_ids *enc, cons
     uint8_t step_part[256];
     float nan_steps[256];
     for (int k = 0; k < 256; k++) nan_steps[k] = NAN;
-    steps_params sp = {NULL, r->think_end, r->chat == TOK_CHAT_R1};
+    steps_params sp = {NULL, r->think_end, r->prompt.opens_think};
     trace_batch tb;
     trace_batch_init(&tb);
     int rc = 0;
@@ -240,8 +249,8 @@ static int store_rows(infer_run *r, trace_store *store, const tok_ids *enc, cons
                        .step_reward = nan_steps, .trajectory_reward = NAN, .final_reward = NAN};
             t.n_steps = len ? steps_split(resp, len, &sp, piece, r->tok, step_end, step_part, 256, &t.think_end) : 0;
             if (!len) t.think_end = -1;
-            char *text = rollout_response_text(r->tok, resp, len, r->eos);
-            t.outcome_reward = rollout_judge(&r->ps[i], text, r->chat == TOK_CHAT_R1, NULL) ? 1.0f : 0.0f;
+            char *text = rollout_response_text_stop(r->tok, resp, len, r->prompt.stop, r->prompt.nstop);
+            t.outcome_reward = rollout_judge(&r->ps[i], text, r->prompt.opens_think, NULL) ? 1.0f : 0.0f;
             *right += t.outcome_reward > 0;
             free(text);
             trace_batch_add(&tb, &t);
@@ -453,8 +462,8 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
         for (int b = 0; b < nb; b++) {
             int row = r0 + b;
             const rollout_problem *pr = &r.ps[row / p->n];
-            correct[row] = rollout_judge(pr, texts[b], r.chat == TOK_CHAT_R1, &extracted[row]);
-            for (int q = 0; q < p->nprm; q++) score_row(&prm[q], pr, texts[b], r.chat == TOK_CHAT_R1, &sc[q], row);
+            correct[row] = rollout_judge(pr, texts[b], r.prompt.opens_think, &extracted[row]);
+            for (int q = 0; q < p->nprm; q++) score_row(&prm[q], pr, texts[b], r.prompt.opens_think, &sc[q], row);
             if (dump) dump_row(dump, pr, texts[b], row % p->n, correct[row], sc[0].score[row]);
             free(texts[b]);
         }

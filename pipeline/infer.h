@@ -19,7 +19,9 @@
 
 typedef struct {
     const char *model;     // the policy's folder (weights, config.json, tokenizer)
-    const char *chat;      // prompt layout: "r1" | "chatml"
+    const char *chat;      // prompt layout: "auto" (the model's chat template) | "r1" | "chatml"
+    const char *system;    // a system turn before each problem (NULL: none)
+    const char *chat_vars; // template variables, a JSON object as text (NULL: none)
     const char *backend;   // "cpu" | "cuda" (device 0)
     const char *precision; // cuda: "bf16" | "fp32"
     const char *stop[INFER_MAX_STOP]; // strings that end a response (eval, generate)

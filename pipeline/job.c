@@ -170,7 +170,14 @@ static void prompt_ids(const pipe_job *j, const rollout_problem *p, tok_ids *out
         sft_prompt(&j->task, &p->task, out);
         return;
     }
-    tok_encode_prompt(j->tok, p->prompt, j->task.chat, out);
+    fx_err err;
+    if (tok_prompt_encode(&j->task.prompt, j->tok, p->prompt, NULL, out, &err))
+        fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s", err.msg);
+}
+
+// A trace's response as text, its final stop id left out (caller frees).
+static char *response_text(const pipe_job *j, const trace *t) {
+    return rollout_response_text_stop(j->tok, t->response, t->n_response, j->task.prompt.stop, j->task.prompt.nstop);
 }
 
 void pipe_job_prompt(const pipe_job *j, int64_t index, tok_ids *out) {
@@ -195,6 +202,7 @@ bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
     int *len = fx_malloc((size_t)B * sizeof *len), *plen = fx_malloc((size_t)B * sizeof *plen);
     tok_ids *prompts = fx_calloc((size_t)B, sizeof *prompts);
     const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
+    const tok_prompt *stop = &j->task.prompt;
     for (int first = 0; first < j->neval; first += B) {
         int n = j->neval - first < B ? j->neval - first : B;
         for (int b = 0; b < n; b++) {
@@ -202,11 +210,11 @@ bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
             prompt_ids(j, &j->eval[first + b], &prompts[b]);
             pp[b] = prompts[b].ids, plen[b] = (int)prompts[b].n;
         }
-        rollout_decode_opts o = {.max_new = max_new, .stop = &j->task.eos, .nstop = 1}; // greedy
+        rollout_decode_opts o = {.max_new = max_new, .stop = stop->stop, .nstop = stop->nstop}; // greedy
         rollout_decode_texts(&j->policy, j->tok, pp, plen, n, &o, j->task.eos, texts, len);
         for (int b = 0; b < n; b++) {
             char *text = texts[b];
-            r->answer_acc += rollout_judge(&j->eval[first + b], text, j->task.chat == TOK_CHAT_R1, NULL);
+            r->answer_acc += rollout_judge(&j->eval[first + b], text, j->task.prompt.opens_think, NULL);
             r->closed += j->think_end >= 0 && strstr(text, "</think>") != NULL;
             r->mean_len += len[b];
             free(text);
@@ -242,7 +250,7 @@ void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch 
     int32_t *finish = fx_malloc((size_t)(rows ? rows : 1) * sizeof *finish);
     rollout_decode_opts o = {.sample = {(float)c->grpo.temperature, 0, (float)c->grpo.top_p, 0},
                              .seed = (uint64_t)c->run.seed, .stream = streams, .max_new = max_new,
-                             .stop = &j->task.eos, .nstop = 1};
+                             .stop = j->task.prompt.stop, .nstop = j->task.prompt.nstop};
     if (rows) { // the continuous-batching engine: rollout.slots sequences at a time, bit-identical samples
         int longest = 0;
         for (int i = 0; i < rows; i++) longest = plen[i] > longest ? plen[i] : longest;
@@ -311,7 +319,7 @@ static char *step_text(const pipe_job *j, const int32_t *resp, int a, int b) {
 // malloc'd (caller frees). Returns the number of steps.
 static int split_step_texts(const pipe_job *j, const int32_t *resp, int R, int32_t *step_end, uint8_t *part,
                             char **texts) {
-    steps_params sp = {NULL, j->think_end, j->task.chat == TOK_CHAT_R1};
+    steps_params sp = {NULL, j->think_end, j->task.prompt.opens_think};
     int32_t think;
     int n = R ? steps_split(resp, R, &sp, piece, j->tok, step_end, part, MAX_PRM_STEPS, &think) : 0;
     for (int k = 0; k < n; k++) texts[k] = step_text(j, resp, k ? step_end[k - 1] : 0, step_end[k]);
@@ -420,11 +428,11 @@ static void external_score(pipe_job *j, const trace_batch *in, external_batch *x
         req[i] = (reward_request){
             .id = j->next_request++,
             .problem = valid_utf8(problem_text(&prob)),
-            .response = valid_utf8(rollout_response_text(j->tok, t.response, t.n_response, j->task.eos)),
+            .response = valid_utf8(response_text(j, &t)),
             .answer = fx_strdup(prob.builtin ? answer : prob.gold),
             .steps = (const char *const *)tx,
             .nsteps = ns,
-            .meta = prob.builtin ? (j->task.chat == TOK_CHAT_R1 ? "{\"builtin\":true,\"opened_think\":true}"
+            .meta = prob.builtin ? (j->task.prompt.opens_think ? "{\"builtin\":true,\"opened_think\":true}"
                                                                  : "{\"builtin\":true,\"opened_think\":false}")
                                  : prob.meta ? prob.meta : "{}",
         };
@@ -471,9 +479,9 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
         trace t = trace_batch_get(in, i);
         rollout_problem prob;
         problem_of(j, t.group, &prob);
-        char *text = rollout_response_text(j->tok, t.response, t.n_response, j->task.eos);
+        char *text = response_text(j, &t);
         char *extracted = NULL;
-        t.outcome_reward = rollout_judge(&prob, text, j->task.chat == TOK_CHAT_R1, &extracted) ? 1.0f : 0.0f;
+        t.outcome_reward = rollout_judge(&prob, text, j->task.prompt.opens_think, &extracted) ? 1.0f : 0.0f;
         bool format_ok = extracted != NULL; // the verifier's extraction, whatever the outcome's source
         free(extracted), free(text);
         if (x.res) t.outcome_reward = (float)x.res[i].reward;

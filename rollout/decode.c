@@ -20,6 +20,16 @@ char *rollout_response_text(const tok_tokenizer *tok, const int32_t *ids, int n,
     return tok_decode(tok, ids, (size_t)n, false, &len);
 }
 
+char *rollout_response_text_stop(const tok_tokenizer *tok, const int32_t *ids, int n, const int32_t *stop, int nstop) {
+    for (int s = 0; s < nstop && n > 0; s++)
+        if (ids[n - 1] == stop[s]) {
+            n--;
+            break;
+        }
+    size_t len;
+    return tok_decode(tok, ids, (size_t)n, false, &len);
+}
+
 int32_t rollout_pick(const float *logits, int V, const rollout_decode_opts *o, uint64_t stream, int k,
                      sample_scratch *scratch, float *logprob) {
     fx_rng r = fx_rng_make(o->seed, stream);
@@ -127,7 +137,10 @@ void rollout_decode_texts(model *m, const tok_tokenizer *tok, const int32_t *con
     int *len = fx_malloc(rows * sizeof *len);
     rollout_decode(m, prompts, plen, B, o, out, NULL, len, NULL);
     for (int b = 0; b < B; b++) {
-        texts[b] = rollout_response_text(tok, out + (size_t)b * (size_t)o->max_new, len[b], eos);
+        const int32_t *row = out + (size_t)b * (size_t)o->max_new;
+        bool by_eos = len[b] > 0 && row[len[b] - 1] == eos;
+        texts[b] = by_eos ? rollout_response_text(tok, row, len[b], eos)
+                          : rollout_response_text_stop(tok, row, len[b], o->stop, o->nstop);
         if (out_len) out_len[b] = len[b];
     }
     free(out), free(len);

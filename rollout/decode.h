@@ -39,9 +39,11 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
 // A generated response as text for judging: special tokens such as </think> kept (they are part
 // of the trace), a final end-of-turn token `eos` left out (caller frees).
 char *rollout_response_text(const tok_tokenizer *tok, const int32_t *ids, int n, int32_t eos);
+// The same with a final id that is any of stop[0..nstop) left out (the ids a row stops on).
+char *rollout_response_text_stop(const tok_tokenizer *tok, const int32_t *ids, int n, const int32_t *stop, int nstop);
 
 // Prompt -> decode -> text: rollout_decode of B prompts, then each row's response as text
-// (rollout_response_text with `eos`; texts[b] malloc'd, the caller frees) and, where out_len is
+// (a final `eos` or stop id of o left out; texts[b] malloc'd, the caller frees) and, where out_len is
 // not NULL, its length in tokens. What eval, the SFT and GRPO held-out evaluations and the PRM's
 // template-guided rollouts decode with.
 void rollout_decode_texts(model *m, const tok_tokenizer *tok, const int32_t *const *prompts, const int *plen, int B,

@@ -37,6 +37,8 @@ static void test_defaults(void) {
     CHECK_INT(cfg.cluster.trainer_ranks, 1);
     CHECK_INT(cfg.cluster.reward_ranks, 1);
     CHECK_STR(cfg.cluster.backend, "cpu");
+    CHECK_STR(cfg.task.chat, "auto");
+    CHECK_STR(cfg.task.system, "");
     int n;
     const fx_cfg_key *keys = cfg_keys(&n);
     CHECK(n >= 13);
@@ -122,6 +124,14 @@ static void test_types_and_ranges(void) {
     memset(big + n, 'a', 600);
     strcpy(big + n + 600, "\"}}");
     CHECK_STR(apply(big), "t.json: run.name: expected a string of at most 511 bytes, got 600 bytes");
+    // task.chat_vars: a JSON object's text, given as a string or (in a file) as the object itself
+    CHECK_STR(apply("{\"task\": {\"chat_vars\": {\"enable_thinking\": false}}}"), "");
+    CHECK_STR(cfg.task.chat_vars, "{\"enable_thinking\":false}");
+    CHECK_STR(apply("{\"task\": {\"chat_vars\": \"{\\\"enable_thinking\\\": false}\"}}"), "");
+    CHECK_STR(cfg.task.chat_vars, "{\"enable_thinking\": false}");
+    CHECK_STR(apply("{\"task\": {\"system\": {\"a\": 1}}}"), "t.json: task.system: expected a string, got an object {\"a\":1}");
+    CHECK_STR(apply("{\"task\": {\"chat\": \"llama\"}}"),
+              "t.json: task.chat: expected one of \"auto\", \"chatml\", \"r1\", got \"llama\"");
 }
 
 static void test_overrides(void) {

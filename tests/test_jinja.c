@@ -296,12 +296,35 @@ static void test_tokenizer_template(void) {
         remove(path);
     }
     rmdir(dir);
-    // without a template
+    // The built-in tokenizer's template writes the r1 layout; its files written to a folder carry it.
     CHECK_INT(tok_load_builtin(&t, &err), 0);
+    CHECK(tok_has_chat_template(t));
+    msgs = cJSON_Parse("[{\"role\": \"system\", \"content\": \"s\"}, {\"role\": \"user\", \"content\": \"2+2=?\"}]");
+    out = tok_apply_chat_template(t, msgs, true, NULL, &err);
+    CHECK_STR(out,
+              "<|im_start|>system\ns<|im_end|>\n<|im_start|>user\n2+2=?<|im_end|>\n<|im_start|>assistant\n<think>\n");
+    free(out);
+    tok_free(t);
+    CHECK_INT(tok_write_builtin(dir, &err), 0); // the folder made above, now empty
+    CHECK_INT(tok_load(&t, dir, &err), 0);
+    out = tok_apply_chat_template(t, msgs, false, NULL, &err);
+    CHECK_STR(out, "<|im_start|>system\ns<|im_end|>\n<|im_start|>user\n2+2=?<|im_end|>\n");
+    free(out);
+    tok_free(t);
+    // without a template (the folder less its chat_template.jinja)
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    remove(path);
+    CHECK_INT(tok_load(&t, dir, &err), 0);
     CHECK(!tok_has_chat_template(t));
-    CHECK(tok_apply_chat_template(t, NULL, true, NULL, &err) == NULL);
+    CHECK(tok_apply_chat_template(t, msgs, true, NULL, &err) == NULL);
     CHECK(strstr(err.msg, "no chat template") != NULL);
     tok_free(t);
+    cJSON_Delete(msgs);
+    for (int i = 1; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
+    rmdir(dir);
 }
 
 // Every prefix of every real template either parses or is refused with a message, and what

@@ -122,7 +122,10 @@ static void test_policy(void) {
     model m;
     CHECK_INT(tok_load(&tok, path, &err), 0);
     CHECK_INT(model_load(&m, path, be, &err), 0);
-    prm_policy_writer pw = {&m, tok, TOK_CHAT_R1, {1, 0, 1, 0}, 3, 12, 8};
+    tok_prompt pr;
+    tok_prompt_opts po = {.chat = "r1", .dir = path, .chat_key = "task.chat"};
+    CHECK_INT(tok_prompt_init(&pr, tok, &po, &err), 0);
+    prm_policy_writer pw = {&m, tok, &pr, {1, 0, 1, 0}, 3, 12, 8};
     prm_writer w = prm_policy_writer_make(&pw);
     task_problem ps[2] = {problem(), problem()};
     task_opts opts;
@@ -139,6 +142,7 @@ static void test_policy(void) {
         CHECK_NEAR(a[i], b[i], 0);
     }
     task_trace_free(&gold);
+    tok_prompt_free(&pr);
     model_free(&m);
     tok_free(tok);
     backend_destroy(be);

@@ -1,12 +1,105 @@
 // test_sft_data.c — the built-in task's SFT examples and the judging path of eval and generate:
 // a gold response, turned into ids and back into text the way generated responses are, is judged
-// correct (special tokens such as </think> must survive); batches train only on response tokens.
+// correct (special tokens such as </think> must survive); batches train only on response tokens;
+// a folder laid out like R1-Distill (no <|im_end|>) trains through its own template and eos.
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rollout/dataset.h"
 #include "rollout/decode.h"
 #include "test.h"
 #include "trainer/sft.h"
+
+static void put(const char *dir, const char *name, const char *text) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs(text, f);
+    fclose(f);
+}
+
+// A folder laid out like DeepSeek-R1-Distill-Qwen — its chat template, bos / eos named as it names
+// them, add_bos_token, generation_config.json's eos_token_id, no <|im_end|> — on the built-in
+// tokenizer's BPE: SFT examples are its template's prompt (bos once, the trajectory opened) and
+// the trace closed by <｜end▁of▁sentence｜>, and a gold response is judged right.
+static void test_r1_distill_layout(void) {
+    char dir[] = "/tmp/test_sft_r1_XXXXXX", path[600];
+    CHECK(mkdtemp(dir) != NULL);
+    fx_err err;
+    CHECK_INT(tok_write_builtin(dir, &err), 0);
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    size_t n;
+    char *text = fx_read_file(path, &n, &err);
+    cJSON *tj = cJSON_Parse(text);
+    free(text);
+    const char *names[] = {"<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<think>", "</think>",
+                           "<｜begin▁of▁sentence｜>"}; // ids 284..289
+    cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(tj, "added_tokens")) {
+        int id = cJSON_GetObjectItem(a, "id")->valueint;
+        cJSON_ReplaceItemInObject(a, "content", cJSON_CreateString(names[id - 284]));
+    }
+    text = cJSON_PrintUnformatted(tj);
+    put(dir, "tokenizer.json", text);
+    free(text);
+    cJSON_Delete(tj);
+    text = fx_read_file("tests/data/jinja/templates/deepseek-r1-distill-qwen.jinja", &n, &err);
+    CHECK(text != NULL);
+    cJSON *cfg = cJSON_Parse("{\"bos_token\": \"<｜begin▁of▁sentence｜>\", \"eos_token\": \"<｜end▁of▁sentence｜>\", "
+                             "\"add_bos_token\": true}");
+    cJSON_AddStringToObject(cfg, "chat_template", text ? text : "");
+    free(text);
+    text = cJSON_Print(cfg);
+    put(dir, "tokenizer_config.json", text);
+    free(text);
+    cJSON_Delete(cfg);
+    put(dir, "generation_config.json", "{\"bos_token_id\": 289, \"eos_token_id\": 284}");
+
+    tok_tokenizer *tok;
+    CHECK_INT(tok_load(&tok, dir, &err), 0);
+    fx_config c;
+    cfg_defaults(&c);
+    snprintf(c.model.path, sizeof c.model.path, "%s", dir);
+    c.task.error_rate = 0;
+    sft_task s;
+    CHECK_INT(sft_task_init(&s, tok, &c, &err), 0);
+    CHECK(s.prompt.opens_think);
+    CHECK_INT(s.eos, 284);
+    CHECK(s.prompt.nstop == 1 && s.prompt.stop[0] == 284);
+    int right = 0;
+    for (uint64_t i = 0; i < 5; i++) {
+        tok_ids ids = {0};
+        int np;
+        sft_example(&s, i, &ids, &np);
+        // <｜begin▁of▁sentence｜><｜User｜>Problem ...<｜Assistant｜><think>\n | trace</think>... <｜end▁of▁sentence｜>
+        CHECK(ids.ids[0] == 289 && ids.ids[1] == 285 && ids.ids[2] != 289);
+        CHECK(np > 3 && ids.ids[np - 3] == 286 && ids.ids[np - 2] == 287 && ids.ids[np - 1] == 10);
+        CHECK_INT(ids.ids[ids.n - 1], 284);
+        rollout_problem p = {.builtin = true};
+        task_generate(&s.task, s.seed, i, &p.task);
+        char *resp = rollout_response_text_stop(tok, ids.ids + np, (int)ids.n - np, s.prompt.stop, s.prompt.nstop);
+        right += rollout_judge(&p, resp, s.prompt.opens_think, NULL);
+        CHECK(strstr(resp, "</think>") != NULL && strstr(resp, "<｜end▁of▁sentence｜>") == NULL);
+        free(resp);
+        tok_ids_free(&ids);
+    }
+    CHECK_INT(right, 5);
+    // the r1 layout needs <|im_end|>, which this tokenizer lacks
+    sft_task_free(&s);
+    snprintf(c.task.chat, sizeof c.task.chat, "r1");
+    CHECK_INT(sft_task_init(&s, tok, &c, &err), -1);
+    CHECK(strstr(err.msg, "the tokenizer has no <|im_end|> token") != NULL);
+    tok_free(tok);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
 
 int main(void) {
     fx_err err;
@@ -14,11 +107,17 @@ int main(void) {
     CHECK_INT(tok_load_builtin(&tok, &err), 0);
     fx_config c;
     cfg_defaults(&c);
-    for (int style = 0; style < 2; style++) {
-        snprintf(c.task.chat, sizeof c.task.chat, "%s", style ? "chatml" : "r1");
+    // style 0: r1; 1: chatml; 2: auto, the built-in tokenizer's chat template, which writes r1's
+    // prompts: the same examples id for id.
+    tok_ids r1_examples[20] = {{0}};
+    for (int style = 0; style < 3; style++) {
+        snprintf(c.task.chat, sizeof c.task.chat, "%s", style == 0 ? "r1" : style == 1 ? "chatml" : "auto");
         c.task.error_rate = 0; // gold traces only
         sft_task s;
         CHECK_INT(sft_task_init(&s, tok, &c, &err), 0);
+        CHECK_INT(s.prompt.opens_think, style != 1);
+        CHECK_INT(s.eos, tok_token_id(tok, "<|im_end|>"));
+        CHECK_INT(s.prompt.nstop, 1);
         int judged_right = 0;
         for (uint64_t i = 0; i < 20; i++) {
             tok_ids ids = {0};
@@ -28,11 +127,16 @@ int main(void) {
             rollout_problem p = {.builtin = true};
             task_generate(&s.task, s.seed, i, &p.task);
             char *text = rollout_response_text(tok, ids.ids + np, (int)ids.n - np, s.eos);
-            judged_right += rollout_judge(&p, text, style == 0, NULL);
+            judged_right += rollout_judge(&p, text, style != 1, NULL);
             CHECK(strstr(text, "</think>") != NULL);
             CHECK(strstr(text, "<|im_end|>") == NULL);
             free(text);
-            tok_ids_free(&ids);
+            if (style == 0) r1_examples[i] = ids;
+            else if (style == 2) {
+                CHECK(ids.n == r1_examples[i].n && !memcmp(ids.ids, r1_examples[i].ids, ids.n * sizeof *ids.ids));
+                tok_ids_free(&r1_examples[i]);
+            }
+            if (style != 0) tok_ids_free(&ids);
         }
         CHECK_INT(judged_right, 20);
         // A batch: targets only inside responses, padding in segment -1.
@@ -59,6 +163,7 @@ int main(void) {
         }
         CHECK_INT(bad, 0);
         CHECK_INT(count, ntgt);
+        sft_task_free(&s);
     }
     // Step rewards on tokens: a gold trace's steps are all right and cover the response; a trace
     // with injected errors gets 0 exactly where the generator made the mistakes.
@@ -87,6 +192,8 @@ int main(void) {
         tok_ids_free(&ids);
     }
     CHECK_INT(agree, tried);
+    sft_task_free(&s);
     tok_free(tok);
+    test_r1_distill_layout();
     return test_summary("test_sft_data");
 }

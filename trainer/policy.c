@@ -64,8 +64,9 @@ int policy_check(const fx_config *c, model_config *mc, tok_tokenizer **tok, fx_e
 int policy_save(const fx_config *c, const model *m, const char *dir, fx_err *err) {
     if (model_save(m, dir, ST_F32, err)) return -1;
     if (!c->model.path[0]) return tok_write_builtin(dir, err);
-    const char *files[] = {"tokenizer.json", "tokenizer_config.json"};
-    for (int k = 0; k < 2; k++) {
+    // what the tokenizer, the chat template and the stop ids are read from (all but the first optional)
+    const char *files[] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"};
+    for (int k = 0; k < 4; k++) {
         char src[FX_CFG_STR_LEN + 32], dst[4200];
         snprintf(src, sizeof src, "%s/%s", c->model.path, files[k]);
         snprintf(dst, sizeof dst, "%s/%s", dir, files[k]);
@@ -73,7 +74,7 @@ int policy_save(const fx_config *c, const model *m, const char *dir, fx_err *err
         fx_err missing;
         char *data = fx_read_file(src, &len, &missing);
         if (!data) {
-            if (k == 0) return fx_errf(err, "%s", missing.msg); // tokenizer_config.json is optional
+            if (k == 0) return fx_errf(err, "%s", missing.msg);
             continue;
         }
         int rc = fx_write_file_atomic(dst, data, len, err);

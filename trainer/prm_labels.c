@@ -135,30 +135,26 @@ void prm_template_rates(const prm_writer *w, const task_problem *p, const char *
 static void policy_write(void *ctx, const task_problem *const *p, const char *const *prefix, const uint64_t *stream,
                          int B, bool line, char **out) {
     prm_policy_writer *pw = ctx;
-    int32_t eos = tok_token_id(pw->tok, "<|im_end|>");
-    if (eos < 0) eos = tok_eos(pw->tok);
+    const tok_prompt *pr = pw->prompt;
     int max_new = line ? pw->max_line : pw->max_response;
     tok_ids *ids = fx_calloc((size_t)B, sizeof *ids);
     const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
     int *plen = fx_malloc((size_t)B * sizeof *plen);
     for (int b = 0; b < B; b++) {
         char *q = task_prompt(p[b]);
-        tok_message msg = {"user", q};
-        char *chat = tok_chat_format(&msg, 1, pw->chat, true);
         const char *body = prefix[b];
-        if (pw->chat == TOK_CHAT_R1 && !strncmp(body, "<think>\n", 8)) body += 8; // the prompt opened it
-        size_t n1 = strlen(chat), n2 = strlen(body);
-        char *text = fx_malloc(n1 + n2 + 1);
-        memcpy(text, chat, n1), memcpy(text + n1, body, n2 + 1);
-        tok_encode(pw->tok, text, n1 + n2, &ids[b]);
+        if (pr->opens_think && !strncmp(body, "<think>\n", 8)) body += 8; // the prompt opened it
+        fx_err err;
+        if (tok_prompt_encode(pr, pw->tok, q, body, &ids[b], &err))
+            fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s", err.msg);
         pp[b] = ids[b].ids, plen[b] = (int)ids[b].n;
-        free(text), free(chat), free(q);
+        free(q);
     }
     const char *nl = "\n";
     rollout_decode_opts o_ = {.sample = pw->sample, .seed = pw->seed, .stream = stream, .max_new = max_new,
-                              .stop = &eos, .nstop = 1, .stop_strings = line ? &nl : NULL, .nstop_strings = line,
-                              .tok = pw->tok};
-    rollout_decode_texts(pw->m, pw->tok, pp, plen, B, &o_, eos, out, NULL);
+                              .stop = pr->stop, .nstop = pr->nstop, .stop_strings = line ? &nl : NULL,
+                              .nstop_strings = line, .tok = pw->tok};
+    rollout_decode_texts(pw->m, pw->tok, pp, plen, B, &o_, pr->end_of_turn, out, NULL);
     for (int b = 0; b < B; b++) tok_ids_free(&ids[b]);
     free(ids), free(pp), free(plen);
 }

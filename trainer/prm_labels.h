@@ -30,11 +30,12 @@ typedef struct {
     void *ctx;
 } prm_writer;
 
-// The writer that samples from a policy (the chat layout `chat`, the decoder's sampling params).
+// The writer that samples from a policy (its prompts and stop ids `prompt`, the decoder's sampling
+// params).
 typedef struct {
     model *m;
     tok_tokenizer *tok;
-    tok_chat_style chat;
+    const tok_prompt *prompt;
     sample_params sample;
     uint64_t seed;
     int max_line, max_response; // new tokens per line / for the response

@@ -66,6 +66,7 @@ int prm_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     int B = (int)c->prm.batch, steps = (int)c->prm.steps;
     model m = {0}, policy = {0};
     pool pl = {0};
+    tok_prompt data_prompt = {0}, policy_prompt = {0};
     tok_tokenizer *tok = NULL, *policy_tok = NULL;
     fx_metrics mx = {0};
     train_ckpt ck = {0};
@@ -87,8 +88,10 @@ int prm_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
         goto fail;
     }
     // Template-guided trajectory targets: the policy writes rollouts along each training trace's plan.
-    pl.r1 = !strcmp(c->task.chat, "r1");
-    if (c->prm.data[0]) {
+    if (c->prm.data[0]) { // as the policy's prompt (task.chat) would have opened them
+        tok_prompt_opts po = sft_prompt_opts(c, c->model.path);
+        if (tok_prompt_init(&data_prompt, tok, &po, &err)) goto fail;
+        pl.r1 = data_prompt.opens_think;
         if (prm_input_each(c->prm.data, NULL, tok, add_to_pool, &pl, &err)) goto fail;
         if (!pl.n) {
             fx_errf(&err, "prm.data: %s: no traces", c->prm.data);
@@ -103,9 +106,9 @@ int prm_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     if (c->prm.template_rollouts > 0) {
         const char *pp = c->prm.policy_path[0] ? c->prm.policy_path : c->model.path;
         if (tok_load(&policy_tok, pp, &err) || model_load(&policy, pp, be, &err)) goto fail;
-        tok_chat_style chat;
-        FX_ASSERT(tok_chat_style_parse(c->task.chat, &chat) == 0);
-        pw = (prm_policy_writer){&policy, policy_tok, chat, {1, 0, 1, 0}, (uint64_t)c->run.seed, 64, 24};
+        tok_prompt_opts po = sft_prompt_opts(c, pp);
+        if (tok_prompt_init(&policy_prompt, policy_tok, &po, &err)) goto fail;
+        pw = (prm_policy_writer){&policy, policy_tok, &policy_prompt, {1, 0, 1, 0}, (uint64_t)c->run.seed, 64, 24};
         writer = prm_policy_writer_make(&pw);
         d.writer = &writer, d.template_rollouts = (int)c->prm.template_rollouts;
         fx_info("prm-train: trajectory targets from %d template-guided rollouts per trace by %s", d.template_rollouts, pp);
@@ -236,5 +239,6 @@ out:
     if (m.params_mem) model_free(&m);
     if (policy.params_mem) model_free(&policy);
     tok_free(tok), tok_free(policy_tok);
+    tok_prompt_free(&data_prompt), tok_prompt_free(&policy_prompt);
     return code;
 }

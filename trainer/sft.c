@@ -12,15 +12,23 @@
 #include "../rollout/dataset.h"
 #include "../rollout/decode.h"
 
-// The chat-formatted user turn, then the response (without the "<think>\n" that the r1 layout's
-// prompt already opened) and the end-of-turn token.
-static void encode_example(const sft_task *s, const char *problem, const char *response, tok_ids *ids, int *nprompt) {
+// The prompt, then the response (without the "<think>\n" that a prompt ending in it already
+// opened) and the end-of-turn token.
+static int encode_example(const sft_task *s, const char *problem, const char *response, tok_ids *ids, int *nprompt,
+                          fx_err *err) {
     ids->n = 0;
-    tok_encode_prompt(s->tok, problem, s->chat, ids);
+    if (tok_prompt_encode(&s->prompt, s->tok, problem, NULL, ids, err)) return -1;
     *nprompt = (int)ids->n;
-    if (s->chat == TOK_CHAT_R1 && strncmp(response, "<think>\n", 8) == 0) response += 8;
+    if (s->prompt.opens_think && strncmp(response, "<think>\n", 8) == 0) response += 8;
     tok_encode(s->tok, response, strlen(response), ids);
     tok_ids_push(ids, s->eos);
+    return 0;
+}
+
+static void free_data(sft_task *s) {
+    for (int64_t i = 0; i < s->ndata; i++) tok_ids_free(&s->data[i]);
+    free(s->data), free(s->data_nprompt);
+    s->data = NULL, s->data_nprompt = NULL, s->ndata = 0;
 }
 
 int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
@@ -54,8 +62,11 @@ int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
             }
             tok_ids *ids = &s->data[s->ndata];
             *ids = (tok_ids){0};
-            encode_example(s, q->valuestring, r->valuestring, ids, &s->data_nprompt[s->ndata]);
-            if ((int)ids->n <= s->max_seq) s->ndata++;
+            fx_err bad;
+            if (encode_example(s, q->valuestring, r->valuestring, ids, &s->data_nprompt[s->ndata], &bad)) {
+                rc = fx_errf(err, "%s:%d: problem: %s", path, lineno, bad.msg);
+                tok_ids_free(ids);
+            } else if ((int)ids->n <= s->max_seq) s->ndata++;
             else tok_ids_free(ids);
         }
         cJSON_Delete(j);
@@ -65,7 +76,7 @@ int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
     if (!rc && !s->ndata)
         rc = fx_errf(err, "sft.data: %s: no example (of %lld) fits in model.max_seq = %d tokens", path, (long long)lines,
                      s->max_seq);
-    if (rc) return sft_task_free(s), -1;
+    if (rc) return free_data(s), -1;
     if (s->ndata < lines)
         fx_warn("sft.data: %s: %lld of %lld examples are longer than model.max_seq and left out", path,
                 (long long)(lines - s->ndata), (long long)lines);
@@ -80,6 +91,16 @@ int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
     return 0;
 }
 
+tok_prompt_opts sft_prompt_opts(const fx_config *c, const char *dir) {
+    return (tok_prompt_opts){.chat = c->task.chat,
+                             .system = c->task.system,
+                             .vars = c->task.chat_vars,
+                             .dir = dir && dir[0] ? dir : NULL,
+                             .chat_key = "task.chat",
+                             .system_key = "task.system",
+                             .vars_key = "task.chat_vars"};
+}
+
 int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err) {
     memset(s, 0, sizeof *s);
     s->tok = tok;
@@ -91,23 +112,24 @@ int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *e
     if (strlen(c->task.operators) >= sizeof s->task.operators)
         return fx_errf(err, "task.operators: expected some of \"+-*\", got \"%s\"", c->task.operators);
     if (task_opts_check(&s->task, err)) return -1;
-    FX_ASSERT(tok_chat_style_parse(c->task.chat, &s->chat) == 0);
     s->seed = (uint64_t)c->run.seed;
     s->max_seq = (int)c->model.max_seq;
-    s->eos = tok_token_id(tok, "<|im_end|>");
-    if (s->eos < 0) return fx_errf(err, "tokenizer: no <|im_end|> token (the chat layouts need it)");
+    tok_prompt_opts po = sft_prompt_opts(c, c->model.path);
+    if (tok_prompt_init(&s->prompt, tok, &po, err)) return -1;
+    s->eos = s->prompt.end_of_turn;
     return 0;
 }
 
 void sft_task_free(sft_task *s) {
-    for (int64_t i = 0; i < s->ndata; i++) tok_ids_free(&s->data[i]);
-    free(s->data), free(s->data_nprompt);
-    s->data = NULL, s->data_nprompt = NULL, s->ndata = 0;
+    free_data(s);
+    tok_prompt_free(&s->prompt);
 }
 
 void sft_prompt(const sft_task *s, const task_problem *p, tok_ids *out) {
     char *q = task_prompt(p);
-    tok_encode_prompt(s->tok, q, s->chat, out);
+    fx_err err;
+    if (tok_prompt_encode(&s->prompt, s->tok, q, NULL, out, &err))
+        fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s", err.msg);
     free(q);
 }
 
@@ -128,7 +150,7 @@ void sft_example(const sft_task *s, uint64_t index, tok_ids *ids, int *nprompt) 
     task_trace_make(&p, &s->task, s->seed, index, &t);
     // In the r1 layout the prompt already opened the trajectory.
     const char *body = t.text;
-    if (s->chat == TOK_CHAT_R1 && strncmp(body, "<think>\n", 8) == 0) body += 8;
+    if (s->prompt.opens_think && strncmp(body, "<think>\n", 8) == 0) body += 8;
     tok_encode(s->tok, body, strlen(body), ids);
     tok_ids_push(ids, s->eos);
     task_trace_free(&t);
@@ -182,13 +204,13 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
         }
         int room = s->max_seq - plen[0];
         for (int b = 1; b < b_n; b++) room = s->max_seq - plen[b] < room ? s->max_seq - plen[b] : room;
-        rollout_decode_opts o = {.max_new = room > 1 ? room : 1, .stop = &s->eos, .nstop = 1}; // greedy
+        rollout_decode_opts o = {.max_new = room > 1 ? room : 1, .stop = s->prompt.stop, .nstop = s->prompt.nstop};
         rollout_decode_texts(m, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len);
         for (int b = 0; b < b_n; b++) {
             char *text = texts[b];
             size_t len = strlen(text);
             char *trace = text;
-            if (s->chat == TOK_CHAT_R1) { // the prompt opened <think>: the checker wants it in the trace
+            if (s->prompt.opens_think) { // the prompt opened <think>: the checker wants it in the trace
                 trace = fx_malloc(len + 9);
                 memcpy(trace, "<think>\n", 8);
                 memcpy(trace + 8, text, len + 1);
@@ -223,8 +245,8 @@ void sft_log_eval(fx_metrics *mx, int step, const sft_eval_result *r) {
 
 int sft_step_rewards(const sft_task *task, const task_problem *p, const int32_t *resp, int R, int max_steps,
                      int32_t *step_end, float *step_reward) {
-    char *text = rollout_response_text(task->tok, resp, R, task->eos);
-    bool r1 = task->chat == TOK_CHAT_R1;
+    char *text = rollout_response_text_stop(task->tok, resp, R, task->prompt.stop, task->prompt.nstop);
+    bool r1 = task->prompt.opens_think;
     size_t tlen = strlen(text);
     char *full = fx_malloc(tlen + 9);
     snprintf(full, tlen + 9, "%s%s", r1 ? "<think>\n" : "", text);
@@ -233,7 +255,7 @@ int sft_step_rewards(const sft_task *task, const task_problem *p, const int32_t 
     int64_t *byte_end = fx_malloc((size_t)(R ? R : 1) * sizeof *byte_end), at = r1 ? 8 : 0;
     for (int j = 0; j < R; j++) {
         size_t len = 0;
-        if (resp[j] != task->eos) tok_token_bytes(task->tok, resp[j], &len);
+        if (!tok_prompt_is_stop(&task->prompt, resp[j])) tok_token_bytes(task->tok, resp[j], &len);
         byte_end[j] = (at += (int64_t)len);
     }
     int n = 0, j = 0;

@@ -1,6 +1,7 @@
 // sft.h — supervised fine-tuning data and evaluation for the built-in task.
-// An example is the chat-formatted problem (the prompt) followed by its trace as the assistant's
-// answer, closed by the end-of-turn token (the response); only the response's tokens are
+// An example is the problem as a prompt (the checkpoint's chat template under task.chat = auto)
+// followed by its trace as the assistant's answer, closed by the end-of-turn token (the
+// response); only the response's tokens are
 // trained on. Training problems are indices 0, 1, 2, ... of the run's seed; evaluation uses a
 // separate stream of problems (held out), decoded greedily and checked by the task's checker.
 #ifndef FLUXRL_SFT_H
@@ -17,9 +18,9 @@
 typedef struct {
     tok_tokenizer *tok;
     task_opts task;
-    tok_chat_style chat;
+    tok_prompt prompt; // how a problem becomes a prompt (task.chat, task.system, task.chat_vars), its stop ids
     uint64_t seed;
-    int32_t eos;   // the end-of-turn token, <|im_end|>
+    int32_t eos;       // the end-of-turn token appended to each response (prompt.end_of_turn)
     int max_seq;
     // sft.data: examples read from a file instead of the generator, tokenised once, in the order
     // they are trained on (shuffled with the seed; training index i is example i % ndata).
@@ -28,13 +29,19 @@ typedef struct {
     int64_t ndata;
 } sft_task;
 
+// Builds the prompt settings from c (task.*) against tok and the model folder c->model.path (its
+// generation_config.json); a template that cannot render them is bad input.
 int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err);
+// The prompt settings of c (task.chat, task.system, task.chat_vars) for the model folder dir
+// (empty or NULL: the built-in tokenizer).
+tok_prompt_opts sft_prompt_opts(const fx_config *c, const char *dir);
 // sft.data: trains on the examples of a JSONL file ({"problem", "response"} per line, the problem
 // as the user turn) instead of the generator. Bad lines are errors naming FILE:LINE and the field;
 // examples longer than max_seq are left out (with a warning).
 int sft_task_load_data(sft_task *s, const char *path, fx_err *err);
 void sft_task_free(sft_task *s);
-// The prompt's ids (the problem formatted as a chat turn, generation prompt included).
+// The prompt's ids (the problem as the user turn, generation prompt included). A problem the
+// chat template refuses (its raise_exception) ends the run as bad input.
 void sft_prompt(const sft_task *s, const task_problem *p, tok_ids *out);
 // Example `index` of the training stream (problem `index` of the generator, or of sft.data):
 // ids = prompt + response.

@@ -86,6 +86,13 @@ c["chat_template"] = "{% for m in messages %}\n{{ m.content | wordwrap(20) }}{% 
 json.dump(c, open(sys.argv[1], "w"))
 E
 row 2 "badtpl/tokenizer_config.json: chat_template: line 2: unsupported filter 'wordwrap'" "a chat template construct fluxrl does not implement" -- "$fx" eval --model "$tmp/badtpl"
+cp -r "$lm" "$tmp/notpl" && rm "$tmp/notpl/chat_template.jinja"
+row 2 "notpl: the tokenizer has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja); --chat = auto needs one: set --chat to chatml or r1" "no chat template under --chat auto" -- "$fx" eval --model "$tmp/notpl"
+cp -r "$lm" "$tmp/raises" && printf "{{ raise_exception('no prompts here') }}" >"$tmp/raises/chat_template.jinja"
+row 2 "--chat = auto: $tmp/raises/chat_template.jinja: line 1: raise_exception: no prompts here" "a chat template that raises" -- "$fx" eval --model "$tmp/raises"
+cp -r "$lm" "$tmp/badgen" && printf '{"eos_token_id": [286, "<|im_end|>"]}' >"$tmp/badgen/generation_config.json"
+row 2 "badgen/generation_config.json: eos_token_id[1]: expected a token id (an integer >= 0)" "generation_config.json's eos_token_id" -- "$fx" eval --model "$tmp/badgen"
+row 2 "task.chat_vars: expected a JSON object of template variables" "task.chat_vars not an object" -- "$fx" sft "$src/configs/demo.json" --set "run.out_dir=$tmp/runs" --set "task.chat_vars=[1]"
 
 # --- datasets ---
 printf '{"question": "1+1\\u0000=?", "answer": "2"}\n' >"$tmp/nul.jsonl"

@@ -100,7 +100,11 @@ printf '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content
 expect_run 2 "--chat: the template raises" -- "$fx" tokenize --tokenizer "$tmp/gemma" --chat --input "$tmp/chat_sys.jsonl"
 expect_contains "$out" '{"text":"<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\nyo<end_of_turn>\n<start_of_turn>model\n","ids":[' "gemma's layout rendered"
 expect_contains "$err" "chat_sys.jsonl:2: $tmp/gemma/tokenizer_config.json: chat_template: line 1: raise_exception: System role not supported" "raise_exception's message"
-expect_run 2 "--chat without a template" -- "$fx" tokenize --tokenizer "$builtin" --chat --input "$tmp/chat_sys.jsonl"
+# the built-in tokenizer's own template writes the r1 layout
+expect_run 0 "--chat with the built-in template" -- "$fx" tokenize --tokenizer "$builtin" --chat --input "$tmp/chat_sys.jsonl"
+expect_contains "$out" '{"text":"<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n<|im_start|>assistant\n<think>\n","ids":[285,277,10,104,105,286,10,285,275,10,121,111,286,10,285,275,10,287,10]}' "the r1 layout"
+mkdir "$tmp/notpl" && cp "$builtin/tokenizer.json" "$builtin/tokenizer_config.json" "$tmp/notpl/"
+expect_run 2 "--chat without a template" -- "$fx" tokenize --tokenizer "$tmp/notpl" --chat --input "$tmp/chat_sys.jsonl"
 expect_contains "$err" "the tokenizer has no chat template" "no template named"
 expect_run 2 "--chat with --decode" -- "$fx" tokenize --tokenizer "$builtin" --chat --decode
 /usr/bin/python3 -c 'import json, sys
