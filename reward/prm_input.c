@@ -22,9 +22,13 @@ int prm_input_split(const char *response, char **steps, int max) {
     size_t close;
     int n = steps_split_text(response, spans, max, &close);
     for (int k = 0; k < n; k++) {
-        size_t len = spans[k].end - spans[k].begin;
-        steps[k] = fx_malloc(len + 1);
-        memcpy(steps[k], response + spans[k].begin, len);
+        // A "</think>" after the first one has no text in the step, as GRPO's token steps drop it.
+        size_t len = 0;
+        steps[k] = fx_malloc(spans[k].end - spans[k].begin + 1);
+        for (size_t i = spans[k].begin; i < spans[k].end; i++) {
+            if (spans[k].end - i >= 8 && !strncmp(response + i, "</think>", 8)) i += 7;
+            else steps[k][len++] = response[i];
+        }
         steps[k][len] = '\0';
     }
     free(spans);

@@ -75,16 +75,28 @@ int steps_split(const int32_t *ids, int n, const steps_params *p, steps_piece_fn
     return nsteps;
 }
 
+// A "</think>" after the first is a special token with no text, as steps_split sees it: it neither
+// ends a step nor counts as text. Its length at t + i (before to), else 0.
+static size_t invisible(const char *t, size_t i, size_t to) {
+    return to - i >= 8 && !memcmp(t + i, "</think>", 8) ? 8 : 0;
+}
+
 // Appends the trimmed, non-empty pieces of t[from, to) between blank lines to spans[k..].
 static int split_part(const char *t, size_t from, size_t to, uint8_t part, steps_span *spans, int k, int max) {
     steps_sep blank = {0};
     size_t b = from;
     for (size_t i = from; i <= to; i++) {
+        size_t skip = i < to ? invisible(t, i, to) : 0;
+        if (skip) {
+            i += skip - 1;
+            continue;
+        }
         bool sep = i < to && steps_sep_feed(&blank, (unsigned char)t[i]);
         if (!sep && i < to) continue;
         size_t pb = b, e = i;
-        while (pb < e && is_space((unsigned char)t[pb])) pb++;
-        while (e > pb && is_space((unsigned char)t[e - 1])) e--;
+        for (size_t n; pb < e && ((n = invisible(t, pb, e)) || is_space((unsigned char)t[pb]));) pb += n ? n : 1;
+        for (; e > pb && (is_space((unsigned char)t[e - 1]) || (e - pb >= 8 && invisible(t, e - 8, e)));)
+            e -= is_space((unsigned char)t[e - 1]) ? 1 : 8;
         if (e > pb) {
             if (k < max) spans[k++] = (steps_span){pb, e, part};
             else spans[max - 1].end = e; // out of room: the rest joins the last step

@@ -43,8 +43,9 @@ int steps_split(const int32_t *ids, int n, const steps_params *p, steps_piece_fn
 
 // ---- on text ------------------------------------------------------------------------------------
 // text: a NUL-terminated response. A "<think>" at its start (after whitespace) is dropped; the first
-// "</think>" ends the thinking part. Steps are trimmed of whitespace (space, tab, CR, LF), empty ones
-// dropped; with more than max steps the rest joins the last one.
+// "</think>" ends the thinking part; a later "</think>" is text-less, as the token is to steps_split
+// (it neither ends a step nor makes one). Steps are trimmed of whitespace (space, tab, CR, LF) and of
+// such "</think>", empty ones dropped; with more than max steps the rest joins the last one.
 typedef struct {
     size_t begin, end; // the trimmed step text[begin, end)
     uint8_t part;      // 0 before "</think>" (every step when there is none), 1 after it

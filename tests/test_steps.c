@@ -90,5 +90,14 @@ int main(void) {
     for (int i = 0; i < 7; i++) strcat(joined, vocab[h[i]]);
     CHECK_INT(steps_split_text(joined, sp, 8, &close), 3);
     CHECK(!strncmp(joined + sp[1].begin, "B", 1) && sp[1].end - sp[1].begin == 1);
+    // A later "</think>" has no text: on tokens (id 99 again) and on text, it neither ends a step
+    // nor makes one, and the blank line around it is one.
+    int32_t t3[] = {0, 99, 3, 99, 3, 1, 3, 99, 3, 7};
+    CHECK_INT(split(t3, 10, 99, 0, 16, ends, parts, &te), 3);
+    CHECK(te == 1 && ends[0] == 2 && ends[1] == 9 && ends[2] == 10);
+    const char *t4 = "A</think>\n</think>\nB\n</think>\nx.</think>";
+    CHECK_INT(steps_split_text(t4, sp, 8, &close), 3);
+    CHECK(sp[0].end - sp[0].begin == 1 && t4[sp[1].begin] == 'B' && sp[1].end - sp[1].begin == 1);
+    CHECK(!strncmp(t4 + sp[2].begin, "x.", 2) && sp[2].end - sp[2].begin == 2 && sp[2].part == 1);
     return test_summary("test_steps");
 }
