@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/log.h"
 #include "../reward/prm.h"
 #include "cli.h"
 #include "../reward/prm_input.h"
@@ -24,6 +25,7 @@ static int score_one(void *ctx, const prm_input_trace *t, fx_err *err) {
     cli_json_number(stdout, r.trajectory);
     fputs(", \"score\": ", stdout);
     cli_json_number(stdout, r.score);
+    if (p->readout == PRM_SCALAR) fputs(", \"step_rewards_are\": \"fluxrl_extension\"", stdout);
     fputs("}\n", stdout);
     return 0;
 }
@@ -31,13 +33,16 @@ static int score_one(void *ctx, const prm_input_trace *t, fx_err *err) {
 int cmd_prm_score(int argc, char **argv) {
     const char *be_kind, *be_precision;
     if (cli_take_backend("prm-score", &argc, argv, &be_kind, &be_precision)) return FX_EXIT_INPUT;
-    const char *dir = NULL, *input = NULL, *tok_path = NULL;
+    const char *dir = NULL, *input = NULL, *tok_path = NULL, *system = NULL;
+    bool traj_sep = false;
     double alpha = 1.0;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--prm") && v) dir = v, i++;
         else if (!strcmp(argv[i], "--input") && v) input = v, i++;
         else if (!strcmp(argv[i], "--tokenizer") && v) tok_path = v, i++;
+        else if (!strcmp(argv[i], "--system") && v) system = v, i++;
+        else if (!strcmp(argv[i], "--trajectory-separator")) traj_sep = true;
         else if (!strcmp(argv[i], "--alpha") && v) {
             char *end;
             alpha = strtod(v, &end);
@@ -60,10 +65,19 @@ int cmd_prm_score(int argc, char **argv) {
     prm_scorer p;
     fx_err err;
     int rc = prm_load(&p, dir, be, (float)alpha, &err);
+    bool loaded = rc == 0;
+    if (!rc && (traj_sep || system) && p.readout != PRM_CLASS2)
+        rc = fx_errf(&err, "fluxrl prm-score: --trajectory-separator and --system apply to a 2-class PRM; %s has a scalar head", dir);
+    else if (!rc && system && p.input != PRM_INPUT_TEMPLATE)
+        rc = fx_errf(&err, "fluxrl prm-score: --system: %s is read in fluxrl's own layout, not through a chat template", dir);
     if (!rc) {
+        p.traj_sep = p.traj_sep || traj_sep;
+        p.system = system;
+        if (p.readout == PRM_SCALAR)
+            fx_info("%s: the trajectory reward is the PRM's own score; the step rewards are fluxrl's extension", dir);
         rc = prm_input_each(input, tok_path, p.tok, score_one, &p, &err);
-        prm_free(&p);
     }
+    if (loaded) prm_free(&p);
     if (rc) fprintf(stderr, "%s\n", err.msg);
     backend_destroy(be);
     return rc ? FX_EXIT_INPUT : FX_EXIT_OK;

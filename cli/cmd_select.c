@@ -27,6 +27,7 @@ typedef struct {
 
 typedef struct {
     prm_scorer *prm;
+    bool scalar; // the PRM's head is scalar: its step rewards are fluxrl's extension
     scored *t;
     float *score;
     int64_t n, cap;
@@ -72,6 +73,7 @@ static int write_jsonl(const pool *p, const int64_t *idx, int64_t k, const char 
         cJSON *st = cJSON_AddArrayToObject(j, "step_rewards");
         for (int q = 0; q < s->nsteps; q++) cJSON_AddItemToArray(st, cJSON_CreateNumber(s->step[q]));
         cJSON_AddNumberToObject(j, "trajectory_reward", s->trajectory);
+        if (p->scalar) cJSON_AddStringToObject(j, "step_rewards_are", "fluxrl_extension");
         cJSON_AddNumberToObject(j, "index", (double)idx[r]);
         char *line = cli_json_text(j);
         fprintf(f, "%s\n", line);
@@ -177,6 +179,7 @@ int cmd_select(int argc, char **argv) {
     fx_err err;
     int rc = prm_load(&prm, dir, be, (float)alpha, &err);
     if (!rc) {
+        p.scalar = prm.readout == PRM_SCALAR;
         rc = prm_input_each(input, tok_path, prm.tok, add_trace, &p, &err);
         prm_free(&prm);
     }

@@ -78,9 +78,15 @@ const cli_command cli_commands[] = {
      "whatever S is.\n", cmd_generate},
     {"prm-score", "score traces with a process reward model: step rewards, trajectory reward, r^",
      "usage: fluxrl prm-score --prm DIR --input TRACES.h5|FILE.jsonl [--alpha A] [--tokenizer PATH]\n"
-     "       [--backend cpu|cuda] [--precision bf16|fp32]   (cuda: device 0)\n"
-     "DIR is a Hugging Face PRM: Qwen2ForProcessRewardModel (2-class head read at each <extra_0>)\n"
-     "or *ForRewardModel (sigmoid of a scalar head at each step's last token and the trace's last).\n"
+     "       [--trajectory-separator] [--system TEXT] [--backend cpu|cuda] [--precision bf16|fp32]\n"
+     "DIR is a Hugging Face PRM, read as its authors read it (docs/prm.md): Qwen2ForProcessRewardModel\n"
+     "(2-class head read at each <extra_0>; the checkpoint's chat template over user = the problem,\n"
+     "assistant = the steps each followed by <extra_0>; --system TEXT adds a system turn), or a\n"
+     "*ForRewardModel with score.bias (ReasonFlux-PRM-1.5B after scripts/convert_reasonflux_prm_1p5b.py:\n"
+     "sigmoid of the head at the last token of problem + completion, the trajectory reward; the step\n"
+     "rewards at each step's last token are fluxrl's extension). Folders fluxrl prm-train wrote keep\n"
+     "fluxrl's layout and its trajectory separator (one more <extra_0>); --trajectory-separator asks\n"
+     "a released 2-class PRM for it too. Without one the trajectory reward is the last step's.\n"
      "JSONL lines are {\"problem\": ..., \"steps\": [...]} or {\"problem\": ..., \"response\": ...}\n"
      "(split at blank lines). An HDF5 trace store is decoded with --tokenizer, or the tokenizer it\n"
      "names. Prints per trace {\"index\", \"step_rewards\", \"trajectory_reward\", \"score\"} with\n"

@@ -59,6 +59,7 @@ static int param_kinds(const model *m, param_kind *k) {
         k[n++] = (param_kind){F(s2b), "score.2.bias", 2, 0, false, false, false};
     }
     if (m->head == MODEL_HEAD_VALUE) k[n++] = (param_kind){F(s2w), "score.weight", 1, C, false, true, false};
+    if (m->head == MODEL_HEAD_VALUE && c->score_bias) k[n++] = (param_kind){F(s2b), "score.bias", 1, 0, false, false, false};
     return n;
 }
 

@@ -21,7 +21,7 @@
 // What sits on top of the backbone (from config.json's architectures[0]).
 typedef enum {
     MODEL_HEAD_LM = 0, // *ForCausalLM: lm_head (or the tied embedding), log-probs over the vocabulary
-    MODEL_HEAD_VALUE,  // *ForRewardModel / *ForSequenceClassification: score (1, C), no bias
+    MODEL_HEAD_VALUE,  // *ForRewardModel / *ForSequenceClassification: score (1, C), a bias when score_bias
     MODEL_HEAD_PRM,    // Qwen2ForProcessRewardModel: score.0 Linear(C,C) -> ReLU -> score.2 Linear(C,2)
 } model_head;
 
@@ -50,7 +50,7 @@ typedef struct {
     float *s0w;   // (C, C)        score.0.weight (PRM)
     float *s0b;   // (C)
     float *s2w;   // (2, C)        score.2.weight (PRM); score.weight (1, C) for the value head
-    float *s2b;   // (2)
+    float *s2b;   // (2)           score.2.bias (PRM); score.bias (1) for a value head with score_bias
 } model_params;
 
 // One tensor of the layout: its Hugging Face name, place and shape.

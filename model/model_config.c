@@ -158,6 +158,7 @@ int model_config_parse(model_config *c, const char *json, size_t len, const char
     if (!rc) rc = get_rope_parameters(&r, &c->rope_theta);
     if (!rc) rc = get_double(&r, "rms_norm_eps", 1e-6, &c->rms_norm_eps);
     if (!rc) rc = get_bool(&r, "tie_word_embeddings", false, &c->tie_word_embeddings);
+    if (!rc) rc = get_bool(&r, "score_bias", false, &c->score_bias);
     bool attention_bias = false;
     if (!rc && !qwen2) rc = get_bool(&r, "attention_bias", false, &attention_bias);
     if (!rc && !qwen2 && !qwen3) rc = get_bool(&r, "mlp_bias", false, &c->mlp_bias);
@@ -251,6 +252,7 @@ int model_config_save(const model_config *c, const char *path, fx_err *err) {
     cJSON_AddNumberToObject(root, "rope_theta", c->rope_theta);
     cJSON_AddNumberToObject(root, "rms_norm_eps", c->rms_norm_eps);
     cJSON_AddBoolToObject(root, "tie_word_embeddings", c->tie_word_embeddings);
+    if (c->score_bias) cJSON_AddBoolToObject(root, "score_bias", true);
     if (strcmp(c->model_type, "qwen2") != 0) cJSON_AddBoolToObject(root, "attention_bias", c->qkv_bias);
     if (strcmp(c->model_type, "llama") == 0) cJSON_AddBoolToObject(root, "mlp_bias", c->mlp_bias);
     if (strcmp(c->model_type, "qwen2") == 0) cJSON_AddBoolToObject(root, "use_sliding_window", false);

@@ -31,6 +31,8 @@ typedef struct {
     bool mlp_bias;            // bias on gate/up/down (llama mlp_bias)
     bool qk_norm;             // q_norm / k_norm RMSNorm over head_dim (qwen3)
     bool tie_word_embeddings; // lm_head shares model.embed_tokens.weight
+    bool score_bias;          // the value head has score.bias (1): fluxrl's key "score_bias", written by
+                              // scripts/convert_reasonflux_prm_1p5b.py (ReasonFlux-PRM-1.5B's Linear(h, 1))
     int bos_token_id, eos_token_id; // -1 when absent
     char torch_dtype[16];     // as written in the file ("float32", "bfloat16", ...)
 } model_config;

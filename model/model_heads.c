@@ -99,6 +99,7 @@ void model_value_forward(model *m, float *values) {
     FX_ASSERT(m->head == MODEL_HEAD_VALUE);
     int N = ntok(m);
     BE->matmul(CTX, m->head_out, m->lnf, m->p.s2w, N, 1, m->C, false, true, false);
+    if (m->cfg.score_bias) BE->add_bias(CTX, m->head_out, m->p.s2b, N, 1);
     if (values) BE->download(CTX, values, m->head_out, (size_t)N * sizeof(float));
 }
 
@@ -107,6 +108,7 @@ void model_value_backward(model *m, const float *dvalue) {
     int N = ntok(m);
     BE->upload(CTX, m->head_dout, dvalue, (size_t)N * sizeof(float));
     BE->matmul(CTX, m->g.s2w, m->head_dout, m->lnf, 1, m->C, N, true, false, true);
+    if (m->cfg.score_bias) BE->bias_backward(CTX, m->g.s2b, m->head_dout, N, 1);
     BE->matmul(CTX, m->dlnf, m->head_dout, m->p.s2w, N, m->C, 1, false, false, true);
 }
 

@@ -1,11 +1,57 @@
 // prm.c — see prm.h.
 #include "prm.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "reward.h"
+
+// config.json's "fluxrl_prm" into p (input and trajectory separator); absent: the released reading.
+static int read_marker(prm_scorer *p, const char *dir, fx_err *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    size_t len;
+    char *text = fx_read_file(path, &len, err);
+    if (!text) return -1;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *mark = cJSON_GetObjectItemCaseSensitive(root, "fluxrl_prm");
+    p->input = p->readout == PRM_CLASS2 ? PRM_INPUT_TEMPLATE : PRM_INPUT_PLAIN;
+    p->traj_sep = false;
+    p->fluxrl_folder = mark != NULL;
+    int rc = 0;
+    if (mark) {
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(mark, "input");
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(mark, "trajectory_separator");
+        const char *want = p->readout == PRM_CLASS2 ? "\"chatml\" or \"template\"" : "\"plain\"";
+        if (!cJSON_IsObject(mark) || !cJSON_IsString(in)) rc = fx_errf(err, "%s: fluxrl_prm.input: expected %s", path, want);
+        else if (p->readout == PRM_CLASS2 && !strcmp(in->valuestring, "chatml")) p->input = PRM_INPUT_CHATML;
+        else if (p->readout == PRM_CLASS2 && !strcmp(in->valuestring, "template")) p->input = PRM_INPUT_TEMPLATE;
+        else if (p->readout == PRM_SCALAR && !strcmp(in->valuestring, "plain")) p->input = PRM_INPUT_PLAIN;
+        else rc = fx_errf(err, "%s: fluxrl_prm.input: expected %s, got \"%.40s\"", path, want, in->valuestring);
+        if (!rc && ts && !cJSON_IsBool(ts)) rc = fx_errf(err, "%s: fluxrl_prm.trajectory_separator: expected true or false", path);
+        if (!rc) p->traj_sep = cJSON_IsTrue(ts) && p->readout == PRM_CLASS2;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+// A released PRM laid out as its authors publish it but not loadable as it is: say how to convert it.
+static int not_a_prm(const char *dir, const char *arch, fx_err *err) {
+    char head[4200];
+    struct stat st;
+    snprintf(head, sizeof head, "%s/reward_head.pt", dir);
+    if (stat(head, &st) == 0)
+        return fx_errf(err, "%s: a language model with its reward head in a separate file (reward_head.pt, the "
+                            "ReasonFlux-PRM-1.5B layout); convert the folder first: scripts/convert_reasonflux_prm_1p5b.py %s OUT",
+                       dir, dir);
+    return fx_errf(err, "%s/config.json: architectures: a PRM needs a process-reward or reward head "
+                        "(Qwen2ForProcessRewardModel, *ForRewardModel), not '%s'", dir, arch);
+}
 
 int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_err *err) {
     memset(p, 0, sizeof *p);
@@ -17,17 +63,21 @@ int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_
         p->tok = NULL;
         return -1;
     }
+    int rc = 0;
     if (p->m.head == MODEL_HEAD_PRM) p->readout = PRM_CLASS2;
     else if (p->m.head == MODEL_HEAD_VALUE) p->readout = PRM_SCALAR;
-    else {
-        prm_free(p);
-        return fx_errf(err, "%s/config.json: architectures: a PRM needs a process-reward or reward head "
-                            "(Qwen2ForProcessRewardModel, *ForRewardModel), not a language-model head", dir);
-    }
+    else rc = not_a_prm(dir, p->m.cfg.architecture, err);
+    if (!rc) rc = read_marker(p, dir, err);
     p->sep = tok_token_id(p->tok, "<extra_0>");
-    if (p->readout == PRM_CLASS2 && p->sep < 0) {
+    if (!rc && p->readout == PRM_CLASS2 && p->sep < 0)
+        rc = fx_errf(err, "%s: tokenizer: no <extra_0> token, which the 2-class PRM reads at", dir);
+    if (!rc && p->input == PRM_INPUT_TEMPLATE && !tok_has_chat_template(p->tok))
+        rc = fx_errf(err, "%s/tokenizer_config.json: chat_template: missing; a released 2-class PRM reads its input "
+                          "through the checkpoint's chat template (folders fluxrl trains say \"fluxrl_prm\" in config.json)",
+                     dir);
+    if (rc) {
         prm_free(p);
-        return fx_errf(err, "%s: tokenizer: no <extra_0> token, which the 2-class PRM reads at", dir);
+        return -1;
     }
     p->max_tokens = p->m.cfg.max_position_embeddings;
     return 0;
@@ -39,67 +89,137 @@ void prm_free(prm_scorer *p) {
     memset(p, 0, sizeof *p);
 }
 
-static void encode(prm_scorer *p, const char *text, tok_ids *ids) { tok_encode(p->tok, text, strlen(text), ids); }
-
-// The input ids and where to read: reads[k] is the position of step k's read-out; the last read
-// position is the trajectory's.
-static void build_input(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, tok_ids *ids,
-                        int *reads) {
-    if (p->readout == PRM_CLASS2) { // one more separator after the last step's: the trajectory's
-        const char **all = fx_malloc((size_t)(nsteps + 1) * sizeof *all);
-        for (int k = 0; k < nsteps; k++) all[k] = steps[k];
-        all[nsteps] = "";
-        char *text = tok_prm_format(NULL, problem, all, nsteps + 1);
-        encode(p, text, ids);
-        free(text);
-        free(all);
-        int k = 0;
-        for (size_t i = 0; i < ids->n && k < nsteps + 1; i++)
-            if (ids->ids[i] == p->sep) reads[k++] = (int)i;
-        return;
+int prm_mark_trained(const char *dir, fx_err *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    size_t len;
+    char *text = fx_read_file(path, &len, err);
+    if (!text) return -1;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return fx_errf(err, "%s: malformed JSON", path);
     }
-    // Scalar: the chat turn, then each step's own tokens, so that its last token is known.
-    tok_message msg = {"user", problem};
-    char *head = tok_chat_format(&msg, 1, TOK_CHAT_CHATML, true);
-    encode(p, head, ids);
-    free(head);
-    for (int k = 0; k < nsteps; k++) {
-        size_t n = strlen(steps[k]);
-        char *s = fx_malloc(n + 3);
-        snprintf(s, n + 3, "%s%s", steps[k], k + 1 < nsteps ? "\n\n" : "");
-        encode(p, s, ids);
-        free(s);
-        reads[k] = (int)ids->n - 1;
-    }
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "fluxrl_prm");
+    cJSON *mark = cJSON_AddObjectToObject(root, "fluxrl_prm");
+    cJSON_AddStringToObject(mark, "input", "chatml");
+    cJSON_AddBoolToObject(mark, "trajectory_separator", true);
+    char *json = cJSON_Print(root);
+    cJSON_Delete(root);
+    FX_ASSERT(json);
+    size_t n = strlen(json);
+    json = fx_realloc(json, n + 2);
+    json[n] = '\n';
+    int rc = fx_write_file_atomic(path, json, n + 1, err);
+    free(json);
+    return rc;
 }
 
+static void encode(prm_scorer *p, const char *text, tok_ids *ids) { tok_encode(p->tok, text, strlen(text), ids); }
+
+// class2: the text whose "<extra_0>" tokens are read (nsep of them), or NULL with err.
+static char *class2_text(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, int nsep, fx_err *err) {
+    if (p->input == PRM_INPUT_CHATML) { // fluxrl's layout: an empty step after the last one gives the extra separator
+        const char **all = fx_malloc((size_t)nsep * sizeof *all);
+        for (int k = 0; k < nsep; k++) all[k] = k < nsteps ? steps[k] : "";
+        char *text = tok_prm_format(NULL, problem, all, nsep);
+        free(all);
+        return text;
+    }
+    size_t n = 1;
+    for (int k = 0; k < nsteps; k++) n += strlen(steps[k]) + 9;
+    char *content = fx_malloc(n + 9), *q = content;
+    *q = '\0';
+    for (int k = 0; k < nsep; k++) q += sprintf(q, "%s<extra_0>", k < nsteps ? steps[k] : "");
+    cJSON *msgs = cJSON_CreateArray();
+    const char *roles[3] = {"system", "user", "assistant"}, *texts[3] = {p->system, problem, content};
+    for (int i = p->system ? 0 : 1; i < 3; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", roles[i]);
+        cJSON_AddStringToObject(m, "content", texts[i]);
+        cJSON_AddItemToArray(msgs, m);
+    }
+    char *text = tok_apply_chat_template(p->tok, msgs, false, NULL, err);
+    cJSON_Delete(msgs);
+    free(content);
+    return text;
+}
+
+// The input ids and where to read: reads[k] is the position of step k's read-out, reads[nsteps]
+// the trajectory's. -1 with err when the input cannot be built.
+static int build_input(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, tok_ids *ids,
+                       int *reads, fx_err *err) {
+    if (p->readout == PRM_CLASS2) {
+        int nsep = nsteps + (p->traj_sep ? 1 : 0);
+        char *text = class2_text(p, problem, steps, nsteps, nsep, err);
+        if (!text) return -1;
+        encode(p, text, ids);
+        free(text);
+        int k = 0;
+        for (size_t i = 0; i < ids->n; i++)
+            if (ids->ids[i] == p->sep && k++ < nsep) reads[k - 1] = (int)i;
+        if (k != nsep)
+            return fx_errf(err, "the PRM input has %d <extra_0> tokens where %d steps put %d (a step holding <extra_0>?)", k,
+                           nsteps, nsep);
+        if (!p->traj_sep) reads[nsteps] = reads[nsteps - 1]; // released: the last step's read-out
+        return 0;
+    }
+    // Scalar: tokenizer(problem + completion), the completion being the steps joined by blank
+    // lines; step k is read at the token holding its last byte.
+    size_t n = strlen(problem) + 1;
+    for (int k = 0; k < nsteps; k++) n += strlen(steps[k]) + 2;
+    char *text = fx_malloc(n), *q = text;
+    size_t *ends = fx_malloc((size_t)nsteps * sizeof *ends);
+    q += sprintf(q, "%s", problem);
+    for (int k = 0; k < nsteps; k++) {
+        q += sprintf(q, "%s%s", k ? "\n\n" : "", steps[k]);
+        ends[k] = (size_t)(q - text);
+    }
+    encode(p, text, ids);
+    free(text);
+    size_t at = 0;
+    int k = 0;
+    for (size_t i = 0; i < ids->n && k < nsteps; i++) {
+        size_t len = 0;
+        tok_token_bytes(p->tok, ids->ids[i], &len);
+        at += len;
+        while (k < nsteps && at >= ends[k]) reads[k++] = (int)i;
+    }
+    while (k < nsteps) reads[k++] = (int)ids->n - 1;
+    reads[nsteps] = (int)ids->n - 1;
+    free(ends);
+    return 0;
+}
+
+static float sigmoid(double x) { return (float)(1.0 / (1.0 + exp(-x))); }
+
 int prm_score(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, prm_result *r, fx_err *err) {
+    if (nsteps == 0) return fx_errf(err, "a trace with no steps cannot be scored");
     tok_ids ids = {0};
     int *reads = fx_malloc((size_t)(nsteps + 1) * sizeof *reads);
-    build_input(p, problem, steps, nsteps, &ids, reads);
-    int T = (int)ids.n, rc = 0;
-    if (T > p->max_tokens) {
+    int rc = build_input(p, problem, steps, nsteps, &ids, reads, err);
+    int T = (int)ids.n;
+    if (!rc && T > p->max_tokens)
         rc = fx_errf(err, "PRM input of %d tokens is longer than the model's %d positions", T, p->max_tokens);
-    } else if (nsteps == 0) {
-        rc = fx_errf(err, "a trace with no steps cannot be scored");
-    } else {
+    if (!rc) {
         model_reserve(&p->m, 1, T, false, false);
         model_forward(&p->m, ids.ids, NULL, NULL, 1, T);
         if (p->readout == PRM_CLASS2) {
             float *logits = fx_malloc((size_t)T * 2 * sizeof *logits);
             model_prm_forward(&p->m, logits);
-            for (int k = 0; k < nsteps; k++) { // P(class 1) = 1 / (1 + exp(l0 - l1))
+            for (int k = 0; k <= nsteps; k++) { // P(class 1) = 1 / (1 + exp(l0 - l1))
                 const float *l = logits + 2 * (size_t)reads[k];
-                r->step[k] = (float)(1.0 / (1.0 + exp((double)l[0] - (double)l[1])));
+                float v = sigmoid((double)l[1] - (double)l[0]);
+                if (k < nsteps) r->step[k] = v;
+                else r->trajectory = v;
             }
-            const float *lt = logits + 2 * (size_t)reads[nsteps];
-            r->trajectory = (float)(1.0 / (1.0 + exp((double)lt[0] - (double)lt[1])));
             free(logits);
         } else {
             float *v = fx_malloc((size_t)T * sizeof *v);
             model_value_forward(&p->m, v);
-            for (int k = 0; k < nsteps; k++) r->step[k] = (float)(1.0 / (1.0 + exp(-(double)v[reads[k]])));
-            r->trajectory = (float)(1.0 / (1.0 + exp(-(double)v[T - 1])));
+            for (int k = 0; k < nsteps; k++) r->step[k] = sigmoid(v[reads[k]]);
+            r->trajectory = sigmoid(v[T - 1]);
             free(v);
         }
         r->score = reward_prm_aggregate(r->step, nsteps, r->trajectory, p->alpha);

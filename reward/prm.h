@@ -1,13 +1,19 @@
-// prm.h — scoring traces with a process reward model (ReasonFlux-PRM; DESIGN.md).
-// Two read-outs, chosen by the checkpoint's architecture:
-//   class2 (Qwen2ForProcessRewardModel; ReasonFlux-PRM-7B, Qwen2.5-Math-PRM): the input is the chat
-//     layout with user = the problem and assistant = the steps, each followed by "<extra_0>"; a step's
-//     reward is P(class 1) = softmax(score(h))[1] at its "<extra_0>"; the trajectory reward is read
-//     at one more "<extra_0>" after the last step's (fluxrl's convention: released 2-class PRMs
-//     have no trajectory read-out; fluxrl prm-train trains this position on the final target).
-//   scalar (*ForRewardModel / *ForSequenceClassification; ReasonFlux-PRM-1.5B): the same chat layout
-//     with the steps joined by blank lines; sigmoid(score(h)) is read at the last token of each step
-//     (the step rewards) and at the trace's last token (the trajectory reward).
+// prm.h — scoring traces with a process reward model (ReasonFlux-PRM; DESIGN.md, docs/prm.md).
+// Two read-outs, chosen by the checkpoint's architecture, and the input each was trained on:
+//   class2 (Qwen2ForProcessRewardModel; Qwen2.5-Math-PRM-7B, ReasonFlux-PRM-7B): a step's reward is
+//     P(class 1) = softmax(score(h))[1] at the "<extra_0>" after it.
+//     - released checkpoints (PRM_INPUT_TEMPLATE): the checkpoint's chat template over
+//       [system?, user: problem, assistant: "<extra_0>".join(steps) + "<extra_0>"],
+//       add_generation_prompt = false, as their model cards do. They have no trajectory read-out:
+//       the trajectory reward is the last step's (its "<extra_0>" has read the whole trace).
+//     - folders fluxrl prm-train wrote (config.json "fluxrl_prm", PRM_INPUT_CHATML): tok_prm_format's
+//       ChatML layout, plus fluxrl's trajectory separator: one more "<extra_0>" after the last step's,
+//       trained on the final target and read as the trajectory reward.
+//   scalar (*ForRewardModel / *ForSequenceClassification with score.weight and score.bias;
+//     ReasonFlux-PRM-1.5B converted by scripts/convert_reasonflux_prm_1p5b.py, PRM_INPUT_PLAIN): the
+//     input is tokenizer(problem + completion), no template, completion = the steps joined by blank
+//     lines; the trajectory reward is sigmoid(score(h)) at the last token (the official score). Step
+//     rewards, the sigmoid at each step's last token of the same input, are fluxrl's extension.
 // The aggregate of a trace is r^ = mean of its step rewards + alpha * trajectory reward.
 #ifndef FLUXRL_PRM_H
 #define FLUXRL_PRM_H
@@ -18,19 +24,31 @@
 #include "../model/tok.h"
 
 typedef enum { PRM_CLASS2 = 0, PRM_SCALAR } prm_readout;
+typedef enum { PRM_INPUT_TEMPLATE = 0, PRM_INPUT_CHATML, PRM_INPUT_PLAIN } prm_input;
 
 typedef struct {
     model m;
     tok_tokenizer *tok;
     prm_readout readout;
-    int32_t sep;      // "<extra_0>" (class2)
-    float alpha;      // weight of the trajectory reward in the aggregate
-    int max_tokens;   // longer inputs are cut from the left of the steps (the problem is kept)
+    prm_input input;
+    bool traj_sep;      // class2: fluxrl's trajectory separator (on for the folders fluxrl trains)
+    bool fluxrl_folder; // config.json holds "fluxrl_prm" (a folder fluxrl trained or converted)
+    const char *system; // PRM_INPUT_TEMPLATE: a system message to pass (NULL: none, the template's default)
+    int32_t sep;        // "<extra_0>" (class2)
+    float alpha;        // weight of the trajectory reward in the aggregate
+    int max_tokens;     // longer inputs are refused
 } prm_scorer;
 
-// dir: a Hugging Face folder with the PRM's config.json, model.safetensors and tokenizer.
+// dir: a Hugging Face folder with the PRM's config.json, model.safetensors and tokenizer. config.json's
+// "fluxrl_prm" ({"input": "chatml"|"template"|"plain", "trajectory_separator": bool}) says how a
+// folder fluxrl wrote is read; without it the folder is read as its authors' code reads it. A caller
+// may set traj_sep or system after loading. Bad folders: -1 with err naming the file.
 int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_err *err);
 void prm_free(prm_scorer *p);
+
+// Marks dir (a PRM folder prm-train just saved) as fluxrl's: config.json gets
+// "fluxrl_prm": {"input": "chatml", "trajectory_separator": true}.
+int prm_mark_trained(const char *dir, fx_err *err);
 
 typedef struct {
     float *step; // (nsteps) rewards in [0, 1]

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../rollout/decode.h"
+#include "../rollout/steps.h"
 #include "../rollout/trace_store.h"
 
 bool prm_input_is_h5(const char *path) {
@@ -17,31 +18,20 @@ bool prm_input_is_h5(const char *path) {
 }
 
 int prm_input_split(const char *response, char **steps, int max) {
-    int n = 0;
-    const char *p = response;
-    while (*p && n < max) {
-        const char *end = p, *next = NULL;
-        for (; *end; end++) {
-            if (!strncmp(end, "</think>", 8)) { next = end + 8; break; }
-            if (*end == '\n') {
-                const char *q = end + 1;
-                while (*q == ' ' || *q == '\t') q++;
-                if (*q == '\n') { next = q + 1; break; }
-            }
+    steps_span *spans = fx_malloc((size_t)max * sizeof *spans);
+    size_t close;
+    int n = steps_split_text(response, spans, max, &close);
+    for (int k = 0; k < n; k++) {
+        // A "</think>" after the first one has no text in the step, as GRPO's token steps drop it.
+        size_t len = 0;
+        steps[k] = fx_malloc(spans[k].end - spans[k].begin + 1);
+        for (size_t i = spans[k].begin; i < spans[k].end; i++) {
+            if (spans[k].end - i >= 8 && !strncmp(response + i, "</think>", 8)) i += 7;
+            else steps[k][len++] = response[i];
         }
-        const char *a = p, *e = end;
-        if (!strncmp(a, "<think>", 7)) a += 7;
-        while (a < e && isspace((unsigned char)*a)) a++;
-        while (e > a && isspace((unsigned char)e[-1])) e--;
-        if (e > a) {
-            size_t len = (size_t)(e - a);
-            steps[n] = fx_malloc(len + 1);
-            memcpy(steps[n], a, len);
-            steps[n++][len] = '\0';
-        }
-        if (!next) break;
-        p = next;
+        steps[k][len] = '\0';
     }
+    free(spans);
     return n;
 }
 

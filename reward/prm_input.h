@@ -31,8 +31,9 @@ bool prm_input_is_h5(const char *path);
 // "tokenizer" attribute names another one. Bad input: -1 with err naming the file, line and field.
 int prm_input_each(const char *path, const char *tok_path, tok_tokenizer *tok, prm_input_fn fn, void *ctx,
                        fx_err *err);
-// Splits a response into step texts: "</think>" ends the trajectory's last step, blank lines
-// separate steps, "<think>" is dropped, each is trimmed, empty ones are dropped. Returns the count.
+// Splits a response into step texts by fluxrl's one rule (steps_split_text, rollout/steps.h: blank
+// lines, also whitespace-only ones; "</think>" ends the trajectory's last step; "<think>" at the
+// start dropped; trimmed, empty ones dropped). Returns the count (malloc'd texts).
 int prm_input_split(const char *response, char **steps, int max);
 // The user turn of a decoded ChatML prompt (the whole text when it has none); caller frees.
 char *prm_input_user_turn(const char *prompt);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/rng.h"
+#include "steps.h"
 #include "task.h"
 #include "verify.h"
 
@@ -278,39 +279,25 @@ typedef struct {
     size_t response; // offset of the text after "</think>" (the trace's length when none)
 } steps;
 
-static bool ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// Appends the pieces of t[from, to) between blank lines, trimmed, empty ones dropped.
-static void split_part(const char *t, size_t from, size_t to, steps *s) {
-    size_t b = from;
-    for (size_t i = from; i <= to; i++) {
-        bool sep = i + 1 < to && t[i] == '\n' && t[i + 1] == '\n';
-        if (!sep && i < to) continue;
-        size_t e = i;
-        size_t pb = b;
-        while (pb < e && ws(t[pb])) pb++;
-        while (e > pb && ws(t[e - 1])) e--;
-        if (e > pb) s->begin[s->n] = pb, s->end[s->n] = e, s->n++;
-        if (sep) b = i + 2, i++;
-    }
-}
-
+// The steps of trace t by the one rule of rollout/steps.h (blank lines, "<think>" at the start
+// dropped, the first "</think>" closing the thinking part).
 static void split_steps(const char *t, steps *s) {
-    size_t n = strlen(t), from = 0;
+    size_t n = strlen(t);
     memset(s, 0, sizeof *s);
-    size_t cap = 2;
-    for (size_t i = 0; i + 1 < n; i++) cap += t[i] == '\n' && t[i + 1] == '\n';
-    s->begin = fx_malloc(cap * sizeof(size_t));
-    s->end = fx_malloc(cap * sizeof(size_t));
-    while (from < n && ws(t[from])) from++;
-    if (strncmp(t + from, THINK_OPEN, strlen(THINK_OPEN)) == 0) from += strlen(THINK_OPEN);
-    const char *close = strstr(t + from, THINK_CLOSE);
-    size_t tend = close ? (size_t)(close - t) : n;
-    split_part(t, from, tend, s);
-    s->nthink = s->n;
-    s->closed = close != NULL;
-    s->response = close ? tend + strlen(THINK_CLOSE) : n;
-    if (close) split_part(t, s->response, n, s);
+    int cap = 2;
+    for (size_t i = 0; i < n; i++) cap += t[i] == '\n';
+    steps_span *spans = fx_malloc((size_t)cap * sizeof *spans);
+    size_t close;
+    s->n = steps_split_text(t, spans, cap, &close);
+    s->begin = fx_malloc((size_t)cap * sizeof(size_t));
+    s->end = fx_malloc((size_t)cap * sizeof(size_t));
+    for (int k = 0; k < s->n; k++) {
+        s->begin[k] = spans[k].begin, s->end[k] = spans[k].end;
+        s->nthink += spans[k].part == 0;
+    }
+    free(spans);
+    s->closed = close != (size_t)-1;
+    s->response = s->closed ? close + strlen(THINK_CLOSE) : n;
 }
 
 static void steps_free(steps *s) {

@@ -148,7 +148,7 @@ static double ref_loss_of(const ref_model *r, const int32_t *ids, const int32_t 
     } else if (m->head == MODEL_HEAD_VALUE) {
         for (int n = 0; n < N; n++) {
             double val;
-            ref_linear(&val, hid + (size_t)n * C, RP(s2w), NULL, C, 1);
+            ref_linear(&val, hid + (size_t)n * C, RP(s2w), m->cfg.score_bias ? RP(s2b) : NULL, C, 1);
             loss += (val - L->y[n]) * (val - L->y[n]);
         }
     } else {

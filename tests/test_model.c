@@ -247,12 +247,15 @@ static void test_lm(model_config c, const char *what) {
     model_free(&m);
 }
 
-static void test_value_head(void) {
+// bias: config.json's score_bias (ReasonFlux-PRM-1.5B's Linear(h, 1) has one).
+static void test_value_head(bool bias) {
     model_config c = cfg_qwen2();
     strcpy(c.architecture, "Qwen2ForRewardModel");
+    c.score_bias = bias;
     model m;
     model_init_random(&m, &c, MODEL_HEAD_VALUE, be, 12, 0.2f, 0.1f);
     CHECK(model_find_tensor(&m, "score.weight") != NULL);
+    CHECK((model_find_tensor(&m, "score.bias") != NULL) == bias);
     CHECK(model_find_tensor(&m, "lm_head.weight") == NULL);
     model_reserve(&m, TB, TT, true, false);
     batch bt = make_batch(c.vocab_size, 4);
@@ -586,7 +589,8 @@ int main(void) {
     test_lm(cfg_qwen2(), "qwen2 (bias, tied, GQA 2)");
     test_lm(cfg_qwen3(), "qwen3 (q/k norm, untied, GQA 4)");
     test_lm(cfg_llama(), "llama (all biases)");
-    test_value_head();
+    test_value_head(false);
+    test_value_head(true);
     test_prm_head();
     test_inference_arena();
     test_decode(cfg_qwen2(), "qwen2 decode");

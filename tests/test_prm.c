@@ -54,30 +54,38 @@ int main(void) {
     CHECK(strstr(err.msg, "no steps") != NULL);
     prm_free(&p);
 
-    // scalar: sigmoid of the value at each step's last token and at the trace's last token.
+    // scalar: one input, tokenizer(problem + the steps joined by blank lines), no template; sigmoid
+    // of the value at each step's last token and at the last token (the trajectory reward).
     snprintf(path, sizeof path, "%s/scalar", dir);
     CHECK_INT(prm_load(&p, path, be, 1.0f, &err), 0);
     CHECK_INT(p.readout, PRM_SCALAR);
+    CHECK_INT(p.input, PRM_INPUT_PLAIN);
     CHECK_INT(prm_score(&p, "Compute 12+3-4.", steps, 3, &r, &err), 0);
-    tok_message msg = {"user", "Compute 12+3-4."};
-    text = tok_chat_format(&msg, 1, TOK_CHAT_CHATML, true);
+    char full[256];
+    snprintf(full, sizeof full, "Compute 12+3-4.%s\n\n%s\n\n%s", steps[0], steps[1], steps[2]);
     ids = (tok_ids){0};
-    tok_encode(tok, text, strlen(text), &ids);
-    int ends[3];
-    for (int s = 0; s < 3; s++) {
-        char buf[128];
-        snprintf(buf, sizeof buf, "%s%s", steps[s], s < 2 ? "\n\n" : "");
-        tok_encode(tok, buf, strlen(buf), &ids);
-        ends[s] = (int)ids.n - 1;
+    tok_encode(tok, full, strlen(full), &ids);
+    int ends[3], s = 0;
+    size_t at = 0, want_end[3];
+    want_end[0] = strlen("Compute 12+3-4.") + strlen(steps[0]);
+    want_end[1] = want_end[0] + 2 + strlen(steps[1]);
+    want_end[2] = strlen(full);
+    for (size_t i = 0; i < ids.n && s < 3; i++) {
+        size_t len;
+        tok_token_bytes(tok, ids.ids[i], &len);
+        at += len;
+        while (s < 3 && at >= want_end[s]) ends[s++] = (int)i;
     }
+    CHECK_INT(s, 3);
+    CHECK_INT(ends[2], (int)ids.n - 1);
     model_reserve(&p.m, 1, (int)ids.n, false, false);
     model_forward(&p.m, ids.ids, NULL, NULL, 1, (int)ids.n);
     float *v = malloc(ids.n * sizeof(float));
     model_value_forward(&p.m, v);
-    for (int s = 0; s < 3; s++) CHECK_NEAR(sr[s], 1.0 / (1.0 + exp(-v[ends[s]])), 1e-6);
+    for (int s2 = 0; s2 < 3; s2++) CHECK_NEAR(sr[s2], 1.0 / (1.0 + exp(-v[ends[s2]])), 1e-6);
     CHECK_NEAR(r.trajectory, 1.0 / (1.0 + exp(-v[ids.n - 1])), 1e-6);
     CHECK_NEAR(r.score, (sr[0] + sr[1] + sr[2]) / 3.0 + r.trajectory, 1e-6);
-    free(v), free(text), tok_ids_free(&ids);
+    free(v), tok_ids_free(&ids);
     prm_free(&p);
 
     // A released PRM's checkpoint keeps lm_head.weight (Qwen2.5-Math-PRM): loaded without it, the

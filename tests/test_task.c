@@ -282,7 +282,8 @@ static const hcase hand[] = {
     {"extra step", "<think>\n23+48: 3+8=11, 2+4+1=7, 23+48=71\n\n71-19: 11-9=2, 7-1-1=5, 71-19=52\n\n52+0: 2+0=2, 5+0+0=5, 52+0=52\n</think>\nThe answer is 52.",
      4, 3, "1101", true, true, "52"},
     {"garbage steps", "<think>\nhello world\n\n!!! 7=\n</think>\nThe answer is 52.", 3, 2, "001", true, true, "52"},
-    {"garbage everywhere", "%%%\x01\xff<think></think></think>\n\n\n", 2, 1, "00", true, false, NULL},
+    // a second "</think>" has no text (rollout/steps.h): no response step
+    {"garbage everywhere", "%%%\x01\xff<think></think></think>\n\n\n", 1, 1, "0", true, false, NULL},
     {"empty", "", 0, 0, "", false, false, NULL},
     {"only <think>", "<think>\n", 0, 0, "", false, false, NULL},
     {"missing </think>", "<think>\n23+48: 3+8=11, 2+4+1=7, 23+48=71\n\n71-19: 11-9=2, 7-1-1=5, 71-19=52\nThe answer is 52.",

@@ -11,6 +11,7 @@
 #include "../core/metrics.h"
 #include "../core/progress.h"
 #include "../core/watchdog.h"
+#include "../reward/prm.h"
 #include "../reward/prm_input.h"
 #include "policy.h"
 #include "sft.h"
@@ -220,7 +221,7 @@ fail:
         log_eval(&mx, step, &r);
         char mdir[2 * FX_CFG_STR_LEN + 16];
         snprintf(mdir, sizeof mdir, "%s/model", dir);
-        if (policy_save(c, &m, mdir, &err)) {
+        if (policy_save(c, &m, mdir, &err) || prm_mark_trained(mdir, &err)) {
             code = FX_EXIT_FAIL;
             goto run_fail;
         }

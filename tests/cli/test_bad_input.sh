@@ -70,6 +70,12 @@ cfg vocab vocab_size 500000000
 row 2 "vocab_size: a tensor of" "vocab_size 2e9" -- "$fx" eval --model "$tmp/vocab"
 cfg eos eos_token_id 4000
 row 2 "eos_token_id: 4000; expected a token id below vocab_size 290" "eos beyond the vocabulary" -- "$fx" eval --model "$tmp/eos"
+# PRM folders without their head (docs/prm.md): published as ReasonFlux-PRM-1.5B is (a causal LM,
+# reward_head.pt beside it, not converted); a config naming a reward head the weights do not have.
+cp -r "$lm" "$tmp/published" && : > "$tmp/published/reward_head.pt"
+row 2 "convert_reasonflux_prm_1p5b.py" "a PRM published with reward_head.pt, unconverted" -- "$fx" prm-score --prm "$tmp/published" --input "$tmp/t.h5"
+cfg nohead architectures '["Qwen2ForRewardModel"]'
+row 2 "missing tensor score.weight" "a reward-model config without its head" -- "$fx" prm-score --prm "$tmp/nohead" --input "$tmp/t.h5"
 cp -r "$lm" "$tmp/bigtok"
 /usr/bin/python3 - "$tmp/bigtok/tokenizer.json" <<'E'
 import json, sys
