@@ -787,6 +787,10 @@ bool tok_is_special(const tok_tokenizer *t, int32_t id) {
     return id >= 0 && id < t->nid && (t->flags[id] & TOK_F_SPECIAL);
 }
 
+bool tok_is_added(const tok_tokenizer *t, int32_t id) {
+    return id >= 0 && id < t->nid && (t->flags[id] & TOK_F_ADDED);
+}
+
 int32_t tok_bos(const tok_tokenizer *t) { return t->bos; }
 int32_t tok_eos(const tok_tokenizer *t) { return t->eos; }
 int32_t tok_pad(const tok_tokenizer *t) { return t->pad; }

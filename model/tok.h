@@ -61,6 +61,8 @@ int tok_check_vocab(const tok_tokenizer *t, int32_t model_vocab, const char *dir
 const char *tok_token_bytes(const tok_tokenizer *t, int32_t id, size_t *len); // NULL: no such id
 int32_t tok_token_id(const tok_tokenizer *t, const char *token);              // raw text of a token; -1 if none
 bool tok_is_special(const tok_tokenizer *t, int32_t id);
+// An added token (tokenizer.json's added_tokens, special or not: R1-Distill's <｜User｜> is not special).
+bool tok_is_added(const tok_tokenizer *t, int32_t id);
 int32_t tok_bos(const tok_tokenizer *t); // -1 when the config names none
 int32_t tok_eos(const tok_tokenizer *t);
 int32_t tok_pad(const tok_tokenizer *t);

