@@ -169,6 +169,7 @@ int model_config_parse(model_config *c, const char *json, size_t len, const char
     const cJSON *dt = get(&r, "torch_dtype");
     if (!dt) dt = get(&r, "dtype");
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", cJSON_IsString(dt) ? dt->valuestring : "float32");
+    if (!rc) rc = get_int(&r, "num_experts", 0, &c->num_experts); // a PCM's K (model_io requires it there)
     if (!rc) rc = refuse_unsupported(&r, c);
     if (!rc) rc = model_config_validate(c, file, err);
     cJSON_Delete(root);
@@ -194,6 +195,13 @@ int model_config_validate(const model_config *c, const char *file, fx_err *err) 
     if (total >= 1099511627776.0)
         return fx_errf(err, "%s: num_hidden_layers: %d layers make %.4g parameters; expected fewer than 2^40", file,
                        c->num_hidden_layers, total);
+    size_t an = strlen(c->architecture), sn = strlen("ForTokenMixing"); // a PCM (docs/pcm.md) needs its K
+    bool pcm = an >= sn && strcmp(c->architecture + an - sn, "ForTokenMixing") == 0;
+    if (pcm && c->num_experts < 1)
+        return fx_errf(err, "%s: num_experts: missing (a %s mixes num_experts expert models; expected a positive "
+                            "integer)", file, c->architecture);
+    if (c->num_experts < 0 || c->num_experts > 4096)
+        return fx_errf(err, "%s: num_experts: %d; expected 1 to 4096 (the experts a PCM mixes)", file, c->num_experts);
     if (c->eos_token_id >= c->vocab_size || c->bos_token_id >= c->vocab_size)
         return fx_errf(err, "%s: %s: %d; expected a token id below vocab_size %d", file,
                        c->eos_token_id >= c->vocab_size ? "eos_token_id" : "bos_token_id",
@@ -258,6 +266,7 @@ int model_config_save(const model_config *c, const char *path, fx_err *err) {
     cJSON_AddNullToObject(root, "rope_scaling");
     if (c->bos_token_id >= 0) cJSON_AddNumberToObject(root, "bos_token_id", c->bos_token_id);
     if (c->eos_token_id >= 0) cJSON_AddNumberToObject(root, "eos_token_id", c->eos_token_id);
+    if (c->num_experts > 0) cJSON_AddNumberToObject(root, "num_experts", c->num_experts);
     cJSON_AddStringToObject(root, "torch_dtype", c->torch_dtype[0] ? c->torch_dtype : "float32");
     cJSON_AddBoolToObject(root, "use_cache", true);
     char *json = cJSON_Print(root);

@@ -33,6 +33,7 @@ typedef struct {
     bool tie_word_embeddings; // lm_head shares model.embed_tokens.weight
     int bos_token_id, eos_token_id; // -1 when absent
     char torch_dtype[16];     // as written in the file ("float32", "bfloat16", ...)
+    int num_experts;          // K, experts a PCM mixes (FluxrlPCMForTokenMixing); 0 when absent
 } model_config;
 
 // path: a config.json, or a folder holding one.
