@@ -7,7 +7,7 @@
 #include "cli.h"
 
 static const char *head_name(model_head h) {
-    if (h == MODEL_HEAD_PCM) return "preference control model (pref_proj, alpha_head)";
+    if (h == MODEL_HEAD_PCM) return "PCM (pref_proj, alpha_head)";
     return h == MODEL_HEAD_LM ? "language model"
                               : (h == MODEL_HEAD_PRM ? "2-class PRM (score.0, score.2)" : "scalar value (score)");
 }
