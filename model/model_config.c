@@ -122,6 +122,12 @@ static int refuse_unsupported(reader *r, const model_config *c) {
     return 0;
 }
 
+// A Preference Control Model (docs/pcm.md): K = num_experts is part of its architecture.
+static bool is_pcm(const model_config *c) {
+    size_t n = strlen(c->architecture), s = strlen("ForTokenMixing");
+    return n >= s && strcmp(c->architecture + n - s, "ForTokenMixing") == 0;
+}
+
 int model_config_parse(model_config *c, const char *json, size_t len, const char *file, fx_err *err) {
     memset(c, 0, sizeof *c);
     cJSON *root = cJSON_ParseWithLength(json, len);
@@ -169,7 +175,8 @@ int model_config_parse(model_config *c, const char *json, size_t len, const char
     const cJSON *dt = get(&r, "torch_dtype");
     if (!dt) dt = get(&r, "dtype");
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", cJSON_IsString(dt) ? dt->valuestring : "float32");
-    if (!rc) rc = get_int(&r, "num_experts", 0, &c->num_experts); // a PCM's K (model_io requires it there)
+    // A PCM's K; read only there ("num_experts" elsewhere, as in MoE configs, means something else).
+    if (!rc && is_pcm(c)) rc = get_int(&r, "num_experts", -1, &c->num_experts);
     if (!rc) rc = refuse_unsupported(&r, c);
     if (!rc) rc = model_config_validate(c, file, err);
     cJSON_Delete(root);
@@ -195,13 +202,12 @@ int model_config_validate(const model_config *c, const char *file, fx_err *err) 
     if (total >= 1099511627776.0)
         return fx_errf(err, "%s: num_hidden_layers: %d layers make %.4g parameters; expected fewer than 2^40", file,
                        c->num_hidden_layers, total);
-    size_t an = strlen(c->architecture), sn = strlen("ForTokenMixing"); // a PCM (docs/pcm.md) needs its K
-    bool pcm = an >= sn && strcmp(c->architecture + an - sn, "ForTokenMixing") == 0;
-    if (pcm && c->num_experts < 1)
+    if (is_pcm(c) && c->num_experts < 1)
         return fx_errf(err, "%s: num_experts: missing (a %s mixes num_experts expert models; expected a positive "
                             "integer)", file, c->architecture);
-    if (c->num_experts < 0 || c->num_experts > 4096)
-        return fx_errf(err, "%s: num_experts: %d; expected 1 to 4096 (the experts a PCM mixes)", file, c->num_experts);
+    if (c->num_experts < 0 || c->num_experts > 4096 || (c->num_experts > 0 && !is_pcm(c)))
+        return fx_errf(err, "%s: num_experts: %d; expected 1 to 4096, for a PCM (*ForTokenMixing) only", file,
+                       c->num_experts);
     if (c->eos_token_id >= c->vocab_size || c->bos_token_id >= c->vocab_size)
         return fx_errf(err, "%s: %s: %d; expected a token id below vocab_size %d", file,
                        c->eos_token_id >= c->vocab_size ? "eos_token_id" : "bos_token_id",

@@ -427,6 +427,19 @@ static void test_io(void) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
     CHECK(system(cmd) == 0);
     CHECK(model_head_parse("FluxrlPCMForTokenMixing", &h) == 0 && h == MODEL_HEAD_PCM);
+    // num_experts is read for a PCM only (an MoE config's key of that name means something else)
+    const char *fmt = "{\"architectures\": [\"%s\"], \"model_type\": \"qwen2\", \"hidden_size\": 8, "
+                      "\"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"intermediate_size\": 8, "
+                      "\"vocab_size\": 10, \"num_experts\": %s}";
+    char json[512];
+    snprintf(json, sizeof json, fmt, "Qwen2ForCausalLM", "8");
+    CHECK(model_config_parse(&mc, json, strlen(json), "lm.json", &err) == 0 && mc.num_experts == 0);
+    snprintf(json, sizeof json, fmt, "FluxrlPCMForTokenMixing", "2");
+    CHECK(model_config_parse(&mc, json, strlen(json), "pcm.json", &err) == 0 && mc.num_experts == 2);
+    snprintf(json, sizeof json, fmt, "FluxrlPCMForTokenMixing", "5000");
+    CHECK(model_config_parse(&mc, json, strlen(json), "pcm.json", &err) == -1 && strstr(err.msg, "num_experts: 5000"));
+    snprintf(json, sizeof json, fmt, "FluxrlPCMForTokenMixing", "0");
+    CHECK(model_config_parse(&mc, json, strlen(json), "pcm.json", &err) == -1 && strstr(err.msg, "num_experts"));
 }
 
 int main(void) {
