@@ -7,6 +7,7 @@
 #include "cli.h"
 
 static const char *head_name(model_head h) {
+    if (h == MODEL_HEAD_PCM) return "PCM (pref_proj, alpha_head)";
     return h == MODEL_HEAD_LM ? "language model"
                               : (h == MODEL_HEAD_PRM ? "2-class PRM (score.0, score.2)" : "scalar value (score)");
 }
@@ -73,6 +74,7 @@ int cmd_model_info(int argc, char **argv) {
            c.tie_word_embeddings ? "yes" : "no");
     printf("rope_theta   %g, rms_norm_eps %g, max positions %d, stored as %s\n", c.rope_theta, c.rms_norm_eps,
            c.max_position_embeddings, c.torch_dtype[0] ? c.torch_dtype : "(not given)");
+    if (head == MODEL_HEAD_PCM) printf("experts      %d (the alpha head's K)\n", c.num_experts);
     printf("parameters   %zu (%.2fM; embedding %zu, the rest %zu)\n", np, (double)np / 1e6, emb, np - emb);
     size_t pb = np * sizeof(float);
     size_t act = model_arena_bytes(&c, head, B, T, true, false);

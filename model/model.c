@@ -50,6 +50,13 @@ static int param_kinds(const model *m, param_kind *k) {
     k[n++] = (param_kind){F(downw), "mlp.down_proj.weight", C, FF, true, true, false};
     if (c->mlp_bias) k[n++] = (param_kind){F(downb), "mlp.down_proj.bias", C, 0, true, false, false};
     k[n++] = (param_kind){F(lnfw), "model.norm.weight", C, 0, false, false, true};
+    if (m->head == MODEL_HEAD_PCM) { // docs/pcm.md: the preference in, the K-way alpha head out
+        int K = c->num_experts;
+        k[n++] = (param_kind){F(prefw), "model.pref_proj.weight", C, K, false, true, false};
+        k[n++] = (param_kind){F(prefb), "model.pref_proj.bias", C, 0, false, false, false};
+        k[n++] = (param_kind){F(alphaw), "alpha_head.weight", K, C, false, true, false};
+        k[n++] = (param_kind){F(alphab), "alpha_head.bias", K, 0, false, false, false};
+    }
     if (m->head == MODEL_HEAD_LM && !c->tie_word_embeddings)
         k[n++] = (param_kind){F(lmw), "lm_head.weight", m->V, C, false, true, false};
     if (m->head == MODEL_HEAD_PRM) {
@@ -137,6 +144,7 @@ int model_head_parse(const char *arch, model_head *out) {
     if (ENDS("ForCausalLM")) *out = MODEL_HEAD_LM;
     else if (ENDS("ForProcessRewardModel")) *out = MODEL_HEAD_PRM;
     else if (ENDS("ForRewardModel") || ENDS("ForSequenceClassification")) *out = MODEL_HEAD_VALUE;
+    else if (ENDS("ForTokenMixing")) *out = MODEL_HEAD_PCM;
     else return -1;
 #undef ENDS
     return 0;
@@ -146,6 +154,7 @@ void model_layout(model *m, const model_config *c, model_head head) {
     memset(m, 0, sizeof *m);
     set_dims(m, c, head);
     FX_ASSERT(m->NH % m->NKV == 0 && m->HS % 2 == 0);
+    FX_ASSERT(head != MODEL_HEAD_PCM || c->num_experts >= 1);
     build_layout(m);
 }
 
@@ -284,6 +293,10 @@ static void plan_arena(model *m, arena *a, int B, int T, bool train, bool recomp
     if (m->head == MODEL_HEAD_PRM) {
         m->head_z = take(a, N * C), m->head_a = take(a, N * C);
         m->d_z = train ? take(a, N * C) : NULL;
+    }
+    if (m->head == MODEL_HEAD_PCM) {
+        size_t K = (size_t)m->cfg.num_experts;
+        m->pref = take(a, N * K), m->alpha_z = take(a, N * K), m->alpha_dz = take(a, N * K);
     }
     m->chunk = head_chunk(m, N);
     m->logits = m->head == MODEL_HEAD_LM ? take(a, (size_t)m->chunk * (size_t)m->V) : NULL;
@@ -449,21 +462,34 @@ static void upload_ints(const model *m, int32_t *dst, const int32_t *src, int B,
     free(tmp);
 }
 
-void model_forward(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int B, int T) {
+// The arena's shapes follow the batch: (B, T) may be smaller than reserved.
+static void fit_batch(model *m, int B, int T) {
     FX_ASSERT(m->acts_mem && B > 0 && T > 0 && (size_t)B * (size_t)T <= m->cap_N);
-    for (size_t i = 0; i < (size_t)B * T; i++) FX_ASSERT(ids[i] >= 0 && ids[i] < m->V);
-    // The arena's shapes follow the batch: (B, T) may be smaller than reserved.
     if (B != m->B || T != m->T) { // re-plan the same memory for the smaller shape
         arena a = {m->acts_mem, 0};
         plan_arena(m, &a, B, T, m->train, m->recompute);
         FX_ASSERT(a.used <= m->acts_floats);
         m->B = B, m->T = T;
     }
+}
+
+// PCM: x += pref W_p^T + b_p, pref (N, K) uploaded by model_forward_pref for this batch.
+static void pref_forward(model *m, int N) {
+    FX_ASSERT(m->pref_rows == N);
+    BE->matmul(CTX, m->resid[0], m->pref, m->p.prefw, N, m->C, m->cfg.num_experts, false, true, true);
+    BE->add_bias(CTX, m->resid[0], m->p.prefb, N, m->C);
+    m->pref_rows = 0; // the next forward needs its own
+}
+
+void model_forward(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int B, int T) {
+    fit_batch(m, B, T);
+    for (size_t i = 0; i < (size_t)B * T; i++) FX_ASSERT(ids[i] >= 0 && ids[i] < m->V);
     int N = B * T;
     BE->upload(CTX, m->ids, ids, (size_t)N * sizeof(int32_t));
     upload_ints(m, m->pos, pos, B, T, 0, true);
     upload_ints(m, m->seg, seg, B, T, 0, false);
     BE->embedding_forward(CTX, m->resid[0], m->ids, m->p.wte, N, m->C);
+    if (m->head == MODEL_HEAD_PCM) pref_forward(m, N);
     kv_view kv = {NULL, NULL, m->seg, T, 0};
     for (int l = 0; l < m->L; l++) {
         model_layer_acts *a = &m->la[m->recompute || !m->train ? 0 : l];
@@ -485,6 +511,21 @@ void model_backward(model *m) {
         layer_backward(m, l, a, m->resid[l]);
     }
     BE->embedding_backward(CTX, m->g.wte, m->d_res, m->ids, N, C);
+    if (m->head == MODEL_HEAD_PCM) { // x = wte[id] + pref W_p^T + b_p: dW_p += dx^T pref, db_p += sum dx
+        BE->matmul(CTX, m->g.prefw, m->d_res, m->pref, C, m->cfg.num_experts, N, true, false, true);
+        BE->bias_backward(CTX, m->g.prefb, m->d_res, N, C);
+    }
+}
+
+void model_forward_pref(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, const float *pref,
+                        int B, int T) {
+    FX_ASSERT(m->head == MODEL_HEAD_PCM);
+    fit_batch(m, B, T); // pref's place in the arena follows (B, T): upload after the re-plan
+    size_t n = (size_t)B * (size_t)T * (size_t)m->cfg.num_experts;
+    for (size_t i = 0; i < n; i++) FX_ASSERT(isfinite(pref[i]));
+    BE->upload(CTX, m->pref, pref, n * sizeof(float));
+    m->pref_rows = B * T;
+    model_forward(m, ids, pos, seg, B, T);
 }
 
 // --- incremental decoding -------------------------------------------------------------------------
@@ -655,6 +696,7 @@ static void decode_layer(model *m, int l, const float *x, float *out, int B, int
 static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq) {
     int B = m->kv_B, N = B * Tq, C = m->C;
     FX_ASSERT(m->kcache && Tq > 0 && m->kv_len + Tq <= m->kv_T);
+    FX_ASSERT(m->head != MODEL_HEAD_PCM); // decoding a PCM (a preference per row): issue 18, not yet
     for (size_t i = 0; i < (size_t)N; i++) FX_ASSERT(ids[i] >= 0 && ids[i] < m->V);
     reserve_decode(m, N);
     BE->upload(CTX, m->dec_ids, ids, (size_t)N * sizeof(int32_t));

@@ -23,6 +23,7 @@ typedef enum {
     MODEL_HEAD_LM = 0, // *ForCausalLM: lm_head (or the tied embedding), log-probs over the vocabulary
     MODEL_HEAD_VALUE,  // *ForRewardModel / *ForSequenceClassification: score (1, C), a bias when score_bias
     MODEL_HEAD_PRM,    // Qwen2ForProcessRewardModel: score.0 Linear(C,C) -> ReLU -> score.2 Linear(C,2)
+    MODEL_HEAD_PCM,    // FluxrlPCMForTokenMixing: preference projection in, K-way alpha head out (docs/pcm.md)
 } model_head;
 
 typedef struct {
@@ -47,6 +48,10 @@ typedef struct {
     float *downb; // (L, C)
     float *lnfw;  // (C)           model.norm.weight
     float *lmw;   // (V, C)        lm_head.weight; NULL when tied (wte is used)
+    float *prefw; // (C, K)        model.pref_proj.weight (PCM, K experts): x_t = wte[id_t] + W_p w + b_p
+    float *prefb; // (C)           model.pref_proj.bias
+    float *alphaw; // (K, C)       alpha_head.weight (PCM): alpha logits z_t = W_a h_t + b_a
+    float *alphab; // (K)          alpha_head.bias
     float *s0w;   // (C, C)        score.0.weight (PRM)
     float *s0b;   // (C)
     float *s2w;   // (2, C)        score.2.weight (PRM); score.weight (1, C) for the value head
@@ -105,6 +110,8 @@ typedef struct {
     float *tok_dlogp, *tok_dent;         // (N) their gradients (device copies of the caller's)
     float *head_z, *head_a, *d_z;        // (N, C) PRM hidden before / after ReLU, and its gradient
     float *head_out, *head_dout;         // (N, 2): PRM logits or values (N, 1), and their gradients
+    float *pref, *alpha_z, *alpha_dz;    // (N, K) PCM: each token's preference, alpha logits, their gradient
+    int pref_rows;                       // rows of pref uploaded for the next model_forward (PCM)
     float *logits;           // (chunk, V) LM head chunk
     int chunk;               // rows per LM head chunk
     // backward scratch (one layer's worth)
@@ -192,6 +199,16 @@ void model_value_backward(model *m, const float *dvalue);
 // PRM head: logits (N, 2) host. Backward of sum dlogits * logits.
 void model_prm_forward(model *m, float *logits);
 void model_prm_backward(model *m, const float *dlogits);
+// PCM (Preference Control Model, docs/pcm.md; K = cfg.num_experts): the backbone's forward with
+// each token's preference vector w fed in, x_t = wte[id_t] + W_p w_t + b_p. pref: host (B*T, K),
+// one row per token, so sequences packed into a row may carry different preferences (rows on
+// the simplex; the caller validates them). A PCM runs only through this, never model_forward.
+void model_forward_pref(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, const float *pref,
+                        int B, int T);
+// PCM head: alpha logits z (N, K) host, z_t = W_a h_t + b_a (alpha = softmax(z): model_merge.h).
+// Backward of sum dz * z, into W_a, b_a and dlnf; model_backward then reaches W_p and b_p.
+void model_pcm_forward(model *m, float *z);
+void model_pcm_backward(model *m, const float *dz);
 
 // --- optimiser ---------------------------------------------------------------------------------
 typedef struct {

@@ -122,6 +122,12 @@ static int refuse_unsupported(reader *r, const model_config *c) {
     return 0;
 }
 
+// A Preference Control Model (docs/pcm.md): K = num_experts is part of its architecture.
+static bool is_pcm(const model_config *c) {
+    size_t n = strlen(c->architecture), s = strlen("ForTokenMixing");
+    return n >= s && strcmp(c->architecture + n - s, "ForTokenMixing") == 0;
+}
+
 int model_config_parse(model_config *c, const char *json, size_t len, const char *file, fx_err *err) {
     memset(c, 0, sizeof *c);
     cJSON *root = cJSON_ParseWithLength(json, len);
@@ -170,6 +176,8 @@ int model_config_parse(model_config *c, const char *json, size_t len, const char
     const cJSON *dt = get(&r, "torch_dtype");
     if (!dt) dt = get(&r, "dtype");
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", cJSON_IsString(dt) ? dt->valuestring : "float32");
+    // A PCM's K; read only there ("num_experts" elsewhere, as in MoE configs, means something else).
+    if (!rc && is_pcm(c)) rc = get_int(&r, "num_experts", -1, &c->num_experts);
     if (!rc) rc = refuse_unsupported(&r, c);
     if (!rc) rc = model_config_validate(c, file, err);
     cJSON_Delete(root);
@@ -195,6 +203,12 @@ int model_config_validate(const model_config *c, const char *file, fx_err *err) 
     if (total >= 1099511627776.0)
         return fx_errf(err, "%s: num_hidden_layers: %d layers make %.4g parameters; expected fewer than 2^40", file,
                        c->num_hidden_layers, total);
+    if (is_pcm(c) && c->num_experts < 1)
+        return fx_errf(err, "%s: num_experts: missing (a %s mixes num_experts expert models; expected a positive "
+                            "integer)", file, c->architecture);
+    if (c->num_experts < 0 || c->num_experts > 4096 || (c->num_experts > 0 && !is_pcm(c)))
+        return fx_errf(err, "%s: num_experts: %d; expected 1 to 4096, for a PCM (*ForTokenMixing) only", file,
+                       c->num_experts);
     if (c->eos_token_id >= c->vocab_size || c->bos_token_id >= c->vocab_size)
         return fx_errf(err, "%s: %s: %d; expected a token id below vocab_size %d", file,
                        c->eos_token_id >= c->vocab_size ? "eos_token_id" : "bos_token_id",
@@ -260,6 +274,7 @@ int model_config_save(const model_config *c, const char *path, fx_err *err) {
     cJSON_AddNullToObject(root, "rope_scaling");
     if (c->bos_token_id >= 0) cJSON_AddNumberToObject(root, "bos_token_id", c->bos_token_id);
     if (c->eos_token_id >= 0) cJSON_AddNumberToObject(root, "eos_token_id", c->eos_token_id);
+    if (c->num_experts > 0) cJSON_AddNumberToObject(root, "num_experts", c->num_experts);
     cJSON_AddStringToObject(root, "torch_dtype", c->torch_dtype[0] ? c->torch_dtype : "float32");
     cJSON_AddBoolToObject(root, "use_cache", true);
     char *json = cJSON_Print(root);

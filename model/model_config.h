@@ -35,6 +35,7 @@ typedef struct {
                               // scripts/convert_reasonflux_prm_1p5b.py (ReasonFlux-PRM-1.5B's Linear(h, 1))
     int bos_token_id, eos_token_id; // -1 when absent
     char torch_dtype[16];     // as written in the file ("float32", "bfloat16", ...)
+    int num_experts;          // K, experts a PCM mixes (FluxrlPCMForTokenMixing); 0 when absent
 } model_config;
 
 // path: a config.json, or a folder holding one.

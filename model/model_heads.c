@@ -1,6 +1,7 @@
 // model_heads.c — what reads the final hidden state lnf (N, C): the LM head (log-probs of given
 // tokens, cross-entropy, entropy; chunked over rows so at most `chunk` rows of logits exist),
-// the scalar value head and the 2-class PRM head. Backward accumulates into dlnf.
+// the scalar value head, the 2-class PRM head and the PCM's K-way alpha head. Backward
+// accumulates into dlnf.
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,4 +138,22 @@ void model_prm_backward(model *m, const float *dlogits) {
     BE->matmul(CTX, m->g.s0w, m->d_z, m->lnf, C, C, N, true, false, true);
     BE->bias_backward(CTX, m->g.s0b, m->d_z, N, C);
     BE->matmul(CTX, m->dlnf, m->d_z, m->p.s0w, N, C, C, false, false, true);
+}
+
+// PCM alpha head, docs/pcm.md: z (N, K) = lnf W_a^T + b_a.
+void model_pcm_forward(model *m, float *z) {
+    FX_ASSERT(m->head == MODEL_HEAD_PCM);
+    int N = ntok(m), K = m->cfg.num_experts;
+    BE->matmul(CTX, m->alpha_z, m->lnf, m->p.alphaw, N, K, m->C, false, true, false);
+    BE->add_bias(CTX, m->alpha_z, m->p.alphab, N, K);
+    if (z) BE->download(CTX, z, m->alpha_z, (size_t)N * (size_t)K * sizeof(float));
+}
+
+void model_pcm_backward(model *m, const float *dz) {
+    FX_ASSERT(m->head == MODEL_HEAD_PCM && m->train);
+    int N = ntok(m), K = m->cfg.num_experts;
+    BE->upload(CTX, m->alpha_dz, dz, (size_t)N * (size_t)K * sizeof(float));
+    BE->matmul(CTX, m->g.alphaw, m->alpha_dz, m->lnf, K, m->C, N, true, false, true); // dW_a += dz^T lnf
+    BE->bias_backward(CTX, m->g.alphab, m->alpha_dz, N, K);
+    BE->matmul(CTX, m->dlnf, m->alpha_dz, m->p.alphaw, N, m->C, K, false, false, true); // dlnf += dz W_a
 }

@@ -9,7 +9,8 @@
 
 #include "../core/log.h"
 
-static const char *head_names = "*ForCausalLM, *ForProcessRewardModel, *ForRewardModel, *ForSequenceClassification";
+static const char *head_names =
+    "*ForCausalLM, *ForProcessRewardModel, *ForRewardModel, *ForSequenceClassification, FluxrlPCMForTokenMixing";
 
 int model_check_dir(const char *dir, fx_err *err) {
     struct stat st;
@@ -95,6 +96,8 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
     model_config cfg;
     if (model_check_dir(dir, err) || model_config_load(&cfg, dir, err)) return -1;
     model_head from;
+    if (head == MODEL_HEAD_PCM) // its K and a backbone from a language model: issue 18, not yet
+        return fx_errf(err, "%s: a PCM is not made from another checkpoint yet (model_init_random makes one)", dir);
     if (model_head_parse(cfg.architecture, &from))
         return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,
                        cfg.architecture, head_names);

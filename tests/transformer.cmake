@@ -2,6 +2,7 @@
 # by tests/reference/model/make_golden.py.
 fluxrl_test(test_model SOURCES test_model.c PARTS model model_cpu LABELS unit)
 fluxrl_test(test_model_golden SOURCES test_model_golden.c PARTS model model_cpu LABELS unit)
+fluxrl_test(test_pcm SOURCES test_pcm.c PARTS model model_cpu LABELS unit) # data: tests/reference/pcm/make_golden.py
 if(TARGET fluxrl)
   add_test(NAME model_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_model_cli.sh $<TARGET_FILE:fluxrl>
            ${PROJECT_SOURCE_DIR})

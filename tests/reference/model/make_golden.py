@@ -103,11 +103,20 @@ def param_shapes(c, head):
 
 def forward(P, c, head, ids, pos, seg):
     """Logits (B, T, V) for the LM head, (B, T, 2) for the PRM head."""
-    B, T = ids.shape
+    x = backbone(P, c, P["model.embed_tokens.weight"][ids], pos, seg)
+    if head == "prm":
+        z = torch.relu(x @ P["score.0.weight"].T + P["score.0.bias"])
+        return z @ P["score.2.weight"].T + P["score.2.bias"]
+    W = P["model.embed_tokens.weight"] if c["tie_word_embeddings"] else P["lm_head.weight"]
+    return x @ W.T
+
+
+def backbone(P, c, x, pos, seg):
+    """The decoder layers and the final norm on the input embeddings x (B, T, C): hidden (B, T, C)."""
+    B, T = x.shape[:2]
     NH, NKV, HS, eps = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"], c["rms_norm_eps"]
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
     allowed = causal[None] & (seg[:, :, None] == seg[:, None, :])  # (B, Tq, Tk)
-    x = P["model.embed_tokens.weight"][ids]
     for l in range(c["num_hidden_layers"]):
         p = "model.layers.%d." % l
         h = rmsnorm(x, P[p + "input_layernorm.weight"], eps)
@@ -131,12 +140,7 @@ def forward(P, c, head, ids, pos, seg):
         h = rmsnorm(x, P[p + "post_attention_layernorm.weight"], eps)
         g, u = h @ P[p + "mlp.gate_proj.weight"].T, h @ P[p + "mlp.up_proj.weight"].T
         x = x + (torch.nn.functional.silu(g) * u) @ P[p + "mlp.down_proj.weight"].T
-    x = rmsnorm(x, P["model.norm.weight"], eps)
-    if head == "prm":
-        z = torch.relu(x @ P["score.0.weight"].T + P["score.0.bias"])
-        return z @ P["score.2.weight"].T + P["score.2.bias"]
-    W = P["model.embed_tokens.weight"] if c["tie_word_embeddings"] else P["lm_head.weight"]
-    return x @ W.T
+    return rmsnorm(x, P["model.norm.weight"], eps)
 
 
 def loss_of(out, targets):
