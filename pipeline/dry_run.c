@@ -14,6 +14,7 @@
 #include "../comm/comm.h"
 #include "../core/log.h"
 #include "../reward/external.h"
+#include "../reward/prm.h"
 #include "../reward/prm_input.h"
 #include "../rollout/engine.h"
 #include "pipeline_internal.h"
@@ -101,15 +102,52 @@ static void describe_launch(FILE *o, const fx_config *c, const comm_world *w, bo
     else fprintf(o, "one process plays every role\n");
 }
 
+// The PRM's input for problem 0 of the RL stream with a reference response: the built-in task's
+// gold trace of it, or grpo.data's answer, split into steps as prm-score splits responses.
+static int dry_prm_input(FILE *o, pipe_job *j, prm_scorer *ps, fx_err *err) {
+    char *problem, *response;
+    if (j->data) {
+        problem = fx_strdup(j->data[0].prompt);
+        response = fx_strdup(j->data[0].gold ? j->data[0].gold : "");
+    } else {
+        task_problem tp;
+        task_generate(&j->task.task, j->task.seed ^ PIPE_RL_STREAM, 0, &tp);
+        problem = task_prompt(&tp);
+        task_opts right = j->task.task;
+        right.error_rate = 0; // the gold trace, every step right
+        task_trace t;
+        task_trace_make(&tp, &right, j->task.seed, 0, &t);
+        response = fx_strdup(t.text);
+        task_trace_free(&t);
+    }
+    char *steps[CLI_PRM_MAX_STEPS];
+    int n = prm_input_split(response, steps, CLI_PRM_MAX_STEPS), rc = 0;
+    if (n == 0) steps[n++] = fx_strdup(response[0] ? response : "(empty)");
+    tok_ids ids = {0};
+    int *reads = fx_malloc((size_t)(n + 1) * sizeof *reads);
+    if (prm_input_ids(ps, problem, (const char *const *)steps, n, &ids, reads, err)) rc = -1;
+    else {
+        fprintf(o, "the PRM's input for prompt 0 with %s as the response (%d step%s; read at",
+                j->data ? "grpo.data's answer" : "the task's gold trace", n, n == 1 ? "" : "s");
+        for (int k = 0; k <= n && k < 8; k++) fprintf(o, " %d", reads[k]);
+        fprintf(o, "%s):\n", n > 7 ? " ..." : "");
+        print_ids(o, ps->tok, "PRM input", ids.ids, ids.n);
+    }
+    for (int k = 0; k < n; k++) free(steps[k]);
+    free(reads), free(problem), free(response);
+    tok_ids_free(&ids);
+    return rc;
+}
+
 // --- train ------------------------------------------------------------------------------------
 
 static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *err) {
     pipe_job j;
     memset(&j, 0, sizeof j);
     j.c = c;
-    model_config mc, prm_mc;
-    model_head prm_head = MODEL_HEAD_PRM;
-    tok_tokenizer *prm_tok = NULL;
+    model_config mc;
+    prm_scorer ps;
+    bool prm_open = false;
     reward_plugin *plugin = NULL;
     int rc = -1;
     describe_launch(o, c, w, true);
@@ -133,16 +171,15 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
                    (long long)c->task.digits, c->task.operators);
     bool prm = c->reward.prm_path[0] != '\0';
     if (prm) {
-        if (model_check_dir(c->reward.prm_path, err) || tok_load(&prm_tok, c->reward.prm_path, err) ||
-            model_check_files(c->reward.prm_path, &prm_mc, &prm_head, err))
-            goto out;
-        if (prm_head == MODEL_HEAD_LM) {
-            fx_errf(err, "%s/config.json: architectures: '%s' is a language model, not a PRM (expected "
-                         "*ForProcessRewardModel or *ForRewardModel)", c->reward.prm_path, prm_mc.architecture);
-            goto out;
-        }
-        if (tok_check_vocab(prm_tok, prm_mc.vocab_size, c->reward.prm_path, err)) goto out;
-        describe_model(o, "PRM", c->reward.prm_path, &prm_mc, prm_head);
+        if (prm_open_unloaded(&ps, c->reward.prm_path, (float)c->reward.alpha, err)) goto out;
+        prm_open = true;
+        describe_model(o, "PRM", c->reward.prm_path, &ps.m.cfg, ps.m.head);
+        fprintf(o, "PRM input  %s\n", ps.readout == PRM_SCALAR  ? "tokenizer(problem + steps joined by blank lines), no template "
+                                                                  "(the 1.5B's usage); per-step scores are fluxrl's extension"
+                                      : ps.input == PRM_INPUT_CHATML ? "fluxrl's ChatML layout with the trajectory separator "
+                                                                       "(a folder fluxrl trained)"
+                                                                     : "the checkpoint's chat template, each step closed by "
+                                                                       "<extra_0> (the model card's usage)");
     }
     if (!strcmp(c->reward.outcome, "plugin")) {
         if (reward_plugin_open(&plugin, c->reward.plugin, c->reward.plugin_args, err)) goto out;
@@ -161,6 +198,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
         maxlen = (int)ids.n > maxlen ? (int)ids.n : maxlen;
         tok_ids_free(&ids);
     }
+    if (prm_open && dry_prm_input(o, &j, &ps, err)) goto out;
     // Memory, as pipe_job_open and pipe_job_generate allocate it on each role.
     int maxT = (int)c->model.max_seq, mb = (int)c->grpo.minibatch, G = (int)c->grpo.group_size;
     int rows = (int)(c->grpo.prompts * G), slots = (int)(c->rollout.slots < rows ? c->rollout.slots : rows);
@@ -169,8 +207,8 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     size_t act = model_arena_bytes(&mc, MODEL_HEAD_LM, mb, maxT, true, false);
     size_t ref = c->grpo.kl_beta > 0 ? P + model_arena_bytes(&mc, MODEL_HEAD_LM, mb, maxT, false, false) : 0;
     size_t engine = rollout_engine_bytes_for(&mc, slots, kv);
-    size_t prm_bytes = prm ? model_count_params(&prm_mc, prm_head) * sizeof(float) +
-                                 model_arena_bytes(&prm_mc, prm_head, 1, maxT, false, false)
+    size_t prm_bytes = prm ? model_count_params(&ps.m.cfg, ps.m.head) * sizeof(float) +
+                                 model_arena_bytes(&ps.m.cfg, ps.m.head, 1, maxT, false, false)
                            : 0;
     bool ref_reward = !strcmp(c->grpo.ref_on, "reward");
     mem_row r[4] = {
@@ -188,7 +226,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     rc = 0;
 out:
     reward_plugin_close(plugin);
-    tok_free(prm_tok);
+    if (prm_open) prm_free(&ps);
     if (j.task_ready) sft_task_free(&j.task);
     if (j.data) rollout_data_free(j.data, j.ndata);
     if (j.eval) rollout_data_free(j.eval, j.neval);

@@ -53,16 +53,8 @@ static int not_a_prm(const char *dir, const char *arch, fx_err *err) {
                         "(Qwen2ForProcessRewardModel, *ForRewardModel), not '%s'", dir, arch);
 }
 
-int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_err *err) {
-    memset(p, 0, sizeof *p);
-    p->alpha = alpha;
-    if (model_check_dir(dir, err) || tok_load(&p->tok, dir, err)) return -1;
-    if (model_load(&p->m, dir, be, err) || tok_check_vocab(p->tok, p->m.cfg.vocab_size, dir, err)) {
-        if (p->m.params_mem) model_free(&p->m);
-        tok_free(p->tok);
-        p->tok = NULL;
-        return -1;
-    }
+// After the model (or its layout) is there: the read-out, the input layout and its tokens.
+static int finish_open(prm_scorer *p, const char *dir, fx_err *err) {
     int rc = 0;
     if (p->m.head == MODEL_HEAD_PRM) p->readout = PRM_CLASS2;
     else if (p->m.head == MODEL_HEAD_VALUE) p->readout = PRM_SCALAR;
@@ -83,8 +75,33 @@ int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_
     return 0;
 }
 
+int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_err *err) {
+    memset(p, 0, sizeof *p);
+    p->alpha = alpha;
+    if (model_check_dir(dir, err) || tok_load(&p->tok, dir, err)) return -1;
+    if (model_load(&p->m, dir, be, err) || tok_check_vocab(p->tok, p->m.cfg.vocab_size, dir, err)) {
+        prm_free(p);
+        return -1;
+    }
+    return finish_open(p, dir, err);
+}
+
+int prm_open_unloaded(prm_scorer *p, const char *dir, float alpha, fx_err *err) {
+    memset(p, 0, sizeof *p);
+    p->alpha = alpha;
+    model_config cfg;
+    model_head head;
+    if (model_check_dir(dir, err) || tok_load(&p->tok, dir, err) || model_check_files(dir, &cfg, &head, err) ||
+        tok_check_vocab(p->tok, cfg.vocab_size, dir, err)) {
+        prm_free(p);
+        return -1;
+    }
+    model_layout(&p->m, &cfg, head);
+    return finish_open(p, dir, err);
+}
+
 void prm_free(prm_scorer *p) {
-    if (p->m.params_mem) model_free(&p->m);
+    model_free(&p->m); // the model, its layout alone (prm_open_unloaded), or nothing
     tok_free(p->tok);
     memset(p, 0, sizeof *p);
 }
@@ -146,9 +163,7 @@ static char *class2_text(prm_scorer *p, const char *problem, const char *const *
     return text;
 }
 
-// The input ids and where to read: reads[k] is the position of step k's read-out, reads[nsteps]
-// the trajectory's. -1 with err when the input cannot be built.
-static int build_input(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, tok_ids *ids,
+int prm_input_ids(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, tok_ids *ids,
                        int *reads, fx_err *err) {
     if (p->readout == PRM_CLASS2) {
         int nsep = nsteps + (p->traj_sep ? 1 : 0);
@@ -198,7 +213,7 @@ int prm_score(prm_scorer *p, const char *problem, const char *const *steps, int 
     if (nsteps == 0) return fx_errf(err, "a trace with no steps cannot be scored");
     tok_ids ids = {0};
     int *reads = fx_malloc((size_t)(nsteps + 1) * sizeof *reads);
-    int rc = build_input(p, problem, steps, nsteps, &ids, reads, err);
+    int rc = prm_input_ids(p, problem, steps, nsteps, &ids, reads, err);
     int T = (int)ids.n;
     if (!rc && T > p->max_tokens)
         rc = fx_errf(err, "PRM input of %d tokens is longer than the model's %d positions", T, p->max_tokens);

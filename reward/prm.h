@@ -45,6 +45,15 @@ typedef struct {
 // may set traj_sep or system after loading. Bad folders: -1 with err naming the file.
 int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_err *err);
 void prm_free(prm_scorer *p);
+// What prm_load reads and checks but the weights (--dry-run): the tokenizer, config.json with
+// every tensor of the checkpoint checked (model_check_files), the read-out and the input layout;
+// p->m holds the layout alone (nothing can be scored). prm_free releases it.
+int prm_open_unloaded(prm_scorer *p, const char *dir, float alpha, fx_err *err);
+// The input of a trace as the PRM reads it (appended to ids) and where: reads[k] is the position
+// of step k's read-out, reads[nsteps] the trajectory's (nsteps + 1 ints). -1 with err when the
+// input cannot be built (a template error, a step holding <extra_0>).
+int prm_input_ids(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, tok_ids *ids, int *reads,
+                  fx_err *err);
 
 // Marks dir (a PRM folder prm-train just saved) as fluxrl's: config.json gets
 // "fluxrl_prm": {"input": "chatml", "trajectory_separator": true}.

@@ -59,13 +59,39 @@ expect_run 2 "a config.json the tensors do not match" -- "$fx" sft --dry-run "$d
 expect_contains "$err" "mlp.gate_proj.weight: shape" "the tensor and its shape named"
 expect_run 2 "a PRM folder given as the policy's PRM that is a language model" -- "$fx" train --dry-run "$demo" \
     "${out_dir[@]}" --set "reward.prm_path=$tmp/m/lm" --set reward.beta=0.3
-expect_contains "$err" "is a language model, not a PRM" "PRM kind checked"
+expect_contains "$err" "a PRM needs a process-reward or reward head" "PRM kind checked"
 printf '{"question": "What is 2+3?"}\n' >"$tmp/bad.jsonl"
 expect_run 2 "a dataset line without its answer" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" --set "grpo.data=$tmp/bad.jsonl"
 expect_contains "$err" "$tmp/bad.jsonl:1" "the file and line named"
 expect_run 2 "a missing plugin" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" --set reward.outcome=plugin \
     --set "reward.plugin=$tmp/none.so"
 expect_contains "$err" "$tmp/none.so" "the plugin named"
+
+# --- the real-run template on folders laid out like the published checkpoints ---
+# DeepSeek-R1-Distill-Qwen-1.5B and ReasonFlux-PRM-1.5B (converted) at their true shapes, weights
+# sparse (tests/cli/make_published_layouts.py): the policy's prompt through its own template, its
+# stop id, the PRM's plain input, memory per role at the real sizes.
+/usr/bin/python3 "$src/tests/cli/make_published_layouts.py" "$src" "$tmp/pub" >/dev/null ||
+    { echo "make_published_layouts.py failed" >&2; exit 1; }
+printf '%s\n' '{"problem": "Compute $2^{10}$.", "solution": "$2^{10} = \\boxed{1024}$."}' >"$tmp/math.jsonl"
+real="$src/configs/real_r1_distill_qwen_1p5b.json"
+pub=(--set "model.path=$tmp/pub/DeepSeek-R1-Distill-Qwen-1.5B" --set "reward.prm_path=$tmp/pub/ReasonFlux-PRM-1.5B"
+     --set "grpo.data=$tmp/math.jsonl" --set "grpo.eval_data=$tmp/math.jsonl" "${out_dir[@]}")
+expect_run 0 "the real-run config's dry run" -- "$fx" train --dry-run "$real" "${pub[@]}"
+expect_contains "$out" "the config lays out 8 ranks (4 trainer, 3 rollout, 1 reward)" "its launch"
+expect_contains "$out" "Qwen2ForCausalLM, 28 layers, hidden 1536, vocabulary 151936, 1.78B parameters" "the policy at its true size"
+expect_contains "$out" "eos 151643 <｜end▁of▁sentence｜>, bos 151646, chat template present; prompt layout task.chat = auto" "its tokenizer"
+expect_contains "$out" 'text "<｜begin▁of▁sentence｜><｜User｜>Compute $2^{10}$.<｜Assistant｜><think>\n"' "the prompt its template writes"
+expect_contains "$out" "ids  [151646, 151644, 46254, 400, 17, 47822, 16, 15, 92, 12947, 151645, 151648, 198]" "its ids"
+expect_contains "$out" "Qwen2ForRewardModel, 28 layers, hidden 1536, vocabulary 151936, 1.54B parameters" "the PRM at its true size"
+expect_contains "$out" "tokenizer(problem + steps joined by blank lines), no template" "the PRM's input as its authors build it"
+expect_contains "$out" 'text "Compute $2^{10}$.1024"' "the PRM input"
+expect_contains "$out" "  trainer       6.620     6.620    13.240" "the trainer's parameters, gradients and AdamW moments"
+expect_run 0 "the real-run config's sft dry run" -- "$fx" sft --dry-run "$real" "${pub[@]}"
+expect_contains "$out" "<｜end▁of▁sentence｜>\"" "an SFT response closed by the template's end of turn"
+rm -f "$tmp/pub/ReasonFlux-PRM-1.5B/config.json"
+expect_run 2 "a PRM folder without its config.json" -- "$fx" train --dry-run "$real" "${pub[@]}"
+expect_contains "$err" "$tmp/pub/ReasonFlux-PRM-1.5B" "the folder named"
 
 # --- under mpirun: the launch checked against the world ---
 mpi="$src/launch/mpirun.sh"
