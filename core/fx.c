@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "fx.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -156,6 +158,17 @@ int fx_write_file_atomic(const char *path, const void *data, size_t len, fx_err 
     }
     free(tmp);
     return 0;
+}
+
+int fx_write_json_atomic(const char *path, const struct cJSON *root, fx_err *err) {
+    char *json = cJSON_Print(root);
+    FX_ASSERT(json);
+    size_t n = strlen(json);
+    json = fx_realloc(json, n + 2);
+    json[n] = '\n';
+    int rc = fx_write_file_atomic(path, json, n + 1, err);
+    free(json);
+    return rc;
 }
 
 int fx_mkdir_p(const char *path, fx_err *err) {

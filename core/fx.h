@@ -72,6 +72,9 @@ const char *fx_json_find_nul(const char *text, size_t len);
 // Writes data to path atomically: a temporary file in the same folder, fsync, rename. A reader
 // never sees a half-written file under the final name.
 int fx_write_file_atomic(const char *path, const void *data, size_t len, fx_err *err);
+// A JSON document, indented and ended by a newline, written as fx_write_file_atomic writes.
+struct cJSON;
+int fx_write_json_atomic(const char *path, const struct cJSON *root, fx_err *err);
 
 // mkdir -p.
 int fx_mkdir_p(const char *path, fx_err *err);

@@ -277,13 +277,7 @@ int model_config_save(const model_config *c, const char *path, fx_err *err) {
     if (c->num_experts > 0) cJSON_AddNumberToObject(root, "num_experts", c->num_experts);
     cJSON_AddStringToObject(root, "torch_dtype", c->torch_dtype[0] ? c->torch_dtype : "float32");
     cJSON_AddBoolToObject(root, "use_cache", true);
-    char *json = cJSON_Print(root);
+    int rc = fx_write_json_atomic(path, root, err);
     cJSON_Delete(root);
-    FX_ASSERT(json);
-    size_t n = strlen(json);
-    json = fx_realloc(json, n + 2);
-    json[n] = '\n';
-    int rc = fx_write_file_atomic(path, json, n + 1, err);
-    free(json);
     return rc;
 }

@@ -122,14 +122,8 @@ int prm_mark_trained(const char *dir, fx_err *err) {
     cJSON *mark = cJSON_AddObjectToObject(root, "fluxrl_prm");
     cJSON_AddStringToObject(mark, "input", "chatml");
     cJSON_AddBoolToObject(mark, "trajectory_separator", true);
-    char *json = cJSON_Print(root);
+    int rc = fx_write_json_atomic(path, root, err);
     cJSON_Delete(root);
-    FX_ASSERT(json);
-    size_t n = strlen(json);
-    json = fx_realloc(json, n + 2);
-    json[n] = '\n';
-    int rc = fx_write_file_atomic(path, json, n + 1, err);
-    free(json);
     return rc;
 }
 
