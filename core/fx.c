@@ -160,6 +160,18 @@ int fx_write_file_atomic(const char *path, const void *data, size_t len, fx_err 
     return 0;
 }
 
+struct cJSON *fx_read_json_object(const char *path, fx_err *err) {
+    size_t len;
+    char *text = fx_read_file(path, &len, err);
+    if (!text) return NULL;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (cJSON_IsObject(root)) return root;
+    cJSON_Delete(root);
+    fx_errf(err, "%s: malformed JSON; expected a JSON object", path);
+    return NULL;
+}
+
 int fx_write_json_atomic(const char *path, const struct cJSON *root, fx_err *err) {
     char *json = cJSON_Print(root);
     FX_ASSERT(json);

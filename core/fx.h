@@ -74,6 +74,9 @@ const char *fx_json_find_nul(const char *text, size_t len);
 int fx_write_file_atomic(const char *path, const void *data, size_t len, fx_err *err);
 // A JSON document, indented and ended by a newline, written as fx_write_file_atomic writes.
 struct cJSON;
+// The JSON object in the file at path (caller frees with cJSON_Delete); NULL with err naming the
+// file when it cannot be read or holds anything but a JSON object.
+struct cJSON *fx_read_json_object(const char *path, fx_err *err);
 int fx_write_json_atomic(const char *path, const struct cJSON *root, fx_err *err);
 
 // mkdir -p.

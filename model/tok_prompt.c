@@ -34,15 +34,8 @@ int tok_generation_eos(const tok_tokenizer *t, const char *dir, tok_ids *out, fx
     struct stat st;
     snprintf(file, sizeof file, "%s/generation_config.json", dir);
     if (stat(file, &st) != 0) return 0;
-    size_t len;
-    char *text = fx_read_file(file, &len, err);
-    if (!text) return -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return fx_errf(err, "%s: expected a JSON object", file);
-    }
+    cJSON *root = fx_read_json_object(file, err);
+    if (!root) return -1;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), *x;
     int rc = 0, i = 0;
     if (cJSON_IsArray(e)) {

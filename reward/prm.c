@@ -14,11 +14,8 @@
 static int read_marker(prm_scorer *p, const char *dir, fx_err *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    size_t len;
-    char *text = fx_read_file(path, &len, err);
-    if (!text) return -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
+    cJSON *root = fx_read_json_object(path, err);
+    if (!root) return -1;
     const cJSON *mark = cJSON_GetObjectItemCaseSensitive(root, "fluxrl_prm");
     p->input = p->readout == PRM_CLASS2 ? PRM_INPUT_TEMPLATE : PRM_INPUT_PLAIN;
     p->traj_sep = false;
@@ -109,15 +106,8 @@ void prm_free(prm_scorer *p) {
 int prm_mark_trained(const char *dir, fx_err *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    size_t len;
-    char *text = fx_read_file(path, &len, err);
-    if (!text) return -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return fx_errf(err, "%s: malformed JSON", path);
-    }
+    cJSON *root = fx_read_json_object(path, err);
+    if (!root) return -1;
     cJSON_DeleteItemFromObjectCaseSensitive(root, "fluxrl_prm");
     cJSON *mark = cJSON_AddObjectToObject(root, "fluxrl_prm");
     cJSON_AddStringToObject(mark, "input", "chatml");

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include <cjson/cJSON.h>
+
 #include "test.h"
 
 static fx_config cfg;
@@ -201,6 +203,24 @@ static void test_round_trip_and_write(void) {
         }
     if (d) closedir(d);
     CHECK_INT(files, 1);
+    // fx_read_json_object / fx_write_json_atomic: the object back as written; anything but an
+    // object, or no file, is an error naming the file.
+    snprintf(path, sizeof path, "%s/runs/nested/rt/config.json", dir);
+    cJSON *obj = fx_read_json_object(path, &err);
+    CHECK(obj != NULL);
+    char jpath[1200];
+    snprintf(jpath, sizeof jpath, "%s/again.json", dir);
+    CHECK_INT(fx_write_json_atomic(jpath, obj, &err), 0);
+    cJSON *back = fx_read_json_object(jpath, &err);
+    CHECK(back != NULL && cJSON_Compare(obj, back, true));
+    cJSON_Delete(obj), cJSON_Delete(back);
+    CHECK_INT(fx_write_file_atomic(jpath, "[1, 2]", 6, &err), 0);
+    CHECK(fx_read_json_object(jpath, &err) == NULL);
+    char want_err[1300];
+    snprintf(want_err, sizeof want_err, "%s: malformed JSON; expected a JSON object", jpath);
+    CHECK_STR(err.msg, want_err);
+    snprintf(jpath, sizeof jpath, "%s/none.json", dir);
+    CHECK(fx_read_json_object(jpath, &err) == NULL && strstr(err.msg, jpath) != NULL);
     // A run folder that cannot be made is an error naming it.
     snprintf(cfg.run.out_dir, sizeof cfg.run.out_dir, "%s/runs/nested/rt/config.json", dir);
     CHECK_INT(cfg_write_resolved(&cfg, &err), -1);
