@@ -1,6 +1,7 @@
 // dp.c — data parallelism over a communicator: see dp.h.
 #include "dp.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/watchdog.h"
@@ -69,6 +70,67 @@ int comm_dp_agree(const comm_dp *d, int code, int *first_bad) {
     return out[0];
 }
 
+// Each rank's slice of n floats (trainer_shard_range), in ranks' order: bounds[r], bounds[r + 1].
+static size_t *shard_bounds(const comm_dp *d, size_t n) {
+    size_t *b = fx_malloc((size_t)(d->size + 1) * sizeof *b), hi;
+    for (int r = 0; r < d->size; r++) trainer_shard_range(n, r, d->size, &b[r], &hi);
+    b[d->size] = n;
+    return b;
+}
+
+void comm_dp_reduce_owned(const comm_dp *d, float *x, size_t n) {
+    size_t *b = shard_bounds(d, n);
+    if (d->nccl) comm_nccl_reduce_ranges(d->nccl, x, b, d->stream);
+    else
+        for (int r = 0; r < d->size; r++) // the sum of slice r at its owner, r
+            for (size_t off = b[r]; off < b[r + 1]; off += COMM_DP_CHUNK) {
+                int k = (int)(b[r + 1] - off < COMM_DP_CHUNK ? b[r + 1] - off : COMM_DP_CHUNK);
+                COMM_CHECK(MPI_Reduce(d->rank == r ? MPI_IN_PLACE : x + off, x + off, k, MPI_FLOAT, MPI_SUM, r, d->comm));
+            }
+    free(b);
+}
+
+void comm_dp_gather_owned(const comm_dp *d, float *x, size_t n) {
+    size_t *b = shard_bounds(d, n);
+    if (d->nccl) comm_nccl_broadcast_ranges(d->nccl, x, b, d->stream);
+    else
+        for (int r = 0; r < d->size; r++)
+            for (size_t off = b[r]; off < b[r + 1]; off += COMM_DP_CHUNK) {
+                int k = (int)(b[r + 1] - off < COMM_DP_CHUNK ? b[r + 1] - off : COMM_DP_CHUNK);
+                COMM_CHECK(MPI_Bcast(x + off, k, MPI_FLOAT, r, d->comm));
+            }
+    free(b);
+}
+
+// Slice r of a host buffer between rank r (mine) and rank 0 (all + bounds[r]), in chunks.
+static void move_slice(const comm_dp *d, float *mine, float *all, size_t lo, size_t hi, int r, bool to_root) {
+    for (size_t off = lo; off < hi; off += COMM_DP_CHUNK) {
+        int k = (int)(hi - off < COMM_DP_CHUNK ? hi - off : COMM_DP_CHUNK);
+        if (r == 0) {
+            if (d->rank == 0) memcpy(to_root ? all + off : mine + (off - lo), to_root ? mine + (off - lo) : all + off,
+                                     (size_t)k * sizeof(float));
+        } else if (d->rank == 0) {
+            if (to_root) COMM_CHECK(MPI_Recv(all + off, k, MPI_FLOAT, r, 0, d->comm, MPI_STATUS_IGNORE));
+            else COMM_CHECK(MPI_Send(all + off, k, MPI_FLOAT, r, 0, d->comm));
+        } else if (d->rank == r) {
+            if (to_root) COMM_CHECK(MPI_Send(mine + (off - lo), k, MPI_FLOAT, 0, 0, d->comm));
+            else COMM_CHECK(MPI_Recv(mine + (off - lo), k, MPI_FLOAT, 0, 0, d->comm, MPI_STATUS_IGNORE));
+        }
+    }
+}
+
+void comm_dp_collect(const comm_dp *d, const float *mine, float *all, size_t n) {
+    size_t *b = shard_bounds(d, n);
+    for (int r = 0; r < d->size; r++) move_slice(d, (float *)mine, all, b[r], b[r + 1], r, true);
+    free(b);
+}
+
+void comm_dp_distribute(const comm_dp *d, const float *all, float *mine, size_t n) {
+    size_t *b = shard_bounds(d, n);
+    for (int r = 0; r < d->size; r++) move_slice(d, mine, (float *)all, b[r], b[r + 1], r, false);
+    free(b);
+}
+
 static void hook_sum(void *ctx, float *x, size_t n) { comm_dp_sum(ctx, x, n); }
 static void hook_sum_doubles(void *ctx, double *x, int n) { comm_dp_sum_doubles(ctx, x, n); }
 static void hook_bcast(void *ctx, float *x, size_t n) { comm_dp_bcast(ctx, x, n); }
@@ -76,8 +138,25 @@ static void hook_bcast_i64(void *ctx, int64_t *x, int n) { comm_dp_bcast_i64(ctx
 static void hook_bcast_doubles(void *ctx, double *x, int n) { comm_dp_bcast_doubles(ctx, x, n); }
 static bool hook_stop(void *ctx) { return comm_dp_stop(ctx); }
 static int hook_agree(void *ctx, int code, int *first_bad) { return comm_dp_agree(ctx, code, first_bad); }
+static void hook_reduce_owned(void *ctx, float *x, size_t n) { comm_dp_reduce_owned(ctx, x, n); }
+static void hook_gather_owned(void *ctx, float *x, size_t n) { comm_dp_gather_owned(ctx, x, n); }
+static void hook_collect(void *ctx, const float *mine, float *all, size_t n) { comm_dp_collect(ctx, mine, all, n); }
+static void hook_distribute(void *ctx, const float *all, float *mine, size_t n) { comm_dp_distribute(ctx, all, mine, n); }
 
 trainer_dp comm_dp_hook(comm_dp *d) {
-    return (trainer_dp){d->rank,         d->size,            hook_sum,  hook_sum_doubles, hook_bcast,
-                        hook_bcast_i64,  hook_bcast_doubles, hook_stop, hook_agree,       d};
+    return (trainer_dp){.rank = d->rank,
+                        .size = d->size,
+                        .sum = hook_sum,
+                        .sum_doubles = hook_sum_doubles,
+                        .bcast = hook_bcast,
+                        .bcast_i64 = hook_bcast_i64,
+                        .bcast_doubles = hook_bcast_doubles,
+                        .stop = hook_stop,
+                        .agree = hook_agree,
+                        .reduce_owned = hook_reduce_owned,
+                        .gather_owned = hook_gather_owned,
+                        .collect = hook_collect,
+                        .distribute = hook_distribute,
+                        .shard = TRAINER_SHARD_NONE,
+                        .ctx = d};
 }

@@ -38,7 +38,16 @@ bool comm_dp_stop(const comm_dp *d);
 // (of comm) whose code was non-zero (-1: none), which is the one that reports.
 int comm_dp_agree(const comm_dp *d, int code, int *first_bad);
 
-// The trainer_dp of d (valid while d is).
+// Sharded state (trainer_dp.h): the sum over the ranks of each rank's slice of x (n floats; a
+// buffer of the model) at that rank; each rank's slice of x to every rank. MPI_Reduce and
+// MPI_Bcast rooted at each owner in turn (NCCL's, grouped, on GPUs).
+void comm_dp_reduce_owned(const comm_dp *d, float *x, size_t n);
+void comm_dp_gather_owned(const comm_dp *d, float *x, size_t n);
+// Host arrays: each rank's slice of an n-float buffer (mine) into rank 0's all; the reverse.
+void comm_dp_collect(const comm_dp *d, const float *mine, float *all, size_t n);
+void comm_dp_distribute(const comm_dp *d, const float *all, float *mine, size_t n);
+
+// The trainer_dp of d (shard NONE; the caller sets its level) (valid while d is).
 trainer_dp comm_dp_hook(comm_dp *d);
 
 #endif

@@ -87,6 +87,8 @@ void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq) {
     put_header(m, MSG_SYNC, sender, version, seq, NULL, 0);
 }
 
+void msg_encode_ckpt(msg_buf *m, int sender, uint64_t seq) { put_header(m, MSG_CKPT, sender, 0, seq, NULL, 0); }
+
 void msg_encode_work(msg_buf *m, int sender, int64_t update, const int64_t *problems, int64_t n, uint64_t seq) {
     FX_ASSERT(n >= 0 && (uint64_t)n < MSG_MAX_BYTES / 8 - 1);
     FX_ASSERT(update >= 0);
@@ -144,8 +146,10 @@ int msg_check_header(const msg_buf *m, const char *who, fx_err *err) {
     }
     case MSG_STOP:
     case MSG_SYNC:
+    case MSG_CKPT:
         if (h.payload_bytes != 0)
-            return fx_errf(err, "message from %s: a %s message carries no payload", who, h.kind == MSG_STOP ? "stop" : "sync");
+            return fx_errf(err, "message from %s: a %s message carries no payload", who,
+                           h.kind == MSG_STOP ? "stop" : h.kind == MSG_SYNC ? "sync" : "checkpoint");
         return 0;
     case MSG_WORK:
         if (h.counts[0] >= MSG_MAX_BYTES / 8 || h.payload_bytes != h.counts[0] * 8)

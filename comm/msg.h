@@ -16,7 +16,7 @@
 #include "comm.h"
 
 #define MSG_MAGIC 0x4C52584Du // "MXRL" little-endian
-#define MSG_PROTOCOL 3
+#define MSG_PROTOCOL 4
 #define MSG_MAX_BYTES ((size_t)1 << 30) // one message at most 1 GiB
 #define MSG_NCOUNTS 4
 
@@ -28,6 +28,8 @@ typedef enum {
     MSG_SYNC = 4,   // no payload: enter weight sync now (policy_version: the version that follows)
     MSG_TRAIN = 5,  // the leader's share of `update`'s kept groups for another trainer: a trace
                     // batch as in MSG_TRACES
+    MSG_CKPT = 6,   // no payload: the leader writes a checkpoint; a trainer holding a slice of the
+                    // sharded optimiser state (trainer.shard) sends it (train_ckpt_save)
 } msg_kind;
 
 // The MPI tags of `fluxrl train`'s messages, one per direction, so that each loop receives only
@@ -70,6 +72,7 @@ void msg_encode_train(msg_buf *m, const trace_batch *b, int sender, int64_t upda
 // Stop, with the exit code the receiver ends with (0-255).
 void msg_encode_stop(msg_buf *m, int sender, int code, uint64_t seq);
 void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq);
+void msg_encode_ckpt(msg_buf *m, int sender, uint64_t seq);
 // Work: generate the groups of `n` problems (their indices) for update `update`.
 void msg_encode_work(msg_buf *m, int sender, int64_t update, const int64_t *problems, int64_t n, uint64_t seq);
 // Decodes a validated MSG_WORK: *problems points into m (n of them).

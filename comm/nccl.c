@@ -78,3 +78,27 @@ void comm_nccl_broadcast(comm_nccl *c, float *buf, size_t n, int root, void *str
     if (n) NCCL_CHECK(ncclBroadcast(buf, buf, n, ncclFloat, root, c->comm, s));
     CUDA_CHECK(cudaStreamSynchronize(s));
 }
+
+void comm_nccl_reduce_ranges(comm_nccl *c, float *buf, const size_t *bounds, void *stream) {
+    cudaStream_t s = (cudaStream_t)stream;
+    CUDA_CHECK(cudaSetDevice(c->device));
+    NCCL_CHECK(ncclGroupStart());
+    for (int r = 0; r < c->size; r++)
+        if (bounds[r + 1] > bounds[r])
+            NCCL_CHECK(ncclReduce(buf + bounds[r], buf + bounds[r], bounds[r + 1] - bounds[r], ncclFloat, ncclSum, r,
+                                  c->comm, s));
+    NCCL_CHECK(ncclGroupEnd());
+    CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+void comm_nccl_broadcast_ranges(comm_nccl *c, float *buf, const size_t *bounds, void *stream) {
+    cudaStream_t s = (cudaStream_t)stream;
+    CUDA_CHECK(cudaSetDevice(c->device));
+    NCCL_CHECK(ncclGroupStart());
+    for (int r = 0; r < c->size; r++)
+        if (bounds[r + 1] > bounds[r])
+            NCCL_CHECK(ncclBroadcast(buf + bounds[r], buf + bounds[r], bounds[r + 1] - bounds[r], ncclFloat, r, c->comm,
+                                     s));
+    NCCL_CHECK(ncclGroupEnd());
+    CUDA_CHECK(cudaStreamSynchronize(s));
+}

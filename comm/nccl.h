@@ -32,4 +32,10 @@ void comm_nccl_allreduce_sum(comm_nccl *c, float *buf, size_t n, size_t bucket_f
 // buf (n floats, device) <- root's buf on every rank. Returns when done.
 void comm_nccl_broadcast(comm_nccl *c, float *buf, size_t n, int root, void *stream);
 
+// Sharded state: bounds[0..size] split buf (device) into one slice per rank; slice r's sum over
+// the ranks lands in rank r's buf (ncclReduce rooted at each owner, grouped), or rank r's slice
+// goes to every rank (ncclBroadcast from each owner, grouped). Return when done.
+void comm_nccl_reduce_ranges(comm_nccl *c, float *buf, const size_t *bounds, void *stream);
+void comm_nccl_broadcast_ranges(comm_nccl *c, float *buf, const size_t *bounds, void *stream);
+
 #endif

@@ -18,3 +18,11 @@ void comm_nccl_allreduce_sum(comm_nccl *c, float *buf, size_t n, size_t bucket_f
 void comm_nccl_broadcast(comm_nccl *c, float *buf, size_t n, int root, void *stream) {
     FX_ASSERT(!"comm_nccl_broadcast without NCCL");
 }
+
+void comm_nccl_reduce_ranges(comm_nccl *c, float *buf, const size_t *bounds, void *stream) {
+    FX_ASSERT(!"comm_nccl_reduce_ranges without NCCL");
+}
+
+void comm_nccl_broadcast_ranges(comm_nccl *c, float *buf, const size_t *bounds, void *stream) {
+    FX_ASSERT(!"comm_nccl_broadcast_ranges without NCCL");
+}

@@ -12,6 +12,7 @@
     S(run, "What the run is called, where it writes its outputs, and the seed of its randomness.") \
     S(log, "What each rank prints, and how progress of long work is shown.")                   \
     S(cluster, "How the MPI ranks of a launch are split into roles, and what each rank runs on.") \
+    S(trainer, "How the trainer ranks of one model hold and train it (`fluxrl train`, `sft`, `prm-train`).") \
     S(model, "The policy: a Hugging Face folder, or (path empty) a new model of the sizes below with the " \
              "built-in tokenizer.")                                                               \
     S(task, "The built-in reasoning task: arithmetic chains (docs/tasks.md).")                  \
@@ -62,6 +63,18 @@
       "AdamW state stay fp32), or fp32 throughout (for checking).")                            \
     X(cluster, stall_timeout, INT, "900", "[10,1000000]",                                      \
       "Seconds a rank may go without progress (a message, a step) before its watchdog ends the job.")
+
+#define FX_CFG_KEYS_trainer(X)                                                                 \
+    X(trainer, shard, ENUM, "none", "none|optimizer",                                          \
+      "What the data-parallel trainer ranks split between them (ZeRO's stages in DeepSpeed's terms): " \
+      "`none`, every rank holds the weights, gradients and AdamW moments of the whole model; " \
+      "`optimizer` (ZeRO-1), each rank holds the AdamW moments of its slice of the parameters only: " \
+      "gradients summed to their owner, clipped by the global norm, AdamW on the owned slice, the " \
+      "weights gathered onto every rank. Checkpoints hold the whole state whatever the rank count.") \
+    X(trainer, recompute, BOOL, "false", "",                                                   \
+      "Activation recomputation: keep only each layer's input in the forward pass and recompute " \
+      "the layer in the backward pass (about a third more compute for a fraction of the activation " \
+      "memory).")
 
 #define FX_CFG_KEYS_model(X)                                                                   \
     X(model, path, STR, "", "",                                                                \

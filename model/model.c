@@ -191,15 +191,18 @@ void model_init_random(model *m, const model_config *c, model_head head, const b
     free(host);
 }
 
-void model_train_init(model *m) {
+void model_train_init_slice(model *m, size_t lo, size_t hi) {
     if (m->grads_mem) return;
-    size_t bytes = m->nparams * sizeof(float);
-    m->grads_mem = BE->alloc(CTX, bytes);
-    m->m_mem = BE->alloc(CTX, bytes);
-    m->v_mem = BE->alloc(CTX, bytes);
+    FX_ASSERT(lo <= hi && hi <= m->nparams);
+    m->grads_mem = BE->alloc(CTX, m->nparams * sizeof(float));
+    m->m_mem = BE->alloc(CTX, (hi - lo) * sizeof(float));
+    m->v_mem = BE->alloc(CTX, (hi - lo) * sizeof(float));
+    m->opt_lo = lo, m->opt_hi = hi;
     point_params(m, &m->g, m->grads_mem);
     m->step = 0;
 }
+
+void model_train_init(model *m) { model_train_init_slice(m, 0, m->nparams); }
 
 void model_zero_grad(model *m) {
     FX_ASSERT(m->grads_mem);

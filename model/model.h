@@ -92,7 +92,8 @@ typedef struct {
     model_params p;     // pointers into params_mem
     float *grads_mem;   // same layout; NULL until model_train_init
     model_params g;
-    float *m_mem, *v_mem; // AdamW moments
+    float *m_mem, *v_mem; // AdamW moments of the slice [opt_lo, opt_hi) of the layout (m_mem[0]: opt_lo)
+    size_t opt_lo, opt_hi; // all of it unless the optimiser state is sharded (model_train_init_slice)
     int step;           // AdamW steps taken
 
     // Activations for (B, T).
@@ -164,6 +165,10 @@ const model_tensor *model_find_tensor(const model *m, const char *name);
 
 // Grads and AdamW moments (zeroed).
 void model_train_init(model *m);
+// The same with the AdamW moments of the parameters [lo, hi) only: a trainer rank that owns that
+// slice of a sharded optimiser state (trainer_dp.h). model_adamw_step then steps that slice only.
+// Before model_reserve, which otherwise makes the whole state.
+void model_train_init_slice(model *m, size_t lo, size_t hi);
 void model_zero_grad(model *m);
 // Activation arena for batches of up to B rows of T tokens. train keeps what backward needs;
 // recompute keeps only each layer's input and recomputes the layer during backward.
@@ -226,8 +231,12 @@ float model_lr_at(const model_lr_schedule *s, int step);
 // Global gradient norm; scaled down to max_norm when above it (torch's clip_grad_norm_,
 // coefficient max_norm / (norm + 1e-6)). max_norm <= 0: no clipping. Returns the norm before.
 double model_clip_grad_norm(model *m, double max_norm);
-// One AdamW step at learning rate lr (decay on matrices only).
+// One AdamW step at learning rate lr (decay on matrices only), on the parameters [opt_lo, opt_hi).
 void model_adamw_step(model *m, const model_adamw *o, float lr);
+// The sum of squares of the gradients [lo, hi), in double, and their scaling by coef: the global
+// norm of gradients that lie sharded over ranks is the square root of the sum of each rank's.
+double model_grad_sumsq(const model *m, size_t lo, size_t hi);
+void model_grad_scale(model *m, float coef, size_t lo, size_t hi);
 
 // --- incremental decoding ---------------------------------------------------------------------
 // A KV cache of B rows of Tmax columns per layer; kv_len columns are filled, the same number in

@@ -26,15 +26,29 @@ double model_clip_grad_norm(model *m, double max_norm) {
 void model_adamw_step(model *m, const model_adamw *o, float lr) {
     FX_ASSERT(m->grads_mem);
     m->step++;
-    // Tensors lie in buffer order: one call per run of neighbours with the same decay.
+    size_t lo = m->opt_lo, hi = m->opt_hi;
+    // Tensors lie in buffer order: one call per run of neighbours with the same decay, cut to the
+    // slice whose moments this model holds.
     for (int i = 0; i < m->ntensors;) {
         const model_tensor *t = &m->tensors[i];
         size_t off = t->offset, n = t->numel;
         int j = i + 1;
         while (j < m->ntensors && m->tensors[j].decay == t->decay && m->tensors[j].offset == off + n)
             n += m->tensors[j++].numel;
-        m->be->adamw(m->be->ctx, m->params_mem + off, m->grads_mem + off, m->m_mem + off, m->v_mem + off, n, lr,
-                     o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, m->step);
+        size_t a = off > lo ? off : lo, b = off + n < hi ? off + n : hi;
+        if (a < b)
+            m->be->adamw(m->be->ctx, m->params_mem + a, m->grads_mem + a, m->m_mem + (a - lo), m->v_mem + (a - lo),
+                         b - a, lr, o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, m->step);
         i = j;
     }
+}
+
+double model_grad_sumsq(const model *m, size_t lo, size_t hi) {
+    FX_ASSERT(m->grads_mem && lo <= hi && hi <= m->nparams);
+    return hi > lo ? m->be->sumsq(m->be->ctx, m->grads_mem + lo, hi - lo) : 0.0;
+}
+
+void model_grad_scale(model *m, float coef, size_t lo, size_t hi) {
+    FX_ASSERT(m->grads_mem && lo <= hi && hi <= m->nparams);
+    if (hi > lo) m->be->scale(m->be->ctx, m->grads_mem + lo, coef, hi - lo);
 }

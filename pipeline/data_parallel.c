@@ -8,6 +8,7 @@
 #include "../core/log.h"
 #include "../core/watchdog.h"
 #include "../model/cuda/cuda_backend.h"
+#include "job.h"
 #include "pipeline.h"
 
 // MPI up, the config resolved on every rank and agreed on; the run's log settings and signal
@@ -62,6 +63,7 @@ int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **set
     int threads = !dp_up ? 0 : dp.size > 1 && c->cluster.threads <= 0 ? 1 : (int)c->cluster.threads;
     if (dp_up && !(code = open_backend(c, &dp, threads, &be))) {
         trainer_dp hook = comm_dp_hook(&dp);
+        hook.shard = pipe_shard(c);
         code = sft_run(c, be, dp.size > 1 ? &hook : NULL, want_resume, res);
     }
     if (dp_up) comm_dp_free(&dp);
@@ -81,6 +83,7 @@ int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char
     bool dp_up = code == 0;
     if (dp_up && !(code = open_backend(c, &dp, (int)c->cluster.threads, &be))) {
         trainer_dp hook = comm_dp_hook(&dp);
+        hook.shard = pipe_shard(c);
         code = prm_run(c, be, dp.size > 1 ? &hook : NULL, want_resume, res);
     }
     if (dp_up) comm_dp_free(&dp);

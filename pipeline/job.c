@@ -111,9 +111,11 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
         if (rollout_data_load(&d, &j->eval, &j->neval, err)) return -1;
     }
     int maxT = (int)c->model.max_seq, mb = (int)c->grpo.minibatch;
-    if (roles & PIPE_TRAIN) {
-        model_train_init(&j->policy);
-        model_reserve(&j->policy, mb, maxT, true, false);
+    if (roles & PIPE_TRAIN) { // the whole optimiser state, or this trainer's slice of it (trainer.shard)
+        int T = w ? w->count[COMM_ROLE_TRAINER] : 1;
+        trainer_dp shape = {.rank = w && T > 1 ? w->role_rank : 0, .size = T, .shard = pipe_shard(c)};
+        trainer_train_init(&j->policy, &shape);
+        model_reserve(&j->policy, mb, maxT, true, (bool)c->trainer.recompute);
     }
     // The reference scores on the reward side (ref_on = reward) or beside the trainer.
     bool ref_here = c->grpo.kl_beta > 0 &&
@@ -555,18 +557,20 @@ void pipe_job_dp_init(pipe_job *j, const comm_world *w) {
     if (j->cuda && w->count[COMM_ROLE_TRAINER] > 1 && comm_dp_use_nccl(&j->dp, backend_cuda_stream(j->be), &err))
         fx_fatal("%s", err.msg);
     j->dp_hook = comm_dp_hook(&j->dp);
+    j->dp_hook.shard = pipe_shard(j->c);
     j->has_dp = true;
 }
 
-void pipe_job_share_start(pipe_job *j, const comm_world *w) {
+trainer_shard pipe_shard(const fx_config *c) {
+    return !strcmp(c->trainer.shard, "optimizer") ? TRAINER_SHARD_OPTIMIZER : TRAINER_SHARD_NONE;
+}
+
+void pipe_job_share_start(pipe_job *j, const comm_world *w, const train_ckpt *ck, bool resumed) {
     if (w->count[COMM_ROLE_TRAINER] < 2) return;
-    model *m = &j->policy;
-    comm_dp_bcast(&j->dp, m->params_mem, m->nparams);
-    comm_dp_bcast(&j->dp, m->m_mem, m->nparams);
-    comm_dp_bcast(&j->dp, m->v_mem, m->nparams);
-    int64_t head[2] = {m->step, j->version};
-    comm_dp_bcast_i64(&j->dp, head, 2);
-    m->step = (int)head[0], j->version = head[1];
+    train_ckpt_share(ck, &j->policy, &j->dp_hook, resumed);
+    int64_t version = j->version;
+    comm_dp_bcast_i64(&j->dp, &version, 1);
+    j->version = version;
 }
 
 int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_err *err) {

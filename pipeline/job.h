@@ -20,6 +20,7 @@
 #include "../trainer/grpo_update.h"
 #include "../trainer/policy.h"
 #include "../trainer/sft.h"
+#include "../trainer/train_ckpt.h"
 
 #define PIPE_RL_STREAM 0x72167a5eedull // training problems for RL: a generator stream of their own
 
@@ -110,9 +111,12 @@ void pipe_job_train(pipe_job *j, const trace_batch *b, int update, pipe_update *
 // MPI_Allreduce on CPU ranks, NCCL on CUDA ranks (collective over the trainers: it makes their
 // NCCL communicator).
 void pipe_job_dp_init(pipe_job *j, const comm_world *w);
-// Collective over the trainers: every float buffer of the policy (weights, AdamW moments) from the
-// leader, and its step and version.
-void pipe_job_share_start(pipe_job *j, const comm_world *w);
+// Collective over the trainers: the policy's weights, AdamW moments (each trainer its slice when
+// sharded, from the leader's resumed checkpoint ck), step and version from the leader. ck and
+// resumed are the leader's (other trainers pass a train_ckpt with no host copies).
+void pipe_job_share_start(pipe_job *j, const comm_world *w, const train_ckpt *ck, bool resumed);
+// trainer.shard as the trainers' trainer_dp takes it.
+trainer_shard pipe_shard(const fx_config *c);
 // Collective over policy_comm (the leader, rank 0 of it, and the rollout ranks): the leader's
 // weights and *version to every rollout rank (wsync_broadcast's buckets over MPI, or NCCL).
 int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_err *err);

@@ -218,6 +218,19 @@ static int log_update(fx_metrics *mx, const fx_config *c, int step, const collec
     return fx_metrics_write(mx, step + 1, (int)(sizeof keys / sizeof keys[0]), keys, vals, err);
 }
 
+// The checkpoint of update `step`. With the optimiser state sharded over the trainers, they hear
+// of it first, and send their slices (train_ckpt_save).
+static int save_ckpt(leader *L, train_ckpt *ck, int64_t step, const char *dir, fx_err *err) {
+    const comm_world *w = L->w;
+    int T = w ? w->count[COMM_ROLE_TRAINER] : 1;
+    if (T > 1 && L->job->dp_hook.shard)
+        for (int r = 1; r < T; r++) {
+            msg_encode_ckpt(&L->msg, 0, (uint64_t)step);
+            msg_send(&L->msg, w->first[COMM_ROLE_TRAINER] + r, MSG_TAG_TRAIN);
+        }
+    return train_ckpt_save(ck, &L->job->policy, T > 1 ? &L->job->dp_hook : NULL, step, L->c, dir, err);
+}
+
 int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_world *w, bool want_resume,
               pipeline_result *res) {
     fx_err err = {{0}};
@@ -250,7 +263,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     res->start = start;
     // Every rank starts from the same weights: the trainers' copies and the rollout ranks' policy.
     if (w) {
-        pipe_job_share_start(job, w);
+        pipe_job_share_start(job, w, &ck, resumed > 0);
         int64_t v = job->version;
         if (pipe_job_sync_policy(job, w, &v, &err)) goto fail;
     }
@@ -306,7 +319,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         }
         if (c->grpo.checkpoint_every > 0 && (step + 1) % c->grpo.checkpoint_every == 0 && step + 1 < steps) {
             ck.counters[0] = step + 1, ck.counters[1] = L.first[step + 1];
-            if (train_ckpt_save(&ck, &job->policy, step + 1, c, dir, &err)) goto fail_run;
+            if (save_ckpt(&L, &ck, step + 1, dir, &err)) goto fail_run;
         }
     }
     fx_progress_end(&prog, NULL);
@@ -314,7 +327,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     if (fx_stop_requested()) { // preempted or interrupted: a checkpoint, and exit code 3
         bool saved = c->grpo.checkpoint_every > 0 && step % c->grpo.checkpoint_every == 0 && step > start;
         ck.counters[0] = step, ck.counters[1] = L.first[step] >= 0 ? L.first[step] : L.cursor;
-        if (!saved && train_ckpt_save(&ck, &job->policy, step, c, dir, &err)) goto fail_run;
+        if (!saved && save_ckpt(&L, &ck, step, dir, &err)) goto fail_run;
         fx_warn("stopped by signal %d after update %d; checkpoint written, resume with --resume auto",
                 fx_stop_signal(), step);
         code = FX_EXIT_STOPPED;

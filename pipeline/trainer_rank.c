@@ -10,7 +10,8 @@
 int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
     fx_err err;
     pipe_job_dp_init(job, w);
-    pipe_job_share_start(job, w); // the leader loads any checkpoint and shares it
+    train_ckpt none = {0}; // the leader's host copies are the ones written
+    pipe_job_share_start(job, w, &none, false); // the leader loads any checkpoint and shares it
     msg_buf m = {0};
     trace_batch b;
     trace_batch_init(&b);
@@ -25,7 +26,15 @@ int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
             code = msg_head(&m)->code;
             break;
         }
-        if (msg_head(&m)->kind != MSG_TRAIN) msg_unexpected(&m, who, "train (5) or stop (2)", &err), fx_fatal("%s", err.msg);
+        if (msg_head(&m)->kind == MSG_CKPT && job->dp_hook.shard) { // this trainer's slice of the optimiser state
+            train_ckpt_save(&none, &job->policy, &job->dp_hook, 0, c, NULL, &err);
+            fx_watchdog_beat("waiting for the leader's groups");
+            continue;
+        }
+        if (msg_head(&m)->kind != MSG_TRAIN)
+            msg_unexpected(&m, who, job->dp_hook.shard ? "train (5), checkpoint (6) or stop (2)" : "train (5) or stop (2)",
+                           &err),
+                fx_fatal("%s", err.msg);
         if (msg_decode_traces(&m, who, &b, &err)) fx_fatal("%s", err.msg);
         if (msg_head(&m)->update > INT_MAX) fx_fatal("message from %s: update: %lld, too large", who,
                                                      (long long)msg_head(&m)->update);

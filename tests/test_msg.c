@@ -93,7 +93,7 @@ int main(void) {
     CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): magic: 0x12345678, expected 0x4c52584d");
     head(&c)->magic = MSG_MAGIC;
     head(&c)->protocol = 9;
-    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 3");
+    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 4");
     head(&c)->protocol = MSG_PROTOCOL;
     head(&c)->kind = 77;
     CHECK_HAS(decode_err(&c), "kind: 77 is not a known message kind");
@@ -171,6 +171,15 @@ int main(void) {
     CHECK_INT(head(&w)->policy_version, 12);
     CHECK_INT(msg_decode_work(&w, who, &update, &got_p, &n, &err), -1);
     CHECK_HAS(err.msg, "kind: 4, expected work (3)");
+    // A checkpoint request: no payload, no update, no code.
+    msg_encode_ckpt(&w, 0, 11);
+    CHECK_INT(msg_check_header(&w, who, &err), 0);
+    CHECK_INT(head(&w)->kind, MSG_CKPT);
+    CHECK_INT(head(&w)->update, -1);
+    head(&w)->payload_bytes = 8;
+    w.len += 8;
+    CHECK_INT(msg_check_header(&w, who, &err), -1);
+    CHECK_HAS(err.msg, "a checkpoint message carries no payload");
     msg_buf_free(&w);
     msg_buf_free(&c);
     msg_buf_free(&m);

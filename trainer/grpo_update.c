@@ -158,9 +158,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
                 free(start), free(len), free(cl), free(co), free(ca), free(cd), free(cr), free(ce), free(cw), free(cde);
                 pass_free(&p);
             }
-            if (dp) dp->sum(dp->ctx, m->grads_mem, m->nparams); // every rank's share of the gradients
-            *grad_norm = model_clip_grad_norm(m, o->grad_clip);
-            model_adamw_step(m, &o->opt, o->lr);
+            *grad_norm = trainer_optim_step(m, dp, o->grad_clip, &o->opt, o->lr); // every rank's gradients
             us->steps++;
         }
     }

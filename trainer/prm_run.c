@@ -52,15 +52,17 @@ static int add_to_pool(void *ctx, const prm_input_trace *t, fx_err *err) {
 }
 
 // A checkpoint after `step` steps: the weights and AdamW state, and where the training stream is.
-static int save_ckpt(train_ckpt *ck, const model *m, int64_t step, uint64_t next, const fx_config *c, const char *dir,
-                     fx_err *err) {
+// On rank 0, or on every rank when the optimiser state is sharded (train_ckpt_save).
+static int save_ckpt(train_ckpt *ck, const model *m, const trainer_dp *dp, int64_t step, uint64_t next,
+                     const fx_config *c, const char *dir, fx_err *err) {
     ck->counters[0] = step, ck->counters[1] = (int64_t)next;
-    return train_ckpt_save(ck, m, step, c, dir, err);
+    return train_ckpt_save(ck, m, dp, step, c, dir, err);
 }
 
 int prm_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res) {
     int rank = dp ? dp->rank : 0, W = dp ? dp->size : 1, bad = -1;
     bool lead = rank == 0;
+    bool saves = lead || (W > 1 && dp->shard); // writes checkpoints, or sends its slice of them
     fx_err err = {{0}};
     int code = FX_EXIT_INPUT;
     memset(res, 0, sizeof *res);
@@ -141,11 +143,11 @@ fail:
     // Under mpirun every rank trains on its share of each batch (prm_train_step_dp); rank 0 also
     // evaluates and writes the run.
     int rows = (int)((int64_t)(rank + 1) * B / W) - (int)((int64_t)rank * B / W);
-    model_train_init(&m);
-    model_reserve(&m, rows > 0 ? rows : 1, (int)c->model.max_seq, true, false);
+    trainer_train_init(&m, dp);
+    model_reserve(&m, rows > 0 ? rows : 1, (int)c->model.max_seq, true, (bool)c->trainer.recompute);
     // Rank 0 resumes from the newest checkpoint (--resume auto) and opens the metrics; the ranks
     // agree on how that went, then all start from rank 0's weights, moments and place.
-    train_ckpt_init(&ck, m.nparams);
+    if (lead) train_ckpt_init(&ck, m.nparams);
     ck.kind = "prm";
     int64_t start = 0, resumed = 0;
     uint64_t next = 0;
@@ -162,12 +164,10 @@ fail:
     }
     if (W > 1) {
         if (lead) fx_info("prm-train: data-parallel over %d ranks", W);
-        dp->bcast(dp->ctx, m.params_mem, m.nparams);
-        dp->bcast(dp->ctx, m.m_mem, m.nparams);
-        dp->bcast(dp->ctx, m.v_mem, m.nparams);
-        int64_t s4[4] = {m.step, start, (int64_t)next, resumed};
-        dp->bcast_i64(dp->ctx, s4, 4);
-        m.step = (int)s4[0], start = s4[1], next = (uint64_t)s4[2], resumed = s4[3];
+        resumed = train_ckpt_share(&ck, &m, dp, resumed > 0);
+        int64_t s2[2] = {start, (int64_t)next};
+        dp->bcast_i64(dp->ctx, s2, 2);
+        start = s2[0], next = (uint64_t)s2[1];
     }
     fx_info("prm-train: %zu parameters, batch %d, %d steps, %.0f%% of training steps wrong, run folder %s", m.nparams, B,
             steps, 100 * c->prm.error_rate, dir);
@@ -189,19 +189,20 @@ fail:
         float lr = model_lr_at(&sched, step);
         prm_train_step_dp(&m, &d, &next, B, (float)c->prm.lambda_step, (float)c->prm.lambda_final, &opt, lr, dp, &st);
         fx_watchdog_beat(NULL);
-        if (!lead) continue;
-        const char *keys[] = {"loss", "step_mse", "final_mse", "lr", "final_target"};
-        double vals[] = {st.loss, st.step_mse, st.final_mse, lr, st.final_target};
-        if (fx_metrics_write(&mx, step + 1, 5, keys, vals, &err)) goto run_fail;
-        char extra[64];
-        snprintf(extra, sizeof extra, "loss %.4f", st.loss);
-        fx_progress_update(&prog, step + 1, extra);
-        if (c->prm.eval_every > 0 && (step + 1) % c->prm.eval_every == 0 && step + 1 < steps) {
-            prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
-            log_eval(&mx, step + 1, &r);
+        if (lead) {
+            const char *keys[] = {"loss", "step_mse", "final_mse", "lr", "final_target"};
+            double vals[] = {st.loss, st.step_mse, st.final_mse, lr, st.final_target};
+            if (fx_metrics_write(&mx, step + 1, 5, keys, vals, &err)) goto run_fail;
+            char extra[64];
+            snprintf(extra, sizeof extra, "loss %.4f", st.loss);
+            fx_progress_update(&prog, step + 1, extra);
+            if (c->prm.eval_every > 0 && (step + 1) % c->prm.eval_every == 0 && step + 1 < steps) {
+                prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+                log_eval(&mx, step + 1, &r);
+            }
         }
-        if (c->prm.checkpoint_every > 0 && (step + 1) % c->prm.checkpoint_every == 0 && step + 1 < steps &&
-            save_ckpt(&ck, &m, step + 1, next, c, dir, &err))
+        if (saves && c->prm.checkpoint_every > 0 && (step + 1) % c->prm.checkpoint_every == 0 && step + 1 < steps &&
+            save_ckpt(&ck, &m, dp, step + 1, next, c, dir, &err))
             goto run_fail;
     }
     fx_progress_end(&prog, NULL);
@@ -209,7 +210,7 @@ fail:
     res->steps = step;
     if (step < steps) { // preempted (Slurm) or interrupted: a checkpoint, and exit code 3
         bool saved = c->prm.checkpoint_every > 0 && step % c->prm.checkpoint_every == 0 && step > start;
-        if (lead && !saved && save_ckpt(&ck, &m, step, next, c, dir, &err)) goto run_fail;
+        if (saves && !saved && save_ckpt(&ck, &m, dp, step, next, c, dir, &err)) goto run_fail;
         fx_warn("stopped by signal %d after step %d; checkpoint written, resume with --resume auto", fx_stop_signal(),
                 step);
         code = FX_EXIT_STOPPED;

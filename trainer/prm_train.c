@@ -171,15 +171,13 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
         model_prm_backward(m, dl);
         model_backward(m);
     }
-    if (dp) { // every rank's share of the gradients and of the statistics
-        dp->sum(dp->ctx, m->grads_mem, m->nparams);
+    if (dp) { // every rank's share of the statistics (and, in the step, of the gradients)
         double part[3] = {st->step_mse, st->final_mse, st->final_target};
         dp->sum_doubles(dp->ctx, part, 3);
         st->step_mse = part[0], st->final_mse = part[1], st->final_target = part[2];
     }
     st->loss = lambda_step * st->step_mse + lambda_final * st->final_mse;
-    model_clip_grad_norm(m, 1.0);
-    model_adamw_step(m, opt, lr);
+    trainer_optim_step(m, dp, 1.0, opt, lr);
     free(logits), free(dl), free(b->ids), free(b->seg), free(b);
 }
 

@@ -21,11 +21,16 @@ typedef struct {
     double loss_sum;   // the metrics accumulators, so a resumed run logs exactly what it would have
 } sft_state;
 
-static int save_ckpt(train_ckpt *c, model *m, const sft_state *s, const fx_config *cfg, const char *dir, fx_err *err) {
+// On rank 0, or on every rank when the optimiser state is sharded (train_ckpt_save).
+static int save_ckpt(train_ckpt *c, model *m, const trainer_dp *dp, const sft_state *s, const fx_config *cfg,
+                     const char *dir, fx_err *err) {
     c->counters[0] = s->step, c->counters[1] = s->next, c->counters[2] = s->log_n, c->counters[3] = s->tok_sum;
     c->accum[0] = s->loss_sum;
-    return train_ckpt_save(c, m, s->step, cfg, dir, err);
+    return train_ckpt_save(c, m, dp, s->step, cfg, dir, err);
 }
+
+// Whether this rank takes part in writing a checkpoint.
+static bool saves(const trainer_dp *dp) { return !dp || dp->rank == 0 || (dp->size > 1 && dp->shard); }
 
 static int resume(train_ckpt *c, model *m, sft_state *s, const char *dir, fx_err *err) {
     int64_t step;
@@ -72,22 +77,19 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     cfg_run_dir(c, dir, sizeof dir);
     int B = (int)c->sft.batch, T = (int)c->model.max_seq, steps = (int)c->sft.steps;
     int r0 = (int)((int64_t)rank * B / W), Bl = (int)((int64_t)(rank + 1) * B / W) - r0; // this rank's rows
-    model_train_init(&m);
-    model_reserve(&m, Bl, T, true, false);
-    train_ckpt_init(&ck, m.nparams);
+    trainer_train_init(&m, dp);
+    model_reserve(&m, Bl, T, true, (bool)c->trainer.recompute);
+    if (lead) train_ckpt_init(&ck, m.nparams);
     ck.kind = "sft";
     sft_state st = {0};
     int resumed = want_resume && lead ? resume(&ck, &m, &st, dir, &err) : 0;
     if (resumed < 0) goto fail;
     if (W > 1) { // every rank starts from rank 0's weights, optimiser state and place in the data
-        dp->bcast(dp->ctx, m.params_mem, m.nparams);
-        dp->bcast(dp->ctx, m.m_mem, m.nparams);
-        dp->bcast(dp->ctx, m.v_mem, m.nparams);
-        int64_t s6[6] = {m.step, st.step, st.next, st.log_n, st.tok_sum, resumed};
-        dp->bcast_i64(dp->ctx, s6, 6);
+        resumed = train_ckpt_share(&ck, &m, dp, resumed > 0);
+        int64_t s4[4] = {st.step, st.next, st.log_n, st.tok_sum};
+        dp->bcast_i64(dp->ctx, s4, 4);
         dp->bcast_doubles(dp->ctx, &st.loss_sum, 1);
-        m.step = (int)s6[0], st.step = s6[1], st.next = s6[2], st.log_n = s6[3], st.tok_sum = s6[4];
-        resumed = (int)s6[5];
+        st.step = s4[0], st.next = s4[1], st.log_n = s4[2], st.tok_sum = s4[3];
     }
     if (lead && fx_metrics_open(&mx, dir, resumed ? st.step : -1, &err)) goto fail;
     code = FX_EXIT_FAIL;
@@ -115,13 +117,9 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
         for (size_t i = 0; i < (size_t)Bl * Tb; i++) w[i] = 1.0f / (float)(ntgt ? ntgt : 1);
         double loss = model_lm_ce(&m, tgt + at, W > 1 ? w : NULL, true);
         model_backward(&m);
-        if (W > 1) {
-            dp->sum_doubles(dp->ctx, &loss, 1);
-            dp->sum(dp->ctx, m.grads_mem, m.nparams);
-        }
-        double norm = model_clip_grad_norm(&m, c->sft.grad_clip);
+        if (W > 1) dp->sum_doubles(dp->ctx, &loss, 1);
         float lr = model_lr_at(&sched, step);
-        model_adamw_step(&m, &opt, lr);
+        double norm = trainer_optim_step(&m, W > 1 ? dp : NULL, c->sft.grad_clip, &opt, lr);
         fx_watchdog_beat(NULL);
         st.loss_sum += loss, st.tok_sum += ntgt, st.log_n++;
         if (lead && ((step + 1) % c->sft.log_every == 0 || step + 1 == steps)) {
@@ -141,8 +139,8 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
             fx_watchdog_beat(NULL);
         }
         st.step = step + 1, st.next = (int64_t)next;
-        if (lead && c->sft.checkpoint_every > 0 && st.step % c->sft.checkpoint_every == 0 && st.step < steps &&
-            save_ckpt(&ck, &m, &st, c, dir, &err))
+        if (saves(dp) && c->sft.checkpoint_every > 0 && st.step % c->sft.checkpoint_every == 0 && st.step < steps &&
+            save_ckpt(&ck, &m, dp, &st, c, dir, &err))
             goto fail;
     }
     fx_progress_end(&prog, NULL);
@@ -150,7 +148,7 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     res->steps = step;
     if (step < steps) { // preempted (Slurm) or interrupted: checkpoint, and say so by exit code
         st.step = step, st.next = (int64_t)next;
-        if (lead && save_ckpt(&ck, &m, &st, c, dir, &err)) goto fail;
+        if (saves(dp) && save_ckpt(&ck, &m, dp, &st, c, dir, &err)) goto fail;
         fx_warn("stopped by signal %d after step %d; checkpoint written, resume with --resume auto", fx_stop_signal(),
                 step);
         code = FX_EXIT_STOPPED;

@@ -21,12 +21,31 @@ void train_ckpt_free(train_ckpt *c) {
     c->params = c->m = c->v = NULL;
 }
 
-int train_ckpt_save(train_ckpt *c, const model *m, int64_t step, const fx_config *cfg, const char *run_dir,
-                    fx_err *err) {
+static bool sharded(const trainer_dp *dp) { return dp && dp->size > 1 && dp->shard != TRAINER_SHARD_NONE; }
+
+// The AdamW moments of every rank's slice into rank 0's host copies.
+static void collect_moments(train_ckpt *c, const model *m, const trainer_dp *dp) {
+    size_t k = m->opt_hi - m->opt_lo, bytes = k * sizeof(float);
+    float *mine = fx_malloc(bytes ? bytes : sizeof(float));
+    bool lead = dp->rank == 0;
+    m->be->download(m->be->ctx, mine, m->m_mem, bytes);
+    dp->collect(dp->ctx, mine, lead ? c->m : NULL, m->nparams);
+    m->be->download(m->be->ctx, mine, m->v_mem, bytes);
+    dp->collect(dp->ctx, mine, lead ? c->v : NULL, m->nparams);
+    free(mine);
+}
+
+int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const fx_config *cfg,
+                    const char *run_dir, fx_err *err) {
     size_t bytes = m->nparams * sizeof(float);
+    if (sharded(dp)) {
+        collect_moments(c, m, dp);
+        if (dp->rank != 0) return 0;
+    } else {
+        m->be->download(m->be->ctx, c->m, m->m_mem, bytes);
+        m->be->download(m->be->ctx, c->v, m->v_mem, bytes);
+    }
     m->be->download(m->be->ctx, c->params, m->params_mem, bytes);
-    m->be->download(m->be->ctx, c->m, m->m_mem, bytes);
-    m->be->download(m->be->ctx, c->v, m->v_mem, bytes);
     c->counters[TRAIN_CKPT_COUNTERS] = m->step;
     char *json = cfg_to_json(cfg), path[4300];
     int rc = ckpt_save(run_dir, step, c->a, 5, json, c->kind, (int)cfg->run.keep_checkpoints, path, sizeof path, err);
@@ -39,11 +58,32 @@ int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *ste
     char path[4300];
     int found = ckpt_resume_latest(run_dir, c->kind, c->a, 5, step, path, sizeof path, err);
     if (found <= 0) return found;
-    size_t bytes = m->nparams * sizeof(float);
-    m->be->upload(m->be->ctx, m->params_mem, c->params, bytes);
-    m->be->upload(m->be->ctx, m->m_mem, c->m, bytes);
-    m->be->upload(m->be->ctx, m->v_mem, c->v, bytes);
+    size_t k = m->opt_hi - m->opt_lo;
+    m->be->upload(m->be->ctx, m->params_mem, c->params, m->nparams * sizeof(float));
+    m->be->upload(m->be->ctx, m->m_mem, c->m + m->opt_lo, k * sizeof(float));
+    m->be->upload(m->be->ctx, m->v_mem, c->v + m->opt_lo, k * sizeof(float));
     m->step = (int)c->counters[TRAIN_CKPT_COUNTERS];
     fx_info("resuming from %s (step %lld)", path, (long long)*step);
     return 1;
+}
+
+bool train_ckpt_share(const train_ckpt *c, model *m, const trainer_dp *dp, bool resumed) {
+    int64_t head[2] = {m->step, resumed};
+    dp->bcast_i64(dp->ctx, head, 2);
+    m->step = (int)head[0], resumed = head[1] != 0;
+    dp->bcast(dp->ctx, m->params_mem, m->nparams);
+    if (!sharded(dp)) {
+        dp->bcast(dp->ctx, m->m_mem, m->nparams);
+        dp->bcast(dp->ctx, m->v_mem, m->nparams);
+    } else if (resumed) { // else every slice starts at zero
+        size_t k = m->opt_hi - m->opt_lo, bytes = k * sizeof(float);
+        float *mine = fx_malloc(bytes ? bytes : sizeof(float));
+        bool lead = dp->rank == 0;
+        dp->distribute(dp->ctx, lead ? c->m : NULL, mine, m->nparams);
+        m->be->upload(m->be->ctx, m->m_mem, mine, bytes);
+        dp->distribute(dp->ctx, lead ? c->v : NULL, mine, m->nparams);
+        m->be->upload(m->be->ctx, m->v_mem, mine, bytes);
+        free(mine);
+    }
+    return resumed;
 }

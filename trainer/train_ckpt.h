@@ -8,6 +8,7 @@
 #include "../core/config.h"
 #include "../model/model.h"
 #include "ckpt.h"
+#include "trainer_dp.h"
 
 #define TRAIN_CKPT_COUNTERS 7
 #define TRAIN_CKPT_ACCUMS 2
@@ -20,12 +21,22 @@ typedef struct {
     const char *kind; // the loop's kind, "sft", "prm" or "grpo", stored in its checkpoints; NULL: untagged
 } train_ckpt;
 
+// The host copies are needed on the rank that writes and loads checkpoints (rank 0 of a
+// data-parallel group) only.
 void train_ckpt_init(train_ckpt *c, size_t nparams);
 void train_ckpt_free(train_ckpt *c);
-// Writes step's checkpoint of m (and of c->counters, c->accum) into run_dir/checkpoints/.
-int train_ckpt_save(train_ckpt *c, const model *m, int64_t step, const fx_config *cfg, const char *run_dir,
-                    fx_err *err);
-// --resume auto: loads the newest checkpoint that loads into m and c (1), or finds none (0).
+// Writes step's checkpoint of m (and of c->counters, c->accum) into run_dir/checkpoints/. With a
+// sharded optimiser state (dp->shard) every rank of dp calls it and rank 0 collects the moments
+// of every slice before it writes, so a checkpoint is always the whole state, whatever the number
+// of ranks (resuming onto another number re-shards it); unsharded, rank 0 alone calls it. c is
+// rank 0's (other ranks may pass one with no host copies). Returns rank 0's result, 0 elsewhere.
+int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const fx_config *cfg,
+                    const char *run_dir, fx_err *err);
+// --resume auto, on rank 0: loads the newest checkpoint that loads into c and m (1: its weights,
+// the moments of the slice m holds, AdamW's step), or finds none (0).
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err);
+// Every rank of dp (size > 1) starts from rank 0's weights, AdamW moments (each rank its slice,
+// from c when rank 0 resumed) and step. resumed: rank 0's; returns it on every rank.
+bool train_ckpt_share(const train_ckpt *c, model *m, const trainer_dp *dp, bool resumed);
 
 #endif

@@ -9,6 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../model/model.h"
+
+// How the ranks split the state of the model they train (trainer.shard; ZeRO's stages in
+// DeepSpeed's terms). NONE: every rank holds the weights, gradients and AdamW moments of the whole
+// model, gradients all-reduced. OPTIMIZER (ZeRO-1): each rank holds the moments of its slice of
+// the flat parameter buffer only (trainer_shard_range); gradients are summed into their owner's
+// slice, the owner clips (by the global norm, summed over the slices) and steps its slice, and
+// the updated slices are gathered onto every rank.
+typedef enum { TRAINER_SHARD_NONE = 0, TRAINER_SHARD_OPTIMIZER } trainer_shard;
+
 typedef struct {
     int rank, size;
     // In place over the ranks: a buffer of the model (gradients; device memory on GPUs) ...
@@ -26,7 +36,38 @@ typedef struct {
     // whose code was non-zero (-1: none), the one that says why. Set-up errors go through it, so
     // that no rank waits in a collective for one that has exited.
     int (*agree)(void *ctx, int code, int *first_bad);
+    // Sharded state. x is a buffer of the model of n floats (device memory on GPUs) laid out as
+    // the parameters: reduce_owned sums it over the ranks into each rank's own slice
+    // (trainer_shard_range; the rest of x is left undefined), gather_owned copies each rank's
+    // slice to every rank.
+    void (*reduce_owned)(void *ctx, float *x, size_t n);
+    void (*gather_owned)(void *ctx, float *x, size_t n);
+    // Host arrays: collect puts every rank's `mine` (its slice of an n-float buffer) into rank 0's
+    // `all` (n floats; NULL elsewhere); distribute is the reverse.
+    void (*collect)(void *ctx, const float *mine, float *all, size_t n);
+    void (*distribute)(void *ctx, const float *all, float *mine, size_t n);
+    trainer_shard shard;
     void *ctx;
 } trainer_dp;
+
+// The slice [lo, hi) of a buffer of n floats that rank `rank` of `size` owns when the state is
+// sharded: contiguous, in rank order, each but the last a multiple of 16 floats (64 bytes) long.
+static inline void trainer_shard_range(size_t n, int rank, int size, size_t *lo, size_t *hi) {
+    size_t per = (n + (size_t)size - 1) / (size_t)size, a;
+    per = (per + 15) & ~(size_t)15;
+    a = (size_t)rank * per;
+    *lo = a < n ? a : n;
+    *hi = a + per < n ? a + per : n;
+}
+
+// The gradients and AdamW moments of m for training on this rank: the whole state, or with
+// dp->shard the moments of this rank's slice only. Call before model_reserve.
+void trainer_train_init(model *m, const trainer_dp *dp);
+
+// One optimiser step after this rank's share of the gradients is accumulated in m: the gradients
+// summed over the ranks (dp NULL: one rank), clipped by their global norm when grad_clip > 0 (torch's
+// clip_grad_norm_), AdamW at lr; sharded, each rank steps its slice and the weights are gathered.
+// Returns the global gradient norm before clipping.
+double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, const model_adamw *o, float lr);
 
 #endif
