@@ -78,28 +78,32 @@ static size_t *shard_bounds(const comm_dp *d, size_t n) {
     return b;
 }
 
-void comm_dp_reduce_owned(const comm_dp *d, float *x, size_t n) {
-    size_t *b = shard_bounds(d, n);
-    if (d->nccl) comm_nccl_reduce_ranges(d->nccl, x, b, d->stream);
-    else
-        for (int r = 0; r < d->size; r++) // the sum of slice r at its owner, r
-            for (size_t off = b[r]; off < b[r + 1]; off += COMM_DP_CHUNK) {
-                int k = (int)(b[r + 1] - off < COMM_DP_CHUNK ? b[r + 1] - off : COMM_DP_CHUNK);
-                COMM_CHECK(MPI_Reduce(d->rank == r ? MPI_IN_PLACE : x + off, x + off, k, MPI_FLOAT, MPI_SUM, r, d->comm));
-            }
-    free(b);
+void comm_dp_reduce_slices(const comm_dp *d, float *x, const size_t *b) {
+    if (d->nccl) {
+        comm_nccl_reduce_ranges(d->nccl, x, b, d->stream);
+        return;
+    }
+    for (int r = 0; r < d->size; r++) // the sum of slice r at its owner, r
+        for (size_t off = b[r]; off < b[r + 1]; off += COMM_DP_CHUNK) {
+            int k = (int)(b[r + 1] - off < COMM_DP_CHUNK ? b[r + 1] - off : COMM_DP_CHUNK);
+            COMM_CHECK(MPI_Reduce(d->rank == r ? MPI_IN_PLACE : x + off, x + off, k, MPI_FLOAT, MPI_SUM, r, d->comm));
+        }
 }
 
-void comm_dp_gather_owned(const comm_dp *d, float *x, size_t n) {
-    size_t *b = shard_bounds(d, n);
-    if (d->nccl) comm_nccl_broadcast_ranges(d->nccl, x, b, d->stream);
-    else
-        for (int r = 0; r < d->size; r++)
-            for (size_t off = b[r]; off < b[r + 1]; off += COMM_DP_CHUNK) {
-                int k = (int)(b[r + 1] - off < COMM_DP_CHUNK ? b[r + 1] - off : COMM_DP_CHUNK);
-                COMM_CHECK(MPI_Bcast(x + off, k, MPI_FLOAT, r, d->comm));
-            }
-    free(b);
+void comm_dp_gather_slices(const comm_dp *d, float *x, const size_t *b) {
+    if (d->nccl) {
+        comm_nccl_broadcast_ranges(d->nccl, x, b, d->stream);
+        return;
+    }
+    for (int r = 0; r < d->size; r++)
+        for (size_t off = b[r]; off < b[r + 1]; off += COMM_DP_CHUNK) {
+            int k = (int)(b[r + 1] - off < COMM_DP_CHUNK ? b[r + 1] - off : COMM_DP_CHUNK);
+            COMM_CHECK(MPI_Bcast(x + off, k, MPI_FLOAT, r, d->comm));
+        }
+}
+
+void comm_dp_max_i64(const comm_dp *d, int64_t *x, int n) {
+    COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_INT64_T, MPI_MAX, d->comm));
 }
 
 // Slice r of a host buffer between rank r (mine) and rank 0 (all + bounds[r]), in chunks.
@@ -138,8 +142,9 @@ static void hook_bcast_i64(void *ctx, int64_t *x, int n) { comm_dp_bcast_i64(ctx
 static void hook_bcast_doubles(void *ctx, double *x, int n) { comm_dp_bcast_doubles(ctx, x, n); }
 static bool hook_stop(void *ctx) { return comm_dp_stop(ctx); }
 static int hook_agree(void *ctx, int code, int *first_bad) { return comm_dp_agree(ctx, code, first_bad); }
-static void hook_reduce_owned(void *ctx, float *x, size_t n) { comm_dp_reduce_owned(ctx, x, n); }
-static void hook_gather_owned(void *ctx, float *x, size_t n) { comm_dp_gather_owned(ctx, x, n); }
+static void hook_max_i64(void *ctx, int64_t *x, int n) { comm_dp_max_i64(ctx, x, n); }
+static void hook_reduce_slices(void *ctx, float *x, const size_t *b) { comm_dp_reduce_slices(ctx, x, b); }
+static void hook_gather_slices(void *ctx, float *x, const size_t *b) { comm_dp_gather_slices(ctx, x, b); }
 static void hook_collect(void *ctx, const float *mine, float *all, size_t n) { comm_dp_collect(ctx, mine, all, n); }
 static void hook_distribute(void *ctx, const float *all, float *mine, size_t n) { comm_dp_distribute(ctx, all, mine, n); }
 
@@ -153,8 +158,9 @@ trainer_dp comm_dp_hook(comm_dp *d) {
                         .bcast_doubles = hook_bcast_doubles,
                         .stop = hook_stop,
                         .agree = hook_agree,
-                        .reduce_owned = hook_reduce_owned,
-                        .gather_owned = hook_gather_owned,
+                        .max_i64 = hook_max_i64,
+                        .reduce_slices = hook_reduce_slices,
+                        .gather_slices = hook_gather_slices,
                         .collect = hook_collect,
                         .distribute = hook_distribute,
                         .shard = TRAINER_SHARD_NONE,

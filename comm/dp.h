@@ -38,11 +38,12 @@ bool comm_dp_stop(const comm_dp *d);
 // (of comm) whose code was non-zero (-1: none), which is the one that reports.
 int comm_dp_agree(const comm_dp *d, int code, int *first_bad);
 
-// Sharded state (trainer_dp.h): the sum over the ranks of each rank's slice of x (n floats; a
-// buffer of the model) at that rank; each rank's slice of x to every rank. MPI_Reduce and
-// MPI_Bcast rooted at each owner in turn (NCCL's, grouped, on GPUs).
-void comm_dp_reduce_owned(const comm_dp *d, float *x, size_t n);
-void comm_dp_gather_owned(const comm_dp *d, float *x, size_t n);
+void comm_dp_max_i64(const comm_dp *d, int64_t *x, int n);
+// Sharded state (trainer_dp.h): x (a buffer of the model) in one slice per rank, rank r's
+// [b[r], b[r + 1]): the sum over the ranks of each slice at its rank; each rank's slice to every
+// rank. MPI_Reduce and MPI_Bcast rooted at each owner in turn (NCCL's, grouped, on GPUs).
+void comm_dp_reduce_slices(const comm_dp *d, float *x, const size_t *b);
+void comm_dp_gather_slices(const comm_dp *d, float *x, const size_t *b);
 // Host arrays: each rank's slice of an n-float buffer (mine) into rank 0's all; the reverse.
 void comm_dp_collect(const comm_dp *d, const float *mine, float *all, size_t n);
 void comm_dp_distribute(const comm_dp *d, const float *all, float *mine, size_t n);

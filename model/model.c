@@ -115,6 +115,7 @@ static void build_layout(model *m) {
             x->shape[0] = k[i].rows;
             x->shape[1] = k[i].cols;
             x->decay = k[i].decay;
+            x->layer = k[i].layer ? l : -1;
         }
         off += numel * (k[i].layer ? (size_t)m->L : 1);
     }
@@ -191,22 +192,73 @@ void model_init_random(model *m, const model_config *c, model_head head, const b
     free(host);
 }
 
-void model_train_init_slice(model *m, size_t lo, size_t hi) {
+// Sliced gradients: the layer tensors' pointers into one layer's scratch (as if L were 1), the
+// others' into grads_rest.
+static void point_grads_sliced(model *m) {
+    param_kind k[MAX_KINDS];
+    int nk = param_kinds(m, k);
+    memset(&m->g, 0, sizeof m->g);
+    size_t at_layer = 0, at_rest = 0;
+    for (int i = 0; i < nk; i++) {
+        size_t numel = (size_t)k[i].rows * (size_t)(k[i].cols ? k[i].cols : 1);
+        size_t *at = k[i].layer ? &at_layer : &at_rest;
+        *(float **)((char *)&m->g + k[i].field) = (k[i].layer ? m->grads_layer : m->grads_rest) + *at;
+        *at += numel;
+    }
+}
+
+void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads) {
     if (m->grads_mem) return;
     FX_ASSERT(lo <= hi && hi <= m->nparams);
-    m->grads_mem = BE->alloc(CTX, m->nparams * sizeof(float));
     m->m_mem = BE->alloc(CTX, (hi - lo) * sizeof(float));
     m->v_mem = BE->alloc(CTX, (hi - lo) * sizeof(float));
     m->opt_lo = lo, m->opt_hi = hi;
-    point_params(m, &m->g, m->grads_mem);
+    if (slice_grads) {
+        m->layer_floats = m->rest_floats = 0;
+        for (int t = 0; t < m->ntensors; t++)
+            if (m->tensors[t].layer == 0) m->layer_floats += m->tensors[t].numel;
+            else if (m->tensors[t].layer < 0) m->rest_floats += m->tensors[t].numel;
+        m->grads_mem = BE->alloc(CTX, (hi - lo ? hi - lo : 1) * sizeof(float));
+        m->grads_layer = BE->alloc(CTX, m->layer_floats * sizeof(float));
+        m->grads_rest = BE->alloc(CTX, m->rest_floats * sizeof(float));
+        m->grad_lo = lo, m->grad_hi = hi;
+        point_grads_sliced(m);
+    } else {
+        m->grads_mem = BE->alloc(CTX, m->nparams * sizeof(float));
+        m->grad_lo = 0, m->grad_hi = m->nparams;
+        point_params(m, &m->g, m->grads_mem);
+    }
     m->step = 0;
 }
 
-void model_train_init(model *m) { model_train_init_slice(m, 0, m->nparams); }
+void model_train_init(model *m) { model_train_init_slice(m, 0, m->nparams, false); }
+
+int model_grad_pieces(const model *m, int l, size_t *offset, size_t *len, float **buf) {
+    FX_ASSERT(m->grads_layer && l >= -1 && l < m->L);
+    int n = 0;
+    for (int t = 0; t < m->ntensors; t++)
+        if (m->tensors[t].layer == l) {
+            FX_ASSERT(n < MODEL_MAX_PIECES);
+            offset[n] = m->tensors[t].offset, len[n] = m->tensors[t].numel, n++;
+        }
+    *buf = l < 0 ? m->grads_rest : m->grads_layer;
+    return n;
+}
+
+void model_grad_flush(model *m) {
+    FX_ASSERT(m->grads_layer && m->grad_hook);
+    for (int l = m->L - 1; l >= 0; l--) {
+        BE->zero(CTX, m->grads_layer, m->layer_floats * sizeof(float));
+        m->grad_hook(m->grad_ctx, m, l);
+    }
+    BE->zero(CTX, m->grads_rest, m->rest_floats * sizeof(float));
+    m->grad_hook(m->grad_ctx, m, -1);
+}
 
 void model_zero_grad(model *m) {
     FX_ASSERT(m->grads_mem);
-    BE->zero(CTX, m->grads_mem, m->nparams * sizeof(float));
+    BE->zero(CTX, m->grads_mem, (m->grad_hi - m->grad_lo) * sizeof(float));
+    if (m->grads_rest) BE->zero(CTX, m->grads_rest, m->rest_floats * sizeof(float));
 }
 
 static void free_acts(model *m) {
@@ -233,6 +285,7 @@ void model_free(model *m) {
     free_decode(m);
     BE->free(CTX, m->params_mem);
     BE->free(CTX, m->grads_mem), BE->free(CTX, m->m_mem), BE->free(CTX, m->v_mem);
+    BE->free(CTX, m->grads_layer), BE->free(CTX, m->grads_rest);
     BE->free(CTX, m->kcache), BE->free(CTX, m->vcache), BE->free(CTX, m->kv_seg);
     free(m->tensors);
     memset(m, 0, sizeof *m);
@@ -369,7 +422,7 @@ static void linear_backward(const model *m, float *dx, float *dw, float *db, con
 }
 
 #define LW(field, width) (m->p.field ? m->p.field + (size_t)l * (size_t)(width) : NULL)
-#define LG(field, width) (m->g.field ? m->g.field + (size_t)l * (size_t)(width) : NULL)
+#define LG(field, width) (m->g.field ? m->g.field + (size_t)(m->grads_layer ? 0 : l) * (size_t)(width) : NULL)
 
 // Layer l on x (B, T, C) -> out. out NULL: stop after the MLP's gate/up (recomputation).
 static void layer_forward(model *m, int l, model_layer_acts *a, float *h, const float *x, float *out, int B, int T,
@@ -511,12 +564,18 @@ void model_backward(model *m) {
     for (int l = m->L - 1; l >= 0; l--) {
         model_layer_acts *a = &m->la[m->recompute ? 0 : l];
         if (m->recompute) layer_forward(m, l, a, m->h, m->resid[l], NULL, m->B, m->T, m->pos, m->seg, kv);
+        if (m->grads_layer) BE->zero(CTX, m->grads_layer, m->layer_floats * sizeof(float));
         layer_backward(m, l, a, m->resid[l]);
+        if (m->grads_layer) m->grad_hook(m->grad_ctx, m, l);
     }
     BE->embedding_backward(CTX, m->g.wte, m->d_res, m->ids, N, C);
     if (m->head == MODEL_HEAD_PCM) { // x = wte[id] + pref W_p^T + b_p: dW_p += dx^T pref, db_p += sum dx
         BE->matmul(CTX, m->g.prefw, m->d_res, m->pref, C, m->cfg.num_experts, N, true, false, true);
         BE->bias_backward(CTX, m->g.prefb, m->d_res, N, C);
+    }
+    if (m->grads_layer) {
+        m->grad_hook(m->grad_ctx, m, -1);
+        BE->zero(CTX, m->grads_rest, m->rest_floats * sizeof(float));
     }
 }
 

@@ -65,6 +65,7 @@ typedef struct {
     int ndim;
     int64_t shape[2];
     bool decay;           // AdamW weight decay applies (matrices; not norms or biases)
+    int layer;            // the decoder layer it belongs to; -1: embedding, final norm, heads
 } model_tensor;
 
 // Activations of one layer (pointers into the arena). Each is (N, width) with N = B*T tokens.
@@ -79,7 +80,12 @@ typedef struct {
     float *gate, *up;             // (N, F)
 } model_layer_acts;
 
-typedef struct {
+typedef struct model model;
+// Called by model_backward when the gradients of `layer` are done (-1: the tensors outside the
+// layers, at its end): see grads_layer.
+typedef void (*model_grad_hook)(void *ctx, model *m, int layer);
+
+struct model {
     model_config cfg;
     model_head head;
     int C, L, NH, NKV, HS, QD, KD, F, V;
@@ -94,6 +100,18 @@ typedef struct {
     model_params g;
     float *m_mem, *v_mem; // AdamW moments of the slice [opt_lo, opt_hi) of the layout (m_mem[0]: opt_lo)
     size_t opt_lo, opt_hi; // all of it unless the optimiser state is sharded (model_train_init_slice)
+    // grads_mem holds the gradients of [grad_lo, grad_hi) (all of them unless sliced). Sliced
+    // (model_train_init_slice with slice_grads), model_backward writes the gradients of layer l
+    // into grads_layer (the layer's tensors back to back in layout order, zeroed first) and calls
+    // grad_hook(grad_ctx, m, l) when they are done; those of the tensors outside the layers
+    // accumulate in grads_rest (back to back) over the heads' backward and model_backward, which
+    // ends with grad_hook(grad_ctx, m, -1) and zeroes grads_rest. The hook sums each piece into
+    // the slice of grads_mem that owns it (a sharded trainer: trainer_dp.h).
+    size_t grad_lo, grad_hi;
+    float *grads_layer, *grads_rest;
+    size_t layer_floats, rest_floats;
+    model_grad_hook grad_hook;
+    void *grad_ctx;
     int step;           // AdamW steps taken
 
     // Activations for (B, T).
@@ -128,7 +146,7 @@ typedef struct {
     model_layer_acts dec;    // one layer's activations, no backward state
     float *dec_x, *dec_y, *dec_lnf, *dec_h, *dec_logits;
     int32_t *dec_ids, *dec_pos, *dec_seg;
-} model;
+};
 
 // --- building ---------------------------------------------------------------------------------
 // The layout of a model of config c (its tensors' names, shapes and offsets, nparams) with no
@@ -167,8 +185,18 @@ const model_tensor *model_find_tensor(const model *m, const char *name);
 void model_train_init(model *m);
 // The same with the AdamW moments of the parameters [lo, hi) only: a trainer rank that owns that
 // slice of a sharded optimiser state (trainer_dp.h). model_adamw_step then steps that slice only.
-// Before model_reserve, which otherwise makes the whole state.
-void model_train_init_slice(model *m, size_t lo, size_t hi);
+// slice_grads: the gradients too are kept for [lo, hi) only, through grad_hook (see grads_layer;
+// set the hook before the first backward). Before model_reserve, which otherwise makes the whole
+// state.
+void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads);
+// Sliced gradients: the pieces of layer l (-1: the tensors outside the layers), their offsets into
+// the layout and lengths in layout order, lying back to back in *buf (grads_layer or grads_rest).
+// Returns how many (at most MODEL_MAX_PIECES).
+#define MODEL_MAX_PIECES 32
+int model_grad_pieces(const model *m, int l, size_t *offset, size_t *len, float **buf);
+// Sliced gradients: what model_backward hands grad_hook, with zero gradients (for a rank with no
+// data in a pass that the other ranks of its group take).
+void model_grad_flush(model *m);
 void model_zero_grad(model *m);
 // Activation arena for batches of up to B rows of T tokens. train keeps what backward needs;
 // recompute keeps only each layer's input and recomputes the layer during backward.

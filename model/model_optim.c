@@ -15,6 +15,7 @@ float model_lr_at(const model_lr_schedule *s, int step) {
 
 double model_clip_grad_norm(model *m, double max_norm) {
     FX_ASSERT(m->grads_mem);
+    FX_ASSERT(m->grad_lo == 0 && m->grad_hi == m->nparams); // sliced gradients: model_grad_sumsq per slice
     double norm = sqrt(m->be->sumsq(m->be->ctx, m->grads_mem, m->nparams));
     if (max_norm > 0) {
         double coef = max_norm / (norm + 1e-6);
@@ -37,18 +38,18 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
             n += m->tensors[j++].numel;
         size_t a = off > lo ? off : lo, b = off + n < hi ? off + n : hi;
         if (a < b)
-            m->be->adamw(m->be->ctx, m->params_mem + a, m->grads_mem + a, m->m_mem + (a - lo), m->v_mem + (a - lo),
+            m->be->adamw(m->be->ctx, m->params_mem + a, m->grads_mem + (a - m->grad_lo), m->m_mem + (a - lo), m->v_mem + (a - lo),
                          b - a, lr, o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, m->step);
         i = j;
     }
 }
 
 double model_grad_sumsq(const model *m, size_t lo, size_t hi) {
-    FX_ASSERT(m->grads_mem && lo <= hi && hi <= m->nparams);
-    return hi > lo ? m->be->sumsq(m->be->ctx, m->grads_mem + lo, hi - lo) : 0.0;
+    FX_ASSERT(m->grads_mem && m->grad_lo <= lo && lo <= hi && hi <= m->grad_hi);
+    return hi > lo ? m->be->sumsq(m->be->ctx, m->grads_mem + (lo - m->grad_lo), hi - lo) : 0.0;
 }
 
 void model_grad_scale(model *m, float coef, size_t lo, size_t hi) {
-    FX_ASSERT(m->grads_mem && lo <= hi && hi <= m->nparams);
-    if (hi > lo) m->be->scale(m->be->ctx, m->grads_mem + lo, coef, hi - lo);
+    FX_ASSERT(m->grads_mem && m->grad_lo <= lo && lo <= hi && hi <= m->grad_hi);
+    if (hi > lo) m->be->scale(m->be->ctx, m->grads_mem + (lo - m->grad_lo), coef, hi - lo);
 }

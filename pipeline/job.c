@@ -558,11 +558,14 @@ void pipe_job_dp_init(pipe_job *j, const comm_world *w) {
         fx_fatal("%s", err.msg);
     j->dp_hook = comm_dp_hook(&j->dp);
     j->dp_hook.shard = pipe_shard(j->c);
+    trainer_attach(&j->policy, &j->dp_hook);
     j->has_dp = true;
 }
 
 trainer_shard pipe_shard(const fx_config *c) {
-    return !strcmp(c->trainer.shard, "optimizer") ? TRAINER_SHARD_OPTIMIZER : TRAINER_SHARD_NONE;
+    return !strcmp(c->trainer.shard, "optimizer")   ? TRAINER_SHARD_OPTIMIZER
+           : !strcmp(c->trainer.shard, "gradients") ? TRAINER_SHARD_GRADIENTS
+                                                    : TRAINER_SHARD_NONE;
 }
 
 void pipe_job_share_start(pipe_job *j, const comm_world *w, const train_ckpt *ck, bool resumed) {

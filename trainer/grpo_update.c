@@ -113,6 +113,8 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
             sum_ranks(dp, counts, 2);
             if (counts[0] == 0) continue; // no data anywhere: no step (AdamW's momentum would still move the weights)
             model_zero_grad(m);
+            // sliced gradients: every rank joins the reductions of as many passes as any rank takes
+            int passes = (r1 - r0 + o->micro - 1) / o->micro, most = trainer_agree_passes(m, dp, passes);
             for (int a = r0; a < r1; a += o->micro) {
                 int B = r1 - a < o->micro ? r1 - a : o->micro;
                 const int *rw = rows + a;
@@ -158,6 +160,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
                 free(start), free(len), free(cl), free(co), free(ca), free(cd), free(cr), free(ce), free(cw), free(cde);
                 pass_free(&p);
             }
+            trainer_pad_passes(m, passes, most);
             *grad_norm = trainer_optim_step(m, dp, o->grad_clip, &o->opt, o->lr); // every rank's gradients
             us->steps++;
         }

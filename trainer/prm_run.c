@@ -144,6 +144,7 @@ fail:
     // evaluates and writes the run.
     int rows = (int)((int64_t)(rank + 1) * B / W) - (int)((int64_t)rank * B / W);
     trainer_train_init(&m, dp);
+    trainer_attach(&m, dp);
     model_reserve(&m, rows > 0 ? rows : 1, (int)c->model.max_seq, true, (bool)c->trainer.recompute);
     // Rank 0 resumes from the newest checkpoint (--resume auto) and opens the metrics; the ranks
     // agree on how that went, then all start from rank 0's weights, moments and place.

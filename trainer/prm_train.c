@@ -167,10 +167,12 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
             dl[2 * at] -= (float)(g * p * (1 - p));
         }
     }
+    int most = trainer_agree_passes(m, dp, R ? 1 : 0); // sliced gradients: every rank joins each reduction
     if (R) {
         model_prm_backward(m, dl);
         model_backward(m);
     }
+    trainer_pad_passes(m, R ? 1 : 0, most);
     if (dp) { // every rank's share of the statistics (and, in the step, of the gradients)
         double part[3] = {st->step_mse, st->final_mse, st->final_target};
         dp->sum_doubles(dp->ctx, part, 3);

@@ -78,6 +78,7 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     int B = (int)c->sft.batch, T = (int)c->model.max_seq, steps = (int)c->sft.steps;
     int r0 = (int)((int64_t)rank * B / W), Bl = (int)((int64_t)(rank + 1) * B / W) - r0; // this rank's rows
     trainer_train_init(&m, dp);
+    trainer_attach(&m, dp);
     model_reserve(&m, Bl, T, true, (bool)c->trainer.recompute);
     if (lead) train_ckpt_init(&ck, m.nparams);
     ck.kind = "sft";

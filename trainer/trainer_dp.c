@@ -2,8 +2,47 @@
 #include "trainer_dp.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static bool sharded(const trainer_dp *dp) { return dp && dp->size > 1 && dp->shard != TRAINER_SHARD_NONE; }
+
+// Each rank's slice of a buffer of n floats: bounds[0..size].
+static size_t *slice_bounds(const trainer_dp *dp, size_t n) {
+    size_t *b = fx_malloc((size_t)(dp->size + 1) * sizeof *b), hi;
+    for (int r = 0; r < dp->size; r++) trainer_shard_range(n, r, dp->size, &b[r], &hi);
+    b[dp->size] = n;
+    return b;
+}
+
+// Where the layout's offset x falls in pieces laid back to back (the first piece at or after x).
+static size_t packed_at(const size_t *off, const size_t *len, int np, size_t x) {
+    size_t pos = 0;
+    for (int i = 0; i < np; i++) {
+        if (x <= off[i]) return pos;
+        if (x < off[i] + len[i]) return pos + (x - off[i]);
+        pos += len[i];
+    }
+    return pos;
+}
+
+// grad_hook of sliced gradients: the pieces of `layer` summed over the ranks, each rank's part of
+// them (one run of the packed buffer: the pieces lie in layout order, the slices too) at that
+// rank, which adds it into its slice of the gradients.
+static void reduce_pieces(void *ctx, model *m, int layer) {
+    const trainer_dp *dp = ctx;
+    size_t off[MODEL_MAX_PIECES], len[MODEL_MAX_PIECES];
+    float *buf;
+    int np = model_grad_pieces(m, layer, off, len, &buf);
+    size_t *b = slice_bounds(dp, m->nparams);
+    for (int r = 0; r <= dp->size; r++) b[r] = packed_at(off, len, np, b[r]);
+    dp->reduce_slices(dp->ctx, buf, b);
+    free(b);
+    size_t pos = 0;
+    for (int i = 0; i < np; pos += len[i], i++) {
+        size_t a = off[i] > m->grad_lo ? off[i] : m->grad_lo, e = off[i] + len[i] < m->grad_hi ? off[i] + len[i] : m->grad_hi;
+        if (a < e) m->be->axpy(m->be->ctx, m->grads_mem + (a - m->grad_lo), buf + pos + (a - off[i]), 1.0f, e - a);
+    }
+}
 
 void trainer_train_init(model *m, const trainer_dp *dp) {
     if (!sharded(dp)) {
@@ -12,7 +51,24 @@ void trainer_train_init(model *m, const trainer_dp *dp) {
     }
     size_t lo, hi;
     trainer_shard_range(m->nparams, dp->rank, dp->size, &lo, &hi);
-    model_train_init_slice(m, lo, hi);
+    model_train_init_slice(m, lo, hi, dp->shard == TRAINER_SHARD_GRADIENTS);
+}
+
+void trainer_attach(model *m, const trainer_dp *dp) {
+    if (!m->grads_layer) return;
+    FX_ASSERT(sharded(dp));
+    m->grad_hook = reduce_pieces, m->grad_ctx = (void *)dp;
+}
+
+int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine) {
+    if (!m->grads_layer || !sharded(dp)) return mine;
+    int64_t most = mine;
+    dp->max_i64(dp->ctx, &most, 1);
+    return (int)most;
+}
+
+void trainer_pad_passes(model *m, int mine, int most) {
+    for (int k = mine; k < most; k++) model_grad_flush(m);
 }
 
 double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, const model_adamw *o, float lr) {
@@ -22,7 +78,8 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
         model_adamw_step(m, o, lr);
         return norm;
     }
-    dp->reduce_owned(dp->ctx, m->grads_mem, m->nparams);
+    size_t *b = slice_bounds(dp, m->nparams);
+    if (!m->grads_layer) dp->reduce_slices(dp->ctx, m->grads_mem, b); // else summed during backward
     double sumsq = model_grad_sumsq(m, m->opt_lo, m->opt_hi);
     dp->sum_doubles(dp->ctx, &sumsq, 1);
     double norm = sqrt(sumsq);
@@ -31,6 +88,7 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
         if (coef < 1.0) model_grad_scale(m, (float)coef, m->opt_lo, m->opt_hi);
     }
     model_adamw_step(m, o, lr);
-    dp->gather_owned(dp->ctx, m->params_mem, m->nparams);
+    dp->gather_slices(dp->ctx, m->params_mem, b);
+    free(b);
     return norm;
 }

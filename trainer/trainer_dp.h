@@ -16,8 +16,12 @@
 // model, gradients all-reduced. OPTIMIZER (ZeRO-1): each rank holds the moments of its slice of
 // the flat parameter buffer only (trainer_shard_range); gradients are summed into their owner's
 // slice, the owner clips (by the global norm, summed over the slices) and steps its slice, and
-// the updated slices are gathered onto every rank.
-typedef enum { TRAINER_SHARD_NONE = 0, TRAINER_SHARD_OPTIMIZER } trainer_shard;
+// the updated slices are gathered onto every rank. GRADIENTS (ZeRO-2): the same, and each rank
+// holds the gradients of its slice only: model_backward hands each layer's gradients (then the
+// embedding's, final norm's and heads') to a hook as soon as they are done, which sums them over
+// the ranks into their owners' slices (model.h, grads_layer), so no rank holds the gradients of
+// the whole model at once.
+typedef enum { TRAINER_SHARD_NONE = 0, TRAINER_SHARD_OPTIMIZER, TRAINER_SHARD_GRADIENTS } trainer_shard;
 
 typedef struct {
     int rank, size;
@@ -36,12 +40,14 @@ typedef struct {
     // whose code was non-zero (-1: none), the one that says why. Set-up errors go through it, so
     // that no rank waits in a collective for one that has exited.
     int (*agree)(void *ctx, int code, int *first_bad);
-    // Sharded state. x is a buffer of the model of n floats (device memory on GPUs) laid out as
-    // the parameters: reduce_owned sums it over the ranks into each rank's own slice
-    // (trainer_shard_range; the rest of x is left undefined), gather_owned copies each rank's
-    // slice to every rank.
-    void (*reduce_owned)(void *ctx, float *x, size_t n);
-    void (*gather_owned)(void *ctx, float *x, size_t n);
+    // The largest of each element over the ranks, in place.
+    void (*max_i64)(void *ctx, int64_t *x, int n);
+    // Sharded state. x is a buffer of the model (device memory on GPUs) split into one slice per
+    // rank, rank r's [bounds[r], bounds[r + 1]): reduce_slices sums x over the ranks into each
+    // rank's own slice (the rest of x is left undefined), gather_slices copies each rank's slice
+    // to every rank.
+    void (*reduce_slices)(void *ctx, float *x, const size_t *bounds);
+    void (*gather_slices)(void *ctx, float *x, const size_t *bounds);
     // Host arrays: collect puts every rank's `mine` (its slice of an n-float buffer) into rank 0's
     // `all` (n floats; NULL elsewhere); distribute is the reverse.
     void (*collect)(void *ctx, const float *mine, float *all, size_t n);
@@ -61,8 +67,18 @@ static inline void trainer_shard_range(size_t n, int rank, int size, size_t *lo,
 }
 
 // The gradients and AdamW moments of m for training on this rank: the whole state, or with
-// dp->shard the moments of this rank's slice only. Call before model_reserve.
+// dp->shard the moments (and with GRADIENTS the gradients) of this rank's slice only. Call before
+// model_reserve; then trainer_attach with the dp the training runs on.
 void trainer_train_init(model *m, const trainer_dp *dp);
+// With sliced gradients, model_backward sums each piece over dp's ranks (dp must outlive the
+// training).
+void trainer_attach(model *m, const trainer_dp *dp);
+// With sliced gradients every rank must join the same reductions. Before the backward passes of
+// an optimiser step, each rank says how many it takes (mine) and gets the most any rank takes;
+// after its own, it takes empty ones (model_grad_flush) up to that many with trainer_pad_passes.
+// Unsliced, returns mine and pads nothing.
+int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine);
+void trainer_pad_passes(model *m, int mine, int most);
 
 // One optimiser step after this rank's share of the gradients is accumulated in m: the gradients
 // summed over the ranks (dp NULL: one rank), clipped by their global norm when grad_clip > 0 (torch's
