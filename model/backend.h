@@ -39,6 +39,9 @@ typedef struct backend {
     void (*download)(void *ctx, void *dst, const void *src, size_t bytes); // device -> host
     void (*copy)(void *ctx, void *dst, const void *src, size_t bytes);     // device -> device
     void (*zero)(void *ctx, void *dst, size_t bytes);
+    // Bytes of the buffers alloc has handed out and free has not taken back, now and at most so
+    // far (NULL: the backend does not count them).
+    void (*mem_stats)(void *ctx, size_t *live, size_t *peak);
 
     // --- linear algebra ---
     // c (M,N) = op(a) (M,K) @ op(b) (K,N), op = transpose when ta/tb; c += ... when accumulate.

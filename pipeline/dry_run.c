@@ -87,6 +87,23 @@ static void print_mem(FILE *o, const mem_row *r, int n, const char *kind) {
     }
 }
 
+// A trainer rank's weights, gradients, AdamW moments and activations for rows x T tokens, its
+// state split over `size` ranks as trainer.shard says (trainer_mem_plan), into r; and a line
+// saying how.
+static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_config *mc, model_head head, int size,
+                        int rows, int T) {
+    model lay;
+    model_layout(&lay, mc, head);
+    trainer_mem p;
+    trainer_mem_plan(&lay, pipe_shard(c), size, rows, T, c->trainer.recompute, &p);
+    model_free(&lay);
+    r->params = p.params, r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
+    fprintf(o, "trainer    %d data-parallel rank%s, trainer.shard = %s%s; activations for %d x %d tokens%s\n", size,
+            size > 1 ? "s" : "", c->trainer.shard,
+            size > 1 || !strcmp(c->trainer.shard, "none") ? "" : " (one rank: nothing to split)",
+            rows, T, c->trainer.recompute ? ", recomputed layer by layer (trainer.recompute)" : "");
+}
+
 // The launch: the ranks the config lays out against the world this dry run was started in.
 static void describe_launch(FILE *o, const fx_config *c, const comm_world *w, bool roles) {
     long long n = c->cluster.trainer_ranks + c->cluster.rollout_ranks + c->cluster.reward_ranks;
@@ -204,7 +221,6 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     int rows = (int)(c->grpo.prompts * G), slots = (int)(c->rollout.slots < rows ? c->rollout.slots : rows);
     int kv = c->rollout.kv_tokens > 0 ? (int)c->rollout.kv_tokens : maxlen + (int)c->grpo.max_new;
     size_t P = model_count_params(&mc, MODEL_HEAD_LM) * sizeof(float);
-    size_t act = model_arena_bytes(&mc, MODEL_HEAD_LM, mb, maxT, true, false);
     size_t ref = c->grpo.kl_beta > 0 ? P + model_arena_bytes(&mc, MODEL_HEAD_LM, mb, maxT, false, false) : 0;
     size_t engine = rollout_engine_bytes_for(&mc, slots, kv);
     size_t prm_bytes = prm ? model_count_params(&ps.m.cfg, ps.m.head) * sizeof(float) +
@@ -212,11 +228,13 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
                            : 0;
     bool ref_reward = !strcmp(c->grpo.ref_on, "reward");
     mem_row r[4] = {
-        {"trainer", P, P, 2 * P, act, 0, ref_reward ? 0 : ref, 0},
+        {"trainer", 0, 0, 0, 0, 0, ref_reward ? 0 : ref, 0},
         {"rollout", P, 0, 0, 0, engine, 0, c->cluster.reward_ranks ? 0 : prm_bytes},
         {"reward", 0, 0, 0, 0, 0, ref_reward ? ref : 0, prm_bytes},
-        {"one proc", P, P, 2 * P, act, engine, ref, prm_bytes},
+        {"one proc", 0, 0, 0, 0, engine, ref, prm_bytes},
     };
+    trainer_row(o, &r[0], c, &mc, MODEL_HEAD_LM, (int)c->cluster.trainer_ranks, mb, maxT);
+    r[3].params = r[0].params, r[3].grads = r[0].grads, r[3].moments = r[0].moments, r[3].acts = r[0].acts;
     if (!c->cluster.reward_ranks && ref_reward) r[1].ref = ref;
     fprintf(o, "rollout    %d slots x %d KV columns (rollout.slots, prompt %d + grpo.max_new %lld)\n", slots, kv, maxlen,
             (long long)c->grpo.max_new);
@@ -272,9 +290,8 @@ static int dry_sft(FILE *o, const fx_config *c, const comm_world *w, fx_err *err
     }
     // Each rank trains on its share of sft.batch rows at once (sft_run).
     int rows = (int)((c->sft.batch + w->size - 1) / w->size);
-    size_t P = model_count_params(&mc, MODEL_HEAD_LM) * sizeof(float);
-    mem_row r = {"sft", P, P, 2 * P, model_arena_bytes(&mc, MODEL_HEAD_LM, rows, (int)c->model.max_seq, true, false),
-                 0, 0, 0};
+    mem_row r = {"sft", 0, 0, 0, 0, 0, 0, 0};
+    trainer_row(o, &r, c, &mc, MODEL_HEAD_LM, w->size, rows, (int)c->model.max_seq);
     print_mem(o, &r, 1, c->cluster.backend);
     rc = 0;
 out:
@@ -328,9 +345,8 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
         goto out;
     }
     int rows = (int)((c->prm.batch + w->size - 1) / w->size);
-    size_t P = model_count_params(&mc, MODEL_HEAD_PRM) * sizeof(float);
-    mem_row r = {"prm-train", P, P, 2 * P,
-                 model_arena_bytes(&mc, MODEL_HEAD_PRM, rows, (int)c->model.max_seq, true, false), 0, 0, 0};
+    mem_row r = {"prm-train", 0, 0, 0, 0, 0, 0, 0};
+    trainer_row(o, &r, c, &mc, MODEL_HEAD_PRM, w->size, rows, (int)c->model.max_seq);
     if (c->prm.template_rollouts > 0) r.ref = model_count_params(&pc, MODEL_HEAD_LM) * sizeof(float);
     print_mem(o, &r, 1, c->cluster.backend);
     rc = 0;

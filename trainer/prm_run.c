@@ -208,6 +208,7 @@ fail:
     }
     fx_progress_end(&prog, NULL);
     fx_watchdog_stop();
+    trainer_log_memory(&m, W > 1 ? dp : NULL, rows > 0 ? rows : 1, (int)c->model.max_seq);
     res->steps = step;
     if (step < steps) { // preempted (Slurm) or interrupted: a checkpoint, and exit code 3
         bool saved = c->prm.checkpoint_every > 0 && step % c->prm.checkpoint_every == 0 && step > start;

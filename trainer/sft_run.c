@@ -146,6 +146,7 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     }
     fx_progress_end(&prog, NULL);
     fx_watchdog_stop();
+    trainer_log_memory(&m, W > 1 ? dp : NULL, Bl, T);
     res->steps = step;
     if (step < steps) { // preempted (Slurm) or interrupted: checkpoint, and say so by exit code
         st.step = step, st.next = (int64_t)next;

@@ -2,7 +2,10 @@
 #include "trainer_dp.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "../core/log.h"
 
 static bool sharded(const trainer_dp *dp) { return dp && dp->size > 1 && dp->shard != TRAINER_SHARD_NONE; }
 
@@ -91,4 +94,31 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
     dp->gather_slices(dp->ctx, m->params_mem, b);
     free(b);
     return norm;
+}
+
+void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rows, int T, bool recompute, trainer_mem *out) {
+    size_t n = m->nparams, lo = 0, hi = n, layer = 0, rest = 0;
+    if (size > 1 && shard != TRAINER_SHARD_NONE) trainer_shard_range(n, 0, size, &lo, &hi);
+    for (int t = 0; t < m->ntensors; t++)
+        if (m->tensors[t].layer == 0) layer += m->tensors[t].numel;
+        else if (m->tensors[t].layer < 0) rest += m->tensors[t].numel;
+    out->params = n * sizeof(float);
+    out->moments = 2 * (hi - lo) * sizeof(float);
+    out->grads = (size > 1 && shard == TRAINER_SHARD_GRADIENTS ? hi - lo + layer + rest : n) * sizeof(float);
+    out->acts = model_arena_bytes(&m->cfg, m->head, rows, T, true, recompute);
+}
+
+void trainer_log_memory(const model *m, const trainer_dp *dp, int rows, int T) {
+    trainer_mem p;
+    int size = dp ? dp->size : 1;
+    trainer_mem_plan(m, dp ? dp->shard : TRAINER_SHARD_NONE, size, rows, T, m->recompute, &p);
+    double mib = 1024.0 * 1024.0, plan = (double)(p.params + p.grads + p.moments + p.acts) / mib;
+    size_t live = 0, peak = 0;
+    if (m->be->mem_stats) m->be->mem_stats(m->be->ctx, &live, &peak);
+    char measured[64] = "not counted by this backend";
+    if (m->be->mem_stats) snprintf(measured, sizeof measured, "%.2f MiB", (double)peak / mib);
+    fx_info("memory: rank %d of %d, peak %s of %s buffers; planned %.2f MiB = weights %.2f + gradients %.2f + "
+            "AdamW %.2f + activations %.2f",
+            dp ? dp->rank : 0, size, measured, m->be->name, plan, (double)p.params / mib, (double)p.grads / mib,
+            (double)p.moments / mib, (double)p.acts / mib);
 }

@@ -9,6 +9,7 @@
 
 typedef struct {
     int nthreads;
+    size_t live, peak; // bytes of the buffers handed out (mem_stats)
 } cpu_ctx;
 
 // Hot loops are compiled three times (AVX-512, AVX2+FMA, baseline x86-64) and the best one for the

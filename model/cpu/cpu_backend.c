@@ -1,5 +1,6 @@
 // cpu_backend.c — the CPU backend's vtable, memory, elementwise ops and AdamW.
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE // malloc_usable_size: the buffers' bytes, counted for mem_stats
+#include <malloc.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -15,10 +16,22 @@ static void *cpu_alloc(void *ctx, size_t bytes) {
     if (posix_memalign(&p, 64, size ? size : 64) != 0 || !p)
         fx_fatal("out of memory allocating %zu bytes for the cpu backend", bytes);
     memset(p, 0, size);
+    cpu_ctx *c = ctx;
+    c->live += malloc_usable_size(p);
+    if (c->live > c->peak) c->peak = c->live;
     return p;
 }
 
-static void cpu_free(void *ctx, void *p) { free(p); }
+static void cpu_free(void *ctx, void *p) {
+    if (!p) return;
+    ((cpu_ctx *)ctx)->live -= malloc_usable_size(p);
+    free(p);
+}
+
+static void cpu_mem_stats(void *ctx, size_t *live, size_t *peak) {
+    const cpu_ctx *c = ctx;
+    *live = c->live, *peak = c->peak;
+}
 
 static void cpu_memcpy(void *ctx, void *dst, const void *src, size_t bytes) {
     if (bytes) memcpy(dst, src, bytes);
@@ -101,6 +114,7 @@ backend *backend_cpu_create(int nthreads) {
         .download = cpu_memcpy,
         .copy = cpu_memcpy,
         .zero = cpu_zero,
+        .mem_stats = cpu_mem_stats,
         .matmul = cpu_matmul,
         .add_bias = cpu_add_bias,
         .bias_backward = cpu_bias_backward,

