@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# test_shard.sh FLUXRL SRC — sharded training state (trainer.shard, docs/benchmarks.md) against the
+# unsharded data-parallel run, for `fluxrl sft`, `fluxrl prm-train` and the trainers of `fluxrl train`:
+#   - 2 ranks: optimizer (ZeRO-1) and gradients (ZeRO-2) give the unsharded run's losses and final
+#     weights bit for bit (a sum of two floats does not depend on the order; no clipping, whose
+#     global norm is summed per slice); with clipping and on 3 ranks (reduction order differs)
+#     losses within 1e-6 and weights within 1e-5, relative;
+#   - the memory each rank plans (trainer_mem_plan) is what its backend held at its peak, within
+#     10%, and the AdamW moments (and, sharded by gradients, the gradients) fall as 1/N;
+#   - a sharded checkpoint holds the whole state: it resumes onto another rank count and level, bit
+#     for bit where the reduction order allows; GRPO's trainers send their slices to the leader's
+#     checkpoint (h5diff: the same arrays as the unsharded run's);
+#   - a trainer killed mid-run (every step gathers) ends the job within 60 s, non-zero.
+set -u
+fx=$1 src=$2
+. "$src/tests/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mpi="$src/launch/mpirun.sh"
+py=/usr/bin/python3
+cat >"$tmp/c.json" <<EOF
+{"run": {"name": "sft", "out_dir": "$tmp", "seed": 7},
+ "log": {"level": "info", "progress": "off"},
+ "cluster": {"trainer_ranks": 1, "rollout_ranks": 1, "reward_ranks": 1, "threads": 1},
+ "model": {"hidden_size": 128, "layers": 3, "heads": 4, "kv_heads": 2, "intermediate_size": 384, "max_seq": 96},
+ "task": {"ops": 2, "digits": 1, "operators": "+-", "error_rate": 0.1, "chat": "r1"},
+ "sft": {"steps": 20, "batch": 12, "lr": 0.003, "min_lr": 0.0003, "warmup": 4, "log_every": 5, "eval_every": 0,
+         "eval_problems": 8, "checkpoint_every": 0, "grad_clip": 0},
+ "grpo": {"steps": 3, "prompts": 4, "group_size": 4, "max_new": 64, "lr": 0.00003, "warmup": 0, "eval_every": 0,
+          "eval_problems": 4, "minibatch": 16, "checkpoint_every": 0, "kl_beta": 0.01}
+}
+EOF
+# The losses of two runs' metrics.jsonl agree within a relative tolerance (0: exactly).
+same_losses() { # A B TOL KEY
+    $py -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1]) if "\"%s\"" % sys.argv[4] in l]
+b = [json.loads(l) for l in open(sys.argv[2]) if "\"%s\"" % sys.argv[4] in l]
+tol, k = float(sys.argv[3]), sys.argv[4]
+assert len(a) == len(b) > 0, (len(a), len(b))
+for x, y in zip(a, b):
+    assert abs(x[k] - y[k]) <= tol * abs(x[k]), (k, x[k], y[k])' "$1" "$2" "$3" "$4"
+}
+# Two F32 safetensors files hold the same tensors within a relative tolerance (of each tensor's
+# largest magnitude; 0: bit for bit).
+same_weights() { # A B TOL
+    $py -c '
+import json, struct, sys, array
+def load(p):
+    with open(p, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        h = json.loads(f.read(n)); data = f.read()
+    out = {}
+    for k, v in h.items():
+        if k == "__metadata__": continue
+        assert v["dtype"] == "F32", v
+        a = array.array("f"); a.frombytes(data[v["data_offsets"][0]:v["data_offsets"][1]]); out[k] = a
+    return out
+a, b, tol = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
+assert a.keys() == b.keys()
+for k in a:
+    scale = max(abs(x) for x in a[k]) or 1.0
+    worst = max(abs(x - y) for x, y in zip(a[k], b[k]))
+    assert worst <= tol * scale, (k, worst, scale)' "$1" "$2" "$3"
+}
+
+# --- SFT: 2 ranks bit for bit, 3 ranks within tolerance ---
+for lv in none optimizer gradients; do
+    expect_run 0 "sft, 2 ranks, trainer.shard=$lv" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
+        --set run.name=s2$lv --set trainer.shard=$lv
+    expect_run 0 "sft, 3 ranks, trainer.shard=$lv, clipped" -- timeout 120 "$mpi" -np 3 "$fx" sft "$tmp/c.json" \
+        --set run.name=s3$lv --set trainer.shard=$lv --set sft.grad_clip=0.5 --set log.all_ranks=true
+    echo "$err" >"$tmp/s3$lv.err"
+done
+for lv in optimizer gradients; do
+    expect_run 0 "2 ranks, $lv: the unsharded losses exactly" -- same_losses "$tmp/s2none/metrics.jsonl" \
+        "$tmp/s2$lv/metrics.jsonl" 0 loss
+    expect_run 0 "2 ranks, $lv: the unsharded weights bit for bit" -- cmp "$tmp/s2none/model/model.safetensors" \
+        "$tmp/s2$lv/model/model.safetensors"
+    expect_run 0 "3 ranks, $lv, clipped: losses within 1e-6" -- same_losses "$tmp/s3none/metrics.jsonl" \
+        "$tmp/s3$lv/metrics.jsonl" 1e-6 loss
+    expect_run 0 "3 ranks, $lv, clipped: gradient norms within 1e-5" -- same_losses "$tmp/s3none/metrics.jsonl" \
+        "$tmp/s3$lv/metrics.jsonl" 1e-5 grad_norm
+    expect_run 0 "3 ranks, $lv: weights within 1e-5" -- same_weights "$tmp/s3none/model/model.safetensors" \
+        "$tmp/s3$lv/model/model.safetensors" 1e-5
+done
+
+# --- memory: every rank's peak within 10% of its plan; moments (and gradients) as 1/N ---
+expect_run 0 "sft, 1 rank (the unsplit state)" -- "$fx" sft "$tmp/c.json" --set run.name=s1 --set sft.steps=2
+echo "$err" >"$tmp/s1.err"
+expect_run 0 "each rank's peak within 10% of its plan; the state split as 1/N" -- $py -c '
+import re, sys
+pat = re.compile(r"memory: rank (\d+) of (\d+), peak ([\d.]+) MiB of cpu buffers; planned ([\d.]+) MiB = weights ([\d.]+) \+ gradients ([\d.]+) \+ AdamW ([\d.]+) \+ activations ([\d.]+)")
+def rows(path):
+    r = [tuple(float(x) for x in m.groups()) for m in map(pat.search, open(path)) if m]
+    assert r, path
+    for rank, size, peak, plan, *_ in r:
+        assert abs(peak - plan) <= 0.10 * plan, (path, rank, peak, plan)
+    return r
+one = rows(sys.argv[1])[0]
+w1, g1, o1 = one[4], one[5], one[6]
+for lv, path in (("none", sys.argv[2]), ("optimizer", sys.argv[3]), ("gradients", sys.argv[4])):
+    r = rows(path)
+    assert len(r) == 3, (lv, r)
+    for rank, size, peak, plan, w, g, o, a in r:
+        assert w == w1, (lv, w, w1)
+        want_o = o1 if lv == "none" else o1 / 3
+        assert abs(o - want_o) <= 0.01 * o1, (lv, "AdamW", o, want_o)
+        if lv == "gradients":
+            assert g < 0.6 * g1, (lv, "gradients", g, g1)  # a third, plus one layer and the embedding
+        else:
+            assert g == g1, (lv, "gradients", g, g1)' "$tmp/s1.err" "$tmp/s3none.err" "$tmp/s3optimizer.err" \
+    "$tmp/s3gradients.err"
+
+# --- checkpoints: the whole state, resumed onto another rank count and level ---
+ck=(--set sft.checkpoint_every=5)
+expect_run 0 "sft, 2 ranks, gradients, checkpoints every 5 steps" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
+    --set run.name=ck --set trainer.shard=gradients "${ck[@]}"
+for r in r2none r3opt r1; do
+    cp -r "$tmp/ck" "$tmp/$r" && rm -rf "$tmp/$r/checkpoints/step-00000015.h5" "$tmp/$r/model"
+done
+expect_run 0 "resumed from step 10 on 2 unsharded ranks" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
+    --set run.name=r2none "${ck[@]}" --resume auto
+expect_contains "$err" "resuming from $tmp/r2none/checkpoints/step-00000010.h5" "it resumed from step 10"
+expect_run 0 "... the uninterrupted sharded run's weights bit for bit" -- cmp "$tmp/ck/model/model.safetensors" \
+    "$tmp/r2none/model/model.safetensors"
+expect_run 0 "resumed from step 10 on 3 ranks, optimizer" -- timeout 120 "$mpi" -np 3 "$fx" sft "$tmp/c.json" \
+    --set run.name=r3opt --set trainer.shard=optimizer "${ck[@]}" --resume auto
+expect_run 0 "... losses within 1e-6 of the uninterrupted run" -- same_losses "$tmp/ck/metrics.jsonl" \
+    "$tmp/r3opt/metrics.jsonl" 1e-6 loss
+expect_run 0 "resumed from step 10 in one process" -- "$fx" sft "$tmp/c.json" --set run.name=r1 "${ck[@]}" --resume auto
+expect_run 0 "... losses within 1e-6 of the uninterrupted run" -- same_losses "$tmp/ck/metrics.jsonl" \
+    "$tmp/r1/metrics.jsonl" 1e-6 loss
+
+# --- prm-train on 3 ranks ---
+pt=(--set "model.path=$tmp/s2none/model" --set prm.steps=6 --set prm.batch=8 --set prm.eval_every=0 --set prm.eval_traces=8)
+for lv in none gradients; do
+    expect_run 0 "prm-train, 3 ranks, $lv" -- timeout 120 "$mpi" -np 3 "$fx" prm-train "$tmp/c.json" "${pt[@]}" \
+        --set run.name=p$lv --set trainer.shard=$lv
+done
+expect_run 0 "prm-train, gradients: losses within 1e-6" -- same_losses "$tmp/pnone/metrics.jsonl" \
+    "$tmp/pgradients/metrics.jsonl" 1e-6 loss
+
+# --- GRPO: 2 trainers, 1 rollout, 1 reward rank ---
+g=(--set "model.path=$tmp/s2none/model" --set cluster.trainer_ranks=2 --set grpo.checkpoint_every=1)
+for lv in none gradients; do
+    expect_run 0 "train, 2 trainers, $lv, a checkpoint every update" -- timeout 300 "$mpi" -np 4 "$fx" train \
+        "$tmp/c.json" "${g[@]}" --set run.name=g$lv --set trainer.shard=$lv
+done
+expect_run 0 "train, gradients: the unsharded weights bit for bit" -- cmp "$tmp/gnone/model/model.safetensors" \
+    "$tmp/ggradients/model/model.safetensors"
+for a in params adam_m adam_v counters; do
+    expect_run 0 "train, gradients: checkpoint array $a as the unsharded run's" -- h5diff \
+        "$tmp/gnone/checkpoints/step-00000002.h5" "$tmp/ggradients/checkpoints/step-00000002.h5" "/$a"
+done
+# Passes of 3 sequences: the trainers take different numbers of backward passes (and one may hold
+# no group), and the sharded gradients are summed after each.
+for lv in none gradients; do
+    expect_run 0 "train, minibatch 3, $lv" -- timeout 300 "$mpi" -np 4 "$fx" train "$tmp/c.json" "${g[@]}" \
+        --set grpo.minibatch=3 --set run.name=m$lv --set trainer.shard=$lv
+done
+expect_run 0 "train, minibatch 3, gradients: losses within 1e-6" -- same_losses "$tmp/mnone/metrics.jsonl" \
+    "$tmp/mgradients/metrics.jsonl" 1e-6 loss
+cp -r "$tmp/ggradients" "$tmp/gr" && rm -rf "$tmp/gr/checkpoints/step-00000002.h5" "$tmp/gr/model"
+expect_run 0 "train resumed from a sharded checkpoint onto 1 trainer" -- timeout 300 "$mpi" -np 3 "$fx" train \
+    "$tmp/c.json" "${g[@]}" --set cluster.trainer_ranks=1 --set run.name=gr --resume auto
+expect_contains "$err" "resuming from $tmp/gr/checkpoints/step-00000001.h5" "it resumed from update 1"
+
+# --- a trainer killed while every step gathers: the job ends within 60 s ---
+"$mpi" -np 3 "$fx" sft "$tmp/c.json" --set run.name=kill --set trainer.shard=gradients --set sft.steps=100000 \
+    --set sft.log_every=1000 >"$tmp/kill.out" 2>"$tmp/kill.err" &
+job=$!
+for _ in $(seq 300); do grep -q "data-parallel over 3 ranks" "$tmp/kill.err" && break; sleep 0.1; done
+sleep 1
+victim=$(for p in $(pgrep -f "fluxrl sft $tmp/c.json .*run.name=kill"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = fluxrl ] &&
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && echo "$p"
+done | head -1)
+start=$(date +%s)
+[ -n "$victim" ] && kill -KILL "$victim"
+for _ in $(seq 600); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$job" 2>/dev/null; then
+    kill -KILL "$job"; failed=$((failed + 1)); echo "FAIL a killed trainer: the job still runs after 60 s" >&2
+else
+    wait "$job"; code=$?
+    [ -n "$victim" ] && [ "$code" -ne 0 ] && passed=$((passed + 1)) ||
+        { failed=$((failed + 1)); echo "FAIL a killed trainer (pid '$victim'): exit $code after $(($(date +%s) - start)) s" >&2; }
+fi
+
+finish test_shard
