@@ -212,6 +212,12 @@ wait_ckpt() { # RUN STEP: waits until a checkpoint of STEP or later exists (at m
     done
     return 1
 }
+newest_step() { # RUN: the step of the newest checkpoint (step-00000012.h5: 12)
+    local f
+    f=$(ls "$tmp/$1/checkpoints/" | grep -E '^step-[0-9]+\.h5$' | sort | tail -1)
+    f=${f#step-} f=${f%.h5}
+    echo $((10#${f:-0}))
+}
 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=term --set grpo.steps=400 \
     >"$tmp/term.out" 2>"$tmp/term.err" &
 job=$!
@@ -292,9 +298,10 @@ if wait_ckpt kill 2; then
         { failed=$((failed + 1)); echo "FAIL SIGKILL of rank 1 (pid '$victim'): exit $code after ${elapsed}s" >&2; }
     newest=$(ls "$tmp/kill/checkpoints/" | grep -E '^step-[0-9]+\.h5$' | sort | tail -1)
     expect_run 0 "newest checkpoint intact: h5 opens it" -- h5ls -r "$tmp/kill/checkpoints/$newest"
+    n=$(newest_step kill) # one update more than it holds
     expect_run 0 "the run resumes from it" -- timeout 600 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" \
-        "${long[@]}" --set run.name=kill --set grpo.steps=$((10#${newest//[!0-9]/} + 1)) --resume auto
-    expect_contains "$err" "resum" "resume logged"
+        "${long[@]}" --set run.name=kill --set grpo.steps=$((n + 1)) --resume auto
+    expect_contains "$err" "step-$(printf %08d $n).h5 (step $n)" "resumed from the newest checkpoint"
 else
     failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
 fi
