@@ -10,7 +10,8 @@
 #     its role by the leader's "ranks:" line), leaving the newest checkpoint intact (the run
 #     resumes from it);
 #   - SIGTERM: a checkpoint, exit 3, and a resumed run whose metrics equal an uninterrupted run's;
-#     SIGTERM to one rollout or reward rank only: the same stop (exit 3);
+#     SIGTERM to one rollout, reward or second trainer rank only: the same stop (exit 3), and the
+#     trainer's stop resumes;
 #   - bad input found while loading under mpirun: exit 2 from every rank;
 #     SIGUSR1: an export of the policy, mid-run.
 set -u
@@ -254,23 +255,35 @@ else
     failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -TERM "$job"
 fi
 
-# SIGTERM to one rank only (a rollout rank, then a reward rank): it asks the leader to stop, and the
-# job ends as if every rank had the signal: a checkpoint, exit 3 from mpirun.
-for victim_rank in 1 2; do
-    name=term$victim_rank
-    "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=$name --set grpo.steps=400 \
-        >"$tmp/$name.out" 2>"$tmp/$name.err" &
+# SIGTERM to one rank only (a rollout rank, then a reward rank, then the second of 2 trainers): it
+# asks the leader to stop, and the job ends as if every rank had the signal: a checkpoint, exit 3
+# from mpirun; the run resumes from that checkpoint.
+for victim in "1 3" "2 3" "1 4 --set cluster.trainer_ranks=2"; do
+    set -- $victim
+    victim_rank=$1 np=$2
+    shift 2
+    name=term$victim_rank-$np
+    timeout -k 10 120 "$mpi" -np $np "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=$name \
+        --set grpo.steps=400 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     job=$!
     if wait_ckpt $name 2; then
+        start=$(date +%s)
         kill -TERM "$(rank_pid $name $victim_rank)"
         wait "$job"
         code=$?
+        echo "SIGTERM to rank $victim_rank only in $name: exit $code after $(($(date +%s) - start))s"
         [ "$code" -eq 3 ] && passed=$((passed + 1)) ||
-            { failed=$((failed + 1)); echo "FAIL SIGTERM to rank $victim_rank only: exit $code, expected 3" >&2; cat "$tmp/$name.err" >&2; }
+            { failed=$((failed + 1)); echo "FAIL SIGTERM to rank $victim_rank of $np only: exit $code, expected 3" >&2; cat "$tmp/$name.err" >&2; }
         expect_contains "$(cat "$tmp/$name.err")" "received signal 15; stopping after this update" "the leader heard it"
         expect_contains "$(cat "$tmp/$name.err")" "checkpoint written, resume with --resume auto" "checkpoint logged"
+        if [ "$np" -eq 4 ]; then # the trainer's stop: resumable like the leader's (one more update)
+            n=$(newest_step $name)
+            expect_run 0 "resume after SIGTERM to trainer rank 1" -- timeout 300 "$mpi" -np $np "$fx" train "$tmp/c.json" \
+                "${set_model[@]}" "${long[@]}" --set run.name=$name --set grpo.steps=$((n + 1)) "$@" --resume auto
+            expect_contains "$err" "step-$(printf %08d $n).h5 (step $n)" "resumed from the stop's checkpoint"
+        fi
     else
-        failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
+        failed=$((failed + 1)); echo "FAIL $name: no checkpoint of step 2 within 120 s" >&2; kill -TERM "$job"
     fi
 done
 
