@@ -231,6 +231,16 @@ static int save_ckpt(leader *L, train_ckpt *ck, int64_t step, const char *dir, f
     return train_ckpt_save(ck, &L->job->policy, T > 1 ? &L->job->dp_hook : NULL, step, L->c, dir, err);
 }
 
+// "2 trainer (ranks 0-1)": a role's count and world ranks. A rank killed outright (SIGKILL, the OOM
+// killer) cannot say what it was; mpirun's report names only its number ("process rank 3 ...
+// exited on signal 9"), and this line maps the number to the role.
+static void role_ranks(const comm_world *w, comm_role role, char *buf, size_t n) {
+    int first = w->first[role], count = w->count[role];
+    if (count == 0) snprintf(buf, n, "0 %s", comm_role_name(role));
+    else if (count == 1) snprintf(buf, n, "1 %s (rank %d)", comm_role_name(role), first);
+    else snprintf(buf, n, "%d %s (ranks %d-%d)", count, comm_role_name(role), first, first + count - 1);
+}
+
 int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_world *w, bool want_resume,
               pipeline_result *res) {
     fx_err err = {{0}};
@@ -271,9 +281,11 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     fx_info("train: GRPO, %zu parameters, %d prompts x %lld samples per update, updates %lld..%d, %s, run folder %s",
             job->policy.nparams, P, (long long)c->grpo.group_size, (long long)start, steps,
             w ? "distributed" : "one process", dir);
-    if (w)
-        fx_info("ranks: %d trainer, %d rollout, %d reward; max policy lag %d", w->count[0], w->count[1],
-                w->count[2], lag);
+    if (w) {
+        char roles[3][64];
+        for (int r = 0; r < 3; r++) role_ranks(w, (comm_role)r, roles[r], sizeof roles[r]);
+        fx_info("ranks: %s, %s, %s; max policy lag %d", roles[0], roles[1], roles[2], lag);
+    }
     sft_eval_result r;
     if (!resumed && pipe_job_eval(job, &r)) {
         sft_log_eval(&mx, 0, &r);

@@ -5,10 +5,13 @@
 #     final weights bit for bit), with and without a reward rank, on-policy and one-step-off;
 #   - 2 trainers (data-parallel) x 2 rollout ranks: the same samples and rewards, losses within
 #     1e-6 relative and weights within 1e-4 (float sums in another order);
-#   - a rollout rank killed with SIGKILL mid-run ends the job within 60 s with a non-zero exit,
-#     leaving the newest checkpoint intact (the run resumes from it);
+#   - a rollout rank, a reward rank, the second of 2 trainers or the leader killed with SIGKILL
+#     mid-run ends the job within 60 s with a non-zero exit, the rank named (its number by mpirun,
+#     its role by the leader's "ranks:" line), leaving the newest checkpoint intact (the run
+#     resumes from it);
 #   - SIGTERM: a checkpoint, exit 3, and a resumed run whose metrics equal an uninterrupted run's;
-#     SIGTERM to one rollout or reward rank only: the same stop (exit 3);
+#     SIGTERM to one rollout, reward or second trainer rank only: the same stop (exit 3), and the
+#     trainer's stop resumes;
 #   - bad input found while loading under mpirun: exit 2 from every rank;
 #     SIGUSR1: an export of the policy, mid-run.
 set -u
@@ -99,7 +102,8 @@ expect_run 0 "one process" -- "$fx" train "$tmp/c.json" "${set_model[@]}" --set 
 expect_contains "$out" "train: 3 GRPO updates" "one process finished"
 expect_run 0 "3 ranks: trainer, rollout, reward" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" \
     "${set_model[@]}" --set run.name=three
-expect_contains "$err" "ranks: 1 trainer, 1 rollout, 1 reward; max policy lag 0" "roles logged"
+expect_contains "$err" "ranks: 1 trainer (rank 0), 1 rollout (rank 1), 1 reward (rank 2); max policy lag 0" \
+    "roles and their ranks logged"
 # Only the leader prints the result (another rank once printed an uninitialised one).
 expect_run 0 "one result line from 3 ranks" -- test "$(printf '%s\n' "$out" | grep -c '^train: ')" = 1
 same_run one three "3 ranks = one process"
@@ -212,8 +216,14 @@ wait_ckpt() { # RUN STEP: waits until a checkpoint of STEP or later exists (at m
     done
     return 1
 }
-"$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=term --set grpo.steps=400 \
-    >"$tmp/term.out" 2>"$tmp/term.err" &
+newest_step() { # RUN: the step of the newest checkpoint (step-00000012.h5: 12)
+    local f
+    f=$(ls "$tmp/$1/checkpoints/" | grep -E '^step-[0-9]+\.h5$' | sort | tail -1)
+    f=${f#step-} f=${f%.h5}
+    echo $((10#${f:-0}))
+}
+timeout -k 10 180 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=term \
+    --set grpo.steps=400 >"$tmp/term.out" 2>"$tmp/term.err" &
 job=$!
 rank_pid() { # RUN RANK
     for p in $(ranks_of "$1"); do
@@ -242,26 +252,38 @@ assert a == b, [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.ge
     cmp -s "$tmp/ref/model/model.safetensors" "$tmp/term/model/model.safetensors" && passed=$((passed + 1)) ||
         { failed=$((failed + 1)); echo "FAIL resumed weights differ from the uninterrupted run's" >&2; }
 else
-    failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
+    failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -TERM "$job"
 fi
 
-# SIGTERM to one rank only (a rollout rank, then a reward rank): it asks the leader to stop, and the
-# job ends as if every rank had the signal: a checkpoint, exit 3 from mpirun.
-for victim_rank in 1 2; do
-    name=term$victim_rank
-    "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=$name --set grpo.steps=400 \
-        >"$tmp/$name.out" 2>"$tmp/$name.err" &
+# SIGTERM to one rank only (a rollout rank, then a reward rank, then the second of 2 trainers): it
+# asks the leader to stop, and the job ends as if every rank had the signal: a checkpoint, exit 3
+# from mpirun; the run resumes from that checkpoint.
+for victim in "1 3" "2 3" "1 4 --set cluster.trainer_ranks=2"; do
+    set -- $victim
+    victim_rank=$1 np=$2
+    shift 2
+    name=term$victim_rank-$np
+    timeout -k 10 120 "$mpi" -np $np "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=$name \
+        --set grpo.steps=400 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     job=$!
     if wait_ckpt $name 2; then
+        start=$(date +%s)
         kill -TERM "$(rank_pid $name $victim_rank)"
         wait "$job"
         code=$?
+        echo "SIGTERM to rank $victim_rank only in $name: exit $code after $(($(date +%s) - start))s"
         [ "$code" -eq 3 ] && passed=$((passed + 1)) ||
-            { failed=$((failed + 1)); echo "FAIL SIGTERM to rank $victim_rank only: exit $code, expected 3" >&2; cat "$tmp/$name.err" >&2; }
+            { failed=$((failed + 1)); echo "FAIL SIGTERM to rank $victim_rank of $np only: exit $code, expected 3" >&2; cat "$tmp/$name.err" >&2; }
         expect_contains "$(cat "$tmp/$name.err")" "received signal 15; stopping after this update" "the leader heard it"
         expect_contains "$(cat "$tmp/$name.err")" "checkpoint written, resume with --resume auto" "checkpoint logged"
+        if [ "$np" -eq 4 ]; then # the trainer's stop: resumable like the leader's (one more update)
+            n=$(newest_step $name)
+            expect_run 0 "resume after SIGTERM to trainer rank 1" -- timeout 300 "$mpi" -np $np "$fx" train "$tmp/c.json" \
+                "${set_model[@]}" "${long[@]}" --set run.name=$name --set grpo.steps=$((n + 1)) "$@" --resume auto
+            expect_contains "$err" "step-$(printf %08d $n).h5 (step $n)" "resumed from the stop's checkpoint"
+        fi
     else
-        failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
+        failed=$((failed + 1)); echo "FAIL $name: no checkpoint of step 2 within 120 s" >&2; kill -TERM "$job"
     fi
 done
 
@@ -271,9 +293,29 @@ expect_run 2 "bad model.path under mpirun: exit 2" -- timeout 120 "$mpi" -np 3 "
     --set model.path="$tmp/no-such-model" --set run.name=badmodel
 expect_contains "$err" "no-such-model" "the folder named"
 
-# A rollout rank killed with SIGKILL: the job ends within 60 s, non-zero, the newest checkpoint intact.
-"$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=kill --set grpo.steps=400 \
-    >"$tmp/kill.out" 2>"$tmp/kill.err" &
+# A rank killed with SIGKILL (a rollout rank, a reward rank, the second of 2 trainers, the leader):
+# the job ends within 60 s, non-zero; mpirun names the rank's number and the leader's "ranks:" line
+# its role; the newest checkpoint is intact.
+sigkill() { # RUN RANK ROLE_RANKS (as the leader logs them, e.g. "1 reward (rank 2)"); the job is $job
+    local victim start elapsed newest
+    victim=$(rank_pid $1 $2)
+    start=$(date +%s)
+    [ -n "$victim" ] && kill -KILL "$victim"
+    wait "$job"
+    code=$?
+    elapsed=$(($(date +%s) - start))
+    echo "SIGKILL of rank $2 in $1: exit $code after ${elapsed}s"
+    [ -n "$victim" ] && [ "$code" -ne 0 ] && [ "$elapsed" -lt 60 ] && passed=$((passed + 1)) ||
+        { failed=$((failed + 1)); echo "FAIL SIGKILL of rank $2 (pid '$victim'): exit $code after ${elapsed}s" >&2; }
+    expect_contains "$(cat "$tmp/$1.err")" "process rank $2 with PID" "the killed rank's number"
+    expect_contains "$(cat "$tmp/$1.err")" "exited on signal 9" "the signal"
+    expect_contains "$(cat "$tmp/$1.err")" "ranks: " "the layout logged"
+    expect_contains "$(grep 'ranks: ' "$tmp/$1.err")" "$3" "rank $2's role in the layout"
+    newest=$(ls "$tmp/$1/checkpoints/" | grep -E '^step-[0-9]+\.h5$' | sort | tail -1)
+    expect_run 0 "newest checkpoint of $1 intact: h5 opens it" -- h5ls -r "$tmp/$1/checkpoints/$newest"
+}
+timeout -k 10 180 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=kill \
+    --set grpo.steps=400 >"$tmp/kill.out" 2>"$tmp/kill.err" &
 job=$!
 if wait_ckpt kill 1; then # first an export of the policy, on request
     kill -USR1 "$(rank_pid kill 0)"
@@ -282,21 +324,25 @@ if wait_ckpt kill 1; then # first an export of the policy, on request
         "$fx" model info "$(compgen -G "$tmp/kill/export/step-*" | head -1)"
 fi
 if wait_ckpt kill 2; then
-    victim=$(rank_pid kill 1)
-    start=$(date +%s)
-    [ -n "$victim" ] && kill -KILL "$victim"
-    wait "$job"
-    code=$?
-    elapsed=$(($(date +%s) - start))
-    [ -n "$victim" ] && [ "$code" -ne 0 ] && [ "$elapsed" -lt 60 ] && passed=$((passed + 1)) ||
-        { failed=$((failed + 1)); echo "FAIL SIGKILL of rank 1 (pid '$victim'): exit $code after ${elapsed}s" >&2; }
-    newest=$(ls "$tmp/kill/checkpoints/" | grep -E '^step-[0-9]+\.h5$' | sort | tail -1)
-    expect_run 0 "newest checkpoint intact: h5 opens it" -- h5ls -r "$tmp/kill/checkpoints/$newest"
+    sigkill kill 1 "1 rollout (rank 1)"
+    n=$(newest_step kill) # one update more than it holds
     expect_run 0 "the run resumes from it" -- timeout 600 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${set_model[@]}" \
-        "${long[@]}" --set run.name=kill --set grpo.steps=$((10#${newest//[!0-9]/} + 1)) --resume auto
-    expect_contains "$err" "resum" "resume logged"
+        "${long[@]}" --set run.name=kill --set grpo.steps=$((n + 1)) --resume auto
+    expect_contains "$err" "step-$(printf %08d $n).h5 (step $n)" "resumed from the newest checkpoint"
 else
-    failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -KILL "$job"
+    failed=$((failed + 1)); echo "FAIL no checkpoint of step 2 within 120 s" >&2; kill -TERM "$job"
 fi
+for victim in "2 3 1 reward (rank 2)" "1 4 2 trainer (ranks 0-1)" "0 3 1 trainer (rank 0)"; do
+    set -- $victim
+    name=kill$1-$2
+    timeout -k 10 180 "$mpi" -np $2 "$fx" train "$tmp/c.json" "${set_model[@]}" "${long[@]}" --set run.name=$name \
+        --set grpo.steps=400 --set cluster.trainer_ranks=$(($2 - 2)) >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    job=$!
+    if wait_ckpt $name 2; then
+        sigkill $name $1 "${victim#* * }"
+    else
+        failed=$((failed + 1)); echo "FAIL $name: no checkpoint of step 2 within 120 s" >&2; kill -TERM "$job"
+    fi
+done
 
 finish test_train_dist
