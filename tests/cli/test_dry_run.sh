@@ -89,6 +89,20 @@ expect_contains "$out" 'text "Compute $2^{10}$.1024"' "the PRM input"
 expect_contains "$out" "  trainer       6.620     6.620    13.240" "the trainer's parameters, gradients and AdamW moments"
 expect_run 0 "the real-run config's sft dry run" -- "$fx" sft --dry-run "$real" "${pub[@]}"
 expect_contains "$out" "<｜end▁of▁sentence｜>\"" "an SFT response closed by the template's end of turn"
+# Qwen2.5-7B-Instruct on 8 trainers with the state sharded by gradients (ZeRO-2) and recomputation:
+# each trainer's weights (all), gradients (its eighth, one layer's and the embedding's and head's),
+# AdamW moments (its eighth) and activations for 2 x 4608 tokens fit an 80 GB GPU.
+q7=(--set "model.path=$tmp/pub/Qwen2.5-7B-Instruct" --set "reward.prm_path=$tmp/pub/ReasonFlux-PRM-1.5B"
+    --set "grpo.data=$tmp/math.jsonl" --set "grpo.eval_data=$tmp/math.jsonl" "${out_dir[@]}")
+expect_run 0 "the 7B config's dry run" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" "${q7[@]}"
+expect_contains "$out" "Qwen2ForCausalLM, 28 layers, hidden 3584, vocabulary 152064, 7.62B parameters" "the 7B policy at its true size"
+expect_contains "$out" "8 data-parallel ranks, trainer.shard = gradients; activations for 2 x 4608 tokens, recomputed" "its trainers"
+expect_contains "$out" "  trainer      28.370     8.475     7.093       8.969     0.000     0.000     0.000    52.907" \
+    "a trainer's share: 52.9 GiB"
+expect_run 0 "the same unsharded" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" "${q7[@]}" \
+    --set trainer.shard=none --set trainer.recompute=false
+expect_contains "$out" "  trainer      28.370    28.370    56.741      61.678     0.000     0.000     0.000   175.160" \
+    "unsharded, without recomputation: 175 GiB"
 rm -f "$tmp/pub/ReasonFlux-PRM-1.5B/config.json"
 expect_run 2 "a PRM folder without its config.json" -- "$fx" train --dry-run "$real" "${pub[@]}"
 expect_contains "$err" "$tmp/pub/ReasonFlux-PRM-1.5B" "the folder named"
