@@ -13,3 +13,5 @@ fluxrl_program(bench_continuous SOURCES bench/generate/continuous.c PARTS rollou
 fluxrl_program(bench_weight_sync SOURCES bench/weight_sync/bench_weight_sync.c PARTS comm OUT ${PROJECT_BINARY_DIR}/bench)
 # Outcome rewards per second: verifier, plugin, an external program (JSON lines); bench/rewards/run.sh.
 fluxrl_program(bench_rewards SOURCES bench/rewards/bench_rewards.c PARTS reward)
+# Sharded trainer state (trainer.shard) next to the unsharded run, per rank count; bench/shard/run.sh.
+fluxrl_program(bench_shard SOURCES bench/shard/bench_shard.c PARTS comm trainer OUT ${PROJECT_BINARY_DIR}/bench)
