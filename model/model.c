@@ -214,14 +214,26 @@ void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads) {
     m->v_mem = BE->alloc(CTX, (hi - lo) * sizeof(float));
     m->opt_lo = lo, m->opt_hi = hi;
     if (slice_grads) {
+        // The layers' tensors lie in one run of the layout (the embedding before, the final norm
+        // and heads after); grads_mem holds this slice's part of that run, grads_rest the others
+        // whole (the hook leaves the sums of this slice's part of them in place).
+        size_t layers_lo = m->nparams, layers_hi = 0;
         m->layer_floats = m->rest_floats = 0;
-        for (int t = 0; t < m->ntensors; t++)
-            if (m->tensors[t].layer == 0) m->layer_floats += m->tensors[t].numel;
-            else if (m->tensors[t].layer < 0) m->rest_floats += m->tensors[t].numel;
-        m->grads_mem = BE->alloc(CTX, (hi - lo ? hi - lo : 1) * sizeof(float));
+        for (int t = 0; t < m->ntensors; t++) {
+            const model_tensor *x = &m->tensors[t];
+            if (x->layer == 0) m->layer_floats += x->numel;
+            if (x->layer < 0) m->rest_floats += x->numel;
+            else {
+                if (x->offset < layers_lo) layers_lo = x->offset;
+                if (x->offset + x->numel > layers_hi) layers_hi = x->offset + x->numel;
+            }
+        }
+        size_t glo = lo > layers_lo ? lo : layers_lo, ghi = hi < layers_hi ? hi : layers_hi;
+        if (glo > ghi) glo = ghi = layers_lo;
+        m->grads_mem = BE->alloc(CTX, (ghi - glo ? ghi - glo : 1) * sizeof(float));
         m->grads_layer = BE->alloc(CTX, m->layer_floats * sizeof(float));
         m->grads_rest = BE->alloc(CTX, m->rest_floats * sizeof(float));
-        m->grad_lo = lo, m->grad_hi = hi;
+        m->grad_lo = glo, m->grad_hi = ghi;
         point_grads_sliced(m);
     } else {
         m->grads_mem = BE->alloc(CTX, m->nparams * sizeof(float));
@@ -251,8 +263,7 @@ void model_grad_flush(model *m) {
         BE->zero(CTX, m->grads_layer, m->layer_floats * sizeof(float));
         m->grad_hook(m->grad_ctx, m, l);
     }
-    BE->zero(CTX, m->grads_rest, m->rest_floats * sizeof(float));
-    m->grad_hook(m->grad_ctx, m, -1);
+    m->grad_hook(m->grad_ctx, m, -1); // grads_rest holds only this rank's sums so far: nothing new
 }
 
 void model_zero_grad(model *m) {
@@ -573,10 +584,7 @@ void model_backward(model *m) {
         BE->matmul(CTX, m->g.prefw, m->d_res, m->pref, C, m->cfg.num_experts, N, true, false, true);
         BE->bias_backward(CTX, m->g.prefb, m->d_res, N, C);
     }
-    if (m->grads_layer) {
-        m->grad_hook(m->grad_ctx, m, -1);
-        BE->zero(CTX, m->grads_rest, m->rest_floats * sizeof(float));
-    }
+    if (m->grads_layer) m->grad_hook(m->grad_ctx, m, -1);
 }
 
 void model_forward_pref(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, const float *pref,

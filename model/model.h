@@ -103,10 +103,12 @@ struct model {
     // grads_mem holds the gradients of [grad_lo, grad_hi) (all of them unless sliced). Sliced
     // (model_train_init_slice with slice_grads), model_backward writes the gradients of layer l
     // into grads_layer (the layer's tensors back to back in layout order, zeroed first) and calls
-    // grad_hook(grad_ctx, m, l) when they are done; those of the tensors outside the layers
-    // accumulate in grads_rest (back to back) over the heads' backward and model_backward, which
-    // ends with grad_hook(grad_ctx, m, -1) and zeroes grads_rest. The hook sums each piece into
-    // the slice of grads_mem that owns it (a sharded trainer: trainer_dp.h).
+    // grad_hook(grad_ctx, m, l) when they are done; the hook sums each piece into the slice of
+    // grads_mem that owns it (a sharded trainer: trainer_dp.h), which covers the owned part of the
+    // layers' run of the layout only. The tensors outside the layers (embedding, final norm,
+    // heads) accumulate in grads_rest (back to back) over the heads' backward and model_backward,
+    // which ends with grad_hook(grad_ctx, m, -1): the hook leaves the sums of the owned part in
+    // place and zeroes the rest of grads_rest, so the owned part accumulates over passes.
     size_t grad_lo, grad_hi;
     float *grads_layer, *grads_rest;
     size_t layer_floats, rest_floats;

@@ -24,6 +24,28 @@ double model_clip_grad_norm(model *m, double max_norm) {
     return norm;
 }
 
+// Where the gradient of parameter a (of tensor t) lives: grads_rest for a tensor outside the
+// layers when the gradients are sliced, else grads_mem.
+static float *grad_at(const model *m, const model_tensor *t, size_t a) {
+    if (!m->grads_rest || t->layer >= 0) return m->grads_mem + (a - m->grad_lo);
+    size_t pos = 0;
+    for (const model_tensor *x = m->tensors; x < t; x++)
+        if (x->layer < 0) pos += x->numel;
+    return m->grads_rest + pos + (a - t->offset);
+}
+
+// The run of tensors from i with the same decay lying end to end (and, gradients sliced, on the
+// same side of the layers' run): returns the index past it, its length in *n.
+static int run_end(const model *m, int i, size_t *n) {
+    const model_tensor *t = &m->tensors[i];
+    *n = t->numel;
+    int j = i + 1;
+    while (j < m->ntensors && m->tensors[j].decay == t->decay && m->tensors[j].offset == t->offset + *n &&
+           (!m->grads_rest || (m->tensors[j].layer < 0) == (t->layer < 0)))
+        *n += m->tensors[j++].numel;
+    return j;
+}
+
 void model_adamw_step(model *m, const model_adamw *o, float lr) {
     FX_ASSERT(m->grads_mem);
     m->step++;
@@ -32,24 +54,46 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
     // slice whose moments this model holds.
     for (int i = 0; i < m->ntensors;) {
         const model_tensor *t = &m->tensors[i];
-        size_t off = t->offset, n = t->numel;
-        int j = i + 1;
-        while (j < m->ntensors && m->tensors[j].decay == t->decay && m->tensors[j].offset == off + n)
-            n += m->tensors[j++].numel;
+        size_t off = t->offset, n;
+        int j = run_end(m, i, &n);
         size_t a = off > lo ? off : lo, b = off + n < hi ? off + n : hi;
         if (a < b)
-            m->be->adamw(m->be->ctx, m->params_mem + a, m->grads_mem + (a - m->grad_lo), m->m_mem + (a - lo), m->v_mem + (a - lo),
-                         b - a, lr, o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, m->step);
+            m->be->adamw(m->be->ctx, m->params_mem + a, grad_at(m, t, a), m->m_mem + (a - lo), m->v_mem + (a - lo), b - a,
+                         lr, o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, m->step);
         i = j;
     }
 }
 
-double model_grad_sumsq(const model *m, size_t lo, size_t hi) {
-    FX_ASSERT(m->grads_mem && m->grad_lo <= lo && lo <= hi && hi <= m->grad_hi);
-    return hi > lo ? m->be->sumsq(m->be->ctx, m->grads_mem + (lo - m->grad_lo), hi - lo) : 0.0;
+// The gradients of [lo, hi), in pieces where they lie: f(m, pointer, count) on each.
+static double each_grad_piece(const model *m, size_t lo, size_t hi, double (*f)(const model *, float *, size_t, float),
+                              float coef) {
+    FX_ASSERT(m->grads_mem && lo <= hi && hi <= m->nparams);
+    if (!m->grads_rest) { // one buffer
+        FX_ASSERT(m->grad_lo <= lo && hi <= m->grad_hi);
+        return hi > lo ? f(m, m->grads_mem + (lo - m->grad_lo), hi - lo, coef) : 0.0;
+    }
+    double total = 0;
+    for (int i = 0; i < m->ntensors;) {
+        const model_tensor *t = &m->tensors[i];
+        size_t n;
+        int j = run_end(m, i, &n);
+        size_t a = t->offset > lo ? t->offset : lo, b = t->offset + n < hi ? t->offset + n : hi;
+        if (a < b) total += f(m, grad_at(m, t, a), b - a, coef);
+        i = j;
+    }
+    return total;
 }
 
-void model_grad_scale(model *m, float coef, size_t lo, size_t hi) {
-    FX_ASSERT(m->grads_mem && m->grad_lo <= lo && lo <= hi && hi <= m->grad_hi);
-    if (hi > lo) m->be->scale(m->be->ctx, m->grads_mem + (lo - m->grad_lo), coef, hi - lo);
+static double piece_sumsq(const model *m, float *g, size_t n, float coef) {
+    (void)coef;
+    return m->be->sumsq(m->be->ctx, g, n);
 }
+
+static double piece_scale(const model *m, float *g, size_t n, float coef) {
+    m->be->scale(m->be->ctx, g, coef, n);
+    return 0.0;
+}
+
+double model_grad_sumsq(const model *m, size_t lo, size_t hi) { return each_grad_piece(m, lo, hi, piece_sumsq, 0.0f); }
+
+void model_grad_scale(model *m, float coef, size_t lo, size_t hi) { each_grad_piece(m, lo, hi, piece_scale, coef); }

@@ -95,7 +95,7 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
     model lay;
     model_layout(&lay, mc, head);
     trainer_mem p;
-    trainer_mem_plan(&lay, pipe_shard(c), size, rows, T, c->trainer.recompute, &p);
+    trainer_mem_plan(&lay, pipe_shard(c), size, -1, rows, T, c->trainer.recompute, &p);
     model_free(&lay);
     r->params = p.params, r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
     fprintf(o, "trainer    %d data-parallel rank%s, trainer.shard = %s%s; activations for %d x %d tokens%s\n", size,

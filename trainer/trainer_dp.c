@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../core/log.h"
 
@@ -39,6 +40,13 @@ static void reduce_pieces(void *ctx, model *m, int layer) {
     size_t *b = slice_bounds(dp, m->nparams);
     for (int r = 0; r <= dp->size; r++) b[r] = packed_at(off, len, np, b[r]);
     dp->reduce_slices(dp->ctx, buf, b);
+    if (layer < 0) { // the embedding, final norm and heads: the owned sums stay (and accumulate) in place
+        if (b[dp->rank] > 0) m->be->zero(m->be->ctx, buf, b[dp->rank] * sizeof(float));
+        if (b[dp->size] > b[dp->rank + 1])
+            m->be->zero(m->be->ctx, buf + b[dp->rank + 1], (b[dp->size] - b[dp->rank + 1]) * sizeof(float));
+        free(b);
+        return;
+    }
     free(b);
     size_t pos = 0;
     for (int i = 0; i < np; pos += len[i], i++) {
@@ -96,22 +104,40 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
     return norm;
 }
 
-void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rows, int T, bool recompute, trainer_mem *out) {
-    size_t n = m->nparams, lo = 0, hi = n, layer = 0, rest = 0;
-    if (size > 1 && shard != TRAINER_SHARD_NONE) trainer_shard_range(n, 0, size, &lo, &hi);
-    for (int t = 0; t < m->ntensors; t++)
-        if (m->tensors[t].layer == 0) layer += m->tensors[t].numel;
-        else if (m->tensors[t].layer < 0) rest += m->tensors[t].numel;
+// One rank's share (trainer_mem_plan).
+static void plan_rank(const model *m, trainer_shard shard, int size, int rank, trainer_mem *out) {
+    size_t n = m->nparams, lo = 0, hi = n, layer = 0, rest = 0, layers_lo = n, layers_hi = 0;
+    if (size > 1 && shard != TRAINER_SHARD_NONE) trainer_shard_range(n, rank, size, &lo, &hi);
+    for (int t = 0; t < m->ntensors; t++) {
+        const model_tensor *x = &m->tensors[t];
+        if (x->layer == 0) layer += x->numel;
+        if (x->layer < 0) rest += x->numel;
+        else {
+            if (x->offset < layers_lo) layers_lo = x->offset;
+            if (x->offset + x->numel > layers_hi) layers_hi = x->offset + x->numel;
+        }
+    }
+    size_t glo = lo > layers_lo ? lo : layers_lo, ghi = hi < layers_hi ? hi : layers_hi, owned = ghi > glo ? ghi - glo : 0;
     out->params = n * sizeof(float);
     out->moments = 2 * (hi - lo) * sizeof(float);
-    out->grads = (size > 1 && shard == TRAINER_SHARD_GRADIENTS ? hi - lo + layer + rest : n) * sizeof(float);
+    out->grads = (size > 1 && shard == TRAINER_SHARD_GRADIENTS ? owned + layer + rest : n) * sizeof(float);
+}
+
+void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, int rows, int T, bool recompute,
+                      trainer_mem *out) {
+    memset(out, 0, sizeof *out);
+    for (int r = rank < 0 ? 0 : rank; r < (rank < 0 ? size : rank + 1); r++) {
+        trainer_mem x;
+        plan_rank(m, shard, size, r, &x);
+        if (x.params + x.grads + x.moments > out->params + out->grads + out->moments) *out = x;
+    }
     out->acts = model_arena_bytes(&m->cfg, m->head, rows, T, true, recompute);
 }
 
 void trainer_log_memory(const model *m, const trainer_dp *dp, int rows, int T) {
     trainer_mem p;
     int size = dp ? dp->size : 1;
-    trainer_mem_plan(m, dp ? dp->shard : TRAINER_SHARD_NONE, size, rows, T, m->recompute, &p);
+    trainer_mem_plan(m, dp ? dp->shard : TRAINER_SHARD_NONE, size, dp ? dp->rank : 0, rows, T, m->recompute, &p);
     double mib = 1024.0 * 1024.0, plan = (double)(p.params + p.grads + p.moments + p.acts) / mib;
     size_t live = 0, peak = 0;
     if (m->be->mem_stats) m->be->mem_stats(m->be->ctx, &live, &peak);

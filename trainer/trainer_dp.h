@@ -80,13 +80,15 @@ void trainer_attach(model *m, const trainer_dp *dp);
 int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine);
 void trainer_pad_passes(model *m, int mine, int most);
 
-// The bytes a trainer rank allocates for a model of m's layout (model_layout will do), trained on
-// up to `rows` sequences of T tokens at once, its state split as `shard` over `size` ranks (the
-// largest share, rank 0's): what model_train_init_slice and model_reserve allocate.
+// The bytes trainer rank `rank` allocates for a model of m's layout (model_layout will do),
+// trained on up to `rows` sequences of T tokens at once, its state split as `shard` over `size`
+// ranks (rank -1: the largest share of any rank): what model_train_init_slice and model_reserve
+// allocate.
 typedef struct {
     size_t params, grads, moments, acts;
 } trainer_mem;
-void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rows, int T, bool recompute, trainer_mem *out);
+void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, int rows, int T, bool recompute,
+                      trainer_mem *out);
 // Logs (fx_info) the plan of m's trainer state on this rank next to the peak bytes of buffers its
 // backend has held (where the backend counts them): "memory: ...".
 void trainer_log_memory(const model *m, const trainer_dp *dp, int rows, int T);

@@ -82,7 +82,7 @@ static result run(const bench_shape *s, trainer_shard level, comm_dp *d, int row
     size_t live, peak;
     be->mem_stats(be->ctx, &live, &peak);
     trainer_mem p;
-    trainer_mem_plan(&m, level, d->size, B, T, false, &p);
+    trainer_mem_plan(&m, level, d->size, d->rank, B, T, false, &p);
     double mine[2] = {(double)peak, (double)(p.params + p.grads + p.moments)}, most[2];
     MPI_Allreduce(mine, most, 2, MPI_DOUBLE, MPI_MAX, d->comm);
     res.peak = most[0], res.state = most[1], res.step_s = total / steps;
