@@ -51,20 +51,23 @@ static int open_backend(const fx_config *c, comm_dp *dp, int threads, backend **
     return code;
 }
 
-int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
-                 sft_run_result *res) {
-    memset(res, 0, sizeof *res);
+// The loop of a data-parallel command on every rank of the world: MPI up, the config agreed on,
+// the backend opened, then run (sft_run, prm_run) with every rank a data-parallel worker.
+// one_thread_each: with more than one rank, one thread each unless cluster.threads says otherwise.
+typedef int (*dp_loop)(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, void *res);
+
+static int run_everywhere(int *argc, char ***argv, const char *role, const char *path, int nset, char **sets,
+                          bool want_resume, bool one_thread_each, dp_loop run, void *res) {
     fx_config *c = fx_malloc(sizeof *c);
     comm_dp dp;
     backend *be = NULL;
-    int code = start(argc, argv, "sft", path, nset, sets, c, &dp);
+    int code = start(argc, argv, role, path, nset, sets, c, &dp);
     bool dp_up = code == 0;
-    // with more than one rank, one thread each unless cluster.threads says otherwise
-    int threads = !dp_up ? 0 : dp.size > 1 && c->cluster.threads <= 0 ? 1 : (int)c->cluster.threads;
+    int threads = !dp_up ? 0 : one_thread_each && dp.size > 1 && c->cluster.threads <= 0 ? 1 : (int)c->cluster.threads;
     if (dp_up && !(code = open_backend(c, &dp, threads, &be))) {
         trainer_dp hook = comm_dp_hook(&dp);
         hook.shard = pipe_shard(c);
-        code = sft_run(c, be, dp.size > 1 ? &hook : NULL, want_resume, res);
+        code = run(c, be, dp.size > 1 ? &hook : NULL, want_resume, res);
     }
     if (dp_up) comm_dp_free(&dp);
     backend_destroy(be);
@@ -73,22 +76,23 @@ int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **set
     return code;
 }
 
+static int sft_loop(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, void *res) {
+    return sft_run(c, be, dp, want_resume, res);
+}
+
+static int prm_loop(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, void *res) {
+    return prm_run(c, be, dp, want_resume, res);
+}
+
+int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
+                 sft_run_result *res) {
+    memset(res, 0, sizeof *res);
+    return run_everywhere(argc, argv, "sft", path, nset, sets, want_resume, true, sft_loop, res);
+}
+
+// prm-train keeps cluster.threads as it is (0: all the cores OpenMP sees, on every rank).
 int pipeline_prm_train(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,
                        prm_run_result *res) {
     memset(res, 0, sizeof *res);
-    fx_config *c = fx_malloc(sizeof *c);
-    comm_dp dp;
-    backend *be = NULL;
-    int code = start(argc, argv, "prm-train", path, nset, sets, c, &dp);
-    bool dp_up = code == 0;
-    if (dp_up && !(code = open_backend(c, &dp, (int)c->cluster.threads, &be))) {
-        trainer_dp hook = comm_dp_hook(&dp);
-        hook.shard = pipe_shard(c);
-        code = prm_run(c, be, dp.size > 1 ? &hook : NULL, want_resume, res);
-    }
-    if (dp_up) comm_dp_free(&dp);
-    backend_destroy(be);
-    free(c);
-    comm_finalize();
-    return code;
+    return run_everywhere(argc, argv, "prm-train", path, nset, sets, want_resume, false, prm_loop, res);
 }
