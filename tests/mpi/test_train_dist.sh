@@ -292,6 +292,19 @@ done
 expect_run 2 "bad model.path under mpirun: exit 2" -- timeout 120 "$mpi" -np 3 "$fx" train "$tmp/c.json" \
     --set model.path="$tmp/no-such-model" --set run.name=badmodel
 expect_contains "$err" "no-such-model" "the folder named"
+# The same exit code under mpirun as in one process, for every command that runs on ranks: bad
+# input (a missing model, a value out of range, an output folder that cannot be made) exits 2.
+for cmd in sft prm-train train; do
+    np=2; [ "$cmd" = train ] && np=3
+    for bad in "model.path=$tmp/no-such-model" "sft.lr=-1" "run.out_dir=/proc/no-such-dir"; do
+        "$fx" "$cmd" "$tmp/c.json" --set "$bad" --set run.name=bad1 >/dev/null 2>&1
+        one=$?
+        expect_run "$one" "$cmd --set $bad: under mpirun -np $np the one process's exit code ($one)" -- timeout 120 \
+            "$mpi" -np "$np" "$fx" "$cmd" "$tmp/c.json" --set "$bad" --set run.name=badn
+        [ "$one" -eq 2 ] && passed=$((passed + 1)) ||
+            { failed=$((failed + 1)); echo "FAIL $cmd --set $bad: exit $one in one process, expected 2" >&2; }
+    done
+done
 
 # A rank killed with SIGKILL (a rollout rank, a reward rank, the second of 2 trainers, the leader):
 # the job ends within 60 s, non-zero; mpirun names the rank's number and the leader's "ranks:" line
