@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../model/model.h"
+#include "../trainer/trainer_dp.h"
 #include "cli.h"
 
 static const char *head_name(model_head h) {
@@ -29,13 +30,15 @@ static int parse_positive(const char *opt, const char *s) {
 
 int cmd_model_info(int argc, char **argv) {
     const char *dir = NULL;
-    int B = 8, T = 512;
+    int B = 8, T = 512, ranks = 0;
     for (int i = 0; i < argc; i++) {
         bool has_value = i + 1 < argc;
         if (strcmp(argv[i], "--batch") == 0 && has_value) {
             if ((B = parse_positive("--batch", argv[++i])) < 0) return FX_EXIT_INPUT;
         } else if (strcmp(argv[i], "--seq") == 0 && has_value) {
             if ((T = parse_positive("--seq", argv[++i])) < 0) return FX_EXIT_INPUT;
+        } else if (strcmp(argv[i], "--ranks") == 0 && has_value) {
+            if ((ranks = parse_positive("--ranks", argv[++i])) < 0) return FX_EXIT_INPUT;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "fluxrl model info: unknown option or missing value '%s'\n", argv[i]);
             return FX_EXIT_INPUT;
@@ -89,5 +92,24 @@ int cmd_model_info(int argc, char **argv) {
     print_bytes("total with activation recomputation", 4 * pb + act_rc);
     printf("memory of a forward pass at batch %d x %d tokens:\n", B, T);
     print_bytes("parameters + activations", pb + inf);
+    if (ranks > 0) { // what trainer_mem_plan gives a trainer rank, the largest share of any rank
+        model lay;
+        model_layout(&lay, &c, head);
+        printf("memory per trainer rank, %d data-parallel rank%s, %d x %d tokens each (MiB; trainer.shard):\n", ranks,
+               ranks > 1 ? "s" : "", B, T);
+        printf("  %-10s %-9s %10s %10s %10s %12s %10s\n", "shard", "recompute", "weights", "gradients", "AdamW",
+               "activations", "total");
+        const char *names[] = {"none", "optimizer", "gradients"};
+        for (int k = 0; k < 3; k++)
+            for (int rc = 0; rc < 2; rc++) {
+                trainer_mem m;
+                trainer_mem_plan(&lay, (trainer_shard)k, ranks, -1, B, T, rc, &m);
+                double mib = 1024.0 * 1024.0;
+                printf("  %-10s %-9s %10.1f %10.1f %10.1f %12.1f %10.1f\n", names[k], rc ? "yes" : "no",
+                       (double)m.params / mib, (double)m.grads / mib, (double)m.moments / mib, (double)m.acts / mib,
+                       (double)(m.params + m.grads + m.moments + m.acts) / mib);
+            }
+        model_free(&lay);
+    }
     return FX_EXIT_OK;
 }

@@ -146,11 +146,14 @@ const cli_command cli_commands[] = {
      "\"correct\", \"score\" (the first PRM's)} (JSONL).\n", cmd_best_of_n},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
-     "usage: fluxrl model info DIR [--batch B] [--seq T]\n"
+     "usage: fluxrl model info DIR [--batch B] [--seq T] [--ranks N]\n"
      "Reads DIR/config.json (a Hugging Face Qwen2 / Qwen2.5 / Qwen3 / Llama model) and prints the\n"
      "architecture, the number of parameters and the memory of one fp32 AdamW training step on a\n"
      "batch of B sequences of T tokens (default 8 x 512), with and without activation\n"
-     "recomputation. Exit code 2 on a bad folder or config.\n", cmd_model_info},
+     "recomputation. --ranks N: also the memory of each of N data-parallel trainer ranks (B x T\n"
+     "tokens each) for every trainer.shard level, with and without recomputation (the plan\n"
+     "--dry-run prints and the runs log next to their measured peak). Exit code 2 on a bad folder or\n"
+     "config.\n", cmd_model_info},
     {"logprobs", "log-probabilities of given token sequences under a model",
      "usage: fluxrl logprobs --model DIR --input FILE.jsonl\n"
      "       [--backend cpu|cuda] [--precision bf16|fp32]   (cuda: device 0)\n"

@@ -15,6 +15,27 @@ expect_contains "$out" "parameters   21792 (0.02M; embedding 3072, the rest 1872
 expect_contains "$out" "4 query heads, 2 key-value heads (GQA 2), head_dim 8" "attention line"
 expect_contains "$out" "tied embeddings yes" "tied"
 expect_contains "$out" "batch 4 x 64 tokens" "batch shape"
+# --ranks: a trainer rank's share (trainer_mem_plan), against the arithmetic of the layout done
+# here: Qwen2.5-7B-Instruct's config (only config.json is read), 8 ranks.
+mkdir -p "$tmp/q7"
+cat >"$tmp/q7/config.json" <<'EOF2'
+{"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 3584, "intermediate_size": 18944,
+ "num_attention_heads": 28, "num_hidden_layers": 28, "num_key_value_heads": 4, "vocab_size": 152064,
+ "tie_word_embeddings": false, "rope_theta": 1000000.0, "rms_norm_eps": 1e-06, "max_position_embeddings": 32768}
+EOF2
+expect_run 0 "model info --ranks 8 of a 7B config" -- "$fx" model info "$tmp/q7" --batch 2 --seq 4608 --ranks 8
+expect_run 0 "weights, gradients and AdamW per rank as the layout's arithmetic gives them" -- /usr/bin/python3 -c '
+import sys
+C, F, L, V, KD = 3584, 18944, 28, 152064, 4 * 128
+layer = 2 * C * C + 2 * KD * C + (C + 2 * KD) + 3 * C * F + 2 * C  # q, o; k, v; q/k/v bias; MLP; 2 norms
+n = 2 * V * C + L * layer + C
+per = -(-n // 8); per = -(-per // 16) * 16  # rank 0 slice, 64-byte aligned
+mib = lambda floats: "%.1f" % (floats * 4 / 2**20)
+rows = {tuple(l.split()[:2]): l.split()[2:] for l in sys.stdin if l.startswith("  ") and len(l.split()) == 7}
+assert rows[("none", "no")][:3] == [mib(n), mib(n), mib(2 * n)], rows[("none", "no")]
+assert rows[("optimizer", "yes")][:3] == [mib(n), mib(n), mib(2 * per)], rows[("optimizer", "yes")]
+assert float(rows[("gradients", "yes")][1]) < float(mib(n)) / 3, rows[("gradients", "yes")]' <<<"$out"
+expect_run 2 "model info --ranks 0" -- "$fx" model info "$m" --ranks 0
 expect_run 0 "model info of a Qwen3" -- "$fx" model info "$src/tests/data/model/qwen3_untied"
 expect_contains "$out" "q/k norm yes, tied embeddings no" "qwen3 flags"
 expect_contains "$out" "head_dim 10" "qwen3 head_dim"
