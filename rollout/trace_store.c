@@ -232,6 +232,9 @@ int trace_store_open(trace_store **out, const char *path, fx_err *err) {
         fclose(f);
         return fx_errf(err, "%s: not an HDF5 file", path);
     }
+    // The store's string attributes are variable-length (h5py reads them as str): their global
+    // heap is checked before libhdf5, which trusts its lengths, reads it.
+    if (fx_h5_check_global_heaps(path, err)) return -1;
     trace_store *s = store_new(path);
     s->file = open_read(path);
     if (s->file < 0) {
