@@ -10,6 +10,7 @@
 #include "rollout/dataset.h"
 #include "rollout/decode.h"
 #include "test.h"
+#include "folder_fixture.h"
 #include "trainer/sft.h"
 
 // The example stream of the default config (task.*, run.seed, model.max_seq) with prompts in the
@@ -19,16 +20,6 @@ static sft_task_params params(const char *dir, const char *chat, double error_ra
                              .max_seq = 256,
                              .prompt = {.chat = chat, .dir = dir, .chat_key = "task.chat", .system_key = "task.system",
                                         .vars_key = "task.chat_vars"}};
-}
-
-static void put(const char *dir, const char *name, const char *text) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
 }
 
 // A folder laid out like DeepSeek-R1-Distill-Qwen — its chat template, bos / eos named as it names
@@ -55,20 +46,10 @@ static void test_r1_distill_layout(void) {
         cJSON_ReplaceItemInObject(a, "content", cJSON_CreateString(names[id - 284]));
     }
     text = cJSON_PrintUnformatted(tj);
-    put(dir, "tokenizer.json", text);
+    folder_put(dir, "tokenizer.json", text);
     free(text);
     cJSON_Delete(tj);
-    text = fx_read_file("tests/data/jinja/templates/deepseek-r1-distill-qwen.jinja", &n, &err);
-    CHECK(text != NULL);
-    cJSON *cfg = cJSON_Parse("{\"bos_token\": \"<｜begin▁of▁sentence｜>\", \"eos_token\": \"<｜end▁of▁sentence｜>\", "
-                             "\"add_bos_token\": true}");
-    cJSON_AddStringToObject(cfg, "chat_template", text ? text : "");
-    free(text);
-    text = cJSON_Print(cfg);
-    put(dir, "tokenizer_config.json", text);
-    free(text);
-    cJSON_Delete(cfg);
-    put(dir, "generation_config.json", "{\"bos_token_id\": 289, \"eos_token_id\": 284}");
+    folder_chat_files(dir, FOLDER_R1_CONFIG, FOLDER_R1_TEMPLATE, "{\"bos_token_id\": 289, \"eos_token_id\": 284}");
 
     tok_tokenizer *tok;
     CHECK_INT(tok_load(&tok, dir, &err), 0);
