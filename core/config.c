@@ -512,16 +512,10 @@ void cfg_apply_log(const fx_config *c) {
 }
 
 int cfg_write_resolved(const fx_config *c, fx_err *err) {
-    char dir[2 * FX_CFG_STR_LEN + 2], path[2 * FX_CFG_STR_LEN + 16];
+    char dir[2 * FX_CFG_STR_LEN + 2];
     cfg_run_dir(c, dir, sizeof dir);
-    if (fx_mkdir_p(dir, err)) return -1;
-    snprintf(path, sizeof path, "%s/config.json", dir);
     char *json = cfg_to_json(c);
-    size_t len = strlen(json);
-    json = fx_realloc(json, len + 2);
-    json[len] = '\n';
-    json[len + 1] = '\0';
-    int rc = fx_write_file_atomic(path, json, len + 1, err);
+    int rc = fx_write_text_in(dir, "config.json", json, err);
     free(json);
     return rc;
 }

@@ -204,6 +204,18 @@ int fx_mkdir_p(const char *path, fx_err *err) {
     return 0;
 }
 
+int fx_write_text_in(const char *dir, const char *name, const char *text, fx_err *err) {
+    if (fx_mkdir_p(dir, err)) return -1;
+    size_t len = strlen(text), plen = strlen(dir) + strlen(name) + 2;
+    char *path = fx_malloc(plen), *line = fx_malloc(len + 2);
+    snprintf(path, plen, "%s/%s", dir, name);
+    memcpy(line, text, len);
+    line[len] = '\n', line[len + 1] = '\0';
+    int rc = fx_write_file_atomic(path, line, len + 1, err);
+    free(path), free(line);
+    return rc;
+}
+
 double fx_time_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

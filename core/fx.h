@@ -81,6 +81,9 @@ int fx_write_json_atomic(const char *path, const struct cJSON *root, fx_err *err
 
 // mkdir -p.
 int fx_mkdir_p(const char *path, fx_err *err);
+// Creates the folder dir (mkdir -p) and writes text and a newline to dir/name as
+// fx_write_file_atomic writes (a run's config.json).
+int fx_write_text_in(const char *dir, const char *name, const char *text, fx_err *err);
 
 // Monotonic clock in seconds (for durations; never the wall-clock time of day).
 double fx_time_now(void);

@@ -152,8 +152,7 @@ static jval split(jctx *c, jval s, jval *sep, jval *maxsplit, int line) {
 }
 
 static jval replace(jctx *c, jval s, jval old, jval new, int64_t count) {
-    jbuf b = {0};
-    jb_add(c, &b, "", 0);
+    jbuf b = jb_new(c);
     const char *p = s.u.s.p, *end = p + s.u.s.n;
     int64_t done = 0;
     if (!old.u.s.n) { // Python inserts new around every character
@@ -178,16 +177,13 @@ static jval replace(jctx *c, jval s, jval old, jval new, int64_t count) {
         }
         jb_add(c, &b, p, (size_t)(end - p));
     }
-    jval r = {.k = JV_STR};
-    r.u.s.p = b.p, r.u.s.n = b.n;
-    return r;
+    return jb_value(&b);
 }
 
 // upper / lower / capitalize by code point (utf8proc's simple case mapping; Python's full mapping
 // differs for a few characters such as ß → SS).
 static jval recase(jctx *c, jval s, int mode) {
-    jbuf b = {0};
-    jb_add(c, &b, "", 0);
+    jbuf b = jb_new(c);
     bool first = true;
     for (size_t i = 0; i < s.u.s.n;) {
         uint32_t cp = jv_utf8_next(s.u.s.p, s.u.s.n, &i);
@@ -197,9 +193,7 @@ static jval recase(jctx *c, jval s, int mode) {
         utf8proc_ssize_t k = utf8proc_encode_char(m, tmp);
         jb_add(c, &b, (const char *)tmp, (size_t)k);
     }
-    jval r = {.k = JV_STR};
-    r.u.s.p = b.p, r.u.s.n = b.n;
-    return r;
+    return jb_value(&b);
 }
 
 static bool starts_or_ends(jctx *c, jval s, jval pre, bool ends, int line) {
@@ -217,17 +211,14 @@ static jval attr_path(jctx *c, jval v, jval attr, int line);
 
 static jval join(jctx *c, jval seq, jval sep, jval *attr, int line) {
     jval items = jinja_iterate(c, seq, line);
-    jbuf b = {0};
-    jb_add(c, &b, "", 0);
+    jbuf b = jb_new(c);
     for (size_t i = 0; i < items.u.l->n; i++) {
         if (i) jb_add(c, &b, sep.u.s.p, sep.u.s.n);
         jval v = items.u.l->v[i];
         if (attr) v = attr_path(c, v, *attr, line);
         jv_str_to(c, &b, v, line);
     }
-    jval r = {.k = JV_STR};
-    r.u.s.p = b.p, r.u.s.n = b.n;
-    return r;
+    return jb_value(&b);
 }
 
 // ---- methods ----
@@ -418,16 +409,23 @@ static jval seq_select(jctx *c, const jnode *n, jval seq, jval *args, int nargs,
     return r;
 }
 
+// The string v stripped of whitespace, as C text in tmp for strtoll / strtod; false when it is empty
+// or longer than a number can be.
+static bool number_text(jctx *c, jval v, char *tmp, size_t cap) {
+    jval s = strip(c, v, NULL, true, true);
+    if (!s.u.s.n || s.u.s.n >= cap) return false;
+    memcpy(tmp, s.u.s.p, s.u.s.n);
+    tmp[s.u.s.n] = '\0';
+    return true;
+}
+
 static jval to_int(jctx *c, jval v, jval dflt, int base) {
     if (v.k == JV_INT) return v;
     if (v.k == JV_BOOL) return jv_int(v.u.b);
     if (v.k == JV_FLOAT) return isfinite(v.u.f) && fabs(v.u.f) < 9.2e18 ? jv_int((int64_t)v.u.f) : dflt;
     if (v.k == JV_STR) {
-        jval s = strip(c, v, NULL, true, true);
         char tmp[64];
-        if (!s.u.s.n || s.u.s.n >= sizeof tmp) return dflt;
-        memcpy(tmp, s.u.s.p, s.u.s.n);
-        tmp[s.u.s.n] = '\0';
+        if (!number_text(c, v, tmp, sizeof tmp)) return dflt;
         char *end;
         errno = 0;
         long long i = strtoll(tmp, &end, base);
@@ -443,11 +441,8 @@ static jval to_float(jctx *c, jval v, jval dflt) {
     if (v.k == JV_FLOAT) return v;
     if (v.k == JV_INT || v.k == JV_BOOL) return (jval){.k = JV_FLOAT, .u.f = v.k == JV_INT ? (double)v.u.i : v.u.b};
     if (v.k == JV_STR) {
-        jval s = strip(c, v, NULL, true, true);
         char tmp[64];
-        if (!s.u.s.n || s.u.s.n >= sizeof tmp) return dflt;
-        memcpy(tmp, s.u.s.p, s.u.s.n);
-        tmp[s.u.s.n] = '\0';
+        if (!number_text(c, v, tmp, sizeof tmp)) return dflt;
         char *end;
         double d = strtod(tmp, &end);
         if (!*end) return (jval){.k = JV_FLOAT, .u.f = d};
@@ -474,12 +469,9 @@ static jval tojson(jctx *c, jval v, const jargs *a, int line) {
         item = jarena_strndup(c->a, seps->u.l->v[0].u.s.p, seps->u.l->v[0].u.s.n);
         key = jarena_strndup(c->a, seps->u.l->v[1].u.s.p, seps->u.l->v[1].u.s.n);
     }
-    jbuf b = {0};
-    jb_add(c, &b, "", 0);
+    jbuf b = jb_new(c);
     jv_json_to(c, &b, v, ascii && jv_truthy(*ascii), ind, item, key, 0, line);
-    jval r = {.k = JV_STR};
-    r.u.s.p = b.p, r.u.s.n = b.n;
-    return r;
+    return jb_value(&b);
 }
 
 jval jinja_filter(jctx *c, const jnode *n, jval v, jval *argv, const char **kw, int nargs) {
@@ -600,12 +592,9 @@ jval jinja_filter(jctx *c, const jnode *n, jval v, jval *argv, const char **kw, 
         check_args(c, &a, 0, none, f, line);
         if (v.k == JV_STR) {
             jval items = jinja_iterate(c, v, line);
-            jbuf b = {0};
-            jb_add(c, &b, "", 0);
+            jbuf b = jb_new(c);
             for (size_t i = items.u.l->n; i-- > 0;) jb_add(c, &b, items.u.l->v[i].u.s.p, items.u.l->v[i].u.s.n);
-            jval r = {.k = JV_STR};
-            r.u.s.p = b.p, r.u.s.n = b.n;
-            return r;
+            return jb_value(&b);
         }
         jval items = jinja_iterate(c, v, line), r = jv_list(c);
         for (size_t i = items.u.l->n; i-- > 0;) jv_push(c, r.u.l, items.u.l->v[i]);

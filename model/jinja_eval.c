@@ -9,28 +9,24 @@
 
 #include "jinja_internal.h"
 
-void jinja_fail(jctx *c, int line, const char *fmt, ...) {
+void jinja_errv(fx_err *err, const char *name, int line, const char *fmt, va_list ap) {
     char msg[800];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fx_errf(err, "%s: line %d: %s", name, line, msg);
+}
+
+void jinja_fail(jctx *c, int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    jinja_errv(c->err, c->t->name, line, fmt, ap);
     va_end(ap);
-    fx_errf(c->err, "%s: line %d: %s", c->t->name, line, msg);
     longjmp(c->fail, 1);
 }
 
 // Output grows in the arena, so an error's longjmp leaves nothing to free but the arena.
 static void out_add(jctx *c, const char *s, size_t n) {
-    if (c->n + n > (256u << 20)) jinja_fail(c, 0, "the rendering grew past 256 MiB");
-    if (c->n + n + 1 > c->cap) {
-        size_t cap = 2 * (c->n + n) + 256;
-        char *p = jarena_alloc(c->a, cap);
-        if (c->n) memcpy(p, c->out, c->n);
-        c->out = p, c->cap = cap;
-    }
-    memcpy(c->out + c->n, s, n);
-    c->n += n;
-    c->out[c->n] = '\0';
+    if (c->out.n + n > (256u << 20)) jinja_fail(c, 0, "the rendering grew past 256 MiB");
+    jb_add(c, &c->out, s, n);
 }
 
 // ---- scopes ----
@@ -243,11 +239,9 @@ static jval slice(jctx *c, jval v, jval *start, jval *stop, jval *step, int line
     size_t bi = 0;
     for (int64_t i = 0; i < len; i++) off[i] = bi, jv_utf8_next(v.u.s.p, v.u.s.n, &bi);
     off[len] = v.u.s.n;
-    jbuf b = {0};
-    jb_add(c, &b, "", 0);
+    jbuf b = jb_new(c);
     for (int64_t i = lo; st > 0 ? i < hi : i > hi; i += st) jb_add(c, &b, v.u.s.p + off[i], off[i + 1] - off[i]);
-    r.k = JV_STR, r.tuple = false, r.u.s.p = b.p, r.u.s.n = b.n;
-    return r;
+    return jb_value(&b);
 }
 
 jval jinja_getitem(jctx *c, jval obj, jval key, int line) {
@@ -329,14 +323,11 @@ static jval call_macro(jctx *c, const jnode *m, jval *args, const char **kw, int
         assign(c, ms, m->targets[i], v);
     }
     declare_undefined(c, ms, m->frame, m->nframe);
-    char *saved = c->out;
-    size_t sn = c->n, scap = c->cap;
-    c->out = NULL, c->n = c->cap = 0;
-    out_add(c, "", 0);
+    jbuf saved = c->out;
+    c->out = jb_new(c);
     render_body(c, ms, &m->body);
-    jval r = {.k = JV_STR};
-    r.u.s.p = c->out, r.u.s.n = c->n;
-    c->out = saved, c->n = sn, c->cap = scap;
+    jval r = jb_value(&c->out);
+    c->out = saved;
     c->depth--;
     return r;
 }
@@ -533,16 +524,13 @@ static void render_node(jctx *c, jscope *s, const jnode *n) {
         { jv_set(c, ns->u.d, n->attr, strlen(n->attr), v); return; }
     }
     case JN_SET_BLOCK: {
-        char *saved = c->out;
-        size_t sn = c->n, scap = c->cap;
-        c->out = NULL, c->n = c->cap = 0;
-        out_add(c, "", 0);
+        jbuf saved = c->out;
+        c->out = jb_new(c);
         jscope *b = scope_new(c, s); // what the body sets stays in it
         declare_undefined(c, b, n->frame, n->nframe);
         render_body(c, b, &n->body);
-        jval v = {.k = JV_STR};
-        v.u.s.p = c->out, v.u.s.n = c->n;
-        c->out = saved, c->n = sn, c->cap = scap;
+        jval v = jb_value(&c->out);
+        c->out = saved;
         { assign(c, s, n->targets[0], v); return; }
     }
     case JN_MACRO: { assign(c, s, n->name, (jval){.k = JV_MACRO, .u.macro = n}); return; }
@@ -577,10 +565,10 @@ char *jinja_render(const jinja_template *t, const cJSON *vars, fx_err *err) {
         cJSON_ArrayForEach(e, vars) assign(c, root, e->string, jv_from_json(c, e));
     c->top = scope_new(c, root); // the template's own assignments shadow the variables
     declare_undefined(c, c->top, t->frame, t->nframe);
-    out_add(c, "", 0);
+    c->out = jb_new(c);
     render_body(c, c->top, &t->body);
-    char *out = fx_malloc(c->n + 1);
-    memcpy(out, c->out, c->n + 1);
+    char *out = fx_malloc(c->out.n + 1);
+    memcpy(out, c->out.p, c->out.n + 1);
     jarena_free(&c->arena);
     free(c);
     return out;

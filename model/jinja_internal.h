@@ -5,6 +5,7 @@
 #define FLUXRL_JINJA_INTERNAL_H
 
 #include <setjmp.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,6 +109,12 @@ struct jinja_template {
 };
 
 // ---- a render ----
+// A growable string in the arena (jb_add: values' str and repr, filters' results, the output).
+typedef struct {
+    char *p;
+    size_t n, cap;
+} jbuf;
+
 typedef struct jscope jscope;
 struct jscope {
     jdict vars;
@@ -122,14 +129,15 @@ typedef struct {
     jscope *top; // the template's top level: what macros see
     fx_err *err;
     jmp_buf fail;
-    char *out; // the output of the innermost macro call or block set being rendered (in the arena)
-    size_t n, cap;
+    jbuf out;  // the output of the innermost macro call or block set being rendered
     int depth; // macro calls
     int flow;  // JFLOW_*: set by break / continue, consumed by the innermost loop
     int64_t steps; // statements run and loop items tested: bounded, so no template runs forever
 } jctx;
 
 FX_NORETURN void jinja_fail(jctx *c, int line, const char *fmt, ...) FX_PRINTF(3, 4);
+// The error of a failed parse or rendering (jinja_fail, the parser's fail): "TEMPLATE: line N: <message>".
+void jinja_errv(fx_err *err, const char *name, int line, const char *fmt, va_list ap);
 
 // values (jinja_value.c)
 jval jv_str(jctx *c, const char *s, size_t n);
@@ -145,12 +153,12 @@ jval jv_from_json(jctx *c, const cJSON *j);
 bool jv_truthy(jval v);
 bool jv_equal(jval a, jval b);
 const char *jv_type_name(jval v);
-// str(v) / repr(v) as Python writes them, appended to buf (a growable string in the arena).
-typedef struct {
-    char *p;
-    size_t n, cap;
-} jbuf;
 void jb_add(jctx *c, jbuf *b, const char *s, size_t n);
+// An empty buffer: the string "" even when nothing is added to it.
+jbuf jb_new(jctx *c);
+// The buffer's text as a string value (not copied: both live in the arena).
+jval jb_value(const jbuf *b);
+// str(v) / repr(v) as Python writes them, appended to b.
 void jv_str_to(jctx *c, jbuf *b, jval v, int line);
 void jv_repr_to(jctx *c, jbuf *b, jval v, int line);
 jval jv_to_str(jctx *c, jval v, int line);

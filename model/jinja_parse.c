@@ -71,12 +71,10 @@ typedef struct {
 } jparser;
 
 FX_NORETURN FX_PRINTF(3, 4) static void fail(jparser *p, int line, const char *fmt, ...) {
-    char msg[700];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    jinja_errv(p->err, p->t->name, line, fmt, ap);
     va_end(ap);
-    fx_errf(p->err, "%s: line %d: %s", p->t->name, line, msg);
     longjmp(p->fail, 1);
 }
 

@@ -194,6 +194,18 @@ void jb_add(jctx *c, jbuf *b, const char *s, size_t n) {
     b->p[b->n] = '\0';
 }
 
+jbuf jb_new(jctx *c) {
+    jbuf b = {0};
+    jb_add(c, &b, "", 0);
+    return b;
+}
+
+jval jb_value(const jbuf *b) {
+    jval r = {.k = JV_STR};
+    r.u.s.p = b->p, r.u.s.n = b->n;
+    return r;
+}
+
 static void jb_str(jctx *c, jbuf *b, const char *s) { jb_add(c, b, s, strlen(s)); }
 
 // repr(float): the shortest digits that read back to the same double; exponent form when the
@@ -320,12 +332,9 @@ void jv_str_to(jctx *c, jbuf *b, jval v, int line) {
 
 jval jv_to_str(jctx *c, jval v, int line) {
     if (v.k == JV_STR) return v;
-    jbuf b = {0};
-    jb_add(c, &b, "", 0);
+    jbuf b = jb_new(c);
     jv_str_to(c, &b, v, line);
-    jval r = {.k = JV_STR};
-    r.u.s.p = b.p, r.u.s.n = b.n;
-    return r;
+    return jb_value(&b);
 }
 
 // json.dumps' string: ensure_ascii=False keeps every character but " \ and controls.

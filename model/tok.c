@@ -432,6 +432,23 @@ static int normalize_utf8(int opts, const char *s, size_t n, char **out, size_t 
     return 0;
 }
 
+// A "Sequence" normalizer or pre-tokenizer: each element of j[key] loaded in order by load, named
+// PATH.key[i] in errors.
+static int load_sequence(ld *c, tok_tokenizer *t, const cJSON *j, const char *path, const char *key,
+                         int (*load)(ld *, tok_tokenizer *, const cJSON *, const char *)) {
+    char p[256];
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, key), *e;
+    if (want(c, list, p, is_arr, "an array")) return -1;
+    int i = 0;
+    cJSON_ArrayForEach(e, list) {
+        char q[280];
+        snprintf(q, sizeof q, "%s[%d]", p, i++);
+        if (load(c, t, e, q)) return -1;
+    }
+    return 0;
+}
+
 static int load_normalizer(ld *c, tok_tokenizer *t, const cJSON *n, const char *path) {
     if (!n || cJSON_IsNull(n)) return 0;
     const char *type = type_of(c, n, path);
@@ -452,19 +469,7 @@ static int load_normalizer(ld *c, tok_tokenizer *t, const cJSON *n, const char *
         t->normalizer = forms[i].opts;
         return 0;
     }
-    if (strcmp(type, "Sequence") == 0) {
-        char p[256];
-        snprintf(p, sizeof p, "%s.normalizers", path);
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(n, "normalizers"), *e;
-        if (want(c, list, p, is_arr, "an array")) return -1;
-        int i = 0;
-        cJSON_ArrayForEach(e, list) {
-            char q[280];
-            snprintf(q, sizeof q, "%s[%d]", p, i++);
-            if (load_normalizer(c, t, e, q)) return -1;
-        }
-        return 0;
-    }
+    if (strcmp(type, "Sequence") == 0) return load_sequence(c, t, n, path, "normalizers", load_normalizer);
     return unsupported(c, path, type);
 }
 
@@ -498,19 +503,7 @@ static int load_split(ld *c, tok_step *s, const cJSON *j, const char *path) {
 static int load_pretok(ld *c, tok_tokenizer *t, const cJSON *j, const char *path) {
     const char *type = type_of(c, j, path);
     if (!type) return -1;
-    if (strcmp(type, "Sequence") == 0) {
-        char p[256];
-        snprintf(p, sizeof p, "%s.pretokenizers", path);
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "pretokenizers"), *e;
-        if (want(c, list, p, is_arr, "an array")) return -1;
-        int i = 0;
-        cJSON_ArrayForEach(e, list) {
-            char q[280];
-            snprintf(q, sizeof q, "%s[%d]", p, i++);
-            if (load_pretok(c, t, e, q)) return -1;
-        }
-        return 0;
-    }
+    if (strcmp(type, "Sequence") == 0) return load_sequence(c, t, j, path, "pretokenizers", load_pretok);
     if (t->nsteps >= 16) return bad(c, path, "more than 16 pre-tokenizer steps");
     tok_step *s = &t->steps[t->nsteps];
     memset(s, 0, sizeof *s);

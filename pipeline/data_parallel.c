@@ -9,6 +9,7 @@
 #include "../core/watchdog.h"
 #include "../model/cuda/cuda_backend.h"
 #include "job.h"
+#include "params.h"
 #include "pipeline.h"
 
 // MPI up, the config resolved on every rank and agreed on; the run's log settings and signal
@@ -52,9 +53,11 @@ static int open_backend(const fx_config *c, comm_dp *dp, int threads, backend **
 }
 
 // The loop of a data-parallel command on every rank of the world: MPI up, the config agreed on,
-// the backend opened, then run (sft_run, prm_run) with every rank a data-parallel worker.
-// one_thread_each: with more than one rank, one thread each unless cluster.threads says otherwise.
-typedef int (*dp_loop)(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, void *res);
+// the backend opened, then run (sft_run, prm_run, on parameters built from the config and the run
+// folder) with every rank a data-parallel worker. one_thread_each: with more than one rank, one
+// thread each unless cluster.threads says otherwise.
+typedef int (*dp_loop)(const fx_config *c, trainer_run run, backend *be, const trainer_dp *dp, bool want_resume,
+                       void *res);
 
 static int run_everywhere(int *argc, char ***argv, const char *role, const char *path, int nset, char **sets,
                           bool want_resume, bool one_thread_each, dp_loop run, void *res) {
@@ -67,7 +70,10 @@ static int run_everywhere(int *argc, char ***argv, const char *role, const char 
     if (dp_up && !(code = open_backend(c, &dp, threads, &be))) {
         trainer_dp hook = comm_dp_hook(&dp);
         hook.shard = pipe_shard(c);
-        code = run(c, be, dp.size > 1 ? &hook : NULL, want_resume, res);
+        char dir[PIPE_RUN_DIR_LEN], *json;
+        trainer_run tr = pipe_trainer_run(c, dir, &json);
+        code = run(c, tr, be, dp.size > 1 ? &hook : NULL, want_resume, res);
+        free(json);
     }
     if (dp_up) comm_dp_free(&dp);
     backend_destroy(be);
@@ -76,12 +82,16 @@ static int run_everywhere(int *argc, char ***argv, const char *role, const char 
     return code;
 }
 
-static int sft_loop(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, void *res) {
-    return sft_run(c, be, dp, want_resume, res);
+static int sft_loop(const fx_config *c, trainer_run run, backend *be, const trainer_dp *dp, bool want_resume,
+                    void *res) {
+    sft_run_params p = pipe_sft_params(c, run);
+    return sft_run(&p, be, dp, want_resume, res);
 }
 
-static int prm_loop(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, void *res) {
-    return prm_run(c, be, dp, want_resume, res);
+static int prm_loop(const fx_config *c, trainer_run run, backend *be, const trainer_dp *dp, bool want_resume,
+                    void *res) {
+    prm_run_params p = pipe_prm_params(c, run);
+    return prm_run(&p, be, dp, want_resume, res);
 }
 
 int pipeline_sft(int *argc, char ***argv, const char *path, int nset, char **sets, bool want_resume,

@@ -161,17 +161,18 @@ static int dry_prm_input(FILE *o, pipe_job *j, prm_scorer *ps, fx_err *err) {
 static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *err) {
     pipe_job j;
     memset(&j, 0, sizeof j);
-    j.c = c;
+    policy_params pp = pipe_policy_params(c);
+    sft_task_params tp = pipe_task_params(c);
     model_config mc;
     prm_scorer ps;
     bool prm_open = false;
     reward_plugin *plugin = NULL;
     int rc = -1;
     describe_launch(o, c, w, true);
-    if (pipe_job_check_config(c, err) || policy_check(c, &mc, &j.tok, err)) goto out;
+    if (pipe_job_check_config(c, err) || policy_check(&pp, &mc, &j.tok, err)) goto out;
     describe_model(o, "policy", c->model.path, &mc, MODEL_HEAD_LM);
     describe_tokenizer(o, j.tok, c);
-    if (sft_task_init(&j.task, j.tok, c, err)) goto out;
+    if (sft_task_init(&j.task, j.tok, &tp, err)) goto out;
     j.task_ready = true;
     rollout_data_opts d = {.prompt_key = c->grpo.prompt_key, .answer_key = c->grpo.answer_key, .count = INT_MAX};
     if (c->grpo.data[0]) {
@@ -260,11 +261,13 @@ static int dry_sft(FILE *o, const fx_config *c, const comm_world *w, fx_err *err
     sft_task task;
     bool task_ready = false;
     int rc = -1;
+    policy_params pp = pipe_policy_params(c);
+    sft_task_params tp = pipe_task_params(c);
     describe_launch(o, c, w, false);
-    if (policy_check(c, &mc, &tok, err)) goto out;
+    if (policy_check(&pp, &mc, &tok, err)) goto out;
     describe_model(o, "policy", c->model.path, &mc, MODEL_HEAD_LM);
     describe_tokenizer(o, tok, c);
-    if (sft_task_init(&task, tok, c, err)) goto out;
+    if (sft_task_init(&task, tok, &tp, err)) goto out;
     task_ready = true;
     if (c->sft.data[0]) {
         if (sft_task_load_data(&task, c->sft.data, err)) goto out;

@@ -51,8 +51,8 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
 }
 
 // The config's string choices as enums and flags (the config has checked each against its set),
-// and the update's parameters.
-static void parse_choices(const fx_config *c, pipe_grpo_choice *g, grpo_train_params *t) {
+// the role functions' numbers and the update's parameters.
+static void parse_choices(const fx_config *c, pipe_grpo_choice *g, pipe_job_params *p, grpo_train_params *t) {
     const char *a = c->grpo.advantage, *e = c->grpo.kl_estimator, *agg = c->grpo.loss_agg;
     grpo_advantage adv = !strcmp(a, "rloo") ? GRPO_ADV_RLOO : !strcmp(a, "process") ? GRPO_ADV_PROCESS : GRPO_ADV_GROUP;
     *g = (pipe_grpo_choice){
@@ -84,20 +84,37 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, grpo_train_pa
                    .opt = {0, 0.9f, 0.999f, 1e-8f, (float)c->grpo.weight_decay}},
         .lr = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup, (int)c->grpo.steps},
     };
+    *p = (pipe_job_params){
+        .group_size = (int)c->grpo.group_size,
+        .max_new = (int)c->grpo.max_new,
+        .sample = {(float)c->grpo.temperature, 0, (float)c->grpo.top_p, 0},
+        .seed = (uint64_t)c->run.seed,
+        .kv_tokens = (int)c->rollout.kv_tokens,
+        .slots = (int)c->rollout.slots,
+        .eval_problems = (int)c->grpo.eval_problems,
+        .ref_batch = (int)c->grpo.minibatch,
+        .mix = {(float)c->reward.beta, (float)c->reward.format_penalty, (int)c->grpo.max_new,
+                (int)c->reward.overlong_buffer, (float)c->reward.length_penalty,
+                g->reasonflux ? REWARD_MIX_REASONFLUX : REWARD_MIX_FLUXRL},
+        .shard = pipe_shard(c),
+    };
+    cfg_run_dir(c, p->run_dir, sizeof p->run_dir);
 }
 
 int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
     memset(j, 0, sizeof *j);
-    j->c = c, j->roles = roles, j->rank = w ? w->rank : -1;
+    j->roles = roles, j->rank = w ? w->rank : -1;
     j->next_request = w ? (int64_t)w->rank * 1000000000 : 0; // ids unique across scoring ranks, readable
-    parse_choices(c, &j->g, &j->train);
+    parse_choices(c, &j->g, &j->p, &j->train);
     j->be = pipeline_backend_open("cluster.backend", c->cluster.backend, c->cluster.precision, w ? w->local_rank : 0,
                                   threads, w ? comm_role_name(w->role) : "this process", err);
     if (!j->be) return -1;
     j->cuda = !strcmp(c->cluster.backend, "cuda");
     // Every role needs the tokenizer and the task; the policy's folder brings the tokenizer.
-    if (policy_build(c, j->be, &j->policy, &j->tok, err)) return -1;
-    if (sft_task_init(&j->task, j->tok, c, err)) return -1;
+    policy_params pp = pipe_policy_params(c);
+    sft_task_params tp = pipe_task_params(c);
+    if (policy_build(&pp, j->be, &j->policy, &j->tok, err)) return -1;
+    if (sft_task_init(&j->task, j->tok, &tp, err)) return -1;
     j->task_ready = true;
     j->task.task.error_rate = 0; // rewards come from the checker, not from written traces
     j->think_end = tok_token_id(j->tok, "</think>");
@@ -113,7 +130,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     int maxT = (int)c->model.max_seq, mb = (int)c->grpo.minibatch;
     if (roles & PIPE_TRAIN) { // the whole optimiser state, or this trainer's slice of it (trainer.shard)
         int T = w ? w->count[COMM_ROLE_TRAINER] : 1;
-        trainer_dp shape = {.rank = w && T > 1 ? w->role_rank : 0, .size = T, .shard = pipe_shard(c)};
+        trainer_dp shape = {.rank = w && T > 1 ? w->role_rank : 0, .size = T, .shard = j->p.shard};
         trainer_train_init(&j->policy, &shape);
         model_reserve(&j->policy, mb, maxT, true, (bool)c->trainer.recompute);
     }
@@ -121,7 +138,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     bool ref_here = c->grpo.kl_beta > 0 &&
                     ((roles & PIPE_SCORE && j->g.ref_on_reward) || (roles & PIPE_TRAIN && !j->g.ref_on_reward));
     if (ref_here) {
-        if (policy_build(c, j->be, &j->ref, &j->ref_tok, err)) return -1;
+        if (policy_build(&pp, j->be, &j->ref, &j->ref_tok, err)) return -1;
         model_reserve(&j->ref, mb, maxT, false, false);
     }
     if (roles & PIPE_SCORE && c->reward.prm_path[0]) {
@@ -192,14 +209,13 @@ void pipe_job_prompt(const pipe_job *j, int64_t index, tok_ids *out) {
 static char *problem_text(const rollout_problem *p) { return p->builtin ? task_prompt(&p->task) : fx_strdup(p->prompt); }
 
 bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
-    const fx_config *c = j->c;
     memset(r, 0, sizeof *r);
     if (!j->data) {
-        sft_eval(&j->task, &j->policy, (int)c->grpo.eval_problems, 32, r);
+        sft_eval(&j->task, &j->policy, j->p.eval_problems, 32, r);
         return true;
     }
     if (!j->eval) return false;
-    int B = 32, max_new = (int)c->grpo.max_new;
+    int B = 32, max_new = j->p.max_new;
     char **texts = fx_malloc((size_t)B * sizeof *texts);
     int *len = fx_malloc((size_t)B * sizeof *len), *plen = fx_malloc((size_t)B * sizeof *plen);
     tok_ids *prompts = fx_calloc((size_t)B, sizeof *prompts);
@@ -230,8 +246,7 @@ bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
 }
 
 void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch *out) {
-    const fx_config *c = j->c;
-    int G = (int)c->grpo.group_size, rows = n * G, max_new = (int)c->grpo.max_new;
+    int G = j->p.group_size, rows = n * G, max_new = j->p.max_new;
     tok_ids *prompts = fx_calloc((size_t)(n ? n : 1), sizeof *prompts);
     const int32_t **pp = fx_malloc((size_t)(rows ? rows : 1) * sizeof *pp);
     int *plen = fx_malloc((size_t)(rows ? rows : 1) * sizeof *plen);
@@ -250,14 +265,13 @@ void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch 
     float *lp = fx_malloc((size_t)(rows ? rows : 1) * max_new * sizeof *lp);
     int *len = fx_malloc((size_t)(rows ? rows : 1) * sizeof *len);
     int32_t *finish = fx_malloc((size_t)(rows ? rows : 1) * sizeof *finish);
-    rollout_decode_opts o = {.sample = {(float)c->grpo.temperature, 0, (float)c->grpo.top_p, 0},
-                             .seed = (uint64_t)c->run.seed, .stream = streams, .max_new = max_new,
+    rollout_decode_opts o = {.sample = j->p.sample, .seed = j->p.seed, .stream = streams, .max_new = max_new,
                              .stop = j->task.prompt.stop, .nstop = j->task.prompt.nstop};
     if (rows) { // the continuous-batching engine: rollout.slots sequences at a time, bit-identical samples
         int longest = 0;
         for (int i = 0; i < rows; i++) longest = plen[i] > longest ? plen[i] : longest;
-        int kv = c->rollout.kv_tokens > 0 ? (int)c->rollout.kv_tokens : longest + max_new;
-        int slots = (int)(c->rollout.slots < rows ? c->rollout.slots : rows);
+        int kv = j->p.kv_tokens > 0 ? j->p.kv_tokens : longest + max_new;
+        int slots = j->p.slots < rows ? j->p.slots : rows;
         rollout_engine e;
         fx_err err;
         if (rollout_engine_init(&e, &j->policy, slots, kv, &err) ||
@@ -390,8 +404,8 @@ static void log_infos(pipe_job *j, const reward_request *req, const trace_batch 
     for (int64_t i = 0; i < in->n; i++) {
         if (!x->res[i].info) continue;
         if (!j->info_log) {
-            char dir[4096], path[4200];
-            cfg_run_dir(j->c, dir, sizeof dir);
+            const char *dir = j->p.run_dir;
+            char path[PIPE_RUN_DIR_LEN + 32];
             if (j->rank >= 0) snprintf(path, sizeof path, "%s/reward_info.r%d.jsonl", dir, j->rank);
             else snprintf(path, sizeof path, "%s/reward_info.jsonl", dir);
             fx_err err;
@@ -465,11 +479,7 @@ static void external_free(external_batch *x) {
 
 // Reference log-probs of every response token of b, `mb` traces per forward pass.
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean) {
-    const fx_config *c = j->c;
     bool prm_steps_wanted = j->g.prm_steps;
-    reward_mix_params mix = {(float)c->reward.beta, (float)c->reward.format_penalty, (int)c->grpo.max_new,
-                             (int)c->reward.overlong_buffer, (float)c->reward.length_penalty,
-                             j->g.reasonflux ? REWARD_MIX_REASONFLUX : REWARD_MIX_FLUXRL};
     trace_batch_clear(out);
     external_batch x = {0};
     if (j->g.outcome != PIPE_OUTCOME_VERIFIER) external_score(j, in, &x);
@@ -518,12 +528,12 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
         }
         if (j->has_prm) prm_sum += score;
         t.n_steps = n, t.step_end = ends, t.step_part = parts, t.step_reward = rewards;
-        t.final_reward = reward_mix(&mix, t.outcome_reward, j->has_prm ? score : 0, format_ok, t.n_response);
+        t.final_reward = reward_mix(&j->p.mix, t.outcome_reward, j->has_prm ? score : 0, format_ok, t.n_response);
         t.ref_logprobs = NULL;
         trace_batch_add(out, &t);
     }
     external_free(&x);
-    if (j->ref.params_mem && j->g.ref_on_reward) grpo_ref_logprobs(&j->ref, out, (int)c->grpo.minibatch);
+    if (j->ref.params_mem && j->g.ref_on_reward) grpo_ref_logprobs(&j->ref, out, j->p.ref_batch);
     *prm_mean = j->has_prm && in->n ? prm_sum / (double)in->n : NAN;
 }
 
@@ -557,7 +567,7 @@ void pipe_job_dp_init(pipe_job *j, const comm_world *w) {
     if (j->cuda && w->count[COMM_ROLE_TRAINER] > 1 && comm_dp_use_nccl(&j->dp, backend_cuda_stream(j->be), &err))
         fx_fatal("%s", err.msg);
     j->dp_hook = comm_dp_hook(&j->dp);
-    j->dp_hook.shard = pipe_shard(j->c);
+    j->dp_hook.shard = j->p.shard;
     trainer_attach(&j->policy, &j->dp_hook);
     j->has_dp = true;
 }

@@ -14,13 +14,16 @@
 #include "../core/config.h"
 #include "../reward/external.h"
 #include "../reward/prm.h"
+#include "../reward/reward.h"
 #include "../rollout/dataset.h"
+#include "../rollout/sample.h"
 #include "../rollout/trace.h"
 #include "../trainer/grpo_train.h"
 #include "../trainer/grpo_update.h"
 #include "../trainer/policy.h"
 #include "../trainer/sft.h"
 #include "../trainer/train_ckpt.h"
+#include "params.h"
 
 #define PIPE_RL_STREAM 0x72167a5eedull // training problems for RL: a generator stream of their own
 
@@ -39,16 +42,30 @@ typedef struct {
     bool filter;              // dynamic sampling: drop groups whose rewards are all equal
 } pipe_grpo_choice;
 
+// The numbers the role functions read (grpo.*, rollout.*, reward.*), from the config once
+// (pipe_job_open).
+typedef struct {
+    int group_size, max_new; // samples per problem, tokens per sample
+    sample_params sample;    // grpo.temperature, grpo.top_p
+    uint64_t seed;           // run.seed: the samples' streams
+    int kv_tokens, slots;    // rollout.kv_tokens (<= 0: the longest prompt + max_new), rollout.slots
+    int eval_problems;       // grpo.eval_problems
+    int ref_batch;           // grpo.minibatch: traces per reference forward pass
+    reward_mix_params mix;   // reward.beta, format and length penalties, reward.mix
+    trainer_shard shard;     // trainer.shard
+    char run_dir[PIPE_RUN_DIR_LEN]; // where reward_info.jsonl goes
+} pipe_job_params;
+
 typedef grpo_train_stats pipe_update;
 
 typedef struct {
-    const fx_config *c;
     unsigned roles;
     backend *be;
     tok_tokenizer *tok;
     sft_task task;
     bool task_ready;
     pipe_grpo_choice g;    // the config's string choices, parsed
+    pipe_job_params p;     // the role functions' numbers
     grpo_train_params train; // the update's parameters, from grpo.*
     model policy;          // generate / train
     model ref;             // the reference policy (the starting one, frozen), where the KL needs it
@@ -91,7 +108,7 @@ void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch 
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean);
 
 // The prompt of problem `index` of the RL stream as the policy reads it, appended to out (needs
-// only c, tok, task and the data of j: --dry-run fills no more).
+// only tok, task and the data of j: --dry-run fills no more).
 void pipe_job_prompt(const pipe_job *j, int64_t index, tok_ids *out);
 
 // Greedy held-out evaluation: the built-in task's (sft_eval), or grpo.eval_data's first

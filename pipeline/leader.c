@@ -81,6 +81,7 @@ typedef struct {
     pipe_job *job;
     const comm_world *w; // NULL: one process
     pipe_side *side;
+    trainer_run run;     // the run folder and the config its checkpoints record
     pending pend;
     trace_batch stash;   // scored groups of the next update (one-step-off)
     int64_t cursor;      // the next problem index of the RL stream
@@ -220,7 +221,7 @@ static int log_update(fx_metrics *mx, const fx_config *c, int step, const collec
 
 // The checkpoint of update `step`. With the optimiser state sharded over the trainers, they hear
 // of it first, and send their slices (train_ckpt_save).
-static int save_ckpt(leader *L, train_ckpt *ck, int64_t step, const char *dir, fx_err *err) {
+static int save_ckpt(leader *L, train_ckpt *ck, int64_t step, fx_err *err) {
     const comm_world *w = L->w;
     int T = w ? w->count[COMM_ROLE_TRAINER] : 1;
     if (T > 1 && L->job->dp_hook.shard)
@@ -228,7 +229,7 @@ static int save_ckpt(leader *L, train_ckpt *ck, int64_t step, const char *dir, f
             msg_encode_ckpt(&L->msg, 0, (uint64_t)step);
             msg_send(&L->msg, w->first[COMM_ROLE_TRAINER] + r, MSG_TAG_TRAIN);
         }
-    return train_ckpt_save(ck, &L->job->policy, T > 1 ? &L->job->dp_hook : NULL, step, L->c, dir, err);
+    return train_ckpt_save(ck, &L->job->policy, T > 1 ? &L->job->dp_hook : NULL, step, &L->run, err);
 }
 
 // "2 trainer (ranks 0-1)": a role's count and world ranks. A rank killed outright (SIGKILL, the OOM
@@ -249,14 +250,14 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     trace_batch_init(&L.stash);
     fx_metrics mx = {0};
     train_ckpt ck = {0};
+    char dir[PIPE_RUN_DIR_LEN], *json = NULL;
     trace_batch kept;
     trace_batch_init(&kept);
     memset(res, 0, sizeof *res);
     res->before = res->after = NAN;
     int steps = (int)c->grpo.steps, P = (int)c->grpo.prompts, lag = (int)c->rollout.max_policy_lag;
-    if (cfg_write_resolved(c, &err)) goto fail;
-    char dir[2 * FX_CFG_STR_LEN + 2];
-    cfg_run_dir(c, dir, sizeof dir);
+    L.run = pipe_trainer_run(c, dir, &json);
+    if (fx_write_text_in(dir, "config.json", json, &err)) goto fail;
     code = FX_EXIT_FAIL;
     train_ckpt_init(&ck, job->policy.nparams);
     ck.kind = "grpo";
@@ -326,12 +327,12 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         if (fx_export_requested()) { // SIGUSR1: the policy as it stands, as a Hugging Face folder
             char edir[2 * FX_CFG_STR_LEN + 40];
             snprintf(edir, sizeof edir, "%s/export/step-%08d", dir, step + 1);
-            if (policy_save(c, &job->policy, edir, &err)) goto fail_run;
+            if (policy_save(c->model.path, &job->policy, edir, &err)) goto fail_run;
             fx_info("exported the policy of update %d to %s", step + 1, edir);
         }
         if (c->grpo.checkpoint_every > 0 && (step + 1) % c->grpo.checkpoint_every == 0 && step + 1 < steps) {
             ck.counters[0] = step + 1, ck.counters[1] = L.first[step + 1];
-            if (save_ckpt(&L, &ck, step + 1, dir, &err)) goto fail_run;
+            if (save_ckpt(&L, &ck, step + 1, &err)) goto fail_run;
         }
     }
     fx_progress_end(&prog, NULL);
@@ -339,7 +340,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     if (fx_stop_requested()) { // preempted or interrupted: a checkpoint, and exit code 3
         bool saved = c->grpo.checkpoint_every > 0 && step % c->grpo.checkpoint_every == 0 && step > start;
         ck.counters[0] = step, ck.counters[1] = L.first[step] >= 0 ? L.first[step] : L.cursor;
-        if (!saved && save_ckpt(&L, &ck, step, dir, &err)) goto fail_run;
+        if (!saved && save_ckpt(&L, &ck, step, &err)) goto fail_run;
         fx_warn("stopped by signal %d after update %d; checkpoint written, resume with --resume auto",
                 fx_stop_signal(), step);
         code = FX_EXIT_STOPPED;
@@ -348,7 +349,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     res->evaluated = pipe_job_eval(job, &r);
     if (res->evaluated) sft_log_eval(&mx, step, &r), res->after = r.answer_acc;
     snprintf(res->model_dir, sizeof res->model_dir, "%s/model", dir);
-    if (policy_save(c, &job->policy, res->model_dir, &err)) goto fail_run;
+    if (policy_save(c->model.path, &job->policy, res->model_dir, &err)) goto fail_run;
     res->done = true;
     code = FX_EXIT_OK;
 done:
@@ -363,6 +364,7 @@ out:
     trace_batch_free(&kept);
     fx_metrics_close(&mx);
     train_ckpt_free(&ck);
+    free(json);
     free(L.pend.problem), free(L.pend.update), free(L.first);
     trace_batch_free(&L.stash);
     msg_buf_free(&L.msg);

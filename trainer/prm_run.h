@@ -9,22 +9,40 @@
 
 #include <stdbool.h>
 
-#include "../core/config.h"
 #include "prm_train.h"
+#include "sft.h"
+#include "train_ckpt.h"
 #include "trainer_dp.h"
+
+// A run's settings (prm.*, the model to start from, the task, the run folder), built from the config
+// by pipeline/.
+typedef struct {
+    const char *model_path;  // model.path: a language model (its backbone gets a new head) or a PRM
+    const char *policy_path; // prm.policy_path: the template rollouts' policy; NULL or "": model_path
+    sft_task_params task;    // the traces' problems (error_rate: prm.error_rate), seed, max_seq, and the
+                             // prompt the policy read them after (its dir: model_path)
+    float head_std;
+    const char *data;        // prm.data; NULL or "": the generator's traces only
+    double data_share;
+    int template_rollouts;
+    int steps, batch, warmup, eval_every, eval_traces, checkpoint_every;
+    double lr, lambda_step, lambda_final;
+    bool recompute;          // trainer.recompute
+    trainer_run run;
+} prm_run_params;
 
 typedef struct {
     bool done;          // rank 0 wrote the model
     int steps;          // optimisation steps done
     prm_eval_result eval; // held-out evaluation at the end
-    char model_dir[2 * FX_CFG_STR_LEN + 16];
+    char model_dir[TRAINER_PATH_MAX];
 } prm_run_result;
 
-// Runs config c on this rank, on backend be (the caller's; cluster.backend) (dp NULL: alone); want_resume: from the newest checkpoint of the run
-// folder (prm.checkpoint_every; a stop signal writes one and ends with FX_EXIT_STOPPED). Set-up errors are agreed on by every rank before
+// Runs p on this rank, on backend be (the caller's; cluster.backend) (dp NULL: alone); want_resume:
+// from the newest checkpoint of the run folder (prm.checkpoint_every; a stop signal writes one and ends with FX_EXIT_STOPPED). Set-up errors are agreed on by every rank before
 // any collective (exit code FX_EXIT_INPUT on all of them, logged by the lowest failing rank).
 // Returns 0, FX_EXIT_STOPPED after a stop signal, FX_EXIT_INPUT or FX_EXIT_FAIL (logged; with
 // more than one rank the job is brought down).
-int prm_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res);
+int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res);
 
 #endif

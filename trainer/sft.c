@@ -91,31 +91,20 @@ int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
     return 0;
 }
 
-tok_prompt_opts sft_prompt_opts(const fx_config *c, const char *dir) {
-    return (tok_prompt_opts){.chat = c->task.chat,
-                             .system = c->task.system,
-                             .vars = c->task.chat_vars,
-                             .dir = dir && dir[0] ? dir : NULL,
-                             .chat_key = "task.chat",
-                             .system_key = "task.system",
-                             .vars_key = "task.chat_vars"};
-}
-
-int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err) {
+int sft_task_init(sft_task *s, tok_tokenizer *tok, const sft_task_params *p, fx_err *err) {
     memset(s, 0, sizeof *s);
     s->tok = tok;
     task_opts_default(&s->task);
-    s->task.ops = (int)c->task.ops;
-    s->task.digits = (int)c->task.digits;
-    snprintf(s->task.operators, sizeof s->task.operators, "%.3s", c->task.operators);
-    s->task.error_rate = c->task.error_rate;
-    if (strlen(c->task.operators) >= sizeof s->task.operators)
-        return fx_errf(err, "task.operators: expected some of \"+-*\", got \"%s\"", c->task.operators);
+    s->task.ops = p->ops;
+    s->task.digits = p->digits;
+    snprintf(s->task.operators, sizeof s->task.operators, "%.3s", p->operators);
+    s->task.error_rate = p->error_rate;
+    if (strlen(p->operators) >= sizeof s->task.operators)
+        return fx_errf(err, "task.operators: expected some of \"+-*\", got \"%s\"", p->operators);
     if (task_opts_check(&s->task, err)) return -1;
-    s->seed = (uint64_t)c->run.seed;
-    s->max_seq = (int)c->model.max_seq;
-    tok_prompt_opts po = sft_prompt_opts(c, c->model.path);
-    if (tok_prompt_init(&s->prompt, tok, &po, err)) return -1;
+    s->seed = p->seed;
+    s->max_seq = p->max_seq;
+    if (tok_prompt_init(&s->prompt, tok, &p->prompt, err)) return -1;
     s->eos = s->prompt.end_of_turn;
     return 0;
 }

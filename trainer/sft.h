@@ -9,11 +9,21 @@
 
 #include <stdint.h>
 
-#include "../core/config.h"
 #include "../core/metrics.h"
 #include "../model/model.h"
 #include "../model/tok.h"
 #include "../rollout/task.h"
+
+// The settings of an example stream (task.*, run.seed, model.max_seq), built from the config by
+// pipeline/.
+typedef struct {
+    int ops, digits;
+    const char *operators;  // some of "+-*"
+    double error_rate;
+    uint64_t seed;
+    int max_seq;
+    tok_prompt_opts prompt; // task.chat, task.system, task.chat_vars; dir: the model folder (NULL: built-in)
+} sft_task_params;
 
 typedef struct {
     tok_tokenizer *tok;
@@ -29,12 +39,9 @@ typedef struct {
     int64_t ndata;
 } sft_task;
 
-// Builds the prompt settings from c (task.*) against tok and the model folder c->model.path (its
+// Builds the prompt settings p->prompt against tok and its model folder (its
 // generation_config.json); a template that cannot render them is bad input.
-int sft_task_init(sft_task *s, tok_tokenizer *tok, const fx_config *c, fx_err *err);
-// The prompt settings of c (task.chat, task.system, task.chat_vars) for the model folder dir
-// (empty or NULL: the built-in tokenizer).
-tok_prompt_opts sft_prompt_opts(const fx_config *c, const char *dir);
+int sft_task_init(sft_task *s, tok_tokenizer *tok, const sft_task_params *p, fx_err *err);
 // sft.data: trains on the examples of a JSONL file ({"problem", "response"} per line, the problem
 // as the user turn) instead of the generator. Bad lines are errors naming FILE:LINE and the field;
 // examples longer than max_seq are left out (with a warning).

@@ -22,11 +22,11 @@ typedef struct {
 } sft_state;
 
 // On rank 0, or on every rank when the optimiser state is sharded (train_ckpt_save).
-static int save_ckpt(train_ckpt *c, model *m, const trainer_dp *dp, const sft_state *s, const fx_config *cfg,
-                     const char *dir, fx_err *err) {
+static int save_ckpt(train_ckpt *c, model *m, const trainer_dp *dp, const sft_state *s, const trainer_run *run,
+                     fx_err *err) {
     c->counters[0] = s->step, c->counters[1] = s->next, c->counters[2] = s->log_n, c->counters[3] = s->tok_sum;
     c->accum[0] = s->loss_sum;
-    return train_ckpt_save(c, m, dp, s->step, cfg, dir, err);
+    return train_ckpt_save(c, m, dp, s->step, run, err);
 }
 
 // Whether this rank takes part in writing a checkpoint.
@@ -41,7 +41,7 @@ static int resume(train_ckpt *c, model *m, sft_state *s, const char *dir, fx_err
 
 static bool stop_agreed(const trainer_dp *dp) { return dp ? dp->stop(dp->ctx) : fx_stop_requested(); }
 
-int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_resume, sft_run_result *res) {
+int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool want_resume, sft_run_result *res) {
     fx_err err = {{0}};
     int code = FX_EXIT_INPUT;
     model m = {0};
@@ -56,14 +56,14 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     memset(res, 0, sizeof *res);
     // Set-up on every rank; all stop together, the lowest failing rank says why.
     int mine = 0;
-    if (c->sft.batch < W)
-        mine = fx_errf(&err, "sft.batch: %lld rows cannot be shared by %d ranks", (long long)c->sft.batch, W)
+    if (p->batch < W)
+        mine = fx_errf(&err, "sft.batch: %d rows cannot be shared by %d ranks", p->batch, W)
                    ? FX_EXIT_INPUT
                    : 0;
     if (!mine)
-        mine = policy_build(c, be, &m, &tok, &err) || sft_task_init(&task, tok, c, &err) ||
-                       (c->sft.data[0] && sft_task_load_data(&task, c->sft.data, &err)) ||
-                       (lead && cfg_write_resolved(c, &err))
+        mine = policy_build(&p->policy, be, &m, &tok, &err) || sft_task_init(&task, tok, &p->task, &err) ||
+                       (p->data && p->data[0] && sft_task_load_data(&task, p->data, &err)) ||
+                       (lead && fx_write_text_in(p->run.dir, "config.json", p->run.config, &err))
                    ? FX_EXIT_INPUT
                    : 0;
     int agreed = dp ? dp->agree(dp->ctx, mine, &bad) : mine;
@@ -73,13 +73,12 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
         goto done;
     }
     code = FX_EXIT_INPUT;
-    char dir[2 * FX_CFG_STR_LEN + 2];
-    cfg_run_dir(c, dir, sizeof dir);
-    int B = (int)c->sft.batch, T = (int)c->model.max_seq, steps = (int)c->sft.steps;
+    const char *dir = p->run.dir;
+    int B = p->batch, T = p->policy.max_seq, steps = p->steps;
     int r0 = (int)((int64_t)rank * B / W), Bl = (int)((int64_t)(rank + 1) * B / W) - r0; // this rank's rows
     trainer_train_init(&m, dp);
     trainer_attach(&m, dp);
-    model_reserve(&m, Bl, T, true, (bool)c->trainer.recompute);
+    model_reserve(&m, Bl, T, true, p->recompute);
     if (lead) train_ckpt_init(&ck, m.nparams);
     ck.kind = "sft";
     sft_state st = {0};
@@ -100,8 +99,8 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     ids = fx_malloc((size_t)B * T * sizeof *ids), pos = fx_malloc((size_t)B * T * sizeof *pos);
     seg = fx_malloc((size_t)B * T * sizeof *seg), tgt = fx_malloc((size_t)B * T * sizeof *tgt);
     w = fx_malloc((size_t)B * T * sizeof *w);
-    model_lr_schedule sched = {MODEL_LR_COSINE, (float)c->sft.lr, (float)c->sft.min_lr, (int)c->sft.warmup, steps};
-    model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)c->sft.weight_decay};
+    model_lr_schedule sched = {MODEL_LR_COSINE, (float)p->lr, (float)p->min_lr, p->warmup, steps};
+    model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)p->weight_decay};
     uint64_t next = (uint64_t)st.next;
     fx_progress prog;
     fx_progress_init(&prog, "sft", steps);
@@ -120,10 +119,10 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
         model_backward(&m);
         if (W > 1) dp->sum_doubles(dp->ctx, &loss, 1);
         float lr = model_lr_at(&sched, step);
-        double norm = trainer_optim_step(&m, W > 1 ? dp : NULL, c->sft.grad_clip, &opt, lr);
+        double norm = trainer_optim_step(&m, W > 1 ? dp : NULL, p->grad_clip, &opt, lr);
         fx_watchdog_beat(NULL);
         st.loss_sum += loss, st.tok_sum += ntgt, st.log_n++;
-        if (lead && ((step + 1) % c->sft.log_every == 0 || step + 1 == steps)) {
+        if (lead && ((step + 1) % p->log_every == 0 || step + 1 == steps)) {
             double now = fx_time_now();
             const char *keys[] = {"loss", "lr", "grad_norm", "train_tokens_per_s"};
             double vals[] = {st.loss_sum / (double)st.log_n, lr, norm, (double)st.tok_sum / (now - t_log)};
@@ -133,15 +132,15 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
             fx_progress_update(&prog, step + 1, extra);
             t_log = now, st.loss_sum = 0, st.tok_sum = 0, st.log_n = 0;
         }
-        if (lead && c->sft.eval_every > 0 && (step + 1) % c->sft.eval_every == 0 && step + 1 < steps) {
+        if (lead && p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps) {
             sft_eval_result r;
-            sft_eval(&task, &m, (int)c->sft.eval_problems, B, &r);
+            sft_eval(&task, &m, p->eval_problems, B, &r);
             sft_log_eval(&mx, step + 1, &r);
             fx_watchdog_beat(NULL);
         }
         st.step = step + 1, st.next = (int64_t)next;
-        if (saves(dp) && c->sft.checkpoint_every > 0 && st.step % c->sft.checkpoint_every == 0 && st.step < steps &&
-            save_ckpt(&ck, &m, dp, &st, c, dir, &err))
+        if (saves(dp) && p->checkpoint_every > 0 && st.step % p->checkpoint_every == 0 && st.step < steps &&
+            save_ckpt(&ck, &m, dp, &st, &p->run, &err))
             goto fail;
     }
     fx_progress_end(&prog, NULL);
@@ -150,7 +149,7 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     res->steps = step;
     if (step < steps) { // preempted (Slurm) or interrupted: checkpoint, and say so by exit code
         st.step = step, st.next = (int64_t)next;
-        if (saves(dp) && save_ckpt(&ck, &m, dp, &st, c, dir, &err)) goto fail;
+        if (saves(dp) && save_ckpt(&ck, &m, dp, &st, &p->run, &err)) goto fail;
         fx_warn("stopped by signal %d after step %d; checkpoint written, resume with --resume auto", fx_stop_signal(),
                 step);
         code = FX_EXIT_STOPPED;
@@ -159,10 +158,10 @@ int sft_run(const fx_config *c, backend *be, const trainer_dp *dp, bool want_res
     code = FX_EXIT_OK;
     if (!lead) goto fail;
     sft_eval_result r;
-    sft_eval(&task, &m, (int)c->sft.eval_problems, Bl, &r);
+    sft_eval(&task, &m, p->eval_problems, Bl, &r);
     sft_log_eval(&mx, step, &r);
     snprintf(res->model_dir, sizeof res->model_dir, "%s/model", dir);
-    if (policy_save(c, &m, res->model_dir, &err)) {
+    if (policy_save(p->policy.path, &m, res->model_dir, &err)) {
         code = FX_EXIT_FAIL;
         goto fail;
     }

@@ -35,8 +35,8 @@ static void collect_moments(train_ckpt *c, const model *m, const trainer_dp *dp)
     free(mine);
 }
 
-int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const fx_config *cfg,
-                    const char *run_dir, fx_err *err) {
+int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
+                    fx_err *err) {
     size_t bytes = m->nparams * sizeof(float);
     if (sharded(dp)) {
         collect_moments(c, m, dp);
@@ -47,9 +47,8 @@ int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t
     }
     m->be->download(m->be->ctx, c->params, m->params_mem, bytes);
     c->counters[TRAIN_CKPT_COUNTERS] = m->step;
-    char *json = cfg_to_json(cfg), path[4300];
-    int rc = ckpt_save(run_dir, step, c->a, 5, json, c->kind, (int)cfg->run.keep_checkpoints, path, sizeof path, err);
-    free(json);
+    char path[4300];
+    int rc = ckpt_save(run->dir, step, c->a, 5, run->config, c->kind, run->keep_checkpoints, path, sizeof path, err);
     if (!rc) fx_info("checkpoint: %s", path);
     return rc;
 }

@@ -5,10 +5,19 @@
 #ifndef FLUXRL_TRAIN_CKPT_H
 #define FLUXRL_TRAIN_CKPT_H
 
-#include "../core/config.h"
 #include "../model/model.h"
 #include "ckpt.h"
 #include "trainer_dp.h"
+
+#define TRAINER_PATH_MAX 1040 // a run's folder and the path of a file in it
+
+// What a training run (sft, prm-train, train) records besides its numbers, built from the config
+// by pipeline/.
+typedef struct {
+    const char *dir;      // the run's folder, run.out_dir/run.name
+    const char *config;   // the resolved config as JSON text: the folder's config.json and in every checkpoint
+    int keep_checkpoints; // run.keep_checkpoints: the newest K are kept
+} trainer_run;
 
 #define TRAIN_CKPT_COUNTERS 7
 #define TRAIN_CKPT_ACCUMS 2
@@ -25,13 +34,14 @@ typedef struct {
 // data-parallel group) only.
 void train_ckpt_init(train_ckpt *c, size_t nparams);
 void train_ckpt_free(train_ckpt *c);
-// Writes step's checkpoint of m (and of c->counters, c->accum) into run_dir/checkpoints/. With a
+// Writes step's checkpoint of m (and of c->counters, c->accum) into run->dir/checkpoints/. With a
 // sharded optimiser state (dp->shard) every rank of dp calls it and rank 0 collects the moments
 // of every slice before it writes, so a checkpoint is always the whole state, whatever the number
 // of ranks (resuming onto another number re-shards it); unsharded, rank 0 alone calls it. c is
-// rank 0's (other ranks may pass one with no host copies). Returns rank 0's result, 0 elsewhere.
-int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const fx_config *cfg,
-                    const char *run_dir, fx_err *err);
+// rank 0's (other ranks may pass one with no host copies, and run NULL). Returns rank 0's result, 0
+// elsewhere.
+int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
+                    fx_err *err);
 // --resume auto, on rank 0: loads the newest checkpoint that loads into c and m (1: its weights,
 // the moments of the slice m holds, AdamW's step), or finds none (0).
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err);
