@@ -83,6 +83,15 @@ const cli_command cli_commands[] = {
      "columns per slot (default the longest prompt + --max-new); samples are bit-identical\n"
      "whatever S is, merged experts (--experts) included: a sample's log-prob is then the merged\n"
      "distribution's.\n", cmd_generate},
+    {"merge", "Personalized Soups: experts of one architecture merged parameter by parameter",
+     "usage: fluxrl merge --experts DIR,DIR,... --weights W,W,... --out DIR\n"
+     "Writes the Hugging Face folder of theta = sum_i W_i theta_i (docs/pcm.md), the parameter-\n"
+     "merging baseline of the Preference Control Model: every parameter summed in double over the\n"
+     "experts in order and rounded to fp32 once, so one-hot weights give that expert's tensors\n"
+     "exactly. The experts' config.json must describe one architecture (the first key that differs\n"
+     "is named with both folders); the weights are K numbers >= 0 summing to 1 (within 1e-6).\n"
+     "config.json and model.safetensors (F32) come with the first expert's tokenizer files; the\n"
+     "folder is built as DIR.tmp and renamed when complete (DIR must not exist).\n", cmd_merge},
     {"prm-score", "score traces with a process reward model: step rewards, trajectory reward, r^",
      "usage: fluxrl prm-score --prm DIR --input TRACES.h5|FILE.jsonl [--alpha A] [--tokenizer PATH]\n"
      "       [--trajectory-separator] [--system TEXT] [--backend cpu|cuda] [--precision bf16|fp32]\n"
