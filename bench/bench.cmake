@@ -9,6 +9,8 @@ fluxrl_program(bench_train_step SOURCES bench/train_step/train_step.c PARTS mode
 fluxrl_program(bench_generate SOURCES bench/generate/generate.c PARTS model model_cpu)
 # Continuous batching (rollout/engine.h) against static batching (rollout_decode); bench/generate/run.py.
 fluxrl_program(bench_continuous SOURCES bench/generate/continuous.c PARTS rollout model_cpu)
+# Merged decoding (K experts, a PCM) against one expert in the engine, bench/pcm/run.sh.
+fluxrl_program(bench_merge_decode SOURCES bench/pcm/merge_decode.c PARTS rollout model_cpu)
 # Bucketed weight sync over MPI against one MPI_Bcast, bench/weight_sync/run.sh.
 fluxrl_program(bench_weight_sync SOURCES bench/weight_sync/bench_weight_sync.c PARTS comm OUT ${PROJECT_BINARY_DIR}/bench)
 # Outcome rewards per second: verifier, plugin, an external program (JSON lines); bench/rewards/run.sh.

@@ -124,6 +124,39 @@ static bool infer_number(infer_params *p, const char *k, double x) {
     return true;
 }
 
+// --experts DIR,DIR,... and --preference W,W,...: the list split in place at its commas.
+static int take_list(const char *cmd, const char *k, char *v, infer_params *p) {
+    bool experts = !strcmp(k, "--experts");
+    int n = 0;
+    for (char *item = v;; n++) {
+        char *comma = strchr(item, ',');
+        if (comma) *comma = '\0';
+        if (n == INFER_MAX_EXPERTS) {
+            fprintf(stderr, "fluxrl %s: %s: expected at most %d entries\n", cmd, k, INFER_MAX_EXPERTS);
+            return FX_EXIT_INPUT;
+        }
+        char *end;
+        if (experts) {
+            p->experts[n] = item;
+        } else {
+            p->preference[n] = strtof(item, &end);
+            if (end == item || *end) {
+                fprintf(stderr, "fluxrl %s: %s: weight %d: expected a number, got '%s'\n", cmd, k, n + 1, item);
+                return FX_EXIT_INPUT;
+            }
+        }
+        if (experts && !item[0]) {
+            fprintf(stderr, "fluxrl %s: %s: entry %d: expected a folder, got an empty name\n", cmd, k, n + 1);
+            return FX_EXIT_INPUT;
+        }
+        if (!comma) break;
+        item = comma + 1;
+    }
+    if (experts) p->nexperts = n + 1;
+    else p->npref = n + 1;
+    return 0;
+}
+
 int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, infer_params *p) {
     infer_defaults(p, kind);
     bool bon = kind == INFER_BEST_OF_N, gen = kind == INFER_GENERATE;
@@ -135,6 +168,10 @@ int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, inf
         }
         i++;
         if (!strcmp(k, bon ? "--policy" : "--model")) p->model = v;
+        else if (!strcmp(k, "--experts") || !strcmp(k, "--preference")) {
+            if (take_list(cmd, k, argv[i], p)) return FX_EXIT_INPUT;
+        } else if (!strcmp(k, "--pcm")) p->pcm = v;
+        else if (!strcmp(k, "--merge")) p->merge = v;
         else if (!strcmp(k, "--data")) p->data.data = v;
         else if (!strcmp(k, "--prompt-key")) p->data.prompt_key = v;
         else if (!strcmp(k, "--answer-key")) p->data.answer_key = v;

@@ -27,6 +27,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_prm_score(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_prm_train(int argc, char **argv);

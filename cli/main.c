@@ -49,6 +49,7 @@ const cli_command cli_commands[] = {
      "each rank needs, then exits without training (docs/launch.md).\n", cmd_sft},
     {"eval", "accuracy of a model: mean pass@1, majority vote and pass@n over n samples",
      "usage: fluxrl eval --model DIR [--data builtin|FILE.jsonl] [--n N] [--problems P] [--first I]\n"
+     "       fluxrl eval --experts DIR,DIR,... [--pcm DIR] [--preference W,W,...] [--merge prob|logit] ...\n"
      "                   [--temperature T] [--top-p P] [--top-k K] [--min-p M] [--seed S]\n"
      "                   [--batch B] [--max-new M] [--stop STRING ...]\n"
      "                   [--chat auto|r1|chatml] [--system TEXT] [--chat-vars JSON]\n"
@@ -64,10 +65,15 @@ const cli_command cli_commands[] = {
      "model's end-of-turn token, generation_config.json's eos_token_id and the tokenizer's eos.\n"
      "Prompts are the model's chat template (--chat auto) over [system turn when --system,\n"
      "user: the problem] with the template variables of --chat-vars (e.g. '{\"enable_thinking\":\n"
-     "false}'); --chat r1 or chatml writes a fixed layout instead. Prints one JSON line.\n", cmd_eval},
+     "false}'); --chat r1 or chatml writes a fixed layout instead. Prints one JSON line.\n"
+     "--experts decodes K expert models merged token by token instead of one model (docs/pcm.md):\n"
+     "pi(y) = sum_i alpha_i pi_i(y), alpha from the Preference Control Model --pcm fed the preference\n"
+     "W (K weights >= 0 summing to 1; default uniform), or alpha = W without one. The experts share\n"
+     "the first's tokenizer, whose chat template and stop ids are used; --merge logit mixes logits\n"
+     "instead, softmax(sum_i alpha_i z_i). Merged decoding runs in the continuous-batching engine.\n", cmd_eval},
     {"generate", "sample traces from a model into an HDF5 trace store",
      "usage: fluxrl generate --model DIR --out TRACES.h5 [--data builtin|FILE.jsonl] [--n N]\n"
-     "                       [the sampling, batching and data options of fluxrl eval]\n"
+     "                       [the sampling, batching, data and --experts options of fluxrl eval]\n"
      "                       [--slots S] [--kv-tokens K]\n"
      "Decodes N samples of each problem like fluxrl eval, splits each response into its\n"
      "trajectory and response steps (blank lines, </think>), judges its final answer\n"
@@ -75,7 +81,17 @@ const cli_command cli_commands[] = {
      "(docs/formats.md). The progress line shows tokens/s. Decoding is continuous batching\n"
      "(rollout/engine.h): S sequences at once (default --batch, else rollout.slots), K KV-cache\n"
      "columns per slot (default the longest prompt + --max-new); samples are bit-identical\n"
-     "whatever S is.\n", cmd_generate},
+     "whatever S is, merged experts (--experts) included: a sample's log-prob is then the merged\n"
+     "distribution's.\n", cmd_generate},
+    {"merge", "Personalized Soups: experts of one architecture merged parameter by parameter",
+     "usage: fluxrl merge --experts DIR,DIR,... --weights W,W,... --out DIR\n"
+     "Writes the Hugging Face folder of theta = sum_i W_i theta_i (docs/pcm.md), the parameter-\n"
+     "merging baseline of the Preference Control Model: every parameter summed in double over the\n"
+     "experts in order and rounded to fp32 once, so one-hot weights give that expert's tensors\n"
+     "exactly. The experts' config.json must describe one architecture (the first key that differs\n"
+     "is named with both folders); the weights are K numbers >= 0 summing to 1 (within 1e-6).\n"
+     "config.json and model.safetensors (F32) come with the first expert's tokenizer files; the\n"
+     "folder is built as DIR.tmp and renamed when complete (DIR must not exist).\n", cmd_merge},
     {"prm-score", "score traces with a process reward model: step rewards, trajectory reward, r^",
      "usage: fluxrl prm-score --prm DIR --input TRACES.h5|FILE.jsonl [--alpha A] [--tokenizer PATH]\n"
      "       [--trajectory-separator] [--system TEXT] [--backend cpu|cuda] [--precision bf16|fp32]\n"

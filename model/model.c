@@ -682,7 +682,11 @@ static void plan_decode(model *m, arena *a, size_t N) {
     plan_layer(m, a, &m->dec, N, false);
     m->dec_x = take(a, N * C), m->dec_y = take(a, N * C), m->dec_lnf = take(a, N * C);
     m->dec_h = take(a, N * (size_t)m->F);
-    m->dec_logits = take(a, chunk * (size_t)m->V);
+    m->dec_logits = m->head == MODEL_HEAD_PCM ? NULL : take(a, chunk * (size_t)m->V); // a PCM has no LM head
+    if (m->head == MODEL_HEAD_PCM) { // each new token's preference and alpha logits (N, K)
+        size_t K = (size_t)m->cfg.num_experts;
+        m->dec_pref = take(a, N * K), m->dec_z = take(a, N * K);
+    }
 }
 
 size_t model_decode_bytes_for(const model_config *c, model_head head, int N) {
@@ -762,11 +766,13 @@ static void decode_layer(model *m, int l, const float *x, float *out, int B, int
 }
 
 // Runs Tq new tokens per row through the layers and the final norm (into dec_lnf), appending
-// their keys and values to the cache.
-static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq) {
+// their keys and values to the cache. A PCM's input is x = wte[id] + (pref W_p^T + b_p), pref
+// (B*Tq, K) host, one row per new token (NULL for every other head).
+static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, const float *pref,
+                          int Tq) {
     int B = m->kv_B, N = B * Tq, C = m->C;
     FX_ASSERT(m->kcache && Tq > 0 && m->kv_len + Tq <= m->kv_T);
-    FX_ASSERT(m->head != MODEL_HEAD_PCM); // decoding a PCM (a preference per row): issue 18, not yet
+    FX_ASSERT((m->head == MODEL_HEAD_PCM) == (pref != NULL));
     for (size_t i = 0; i < (size_t)N; i++) FX_ASSERT(ids[i] >= 0 && ids[i] < m->V);
     reserve_decode(m, N);
     BE->upload(CTX, m->dec_ids, ids, (size_t)N * sizeof(int32_t));
@@ -776,6 +782,13 @@ static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, cons
         BE->copy(CTX, m->kv_seg + (size_t)b * m->kv_T + m->kv_len, m->dec_seg + (size_t)b * Tq,
                  (size_t)Tq * sizeof(int32_t));
     BE->embedding_forward(CTX, m->dec_x, m->dec_ids, m->p.wte, N, C);
+    if (pref) { // the projection in fixed-shape blocks like every decoding matmul (dec_y is free here)
+        int K = m->cfg.num_experts;
+        for (size_t i = 0; i < (size_t)N * (size_t)K; i++) FX_ASSERT(isfinite(pref[i]));
+        BE->upload(CTX, m->dec_pref, pref, (size_t)N * (size_t)K * sizeof(float));
+        dec_linear(m, m->dec_y, m->dec_pref, m->p.prefw, m->p.prefb, N, K, C);
+        BE->axpy(CTX, m->dec_x, m->dec_y, 1.0f, (size_t)N * (size_t)C);
+    }
     for (int l = 0; l < m->L; l++) {
         decode_layer(m, l, m->dec_x, m->dec_y, B, Tq);
         float *t = m->dec_x;
@@ -800,13 +813,13 @@ static void decode_logits(model *m, const float *h, int n, float *out) {
 }
 
 void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out) {
-    decode_layers(m, ids, pos, seg, Tq);
+    decode_layers(m, ids, pos, seg, NULL, Tq);
     if (out && m->head == MODEL_HEAD_LM) decode_logits(m, m->dec_lnf, m->kv_B * Tq, out);
 }
 
 void model_decode_last(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out) {
     FX_ASSERT(m->head == MODEL_HEAD_LM);
-    decode_layers(m, ids, pos, seg, Tq);
+    decode_layers(m, ids, pos, seg, NULL, Tq);
     int B = m->kv_B, C = m->C;
     if (Tq == 1) { // dec_lnf already holds each row's last token
         decode_logits(m, m->dec_lnf, B, out);
@@ -817,4 +830,13 @@ void model_decode_last(model *m, const int32_t *ids, const int32_t *pos, const i
         BE->copy(CTX, m->dec_y + (size_t)b * C, m->dec_lnf + ((size_t)b * Tq + (size_t)(Tq - 1)) * C,
                  (size_t)C * sizeof(float));
     decode_logits(m, m->dec_y, B, out);
+}
+
+void model_decode_pref(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, const float *pref, int Tq,
+                       float *z) {
+    FX_ASSERT(m->head == MODEL_HEAD_PCM && pref);
+    decode_layers(m, ids, pos, seg, pref, Tq);
+    int N = m->kv_B * Tq, K = m->cfg.num_experts;
+    dec_linear(m, m->dec_z, m->dec_lnf, m->p.alphaw, m->p.alphab, N, m->C, K); // z = lnf W_a^T + b_a
+    BE->download(CTX, z, m->dec_z, (size_t)N * (size_t)K * sizeof(float));
 }

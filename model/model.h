@@ -147,6 +147,7 @@ struct model {
     float *dec_mem;
     model_layer_acts dec;    // one layer's activations, no backward state
     float *dec_x, *dec_y, *dec_lnf, *dec_h, *dec_logits;
+    float *dec_pref, *dec_z; // (N, K) PCM: the new tokens' preferences and alpha logits
     int32_t *dec_ids, *dec_pos, *dec_seg;
 };
 
@@ -299,5 +300,10 @@ void model_decode(model *m, const int32_t *ids, const int32_t *pos, const int32_
 // The same, writing only the logits of each row's last new token: host out (B, V). For a
 // prefill, where the other rows' logits would take B*Tq*V floats.
 void model_decode_last(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, int Tq, float *out);
+// A PCM's decoding (model_decode asserts on one): Tq new tokens per row with their preferences
+// pref (B*Tq, K) host, one row per token as in model_forward_pref; writes their alpha logits z
+// (B*Tq, K) host, as model_pcm_forward would (up to the summation order of the blocked matmuls).
+void model_decode_pref(model *m, const int32_t *ids, const int32_t *pos, const int32_t *seg, const float *pref, int Tq,
+                       float *z);
 
 #endif

@@ -281,3 +281,31 @@ int model_config_save(const model_config *c, const char *path, fx_err *err) {
     cJSON_Delete(root);
     return rc;
 }
+
+const char *model_config_diff(const model_config *a, const model_config *b) {
+#define DIFF(field, key) \
+    if (a->field != b->field) return key;
+    if (strcmp(a->model_type, b->model_type)) return "model_type";
+    if (strcmp(a->architecture, b->architecture)) return "architectures";
+    DIFF(hidden_size, "hidden_size")
+    DIFF(num_hidden_layers, "num_hidden_layers")
+    DIFF(num_attention_heads, "num_attention_heads")
+    DIFF(num_key_value_heads, "num_key_value_heads")
+    DIFF(head_dim, "head_dim")
+    DIFF(intermediate_size, "intermediate_size")
+    DIFF(vocab_size, "vocab_size")
+    DIFF(max_position_embeddings, "max_position_embeddings")
+    DIFF(rope_theta, "rope_theta")
+    DIFF(rms_norm_eps, "rms_norm_eps")
+    DIFF(qkv_bias, "qkv_bias / attention_bias")
+    DIFF(o_bias, "attention_bias")
+    DIFF(mlp_bias, "mlp_bias")
+    DIFF(qk_norm, "q/k norm (model_type)")
+    DIFF(tie_word_embeddings, "tie_word_embeddings")
+    DIFF(score_bias, "score_bias")
+    DIFF(bos_token_id, "bos_token_id")
+    DIFF(eos_token_id, "eos_token_id")
+    DIFF(num_experts, "num_experts")
+#undef DIFF
+    return NULL;
+}

@@ -46,5 +46,8 @@ int model_config_parse(model_config *c, const char *json, size_t len, const char
 int model_config_save(const model_config *c, const char *path, fx_err *err);
 // Checks the numbers agree with each other (heads divide, sizes positive); err names the key.
 int model_config_validate(const model_config *c, const char *file, fx_err *err);
+// The config.json key of the first architectural field in which a and b differ (torch_dtype, a
+// storage format, aside), or NULL when they describe the same architecture.
+const char *model_config_diff(const model_config *a, const model_config *b);
 
 #endif

@@ -19,6 +19,7 @@
 #include "../reward/prm_input.h"
 #include "../rollout/decode.h"
 #include "../rollout/engine.h"
+#include "../rollout/merge.h"
 #include "../rollout/steps.h"
 #include "../rollout/trace_store.h"
 #include "../rollout/verify.h"
@@ -31,15 +32,42 @@ static const char *kind_name(infer_kind k) {
 
 void infer_defaults(infer_params *p, infer_kind kind) {
     *p = (infer_params){.chat = "auto", .backend = "cpu", .precision = "bf16", .n = 1, .batch = 32, .max_new = 256,
-                        .sample = {0, 0, 1, 0}, .alpha = 1};
+                        .sample = {0, 0, 1, 0}, .alpha = 1, .merge = "prob"};
     if (kind == INFER_BEST_OF_N) p->n = 16, p->sample.temperature = 1;
     p->data = (rollout_data_opts){.data = "builtin", .prompt_key = "question", .answer_key = "answer", .count = 200,
                                   .task_seed = 1234};
     task_opts_default(&p->data.task);
 }
 
+// The merge options: "--option: expected ..." or NULL.
+static const char *check_merge(const infer_params *p, infer_kind kind) {
+    static char why[160];
+    rollout_merge_space space;
+    if (!p->nexperts)
+        return p->pcm ? "--pcm: expected with --experts"
+               : p->npref ? "--preference: expected with --experts"
+               : strcmp(p->merge, "prob") ? "--merge: expected with --experts" : NULL;
+    if (kind == INFER_BEST_OF_N) return "--experts: expected with eval or generate";
+    if (p->model) return "--model and --experts: expected one of them, got both";
+    if (rollout_merge_space_parse(p->merge, &space)) return "--merge: expected prob or logit";
+    if (p->npref && p->npref != p->nexperts) {
+        snprintf(why, sizeof why, "--preference: expected %d weights (one per expert of --experts), got %d", p->nexperts,
+                 p->npref);
+        return why;
+    }
+    fx_err err;
+    if (p->npref && rollout_merge_check_pref(p->preference, p->npref, "--preference", &err)) {
+        snprintf(why, sizeof why, "%.150s", err.msg);
+        return why;
+    }
+    return NULL;
+}
+
 const char *infer_check(const infer_params *p, infer_kind kind) {
-    return !p->model ? (kind == INFER_BEST_OF_N ? "--policy and --prm are required" : "--model is required")
+    const char *merge = check_merge(p, kind);
+    if (merge) return merge;
+    return !p->model && !p->nexperts ? (kind == INFER_BEST_OF_N ? "--policy and --prm are required"
+                                                                : "--model (or --experts) is required")
            : kind == INFER_BEST_OF_N && !p->nprm ? "--policy and --prm are required"
            : kind == INFER_GENERATE && !p->out ? "--out is required"
            : p->n < 1 ? "--n: expected an integer >= 1"
@@ -62,11 +90,57 @@ typedef struct {
     backend *be;
     tok_tokenizer *tok;
     tok_prompt prompt; // --chat, --system, --chat-vars against the model's tokenizer; its stop ids
-    model m;
+    model m;           // the policy, or the first expert
+    model more[INFER_MAX_EXPERTS - 1], pcm; // --experts: the others, and the PCM
+    rollout_merge mix; // --experts: all of them (mix.K = 0: m alone)
+    float pref[INFER_MAX_EXPERTS];
+    const char *dir;   // the folder of m (its tokenizer, chat template and stop ids)
     rollout_problem *ps;
     int np, rows;
     int32_t think_end;
 } infer_run;
+
+// The first id whose bytes or specialness differ between two tokenizers, or -1 when they agree on
+// every id (and on bos and eos).
+static int32_t vocab_difference(const tok_tokenizer *a, const tok_tokenizer *b) {
+    int32_t n = tok_vocab_size(a) > tok_vocab_size(b) ? tok_vocab_size(a) : tok_vocab_size(b);
+    for (int32_t id = 0; id < n; id++) {
+        size_t la = 0, lb = 0;
+        const char *x = tok_token_bytes(a, id, &la), *y = tok_token_bytes(b, id, &lb);
+        if (!x != !y || la != lb || (la && memcmp(x, y, la)) || tok_is_special(a, id) != tok_is_special(b, id))
+            return id;
+    }
+    return tok_bos(a) != tok_bos(b) ? tok_bos(a) : tok_eos(a) != tok_eos(b) ? tok_eos(a) : -1;
+}
+
+// --experts (and --pcm): every expert loaded and of the first's tokenizer, the PCM for K of them
+// (rollout_merge_check), the preference (uniform when not given). The first expert is r->m.
+static int open_experts(infer_run *r, fx_err *err) {
+    const infer_params *p = r->p;
+    int K = p->nexperts;
+    for (int i = 0; i < K; i++) {
+        model *m = i ? &r->more[i - 1] : &r->m;
+        if (model_check_dir(p->experts[i], err) || model_load(m, p->experts[i], r->be, err)) return -1;
+        r->mix.experts[i] = m;
+        if (tok_check_vocab(r->tok, m->cfg.vocab_size, p->experts[i], err)) return -1;
+        if (!i) continue;
+        tok_tokenizer *t;
+        if (tok_load(&t, p->experts[i], err)) return -1;
+        int32_t id = vocab_difference(r->tok, t);
+        tok_free(t);
+        if (id >= 0)
+            return fx_errf(err, "%s and %s: tokenizer: experts must share one tokenizer; token id %d differs",
+                           p->experts[0], p->experts[i], id);
+    }
+    r->mix.K = K;
+    if (p->pcm && (model_check_dir(p->pcm, err) || model_load(&r->pcm, p->pcm, r->be, err))) return -1;
+    r->mix.pcm = p->pcm ? &r->pcm : NULL;
+    FX_ASSERT(!rollout_merge_space_parse(p->merge, &r->mix.space)); // infer_check
+    if (rollout_merge_check(&r->mix, p->experts, p->pcm, err)) return -1;
+    for (int i = 0; i < K; i++) r->pref[i] = p->npref ? p->preference[i] : 1.0f / (float)K;
+    r->mix.pref = r->pref;
+    return 0;
+}
 
 static int run_open(infer_run *r, const infer_params *p, infer_kind kind, fx_err *err) {
     memset(r, 0, sizeof *r);
@@ -76,10 +150,12 @@ static int run_open(infer_run *r, const infer_params *p, infer_kind kind, fx_err
         return fx_errf(err, "fluxrl %s: --chat: expected auto, r1 or chatml, got '%s'", kind_name(kind), p->chat);
     if (!(r->be = pipeline_backend_open("--backend", p->backend, p->precision, 0, 0, "this process", err))) return -1;
     if (rollout_data_load(&p->data, &r->ps, &r->np, err)) return -1;
-    if (model_check_dir(p->model, err) || tok_load(&r->tok, p->model, err) || model_load(&r->m, p->model, r->be, err) ||
-        tok_check_vocab(r->tok, r->m.cfg.vocab_size, p->model, err))
+    r->dir = p->nexperts ? p->experts[0] : p->model;
+    if (model_check_dir(r->dir, err) || tok_load(&r->tok, r->dir, err)) return -1;
+    if (p->nexperts ? open_experts(r, err)
+                    : model_load(&r->m, p->model, r->be, err) || tok_check_vocab(r->tok, r->m.cfg.vocab_size, p->model, err))
         return -1;
-    tok_prompt_opts po = {p->chat, p->system, p->chat_vars, p->model, "--chat", "--system", "--chat-vars"};
+    tok_prompt_opts po = {p->chat, p->system, p->chat_vars, r->dir, "--chat", "--system", "--chat-vars"};
     if (tok_prompt_init(&r->prompt, r->tok, &po, err)) return -1;
     r->think_end = tok_token_id(r->tok, "</think>");
     r->rows = r->np * p->n;
@@ -90,6 +166,9 @@ static void run_close(infer_run *r) {
     rollout_data_free(r->ps, r->np);
     tok_prompt_free(&r->prompt);
     if (r->m.params_mem) model_free(&r->m);
+    for (int i = 0; i < INFER_MAX_EXPERTS - 1; i++)
+        if (r->more[i].params_mem) model_free(&r->more[i]);
+    if (r->pcm.params_mem) model_free(&r->pcm);
     tok_free(r->tok);
     backend_destroy(r->be);
 }
@@ -106,6 +185,35 @@ static void encode_prompt(const infer_run *r, int i, tok_ids *out) {
         fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "problem %d: %s", i, err.msg);
 }
 
+// The engine over m, or over the experts merged (--experts).
+static int engine_open(infer_run *r, rollout_engine *e, int slots, int kv_tokens, fx_err *err) {
+    return r->mix.K ? rollout_engine_init_merged(e, &r->mix, slots, kv_tokens, err)
+                    : rollout_engine_init(e, &r->m, slots, kv_tokens, err);
+}
+
+// rollout_decode_texts for the merged experts: they decode only in the engine (one slot per row;
+// the samples are those of any slot count).
+static void merged_texts(infer_run *r, const int32_t *const *pp, const int *plen, int B, const rollout_decode_opts *o,
+                         char **texts) {
+    int longest = 0;
+    for (int b = 0; b < B; b++) longest = plen[b] > longest ? plen[b] : longest;
+    int32_t *out = fx_malloc((size_t)B * (size_t)o->max_new * sizeof *out);
+    int *len = fx_malloc((size_t)B * sizeof *len);
+    rollout_engine e;
+    fx_err err;
+    if (engine_open(r, &e, B, longest + o->max_new, &err) ||
+        rollout_engine_run(&e, pp, plen, B, o, out, NULL, len, NULL, NULL, NULL, &err))
+        fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s", err.msg);
+    for (int b = 0; b < B; b++) {
+        const int32_t *row = out + (size_t)b * (size_t)o->max_new;
+        bool by_eos = len[b] > 0 && row[len[b] - 1] == r->prompt.end_of_turn;
+        texts[b] = by_eos ? rollout_response_text(r->tok, row, len[b], r->prompt.end_of_turn)
+                          : rollout_response_text_stop(r->tok, row, len[b], o->stop, o->nstop);
+    }
+    rollout_engine_free(&e);
+    free(out), free(len);
+}
+
 // Decodes rows [r0, r0 + B) as text (texts[b] malloc'd).
 static void decode_texts(infer_run *r, int r0, int B, char **texts) {
     const infer_params *p = r->p;
@@ -120,7 +228,8 @@ static void decode_texts(infer_run *r, int r0, int B, char **texts) {
         streams[b] = rollout_stream((uint64_t)(p->data.first + i), (uint64_t)s);
     }
     rollout_decode_opts o = decode_opts(r, streams);
-    rollout_decode_texts(&r->m, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL);
+    if (r->mix.K) merged_texts(r, pp, plen, B, &o, texts);
+    else rollout_decode_texts(&r->m, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL);
     for (int b = 0; b < B; b++) tok_ids_free(&prompt[b]);
     free(prompt), free(pp), free(plen), free(streams);
 }
@@ -206,7 +315,7 @@ static int generate_rows(infer_run *r, tok_ids *enc, int32_t *out, float *logp, 
     int slots = p->slots ? p->slots : (int)c.rollout.slots;
     int kv = p->kv_tokens ? p->kv_tokens : longest + p->max_new;
     rollout_engine e;
-    int rc = rollout_engine_init(&e, &r->m, slots, kv, err);
+    int rc = engine_open(r, &e, slots, kv, err);
     rollout_decode_opts o = decode_opts(r, streams);
     g->out_len = out_len;
     g->t0 = fx_time_now();
@@ -261,6 +370,22 @@ static int store_rows(infer_run *r, trace_store *store, const tok_ids *enc, cons
     return rc;
 }
 
+// The policy's identity in the trace store: its folder, or the experts, the PCM, the preference
+// and the merge.
+static void policy_name(const infer_run *r, char *buf, size_t cap) {
+    const infer_params *p = r->p;
+    if (!r->mix.K) {
+        snprintf(buf, cap, "%s", p->model);
+        return;
+    }
+    size_t n = (size_t)snprintf(buf, cap, "experts");
+    for (int i = 0; i < r->mix.K && n < cap; i++) n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "," : " ", p->experts[i]);
+    if (n < cap && p->pcm) n += (size_t)snprintf(buf + n, cap - n, "; pcm %s", p->pcm);
+    for (int i = 0; i < r->mix.K && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%.9g", i ? "," : "; preference ", (double)r->pref[i]);
+    if (n < cap) snprintf(buf + n, cap - n, "; merge %s", p->merge);
+}
+
 int infer_generate(const infer_params *p, infer_generate_result *res, fx_err *err) {
     infer_run r;
     int code = FX_EXIT_INPUT;
@@ -289,7 +414,9 @@ int infer_generate(const infer_params *p, infer_generate_result *res, fx_err *er
     } else {
         tmp = fx_malloc(strlen(p->out) + 8);
         sprintf(tmp, "%s.tmp", p->out);
-        if (trace_store_create(&store, tmp, ident, p->model, p->model, err)) {
+        char policy[2048];
+        policy_name(&r, policy, sizeof policy);
+        if (trace_store_create(&store, tmp, ident, policy, r.dir, err)) {
             if (errno == ENOSPC || errno == EDQUOT || errno == EIO) code = FX_EXIT_FAIL; // not the user's input
             goto done;
         }

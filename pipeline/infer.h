@@ -16,9 +16,20 @@
 
 #define INFER_MAX_STOP 16
 #define INFER_MAX_PRMS 4
+#define INFER_MAX_EXPERTS 16 // ROLLOUT_MERGE_MAX_EXPERTS
 
 typedef struct {
     const char *model;     // the policy's folder (weights, config.json, tokenizer)
+    // eval, generate: instead of model, K experts merged token by token (docs/pcm.md): their
+    // folders (one vocabulary; the first's tokenizer, chat template and stop ids are used), a PCM
+    // (NULL: alpha = the preference), the preference (K weights on the simplex; npref 0: uniform)
+    // and the space of the merge ("prob" | "logit").
+    const char *experts[INFER_MAX_EXPERTS];
+    int nexperts;
+    const char *pcm;
+    float preference[INFER_MAX_EXPERTS];
+    int npref;
+    const char *merge;
     const char *chat;      // prompt layout: "auto" (the model's chat template) | "r1" | "chatml"
     const char *system;    // a system turn before each problem (NULL: none)
     const char *chat_vars; // template variables, a JSON object as text (NULL: none)

@@ -30,12 +30,14 @@
 
 #include "../core/fx.h"
 #include "decode.h"
+#include "merge.h"
 
 #define ROLLOUT_ENGINE_ALIGN 16
 #define ROLLOUT_ENGINE_GUARD 32
 
 typedef struct {
-    model *m;
+    model *m;      // the model sampled from; with experts merged (mix), the first expert
+    const rollout_merge *mix; // NULL: m alone
     int slots;     // sequences decoded at once (the KV cache's rows)
     int kv_tokens; // columns per row for sequences: a request needs prompt + max_new - 1 <= kv_tokens
                    // (the cache has GUARD more)
@@ -54,6 +56,11 @@ typedef struct {
 // param_bytes, the text tails aside): the KV cache, the decoding scratch and its own buffers.
 size_t rollout_engine_bytes_for(const model_config *c, int slots, int kv_tokens);
 int rollout_engine_init(rollout_engine *e, model *m, int slots, int kv_tokens, fx_err *err);
+// The same for K experts (and a PCM) merged token by token (merge.h; rollout_merge_check them
+// first): a KV cache of that shape on every model, all fed the same token per slot per step, the
+// token drawn from the merged row. mix stays the caller's (its pref and alpha are read and written
+// by each run); kv_bytes and param_bytes add up every model's.
+int rollout_engine_init_merged(rollout_engine *e, const rollout_merge *mix, int slots, int kv_tokens, fx_err *err);
 void rollout_engine_free(rollout_engine *e);
 
 // Called as each request ends, in the order they end.

@@ -228,6 +228,72 @@ static void test_pcm_golden(const golden *g) {
     model_free(&m);
 }
 
+// Decoding a PCM with the KV cache (model_decode_pref: a prefill of 3 tokens, then one token
+// at a time, each with its own preference) gives the alpha logits of the full forward
+// (model_forward_pref + model_pcm_forward) on the golden batch: a packed row of two sequences of
+// different preferences and a right-padded row. Not bit for bit: the cache feeds each matmul
+// blocks of MODEL_DECODE_ROWS rows where the full forward feeds B*T, and BLAS may order a sum by
+// block. The bound is test_model's for decoded logits, derived the same way: a float sum of n
+// products errs by at most n u |terms| (u = 2^-24); the sums have lengths K (the preference's
+// projection), C, QD, F and T (attention) in each of L layers, and C in the alpha head; the RMS
+// norms, softmax and SiLU amplify by a factor taken as 4; two computations are compared:
+// 2 * 4 * (L + 1) * (K + C + QD + F + T) u relative to max(1, |z|). Then alpha = softmax(z) moves
+// by at most max_j |dz_j| / 2 (d alpha_i / d z_j = alpha_i (delta_ij - alpha_j): a row's absolute
+// sum is 2 alpha_i (1 - alpha_i) <= 1/2).
+static void test_pcm_decode(const golden *g) {
+    fx_err err;
+    model m;
+    if (model_load(&m, DIR, be, &err)) fx_fatal("%s", err.msg);
+    int B = g->B, T = g->T, N = g->N, K = g->K;
+    model_reserve(&m, B, T, false, false);
+    float *full = malloc(sizeof(float) * N * K), *step = malloc(sizeof(float) * N * K);
+    model_forward_pref(&m, g->ids, g->pos, g->seg, g->pref, B, T);
+    model_pcm_forward(&m, full);
+    model_kv_init(&m, B, T);
+    int32_t qi[64], qp[64], qs[64];
+    float qw[64 * 16], qz[64 * 16];
+    FX_ASSERT(B * 3 <= 64 && K <= 16);
+    for (int t0 = 0; t0 < T;) {
+        int tq = t0 == 0 ? 3 : 1;
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < tq; i++) {
+                int src = b * T + t0 + i, dst = b * tq + i;
+                qi[dst] = g->ids[src], qp[dst] = g->pos[src], qs[dst] = g->seg[src];
+                memcpy(qw + (size_t)dst * K, g->pref + (size_t)src * K, sizeof(float) * K);
+            }
+        model_decode_pref(&m, qi, qp, qs, qw, tq, qz);
+        for (int b = 0; b < B; b++)
+            memcpy(step + ((size_t)b * T + t0) * K, qz + (size_t)b * tq * K, sizeof(float) * tq * K);
+        t0 += tq;
+    }
+    CHECK_INT(m.kv_len, T);
+    double bound = 2 * 4 * (m.L + 1) * (double)(K + m.C + m.QD + m.F + T) * 0x1p-24, worst = 0, worst_a = 0;
+    float *a_full = malloc(sizeof(float) * K), *a_step = malloc(sizeof(float) * K);
+    int compared = 0;
+    for (int n = 0; n < N; n++) {
+        if (g->seg[n] < 0) continue; // padding: masked from every real token, its z is not used
+        double dz = 0;
+        for (int i = 0; i < K; i++) {
+            double d = fabs(step[n * K + i] - full[n * K + i]);
+            worst = fmax(worst, d / fmax(fabs(full[n * K + i]), 1.0));
+            dz = fmax(dz, d);
+        }
+        model_merge_alpha(full + (size_t)n * K, 1, K, a_full, NULL);
+        model_merge_alpha(step + (size_t)n * K, 1, K, a_step, NULL);
+        for (int i = 0; i < K; i++) {
+            CHECK(fabs(a_step[i] - a_full[i]) <= dz / 2 + 0x1p-23);
+            worst_a = fmax(worst_a, fabs(a_step[i] - a_full[i]));
+        }
+        compared++;
+    }
+    printf("PCM decode vs full forward: %d tokens, z worst relative difference %.2e (bound %.2e), alpha %.2e\n",
+           compared, worst, bound, worst_a);
+    CHECK(compared > N / 2);
+    CHECK(worst <= bound);
+    free(full), free(step), free(a_full), free(a_step);
+    model_free(&m);
+}
+
 // A PCM whose alpha head is fixed to one expert (W_a = 0, b_a = -1e30 but at expert e, whose
 // weight is exp(0 - log(1 + 2 exp(-1e30))) = 1 exactly): the merged log-probs and next-token rows
 // are expert e's, bit for bit, and the gradient with respect to z is exactly 0.
@@ -453,6 +519,7 @@ int main(void) {
     test_merge_golden(&g);
     test_pcm_golden(&g);
     test_one_hot_pcm(&g);
+    test_pcm_decode(&g);
     test_fixed_weights();
     test_inf_and_gradient();
     test_io();
