@@ -86,7 +86,9 @@ void comm_dp_reduce_slices(const comm_dp *d, float *x, const size_t *b) {
     for (int r = 0; r < d->size; r++) // the sum of slice r at its owner, r
         for (size_t off = b[r]; off < b[r + 1]; off += COMM_DP_CHUNK) {
             int k = (int)(b[r + 1] - off < COMM_DP_CHUNK ? b[r + 1] - off : COMM_DP_CHUNK);
-            COMM_CHECK(MPI_Reduce(d->rank == r ? MPI_IN_PLACE : x + off, x + off, k, MPI_FLOAT, MPI_SUM, r, d->comm));
+            // recvbuf matters at the root only; elsewhere it must not alias sendbuf (MPI 4.0, 2.6.3)
+            COMM_CHECK(MPI_Reduce(d->rank == r ? MPI_IN_PLACE : x + off, d->rank == r ? x + off : NULL, k, MPI_FLOAT,
+                                  MPI_SUM, r, d->comm));
         }
 }
 
