@@ -156,6 +156,12 @@
     X(grpo, advantage, ENUM, "grpo", "grpo|rloo|process",                                      \
       "Advantages: group-relative outcome (grpo, rloo) or process supervision over step rewards " \
       "(process; docs/grpo.md).")                                                                \
+    X(grpo, objective, ENUM, "clip", "clip|rebel",                                            \
+      "The policy term: `clip`, the clipped surrogate on the advantages (PPO, GRPO), or `rebel`, " \
+      "REBEL's regression of the difference of two samples' log-ratios onto the difference of their " \
+      "rewards, over every pair of a group (docs/grpo.md; grpo.advantage is then unused).")      \
+    X(grpo, rebel_eta, FLOAT, "1", "(0,1000000]",                                              \
+      "REBEL's eta: the log-ratio difference divided by eta regresses the reward difference.")  \
     X(grpo, step_rewards, ENUM, "checker", "checker|prm|outcome",                               \
       "Where process step rewards come from: `checker`, the built-in task's exact step checker " \
       "(an oracle PRM), `prm`, the PRM at reward.prm_path (steps split at blank lines and </think>), or " \

@@ -32,6 +32,9 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
     if (c->grpo.data[0] && !strcmp(c->grpo.step_rewards, "checker") && !strcmp(c->grpo.advantage, "process"))
         return fx_errf(err, "grpo.step_rewards: \"checker\" labels the built-in task's steps only; with grpo.data "
                             "use \"prm\"");
+    if (!strcmp(c->grpo.objective, "rebel") && !strcmp(c->grpo.advantage, "process"))
+        return fx_errf(err, "grpo.objective: \"rebel\" regresses on each trace's reward, but grpo.advantage is "
+                            "\"process\" (per-token advantages); use \"grpo\" or \"rloo\" (unused by rebel)");
     const char *outcome = c->reward.outcome;
     if (!strcmp(outcome, "command") && !c->reward.command[0])
         return fx_errf(err, "reward.outcome: \"command\" needs reward.command, the program to run, but it is empty");
@@ -81,7 +84,8 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, pipe_job_para
         .update = {.micro = (int)c->grpo.minibatch, .minibatches = (int)c->grpo.ppo_minibatches,
                    .epochs = (int)c->grpo.ppo_epochs, .recompute_old = c->grpo.recompute_old_logp,
                    .tis_cap = (float)c->grpo.tis_cap, .grad_clip = c->grpo.grad_clip,
-                   .opt = {0, 0.9f, 0.999f, 1e-8f, (float)c->grpo.weight_decay}},
+                   .opt = {0, 0.9f, 0.999f, 1e-8f, (float)c->grpo.weight_decay},
+                   .rebel = !strcmp(c->grpo.objective, "rebel"), .rebel_eta = c->grpo.rebel_eta},
         .lr = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup, (int)c->grpo.steps},
     };
     *p = (pipe_job_params){

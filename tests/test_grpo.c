@@ -1,5 +1,6 @@
 // test_grpo.c — advantages and the GRPO loss against hand-worked cases and PyTorch autograd
-// (tests/reference/grpo/make_golden.py): loss within 1e-6 relative, gradients within 1e-5.
+// (tests/reference/grpo/make_golden.py): loss within 1e-6 relative, gradients within 1e-5; REBEL
+// (explicit pairs in PyTorch) within 1e-6.
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
@@ -84,6 +85,33 @@ static void test_hand_worked(void) {
     CHECK_NEAR(w[0], 1.0, 1e-7);
     CHECK_NEAR(w[1], 2.0, 0); // exp(2) capped
     CHECK_NEAR(w[2], exp(-1.0), 1e-7);
+}
+
+// REBEL by hand: one pair with Δ = (0.5, 0), R = (1, 0), η = 1: u = 0.5 − 1 = −0.5, loss 0.25,
+// ∂loss/∂Δ = (2u, −2u) = (−1, 1); a lone sequence has no pair; η scales Δ.
+static void test_rebel_hand(void) {
+    int64_t g[3] = {4, 4, 9};
+    double delta[3] = {0.5, 0.0, 7.0}, coef[3];
+    float r[3] = {1, 0, 3};
+    CHECK_INT(grpo_rebel_pairs(g, 3), 1);
+    CHECK_NEAR(grpo_rebel(1.0, 3, g, delta, r, 1.0, coef), 0.25, 1e-15);
+    CHECK_NEAR(coef[0], -1.0, 1e-15);
+    CHECK_NEAR(coef[1], 1.0, 1e-15);
+    CHECK(coef[2] == 0.0);
+    // η = 0.5: u = 1 − 1 = 0: the log-ratio already regresses the reward difference exactly.
+    CHECK_NEAR(grpo_rebel(0.5, 3, g, delta, r, 1.0, coef), 0.0, 1e-15);
+    CHECK(coef[0] == 0.0 && coef[1] == 0.0);
+    // Three in a group, 4 pairs elsewhere: pairs 3, loss = Σ_pairs u² / 7.
+    int64_t g3[3] = {1, 1, 1};
+    double d3[3] = {0.1, -0.2, 0.4};
+    float r3[3] = {0.5f, 0.0f, 1.0f};
+    CHECK_INT(grpo_rebel_pairs(g3, 3), 3);
+    double x[3], want = 0;
+    for (int s = 0; s < 3; s++) x[s] = d3[s] / 2.0 - r3[s];
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++) want += (x[a] - x[b]) * (x[a] - x[b]);
+    CHECK_NEAR(grpo_rebel(2.0, 3, g3, d3, r3, 7.0, coef), want / 7.0, 1e-15);
+    CHECK_NEAR(coef[0], (2 * (x[0] - x[1]) + 2 * (x[0] - x[2])) / (2.0 * 7.0), 1e-15);
 }
 
 static void test_golden(void) {
@@ -177,11 +205,44 @@ static void test_golden(void) {
     CHECK(worst_adv < 1e-5);
     CHECK(worst_loss < 1e-6);
     CHECK(worst_grad < 1e-5);
+    // REBEL: the same float inputs, both sides in double (Δ_s summed in order), so only rounding
+    // order separates them: 1e-9 relative.
+    double worst_rebel = 0;
+    cases = 0;
+    for (const cJSON *c = get(root, "rebel_cases")->child; c; c = c->next, cases++) {
+        int N, S;
+        float *logp = floats(get(c, "logp"), &N), *old = floats(get(c, "old_logp"), NULL);
+        float *reward = floats(get(c, "reward"), &S), *want = floats(get(c, "dlogp"), NULL);
+        int64_t *g = ints64(get(c, "groups"));
+        double *delta = malloc((size_t)S * sizeof *delta), *coef = malloc((size_t)S * sizeof *coef);
+        float *dlogp = malloc((size_t)N * sizeof *dlogp);
+        const cJSON *lj = get(c, "len")->child;
+        for (int s = 0, q = 0; s < S; s++, lj = lj->next) {
+            int L = (int)lj->valuedouble;
+            delta[s] = 0;
+            for (int t = 0; t < L; t++) delta[s] += (double)logp[q + t] - (double)old[q + t];
+            q += L;
+        }
+        CHECK_INT(grpo_rebel_pairs(g, S), (int64_t)num(c, "pairs"));
+        double loss = grpo_rebel(num(c, "eta"), S, g, delta, reward, num(c, "global_pairs"), coef);
+        lj = get(c, "len")->child;
+        for (int s = 0, q = 0; s < S; s++, lj = lj->next)
+            for (int t = 0; t < (int)lj->valuedouble; t++) dlogp[q++] = (float)coef[s];
+        double scale = 0;
+        for (int i = 0; i < N; i++) scale = fmax(scale, fabs(want[i]));
+        worst_rebel = fmax(worst_rebel, fabs(loss - num(c, "loss")) / fabs(num(c, "loss")));
+        worst_rebel = fmax(worst_rebel, rel_err(dlogp, want, N, scale));
+        free(logp), free(old), free(reward), free(want), free(g), free(delta), free(coef), free(dlogp);
+    }
+    CHECK_INT(cases, 4);
+    printf("REBEL: worst relative error of the loss and gradients %.2g\n", worst_rebel);
+    CHECK(worst_rebel < 1e-6); // the gradients are compared as floats: 2^-24 of the largest
     cJSON_Delete(root);
 }
 
 int main(void) {
     test_hand_worked();
+    test_rebel_hand();
     test_golden();
     return test_summary("test_grpo");
 }

@@ -25,6 +25,224 @@ static double seq_logp(model *m, const trace_batch *b, int i, float *per_token) 
     return s;
 }
 
+// REBEL's update (trainer/grpo.h): two groups of three traces with rewards R. On policy the
+// log-ratios are 0, so REBEL's gradient is the clipped surrogate's at ratio 1 with the advantages
+// A_s = −∂loss/∂Δ_s · (global tokens) (token_mean): one AdamW step of each from the same weights
+// must agree. Then, with recorded log-probs off, the reported loss must be REBEL's on log-ratios
+// computed independently, and the minibatches must split at group boundaries.
+static void test_rebel(const model_config *c, backend *be) {
+    model m, g;
+    model_init_random(&m, c, MODEL_HEAD_LM, be, 5, 0.3f, 0.0f);
+    model_init_random(&g, c, MODEL_HEAD_LM, be, 5, 0.3f, 0.0f);
+    model_train_init(&m), model_train_init(&g);
+    model_reserve(&m, 4, 16, true, false), model_reserve(&g, 4, 16, true, false);
+    enum { N = 6, P = 2 };
+    trace_batch b;
+    trace_batch_init(&b);
+    float rew[N] = {1.0f, 0.0f, 0.25f, -0.5f, 0.5f, 2.0f};
+    for (int i = 0; i < N; i++) {
+        int R = 3 + i % 3;
+        int32_t prompt[P] = {1 + i / 3, 2}, resp[8];
+        float zeros[8] = {0};
+        for (int t = 0; t < R; t++) resp[t] = (int32_t)((11 * i + 5 * t + 3) % 40);
+        trace t = {.group = i / 3, .sample = i % 3, .n_prompt = P, .n_response = R, .prompt = prompt,
+                   .response = resp, .logprobs = zeros, .think_end = -1, .final_reward = rew[i]};
+        trace_batch_add(&b, &t);
+    }
+    for (int i = 0; i < N; i++) seq_logp(&m, &b, i, b.logprobs + b.response_start[i]); // on policy
+    double delta[N] = {0}, coef[N], eta = 0.5;
+    double tokens = (double)b.n_response_ids, pairs = (double)grpo_rebel_pairs(b.group, N);
+    CHECK(pairs == 6.0);
+    grpo_rebel(eta, N, b.group, delta, rew, pairs, coef);
+    float adv[N];
+    for (int i = 0; i < N; i++) adv[i] = (float)(-coef[i] * tokens);
+    CHECK(adv[5] > 0 && adv[3] < 0);
+    grpo_loss_params lp = {0.2f, 0.28f, 0, 0, GRPO_KL_K1, 0, GRPO_AGG_TOKEN_MEAN, 16};
+    grpo_update_opts o = {.micro = 4, .minibatches = 1, .epochs = 1, .grad_clip = 0, .lr = 1e-2f,
+                          .opt = {0, 0.9f, 0.999f, 1e-8f, 0}, .rebel = true, .rebel_eta = eta};
+    grpo_update_opts og = o;
+    og.rebel = false;
+    uint8_t keep[N] = {1, 1, 1, 1, 1, 1};
+    double norm_r, norm_g;
+    grpo_update_stats us;
+    grpo_policy_update(&m, NULL, &b, rew, NULL, keep, &lp, &o, NULL, &norm_r, &us);
+    CHECK_INT(us.steps, 1);
+    double want_loss = 0; // Δ = 0: the loss is the rewards' own spread over the pairs
+    for (int a = 0; a < N; a++)
+        for (int z = a + 1; z < N; z++)
+            if (b.group[a] == b.group[z]) want_loss += (double)(rew[a] - rew[z]) * (rew[a] - rew[z]);
+    CHECK_NEAR(us.loss, want_loss / pairs, 1e-12);
+    grpo_policy_update(&g, NULL, &b, adv, NULL, keep, &lp, &og, NULL, &norm_g, &us);
+    CHECK_NEAR(norm_r, norm_g, 1e-5 * norm_g);
+    double worst = 0;
+    for (size_t k = 0; k < m.nparams; k++)
+        worst = fmax(worst, fabs((double)m.params_mem[k] - (double)g.params_mem[k]));
+    printf("REBEL vs the surrogate at ratio 1: grad norm %.6g vs %.6g, largest weight difference %.2g\n", norm_r,
+           norm_g, worst);
+    CHECK(worst < 1e-5); // lr 1e-2: a step moves each weight by about 1e-2
+    // Four minibatches over two groups: split at group boundaries, two steps (row shares would cut
+    // both groups and take four).
+    o.minibatches = 4;
+    grpo_policy_update(&m, NULL, &b, rew, NULL, keep, &lp, &o, NULL, &norm_r, &us);
+    CHECK_INT(us.steps, 2);
+    // Recorded log-probs off by 0.1 per token (recompute_old off): one step on the batch, whose
+    // loss is REBEL's on log-ratios computed apart (whole-sequence forwards: other float rounding).
+    o.minibatches = 1;
+    for (int i = 0; i < N; i++) {
+        float *lpi = b.logprobs + b.response_start[i];
+        seq_logp(&m, &b, i, lpi);
+        for (int t = 0; t < b.response_len[i]; t++) lpi[t] -= 0.1f;
+    }
+    for (int i = 0; i < N; i++) {
+        delta[i] = seq_logp(&m, &b, i, NULL);
+        for (int t = 0; t < b.response_len[i]; t++) delta[i] -= (double)b.logprobs[b.response_start[i] + t];
+    }
+    want_loss = grpo_rebel(eta, N, b.group, delta, rew, pairs, coef);
+    grpo_policy_update(&m, NULL, &b, rew, NULL, keep, &lp, &o, NULL, &norm_r, &us);
+    printf("REBEL loss with log-ratios 0.1 per token: %.9g, computed apart %.9g\n", us.loss, want_loss);
+    CHECK_NEAR(us.loss, want_loss, 1e-5 * want_loss);
+    trace_batch_free(&b);
+    model_free(&m), model_free(&g);
+}
+
+// The merged policy's log-probs of trace i's response tokens, computed apart from the update:
+// each expert's and the PCM's whole-sequence forward, the mixture log Σ_e α_e π_e in long double.
+static double merged_logp(model *pcm, model *const *ex, int K, const trace_batch *b, int i, const float *w,
+                          float *per_token) {
+    int P = b->prompt_len[i], R = b->response_len[i], L = P + R;
+    float *lpe = malloc(sizeof(float) * K * R), *pref = malloc(sizeof(float) * L * K), *z = malloc(sizeof(float) * L * K);
+    int32_t *ids = malloc((size_t)L * sizeof *ids);
+    for (int e = 0; e < K; e++) seq_logp(ex[e], b, i, lpe + e * R);
+    memcpy(ids, b->prompt_ids + b->prompt_start[i], (size_t)P * sizeof *ids);
+    memcpy(ids + P, b->response_ids + b->response_start[i], (size_t)R * sizeof *ids);
+    for (int t = 0; t < L; t++) memcpy(pref + t * K, w, sizeof(float) * K);
+    model_forward_pref(pcm, ids, NULL, NULL, pref, 1, L);
+    model_pcm_forward(pcm, z);
+    double s = 0;
+    for (int t = 0; t < R; t++) {
+        const float *zt = z + (P - 1 + t) * K; // position P-1+t predicts response token t
+        long double mx = zt[0], den = 0, num = 0;
+        for (int e = 1; e < K; e++) mx = zt[e] > mx ? zt[e] : mx;
+        for (int e = 0; e < K; e++) den += expl((long double)zt[e] - mx);
+        for (int e = 0; e < K; e++) num += expl((long double)zt[e] - mx) / den * expl((long double)lpe[e * R + t]);
+        double v = (double)logl(num);
+        s += v;
+        if (per_token) per_token[t] = (float)v;
+    }
+    free(lpe), free(pref), free(z), free(ids);
+    return s;
+}
+
+// The clipped surrogate on the merged policy of a PCM over two frozen experts (docs/pcm.md): the
+// update's merged log-probs equal ones computed apart (ratio 1 on the sampling log-probs), its
+// gradient is the loss's (a central difference along it), a step moves the merged log-probs the
+// way of the advantages, and the experts stay as they were, bit for bit; REBEL takes the same path.
+static void test_pcm(const model_config *c, backend *be) {
+    enum { K = 2, N = 6, P = 2 };
+    model ex[K], pcm;
+    model *experts[K] = {&ex[0], &ex[1]};
+    for (int e = 0; e < K; e++) {
+        model_init_random(&ex[e], c, MODEL_HEAD_LM, be, 11 + (uint64_t)e, 0.5f, 0.0f);
+        model_reserve(&ex[e], 4, 16, false, false);
+    }
+    model_config pc = *c;
+    pc.num_experts = K;
+    model_init_random(&pcm, &pc, MODEL_HEAD_PCM, be, 7, 0.5f, 0.1f);
+    model_train_init(&pcm);
+    model_reserve(&pcm, 4, 16, true, false);
+    trace_batch b;
+    trace_batch_init(&b);
+    float pref[N * K], rew[N] = {1, 0, 0, 1, 1, 0};
+    for (int i = 0; i < N; i++) {
+        int R = 3 + i % 3;
+        int32_t prompt[P] = {1 + i / 3, 2}, resp[8];
+        float zeros[8] = {0};
+        for (int t = 0; t < R; t++) resp[t] = (int32_t)((13 * i + 7 * t + 2) % 40);
+        trace t = {.group = i / 3, .sample = i % 3, .n_prompt = P, .n_response = R, .prompt = prompt,
+                   .response = resp, .logprobs = zeros, .think_end = -1, .final_reward = rew[i]};
+        trace_batch_add(&b, &t);
+        pref[i * K] = i < 3 ? 0.8f : 0.25f, pref[i * K + 1] = 1.0f - pref[i * K];
+    }
+    for (int i = 0; i < N; i++) merged_logp(&pcm, experts, K, &b, i, pref + i * K, b.logprobs + b.response_start[i]);
+    size_t ebytes = ex[0].nparams * sizeof(float);
+    float *ex0 = malloc(ebytes), *ex1 = malloc(ebytes);
+    memcpy(ex0, ex[0].params_mem, ebytes), memcpy(ex1, ex[1].params_mem, ebytes);
+    float adv[N];
+    grpo_adv_grpo(rew, b.group, N, true, 1e-6f, adv);
+    grpo_loss_params lp = {0.2f, 0.28f, 0, 0, GRPO_KL_K1, 0, GRPO_AGG_TOKEN_MEAN, 16};
+    grpo_update_opts o = {.micro = 4, .minibatches = 1, .epochs = 1, .grad_clip = 0, .lr = 0,
+                          .opt = {0, 0.9f, 0.999f, 1e-8f, 0}, .experts = experts, .pref = pref};
+    uint8_t keep[N] = {1, 1, 1, 1, 1, 1};
+    double norm;
+    grpo_update_stats us;
+    // lr 0: the weights stay, the gradient of the loss at them stays in grads_mem.
+    grpo_policy_update(&pcm, NULL, &b, adv, NULL, keep, &lp, &o, NULL, &norm, &us);
+    printf("PCM: merged log-probs of the update vs computed apart: largest ratio - 1 = %.3g\n", us.ratio_max - 1);
+    // packed passes (4 rows) against single sequences: the same sums in another blocking, a few
+    // fp32 ulps of log-probs of magnitude < 8
+    CHECK(fabs(us.ratio_max - 1) < 1e-5);
+    CHECK(us.loss != 0 && norm > 0);
+    // loss(θ) = Σ_t -A_s exp(logπ_θ(t) - old_t) / tokens at ratio ≤ 1.28 (unclipped); its slope along the
+    // gradient g is |g| (a central difference with step h along g/|g|).
+    size_t np = pcm.nparams;
+    float *theta = malloc(np * sizeof(float)), *g = malloc(np * sizeof(float));
+    memcpy(theta, pcm.params_mem, np * sizeof(float)), memcpy(g, pcm.grads_mem, np * sizeof(float));
+    double gn = 0;
+    for (size_t k = 0; k < np; k++) gn += (double)g[k] * g[k];
+    gn = sqrt(gn);
+    CHECK_NEAR(gn, norm, 1e-6 * norm);
+    double h = 1e-2, side[2];
+    for (int sgn = 0; sgn < 2; sgn++) {
+        for (size_t k = 0; k < np; k++) pcm.params_mem[k] = (float)(theta[k] + (sgn ? -h : h) * g[k] / gn);
+        double L = 0, tokens = (double)b.n_response_ids;
+        float per[8];
+        for (int i = 0; i < N; i++) {
+            merged_logp(&pcm, experts, K, &b, i, pref + i * K, per);
+            for (int t = 0; t < b.response_len[i]; t++)
+                L += -(double)adv[i] * exp((double)per[t] - (double)b.logprobs[b.response_start[i] + t]) / tokens;
+        }
+        side[sgn] = L;
+    }
+    memcpy(pcm.params_mem, theta, np * sizeof(float));
+    double slope = (side[0] - side[1]) / (2 * h);
+    printf("PCM: gradient norm %.6g, central difference along it %.6g\n", gn, slope);
+    // h = 1e-2 in a loss of order 1 computed in fp32 (~1e-7 each side): about 1e-5 of noise in the
+    // slope; the curvature term is O(h²): 2% of a slope of order 0.1 covers both.
+    CHECK_NEAR(slope, gn, 2e-2 * gn);
+    // A step raises the surrogate objective J = Σ_s A_s Σ_t π/π_old (per token, over the tokens),
+    // computed apart. (Not every rewarded sample's log-prob need rise: α moves probability between
+    // experts at positions the samples of a group share.) The experts stay as they were.
+    double J[2];
+    for (int side_ = 0; side_ < 2; side_++) {
+        if (side_) {
+            o.lr = 1e-3f;
+            grpo_policy_update(&pcm, NULL, &b, adv, NULL, keep, &lp, &o, NULL, &norm, &us);
+        }
+        float per[8];
+        J[side_] = 0;
+        for (int i = 0; i < N; i++) {
+            merged_logp(&pcm, experts, K, &b, i, pref + i * K, per);
+            for (int t = 0; t < b.response_len[i]; t++)
+                J[side_] += (double)adv[i] * exp((double)per[t] - (double)b.logprobs[b.response_start[i] + t]);
+        }
+    }
+    printf("PCM: one step (lr 1e-3): surrogate objective %.6g -> %.6g\n", J[0], J[1]);
+    CHECK(J[1] > J[0]);
+    CHECK(memcmp(ex0, ex[0].params_mem, ebytes) == 0 && memcmp(ex1, ex[1].params_mem, ebytes) == 0);
+    // REBEL on the merge: on policy (recompute_old) its loss is the rewards' spread, as for an LM.
+    o.rebel = true, o.rebel_eta = 1, o.recompute_old = true;
+    grpo_policy_update(&pcm, NULL, &b, rew, NULL, keep, &lp, &o, NULL, &norm, &us);
+    double want = 0, pairs = (double)grpo_rebel_pairs(b.group, N);
+    for (int a = 0; a < N; a++)
+        for (int z = a + 1; z < N; z++)
+            if (b.group[a] == b.group[z]) want += (double)(rew[a] - rew[z]) * (rew[a] - rew[z]);
+    CHECK_NEAR(us.loss, want / pairs, 1e-12);
+    CHECK(norm > 0 && memcmp(ex0, ex[0].params_mem, ebytes) == 0);
+    free(theta), free(g), free(ex0), free(ex1);
+    trace_batch_free(&b);
+    model_free(&pcm), model_free(&ex[0]), model_free(&ex[1]);
+}
+
 int main(void) {
     model_config c = {0};
     snprintf(c.model_type, sizeof c.model_type, "qwen2");
@@ -144,6 +362,8 @@ int main(void) {
     model_free(&ref);
     trace_batch_free(&b);
     model_free(&m);
+    test_rebel(&c, be);
+    test_pcm(&c, be);
     backend_destroy(be);
     return test_summary("test_grpo_update");
 }

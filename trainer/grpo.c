@@ -147,3 +147,30 @@ void grpo_loss(const grpo_loss_params *p, const grpo_tokens *t, double global_to
         }
     }
 }
+
+int64_t grpo_rebel_pairs(const int64_t *group, int64_t S) {
+    int64_t pairs = 0;
+    for (int64_t a = 0, e; a < S; a = e) {
+        for (e = a; e < S && group[e] == group[a];) e++;
+        pairs += (e - a) * (e - a - 1) / 2;
+    }
+    return pairs;
+}
+
+double grpo_rebel(double eta, int64_t S, const int64_t *group, const double *delta, const float *reward,
+                  double global_pairs, double *coef) {
+    FX_ASSERT(eta > 0);
+    double loss = 0;
+    for (int64_t a = 0, e; a < S; a = e) {
+        for (e = a; e < S && group[e] == group[a];) e++;
+        double G = (double)(e - a), mean = 0;
+        for (int64_t s = a; s < e; s++) mean += delta[s] / eta - (double)reward[s];
+        mean /= G;
+        for (int64_t s = a; s < e; s++) {
+            double d = delta[s] / eta - (double)reward[s] - mean;
+            loss += G * d * d;
+            coef[s] = global_pairs > 0 ? 2.0 * G * d / (eta * global_pairs) : 0.0;
+        }
+    }
+    return global_pairs > 0 ? loss / global_pairs : 0.0;
+}

@@ -79,6 +79,22 @@ typedef struct {
 void grpo_loss(const grpo_loss_params *p, const grpo_tokens *t, double global_tokens, double global_seqs, float *dlogp,
                float *dent, grpo_stats *st);
 
+// --- REBEL ------------------------------------------------------------------------------------
+// REBEL (Gao et al., arXiv 2404.16767) regresses the difference of two samples' log-ratios onto
+// the difference of their rewards. For every pair (a, b), a < b, of sequences of one group:
+//   u_ab = (Δ_a − Δ_b) / η − (R_a − R_b),   Δ_s = Σ_t (logp_st − old_logp_st) over s's tokens
+//   loss = Σ_pairs u_ab² / global_pairs
+// The paper samples two responses per prompt (one pair); with G samples fluxrl takes all
+// G(G−1)/2 pairs of the group (fluxrl's extension). With x_s = Δ_s / η − R_s, u_ab = x_a − x_b, so a
+// group of G contributes G Σ_s (x_s − x̄)² and ∂loss/∂Δ_s = 2 G (x_s − x̄) / (η global_pairs),
+// computed in O(G) in double. Every token of s has ∂loss/∂logp_t = ∂loss/∂Δ_s.
+// Pairs of a group of n sequences: n (n − 1) / 2; grpo_rebel_pairs sums them over S sequences.
+int64_t grpo_rebel_pairs(const int64_t *group, int64_t S);
+// delta, reward, group: (S), equal group ids contiguous. coef (S): ∂loss/∂Δ_s. Returns this rank's
+// share of the loss (its pairs over global_pairs, the pairs of every data-parallel rank).
+double grpo_rebel(double eta, int64_t S, const int64_t *group, const double *delta, const float *reward,
+                  double global_pairs, double *coef);
+
 // Truncated importance weights: w = min(exp(prox - behaviour), cap), for tokens sampled by an
 // older policy than the one the ratio uses.
 void grpo_tis_weights(const float *prox_logp, const float *behaviour_logp, int64_t n, float cap, float *w);

@@ -64,7 +64,8 @@ void grpo_train_on_traces(model *policy, model *ref_model, const trace_batch *tb
     o.version = version, o.lr = model_lr_at(&p->lr, update);
     grpo_update_stats us;
     double norm = 0;
-    grpo_policy_update(policy, ref, tb, adv, (const float *const *)tok_adv, keep,
+    // REBEL regresses on the rewards themselves (with the KL penalty where it is one)
+    grpo_policy_update(policy, ref, tb, o.rebel ? reward : adv, (const float *const *)tok_adv, keep,
                        &lp, &o, dp, &norm, &us);
     *u = (grpo_train_stats){us.loss, us.kl, us.entropy, us.clipfrac, norm, us.tis_mean, us.steps};
     if (kl_reward) { // the mean per-token KL of this rank's traces, for the metrics

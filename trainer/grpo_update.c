@@ -4,13 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../model/model_merge.h"
+
 
 // One forward pass packs B sequences (rows[0..B)) right-padded into (B, T).
 typedef struct {
     int B, T;
     int32_t *ids, *pos, *seg, *tgt;
     float *logp, *ent, *dlogp, *dent;
+    float *alpha, *post; // PCM: (B*T, K) the mixing weights and the posteriors, for the backward
 } pass;
+
+// The policy whose log-probs a pass computes: a language model, or a PCM merging K frozen experts
+// whose log-probs of the response tokens elp[i] (K * response_len[i], expert-major) are known.
+typedef struct {
+    model *m;
+    int K;                 // 0: m is a language model
+    const float *pref;     // (n, K) each trace's preference
+    float **elp;
+} policy;
 
 static void pass_pack(pass *p, const trace_batch *b, const int *rows, int B) {
     int T = 1;
@@ -22,6 +34,7 @@ static void pass_pack(pass *p, const trace_batch *b, const int *rows, int B) {
     p->seg = fx_malloc(N * sizeof(int32_t)), p->tgt = fx_malloc(N * sizeof(int32_t));
     p->logp = fx_malloc(N * sizeof(float)), p->ent = fx_malloc(N * sizeof(float));
     p->dlogp = fx_calloc(N, sizeof(float)), p->dent = fx_calloc(N, sizeof(float));
+    p->alpha = p->post = NULL;
     for (size_t t = 0; t < N; t++) p->seg[t] = -1, p->tgt[t] = -1;
     for (int k = 0; k < B; k++) {
         int i = rows[k], P = b->prompt_len[i], L = P + b->response_len[i];
@@ -36,6 +49,7 @@ static void pass_pack(pass *p, const trace_batch *b, const int *rows, int B) {
 
 static void pass_free(pass *p) {
     free(p->ids), free(p->pos), free(p->seg), free(p->tgt), free(p->logp), free(p->ent), free(p->dlogp), free(p->dent);
+    free(p->alpha), free(p->post);
 }
 
 // Where response token t of the pass's row k sits in the (B, T) layout.
@@ -43,20 +57,66 @@ static size_t pass_at(const pass *p, const trace_batch *b, int k, int i, int t) 
     return (size_t)k * (size_t)p->T + (size_t)(b->prompt_len[i] - 1 + t);
 }
 
-// The log-probs of the response tokens of rows[0..B) under model x into out[i] (per sequence).
-static void pass_logp(model *x, const trace_batch *b, const int *rows, int B, float **out) {
+// The forward pass of policy x over the packed rows rows[0..B): p->logp (and with ent, the
+// entropy; a language model only). A PCM: log π(y_t) = log Σ_i α_i(t) π_i(y_t) (model/model_merge.h)
+// with each token's preference the row of its trace, α and the posteriors kept for pass_backward.
+static void pass_forward(const policy *x, pass *p, const trace_batch *b, const int *rows, bool ent) {
+    if (!x->K) {
+        model_forward(x->m, p->ids, p->pos, p->seg, p->B, p->T);
+        model_lm_forward(x->m, p->tgt, p->logp, ent ? p->ent : NULL);
+        return;
+    }
+    int K = x->K;
+    size_t N = (size_t)p->B * p->T;
+    float *pref = fx_malloc(N * K * sizeof *pref), *z = fx_malloc(N * K * sizeof *z);
+    float *la = fx_malloc(N * K * sizeof *la), *lp = fx_calloc(N * K, sizeof *lp);
+    for (int k = 0; k < p->B; k++) {
+        int i = rows[k];
+        for (int t = 0; t < p->T; t++) memcpy(pref + ((size_t)k * p->T + t) * K, x->pref + (size_t)i * K, K * sizeof *pref);
+        for (int t = 0; t < b->response_len[i]; t++)
+            for (int e = 0; e < K; e++) lp[(size_t)e * N + pass_at(p, b, k, i, t)] = x->elp[i][(size_t)e * b->response_len[i] + t];
+    }
+    model_forward_pref(x->m, p->ids, p->pos, p->seg, pref, p->B, p->T);
+    model_pcm_forward(x->m, z);
+    p->alpha = fx_malloc(N * K * sizeof *p->alpha), p->post = fx_malloc(N * K * sizeof *p->post);
+    model_merge_alpha(z, (int)N, K, p->alpha, la);
+    model_merge_logp(la, lp, (int)N, K, p->logp, p->post); // positions without a target: lp 0, dlogp 0
+    free(pref), free(z), free(la), free(lp);
+}
+
+// The backward of sum dlogp · logp (+ dent · entropy, a language model only) into x's gradients.
+static void pass_backward(const policy *x, pass *p, bool ent) {
+    if (!x->K) {
+        model_lm_backward(x->m, p->dlogp, ent ? p->dent : NULL);
+    } else {
+        size_t N = (size_t)p->B * p->T;
+        float *dz = fx_malloc(N * x->K * sizeof *dz);
+        model_merge_backward(p->alpha, p->post, p->dlogp, (int)N, x->K, dz);
+        model_pcm_backward(x->m, dz);
+        free(dz);
+    }
+    model_backward(x->m);
+}
+
+// The log-probs of the response tokens of rows[0..B) under policy x into out[i] (per sequence).
+static void pass_logp(const policy *x, const trace_batch *b, const int *rows, int B, float **out) {
     pass p;
     pass_pack(&p, b, rows, B);
-    model_forward(x, p.ids, p.pos, p.seg, B, p.T);
-    model_lm_forward(x, p.tgt, p.logp, NULL);
+    pass_forward(x, &p, b, rows, false);
     for (int k = 0; k < B; k++)
         for (int t = 0; t < b->response_len[rows[k]]; t++) out[rows[k]][t] = p.logp[pass_at(&p, b, k, rows[k], t)];
     pass_free(&p);
 }
 
-void grpo_logprobs(model *x, const trace_batch *b, const int *rows, int n, int micro, float **out) {
+static void policy_logprobs(const policy *x, const trace_batch *b, const int *rows, int n, int micro, float **out) {
     FX_ASSERT(micro > 0);
     for (int a = 0; a < n; a += micro) pass_logp(x, b, rows + a, n - a < micro ? n - a : micro, out);
+}
+
+void grpo_logprobs(model *x, const trace_batch *b, const int *rows, int n, int micro, float **out) {
+    FX_ASSERT(x->head == MODEL_HEAD_LM);
+    policy lm = {x, 0, NULL, NULL};
+    policy_logprobs(&lm, b, rows, n, micro, out);
 }
 
 static void sum_ranks(const trainer_dp *dp, double *x, int n) {
@@ -69,6 +129,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
     memset(us, 0, sizeof *us);
     *grad_norm = 0;
     FX_ASSERT(o->micro > 0 && o->minibatches > 0 && o->epochs > 0);
+    FX_ASSERT(!o->rebel || (o->rebel_eta > 0 && !token_adv));
     int n = (int)b->n;
     const int32_t *rlen = b->response_len;
     int *rows = fx_malloc((size_t)(n ? n : 1) * sizeof *rows), nrows = 0;
@@ -79,6 +140,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
     float **old = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
     float **rlp = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
     float **tis = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
+    float **cur = fx_calloc((size_t)(n ? n : 1), sizeof(float *)); // REBEL: the current log-probs
     bool kl = lp->beta_kl > 0, need_ref = kl && ref;
     FX_ASSERT(!kl || ref || b->ref_logprobs);
     for (int r = 0; r < nrows; r++) {
@@ -86,11 +148,38 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
         if (o->recompute_old) old[i] = fx_malloc((size_t)rlen[i] * sizeof(float));
         if (need_ref) rlp[i] = fx_malloc((size_t)rlen[i] * sizeof(float));
     }
+    // The policy: m, or m a PCM over o->experts, whose log-probs of every kept response token are
+    // computed once (they are frozen), expert-major per trace.
+    policy pol = {m, 0, NULL, NULL}, rpol = {ref, 0, NULL, NULL};
+    float **elp = NULL;
+    if (o->experts) {
+        int K = m->cfg.num_experts;
+        FX_ASSERT(m->head == MODEL_HEAD_PCM && K > 0 && o->pref && lp->beta_ent == 0);
+        FX_ASSERT(!ref || ref->head == MODEL_HEAD_PCM);
+        elp = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
+        float **at = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
+        for (int r = 0; r < nrows; r++) elp[rows[r]] = fx_malloc((size_t)K * rlen[rows[r]] * sizeof(float));
+        for (int e = 0; e < K; e++) {
+            for (int r = 0; r < nrows; r++) at[rows[r]] = elp[rows[r]] + (size_t)e * rlen[rows[r]];
+            grpo_logprobs(o->experts[e], b, rows, nrows, o->micro, at);
+        }
+        free(at);
+        pol = (policy){m, K, o->pref, elp}, rpol = (policy){ref, K, o->pref, elp};
+    }
+    // Minibatch j is rows[bound[j] .. bound[j+1]): equal shares of the rows, or with REBEL equal
+    // shares of the groups (a pair is never cut).
+    int *bound = fx_malloc((size_t)(M + 1) * sizeof *bound), *gstart = fx_malloc((size_t)(nrows + 1) * sizeof *gstart);
+    int ng = 0;
+    for (int r = 0; r < nrows; r++)
+        if (r == 0 || b->group[rows[r]] != b->group[rows[r - 1]]) gstart[ng++] = r;
+    gstart[ng] = nrows;
+    for (int j = 0; j <= M; j++)
+        bound[j] = o->rebel ? gstart[(int64_t)j * ng / M] : (int)((int64_t)j * nrows / M);
     // The same partition as the first epoch's passes, so that the first step's ratios are exactly 1.
     for (int j = 0; j < M; j++) {
-        int r0 = (int)((int64_t)j * nrows / M), r1 = (int)((int64_t)(j + 1) * nrows / M);
-        if (o->recompute_old) grpo_logprobs(m, b, rows + r0, r1 - r0, o->micro, old);
-        if (need_ref) grpo_logprobs(ref, b, rows + r0, r1 - r0, o->micro, rlp);
+        int r0 = bound[j], r1 = bound[j + 1];
+        if (o->recompute_old) policy_logprobs(&pol, b, rows + r0, r1 - r0, o->micro, old);
+        if (need_ref) policy_logprobs(&rpol, b, rows + r0, r1 - r0, o->micro, rlp);
     }
     double tis_sum = 0, tis_n = 0;
     for (int r = 0; r < nrows; r++) {
@@ -107,11 +196,37 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
     double local[7] = {0}; // loss, pg, kl, entropy, clipped, tokens, ratio_max (local)
     for (int e = 0; e < o->epochs; e++) {
         for (int j = 0; j < M; j++) {
-            int r0 = (int)((int64_t)j * nrows / M), r1 = (int)((int64_t)(j + 1) * nrows / M);
-            double counts[2] = {0, 0}; // tokens, sequences of this step on every rank
-            for (int r = r0; r < r1; r++) counts[0] += rlen[rows[r]], counts[1]++;
-            sum_ranks(dp, counts, 2);
-            if (counts[0] == 0) continue; // no data anywhere: no step (AdamW's momentum would still move the weights)
+            int r0 = bound[j], r1 = bound[j + 1];
+            double counts[3] = {0, 0, 0}; // tokens, sequences, REBEL pairs of this step on every rank
+            int64_t *grp = fx_malloc((size_t)(r1 - r0 + 1) * sizeof *grp);
+            for (int r = r0; r < r1; r++) counts[0] += rlen[rows[r]], counts[1]++, grp[r - r0] = b->group[rows[r]];
+            if (o->rebel) counts[2] = (double)grpo_rebel_pairs(grp, r1 - r0);
+            sum_ranks(dp, counts, 3);
+            // no data anywhere: no step (AdamW's momentum would still move the weights)
+            if (counts[0] == 0 || (o->rebel && counts[2] == 0)) {
+                free(grp);
+                continue;
+            }
+            // REBEL: every sequence's log-ratio Δ_s under the current weights, in the step's own
+            // passes (the same floats as the backward passes below compute), then ∂loss/∂Δ_s.
+            double *coef = NULL;
+            if (o->rebel) {
+                double *delta = fx_malloc((size_t)(r1 - r0) * sizeof *delta);
+                float *rew = fx_malloc((size_t)(r1 - r0) * sizeof *rew);
+                coef = fx_malloc((size_t)(r1 - r0) * sizeof *coef);
+                for (int r = r0; r < r1; r++) cur[rows[r]] = fx_malloc((size_t)rlen[rows[r]] * sizeof(float));
+                policy_logprobs(&pol, b, rows + r0, r1 - r0, o->micro, cur);
+                for (int r = r0; r < r1; r++) {
+                    int i = rows[r];
+                    delta[r - r0] = 0, rew[r - r0] = adv[i];
+                    for (int t = 0; t < rlen[i]; t++) delta[r - r0] += (double)cur[i][t] - (double)old[i][t];
+                    free(cur[i]), cur[i] = NULL;
+                }
+                double l = grpo_rebel(o->rebel_eta, r1 - r0, grp, delta, rew, counts[2], coef);
+                local[0] += l, local[1] += l;
+                free(delta), free(rew);
+            }
+            free(grp);
             model_zero_grad(m);
             // sliced gradients: every rank joins the reductions of as many passes as any rank takes
             int passes = (r1 - r0 + o->micro - 1) / o->micro, most = trainer_agree_passes(m, dp, passes);
@@ -120,8 +235,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
                 const int *rw = rows + a;
                 pass p;
                 pass_pack(&p, b, rw, B);
-                model_forward(m, p.ids, p.pos, p.seg, B, p.T);
-                model_lm_forward(m, p.tgt, p.logp, lp->beta_ent > 0 ? p.ent : NULL);
+                pass_forward(&pol, &p, b, rw, lp->beta_ent > 0);
                 int64_t nt = 0;
                 for (int k = 0; k < B; k++) nt += rlen[rw[k]];
                 int64_t *start = fx_malloc((size_t)B * sizeof *start);
@@ -139,7 +253,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
                         size_t at = pass_at(&p, b, k, i, t);
                         cl[q] = p.logp[at], ce[q] = lp->beta_ent > 0 ? p.ent[at] : 0;
                         co[q] = old[i][t], cr[q] = kl ? rlp[i][t] : 0, cw[q] = tis[i] ? tis[i][t] : 1.0f;
-                        ca[q] = token_adv ? token_adv[i][t] : adv[i];
+                        ca[q] = o->rebel ? 0.0f : token_adv ? token_adv[i][t] : adv[i];
                     }
                 }
                 grpo_tokens gt = {B, start, len, cl, co, kl ? cr : NULL, lp->beta_ent > 0 ? ce : NULL, ca,
@@ -149,17 +263,18 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
                 for (int k = 0, q = 0; k < B; k++)
                     for (int t = 0; t < rlen[rw[k]]; t++, q++) {
                         size_t at = pass_at(&p, b, k, rw[k], t);
-                        p.dlogp[at] = cd[q];
+                        // REBEL's term: ∂loss/∂Δ_s on every token of s (the surrogate's is 0 at A = 0)
+                        p.dlogp[at] = o->rebel ? (float)((double)cd[q] + coef[a - r0 + k]) : cd[q];
                         if (lp->beta_ent > 0) p.dent[at] = cde[q];
                     }
-                model_lm_backward(m, p.dlogp, lp->beta_ent > 0 ? p.dent : NULL);
-                model_backward(m);
+                pass_backward(&pol, &p, lp->beta_ent > 0);
                 local[0] += st.loss, local[1] += st.pg, local[2] += st.kl, local[3] += st.entropy;
                 local[4] += (double)st.clipped, local[5] += (double)st.tokens;
                 if (st.ratio_max > local[6]) local[6] = st.ratio_max;
                 free(start), free(len), free(cl), free(co), free(ca), free(cd), free(cr), free(ce), free(cw), free(cde);
                 pass_free(&p);
             }
+            free(coef);
             trainer_pad_passes(m, passes, most);
             *grad_norm = trainer_optim_step(m, dp, o->grad_clip, &o->opt, o->lr); // every rank's gradients
             us->steps++;
@@ -177,6 +292,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
         if (o->recompute_old) free(old[i]);
         if (need_ref) free(rlp[i]);
         free(tis[i]);
+        if (elp) free(elp[i]);
     }
-    free(old), free(rlp), free(tis), free(rows);
+    free(elp), free(old), free(rlp), free(tis), free(cur), free(rows), free(bound), free(gstart);
 }

@@ -39,6 +39,13 @@ typedef struct {
     double grad_clip;
     model_adamw opt;
     float lr;
+    bool rebel;         // the REBEL objective (trainer/grpo.h) instead of the clipped policy gradient
+    double rebel_eta;   // REBEL's η
+    // A merged policy (docs/pcm.md): m (and ref, if any) is a PCM mixing these K = num_experts
+    // frozen experts, language models of one vocabulary sized for passes of `micro` rows; pref
+    // (n, K) is each trace's preference vector, on the simplex. NULL: m is a language model.
+    model *const *experts;
+    const float *pref;
 } grpo_update_opts;
 
 // Takes o->epochs x o->minibatches optimiser steps on the kept sequences (keep[i] != 0). Each step
@@ -51,6 +58,17 @@ typedef struct {
 // The entropy bonus (lp->beta_ent) uses the policy's own entropy. A step with no token on any
 // rank does nothing at all (no optimiser step). Advantages are per token (token_adv[i][t] for
 // trace i's response token t) when token_adv is not NULL, else per trace (adv[i]).
+// With o->rebel, adv[i] is trace i's reward R_i (token_adv NULL) and the policy term is REBEL's
+// regression over the pairs of each group instead of the clipped surrogate (the KL and entropy
+// terms as above). Its minibatches split the kept sequences at group boundaries (a pair is never
+// cut) and each step first computes every sequence's log-ratio in forward passes of its own, the
+// same passes as the step's (one extra forward per step).
+// With o->experts the trained policy is the PCM's merge, log π(y_t) = log Σ_i α_i π_i(y_t): the
+// experts' log-probs of the kept response tokens are computed once, before the first step, and
+// every loss term above applies to the merged log-probs, its gradient reaching the PCM only (the
+// experts are not changed). The entropy bonus needs the merged distribution's full rows and is
+// not offered (lp->beta_ent must be 0); the KL is to ref, a PCM over the same experts, or to
+// b->ref_logprobs.
 void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float *adv, const float *const *token_adv,
                         const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const trainer_dp *dp,
                         double *grad_norm, grpo_update_stats *us);

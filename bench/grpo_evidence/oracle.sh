@@ -7,6 +7,8 @@
 # updates (the run's own evaluation, 200 problems) and sampled pass@1 (fluxrl eval, 4 samples at
 # temperature 1 on the same 200 held-out problems). Prints a table with the paired differences
 # and their 95% t-intervals (VARIANTS: a subset of the three) and writes the section "GRPO: the oracle bound" of docs/results.md.
+# VARIANTS="outcome rebel" measures the REBEL objective (grpo.objective=rebel, docs/grpo.md) against
+# the clipped objective instead, into the section "GRPO: the REBEL objective".
 # About 35 minutes on this project's 2-core VM (SFT 5, each run ~2.5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +35,7 @@ for seed in $(seq 1 "$seeds"); do
                                    --set grpo.process_add_outcome=true) ;;
             oracle-process-only) extra=(--set grpo.advantage=process --set grpo.step_rewards=checker
                                         --set grpo.process_add_outcome=false) ;;
+            rebel) extra=(--set grpo.objective=rebel) ;;
             esac
             echo "== $v, seed $seed" >&2
             "$fx" train configs/demo.json "${common[@]}" --set "run.name=$v-$seed" --set "run.seed=$seed" \
@@ -52,7 +55,8 @@ wanted = sys.argv[6].split()
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 variants = [("outcome", "outcome only (grpo)"),
             ("oracle-process", "process advantages, checker steps + outcome"),
-            ("oracle-process-only", "process advantages, checker steps only")]
+            ("oracle-process-only", "process advantages, checker steps only"),
+            ("rebel", "REBEL objective (eta 1), outcome rewards")]
 variants = [v for v in variants if v[0] in wanted]
 def evals(run):
     return [d for d in map(json.loads, open(f"{out}/{run}/metrics.jsonl")) if "eval_answer_acc" in d]
@@ -79,24 +83,33 @@ for k, name in variants:
     lines.append(f"| {name} | {pct(g)} | {100*statistics.mean(g):.1f} | {pct(p)} | {100*statistics.mean(p):.1f} | {dg} | {dp} |")
 table = "\n".join(lines)
 print(table)
-section = f"""<!-- grpo-oracle: written by bench/grpo_evidence/oracle.sh -->
-## GRPO: the oracle bound
-
-`bench/grpo_evidence/oracle.sh` (STEPS={steps}, SEEDS={seeds}, VARIANTS=\"{' '.join(wanted)}\"), {datetime.date.today()}, on this
-project's {cores}-core VM (AMD EPYC with AVX-512, no GPU; about 4 minutes per run when the
-machine is otherwise idle, SFT 5 minutes; runs already in OUT_DIR are reused). The task's exact
+info = open("/proc/cpuinfo").read()
+cpu = re.search(r"model name\s*:\s*(.*)", info).group(1).strip() + (" with AVX-512" if " avx512f" in info else "")
+tag, title = ("grpo-rebel", "GRPO: the REBEL objective") if "rebel" in wanted else ("grpo-oracle", "GRPO: the oracle bound")
+what = ("""The REBEL objective (docs/grpo.md: all pairs of each group, eta 1) against GRPO's clipped
+objective, both on the verifier's outcome rewards; the same SFT policy (configs/demo.json) and, per
+seed, the same RL problems, sampling stream and held-out problems. One minibatch and one epoch per
+update (the demo's), so REBEL's step is on-policy: its gradient is a surrogate's with advantages
+proportional to R - mean(R) of the group, without GRPO's division by the group's standard deviation.""" if tag == "grpo-rebel" else
+f"""The task's exact
 step checker stands in for a perfect PRM: process advantages (DeepSeekMath's process supervision,
 docs/grpo.md) from its step labels ({', '.join(n for k, n in variants if k != 'outcome')}) against
 outcome-only GRPO; the same SFT policy (configs/demo.json) and, per seed, the same RL problems,
-sampling stream and held-out problems. Sampled pass@1: `fluxrl eval --n 4 --temperature 1` on
+sampling stream and held-out problems.""")
+section = f"""<!-- {tag}: written by bench/grpo_evidence/oracle.sh -->
+## {title}
+
+`bench/grpo_evidence/oracle.sh` (STEPS={steps}, SEEDS={seeds}, VARIANTS=\"{' '.join(wanted)}\"), {datetime.date.today()}, on this
+project's {cores}-core VM ({cpu}, no GPU; about 4 minutes per run when the
+machine is otherwise idle, SFT 5 minutes; runs already in OUT_DIR are reused). {what} Sampled pass@1: `fluxrl eval --n 4 --temperature 1` on
 the run's 200 held-out problems. Intervals: paired by seed, t-distribution.
 
 {table}
-<!-- /grpo-oracle -->
+<!-- /{tag} -->
 """
 path = "docs/results.md"
 text = open(path).read()
-pat = re.compile(r"<!-- grpo-oracle.*?<!-- /grpo-oracle -->\n", re.S)
+pat = re.compile(rf"<!-- {tag}:.*?<!-- /{tag} -->\n", re.S)
 text = pat.sub(lambda _: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
 open(path, "w").write(text)
 PY

@@ -162,6 +162,8 @@ row 2 'fluxrl_reward_init("x") failed: takes no arguments' "reward.plugin: init 
 row 2 'grpo.step_rewards: "outcome" takes the step_rewards of reward.command' "step rewards from the verifier" -- \
     "$fx" "${rw[@]}" --set grpo.step_rewards=outcome
 row 2 'reward.mix: "reasonflux" reads the PRM' "reasonflux without a PRM" -- "$fx" "${rw[@]}" --set reward.mix=reasonflux
+row 2 'grpo.objective: "rebel" regresses on each trace' "rebel with per-token advantages" -- "$fx" "${rw[@]}" \
+    --set grpo.objective=rebel --set grpo.advantage=process
 
 # --- a full disk (a 1 MiB tmpfs; tests run as root) ---
 mkdir -p "$tmp/full"

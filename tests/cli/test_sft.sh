@@ -166,6 +166,12 @@ expect_run 0 "train with process advantages (the checker's step rewards)" -- "$f
     --set grpo.group_size=4 --set grpo.max_new=40 --set grpo.eval_every=0 --set grpo.eval_problems=4 \
     --set grpo.advantage=process
 expect_run 0 "step rewards logged" -- grep -q '"step_reward_mean": [0-9]' "$tmp/pa/metrics.jsonl"
+expect_run 0 "train with the REBEL objective, 2 minibatches" -- "$fx" train "$src/configs/demo.json" "${small[@]}" \
+    --set run.name=rb --set "model.path=$tmp/s/model" --set grpo.steps=2 --set grpo.prompts=2 --set grpo.group_size=4 \
+    --set grpo.max_new=40 --set grpo.eval_every=0 --set grpo.eval_problems=4 --set grpo.objective=rebel \
+    --set grpo.rebel_eta=0.5 --set grpo.ppo_minibatches=2 --set grpo.dynamic_sampling=false
+expect_run 0 "REBEL: a loss >= 0 (a sum of squares) on both updates" -- test \
+    "$(grep -cE '"step": [12], .*"loss": [0-9]' "$tmp/rb/metrics.jsonl")" -eq 2
 # train checkpoints: resumed from update 2, it logs what the uninterrupted run logged (times
 # aside) and ends with the same weights.
 tr=("${small[@]}" --set "model.path=$tmp/s/model" --set grpo.steps=6 --set grpo.prompts=2 --set grpo.group_size=4

@@ -133,7 +133,40 @@ def loss_cases():
     return cases
 
 
-out = {"adv_cases": adv_cases(), "process_cases": process_cases(), "loss_cases": loss_cases()}
+def rebel_cases():
+    """REBEL: every pair (a < b) of one group regresses (D_a - D_b) / eta onto R_a - R_b, where D_s is
+    the sum over sequence s of logp - old_logp; explicit pairs, autograd on the token log-probs."""
+    rr = np.random.default_rng(20261205)  # its own stream: the cases above keep theirs
+    cases = []
+    for sizes, eta, extra in (([2], 1.0, 0), ([3, 1, 4], 0.5, 5), ([2, 2, 2, 2], 0.01, 0), ([6], 3.0, 11)):
+        groups = group_ids(sizes)
+        S = len(groups)
+        lens = [int(x) for x in rr.integers(1, 15, S)]
+        N = sum(lens)
+        start = np.cumsum([0] + lens[:-1]).tolist()
+        old = f32(rr.normal(-2.0, 1.0, N))
+        logp = f32(np.asarray(old) + rr.uniform(-0.3, 0.3, N))
+        reward = f32(rr.normal(0.0, 1.0, S))
+        pairs = sum(n * (n - 1) // 2 for n in sizes)
+        global_pairs = float(pairs + extra)  # other ranks' pairs
+        lp = torch.tensor(logp, dtype=torch.float64, requires_grad=True)
+        o = torch.tensor(old, dtype=torch.float64)
+        D = [(lp[s:s + L] - o[s:s + L]).sum() for s, L in zip(start, lens)]
+        loss = torch.tensor(0.0, dtype=torch.float64)
+        for a in range(S):
+            for b in range(a + 1, S):
+                if groups[a] == groups[b]:
+                    u = (D[a] - D[b]) / eta - (float(reward[a]) - float(reward[b]))
+                    loss = loss + u * u
+        loss = loss / global_pairs
+        loss.backward()
+        cases.append({"groups": groups, "len": lens, "logp": logp, "old_logp": old, "reward": reward, "eta": eta,
+                      "pairs": pairs, "global_pairs": global_pairs, "loss": float(loss), "dlogp": lp.grad.tolist()})
+    return cases
+
+
+out = {"adv_cases": adv_cases(), "process_cases": process_cases(), "loss_cases": loss_cases(),
+       "rebel_cases": rebel_cases()}
 path = os.path.join(os.path.dirname(__file__), "..", "..", "data", "grpo", "golden.json")
 with open(path, "w") as f:
     json.dump(out, f)
