@@ -21,7 +21,9 @@
     S(rollout, "How rollout ranks generate: the policy lag they may run at and their batching.")  \
     S(reward, "How reward ranks score traces: the outcome (the verifier, a program or a plugin; docs/rewards.md), " \
               "the PRM's r^ and their mix.") \
-    S(prm, "Training a process reward model on labelled traces of the built-in task (`fluxrl prm-train`).")
+    S(prm, "Training a process reward model on labelled traces of the built-in task (`fluxrl prm-train`).") \
+    S(pcm, "A merged policy (`fluxrl train`, docs/pcm.md): K frozen experts mixed token by token by a trained " \
+           "Preference Control Model.")
 
 #define FX_CFG_KEYS_run(X)                                                                     \
     X(run, name, STR, "fluxrl", "",                                                            \
@@ -254,5 +256,16 @@
       "(template-guided, docs/prm.md); 0: the trace's own answer correctness.")                 \
     X(prm, policy_path, STR, "", "",                                                           \
       "The policy (a Hugging Face folder) that writes the template-guided rollouts; empty: model.path.")
+
+#define FX_CFG_KEYS_pcm(X)                                                                     \
+    X(pcm, experts, STR, "", "",                                                               \
+      "Comma-separated folders of K expert language models of one tokenizer. Set, `fluxrl train` trains a " \
+      "PCM that merges them (model.path: the PCM's folder, or empty for a new one of model.*'s sizes); " \
+      "the first expert's tokenizer and chat template are the run's. Empty: the policy is model.path.") \
+    X(pcm, preference, STR, "", "",                                                            \
+      "The preference of every prompt, K weights on the simplex (\"0.7,0.3\"); empty: each prompt's own, " \
+      "drawn uniformly from the simplex from run.seed and the problem. Evaluation uses it, or 1/K each.") \
+    X(pcm, merge, ENUM, "prob", "prob|logit",                                                  \
+      "Where the experts merge: their probabilities (the paper's) or their logits (for comparison).")
 
 #endif

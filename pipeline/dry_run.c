@@ -17,6 +17,7 @@
 #include "../reward/prm.h"
 #include "../reward/prm_input.h"
 #include "../rollout/engine.h"
+#include "experts.h"
 #include "pipeline_internal.h"
 
 #define DRY_PROMPTS 2 // prompts shown
@@ -54,7 +55,10 @@ static double gib(size_t b) { return (double)b / (double)(1u << 30); }
 static void describe_model(FILE *o, const char *what, const char *dir, const model_config *mc, model_head head) {
     size_t np = model_count_params(mc, head);
     fprintf(o, "%-10s %s: %s, %d layers, hidden %d, vocabulary %d, %.2f%s parameters (%.3f GiB in fp32)%s\n", what,
-            dir[0] ? dir : "(new model of the model.* sizes, built-in tokenizer)", mc->architecture,
+            dir[0]                 ? dir
+            : head == MODEL_HEAD_PCM ? "(new PCM of the model.* sizes, the experts' vocabulary)"
+                                     : "(new model of the model.* sizes, built-in tokenizer)",
+            mc->architecture,
             mc->num_hidden_layers, mc->hidden_size, mc->vocab_size, np >= 1000000000 ? (double)np / 1e9 : (double)np / 1e6,
             np >= 1000000000 ? "B" : "M", gib(np * sizeof(float)),
             dir[0] ? "; files checked, weights not read" : "");
@@ -78,7 +82,7 @@ typedef struct {
 static void print_mem(FILE *o, const mem_row *r, int n, const char *kind) {
     fprintf(o, "memory per rank (GiB; %s buffers, fp32; a CUDA rank adds its context and cuBLAS workspace):\n", kind);
     fprintf(o, "  %-9s %9s %9s %9s %11s %9s %9s %9s %9s\n", "role", "params", "grads", "AdamW", "activations",
-            "KV+decode", "reference", "PRM", "total");
+            "KV+decode", "frozen", "PRM", "total");
     for (int i = 0; i < n; i++) {
         size_t t = r[i].params + r[i].grads + r[i].moments + r[i].acts + r[i].kv + r[i].ref + r[i].prm;
         fprintf(o, "  %-9s %9.3f %9.3f %9.3f %11.3f %9.3f %9.3f %9.3f %9.3f\n", r[i].role, gib(r[i].params),
@@ -169,8 +173,40 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     reward_plugin *plugin = NULL;
     int rc = -1;
     describe_launch(o, c, w, true);
-    if (pipe_job_check_config(c, err) || policy_check(&pp, &mc, &j.tok, err)) goto out;
-    describe_model(o, "policy", c->model.path, &mc, MODEL_HEAD_LM);
+    model_head head = MODEL_HEAD_LM;
+    size_t frozen = 0, frozen_acts = 0, frozen_kv = 0; // pcm.experts: the experts' weights, passes and caches
+    model_config emc[ROLLOUT_MERGE_MAX_EXPERTS];
+    int K = 0, mb = (int)c->grpo.minibatch, maxT = (int)c->model.max_seq;
+    if (pipe_job_check_config(c, err)) goto out;
+    if (c->pcm.experts[0]) { // a PCM policy: the experts, their tokenizer, the PCM
+        K = pipe_split_list("pcm.experts", c->pcm.experts, j.expert_buf, sizeof j.expert_buf, j.expert_paths,
+                            ROLLOUT_MERGE_MAX_EXPERTS, err);
+        for (int i = 0; i < K; i++) {
+            model_head eh;
+            char what[24];
+            if (model_check_dir(j.expert_paths[i], err) || model_check_files(j.expert_paths[i], &emc[i], &eh, err)) goto out;
+            if (eh != MODEL_HEAD_LM) {
+                fx_errf(err, "%s/config.json: architectures: '%s' is not a language model (expected *ForCausalLM)",
+                        j.expert_paths[i], emc[i].architecture);
+                goto out;
+            }
+            snprintf(what, sizeof what, "expert %d", i + 1);
+            describe_model(o, what, j.expert_paths[i], &emc[i], eh);
+            frozen += model_count_params(&emc[i], eh) * sizeof(float);
+            frozen_acts += model_arena_bytes(&emc[i], eh, mb, maxT, false, false);
+        }
+        if (tok_load(&j.tok, j.expert_paths[0], err) || tok_check_vocab(j.tok, emc[0].vocab_size, j.expert_paths[0], err) ||
+            policy_check_pcm(&pp, K, emc[0].vocab_size, &mc, err))
+            goto out;
+        head = MODEL_HEAD_PCM;
+        describe_model(o, "PCM", c->model.path, &mc, head);
+        tp.prompt.dir = j.expert_paths[0];
+        fprintf(o, "merge      %s space; preference %s\n", c->pcm.merge,
+                c->pcm.preference[0] ? c->pcm.preference : "drawn per problem, uniform on the simplex");
+    } else {
+        if (policy_check(&pp, &mc, &j.tok, err)) goto out;
+        describe_model(o, "policy", c->model.path, &mc, MODEL_HEAD_LM);
+    }
     describe_tokenizer(o, j.tok, c);
     if (sft_task_init(&j.task, j.tok, &tp, err)) goto out;
     j.task_ready = true;
@@ -218,23 +254,26 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     }
     if (prm_open && dry_prm_input(o, &j, &ps, err)) goto out;
     // Memory, as pipe_job_open and pipe_job_generate allocate it on each role.
-    int maxT = (int)c->model.max_seq, mb = (int)c->grpo.minibatch, G = (int)c->grpo.group_size;
+    int G = (int)c->grpo.group_size;
     int rows = (int)(c->grpo.prompts * G), slots = (int)(c->rollout.slots < rows ? c->rollout.slots : rows);
     int kv = c->rollout.kv_tokens > 0 ? (int)c->rollout.kv_tokens : maxlen + (int)c->grpo.max_new;
-    size_t P = model_count_params(&mc, MODEL_HEAD_LM) * sizeof(float);
-    size_t ref = c->grpo.kl_beta > 0 ? P + model_arena_bytes(&mc, MODEL_HEAD_LM, mb, maxT, false, false) : 0;
+    size_t P = model_count_params(&mc, head) * sizeof(float);
+    size_t ref = c->grpo.kl_beta > 0 ? P + model_arena_bytes(&mc, head, mb, maxT, false, false) : 0;
     size_t engine = rollout_engine_bytes_for(&mc, slots, kv);
+    for (int i = 0; i < K; i++) frozen_kv += rollout_engine_bytes_for(&emc[i], slots, kv);
     size_t prm_bytes = prm ? model_count_params(&ps.m.cfg, ps.m.head) * sizeof(float) +
                                  model_arena_bytes(&ps.m.cfg, ps.m.head, 1, maxT, false, false)
                            : 0;
     bool ref_reward = !strcmp(c->grpo.ref_on, "reward");
+    // frozen: the reference (grpo.kl_beta), or a PCM's experts (their weights; their log-prob passes
+    // on a trainer, their KV caches on a rollout rank)
     mem_row r[4] = {
-        {"trainer", 0, 0, 0, 0, 0, ref_reward ? 0 : ref, 0},
-        {"rollout", P, 0, 0, 0, engine, 0, c->cluster.reward_ranks ? 0 : prm_bytes},
+        {"trainer", 0, 0, 0, 0, 0, (ref_reward ? 0 : ref) + frozen + frozen_acts, 0},
+        {"rollout", P, 0, 0, 0, engine, frozen + frozen_kv, c->cluster.reward_ranks ? 0 : prm_bytes},
         {"reward", 0, 0, 0, 0, 0, ref_reward ? ref : 0, prm_bytes},
-        {"one proc", 0, 0, 0, 0, engine, ref, prm_bytes},
+        {"one proc", 0, 0, 0, 0, engine, ref + frozen + frozen_acts + frozen_kv, prm_bytes},
     };
-    trainer_row(o, &r[0], c, &mc, MODEL_HEAD_LM, (int)c->cluster.trainer_ranks, mb, maxT);
+    trainer_row(o, &r[0], c, &mc, head, (int)c->cluster.trainer_ranks, mb, maxT);
     r[3].params = r[0].params, r[3].grads = r[0].grads, r[3].moments = r[0].moments, r[3].acts = r[0].acts;
     if (!c->cluster.reward_ranks && ref_reward) r[1].ref = ref;
     fprintf(o, "rollout    %d slots x %d KV columns (rollout.slots, prompt %d + grpo.max_new %lld)\n", slots, kv, maxlen,

@@ -24,6 +24,7 @@
 #include "../rollout/trace_store.h"
 #include "../rollout/verify.h"
 #include "../trainer/prm_train.h"
+#include "experts.h"
 #include "pipeline.h"
 
 static const char *kind_name(infer_kind k) {
@@ -100,38 +101,13 @@ typedef struct {
     int32_t think_end;
 } infer_run;
 
-// The first id whose bytes or specialness differ between two tokenizers, or -1 when they agree on
-// every id (and on bos and eos).
-static int32_t vocab_difference(const tok_tokenizer *a, const tok_tokenizer *b) {
-    int32_t n = tok_vocab_size(a) > tok_vocab_size(b) ? tok_vocab_size(a) : tok_vocab_size(b);
-    for (int32_t id = 0; id < n; id++) {
-        size_t la = 0, lb = 0;
-        const char *x = tok_token_bytes(a, id, &la), *y = tok_token_bytes(b, id, &lb);
-        if (!x != !y || la != lb || (la && memcmp(x, y, la)) || tok_is_special(a, id) != tok_is_special(b, id))
-            return id;
-    }
-    return tok_bos(a) != tok_bos(b) ? tok_bos(a) : tok_eos(a) != tok_eos(b) ? tok_eos(a) : -1;
-}
-
 // --experts (and --pcm): every expert loaded and of the first's tokenizer, the PCM for K of them
 // (rollout_merge_check), the preference (uniform when not given). The first expert is r->m.
 static int open_experts(infer_run *r, fx_err *err) {
     const infer_params *p = r->p;
     int K = p->nexperts;
-    for (int i = 0; i < K; i++) {
-        model *m = i ? &r->more[i - 1] : &r->m;
-        if (model_check_dir(p->experts[i], err) || model_load(m, p->experts[i], r->be, err)) return -1;
-        r->mix.experts[i] = m;
-        if (tok_check_vocab(r->tok, m->cfg.vocab_size, p->experts[i], err)) return -1;
-        if (!i) continue;
-        tok_tokenizer *t;
-        if (tok_load(&t, p->experts[i], err)) return -1;
-        int32_t id = vocab_difference(r->tok, t);
-        tok_free(t);
-        if (id >= 0)
-            return fx_errf(err, "%s and %s: tokenizer: experts must share one tokenizer; token id %d differs",
-                           p->experts[0], p->experts[i], id);
-    }
+    for (int i = 0; i < K; i++) r->mix.experts[i] = i ? &r->more[i - 1] : &r->m;
+    if (pipe_experts_load(p->experts, K, r->be, r->tok, r->mix.experts, err)) return -1;
     r->mix.K = K;
     if (p->pcm && (model_check_dir(p->pcm, err) || model_load(&r->pcm, p->pcm, r->be, err))) return -1;
     r->mix.pcm = p->pcm ? &r->pcm : NULL;
@@ -191,29 +167,6 @@ static int engine_open(infer_run *r, rollout_engine *e, int slots, int kv_tokens
                     : rollout_engine_init(e, &r->m, slots, kv_tokens, err);
 }
 
-// rollout_decode_texts for the merged experts: they decode only in the engine (one slot per row;
-// the samples are those of any slot count).
-static void merged_texts(infer_run *r, const int32_t *const *pp, const int *plen, int B, const rollout_decode_opts *o,
-                         char **texts) {
-    int longest = 0;
-    for (int b = 0; b < B; b++) longest = plen[b] > longest ? plen[b] : longest;
-    int32_t *out = fx_malloc((size_t)B * (size_t)o->max_new * sizeof *out);
-    int *len = fx_malloc((size_t)B * sizeof *len);
-    rollout_engine e;
-    fx_err err;
-    if (engine_open(r, &e, B, longest + o->max_new, &err) ||
-        rollout_engine_run(&e, pp, plen, B, o, out, NULL, len, NULL, NULL, NULL, &err))
-        fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s", err.msg);
-    for (int b = 0; b < B; b++) {
-        const int32_t *row = out + (size_t)b * (size_t)o->max_new;
-        bool by_eos = len[b] > 0 && row[len[b] - 1] == r->prompt.end_of_turn;
-        texts[b] = by_eos ? rollout_response_text(r->tok, row, len[b], r->prompt.end_of_turn)
-                          : rollout_response_text_stop(r->tok, row, len[b], o->stop, o->nstop);
-    }
-    rollout_engine_free(&e);
-    free(out), free(len);
-}
-
 // Decodes rows [r0, r0 + B) as text (texts[b] malloc'd).
 static void decode_texts(infer_run *r, int r0, int B, char **texts) {
     const infer_params *p = r->p;
@@ -228,8 +181,10 @@ static void decode_texts(infer_run *r, int r0, int B, char **texts) {
         streams[b] = rollout_stream((uint64_t)(p->data.first + i), (uint64_t)s);
     }
     rollout_decode_opts o = decode_opts(r, streams);
-    if (r->mix.K) merged_texts(r, pp, plen, B, &o, texts);
-    else rollout_decode_texts(&r->m, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL);
+    fx_err err;
+    if (r->mix.K && rollout_engine_texts(&r->mix, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL, &err))
+        fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s", err.msg);
+    if (!r->mix.K) rollout_decode_texts(&r->m, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL);
     for (int b = 0; b < B; b++) tok_ids_free(&prompt[b]);
     free(prompt), free(pp), free(plen), free(streams);
 }

@@ -15,6 +15,7 @@
 #include "../rollout/decode.h"
 #include "../rollout/engine.h"
 #include "../rollout/steps.h"
+#include "experts.h"
 #include "pipeline.h"
 
 #define MAX_STEPS (TASK_MAX_OPS + 2)
@@ -46,6 +47,19 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
     if (!strcmp(c->reward.mix, "reasonflux") && !prm)
         return fx_errf(err, "reward.mix: \"reasonflux\" reads the PRM after the whole response, but reward.prm_path "
                             "is empty");
+    if (c->pcm.experts[0]) { // a PCM policy (docs/pcm.md)
+        char buf[4096], *items[ROLLOUT_MERGE_MAX_EXPERTS];
+        float w[ROLLOUT_MERGE_MAX_EXPERTS];
+        int K = pipe_split_list("pcm.experts", c->pcm.experts, buf, sizeof buf, items, ROLLOUT_MERGE_MAX_EXPERTS, err);
+        if (K < 0 || (c->pcm.preference[0] && pipe_parse_preference("pcm.preference", c->pcm.preference, K, w, err)))
+            return -1;
+        if (c->grpo.kl_beta > 0)
+            return fx_errf(err, "grpo.kl_beta: expected 0 with pcm.experts (a KL to a reference PCM is not offered yet)");
+        if (c->grpo.entropy_beta > 0)
+            return fx_errf(err, "grpo.entropy_beta: expected 0 with pcm.experts (the merged policy's entropy needs "
+                                "every expert's full rows at every token)");
+    } else if (c->pcm.preference[0])
+        return fx_errf(err, "pcm.preference: a preference needs pcm.experts, the experts it weighs, but it is empty");
     if (c->rollout.max_policy_lag > 0 && !c->grpo.recompute_old_logp)
         return fx_errf(err, "rollout.max_policy_lag: %lld needs grpo.recompute_old_logp = true (the ratio is taken "
                             "against the trainer's log-probs, the lag corrected by truncated importance weights)",
@@ -105,6 +119,39 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, pipe_job_para
     cfg_run_dir(c, p->run_dir, sizeof p->run_dir);
 }
 
+// pcm.experts: the first expert's tokenizer, the experts (where they generate or train: a reward
+// rank reads only the first's config for the vocabulary), and the policy, their PCM (model.path or
+// a new one), checked to fit them (rollout_merge_check).
+static int open_pcm(pipe_job *j, const fx_config *c, const policy_params *pp, unsigned roles, fx_err *err) {
+    int K = pipe_split_list("pcm.experts", c->pcm.experts, j->expert_buf, sizeof j->expert_buf, j->expert_paths,
+                            ROLLOUT_MERGE_MAX_EXPERTS, err);
+    if (K < 0) return -1;
+    j->K = K;
+    const char *const *paths = (const char *const *)j->expert_paths;
+    if (model_check_dir(paths[0], err) || tok_load(&j->tok, paths[0], err)) return -1;
+    for (int i = 0; i < K; i++) j->mix.experts[i] = &j->experts[i];
+    int vocab;
+    if (roles & (PIPE_GENERATE | PIPE_TRAIN)) {
+        if (pipe_experts_load(paths, K, j->be, j->tok, j->mix.experts, err)) return -1;
+        j->experts_loaded = true;
+        vocab = j->experts[0].cfg.vocab_size;
+    } else {
+        model_config mc;
+        model_head head;
+        if (model_check_files(paths[0], &mc, &head, err)) return -1;
+        vocab = mc.vocab_size;
+    }
+    if (policy_build_pcm(pp, K, vocab, j->be, &j->policy, err)) return -1;
+    j->mix.K = K, j->mix.pcm = &j->policy;
+    j->mix.space = !strcmp(c->pcm.merge, "logit") ? ROLLOUT_MERGE_LOGIT : ROLLOUT_MERGE_PROB;
+    const char *pcm_name = c->model.path[0] ? c->model.path : "the new PCM (model.path empty)";
+    if (j->experts_loaded && rollout_merge_check(&j->mix, paths, pcm_name, err)) return -1;
+    j->pref_fixed = c->pcm.preference[0] != '\0';
+    if (j->pref_fixed) return pipe_parse_preference("pcm.preference", c->pcm.preference, K, j->pref, err);
+    for (int i = 0; i < K; i++) j->pref[i] = 1.0f / (float)K;
+    return 0;
+}
+
 int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
     memset(j, 0, sizeof *j);
     j->roles = roles, j->rank = w ? w->rank : -1;
@@ -117,7 +164,11 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     // Every role needs the tokenizer and the task; the policy's folder brings the tokenizer.
     policy_params pp = pipe_policy_params(c);
     sft_task_params tp = pipe_task_params(c);
-    if (policy_build(&pp, j->be, &j->policy, &j->tok, err)) return -1;
+    if (c->pcm.experts[0]) {
+        if (open_pcm(j, c, &pp, roles, err)) return -1;
+        tp.prompt.dir = j->expert_paths[0]; // the first expert's chat template
+    } else if (policy_build(&pp, j->be, &j->policy, &j->tok, err))
+        return -1;
     if (sft_task_init(&j->task, j->tok, &tp, err)) return -1;
     j->task_ready = true;
     j->task.task.error_rate = 0; // rewards come from the checker, not from written traces
@@ -137,6 +188,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
         trainer_dp shape = {.rank = w && T > 1 ? w->role_rank : 0, .size = T, .shard = j->p.shard};
         trainer_train_init(&j->policy, &shape);
         model_reserve(&j->policy, mb, maxT, true, (bool)c->trainer.recompute);
+        for (int i = 0; i < j->K; i++) model_reserve(&j->experts[i], mb, maxT, false, false); // their log-probs
     }
     // The reference scores on the reward side (ref_on = reward) or beside the trainer.
     bool ref_here = c->grpo.kl_beta > 0 &&
@@ -166,6 +218,7 @@ void pipe_job_close(pipe_job *j) {
     if (j->data) rollout_data_free(j->data, j->ndata);
     if (j->eval) rollout_data_free(j->eval, j->neval);
     if (j->policy.params_mem) model_free(&j->policy);
+    for (int i = 0; i < j->K && j->experts_loaded; i++) model_free(&j->experts[i]);
     if (j->ref.params_mem) model_free(&j->ref);
     if (j->has_prm) prm_free(&j->prm);
     reward_cmd_close(j->cmd);
@@ -214,8 +267,9 @@ static char *problem_text(const rollout_problem *p) { return p->builtin ? task_p
 
 bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
     memset(r, 0, sizeof *r);
+    j->mix.pref = j->pref, j->mix.per_request = false; // a PCM policy: evaluated at one preference
     if (!j->data) {
-        sft_eval(&j->task, &j->policy, j->p.eval_problems, 32, r);
+        sft_eval(&j->task, &j->policy, j->K ? &j->mix : NULL, j->p.eval_problems, 32, r);
         return true;
     }
     if (!j->eval) return false;
@@ -233,7 +287,10 @@ bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
             pp[b] = prompts[b].ids, plen[b] = (int)prompts[b].n;
         }
         rollout_decode_opts o = {.max_new = max_new, .stop = stop->stop, .nstop = stop->nstop}; // greedy
-        rollout_decode_texts(&j->policy, j->tok, pp, plen, n, &o, j->task.eos, texts, len);
+        fx_err err;
+        if (!j->K) rollout_decode_texts(&j->policy, j->tok, pp, plen, n, &o, j->task.eos, texts, len);
+        else if (rollout_engine_texts(&j->mix, j->tok, pp, plen, n, &o, j->task.eos, texts, len, &err))
+            fx_fatal("held-out evaluation: %s", err.msg);
         for (int b = 0; b < n; b++) {
             char *text = texts[b];
             r->answer_acc += rollout_judge(&j->eval[first + b], text, j->task.prompt.opens_think, NULL);
@@ -278,7 +335,13 @@ void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch 
         int slots = j->p.slots < rows ? j->p.slots : rows;
         rollout_engine e;
         fx_err err;
-        if (rollout_engine_init(&e, &j->policy, slots, kv, &err) ||
+        float *pref = NULL;
+        if (j->K) { // a PCM policy: each row at its problem's preference
+            pref = fx_malloc((size_t)rows * (size_t)j->K * sizeof *pref);
+            for (int i = 0; i < rows; i++) pipe_job_pref(j, problems[i / G], pref + (size_t)i * j->K);
+            j->mix.pref = pref, j->mix.per_request = true;
+        }
+        if ((j->K ? rollout_engine_init_merged(&e, &j->mix, slots, kv, &err) : rollout_engine_init(&e, &j->policy, slots, kv, &err)) ||
             rollout_engine_run(&e, pp, plen, rows, &o, ids, lp, len, finish, NULL, NULL, &err))
             fx_fatal("rollout: %s", err.msg);
         if (!j->engine_logged)
@@ -286,6 +349,7 @@ void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch 
                     (double)e.kv_bytes / (1 << 20), (double)e.param_bytes / (1 << 20));
         j->engine_logged = true;
         rollout_engine_free(&e);
+        free(pref);
     }
     trace_batch_clear(out);
     for (int i = 0; i < rows; i++) {
@@ -561,8 +625,25 @@ int pipe_job_keep_groups(const pipe_job *j, const trace_batch *in, trace_batch *
 }
 
 void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update *u) {
-    grpo_train_on_traces(&j->policy, &j->ref, tb, &j->train, j->version, update, j->has_dp ? &j->dp_hook : NULL, u);
+    grpo_train_params p = j->train;
+    float *pref = NULL;
+    if (j->K) { // a PCM policy: the experts' merge, each trace at its problem's preference
+        pref = fx_malloc((size_t)(tb->n ? tb->n : 1) * (size_t)j->K * sizeof *pref);
+        for (int64_t i = 0; i < tb->n; i++) pipe_job_pref(j, tb->group[i], pref + (size_t)i * j->K);
+        p.update.experts = j->mix.experts, p.update.pref = pref;
+    }
+    grpo_train_on_traces(&j->policy, &j->ref, tb, &p, j->version, update, j->has_dp ? &j->dp_hook : NULL, u);
+    free(pref);
     j->version++;
+}
+
+void pipe_job_pref(const pipe_job *j, int64_t index, float *w) {
+    if (j->pref_fixed) memcpy(w, j->pref, (size_t)j->K * sizeof *w);
+    else rollout_merge_draw_pref(j->p.seed, (uint64_t)index, j->K, w);
+}
+
+const char *pipe_job_tokenizer_dir(const pipe_job *j, const fx_config *c) {
+    return j->K ? j->expert_paths[0] : c->model.path;
 }
 
 void pipe_job_dp_init(pipe_job *j, const comm_world *w) {

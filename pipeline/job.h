@@ -16,6 +16,7 @@
 #include "../reward/prm.h"
 #include "../reward/reward.h"
 #include "../rollout/dataset.h"
+#include "../rollout/merge.h"
 #include "../rollout/sample.h"
 #include "../rollout/trace.h"
 #include "../trainer/grpo_train.h"
@@ -87,6 +88,15 @@ typedef struct {
     trainer_dp dp_hook;    // dp as the GRPO update sees it
     bool has_dp;
     comm_nccl *policy_nccl;// CUDA leader and rollout ranks: weight sync
+    // pcm.experts (docs/pcm.md): the policy is a PCM merging K frozen experts (K = 0: a language model)
+    int K;
+    char expert_buf[4096];
+    char *expert_paths[ROLLOUT_MERGE_MAX_EXPERTS]; // into expert_buf; the first's tokenizer is the run's
+    model experts[ROLLOUT_MERGE_MAX_EXPERTS];      // loaded where generated or trained
+    bool experts_loaded;
+    rollout_merge mix;     // the experts, the policy as their PCM, pcm.merge
+    float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
+    bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw
 } pipe_job;
 
 // Checks the settings that concern more than one key (a PRM wherever rewards need one, ...).
@@ -106,6 +116,13 @@ void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch 
 // reference log-probs when this side hosts the reference. Returns the mean PRM score via *prm_mean
 // (NaN without a PRM).
 void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double *prm_mean);
+
+// The preference of problem `index` (K weights): pcm.preference, or the problem's own draw from
+// the simplex (rollout_merge_draw_pref with run.seed): every role gets the same.
+void pipe_job_pref(const pipe_job *j, int64_t index, float *w);
+// The folder whose tokenizer files (and chat template) the run's saved policy carries: the first
+// expert's with pcm.experts, else model.path (empty: the built-in tokenizer).
+const char *pipe_job_tokenizer_dir(const pipe_job *j, const fx_config *c);
 
 // The prompt of problem `index` of the RL stream as the policy reads it, appended to out (needs
 // only tok, task and the data of j: --dry-run fills no more).

@@ -136,6 +136,12 @@ void rollout_decode_texts(model *m, const tok_tokenizer *tok, const int32_t *con
     int32_t *out = fx_malloc(rows * (size_t)o->max_new * sizeof *out);
     int *len = fx_malloc(rows * sizeof *len);
     rollout_decode(m, prompts, plen, B, o, out, NULL, len, NULL);
+    rollout_rows_text(tok, out, len, B, o, eos, texts, out_len);
+    free(out), free(len);
+}
+
+void rollout_rows_text(const tok_tokenizer *tok, const int32_t *out, const int *len, int B, const rollout_decode_opts *o,
+                       int32_t eos, char **texts, int *out_len) {
     for (int b = 0; b < B; b++) {
         const int32_t *row = out + (size_t)b * (size_t)o->max_new;
         bool by_eos = len[b] > 0 && row[len[b] - 1] == eos;
@@ -143,5 +149,4 @@ void rollout_decode_texts(model *m, const tok_tokenizer *tok, const int32_t *con
                           : rollout_response_text_stop(tok, row, len[b], o->stop, o->nstop);
         if (out_len) out_len[b] = len[b];
     }
-    free(out), free(len);
 }

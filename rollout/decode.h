@@ -42,6 +42,10 @@ char *rollout_response_text(const tok_tokenizer *tok, const int32_t *ids, int n,
 // The same with a final id that is any of stop[0..nstop) left out (the ids a row stops on).
 char *rollout_response_text_stop(const tok_tokenizer *tok, const int32_t *ids, int n, const int32_t *stop, int nstop);
 
+// Decoded rows as text: row b of out (B rows of max_new ids, len[b] of them) with a final `eos` or
+// stop id of o left out, texts[b] malloc'd; out_len (may be NULL) gets len.
+void rollout_rows_text(const tok_tokenizer *tok, const int32_t *out, const int *len, int B, const rollout_decode_opts *o,
+                       int32_t eos, char **texts, int *out_len);
 // Prompt -> decode -> text: rollout_decode of B prompts, then each row's response as text
 // (a final `eos` or stop id of o left out; texts[b] malloc'd, the caller frees) and, where out_len is
 // not NULL, its length in tokens. What eval, the SFT and GRPO held-out evaluations and the PRM's

@@ -258,3 +258,22 @@ int rollout_engine_run(rollout_engine *e, const int32_t *const *prompts, const i
     free(sl), free(ids), free(logits);
     return 0;
 }
+
+int rollout_engine_texts(const rollout_merge *mix, const tok_tokenizer *tok, const int32_t *const *prompts,
+                         const int *plen, int B, const rollout_decode_opts *o, int32_t eos, char **texts, int *out_len,
+                         fx_err *err) {
+    int longest = 0;
+    for (int b = 0; b < B; b++) longest = plen[b] > longest ? plen[b] : longest;
+    size_t rows = (size_t)(B > 0 ? B : 1);
+    int32_t *out = fx_malloc(rows * (size_t)o->max_new * sizeof *out);
+    int *len = fx_malloc(rows * sizeof *len);
+    rollout_engine e;
+    int rc = rollout_engine_init_merged(&e, mix, B > 0 ? B : 1, longest + o->max_new, err);
+    if (!rc) {
+        rc = rollout_engine_run(&e, prompts, plen, B, o, out, NULL, len, NULL, NULL, NULL, err);
+        rollout_engine_free(&e);
+    }
+    if (!rc) rollout_rows_text(tok, out, len, B, o, eos, texts, out_len);
+    free(out), free(len);
+    return rc;
+}

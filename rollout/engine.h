@@ -63,6 +63,13 @@ int rollout_engine_init(rollout_engine *e, model *m, int slots, int kv_tokens, f
 int rollout_engine_init_merged(rollout_engine *e, const rollout_merge *mix, int slots, int kv_tokens, fx_err *err);
 void rollout_engine_free(rollout_engine *e);
 
+// Prompt -> decode -> text (rollout_decode_texts) for the merged experts of mix, which decode in
+// the engine only: one slot per row (the samples are those of any slot count). Returns -1 with
+// err when a row cannot fit.
+int rollout_engine_texts(const rollout_merge *mix, const tok_tokenizer *tok, const int32_t *const *prompts,
+                         const int *plen, int B, const rollout_decode_opts *o, int32_t eos, char **texts, int *out_len,
+                         fx_err *err);
+
 // Called as each request ends, in the order they end.
 typedef void (*rollout_engine_done)(void *ctx, int request);
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../core/rng.h"
 #include "../model/model_merge.h"
 
 int rollout_merge_space_parse(const char *s, rollout_merge_space *out) {
@@ -81,4 +82,14 @@ void rollout_merge_row(rollout_merge_space space, const float *alpha, const floa
     float la[ROLLOUT_MERGE_MAX_EXPERTS]; // log alpha_i - lz_i + c: at a one-hot alpha, 0 (exactly) and -inf
     for (int i = 0; i < K; i++) la[i] = alpha[i] > 0 ? (float)((double)log_alpha[i] + (c - lz[i])) : log_alpha[i];
     model_merge_row_prob(la, rows, K, V, out);
+}
+
+#define PREF_STREAM 0x9e3f5eedull // preference draws: a stream family of their own
+
+void rollout_merge_draw_pref(uint64_t seed, uint64_t key, int K, float *w) {
+    fx_rng r = fx_rng_make(seed, fx_rng_hash(PREF_STREAM, key));
+    double e[ROLLOUT_MERGE_MAX_EXPERTS], sum = 0;
+    FX_ASSERT(K > 0 && K <= ROLLOUT_MERGE_MAX_EXPERTS);
+    for (int i = 0; i < K; i++) sum += e[i] = -log(1.0 - fx_rng_double(&r)); // Exp(1); 1 - u in (0, 1]
+    for (int i = 0; i < K; i++) w[i] = sum > 0 ? (float)(e[i] / sum) : 1.0f / (float)K;
 }

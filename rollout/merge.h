@@ -52,6 +52,11 @@ int rollout_merge_check(const rollout_merge *mx, const char *const *names, const
 // ("--preference").
 int rollout_merge_check_pref(const float *w, int K, const char *what, fx_err *err);
 
+// A preference drawn uniformly from the simplex (Dirichlet(1, ..., 1): K exponentials normalised)
+// from the stream of (seed, key): the same K weights wherever it is drawn. Sums to 1 within K fp32
+// ulps (rollout_merge_check_pref accepts it).
+void rollout_merge_draw_pref(uint64_t seed, uint64_t key, int K, float *w);
+
 // One merged row (V) from the experts' logits rows (K, each V; shifted in place to d_i, see
 // above) and alpha, log alpha (K); out is the row to sample from.
 void rollout_merge_row(rollout_merge_space space, const float *alpha, const float *log_alpha, float *const *logits,

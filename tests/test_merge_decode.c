@@ -8,6 +8,7 @@
 //   (c) ids, log-probs and alphas bit-identical with 1, 4 or 7 slots;
 //   (d) with a PCM, the alpha of every sampled token equals softmax of model_forward_pref +
 //       model_pcm_forward over the whole sequence, within a derived bound;
+//   (e) preferences drawn per problem (rollout_merge_draw_pref): reproducible, on the simplex, uniform;
 // and bad input: experts of other vocabularies, a PCM for another K, preferences off the simplex.
 #include <math.h>
 #include <stdlib.h>
@@ -335,6 +336,44 @@ static void test_bad_input(void) {
     CHECK(rollout_merge_space_parse("mean", &sp) == -1);
 }
 
+// rollout_merge_draw_pref: the same weights for the same (seed, key), accepted on the simplex, and
+// uniform on it: for K = 2, w_1 of Dirichlet(1, 1) is uniform on [0, 1] (a Kolmogorov–Smirnov
+// distance under 1.63 / sqrt(n), the 1% critical value, over n = 4000 keys); for K = 3 each
+// weight's mean is 1/3 (its sd is sqrt(2/36); 5 sd / sqrt(n) of room).
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_draw_pref(void) {
+    enum { N = 4000 };
+    static float w1[N];
+    float w[3], again[3];
+    fx_err err;
+    int ok = 0;
+    double mean[3] = {0};
+    for (int i = 0; i < N; i++) {
+        rollout_merge_draw_pref(9, (uint64_t)i, 3, w);
+        rollout_merge_draw_pref(9, (uint64_t)i, 3, again);
+        ok += !memcmp(w, again, sizeof w) && !rollout_merge_check_pref(w, 3, "draw", &err);
+        for (int k = 0; k < 3; k++) mean[k] += w[k] / N;
+        rollout_merge_draw_pref(9, (uint64_t)i, 2, w);
+        ok += !rollout_merge_check_pref(w, 2, "draw", &err);
+        w1[i] = w[0];
+    }
+    CHECK_INT(ok, 2 * N);
+    qsort(w1, N, sizeof *w1, cmp_float);
+    double ks = 0;
+    for (int i = 0; i < N; i++) ks = fmax(ks, fmax(fabs((i + 1.0) / N - w1[i]), fabs(w1[i] - (double)i / N)));
+    printf("preference draws: KS distance of w_1 (K = 2) from uniform %.4f (bound %.4f); means (K = 3) %.4f %.4f %.4f\n",
+           ks, 1.63 / sqrt(N), mean[0], mean[1], mean[2]);
+    CHECK(ks < 1.63 / sqrt(N));
+    for (int k = 0; k < 3; k++) CHECK_NEAR(mean[k], 1.0 / 3, 5 * sqrt(2.0 / 36) / sqrt(N));
+    rollout_merge_draw_pref(10, 0, 3, again); // another seed, other weights
+    rollout_merge_draw_pref(9, 0, 3, w);
+    CHECK(memcmp(w, again, sizeof w) != 0);
+}
+
 int main(void) {
     be = backend_cpu_create(0);
     model_config c0 = cfg(0), c1 = cfg(1), cp = cfg(2);
@@ -351,6 +390,7 @@ int main(void) {
         float a = fx_rng_float(&r), b = fx_rng_float(&r) * (1 - a);
         prefs[i * K] = a, prefs[i * K + 1] = b, prefs[i * K + 2] = 1 - a - b;
     }
+    test_draw_pref();
     test_row();
     test_one_hot();
     test_fixed_mixture();

@@ -19,7 +19,7 @@ static void new_model_config(const policy_params *p, const tok_tokenizer *tok, i
     mc->num_key_value_heads = p->kv_heads;
     mc->head_dim = mc->hidden_size / mc->num_attention_heads;
     mc->intermediate_size = p->intermediate_size;
-    mc->vocab_size = tok_vocab_size(tok);
+    mc->vocab_size = tok ? tok_vocab_size(tok) : 0;
     mc->max_position_embeddings = p->max_seq;
     mc->rope_theta = 10000.0;
     mc->rms_norm_eps = 1e-6;
@@ -32,6 +32,13 @@ static void new_model_config(const policy_params *p, const tok_tokenizer *tok, i
 
 static bool from_folder(const policy_params *p) { return p->path && p->path[0]; }
 
+static int check_sizes(const policy_params *p, fx_err *err) {
+    if (p->hidden_size % p->heads || p->heads % p->kv_heads)
+        return fx_errf(err, "model: heads (%d) must divide hidden_size (%d) and kv_heads (%d) must divide heads",
+                       p->heads, p->hidden_size, p->kv_heads);
+    return 0;
+}
+
 int policy_build(const policy_params *p, const backend *be, model *m, tok_tokenizer **tok, fx_err *err) {
     if (from_folder(p)) {
         if (model_check_dir(p->path, err) || tok_load(tok, p->path, err) || model_load(m, p->path, be, err))
@@ -41,6 +48,36 @@ int policy_build(const policy_params *p, const backend *be, model *m, tok_tokeni
     model_config mc;
     if (policy_check(p, &mc, tok, err)) return -1;
     model_init_random(m, &mc, MODEL_HEAD_LM, be, p->seed, p->init_std, 0.0f);
+    return 0;
+}
+
+int policy_check_pcm(const policy_params *p, int K, int vocab_size, model_config *mc, fx_err *err) {
+    if (from_folder(p)) {
+        model_head head;
+        if (model_check_dir(p->path, err) || model_check_files(p->path, mc, &head, err)) return -1;
+        if (head != MODEL_HEAD_PCM)
+            return fx_errf(err, "%s/config.json: architectures: '%s' is not a PCM (expected FluxrlPCMForTokenMixing)",
+                           p->path, mc->architecture);
+        if (mc->num_experts != K)
+            return fx_errf(err, "%s/config.json: num_experts: expected %d (the experts of pcm.experts), got %d", p->path,
+                           K, mc->num_experts);
+        if (mc->vocab_size != vocab_size)
+            return fx_errf(err, "%s/config.json: vocab_size: expected %d (the experts'), got %d", p->path, vocab_size,
+                           mc->vocab_size);
+        return 0;
+    }
+    if (check_sizes(p, err)) return -1;
+    new_model_config(p, NULL, -1, mc);
+    mc->vocab_size = vocab_size, mc->num_experts = K;
+    snprintf(mc->architecture, sizeof mc->architecture, "FluxrlPCMForTokenMixing");
+    return model_config_validate(mc, "model", err);
+}
+
+int policy_build_pcm(const policy_params *p, int K, int vocab_size, const backend *be, model *m, fx_err *err) {
+    model_config mc;
+    if (policy_check_pcm(p, K, vocab_size, &mc, err)) return -1;
+    if (from_folder(p)) return model_load(m, p->path, be, err);
+    model_init_random(m, &mc, MODEL_HEAD_PCM, be, p->seed, p->init_std, 0.0f);
     return 0;
 }
 
@@ -55,9 +92,7 @@ int policy_check(const policy_params *p, model_config *mc, tok_tokenizer **tok, 
         return tok_check_vocab(*tok, mc->vocab_size, p->path, err);
     }
     if (tok_load_builtin(tok, err)) return -1;
-    if (p->hidden_size % p->heads || p->heads % p->kv_heads)
-        return fx_errf(err, "model: heads (%d) must divide hidden_size (%d) and kv_heads (%d) must divide heads",
-                       p->heads, p->hidden_size, p->kv_heads);
+    if (check_sizes(p, err)) return -1;
     new_model_config(p, *tok, tok_token_id(*tok, "<|im_end|>"), mc);
     return model_config_validate(mc, "model", err);
 }

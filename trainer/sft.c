@@ -11,6 +11,7 @@
 #include "../core/rng.h"
 #include "../rollout/dataset.h"
 #include "../rollout/decode.h"
+#include "../rollout/engine.h"
 
 // The prompt, then the response (without the "<think>\n" that a prompt ending in it already
 // opened) and the end-of-turn token.
@@ -173,7 +174,7 @@ int sft_batch(const sft_task *s, uint64_t *next, int B, int32_t *ids, int32_t *p
     return T;
 }
 
-void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
+void sft_eval(const sft_task *s, model *m, const rollout_merge *mix, int n, int B, sft_eval_result *r) {
     memset(r, 0, sizeof *r);
     r->n = n;
     char **texts = fx_malloc((size_t)B * sizeof *texts);
@@ -194,7 +195,10 @@ void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r) {
         int room = s->max_seq - plen[0];
         for (int b = 1; b < b_n; b++) room = s->max_seq - plen[b] < room ? s->max_seq - plen[b] : room;
         rollout_decode_opts o = {.max_new = room > 1 ? room : 1, .stop = s->prompt.stop, .nstop = s->prompt.nstop};
-        rollout_decode_texts(m, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len);
+        fx_err err;
+        if (!mix) rollout_decode_texts(m, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len);
+        else if (rollout_engine_texts(mix, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len, &err))
+            fx_fatal("held-out evaluation: %s", err.msg);
         for (int b = 0; b < b_n; b++) {
             char *text = texts[b];
             size_t len = strlen(text);

@@ -12,6 +12,7 @@
 #include "../core/metrics.h"
 #include "../model/model.h"
 #include "../model/tok.h"
+#include "../rollout/merge.h"
 #include "../rollout/task.h"
 
 // The settings of an example stream (task.*, run.seed, model.max_seq), built from the config by
@@ -69,8 +70,9 @@ typedef struct {
     double mean_len;   // response tokens
 } sft_eval_result;
 
-// Greedy decoding of n held-out problems, B at a time.
-void sft_eval(const sft_task *s, model *m, int n, int B, sft_eval_result *r);
+// Greedy decoding of n held-out problems, B at a time, by m, or with mix not NULL by the merged
+// experts of mix (rollout/merge.h: through the engine, m unused).
+void sft_eval(const sft_task *s, model *m, const rollout_merge *mix, int n, int B, sft_eval_result *r);
 // Step rewards of a generated response (resp, R tokens) to problem p: the task's checker labels
 // each step of its text (1 right, 0 wrong), and a step ends at the token holding its text's last
 // byte; the last step takes the tokens after it, end of turn included. Returns the number of

@@ -134,7 +134,7 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
         }
         if (lead && p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps) {
             sft_eval_result r;
-            sft_eval(&task, &m, p->eval_problems, B, &r);
+            sft_eval(&task, &m, NULL, p->eval_problems, B, &r);
             sft_log_eval(&mx, step + 1, &r);
             fx_watchdog_beat(NULL);
         }
@@ -158,7 +158,7 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
     code = FX_EXIT_OK;
     if (!lead) goto fail;
     sft_eval_result r;
-    sft_eval(&task, &m, p->eval_problems, Bl, &r);
+    sft_eval(&task, &m, NULL, p->eval_problems, Bl, &r);
     sft_log_eval(&mx, step, &r);
     snprintf(res->model_dir, sizeof res->model_dir, "%s/model", dir);
     if (policy_save(p->policy.path, &m, res->model_dir, &err)) {

@@ -164,6 +164,20 @@ row 2 'grpo.step_rewards: "outcome" takes the step_rewards of reward.command' "s
 row 2 'reward.mix: "reasonflux" reads the PRM' "reasonflux without a PRM" -- "$fx" "${rw[@]}" --set reward.mix=reasonflux
 row 2 'grpo.objective: "rebel" regresses on each trace' "rebel with per-token advantages" -- "$fx" "${rw[@]}" \
     --set grpo.objective=rebel --set grpo.advantage=process
+# --- a PCM policy (pcm.*, docs/pcm.md) ---
+row 2 "pcm.preference: a preference needs pcm.experts" "a preference without experts" -- "$fx" "${rw[@]}" \
+    --set pcm.preference=0.5,0.5
+row 2 "pcm.preference: expected 2 weights (one per expert of pcm.experts), got 3" "a preference of another length" -- \
+    "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.preference=0.2,0.3,0.5
+row 2 "pcm.preference: expected weights summing to 1" "a preference off the simplex" -- "$fx" "${rw[@]}" \
+    --set "pcm.experts=$lm,$lm" --set pcm.preference=0.5,0.6
+row 2 "pcm.experts: item 2: expected a value, got an empty one" "an empty expert" -- "$fx" "${rw[@]}" \
+    --set "pcm.experts=$lm,"
+row 2 "grpo.kl_beta: expected 0 with pcm.experts" "a KL with a PCM policy" -- "$fx" "${rw[@]}" \
+    --set "pcm.experts=$lm,$lm" --set grpo.kl_beta=0.1
+row 2 "$tmp/none" "a missing expert folder" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$tmp/none"
+row 2 "$lm/config.json: architectures: 'Qwen2ForCausalLM' is not a PCM" "model.path an LM where a PCM is expected" -- \
+    "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set "model.path=$lm"
 
 # --- a full disk (a 1 MiB tmpfs; tests run as root) ---
 mkdir -p "$tmp/full"

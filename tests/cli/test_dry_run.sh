@@ -34,6 +34,18 @@ expect_contains "$out" "backbone   $tmp/m/lm: Qwen2ForCausalLM" "the backbone ch
 expect_contains "$out" "files checked, weights not read" "what was checked"
 expect_contains "$out" "  prm-train " "prm-train memory row"
 
+# A PCM policy (pcm.experts): the experts and the new PCM described, their weights in "frozen".
+expect_run 0 "train --dry-run with a PCM policy" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" \
+    --set "pcm.experts=$tmp/m/lm,$tmp/m/lm" --set pcm.preference=0.25,0.75
+expect_contains "$out" "expert 2   $tmp/m/lm: Qwen2ForCausalLM" "the second expert"
+expect_contains "$out" "PCM        (new PCM of the model.* sizes, the experts' vocabulary): FluxrlPCMForTokenMixing" "the PCM"
+expect_contains "$out" "merge      prob space; preference 0.25,0.75" "the merge"
+expect_run 0 "the experts' weights and caches on the rollout row" -- python3 -c '
+import sys
+row = [l.split() for l in sys.stdin.read().splitlines() if l.startswith("  rollout ")][0]
+assert float(row[6]) > 0, row' <<<"$out"
+[ ! -e "$tmp/runs" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a dry run wrote $tmp/runs" >&2; }
+
 # A PRM and a JSONL dataset in a train config: both loaded and described.
 printf '{"question": "What is 2+3?", "answer": "#### 5"}\n{"question": "What is 7-4?", "answer": "#### 3"}\n' >"$tmp/d.jsonl"
 expect_run 0 "train --dry-run with a PRM and data" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" \

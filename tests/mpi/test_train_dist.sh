@@ -125,6 +125,22 @@ expect_run 0 "2 ranks: no reward rank" -- timeout 300 "$mpi" -np 2 "$fx" train "
     --set run.name=two --set cluster.reward_ranks=0
 same_run one two "trainer + rollout (scoring on the rollout rank) = one process"
 
+# A PCM policy (docs/pcm.md) merging two experts, the SFT policy and the one GRPO made from it:
+# the rollout rank decodes the experts and the PCM together, the trainer trains the PCM alone on
+# each problem's own preference, weight sync sends the PCM. 3 ranks = one process, bit for bit.
+pcm=(--set "pcm.experts=$tmp/sft/model,$tmp/one/model" --set grpo.kl_beta=0 --set model.hidden_size=16
+     --set model.layers=1 --set model.heads=2 --set model.kv_heads=1 --set model.intermediate_size=32 --set grpo.lr=0.003
+     --set grpo.eval_every=3)
+expect_run 0 "PCM policy, one process" -- "$fx" train "$tmp/c.json" "${pcm[@]}" --set run.name=pcm1
+expect_run 0 "PCM policy, 3 ranks" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${pcm[@]}" --set run.name=pcm3
+same_run pcm1 pcm3 "PCM policy: 3 ranks = one process"
+expect_run 0 "the trained PCM: a PCM folder of 2 experts, moved by the updates" -- python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1] + "/model/config.json"))
+assert c["architectures"] == ["FluxrlPCMForTokenMixing"] and c["num_experts"] == 2, c
+steps = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+assert any(d.get("grad_norm", 0) > 0 for d in steps), steps' "$tmp/pcm3"
+
 expect_run 0 "5 ranks: 2 trainers, 2 rollout, 1 reward" -- timeout 300 "$mpi" -np 5 "$fx" train "$tmp/c.json" \
     "${set_model[@]}" --set run.name=five --set cluster.trainer_ranks=2 --set cluster.rollout_ranks=2
 expect_run 0 "data-parallel = one process within float reordering" -- python3 -c '

@@ -1,0 +1,66 @@
+// experts.c — see experts.h.
+#include "experts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../rollout/merge.h"
+
+// The first id whose bytes or specialness differ between two tokenizers, or -1 when they agree on
+// every id (and on bos and eos).
+static int32_t vocab_difference(const tok_tokenizer *a, const tok_tokenizer *b) {
+    int32_t n = tok_vocab_size(a) > tok_vocab_size(b) ? tok_vocab_size(a) : tok_vocab_size(b);
+    for (int32_t id = 0; id < n; id++) {
+        size_t la = 0, lb = 0;
+        const char *x = tok_token_bytes(a, id, &la), *y = tok_token_bytes(b, id, &lb);
+        if (!x != !y || la != lb || (la && memcmp(x, y, la)) || tok_is_special(a, id) != tok_is_special(b, id))
+            return id;
+    }
+    return tok_bos(a) != tok_bos(b) ? tok_bos(a) : tok_eos(a) != tok_eos(b) ? tok_eos(a) : -1;
+}
+
+int pipe_experts_load(const char *const *paths, int K, const backend *be, const tok_tokenizer *tok, model *const *out,
+                      fx_err *err) {
+    for (int i = 0; i < K; i++) {
+        if (model_check_dir(paths[i], err) || model_load(out[i], paths[i], be, err)) return -1;
+        if (tok_check_vocab(tok, out[i]->cfg.vocab_size, paths[i], err)) return -1;
+        if (!i) continue;
+        tok_tokenizer *t;
+        if (tok_load(&t, paths[i], err)) return -1;
+        int32_t id = vocab_difference(tok, t);
+        tok_free(t);
+        if (id >= 0)
+            return fx_errf(err, "%s and %s: tokenizer: experts must share one tokenizer; token id %d differs", paths[0],
+                           paths[i], id);
+    }
+    return 0;
+}
+
+int pipe_split_list(const char *key, const char *text, char *buf, size_t cap, char **items, int max, fx_err *err) {
+    size_t len = strlen(text);
+    if (len + 1 > cap) return fx_errf(err, "%s: expected at most %zu characters, got %zu", key, cap - 1, len);
+    memcpy(buf, text, len + 1);
+    int n = 0;
+    for (char *s = buf;; n++) {
+        char *comma = strchr(s, ',');
+        if (comma) *comma = '\0';
+        if (!s[0]) return fx_errf(err, "%s: item %d: expected a value, got an empty one", key, n + 1);
+        if (n == max) return fx_errf(err, "%s: expected at most %d items", key, max);
+        items[n] = s;
+        if (!comma) return n + 1;
+        s = comma + 1;
+    }
+}
+
+int pipe_parse_preference(const char *key, const char *text, int K, float *w, fx_err *err) {
+    char buf[1024], *items[ROLLOUT_MERGE_MAX_EXPERTS];
+    int n = pipe_split_list(key, text, buf, sizeof buf, items, ROLLOUT_MERGE_MAX_EXPERTS, err);
+    if (n < 0) return -1;
+    if (n != K) return fx_errf(err, "%s: expected %d weights (one per expert of pcm.experts), got %d", key, K, n);
+    for (int i = 0; i < n; i++) {
+        char *end;
+        w[i] = strtof(items[i], &end);
+        if (end == items[i] || *end) return fx_errf(err, "%s: weight %d: expected a number, got \"%s\"", key, i + 1, items[i]);
+    }
+    return rollout_merge_check_pref(w, K, key, err);
+}
