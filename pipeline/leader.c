@@ -201,8 +201,10 @@ static void train_update(leader *L, const trace_batch *kept, int update, pipe_up
     trace_batch_free(&part);
 }
 
+// One metrics line per update; a PCM policy (K experts) adds pcm_alpha_1..K, each expert's mean
+// mixing weight over the tokens trained on.
 static int log_update(fx_metrics *mx, const fx_config *c, int step, const collect_stats *cs, const pipe_update *u,
-                      const double t[5], fx_err *err) {
+                      int K, const double t[5], fx_err *err) {
     int steps = (int)c->grpo.steps;
     model_lr_schedule sched = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup, steps};
     const char *keys[] = {"reward_mean", "accuracy", "response_tokens", "groups_kept", "groups_sampled",
@@ -216,7 +218,16 @@ static int log_update(fx_metrics *mx, const fx_config *c, int step, const collec
                      cs->lag / n, cs->lag_max, u->tis_mean, cs->steps ? cs->step_reward / cs->steps : NAN, cs->prm_n,
                      cs->t_rollout, cs->t_reward, cs->t_wait, t[2] - t[1], t[3] - t[2], t[4] - t[0],
                      cs->t_rollout > 0 ? cs->tokens / cs->t_rollout : NAN};
-    return fx_metrics_write(mx, step + 1, (int)(sizeof keys / sizeof keys[0]), keys, vals, err);
+    enum { BASE = sizeof keys / sizeof keys[0] };
+    const char *all_keys[BASE + 16];
+    double all_vals[BASE + 16];
+    char names[16][16];
+    memcpy(all_keys, keys, sizeof keys), memcpy(all_vals, vals, sizeof vals);
+    for (int e = 0; e < K; e++) {
+        snprintf(names[e], sizeof names[e], "pcm_alpha_%d", e + 1);
+        all_keys[BASE + e] = names[e], all_vals[BASE + e] = u->alpha_mean[e];
+    }
+    return fx_metrics_write(mx, step + 1, BASE + K, all_keys, all_vals, err);
 }
 
 // The checkpoint of update `step`. With the optimiser state sharded over the trainers, they hear
@@ -313,7 +324,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         if (!lag && step + 1 < steps) issue(&L, step + 1, P);
         if (lag && step + 2 < steps) issue(&L, step + 2, P);
         t[4] = fx_time_now();
-        if (log_update(&mx, c, step, &cs, &u, t, &err)) goto fail_run;
+        if (log_update(&mx, c, step, &cs, &u, L.job->K, t, &err)) goto fail_run;
         char extra[96];
         double n = cs.traces ? cs.traces : 1;
         snprintf(extra, sizeof extra, "reward %.3f groups %d/%d", cs.reward / n, cs.groups_kept, cs.groups_seen);

@@ -182,6 +182,8 @@ static void test_pcm(const model_config *c, backend *be) {
     // fp32 ulps of log-probs of magnitude < 8
     CHECK(fabs(us.ratio_max - 1) < 1e-5);
     CHECK(us.loss != 0 && norm > 0);
+    CHECK_NEAR(us.alpha_mean[0] + us.alpha_mean[1], 1.0, 1e-6); // the mean mixing weights, on the simplex
+    CHECK(us.alpha_mean[0] > 0 && us.alpha_mean[1] > 0);
     // loss(θ) = Σ_t -A_s exp(logπ_θ(t) - old_t) / tokens at ratio ≤ 1.28 (unclipped); its slope along the
     // gradient g is |g| (a central difference with step h along g/|g|).
     size_t np = pcm.nparams;

@@ -67,7 +67,9 @@ void grpo_train_on_traces(model *policy, model *ref_model, const trace_batch *tb
     // REBEL regresses on the rewards themselves (with the KL penalty where it is one)
     grpo_policy_update(policy, ref, tb, o.rebel ? reward : adv, (const float *const *)tok_adv, keep,
                        &lp, &o, dp, &norm, &us);
-    *u = (grpo_train_stats){us.loss, us.kl, us.entropy, us.clipfrac, norm, us.tis_mean, us.steps};
+    *u = (grpo_train_stats){.loss = us.loss, .kl = us.kl, .entropy = us.entropy, .clipfrac = us.clipfrac,
+                            .grad_norm = norm, .tis_mean = us.tis_mean, .steps = us.steps};
+    memcpy(u->alpha_mean, us.alpha_mean, sizeof u->alpha_mean);
     if (kl_reward) { // the mean per-token KL of this rank's traces, for the metrics
         int64_t tokens = 0;
         for (int i = 0; i < n; i++) tokens += tb->response_len[i];

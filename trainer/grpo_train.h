@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
     double loss, kl, entropy, clipfrac, grad_norm, tis_mean;
     int steps; // optimiser steps taken
+    double alpha_mean[16]; // a PCM policy: each expert's mean mixing weight over the tokens trained on
 } grpo_train_stats;
 
 // Trains `policy` on tb for update `update` with the policy at `version` (for truncated importance

@@ -154,7 +154,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
     float **elp = NULL;
     if (o->experts) {
         int K = m->cfg.num_experts;
-        FX_ASSERT(m->head == MODEL_HEAD_PCM && K > 0 && o->pref && lp->beta_ent == 0);
+        FX_ASSERT(m->head == MODEL_HEAD_PCM && K > 0 && K <= 16 && o->pref && lp->beta_ent == 0);
         FX_ASSERT(!ref || ref->head == MODEL_HEAD_PCM);
         elp = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
         float **at = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
@@ -194,6 +194,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
         }
     }
     double local[7] = {0}; // loss, pg, kl, entropy, clipped, tokens, ratio_max (local)
+    double alpha_sum[16] = {0}; // a PCM: each expert's α summed over the response tokens of the passes
     for (int e = 0; e < o->epochs; e++) {
         for (int j = 0; j < M; j++) {
             int r0 = bound[j], r1 = bound[j + 1];
@@ -251,6 +252,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
                     any_tis |= tis[i] != NULL;
                     for (int t = 0; t < rlen[i]; t++, q++) {
                         size_t at = pass_at(&p, b, k, i, t);
+                        for (int x = 0; x < pol.K; x++) alpha_sum[x] += p.alpha[at * (size_t)pol.K + x];
                         cl[q] = p.logp[at], ce[q] = lp->beta_ent > 0 ? p.ent[at] : 0;
                         co[q] = old[i][t], cr[q] = kl ? rlp[i][t] : 0, cw[q] = tis[i] ? tis[i][t] : 1.0f;
                         ca[q] = o->rebel ? 0.0f : token_adv ? token_adv[i][t] : adv[i];
@@ -280,8 +282,10 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
             us->steps++;
         }
     }
-    double g[8] = {local[0], local[1], local[2], local[3], local[4], local[5], tis_sum, tis_n};
-    sum_ranks(dp, g, 8);
+    double g[8 + 16] = {local[0], local[1], local[2], local[3], local[4], local[5], tis_sum, tis_n};
+    memcpy(g + 8, alpha_sum, (size_t)pol.K * sizeof *g);
+    sum_ranks(dp, g, 8 + pol.K);
+    for (int e = 0; e < pol.K; e++) us->alpha_mean[e] = g[5] > 0 ? g[8 + e] / g[5] : 0; // over every pass's tokens
     double steps = us->steps ? us->steps : 1;
     us->loss = g[0] / steps, us->pg = g[1] / steps, us->kl = g[2] / steps, us->entropy = g[3] / steps;
     us->clipfrac = g[5] > 0 ? g[4] / g[5] : 0;

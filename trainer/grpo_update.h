@@ -24,6 +24,7 @@ typedef struct {
     double loss, pg, kl, entropy, clipfrac, ratio_max, tis_mean;
     int64_t tokens;  // response tokens trained on per epoch, over all data-parallel ranks
     int steps;       // optimiser steps taken
+    double alpha_mean[16]; // a PCM policy: each expert's mean mixing weight over the tokens trained on
 } grpo_update_stats;
 
 

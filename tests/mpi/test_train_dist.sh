@@ -139,7 +139,11 @@ import json, sys
 c = json.load(open(sys.argv[1] + "/model/config.json"))
 assert c["architectures"] == ["FluxrlPCMForTokenMixing"] and c["num_experts"] == 2, c
 steps = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
-assert any(d.get("grad_norm", 0) > 0 for d in steps), steps' "$tmp/pcm3"
+assert any(d.get("grad_norm", 0) > 0 for d in steps), steps
+# each update logs the mean mixing weight of each expert: on the simplex
+up = [d for d in steps if "loss" in d]
+assert len(up) == 3 and all(abs(d["pcm_alpha_1"] + d["pcm_alpha_2"] - 1) < 1e-6 for d in up), up
+assert all("pcm_alpha_1" not in json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl"))' "$tmp/pcm3" "$tmp/one"
 
 expect_run 0 "5 ranks: 2 trainers, 2 rollout, 1 reward" -- timeout 300 "$mpi" -np 5 "$fx" train "$tmp/c.json" \
     "${set_model[@]}" --set run.name=five --set cluster.trainer_ranks=2 --set cluster.rollout_ranks=2
