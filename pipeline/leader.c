@@ -221,7 +221,7 @@ static int log_update(fx_metrics *mx, const fx_config *c, int step, const collec
     enum { BASE = sizeof keys / sizeof keys[0] };
     const char *all_keys[BASE + 16];
     double all_vals[BASE + 16];
-    char names[16][16];
+    char names[16][24];
     memcpy(all_keys, keys, sizeof keys), memcpy(all_vals, vals, sizeof vals);
     for (int e = 0; e < K; e++) {
         snprintf(names[e], sizeof names[e], "pcm_alpha_%d", e + 1);
