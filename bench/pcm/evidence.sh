@@ -11,7 +11,8 @@
 # (one-hot preferences, bit-identical to each expert alone), uniform merging (alpha = 0.5, 0.5:
 # the untrained baseline), and the trained PCM (its own evaluation at the end, preference 0.5, 0.5).
 # The strong expert alone is the bound a router between these two can be expected to reach.
-# Writes the section "PCM: learning to route" of docs/results.md. About 25 minutes on 2 cores.
+# Writes the section "PCM: learning to route" of docs/results.md. 58 minutes on 2 cores shared with two
+# other jobs (2026-12-06), the SFT of the experts aside; less on an idle machine (not measured).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fx=${FLUXRL_BIN:-build/fluxrl}
