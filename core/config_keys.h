@@ -264,8 +264,6 @@
       "the first expert's tokenizer and chat template are the run's. Empty: the policy is model.path.") \
     X(pcm, preference, STR, "", "",                                                            \
       "The preference of every prompt, K weights on the simplex (\"0.7,0.3\"); empty: each prompt's own, " \
-      "drawn uniformly from the simplex from run.seed and the problem. Evaluation uses it, or 1/K each.") \
-    X(pcm, merge, ENUM, "prob", "prob|logit",                                                  \
-      "Where the experts merge: their probabilities (the paper's) or their logits (for comparison).")
+      "drawn uniformly from the simplex from run.seed and the problem. Evaluation uses it, or 1/K each.")
 
 #endif

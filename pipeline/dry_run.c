@@ -201,7 +201,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
         head = MODEL_HEAD_PCM;
         describe_model(o, "PCM", c->model.path, &mc, head);
         tp.prompt.dir = j.expert_paths[0];
-        fprintf(o, "merge      %s space; preference %s\n", c->pcm.merge,
+        fprintf(o, "merge      prob space; preference %s\n",
                 c->pcm.preference[0] ? c->pcm.preference : "drawn per problem, uniform on the simplex");
     } else {
         if (policy_check(&pp, &mc, &j.tok, err)) goto out;

@@ -143,7 +143,9 @@ static int open_pcm(pipe_job *j, const fx_config *c, const policy_params *pp, un
     }
     if (policy_build_pcm(pp, K, vocab, j->be, &j->policy, err)) return -1;
     j->mix.K = K, j->mix.pcm = &j->policy;
-    j->mix.space = !strcmp(c->pcm.merge, "logit") ? ROLLOUT_MERGE_LOGIT : ROLLOUT_MERGE_PROB;
+    // the paper's probability-space merge: the trainer's log Σ α_i π_i(y) is the sampling
+    // distribution's (a logit-space merge would need every expert's full rows to train on)
+    j->mix.space = ROLLOUT_MERGE_PROB;
     const char *pcm_name = c->model.path[0] ? c->model.path : "the new PCM (model.path empty)";
     if (j->experts_loaded && rollout_merge_check(&j->mix, paths, pcm_name, err)) return -1;
     j->pref_fixed = c->pcm.preference[0] != '\0';

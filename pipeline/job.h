@@ -94,7 +94,7 @@ typedef struct {
     char *expert_paths[ROLLOUT_MERGE_MAX_EXPERTS]; // into expert_buf; the first's tokenizer is the run's
     model experts[ROLLOUT_MERGE_MAX_EXPERTS];      // loaded where generated or trained
     bool experts_loaded;
-    rollout_merge mix;     // the experts, the policy as their PCM, pcm.merge
+    rollout_merge mix;     // the experts, the policy as their PCM (probability space)
     float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
     bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw
 } pipe_job;
