@@ -330,7 +330,7 @@ static void test_tokenizer_template(void) {
 // Every prefix of every real template either parses or is refused with a message, and what
 // parses renders or fails cleanly (under the sanitizers: no crash, no leak, no overread).
 static void test_prefixes(void) {
-    const char *files[] = {"qwen2-instruct", "qwen2.5-instruct", "qwen3", "qwq-32b", "deepseek-r1-distill-qwen", "llama-3.2-instruct", "llama-3.3-instruct",
+    const char *files[] = {"qwen2-instruct", "qwen2.5-instruct", "qwen2.5-math", "qwen3", "qwq-32b", "deepseek-r1-distill-qwen", "llama-3.2-instruct", "llama-3.3-instruct",
                            "mistral-nemo-instruct-2407", "mistral-small-3.2-24b-instruct-2506", "gemma-2-it"};
     cJSON *vars = cJSON_Parse("{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", "
                               "\"content\": \"<think>x</think>b\"}], \"add_generation_prompt\": true, \"tools\": null}");

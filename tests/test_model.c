@@ -336,6 +336,22 @@ static void test_decode(model_config c, const char *what) {
     size_t V = (size_t)m.V;
     float *full = malloc(sizeof(float) * B * T * V), *step = malloc(sizeof(float) * B * T * V);
     model_lm_logits(&m, 0, B * T, full);
+    // The id at a padded position never reaches a real position's logits (the tokenizer's
+    // pad_token is immaterial): other ids there give the same logits bit for bit.
+    {
+        int32_t ids2[B * T];
+        memcpy(ids2, ids, sizeof ids2);
+        for (int n = 0; n < B * T; n++)
+            if (seg[n] < 0) ids2[n] = (int32_t)((ids[n] + 1 + n) % c.vocab_size);
+        float *again = malloc(sizeof(float) * B * T * V);
+        model_forward(&m, ids2, pos, seg, B, T);
+        model_lm_logits(&m, 0, B * T, again);
+        size_t differ = 0;
+        for (int n = 0; n < B * T; n++)
+            if (seg[n] >= 0) differ += memcmp(full + (size_t)n * V, again + (size_t)n * V, sizeof(float) * V) != 0;
+        CHECK_INT((int)differ, 0);
+        free(again);
+    }
     model_kv_init(&m, B, T);
     float *buf = malloc(sizeof(float) * B * T * V);
     for (int t0 = 0; t0 < T;) {

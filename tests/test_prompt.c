@@ -130,7 +130,7 @@ static void test_golden(void) {
         tok_free(t);
         cJSON_Delete(c);
     }
-    CHECK_INT(cases, 6);
+    CHECK_INT(cases, 7);
     free(all);
 }
 
@@ -298,6 +298,9 @@ int main(void) {
         make_folder("qwen2.5-instruct", qwen, false, "{\"eos_token\": \"<|im_end|>\", \"pad_token\": \"<|endoftext|>\", "
                     "\"bos_token\": null, \"add_bos_token\": false}",
                     "qwen2.5-instruct.jinja", "{\"bos_token_id\": 151643, \"eos_token_id\": [151645, 151643]}");
+        make_folder("qwen2.5-math", qwen, false, "{\"eos_token\": \"<|im_end|>\", \"pad_token\": \"<|endoftext|>\", "
+                    "\"bos_token\": null, \"add_bos_token\": false}",
+                    "qwen2.5-math.jinja", "{\"bos_token_id\": 151643, \"eos_token_id\": [151645, 151643]}");
         make_folder("r1-distill-qwen", qwen, true, FOLDER_R1_CONFIG, FOLDER_R1_TEMPLATE,
                     "{\"bos_token_id\": 151646, \"eos_token_id\": 151643}");
         make_folder("qwen3", qwen, false, "{\"eos_token\": \"<|im_end|>\", \"pad_token\": \"<|endoftext|>\", "

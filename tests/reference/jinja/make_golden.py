@@ -7,7 +7,7 @@ byte for byte to tests/data/jinja/golden.jsonl.
 
 Each line: {"name", "file" (a template under tests/data/jinja/) or "template" (its text), "vars",
 and "text" (the rendering) or "error" (jinja2's message) with "raised": true when it came from
-raise_exception}. The real templates are the published ones of the Qwen2 / Qwen2.5 / Qwen3 /
+raise_exception}. The real templates are the published ones of the Qwen2 / Qwen2.5 / Qwen2.5-Math / Qwen3 /
 QwQ, DeepSeek-R1-Distill, Llama-3.2 / 3.3, Mistral-Nemo / Small-3.2 and Gemma-2 checkpoints
 (tests/data/jinja/templates/); the small ones below exercise one construct each.
 """
@@ -95,6 +95,7 @@ BUILTIN = {"builtin_tool_call": [SYS, U1, A_BUILTIN, {"role": "ipython", "conten
 FAMILIES = {  # template file → special tokens as transformers passes them (special_tokens_map)
     "qwen2-instruct.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
     "qwen2.5-instruct.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+    "qwen2.5-math.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
     "qwen3.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
     "qwq-32b.jinja": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
     "deepseek-r1-distill-qwen.jinja": {"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"},
@@ -105,7 +106,7 @@ FAMILIES = {  # template file → special tokens as transformers passes them (sp
     "mistral-small-3.2-24b-instruct-2506.jinja": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
     "gemma-2-it.jinja": {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"},
 }
-WITH_TOOLS = {"qwen2.5-instruct.jinja", "qwen3.jinja", "qwq-32b.jinja", "llama-3.2-instruct.jinja", "llama-3.3-instruct.jinja",
+WITH_TOOLS = {"qwen2.5-instruct.jinja", "qwen2.5-math.jinja", "qwen3.jinja", "qwq-32b.jinja", "llama-3.2-instruct.jinja", "llama-3.3-instruct.jinja",
               "mistral-nemo-instruct-2407.jinja", "mistral-small-3.2-24b-instruct-2506.jinja"}
 # Its default system prompt holds today's date (strftime_now): only conversations with a system
 # message of their own are deterministic.

@@ -30,6 +30,11 @@ FIXTURES = {
     "qwen2.5-instruct": {"template": "qwen2.5-instruct.jinja",
                          "tokens": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
                          "added": QWEN_ADDED},
+    # Qwen/Qwen2.5-Math-7B-Instruct: the template writes its own default system turn (step by step,
+    # \\boxed{}) where Qwen2.5-Instruct's names Qwen; eos_token_id [151645, 151643]
+    "qwen2.5-math": {"template": "qwen2.5-math.jinja",
+                     "tokens": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+                     "added": QWEN_ADDED},
     # deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B: add_bos_token true, eos_token_id 151643
     "r1-distill-qwen": {"template": "deepseek-r1-distill-qwen.jinja",
                         "tokens": {"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"},
@@ -47,6 +52,7 @@ MATH_SYS = "Please reason step by step, and put your final answer within \\boxed
 CASES = [
     ("qwen2.5-instruct", None, {}, P1),
     ("qwen2.5-instruct", MATH_SYS, {}, P2),
+    ("qwen2.5-math", None, {}, P2),
     ("r1-distill-qwen", None, {}, P1),
     ("r1-distill-qwen", "You are a careful mathematician.", {}, P2),
     ("qwen3", None, {}, P1),
