@@ -162,6 +162,10 @@ int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, inf
     bool bon = kind == INFER_BEST_OF_N, gen = kind == INFER_GENERATE;
     for (int i = 0; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (bon && !strcmp(k, "--trajectory-separator")) {
+            p->prm_traj_sep = true;
+            continue;
+        }
         if (!v || strncmp(k, "--", 2) != 0) {
             fprintf(stderr, "fluxrl %s: unexpected argument '%s'; see 'fluxrl %s --help'\n", cmd, k, cmd);
             return FX_EXIT_INPUT;
@@ -177,6 +181,7 @@ int cli_parse_infer(const char *cmd, infer_kind kind, int argc, char **argv, inf
         else if (!strcmp(k, "--answer-key")) p->data.answer_key = v;
         else if (!strcmp(k, "--chat")) p->chat = v;
         else if (!strcmp(k, "--system")) p->system = v;
+        else if (!strcmp(k, "--prm-system") && bon) p->prm_system = v;
         else if (!strcmp(k, "--chat-vars")) p->chat_vars = v;
         else if (!strcmp(k, "--backend")) p->backend = v;
         else if (!strcmp(k, "--precision")) p->precision = v;

@@ -66,13 +66,8 @@ int cmd_prm_score(int argc, char **argv) {
     fx_err err;
     int rc = prm_load(&p, dir, be, (float)alpha, &err);
     bool loaded = rc == 0;
-    if (!rc && (traj_sep || system) && p.readout != PRM_CLASS2)
-        rc = fx_errf(&err, "fluxrl prm-score: --trajectory-separator and --system apply to a 2-class PRM; %s has a scalar head", dir);
-    else if (!rc && system && p.input != PRM_INPUT_TEMPLATE)
-        rc = fx_errf(&err, "fluxrl prm-score: --system: %s is read in fluxrl's own layout, not through a chat template", dir);
+    if (!rc) rc = prm_ask(&p, dir, traj_sep, system, "fluxrl prm-score: --trajectory-separator / --system", &err);
     if (!rc) {
-        p.traj_sep = p.traj_sep || traj_sep;
-        p.system = system;
         if (p.readout == PRM_SCALAR)
             fx_info("%s: the trajectory reward is the PRM's own score; the step rewards are fluxrl's extension", dir);
         rc = prm_input_each(input, tok_path, p.tok, score_one, &p, &err);

@@ -136,10 +136,15 @@ static int write_h5(const pool *p, const int64_t *idx, int64_t k, const char *in
 int cmd_select(int argc, char **argv) {
     const char *be_kind, *be_precision;
     if (cli_take_backend("select", &argc, argv, &be_kind, &be_precision)) return FX_EXIT_INPUT;
-    const char *dir = NULL, *input = NULL, *out = NULL, *tok_path = NULL;
+    const char *dir = NULL, *input = NULL, *out = NULL, *tok_path = NULL, *system = NULL;
+    bool traj_sep = false;
     double alpha = 1.0, topk = -1;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--trajectory-separator")) {
+            traj_sep = true;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "fluxrl select: unexpected argument '%s'; see 'fluxrl select --help'\n", argv[i]);
             return FX_EXIT_INPUT;
@@ -149,6 +154,7 @@ int cmd_select(int argc, char **argv) {
         else if (!strcmp(argv[i - 1], "--input")) input = v;
         else if (!strcmp(argv[i - 1], "--out")) out = v;
         else if (!strcmp(argv[i - 1], "--tokenizer")) tok_path = v;
+        else if (!strcmp(argv[i - 1], "--system")) system = v;
         else if (!strcmp(argv[i - 1], "--alpha") || !strcmp(argv[i - 1], "--top-k")) {
             char *end;
             double x = strtod(v, &end);
@@ -178,6 +184,8 @@ int cmd_select(int argc, char **argv) {
     pool p = {.prm = &prm};
     fx_err err;
     int rc = prm_load(&prm, dir, be, (float)alpha, &err);
+    if (!rc && (rc = prm_ask(&prm, dir, traj_sep, system, "fluxrl select: --trajectory-separator / --system", &err)))
+        prm_free(&prm);
     if (!rc) {
         p.scalar = prm.readout == PRM_SCALAR;
         rc = prm_input_each(input, tok_path, prm.tok, add_trace, &p, &err);

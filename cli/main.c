@@ -142,15 +142,17 @@ const cli_command cli_commands[] = {
      "each rank needs, then exits without training (docs/launch.md).\n", cmd_prm_train},
     {"select", "keep the k traces of a pool that a PRM scores best (data selection for SFT)",
      "usage: fluxrl select --prm DIR --input POOL.jsonl|POOL.h5 --top-k K --out FILE.jsonl|FILE.h5\n"
-     "                     [--alpha A] [--tokenizer PATH] [--backend cpu|cuda] [--precision bf16|fp32]\n"
+     "                     [--alpha A] [--tokenizer PATH] [--trajectory-separator] [--system TEXT]\n"
+     "                     [--backend cpu|cuda] [--precision bf16|fp32]\n"
      "Scores every trace of POOL with the PRM in DIR like fluxrl prm-score (r^ = mean step reward\n"
-     "+ A * trajectory reward) and keeps the K best, best first (ties: input order). JSONL output\n"
+     "+ A * trajectory reward; --trajectory-separator and --system as there) and keeps the K best, best first (ties: input order). JSONL output\n"
      "has one line {\"problem\", \"response\", \"score\", \"step_rewards\", \"trajectory_reward\",\n"
      "\"index\"} per kept trace, which fluxrl sft trains on with sft.data=FILE; an HDF5 output (from\n"
      "an HDF5 pool) is a trace store with the PRM's rewards attached. Written to FILE.tmp, renamed\n"
      "when complete.\n", cmd_select},
     {"best-of-n", "Best-of-N with a PRM next to mean pass@1, majority vote and pass@N",
      "usage: fluxrl best-of-n --policy DIR --prm DIR [--prm DIR ...] [--n N] [--alpha A] [--out SAMPLES.jsonl]\n"
+     "                        [--trajectory-separator] [--prm-system TEXT]\n"
      "                        [the data, sampling and batching options of fluxrl eval]\n"
      "Samples N responses (default 16, temperature 1 unless --temperature) to each problem with\n"
      "the policy, scores each with the PRM and keeps the one with the best r^. Prints one JSON line\n"
@@ -159,7 +161,8 @@ const cli_command cli_commands[] = {
      "and within_auroc: how often a right sample outscores a wrong one of the same problem.\n"
      "On the built-in task a PRM's last line also has the AUROC of its step rewards against the\n"
      "checker's step labels. --out writes every sample as {\"problem\", \"response\", \"sample\",\n"
-     "\"correct\", \"score\" (the first PRM's)} (JSONL).\n", cmd_best_of_n},
+     "\"correct\", \"score\" (the first PRM's)} (JSONL). --trajectory-separator and --prm-system are\n"
+     "prm-score's --trajectory-separator and --system, for every PRM (--system is the policy's).\n", cmd_best_of_n},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
      "usage: fluxrl model info DIR [--batch B] [--seq T] [--ranks N]\n"

@@ -523,8 +523,14 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
     char tmp[4200];
     memset(res, 0, sizeof *res);
     if (run_open(&r, p, INFER_BEST_OF_N, err)) goto done;
-    for (; nloaded < p->nprm; nloaded++)
+    for (; nloaded < p->nprm; nloaded++) {
         if (prm_load(&prm[nloaded], p->prm[nloaded], r.be, (float)p->alpha, err)) goto done;
+        if (prm_ask(&prm[nloaded], p->prm[nloaded], p->prm_traj_sep, p->prm_system,
+                    "fluxrl best-of-n: --trajectory-separator / --prm-system", err)) {
+            prm_free(&prm[nloaded]);
+            goto done;
+        }
+    }
     correct = fx_calloc((size_t)r.rows, sizeof *correct);
     extracted = fx_calloc((size_t)r.rows, sizeof *extracted);
     for (int q = 0; q < p->nprm; q++) sc[q].score = fx_malloc((size_t)r.rows * sizeof *sc[q].score);

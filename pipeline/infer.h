@@ -46,6 +46,8 @@ typedef struct {
     const char *prm[INFER_MAX_PRMS]; // best-of-n: the PRMs' folders
     int nprm;
     double alpha; // best-of-n: r^ = mean step + alpha * trajectory
+    bool prm_traj_sep;      // best-of-n: fluxrl's trajectory separator asked of every PRM (prm_ask)
+    const char *prm_system; // best-of-n: a system turn for every PRM's template (NULL: its default)
 } infer_params;
 
 typedef enum { INFER_EVAL, INFER_GENERATE, INFER_BEST_OF_N } infer_kind;

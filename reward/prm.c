@@ -97,6 +97,17 @@ int prm_open_unloaded(prm_scorer *p, const char *dir, float alpha, fx_err *err) 
     return finish_open(p, dir, err);
 }
 
+int prm_ask(prm_scorer *p, const char *dir, bool traj_sep, const char *system, const char *who, fx_err *err) {
+    if ((traj_sep || system) && p->readout != PRM_CLASS2)
+        return fx_errf(err, "%s: the trajectory separator and the system turn apply to a 2-class PRM; %s has a scalar head",
+                       who, dir);
+    if (system && p->input != PRM_INPUT_TEMPLATE)
+        return fx_errf(err, "%s: a system turn: %s is read in fluxrl's own layout, not through a chat template", who, dir);
+    p->traj_sep = p->traj_sep || traj_sep;
+    p->system = system;
+    return 0;
+}
+
 void prm_free(prm_scorer *p) {
     model_free(&p->m); // the model, its layout alone (prm_open_unloaded), or nothing
     tok_free(p->tok);

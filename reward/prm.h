@@ -45,6 +45,10 @@ typedef struct {
 // may set traj_sep or system after loading. Bad folders: -1 with err naming the file.
 int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_err *err);
 void prm_free(prm_scorer *p);
+// What a caller asks of a loaded PRM beyond its folder's reading: fluxrl's trajectory separator
+// (one more <extra_0>) and a system turn for its chat template. Both need a 2-class PRM, the
+// system turn one read through its template; otherwise -1 with err naming who asked and dir.
+int prm_ask(prm_scorer *p, const char *dir, bool traj_sep, const char *system, const char *who, fx_err *err);
 // What prm_load reads and checks but the weights (--dry-run): the tokenizer, config.json with
 // every tensor of the checkpoint checked (model_check_files), the read-out and the input layout;
 // p->m holds the layout alone (nothing can be scored). prm_free releases it.

@@ -98,6 +98,12 @@ cp -r "$lm" "$tmp/raises" && printf "{{ raise_exception('no prompts here') }}" >
 row 2 "--chat = auto: $tmp/raises/chat_template.jinja: line 1: raise_exception: no prompts here" "a chat template that raises" -- "$fx" eval --model "$tmp/raises"
 cp -r "$lm" "$tmp/badgen" && printf '{"eos_token_id": [286, "<|im_end|>"]}' >"$tmp/badgen/generation_config.json"
 row 2 "badgen/generation_config.json: eos_token_id[1]: expected a token id (an integer >= 0)" "generation_config.json's eos_token_id" -- "$fx" eval --model "$tmp/badgen"
+# A missing eos: one the vocabulary lacks; none at all, under a template that writes no end of turn.
+cp -r "$lm" "$tmp/eosgone" && /usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["eos_token"] = "<|eot|>"; json.dump(c, open(p, "w"))' "$tmp/eosgone/tokenizer_config.json"
+row 2 "eosgone/tokenizer_config.json: eos_token: '<|eot|>' is not a token of the tokenizer" "an eos_token the vocabulary lacks" -- "$fx" eval --model "$tmp/eosgone"
+cp -r "$lm" "$tmp/noeos" && /usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); del c["eos_token"]; json.dump(c, open(p, "w"))' "$tmp/noeos/tokenizer_config.json"
+printf '{{ messages[0].content }}' >"$tmp/noeos/chat_template.jinja"
+row 2 "noeos: the chat template writes no special token after an assistant turn and tokenizer_config.json names no eos_token: nothing would end a response" "no eos and no end of turn" -- "$fx" eval --model "$tmp/noeos"
 row 2 "task.chat_vars: expected a JSON object of template variables" "task.chat_vars not an object" -- "$fx" sft "$src/configs/demo.json" --set "run.out_dir=$tmp/runs" --set "task.chat_vars=[1]"
 
 # --- datasets ---

@@ -40,6 +40,34 @@ assert all(a["score"] >= b["score"] for a, b in zip(top, top[1:]))
 expect_run 0 "k above the pool keeps all" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 99 --out "$tmp/all.jsonl"
 expect_run 0 "5 lines" -- test "$(wc -l <"$tmp/all.jsonl")" -eq 5
 expect_run 0 "select with the scalar read-out" -- "$fx" select --prm "$tmp/m/scalar" --input "$tmp/pool.jsonl" --top-k 2 --out "$tmp/s.jsonl" --alpha 0.5
+# A 2-class PRM read as released (no "fluxrl_prm" in config.json: its chat template, no trajectory
+# separator): select takes prm-score's --trajectory-separator and --system and scores as it does.
+cp -r "$tmp/m/class2" "$tmp/released"
+/usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); del c["fluxrl_prm"]; json.dump(c, open(p, "w"))' "$tmp/released/config.json"
+ask=(--trajectory-separator --system "Check each step.")
+expect_run 0 "prm-score a released PRM, asked for the separator and a system turn" -- "$fx" prm-score --prm "$tmp/released" --input "$tmp/pool.jsonl" "${ask[@]}"
+asked=$out
+expect_run 0 "prm-score a released PRM as released" -- "$fx" prm-score --prm "$tmp/released" --input "$tmp/pool.jsonl"
+plain=$out
+expect_run 0 "select with --trajectory-separator --system" -- "$fx" select --prm "$tmp/released" --input "$tmp/pool.jsonl" --top-k 5 --out "$tmp/asked.jsonl" "${ask[@]}"
+expect_run 0 "select's scores are prm-score's under the same asks, and the asks change them" -- /usr/bin/python3 -c '
+import json, sys
+asked = [json.loads(l) for l in sys.argv[1].splitlines()]
+plain = [json.loads(l) for l in sys.argv[2].splitlines()]
+top = {t["index"]: t for t in map(json.loads, open(sys.argv[3]))}
+assert len(top) == len(asked) == 5
+for i, s in enumerate(asked):
+    assert abs(top[i]["score"] - s["score"]) < 1e-5 and abs(top[i]["trajectory_reward"] - s["trajectory_reward"]) < 1e-5, (top[i], s)
+assert all(abs(a["score"] - p["score"]) > 1e-6 for a, p in zip(asked, plain)), (asked, plain)
+' "$asked" "$plain" "$tmp/asked.jsonl"
+expect_run 2 "select --system on a PRM read in fluxrl's layout" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 2 --out "$tmp/x.jsonl" --system "S"
+expect_contains "$err" "fluxrl select: --trajectory-separator / --system: a system turn: $tmp/m/class2 is read in fluxrl's own layout" "its message"
+expect_run 2 "select --trajectory-separator on a scalar PRM" -- "$fx" select --prm "$tmp/m/scalar" --input "$tmp/pool.jsonl" --top-k 2 --out "$tmp/x.jsonl" --trajectory-separator
+expect_contains "$err" "apply to a 2-class PRM; $tmp/m/scalar has a scalar head" "its message"
+small_bon=(best-of-n --policy "$tmp/m/lm" --ops 1 --digits 1 --problems 2 --max-new 8 --n 2 --seed 2)
+expect_run 0 "best-of-n asks a released PRM for the separator and a system turn" -- "$fx" "${small_bon[@]}" --prm "$tmp/released" --trajectory-separator --prm-system "Check each step."
+expect_run 2 "best-of-n --prm-system on a scalar PRM" -- "$fx" "${small_bon[@]}" --prm "$tmp/m/scalar" --prm-system "S"
+expect_contains "$err" "fluxrl best-of-n: --trajectory-separator / --prm-system: the trajectory separator and the system turn apply to a 2-class PRM" "its message"
 
 # fluxrl sft trains on the selection (sft.data).
 small=(--set "run.out_dir=$tmp" --set model.hidden_size=32 --set model.layers=1 --set model.heads=2 --set model.kv_heads=1
