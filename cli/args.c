@@ -124,36 +124,19 @@ static bool infer_number(infer_params *p, const char *k, double x) {
     return true;
 }
 
-// --experts DIR,DIR,... and --preference W,W,...: the list split in place at its commas.
+// --experts DIR,DIR,... (split in place) and --preference W,W,...
 static int take_list(const char *cmd, const char *k, char *v, infer_params *p) {
     bool experts = !strcmp(k, "--experts");
-    int n = 0;
-    for (char *item = v;; n++) {
-        char *comma = strchr(item, ',');
-        if (comma) *comma = '\0';
-        if (n == INFER_MAX_EXPERTS) {
-            fprintf(stderr, "fluxrl %s: %s: expected at most %d entries\n", cmd, k, INFER_MAX_EXPERTS);
-            return FX_EXIT_INPUT;
-        }
-        char *end;
-        if (experts) {
-            p->experts[n] = item;
-        } else {
-            p->preference[n] = strtof(item, &end);
-            if (end == item || *end) {
-                fprintf(stderr, "fluxrl %s: %s: weight %d: expected a number, got '%s'\n", cmd, k, n + 1, item);
-                return FX_EXIT_INPUT;
-            }
-        }
-        if (experts && !item[0]) {
-            fprintf(stderr, "fluxrl %s: %s: entry %d: expected a folder, got an empty name\n", cmd, k, n + 1);
-            return FX_EXIT_INPUT;
-        }
-        if (!comma) break;
-        item = comma + 1;
+    char *items[INFER_MAX_EXPERTS];
+    fx_err err;
+    int n = experts ? fx_split_list(k, v, v, strlen(v) + 1, items, INFER_MAX_EXPERTS, &err)
+                    : fx_parse_floats(k, v, p->preference, INFER_MAX_EXPERTS, &err);
+    if (n < 0) {
+        fprintf(stderr, "fluxrl %s: %s\n", cmd, err.msg);
+        return FX_EXIT_INPUT;
     }
-    if (experts) p->nexperts = n + 1;
-    else p->npref = n + 1;
+    for (int i = 0; experts && i < n; i++) p->experts[i] = items[i];
+    *(experts ? &p->nexperts : &p->npref) = n;
     return 0;
 }
 

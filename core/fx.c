@@ -98,6 +98,38 @@ const char *fx_json_find_nul(const char *text, size_t len) {
     return NULL;
 }
 
+int fx_split_list(const char *key, const char *text, char *buf, size_t cap, char **items, int max, fx_err *err) {
+    size_t len = strlen(text);
+    if (len + 1 > cap) return fx_errf(err, "%s: expected at most %zu characters, got %zu", key, cap - 1, len);
+    memmove(buf, text, len + 1);
+    int n = 0;
+    for (char *s = buf;; n++) {
+        char *comma = strchr(s, ',');
+        if (comma) *comma = '\0';
+        if (!s[0]) return fx_errf(err, "%s: item %d: expected a value, got an empty one", key, n + 1);
+        if (n == max) return fx_errf(err, "%s: expected at most %d items", key, max);
+        items[n] = s;
+        if (!comma) return n + 1;
+        s = comma + 1;
+    }
+}
+
+int fx_parse_floats(const char *key, const char *text, float *w, int max, fx_err *err) {
+    size_t cap = strlen(text) + 1;
+    char *buf = fx_malloc(cap), **items = fx_malloc((size_t)(max > 0 ? max : 1) * sizeof *items);
+    int n = fx_split_list(key, text, buf, cap, items, max, err);
+    for (int i = 0; i < n; i++) {
+        char *end;
+        w[i] = strtof(items[i], &end);
+        if (end == items[i] || *end) {
+            n = fx_errf(err, "%s: item %d: expected a number, got \"%s\"", key, i + 1, items[i]);
+            break;
+        }
+    }
+    free(buf), free(items);
+    return n;
+}
+
 char *fx_read_file(const char *path, size_t *len, fx_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {

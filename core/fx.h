@@ -85,6 +85,15 @@ int fx_mkdir_p(const char *path, fx_err *err);
 // fx_write_file_atomic writes (a run's config.json).
 int fx_write_text_in(const char *dir, const char *name, const char *text, fx_err *err);
 
+// Splits text, a comma-separated list, into at most max items, none empty: text is copied into
+// buf (cap bytes; buf may be text itself, to split it in place) and each comma becomes a NUL,
+// items[i] pointing into buf. Returns the count, or -1 with err naming key (too long, too many
+// items, an empty one).
+int fx_split_list(const char *key, const char *text, char *buf, size_t cap, char **items, int max, fx_err *err);
+// The numbers of a comma-separated list into w[0..n), at most max of them (fx_split_list, then
+// strtof); n, or -1 with err naming key and the item that is not a number.
+int fx_parse_floats(const char *key, const char *text, float *w, int max, fx_err *err);
+
 // Monotonic clock in seconds (for durations; never the wall-clock time of day).
 double fx_time_now(void);
 

@@ -179,7 +179,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     int K = 0, mb = (int)c->grpo.minibatch, maxT = (int)c->model.max_seq;
     if (pipe_job_check_config(c, err)) goto out;
     if (c->pcm.experts[0]) { // a PCM policy: the experts, their tokenizer, the PCM
-        K = pipe_split_list("pcm.experts", c->pcm.experts, j.expert_buf, sizeof j.expert_buf, j.expert_paths,
+        K = fx_split_list("pcm.experts", c->pcm.experts, j.expert_buf, sizeof j.expert_buf, j.expert_paths,
                             ROLLOUT_MERGE_MAX_EXPERTS, err);
         for (int i = 0; i < K; i++) {
             model_head eh;

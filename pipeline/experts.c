@@ -36,31 +36,9 @@ int pipe_experts_load(const char *const *paths, int K, const backend *be, const 
     return 0;
 }
 
-int pipe_split_list(const char *key, const char *text, char *buf, size_t cap, char **items, int max, fx_err *err) {
-    size_t len = strlen(text);
-    if (len + 1 > cap) return fx_errf(err, "%s: expected at most %zu characters, got %zu", key, cap - 1, len);
-    memcpy(buf, text, len + 1);
-    int n = 0;
-    for (char *s = buf;; n++) {
-        char *comma = strchr(s, ',');
-        if (comma) *comma = '\0';
-        if (!s[0]) return fx_errf(err, "%s: item %d: expected a value, got an empty one", key, n + 1);
-        if (n == max) return fx_errf(err, "%s: expected at most %d items", key, max);
-        items[n] = s;
-        if (!comma) return n + 1;
-        s = comma + 1;
-    }
-}
-
 int pipe_parse_preference(const char *key, const char *text, int K, float *w, fx_err *err) {
-    char buf[1024], *items[ROLLOUT_MERGE_MAX_EXPERTS];
-    int n = pipe_split_list(key, text, buf, sizeof buf, items, ROLLOUT_MERGE_MAX_EXPERTS, err);
+    int n = fx_parse_floats(key, text, w, ROLLOUT_MERGE_MAX_EXPERTS, err);
     if (n < 0) return -1;
     if (n != K) return fx_errf(err, "%s: expected %d weights (one per expert of pcm.experts), got %d", key, K, n);
-    for (int i = 0; i < n; i++) {
-        char *end;
-        w[i] = strtof(items[i], &end);
-        if (end == items[i] || *end) return fx_errf(err, "%s: weight %d: expected a number, got \"%s\"", key, i + 1, items[i]);
-    }
     return rollout_merge_check_pref(w, K, key, err);
 }

@@ -14,11 +14,6 @@
 int pipe_experts_load(const char *const *paths, int K, const backend *be, const tok_tokenizer *tok, model *const *out,
                       fx_err *err);
 
-// Splits `text`, a comma-separated list, into at most max items: copied into buf (cap bytes),
-// items[i] pointing into it. Returns the count, or -1 with err naming `key` (too many, an empty
-// item, too long).
-int pipe_split_list(const char *key, const char *text, char *buf, size_t cap, char **items, int max, fx_err *err);
-
 // Parses K weights "w1,w2,..." of `key` into w: K of them, each finite and >= 0, summing to 1
 // within 1e-6 (rollout_merge_check_pref). Returns -1 with err naming key otherwise.
 int pipe_parse_preference(const char *key, const char *text, int K, float *w, fx_err *err);

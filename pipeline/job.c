@@ -50,7 +50,7 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
     if (c->pcm.experts[0]) { // a PCM policy (docs/pcm.md)
         char buf[4096], *items[ROLLOUT_MERGE_MAX_EXPERTS];
         float w[ROLLOUT_MERGE_MAX_EXPERTS];
-        int K = pipe_split_list("pcm.experts", c->pcm.experts, buf, sizeof buf, items, ROLLOUT_MERGE_MAX_EXPERTS, err);
+        int K = fx_split_list("pcm.experts", c->pcm.experts, buf, sizeof buf, items, ROLLOUT_MERGE_MAX_EXPERTS, err);
         if (K < 0 || (c->pcm.preference[0] && pipe_parse_preference("pcm.preference", c->pcm.preference, K, w, err)))
             return -1;
         if (c->grpo.kl_beta > 0)
@@ -123,7 +123,7 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, pipe_job_para
 // rank reads only the first's config for the vocabulary), and the policy, their PCM (model.path or
 // a new one), checked to fit them (rollout_merge_check).
 static int open_pcm(pipe_job *j, const fx_config *c, const policy_params *pp, unsigned roles, fx_err *err) {
-    int K = pipe_split_list("pcm.experts", c->pcm.experts, j->expert_buf, sizeof j->expert_buf, j->expert_paths,
+    int K = fx_split_list("pcm.experts", c->pcm.experts, j->expert_buf, sizeof j->expert_buf, j->expert_paths,
                             ROLLOUT_MERGE_MAX_EXPERTS, err);
     if (K < 0) return -1;
     j->K = K;

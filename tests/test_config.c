@@ -247,6 +247,35 @@ static void test_doc(void) {
     CHECK_INT(cfg_edit_distance("same", "same"), 0);
 }
 
+// fx_split_list / fx_parse_floats: the one comma-list reader of the CLI (--experts, --preference,
+// merge --weights) and the config (pcm.experts, pcm.preference).
+static void test_lists(void) {
+    char buf[64], *items[3];
+    fx_err err;
+    CHECK_INT(fx_split_list("k", "a,bb,c", buf, sizeof buf, items, 3, &err), 3);
+    CHECK_STR(items[0], "a");
+    CHECK_STR(items[1], "bb");
+    CHECK_STR(items[2], "c");
+    char in_place[] = "x,y";
+    CHECK_INT(fx_split_list("k", in_place, in_place, sizeof in_place, items, 3, &err), 2);
+    CHECK(items[0] == in_place && !strcmp(items[1], "y"));
+    CHECK_INT(fx_split_list("k", "a,b,c,d", buf, sizeof buf, items, 3, &err), -1);
+    CHECK_STR(err.msg, "k: expected at most 3 items");
+    CHECK_INT(fx_split_list("k", "a,,b", buf, sizeof buf, items, 3, &err), -1);
+    CHECK_STR(err.msg, "k: item 2: expected a value, got an empty one");
+    CHECK_INT(fx_split_list("k", "", buf, sizeof buf, items, 3, &err), -1);
+    CHECK_STR(err.msg, "k: item 1: expected a value, got an empty one");
+    CHECK_INT(fx_split_list("k", "abcdefgh", buf, 8, items, 3, &err), -1);
+    CHECK_STR(err.msg, "k: expected at most 7 characters, got 8");
+    float w[3];
+    CHECK_INT(fx_parse_floats("w", "0.25,1e-1,-2", w, 3, &err), 3);
+    CHECK(w[0] == 0.25f && w[1] == 0.1f && w[2] == -2.0f);
+    CHECK_INT(fx_parse_floats("w", "0.5,x", w, 3, &err), -1);
+    CHECK_STR(err.msg, "w: item 2: expected a number, got \"x\"");
+    CHECK_INT(fx_parse_floats("w", "1 ,2", w, 3, &err), -1);
+    CHECK_STR(err.msg, "w: item 1: expected a number, got \"1 \"");
+}
+
 int main(void) {
     test_defaults();
     test_valid();
@@ -256,5 +285,6 @@ int main(void) {
     test_overrides();
     test_round_trip_and_write();
     test_doc();
+    test_lists();
     return test_summary("test_config");
 }
