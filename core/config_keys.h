@@ -264,6 +264,21 @@
       "the first expert's tokenizer and chat template are the run's. Empty: the policy is model.path.") \
     X(pcm, preference, STR, "", "",                                                            \
       "The preference of every prompt, K weights on the simplex (\"0.7,0.3\"); empty: each prompt's own, " \
-      "drawn uniformly from the simplex from run.seed and the problem. Evaluation uses it, or 1/K each.")
+      "drawn uniformly from the simplex from run.seed and the problem. Evaluation uses it, or 1/K each.") \
+    X(pcm, reward, ENUM, "scalar", "scalar|bt",                                                \
+      "How the reward depends on the preference. `scalar`: one reward (reward.outcome, the mix) whatever the " \
+      "preference. `bt`: reward.command or reward.plugin also returns one reward per expert's dimension " \
+      "(\"rewards\": [r_1, ..., r_K]); each is Bradley-Terry-normalised against the problem's reference " \
+      "response, r~_i = sigmoid(r_i(y) - r_i(y_ref)), and R = sum_i w_i r~_i takes the outcome's place " \
+      "(arXiv 2407.04181).")                                                                    \
+    X(pcm, reference, ENUM, "model", "model|data|none",                                        \
+      "The reference response y_ref of pcm.reward = bt. `model`: pcm.reference_model's greedy response to " \
+      "the problem, decoded on the reward ranks; `data`: the grpo.data line's pcm.reference_key; `none`: " \
+      "no reference, r~_i = sigmoid(r_i(y)) (fluxrl's extension).")                             \
+    X(pcm, reference_model, STR, "", "",                                                       \
+      "The reference policy of pcm.reference = model (a Hugging Face folder with the experts' tokenizer, " \
+      "e.g. the model the experts were tuned from); empty: the first expert.")                   \
+    X(pcm, reference_key, STR, "reference", "",                                                \
+      "The grpo.data key that holds each problem's reference response (pcm.reference = data).")
 
 #endif

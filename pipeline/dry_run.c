@@ -241,6 +241,23 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     } else if (!strcmp(c->reward.outcome, "command"))
         fprintf(o, "reward     outcome from the command %s (not started by a dry run)\n", c->reward.command);
     else fprintf(o, "reward     outcome from the built-in verifier\n");
+    if (K && !strcmp(c->pcm.reward, "bt")) { // the reference response of each problem
+        fprintf(o, "reward     pcm.reward bt: %d dimensions (\"rewards\"), each sigmoid(r_i(y) - r_i(y_ref)), weighed by "
+                   "the problem's preference\n", K);
+        if (!strcmp(c->pcm.reference, "model")) {
+            const char *path = c->pcm.reference_model[0] ? c->pcm.reference_model : j.expert_paths[0];
+            model_config rmc;
+            model_head rh;
+            if (model_check_dir(path, err) || model_check_files(path, &rmc, &rh, err) ||
+                tok_check_vocab(j.tok, rmc.vocab_size, path, err))
+                goto out;
+            describe_model(o, "reference", path, &rmc, rh);
+            fprintf(o, "reference  its greedy response to each problem, decoded on the reward ranks\n");
+        } else if (!strcmp(c->pcm.reference, "data")) {
+            if (pipe_job_reference_texts(&j, c, err)) goto out;
+            fprintf(o, "reference  grpo.data's \"%s\" of each problem (all %d present)\n", c->pcm.reference_key, j.ndata);
+        } else fprintf(o, "reference  none: r_i(y_ref) = 0 (fluxrl's extension)\n");
+    }
     fprintf(o, "first prompts of the training stream (as the policy reads them):\n");
     int maxlen = 0;
     for (int i = 0; i < DRY_PROMPTS; i++) {
@@ -286,6 +303,8 @@ out:
     reward_plugin_close(plugin);
     if (prm_open) prm_free(&ps);
     if (j.task_ready) sft_task_free(&j.task);
+    for (int i = 0; j.bt_text && i < j.ndata; i++) free(j.bt_text[i]);
+    free(j.bt_text);
     if (j.data) rollout_data_free(j.data, j.ndata);
     if (j.eval) rollout_data_free(j.eval, j.neval);
     tok_free(j.tok);

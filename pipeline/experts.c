@@ -19,20 +19,25 @@ static int32_t vocab_difference(const tok_tokenizer *a, const tok_tokenizer *b) 
     return tok_bos(a) != tok_bos(b) ? tok_bos(a) : tok_eos(a) != tok_eos(b) ? tok_eos(a) : -1;
 }
 
+int pipe_model_load_sharing(const char *path, const backend *be, const tok_tokenizer *tok, const char *tok_dir,
+                            model *out, fx_err *err) {
+    if (model_check_dir(path, err) || model_load(out, path, be, err)) return -1;
+    if (tok_check_vocab(tok, out->cfg.vocab_size, path, err)) return -1;
+    if (!strcmp(path, tok_dir)) return 0;
+    tok_tokenizer *t;
+    if (tok_load(&t, path, err)) return -1;
+    int32_t id = vocab_difference(tok, t);
+    tok_free(t);
+    if (id >= 0)
+        return fx_errf(err, "%s and %s: tokenizer: the models must share one tokenizer; token id %d differs", tok_dir,
+                       path, id);
+    return 0;
+}
+
 int pipe_experts_load(const char *const *paths, int K, const backend *be, const tok_tokenizer *tok, model *const *out,
                       fx_err *err) {
-    for (int i = 0; i < K; i++) {
-        if (model_check_dir(paths[i], err) || model_load(out[i], paths[i], be, err)) return -1;
-        if (tok_check_vocab(tok, out[i]->cfg.vocab_size, paths[i], err)) return -1;
-        if (!i) continue;
-        tok_tokenizer *t;
-        if (tok_load(&t, paths[i], err)) return -1;
-        int32_t id = vocab_difference(tok, t);
-        tok_free(t);
-        if (id >= 0)
-            return fx_errf(err, "%s and %s: tokenizer: experts must share one tokenizer; token id %d differs", paths[0],
-                           paths[i], id);
-    }
+    for (int i = 0; i < K; i++)
+        if (pipe_model_load_sharing(paths[i], be, tok, paths[0], out[i], err)) return -1;
     return 0;
 }
 

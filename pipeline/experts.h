@@ -8,9 +8,13 @@
 #include "../model/model.h"
 #include "../model/tok.h"
 
-// Loads paths[0..K) into out[i] (language models) and checks each against tok, the first expert's
-// tokenizer: its vocab_size fits it, and its own tokenizer has the same bytes and specialness for
-// every id (an error names both folders and the first id that differs).
+// Loads the language model at path into out and checks it reads tok's ids: its vocab_size fits tok,
+// and (unless path is tok_dir, where tok came from) its own tokenizer has the same bytes and
+// specialness for every id (an error names both folders and the first id that differs).
+int pipe_model_load_sharing(const char *path, const backend *be, const tok_tokenizer *tok, const char *tok_dir,
+                            model *out, fx_err *err);
+// Loads paths[0..K) into out[i], each checked against tok, the first expert's tokenizer, as
+// pipe_model_load_sharing checks.
 int pipe_experts_load(const char *const *paths, int K, const backend *be, const tok_tokenizer *tok, model *const *out,
                       fx_err *err);
 

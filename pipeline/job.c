@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "job.h"
 
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -58,8 +59,18 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
         if (c->grpo.entropy_beta > 0)
             return fx_errf(err, "grpo.entropy_beta: expected 0 with pcm.experts (the merged policy's entropy needs "
                                 "every expert's full rows at every token)");
+        bool bt = !strcmp(c->pcm.reward, "bt");
+        if (bt && !strcmp(outcome, "verifier"))
+            return fx_errf(err, "pcm.reward: \"bt\" takes the reward dimensions of reward.command or reward.plugin, "
+                                "but reward.outcome is \"verifier\"");
+        if (bt && !strcmp(c->pcm.reference, "data") && !c->grpo.data[0])
+            return fx_errf(err, "pcm.reference: \"data\" reads each problem's reference response from grpo.data, but "
+                                "it is empty (the built-in task has none: use \"model\")");
     } else if (c->pcm.preference[0])
         return fx_errf(err, "pcm.preference: a preference needs pcm.experts, the experts it weighs, but it is empty");
+    else if (!strcmp(c->pcm.reward, "bt"))
+        return fx_errf(err, "pcm.reward: \"bt\" weighs reward dimensions by a PCM's preference, but pcm.experts is "
+                            "empty");
     if (c->rollout.max_policy_lag > 0 && !c->grpo.recompute_old_logp)
         return fx_errf(err, "rollout.max_policy_lag: %lld needs grpo.recompute_old_logp = true (the ratio is taken "
                             "against the trainer's log-probs, the lag corrected by truncated importance weights)",
@@ -154,6 +165,36 @@ static int open_pcm(pipe_job *j, const fx_config *c, const policy_params *pp, un
     return 0;
 }
 
+// pcm.reward = bt on a scoring rank: the reference policy (pcm.reference = model, the experts'
+// tokenizer checked) or every grpo.data problem's reference response (= data, each line checked).
+static int open_bt(pipe_job *j, const fx_config *c, fx_err *err) {
+    const char *ref = c->pcm.reference;
+    j->bt_ref = !strcmp(ref, "data") ? PIPE_BT_REF_DATA : !strcmp(ref, "none") ? PIPE_BT_REF_NONE : PIPE_BT_REF_MODEL;
+    if (j->bt_ref == PIPE_BT_REF_MODEL) {
+        const char *path = c->pcm.reference_model[0] ? c->pcm.reference_model : j->expert_paths[0];
+        if (pipe_model_load_sharing(path, j->be, j->tok, j->expert_paths[0], &j->bt_model, err)) return -1;
+        j->bt_model_loaded = true;
+        if (j->bt_model.head != MODEL_HEAD_LM)
+            return fx_errf(err, "pcm.reference_model: %s is not a language model", path);
+    }
+    return j->bt_ref == PIPE_BT_REF_DATA ? pipe_job_reference_texts(j, c, err) : 0;
+}
+
+int pipe_job_reference_texts(pipe_job *j, const fx_config *c, fx_err *err) {
+    const char *key = c->pcm.reference_key;
+    j->bt_text = fx_calloc((size_t)j->ndata, sizeof *j->bt_text);
+    for (int i = 0; i < j->ndata; i++) {
+        cJSON *o = cJSON_Parse(j->data[i].meta ? j->data[i].meta : "{}");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+        if (cJSON_IsString(v)) j->bt_text[i] = fx_strdup(v->valuestring);
+        cJSON_Delete(o);
+        if (!j->bt_text[i])
+            return fx_errf(err, "%s: problem %d: expected a string \"%s\" (pcm.reference_key), the problem's reference "
+                                "response (pcm.reference = data)", c->grpo.data, i + 1, key);
+    }
+    return 0;
+}
+
 int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err) {
     memset(j, 0, sizeof *j);
     j->roles = roles, j->rank = w ? w->rank : -1;
@@ -210,6 +251,8 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     if (roles & PIPE_SCORE && j->g.outcome == PIPE_OUTCOME_PLUGIN &&
         reward_plugin_open(&j->plugin, c->reward.plugin, c->reward.plugin_args, err))
         return -1;
+    j->bt = j->K > 0 && !strcmp(c->pcm.reward, "bt");
+    if (roles & PIPE_SCORE && j->bt && open_bt(j, c, err)) return -1;
     return 0;
 }
 
@@ -222,6 +265,9 @@ void pipe_job_close(pipe_job *j) {
     if (j->policy.params_mem) model_free(&j->policy);
     for (int i = 0; i < j->K && j->experts_loaded; i++) model_free(&j->experts[i]);
     if (j->ref.params_mem) model_free(&j->ref);
+    if (j->bt_model_loaded) model_free(&j->bt_model);
+    for (int i = 0; j->bt_text && i < j->ndata; i++) free(j->bt_text[i]);
+    free(j->bt_text);
     if (j->has_prm) prm_free(&j->prm);
     reward_cmd_close(j->cmd);
     reward_plugin_close(j->plugin);
@@ -467,6 +513,7 @@ typedef struct {
     int32_t *ends;    // (n, MAX_PRM_STEPS)
     uint8_t *parts;   // (n, MAX_PRM_STEPS)
     int *nsteps;      // (n)
+    double *dims;     // (n, K): the reward dimensions (pcm.reward = bt), else NULL
 } external_batch;
 
 // One line per result that has an "info": RUN_DIR/reward_info.jsonl (reward_info.rN.jsonl on world rank N).
@@ -501,6 +548,7 @@ static void external_score(pipe_job *j, const trace_batch *in, external_batch *x
     x->ends = fx_malloc(rows * MAX_PRM_STEPS * sizeof *x->ends);
     x->parts = fx_malloc(rows * MAX_PRM_STEPS * sizeof *x->parts);
     x->nsteps = fx_calloc(rows, sizeof *x->nsteps);
+    x->dims = j->bt ? fx_calloc(rows * (size_t)j->K, sizeof *x->dims) : NULL;
     for (int i = 0; i < n; i++) {
         trace t = trace_batch_get(in, i);
         rollout_problem prob;
@@ -523,6 +571,7 @@ static void external_score(pipe_job *j, const trace_batch *in, external_batch *x
                                  : prob.meta ? prob.meta : "{}",
         };
         x->res[i].step = x->step + (size_t)i * MAX_PRM_STEPS;
+        if (j->bt) x->res[i].ndims = j->K, x->res[i].dims = x->dims + (size_t)i * j->K;
     }
     fx_err err;
     int rc = j->cmd ? reward_cmd_score(j->cmd, req, n, x->res, &err) : reward_plugin_score(j->plugin, req, n, x->res, &err);
@@ -544,7 +593,73 @@ static void external_score(pipe_job *j, const trace_batch *in, external_batch *x
 }
 
 static void external_free(external_batch *x) {
-    free(x->res), free(x->step), free(x->ends), free(x->parts), free(x->nsteps);
+    free(x->res), free(x->step), free(x->ends), free(x->parts), free(x->nsteps), free(x->dims);
+}
+
+// pcm.reward = bt: the reference response of each problem of `in` (in the order first seen), as a
+// trace of its own (sample -1), scored on the K dimensions by the external reward. Returns the
+// references' rewards, (problems, K), and uniq[i], trace i's problem; pcm.reference = none: zeros.
+static double *bt_reference_rewards(pipe_job *j, const trace_batch *in, int *uniq) {
+    int n = (int)in->n, K = j->K, nu = 0, max_new = j->p.max_new;
+    int64_t *groups = fx_malloc((size_t)(n ? n : 1) * sizeof *groups);
+    for (int i = 0; i < n; i++) {
+        int u = 0;
+        while (u < nu && groups[u] != in->group[i]) u++;
+        if (u == nu) groups[nu++] = in->group[i];
+        uniq[i] = u;
+    }
+    double *ref = fx_calloc((size_t)(nu ? nu : 1) * (size_t)K, sizeof *ref);
+    if (j->bt_ref == PIPE_BT_REF_NONE || !nu) {
+        free(groups);
+        return ref;
+    }
+    size_t rows = (size_t)nu;
+    tok_ids *prompts = fx_calloc(rows, sizeof *prompts), *texts = fx_calloc(rows, sizeof *texts);
+    const int32_t **pp = fx_malloc(rows * sizeof *pp);
+    int *plen = fx_malloc(rows * sizeof *plen), *len = fx_calloc(rows, sizeof *len);
+    int32_t *ids = fx_calloc(rows * (size_t)max_new, sizeof *ids), *finish = fx_calloc(rows, sizeof *finish);
+    float *lp = fx_calloc(rows * (size_t)max_new, sizeof *lp);
+    int longest = 0;
+    for (int u = 0; u < nu; u++) {
+        rollout_problem prob;
+        problem_of(j, groups[u], &prob);
+        prompt_ids(j, &prob, &prompts[u]);
+        pp[u] = prompts[u].ids, plen[u] = (int)prompts[u].n;
+        longest = plen[u] > longest ? plen[u] : longest;
+    }
+    if (j->bt_ref == PIPE_BT_REF_MODEL) { // greedy, through the engine: the same text in any batch
+        rollout_decode_opts o = {.max_new = max_new, .stop = j->task.prompt.stop, .nstop = j->task.prompt.nstop};
+        int slots = j->p.slots < nu ? j->p.slots : nu;
+        rollout_engine e;
+        fx_err err;
+        if (rollout_engine_init(&e, &j->bt_model, slots, longest + max_new, &err) ||
+            rollout_engine_run(&e, pp, plen, nu, &o, ids, lp, len, finish, NULL, NULL, &err))
+            fx_fatal("pcm.reference_model: %s", err.msg);
+        rollout_engine_free(&e);
+    } else
+        for (int u = 0; u < nu; u++) { // the data's text, as the tokenizer reads it
+            const char *text = j->bt_text[groups[u] % j->ndata];
+            tok_encode(j->tok, text, strlen(text), &texts[u]);
+            len[u] = texts[u].n < (size_t)max_new ? (int)texts[u].n : max_new;
+            memcpy(ids + (size_t)u * max_new, texts[u].ids, (size_t)len[u] * sizeof *ids);
+        }
+    trace_batch rb;
+    trace_batch_init(&rb);
+    for (int u = 0; u < nu; u++) {
+        trace t = {.group = groups[u], .sample = -1, .policy_version = j->version, .finish = finish[u],
+                   .think_end = -1, .n_prompt = plen[u], .n_response = len[u], .prompt = pp[u],
+                   .response = ids + (size_t)u * max_new, .logprobs = lp + (size_t)u * max_new,
+                   .outcome_reward = NAN, .trajectory_reward = NAN, .final_reward = NAN};
+        trace_batch_add(&rb, &t);
+    }
+    external_batch x = {0};
+    external_score(j, &rb, &x);
+    memcpy(ref, x.dims, rows * (size_t)K * sizeof *ref);
+    external_free(&x);
+    trace_batch_free(&rb);
+    for (int u = 0; u < nu; u++) tok_ids_free(&prompts[u]), tok_ids_free(&texts[u]);
+    free(groups), free(prompts), free(texts), free(pp), free(plen), free(len), free(ids), free(finish), free(lp);
+    return ref;
 }
 
 // Reference log-probs of every response token of b, `mb` traces per forward pass.
@@ -553,6 +668,8 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
     trace_batch_clear(out);
     external_batch x = {0};
     if (j->g.outcome != PIPE_OUTCOME_VERIFIER) external_score(j, in, &x);
+    int *uniq = j->bt ? fx_malloc((size_t)(in->n ? in->n : 1) * sizeof *uniq) : NULL;
+    double *ref = j->bt ? bt_reference_rewards(j, in, uniq) : NULL;
     double prm_sum = 0;
     int32_t ends[MAX_PRM_STEPS], pends[MAX_PRM_STEPS];
     uint8_t parts[MAX_PRM_STEPS], pparts[MAX_PRM_STEPS];
@@ -598,11 +715,18 @@ void pipe_job_score(pipe_job *j, const trace_batch *in, trace_batch *out, double
         }
         if (j->has_prm) prm_sum += score;
         t.n_steps = n, t.step_end = ends, t.step_part = parts, t.step_reward = rewards;
-        t.final_reward = reward_mix(&j->p.mix, t.outcome_reward, j->has_prm ? score : 0, format_ok, t.n_response);
+        float outcome = t.outcome_reward;
+        if (j->bt) { // the preference-weighted reward takes the outcome's place
+            float w[ROLLOUT_MERGE_MAX_EXPERTS];
+            pipe_job_pref(j, t.group, w);
+            outcome = (float)reward_bt(x.dims + (size_t)i * j->K, ref + (size_t)uniq[i] * j->K, w, j->K);
+        }
+        t.final_reward = reward_mix(&j->p.mix, outcome, j->has_prm ? score : 0, format_ok, t.n_response);
         t.ref_logprobs = NULL;
         trace_batch_add(out, &t);
     }
     external_free(&x);
+    free(uniq), free(ref);
     if (j->ref.params_mem && j->g.ref_on_reward) grpo_ref_logprobs(&j->ref, out, j->p.ref_batch);
     *prm_mean = j->has_prm && in->n ? prm_sum / (double)in->n : NAN;
 }

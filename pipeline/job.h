@@ -33,6 +33,7 @@ enum { PIPE_GENERATE = 1, PIPE_SCORE = 2, PIPE_TRAIN = 4 };
 // The scoring and sampling choices that are strings in the config, parsed once (pipe_job_open);
 // the update's are in grpo_train_params.
 typedef enum { PIPE_OUTCOME_VERIFIER = 0, PIPE_OUTCOME_COMMAND, PIPE_OUTCOME_PLUGIN } pipe_outcome;
+typedef enum { PIPE_BT_REF_MODEL = 0, PIPE_BT_REF_DATA, PIPE_BT_REF_NONE } pipe_bt_reference;
 
 typedef struct {
     bool ref_on_reward;       // grpo.ref_on = reward: reference log-probs come with the scored traces
@@ -97,6 +98,12 @@ typedef struct {
     rollout_merge mix;     // the experts, the policy as their PCM (probability space)
     float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
     bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw
+    // pcm.reward = bt (docs/pcm.md): K reward dimensions against a reference response, on scoring ranks
+    bool bt;
+    pipe_bt_reference bt_ref;
+    model bt_model;        // pcm.reference = model: the reference policy, decoded greedily
+    bool bt_model_loaded;
+    char **bt_text;        // pcm.reference = data: each grpo.data problem's reference response (ndata)
 } pipe_job;
 
 // Checks the settings that concern more than one key (a PRM wherever rewards need one, ...).
@@ -105,6 +112,10 @@ int pipe_job_check_config(const fx_config *c, fx_err *err);
 // rank when cluster.backend = cuda.
 int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, const comm_world *w, fx_err *err);
 void pipe_job_close(pipe_job *j);
+// pcm.reference = data: j->bt_text[i], the reference response of each grpo.data problem (j->data
+// loaded), from its line's pcm.reference_key; -1 with err naming the file, the problem and the key
+// when one lacks it (or it is not a string).
+int pipe_job_reference_texts(pipe_job *j, const fx_config *c, fx_err *err);
 
 // The groups (grpo.group_size samples each) of problems[0..n) of the RL stream, sampled from the
 // policy: traces with group = problem index, no steps and no rewards yet.

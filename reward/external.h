@@ -1,7 +1,8 @@
 // external.h — outcome rewards from outside fluxrl (docs/rewards.md, docs/protocol.md):
 //   reward_cmd:    a program in any language, several worker processes, speaking JSON lines on
 //                  stdin/stdout: request {"id", "problem", "response", "answer", "steps", "meta"},
-//                  result {"id", "reward", optional "step_rewards", optional "info"};
+//                  result {"id", "reward", optional "step_rewards", optional "info", and "rewards"
+//                  (a list of ndims numbers) where the caller asks for ndims > 0 dimensions};
 //   reward_plugin: a shared library with the C ABI of reward/fluxrl_reward.h, loaded with dlopen.
 // Both score a batch of requests at once; a reward is never silently 0: every failure is an error
 // naming the request and what came back.
@@ -22,6 +23,8 @@ typedef struct {
     bool has_steps;    // step[0..nsteps) filled
     double *step;      // the caller's array of the request's nsteps entries
     char *info;        // the result's "info" as JSON text, malloc'd; NULL when none (caller frees)
+    int ndims;         // set by the caller: the reward dimensions asked for (0: none; pcm.reward = bt)
+    double *dims;      // the caller's array of ndims entries: the result's "rewards", each finite
 } reward_result;
 
 // ---- an external program ------------------------------------------------------------------------

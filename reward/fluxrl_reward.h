@@ -25,7 +25,8 @@
 #include <stdint.h>
 
 // Bumped on any change to the structs or the functions' signatures.
-#define FLUXRL_REWARD_ABI_VERSION 1u
+// 2: fluxrl_reward_result's ndims and rewards (several reward dimensions, pcm.reward = bt).
+#define FLUXRL_REWARD_ABI_VERSION 2u
 
 typedef struct {
     int64_t id;                // unique within the run
@@ -45,6 +46,9 @@ typedef struct {
     double *step_rewards;      // fluxrl's array of req->nsteps entries, to fill (optional)
     const char *info;          // optional: a JSON value logged beside the run's metrics; the plugin's
                                // memory, read before the next call into the plugin (NULL: none)
+    int32_t ndims;             // set by fluxrl: the reward dimensions asked for (0: none)
+    double *rewards;           // fluxrl's array of ndims entries, to fill (each finite) when ndims > 0:
+                               // the response's reward on each preference dimension (pcm.reward = bt)
 } fluxrl_reward_result;
 
 #endif

@@ -79,3 +79,12 @@ reward_accuracy reward_sample_accuracy(const bool *correct, char *const *extract
     double d = np > 0 ? np : 1;
     return (reward_accuracy){pass1 / d, maj / d, pass_k / d};
 }
+
+double reward_bt(const double *r, const double *ref, const float *w, int K) {
+    double R = 0;
+    for (int i = 0; i < K; i++) {
+        double d = r[i] - ref[i], e = exp(-fabs(d));
+        R += (double)w[i] * (d >= 0 ? 1 / (1 + e) : e / (1 + e));
+    }
+    return R;
+}

@@ -6,6 +6,8 @@
 //                                          after the whole response (docs/rewards.md)
 //                                          - format_penalty (when the format check failed)
 //                                          - length penalty (DAPO-style soft overlong penalty)
+//   preference-weighted (pcm.reward = bt, arXiv 2407.04181):
+//                                     R  = sum_i w_i sigmoid(r_i(y) - r_i(y_ref))
 //   data selection for SFT: the top k traces by r^;  Best-of-N: per group, the trace with the best r^.
 #ifndef FLUXRL_REWARD_H
 #define FLUXRL_REWARD_H
@@ -31,6 +33,11 @@ typedef struct {
 
 // The final reward of one trace; `prm` is r^ (fluxrl) or p_prm (reasonflux).
 float reward_mix(const reward_mix_params *p, float outcome, float prm, bool format_ok, int response_len);
+
+// The reward of a response y on K preference dimensions at preference w (K weights): each
+// dimension Bradley-Terry-normalised against the reference response's, sigmoid(r[i] - ref[i]),
+// then weighed by w. In double; sigmoid written so that it never overflows.
+double reward_bt(const double *r, const double *ref, const float *w, int K);
 
 // Indices of the k traces with the highest score (ties: lower index first), in that order.
 // Returns how many were written (min(k, n)).

@@ -363,6 +363,20 @@ static int take_line(worker *w, const reward_request *req, reward_result *res, b
         }
         res[i].has_steps = rc == 0;
     }
+    if (!rc && res[i].ndims > 0) {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "rewards");
+        if (!cJSON_IsArray(d) || cJSON_GetArraySize(d) != res[i].ndims)
+            rc = failf(msg, cap, "request %lld: it wrote \"%s\": \"rewards\" is %s; expected a list of %d numbers "
+                                 "(one per preference dimension, pcm.reward = bt)",
+                       (long long)req[i].id, q, !d ? "missing" : "not a list of that length", res[i].ndims);
+        for (int k = 0; !rc && k < res[i].ndims; k++) {
+            const cJSON *v = cJSON_GetArrayItem(d, k);
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+                rc = failf(msg, cap, "request %lld: it wrote \"%s\": rewards[%d] is not a finite number",
+                           (long long)req[i].id, q, k);
+            else res[i].dims[k] = v->valuedouble;
+        }
+    }
     if (!rc) {
         res[i].reward = r->valuedouble;
         free(res[i].info);

@@ -83,7 +83,9 @@ void reward_plugin_close(reward_plugin *p) {
 int reward_plugin_score(reward_plugin *p, const reward_request *req, int n, reward_result *res, fx_err *err) {
     fluxrl_reward_result *r = fx_calloc((size_t)(n ? n : 1), sizeof *r);
     for (int i = 0; i < n; i++) {
-        r[i] = (fluxrl_reward_result){.reward = NAN, .step_rewards = res[i].step};
+        r[i] = (fluxrl_reward_result){.reward = NAN, .step_rewards = res[i].step, .ndims = res[i].ndims,
+                                      .rewards = res[i].dims};
+        for (int k = 0; k < res[i].ndims; k++) res[i].dims[k] = NAN; // a dimension left unfilled is an error
         res[i].info = NULL;
     }
     char msg[512] = "";
@@ -117,6 +119,10 @@ int reward_plugin_score(reward_plugin *p, const reward_request *req, int n, rewa
             if (!isfinite(res[i].step[k]))
                 rc = fx_errf(err, "reward.plugin: %s: request %lld: step_rewards[%d] = %g; expected a finite number",
                              p->path, (long long)req[i].id, k, res[i].step[k]);
+        for (int k = 0; k < res[i].ndims && !rc; k++)
+            if (!isfinite(res[i].dims[k]))
+                rc = fx_errf(err, "reward.plugin: %s: request %lld: rewards[%d] = %g; expected a finite number (one per "
+                             "preference dimension, pcm.reward = bt)", p->path, (long long)req[i].id, k, res[i].dims[k]);
     }
     if (rc)
         for (int i = 0; i < n; i++) free(res[i].info), res[i].info = NULL;

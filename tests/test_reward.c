@@ -2,6 +2,7 @@
 // selection and Best-of-N, on hand-worked numbers.
 #include "reward/reward.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include "test.h"
 
@@ -21,6 +22,17 @@ int main(void) {
     reward_mix_params outcome_only = {0};
     CHECK_NEAR(reward_mix(&outcome_only, 1.0f, NAN, true, 10), 1.0, 0); // beta 0: the PRM is not read
     // reward.mix = reasonflux: 0.75 * the PRM's read-out + 0.25 * outcome; beta unused; penalties after.
+    // pcm.reward = bt: sum_i w_i sigmoid(r_i - ref_i). sigmoid(0) = 1/2, sigmoid(ln 3) = 3/4,
+    // sigmoid(-ln 3) = 1/4; differences of +-800 (exp overflows a double at 710) give 1 and 0.
+    {
+        const double r[3] = {2.0, log(3.0), -5.0}, ref[3] = {2.0, 0.0, log(3.0) - 5.0};
+        const float w[3] = {0.5f, 0.25f, 0.25f};
+        CHECK_NEAR(reward_bt(r, ref, w, 3), 0.5 * 0.5 + 0.25 * 0.75 + 0.25 * 0.25, 1e-15);
+        const double big[2] = {800.0, -800.0}, zero[2] = {0.0, 0.0};
+        const float w2[2] = {0.75f, 0.25f};
+        CHECK_NEAR(reward_bt(big, zero, w2, 2), 0.75, 0);
+        CHECK_NEAR(reward_bt(zero, big, w2, 2), 0.25, 0);
+    }
     reward_mix_params rf = p;
     rf.mode = REWARD_MIX_REASONFLUX;
     CHECK_NEAR(reward_mix(&rf, 1.0f, 0.4f, true, 50), 0.75 * 0.4 + 0.25, 1e-6);

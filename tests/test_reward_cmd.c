@@ -108,6 +108,31 @@ static void expect_failure(const char *mode, const char *what) {
     } else test_passed++;
 }
 
+// pcm.reward = bt: the caller asks for 2 dimensions; "rewards" must hold exactly 2 finite numbers.
+static int run_dims(const char *mode, fx_err *err) {
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, PROG "%s 0", mode);
+    reward_cmd_opts o = {cmd, 30, 2};
+    reward_cmd *rc;
+    if (reward_cmd_open(&rc, &o, err)) return -2;
+    enum { N = 6 };
+    reward_request req[N];
+    reward_result res[N];
+    double steps[2 * N], dims[2 * N];
+    char *resp[N];
+    make(req, resp, N, 10);
+    for (int i = 0; i < N; i++) res[i] = (reward_result){.step = steps + 2 * i, .ndims = 2, .dims = dims + 2 * i};
+    int r = reward_cmd_score(rc, req, N, res, err);
+    int bad = 0;
+    for (int i = 0; i < N && r == 0; i++)
+        bad += dims[2 * i] != (i % 2 ? 0.0 : 1.0) || dims[2 * i + 1] != (double)strlen(resp[i]) ||
+               res[i].reward != dims[2 * i];
+    CHECK_INT(bad, 0);
+    reward_cmd_close(rc);
+    drop(resp, res, N);
+    return r;
+}
+
 int main(void) {
     snprintf(marker, sizeof marker, "/tmp/fluxrl_test_reward_cmd.%d", (int)getpid());
     test_pipelined(1, 40, 100, "good");
@@ -123,6 +148,13 @@ int main(void) {
     expect_failure("garbage", "\"this is not JSON\", which is not a JSON object");
     expect_failure("nonfinite", "\"reward\" is not finite");
     expect_failure("exit", "exited with status 3");
+    CHECK_INT(run_dims("dims", &err), 0);
+    CHECK_INT(run_dims("dims1", &err), -1);
+    CHECK(strstr(err.msg, "\"rewards\" is not a list of that length; expected a list of 2 numbers") != NULL);
+    CHECK_INT(run_dims("good", &err), -1);
+    CHECK(strstr(err.msg, "\"rewards\" is missing; expected a list of 2 numbers") != NULL);
+    CHECK_INT(run_dims("dimsinf", &err), -1);
+    CHECK(strstr(err.msg, "rewards[1] is not a finite number") != NULL);
     // A program that is not there is bad input, caught before anything runs.
     reward_cmd_opts o = {"/nonexistent/reward-prog --x", 10, 1};
     reward_cmd *rc;

@@ -49,6 +49,8 @@ static void judge(const fluxrl_reward_request *req, fluxrl_reward_result *res, c
     bool ok = verify_response(req->response, req->answer, &extracted);
     if (builtin && !strstr(req->response, "</think>")) ok = false;
     res->reward = ok ? 1.0 : 0.0;
+    // pcm.reward = bt asks for res->ndims reward dimensions (ABI 2): the verifier's on every one.
+    for (int32_t k = 0; k < res->ndims; k++) res->rewards[k] = res->reward;
     // The extracted answer as a JSON string (printable ASCII only, to keep the example short).
     if (extracted) {
         size_t o = (size_t)snprintf(info, cap, "{\"extracted\":\"");

@@ -161,7 +161,7 @@ row 2 "reward.plugin: $tmp/none.so: cannot load" "reward.plugin: a missing file"
     --set reward.outcome=plugin --set "reward.plugin=$tmp/none.so"
 row 2 "reward.plugin: $plugin_noscore: no symbol fluxrl_reward_score" "reward.plugin: a missing symbol" -- "$fx" \
     "${rw[@]}" --set reward.outcome=plugin --set "reward.plugin=$plugin_noscore"
-row 2 "reward.plugin: $plugin_abi: fluxrl_reward_abi_version() is 99; this fluxrl speaks ABI 1" \
+row 2 "reward.plugin: $plugin_abi: fluxrl_reward_abi_version() is 99; this fluxrl speaks ABI 2" \
     "reward.plugin: another ABI version" -- "$fx" "${rw[@]}" --set reward.outcome=plugin --set "reward.plugin=$plugin_abi"
 row 2 'fluxrl_reward_init("x") failed: takes no arguments' "reward.plugin: init fails" -- "$fx" "${rw[@]}" \
     --set reward.outcome=plugin --set "reward.plugin=$(dirname "$plugin_abi")/verifier_plugin.so" --set reward.plugin_args=x
@@ -184,6 +184,19 @@ row 2 "grpo.kl_beta: expected 0 with pcm.experts" "a KL with a PCM policy" -- "$
 row 2 "$tmp/none" "a missing expert folder" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$tmp/none"
 row 2 "$lm/config.json: architectures: 'Qwen2ForCausalLM' is not a PCM" "model.path an LM where a PCM is expected" -- \
     "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set "model.path=$lm"
+
+# pcm.reward = bt (reward dimensions against a reference response)
+row 2 'pcm.reward: "bt" weighs reward dimensions by a PCM'"'"'s preference, but pcm.experts is empty' "bt without experts" -- \
+    "$fx" "${rw[@]}" --set pcm.reward=bt
+row 2 'pcm.reward: "bt" takes the reward dimensions of reward.command or reward.plugin' "bt with the verifier" -- \
+    "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.reward=bt
+bt=(--set "pcm.experts=$lm,$lm" --set pcm.reward=bt --set reward.outcome=command --set reward.command=cat)
+row 2 'pcm.reference: "data" reads each problem'"'"'s reference response from grpo.data, but it is empty' \
+    "bt with data references and no data" -- "$fx" "${rw[@]}" "${bt[@]}" --set pcm.reference=data
+printf '{"question": "1+1?", "answer": "2", "reference": "2"}\n{"question": "2+2?", "answer": "4"}\n' >"$tmp/refs.jsonl"
+row 2 "$tmp/refs.jsonl: problem 2: expected a string \"reference\" (pcm.reference_key)" "a problem without its reference" -- \
+    "$fx" "${rw[@]}" "${bt[@]}" --set pcm.reference=data --set "grpo.data=$tmp/refs.jsonl"
+row 2 "$tmp/none" "a missing reference model" -- "$fx" "${rw[@]}" "${bt[@]}" --set "pcm.reference_model=$tmp/none"
 
 # --- a full disk (a 1 MiB tmpfs; tests run as root) ---
 mkdir -p "$tmp/full"

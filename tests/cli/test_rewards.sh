@@ -57,6 +57,22 @@ expect_run 0 "train on JSONL, the verifier plugin" -- "$fx" train "$src/configs/
     --set run.name=pj --set reward.outcome=plugin --set "reward.plugin=$plugin"
 same_run vj pj "plugin = verifier (JSONL)"
 
+# --- reward dimensions from a plugin (ABI 2, pcm.reward = bt, docs/pcm.md) ---
+# A PCM over two copies of the policy; the plugin writes the verifier's reward on both dimensions,
+# and pcm.reference = none: R = sum_i w_i sigmoid(r) = sigmoid(r), so each update's reward_mean is
+# accuracy * sigmoid(1) + (1 - accuracy) / 2, whatever the preference drawn.
+expect_run 0 "train a PCM on the plugin's reward dimensions" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" \
+    --set run.name=bt --set "pcm.experts=$tmp/s/model,$tmp/s/model" --set model.path= --set model.hidden_size=16 \
+    --set model.layers=1 --set model.heads=2 --set model.kv_heads=1 --set model.intermediate_size=32 \
+    --set reward.outcome=plugin --set "reward.plugin=$plugin" --set pcm.reward=bt --set pcm.reference=none
+expect_run 0 "reward_mean = accuracy * sigmoid(1) + (1 - accuracy) / 2" -- $py -c '
+import json, math, sys
+up = [d for d in map(json.loads, open(sys.argv[1])) if "loss" in d]
+s1 = 1 / (1 + math.exp(-1))
+assert len(up) == 4 and any(0 < d["accuracy"] < 1 for d in up), up
+for d in up:
+    assert abs(d["reward_mean"] - (d["accuracy"] * s1 + (1 - d["accuracy"]) / 2)) < 1e-6, d' "$tmp/bt/metrics.jsonl"
+
 # --- external programs: SymPy (2 workers), shell, code execution ---
 expect_run 0 "train with the SymPy reward server" -- "$fx" train "$src/configs/demo.json" "${tr[@]}" "${data[@]}" \
     --set run.name=sy --set reward.outcome=command --set reward.workers=2 \

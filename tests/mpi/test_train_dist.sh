@@ -145,6 +145,36 @@ up = [d for d in steps if "loss" in d]
 assert len(up) == 3 and all(abs(d["pcm_alpha_1"] + d["pcm_alpha_2"] - 1) < 1e-6 for d in up), up
 assert all("pcm_alpha_1" not in json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl"))' "$tmp/pcm3" "$tmp/one"
 
+# pcm.reward = bt: two reward dimensions (examples/rewards/correct_and_brief.py: correctness and
+# brevity), each against the reference policy's greedy response (the first expert), weighed by the
+# preference. 3 ranks = one process; every update's reward_mean is the mean over its traces of
+# sum_i w_i sigmoid(r_i(y) - r_i(y_ref)), recomputed here from the program's own rewards (its info).
+bt=("${pcm[@]}" --set pcm.reward=bt --set reward.outcome=command --set pcm.preference=0.25,0.75
+    --set "reward.command=/usr/bin/python3 $src/examples/rewards/correct_and_brief.py")
+expect_run 0 "PCM with BT rewards, one process" -- "$fx" train "$tmp/c.json" "${bt[@]}" --set run.name=bt1
+expect_run 0 "PCM with BT rewards, 3 ranks" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${bt[@]}" --set run.name=bt3
+same_run bt1 bt3 "PCM with BT rewards: 3 ranks = one process"
+expect_run 0 "reward_mean = the mean of sum_i w_i sigmoid(r_i(y) - r_i(y_ref))" -- python3 -c '
+import json, math, sys
+info = [json.loads(l) for l in open(sys.argv[1] + "/reward_info.jsonl")]
+ref = {d["group"]: d["info"]["rewards"] for d in info if d["sample"] == -1}
+sig = lambda x: 1 / (1 + math.exp(-x))
+by_version = {}
+for d in info:
+    if d["sample"] >= 0:
+        R = sum(w * sig(a - b) for w, a, b in zip((0.25, 0.75), d["info"]["rewards"], ref[d["group"]]))
+        by_version.setdefault(d["policy_version"], []).append(R)
+up = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+up = [d for d in up if "loss" in d]
+# (dynamic sampling refills: an update may sample more than its 4 groups of 4)
+assert len(up) == 3 and sorted(by_version) == [0, 1, 2], (len(up), sorted(by_version))
+assert {d["group"] for d in info} == set(ref), "a group scored without its reference"
+for k, d in enumerate(up):
+    Rs = by_version[k]
+    assert len(Rs) % 4 == 0 and len(Rs) >= 16 and abs(sum(Rs) / len(Rs) - d["reward_mean"]) < 1e-6, (k, Rs, d)
+    assert len(set(round(r, 6) for r in Rs)) > 2, Rs  # graded, not 0/1
+' "$tmp/bt1"
+
 expect_run 0 "5 ranks: 2 trainers, 2 rollout, 1 reward" -- timeout 300 "$mpi" -np 5 "$fx" train "$tmp/c.json" \
     "${set_model[@]}" --set run.name=five --set cluster.trainer_ranks=2 --set cluster.rollout_ranks=2
 expect_run 0 "data-parallel = one process within float reordering" -- python3 -c '

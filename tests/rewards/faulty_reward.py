@@ -8,6 +8,8 @@ line to stderr, creates MARKER (when given), and fails as MODE says:
     garbage    writes a line that is not JSON     nonfinite  writes {"id": ..., "reward": 1e999}
     exit       exits with status 3
 MODE echo never fails and returns the response as its info (results as large as the requests).
+MODE dims never fails and adds "rewards": [the reward, the response's length in characters] (two
+dimensions, pcm.reward = bt); dims1 adds one dimension only, dimsinf a second that is 1e999.
 Once MARKER exists, every new process fails at its first request: the retry fails too.
 """
 import json
@@ -46,5 +48,10 @@ for line in sys.stdin:
     tail = req["response"].split("</think>")[-1]
     ok = req["answer"] != "" and req["answer"] in tail
     info = {"echo": req["response"]} if mode == "echo" else {"n": seen}
-    print(json.dumps({"id": req["id"], "reward": 1.0 if ok else 0.0, "step_rewards": [0.5] * len(req["steps"]),
-                      "info": info}), flush=True)
+    out = {"id": req["id"], "reward": 1.0 if ok else 0.0, "step_rewards": [0.5] * len(req["steps"]), "info": info}
+    if mode in ("dims", "dims1"):
+        out["rewards"] = [out["reward"], float(len(req["response"]))][: 2 if mode == "dims" else 1]
+    text = json.dumps(out)
+    if mode == "dimsinf":
+        text = text[:-1] + ', "rewards": [1, 1e999]}'
+    print(text, flush=True)
