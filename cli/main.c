@@ -50,6 +50,7 @@ const cli_command cli_commands[] = {
     {"eval", "accuracy of a model: mean pass@1, majority vote and pass@n over n samples",
      "usage: fluxrl eval --model DIR [--data builtin|FILE.jsonl] [--n N] [--problems P] [--first I]\n"
      "       fluxrl eval --experts DIR,DIR,... [--pcm DIR] [--preference W,W,...] [--merge prob|logit] ...\n"
+     "       fluxrl eval --pcm DIR [--preference W,W,...] ...   (the experts DIR's config.json names)\n"
      "                   [--temperature T] [--top-p P] [--top-k K] [--min-p M] [--seed S]\n"
      "                   [--batch B] [--max-new M] [--stop STRING ...]\n"
      "                   [--chat auto|r1|chatml] [--system TEXT] [--chat-vars JSON]\n"
@@ -70,7 +71,9 @@ const cli_command cli_commands[] = {
      "pi(y) = sum_i alpha_i pi_i(y), alpha from the Preference Control Model --pcm fed the preference\n"
      "W (K weights >= 0 summing to 1; default uniform), or alpha = W without one. The experts share\n"
      "the first's tokenizer, whose chat template and stop ids are used; --merge logit mixes logits\n"
-     "instead, softmax(sum_i alpha_i z_i). Merged decoding runs in the continuous-batching engine.\n", cmd_eval},
+     "instead, softmax(sum_i alpha_i z_i). Merged decoding runs in the continuous-batching engine.\n"
+     "A PCM that fluxrl train saved names its experts and a hash of their weights: --pcm alone\n"
+     "loads them; with --experts, they must be those (by their weights) or it is an error.\n", cmd_eval},
     {"generate", "sample traces from a model into an HDF5 trace store",
      "usage: fluxrl generate --model DIR --out TRACES.h5 [--data builtin|FILE.jsonl] [--n N]\n"
      "                       [the sampling, batching, data and --experts options of fluxrl eval]\n"

@@ -44,14 +44,13 @@ void infer_defaults(infer_params *p, infer_kind kind) {
 static const char *check_merge(const infer_params *p, infer_kind kind) {
     static char why[160];
     rollout_merge_space space;
-    if (!p->nexperts)
-        return p->pcm ? "--pcm: expected with --experts"
-               : p->npref ? "--preference: expected with --experts"
-               : strcmp(p->merge, "prob") ? "--merge: expected with --experts" : NULL;
-    if (kind == INFER_BEST_OF_N) return "--experts: expected with eval or generate";
-    if (p->model) return "--model and --experts: expected one of them, got both";
+    if (!p->nexperts && !p->pcm) // --pcm alone: the experts its folder names
+        return p->npref ? "--preference: expected with --experts or --pcm"
+               : strcmp(p->merge, "prob") ? "--merge: expected with --experts or --pcm" : NULL;
+    if (kind == INFER_BEST_OF_N) return "--experts and --pcm: expected with eval or generate";
+    if (p->model) return "--model and --experts / --pcm: expected one of them, got both";
     if (rollout_merge_space_parse(p->merge, &space)) return "--merge: expected prob or logit";
-    if (p->npref && p->npref != p->nexperts) {
+    if (p->npref && p->nexperts && p->npref != p->nexperts) {
         snprintf(why, sizeof why, "--preference: expected %d weights (one per expert of --experts), got %d", p->nexperts,
                  p->npref);
         return why;
@@ -67,8 +66,8 @@ static const char *check_merge(const infer_params *p, infer_kind kind) {
 const char *infer_check(const infer_params *p, infer_kind kind) {
     const char *merge = check_merge(p, kind);
     if (merge) return merge;
-    return !p->model && !p->nexperts ? (kind == INFER_BEST_OF_N ? "--policy and --prm are required"
-                                                                : "--model (or --experts) is required")
+    return !p->model && !p->nexperts && !p->pcm ? (kind == INFER_BEST_OF_N ? "--policy and --prm are required"
+                                                                           : "--model (or --experts) is required")
            : kind == INFER_BEST_OF_N && !p->nprm ? "--policy and --prm are required"
            : kind == INFER_GENERATE && !p->out ? "--out is required"
            : p->n < 1 ? "--n: expected an integer >= 1"
@@ -96,6 +95,9 @@ typedef struct {
     rollout_merge mix; // --experts: all of them (mix.K = 0: m alone)
     float pref[INFER_MAX_EXPERTS];
     const char *dir;   // the folder of m (its tokenizer, chat template and stop ids)
+    const char *experts[INFER_MAX_EXPERTS]; // --experts, or those the --pcm folder names
+    int K;
+    char named[8192];  // the folders a --pcm folder names
     rollout_problem *ps;
     int np, rows;
     int32_t think_end;
@@ -105,17 +107,40 @@ typedef struct {
 // (rollout_merge_check), the preference (uniform when not given). The first expert is r->m.
 static int open_experts(infer_run *r, fx_err *err) {
     const infer_params *p = r->p;
-    int K = p->nexperts;
+    int K = r->K;
     for (int i = 0; i < K; i++) r->mix.experts[i] = i ? &r->more[i - 1] : &r->m;
-    if (pipe_experts_load(p->experts, K, r->be, r->tok, r->mix.experts, err)) return -1;
+    if (pipe_experts_load(r->experts, K, r->be, r->tok, r->mix.experts, err)) return -1;
     r->mix.K = K;
     if (p->pcm && (model_check_dir(p->pcm, err) || model_load(&r->pcm, p->pcm, r->be, err))) return -1;
     r->mix.pcm = p->pcm ? &r->pcm : NULL;
     FX_ASSERT(!rollout_merge_space_parse(p->merge, &r->mix.space)); // infer_check
-    if (rollout_merge_check(&r->mix, p->experts, p->pcm, err)) return -1;
+    if (rollout_merge_check(&r->mix, r->experts, p->pcm, err)) return -1;
     for (int i = 0; i < K; i++) r->pref[i] = p->npref ? p->preference[i] : 1.0f / (float)K;
     r->mix.pref = r->pref;
     return 0;
+}
+
+// The experts: --experts, or (--pcm alone) those the PCM's folder names; with --pcm, checked to
+// be the ones it was trained on (pipe_pcm_check_experts: their weights' hashes).
+static int resolve_experts(infer_run *r, fx_err *err) {
+    const infer_params *p = r->p;
+    r->K = p->nexperts;
+    for (int i = 0; i < r->K; i++) r->experts[i] = p->experts[i];
+    if (p->pcm && !p->nexperts) {
+        char *paths[INFER_MAX_EXPERTS];
+        uint64_t hash[INFER_MAX_EXPERTS];
+        int n = pipe_pcm_named_experts(p->pcm, r->named, sizeof r->named, paths, hash, INFER_MAX_EXPERTS, err);
+        if (n < 0) return -1;
+        if (!n)
+            return fx_errf(err, "--pcm: %s names no experts (no fluxrl_pcm.experts in its config.json): give them with "
+                                "--experts", p->pcm);
+        for (int i = 0; i < n; i++) r->experts[i] = paths[i];
+        r->K = n;
+        if (p->npref && p->npref != n)
+            return fx_errf(err, "--preference: expected %d weights (one per expert the PCM %s names), got %d", n,
+                           p->pcm, p->npref);
+    }
+    return p->pcm ? pipe_pcm_check_experts(p->pcm, r->experts, r->K, p->nexperts ? "--experts" : "--pcm", err) : 0;
 }
 
 static int run_open(infer_run *r, const infer_params *p, infer_kind kind, fx_err *err) {
@@ -126,9 +151,10 @@ static int run_open(infer_run *r, const infer_params *p, infer_kind kind, fx_err
         return fx_errf(err, "fluxrl %s: --chat: expected auto, r1 or chatml, got '%s'", kind_name(kind), p->chat);
     if (!(r->be = pipeline_backend_open("--backend", p->backend, p->precision, 0, 0, "this process", err))) return -1;
     if (rollout_data_load(&p->data, &r->ps, &r->np, err)) return -1;
-    r->dir = p->nexperts ? p->experts[0] : p->model;
+    if (resolve_experts(r, err)) return -1;
+    r->dir = r->K ? r->experts[0] : p->model;
     if (model_check_dir(r->dir, err) || tok_load(&r->tok, r->dir, err)) return -1;
-    if (p->nexperts ? open_experts(r, err)
+    if (r->K ? open_experts(r, err)
                     : model_load(&r->m, p->model, r->be, err) || tok_check_vocab(r->tok, r->m.cfg.vocab_size, p->model, err))
         return -1;
     tok_prompt_opts po = {p->chat, p->system, p->chat_vars, r->dir, "--chat", "--system", "--chat-vars"};
@@ -334,7 +360,7 @@ static void policy_name(const infer_run *r, char *buf, size_t cap) {
         return;
     }
     size_t n = (size_t)snprintf(buf, cap, "experts");
-    for (int i = 0; i < r->mix.K && n < cap; i++) n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "," : " ", p->experts[i]);
+    for (int i = 0; i < r->mix.K && n < cap; i++) n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "," : " ", r->experts[i]);
     if (n < cap && p->pcm) n += (size_t)snprintf(buf + n, cap - n, "; pcm %s", p->pcm);
     for (int i = 0; i < r->mix.K && n < cap; i++)
         n += (size_t)snprintf(buf + n, cap - n, "%s%.9g", i ? "," : "; preference ", (double)r->pref[i]);

@@ -157,6 +157,9 @@ static int open_pcm(pipe_job *j, const fx_config *c, const policy_params *pp, un
     // the paper's probability-space merge: the trainer's log Σ α_i π_i(y) is the sampling
     // distribution's (a logit-space merge would need every expert's full rows to train on)
     j->mix.space = ROLLOUT_MERGE_PROB;
+    if (c->model.path[0] && (roles & PIPE_TRAIN) &&
+        pipe_pcm_check_experts(c->model.path, (const char *const *)j->expert_paths, K, "pcm.experts", err))
+        return -1;
     const char *pcm_name = c->model.path[0] ? c->model.path : "the new PCM (model.path empty)";
     if (j->experts_loaded && rollout_merge_check(&j->mix, paths, pcm_name, err)) return -1;
     j->pref_fixed = c->pcm.preference[0] != '\0';
@@ -770,6 +773,15 @@ void pipe_job_pref(const pipe_job *j, int64_t index, float *w) {
 
 const char *pipe_job_tokenizer_dir(const pipe_job *j, const fx_config *c) {
     return j->K ? j->expert_paths[0] : c->model.path;
+}
+
+int pipe_job_save_policy(pipe_job *j, const fx_config *c, const char *dir, fx_err *err) {
+    if (policy_save(pipe_job_tokenizer_dir(j, c), &j->policy, dir, err)) return -1;
+    if (!j->K) return 0;
+    for (int i = 0; i < j->K && !j->experts_hashed; i++) // once: the experts are frozen
+        if (pipe_expert_hash(j->expert_paths[i], &j->expert_hash[i], err)) return -1;
+    j->experts_hashed = true;
+    return pipe_pcm_name_experts(dir, (const char *const *)j->expert_paths, j->expert_hash, j->K, err);
 }
 
 void pipe_job_dp_init(pipe_job *j, const comm_world *w) {

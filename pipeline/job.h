@@ -95,6 +95,8 @@ typedef struct {
     char *expert_paths[ROLLOUT_MERGE_MAX_EXPERTS]; // into expert_buf; the first's tokenizer is the run's
     model experts[ROLLOUT_MERGE_MAX_EXPERTS];      // loaded where generated or trained
     bool experts_loaded;
+    uint64_t expert_hash[ROLLOUT_MERGE_MAX_EXPERTS]; // of their weights, for the saved PCM's config.json
+    bool experts_hashed;
     rollout_merge mix;     // the experts, the policy as their PCM (probability space)
     float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
     bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw
@@ -134,6 +136,10 @@ void pipe_job_pref(const pipe_job *j, int64_t index, float *w);
 // The folder whose tokenizer files (and chat template) the run's saved policy carries: the first
 // expert's with pcm.experts, else model.path (empty: the built-in tokenizer).
 const char *pipe_job_tokenizer_dir(const pipe_job *j, const fx_config *c);
+// Saves the policy to dir as a Hugging Face folder with the tokenizer files of
+// pipe_job_tokenizer_dir; a PCM's config.json also names its experts and their hashes
+// (pipe_pcm_name_experts: `fluxrl eval --pcm DIR` finds them there).
+int pipe_job_save_policy(pipe_job *j, const fx_config *c, const char *dir, fx_err *err);
 
 // The prompt of problem `index` of the RL stream as the policy reads it, appended to out (needs
 // only tok, task and the data of j: --dry-run fills no more).

@@ -338,7 +338,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         if (fx_export_requested()) { // SIGUSR1: the policy as it stands, as a Hugging Face folder
             char edir[2 * FX_CFG_STR_LEN + 40];
             snprintf(edir, sizeof edir, "%s/export/step-%08d", dir, step + 1);
-            if (policy_save(pipe_job_tokenizer_dir(job, c), &job->policy, edir, &err)) goto fail_run;
+            if (pipe_job_save_policy(job, c, edir, &err)) goto fail_run;
             fx_info("exported the policy of update %d to %s", step + 1, edir);
         }
         if (c->grpo.checkpoint_every > 0 && (step + 1) % c->grpo.checkpoint_every == 0 && step + 1 < steps) {
@@ -360,7 +360,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     res->evaluated = pipe_job_eval(job, &r);
     if (res->evaluated) sft_log_eval(&mx, step, &r), res->after = r.answer_acc;
     snprintf(res->model_dir, sizeof res->model_dir, "%s/model", dir);
-    if (policy_save(pipe_job_tokenizer_dir(job, c), &job->policy, res->model_dir, &err)) goto fail_run;
+    if (pipe_job_save_policy(job, c, res->model_dir, &err)) goto fail_run;
     res->done = true;
     code = FX_EXIT_OK;
 done:

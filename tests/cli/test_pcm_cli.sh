@@ -68,8 +68,46 @@ bad "experts of two vocabularies" "expert_a and expert_v: config.json: vocab_siz
 bad "a PCM given as an expert" "pcm2: config.json: architectures: expected a causal language model" \
     --experts expert_a,pcm2
 bad "unknown merge space" "--merge: expected prob or logit" --experts expert_a,expert_b --merge mean
-bad "--pcm without --experts" "--pcm: expected with --experts" --model expert_a --pcm pcm2
-bad "--model and --experts" "--model and --experts: expected one of them" --model expert_a --experts expert_a,expert_b
+bad "--model and --pcm" "--model and --experts / --pcm: expected one of them, got both" --model expert_a --pcm pcm2
+bad "--model and --experts" "--model and --experts / --pcm: expected one of them" --model expert_a --experts expert_a,expert_b
+bad "--pcm alone, a folder naming no experts" "--pcm: pcm2 names no experts (no fluxrl_pcm.experts in its config.json)" \
+    --pcm pcm2
+
+# --- a PCM folder that names its experts (what fluxrl train saves): FNV-1a 64 of their weights ---
+name_experts() { # SRC DST EXPERT... : a copy of SRC whose config.json names the experts (hashes computed here)
+    local src=$1 dst=$2
+    shift 2
+    cp -r "$src" "$dst"
+    /usr/bin/python3 - "$dst/config.json" "$@" <<'PY'
+import glob, json, os, sys
+def fnv(folder):
+    h = 14695981039346656037
+    for f in sorted(glob.glob(os.path.join(folder, "*.safetensors"))):
+        for b in open(f, "rb").read():
+            h = ((h ^ b) * 1099511628211) % 2**64
+    return "%016x" % h
+c = json.load(open(sys.argv[1]))
+c["fluxrl_pcm"] = {"experts": [{"path": os.path.abspath(e), "fnv1a64": fnv(e)} for e in sys.argv[2:]]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+}
+name_experts pcm2 pcm2n expert_a expert_b
+expect_run 0 "eval with the PCM alone (its experts from its folder)" -- "$fx" eval --pcm pcm2n --preference 0.2,0.8 "${gen[@]}"
+named=$out
+expect_run 0 "eval with the experts given" -- "$fx" eval --experts expert_a,expert_b --pcm pcm2n --preference 0.2,0.8 "${gen[@]}"
+expect_run 0 "the same line" -- test "$named" = "$out"
+expect_run 0 "the same as the unnamed PCM" -- "$fx" eval --experts expert_a,expert_b --pcm pcm2 --preference 0.2,0.8 "${gen[@]}"
+expect_run 0 "the same line" -- test "$named" = "$out"
+bad "--experts other than those the PCM names" "--experts: expert 2, expert_c: its weights are not those the PCM pcm2n was trained with" \
+    --experts expert_a,expert_c --pcm pcm2n
+bad "a preference of another length than the named experts" "--preference: expected 2 weights (one per expert the PCM pcm2n names), got 3" \
+    --pcm pcm2n --preference 0.2,0.3,0.5
+cp -r pcm2n pcm2m && /usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["fluxrl_pcm"]["experts"][1]["fnv1a64"] = "0" * 16; json.dump(c, open(p, "w"))' pcm2m/config.json
+bad "an expert changed since the PCM was trained" "--pcm: expert 2, $tmp/expert_b: its weights are not those the PCM pcm2m was trained with" \
+    --pcm pcm2m
+cp -r pcm2n pcm2x && /usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["fluxrl_pcm"]["experts"][0]["fnv1a64"] = "xyz"; json.dump(c, open(p, "w"))' pcm2x/config.json
+bad "a malformed fluxrl_pcm" 'pcm2x/config.json: fluxrl_pcm.experts[0]: expected {"path": a folder, "fnv1a64": 16 hex digits}' \
+    --pcm pcm2x
 expect_run 2 "generate: bad preference" -- "$fx" generate --experts expert_a,expert_b --preference 2,-1 --out x.h5
 expect_run 1 "no trace store left behind" -- test -e x.h5
 
