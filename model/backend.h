@@ -106,6 +106,11 @@ typedef struct backend {
     // p -= lr*wd*p; m,v moments; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
     void (*adamw)(void *ctx, float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
                   float eps, float wd, int t);
+    // p[0..n) are a model's parameters, all just written from outside the backend's ops (a
+    // sharded trainer's all-gather by MPI or NCCL): a backend that keeps derived copies of
+    // parameters (CUDA's bf16 weights) drops its copies of p and may keep new ones from here. May
+    // be NULL (nothing derived).
+    void (*params_written)(void *ctx, const float *p, size_t n);
 } backend;
 
 // The CPU backend (model/cpu): nthreads <= 0 means all the cores OpenMP sees.

@@ -100,6 +100,7 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
     }
     model_adamw_step(m, o, lr);
     dp->gather_slices(dp->ctx, m->params_mem, b);
+    if (m->be->params_written) m->be->params_written(m->be->ctx, m->params_mem, m->nparams);
     free(b);
     return norm;
 }

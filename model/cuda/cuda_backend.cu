@@ -129,6 +129,14 @@ __global__ static void adamw_kernel(float *p, const float *g, float *m, float *v
     }
 }
 
+// A sharded rank's gather wrote every slice but its own: the whole buffer is a parameter (its
+// bf16 copy kept from the next matmul on, not rounded again at every call), all copies stale.
+static void cuda_params_written(void *ctx, const float *p, size_t n) {
+    if (!n) return;
+    cuda_param_register(X(ctx), p, n);
+    X(ctx)->param_gen++;
+}
+
 static void cuda_adamw(void *ctx, float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
                        float b2, float eps, float wd, int t) {
     if (!n) return;
@@ -231,5 +239,6 @@ extern "C" backend *backend_cuda_create(int device, backend_cuda_precision prec,
     be->logprob_forward = cuda_logprob_forward;
     be->logprob_backward = cuda_logprob_backward;
     be->adamw = cuda_adamw;
+    be->params_written = cuda_params_written;
     return be;
 }

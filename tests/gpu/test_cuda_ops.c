@@ -118,6 +118,32 @@ static void test_matmul(pair *p) {
 // CPU's matmul + add_bias: decoding shapes (M <= 64: partial sums per chunk of 256 k, then their
 // sum), prefill shapes (M > 64: one block walks every chunk; M >= 256: 128 x 128 tiles), K of 0,
 // 1, 2 and 3 chunks, odd N, unaligned pointers, with and without bias.
+// params_written (a sharded trainer's gather): the buffer is a parameter from then on, its bf16
+// copy kept across matmuls; a write through the backend after it (an upload) makes the copy stale,
+// so the next matmul reads the new weights (a stale copy would give the old product: NMSE ~ 2).
+static void test_params_written(pair *p) {
+    enum { M = 96, N = 80, K = 72 }; // over 64 rows and columns: the bf16 path (cuda_matmul.cu)
+    double lim = p->prec == BACKEND_CUDA_BF16 ? 1e-4 : EPS32;
+    buf2 a = put_rand(p, (size_t)M * K, 1.0f), w = put_rand(p, (size_t)N * K, 1.0f), c = put_rand(p, (size_t)M * N, 1.0f);
+    FX_ASSERT(p->gpu->params_written && !p->cpu->params_written);
+    p->gpu->params_written(p->gpu->ctx, F(w.g), (size_t)N * K);
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) { // new weights, written through the backend
+            float *h = fx_malloc((size_t)N * K * sizeof(float));
+            for (size_t i = 0; i < (size_t)N * K; i++) h[i] = (float)fx_rng_normal(&p->rng);
+            p->cpu->upload(p->cpu->ctx, w.c, h, (size_t)N * K * sizeof(float));
+            p->gpu->upload(p->gpu->ctx, w.g, h, (size_t)N * K * sizeof(float));
+            free(h);
+        }
+        p->cpu->matmul(p->cpu->ctx, F(c.c), F(a.c), F(w.c), M, N, K, false, true, false);
+        p->gpu->matmul(p->gpu->ctx, F(c.g), F(a.g), F(w.g), M, N, K, false, true, false);
+        char what[64];
+        snprintf(what, sizeof what, "matmul on written parameters, round %d", round);
+        check_buf(p, c, (size_t)M * N, lim, what);
+    }
+    drop(p, a), drop(p, w), drop(p, c);
+}
+
 static void test_linear_rows(pair *p) {
     static const int shapes[][3] = {{1, 37, 53}, {3, 300, 70}, {17, 64, 5}, {64, 513, 33}, {200, 45, 131},
                                     {300, 260, 40}, {5, 0, 9}};
@@ -467,6 +493,7 @@ int main(void) {
         p.rng = fx_rng_make(43, (uint64_t)pr); // them see the inputs they saw before it existed
         TIMED(test_linear_rows(&p));
         TIMED(test_linear_rows_invariance(&p));
+        TIMED(test_params_written(&p));
         p.rng = main_rng;
         TIMED(test_layers(&p));
         TIMED(test_logprob(&p, 7, 1000));
