@@ -263,7 +263,7 @@ void model_grad_flush(model *m) {
         BE->zero(CTX, m->grads_layer, m->layer_floats * sizeof(float));
         m->grad_hook(m->grad_ctx, m, l);
     }
-    m->grad_hook(m->grad_ctx, m, -1); // grads_rest holds only this rank's sums so far: nothing new
+    m->grad_hook(m->grad_ctx, m, -1); // grads_rest: nothing new
 }
 
 void model_zero_grad(model *m) {

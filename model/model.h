@@ -107,8 +107,9 @@ struct model {
     // grads_mem that owns it (a sharded trainer: trainer_dp.h), which covers the owned part of the
     // layers' run of the layout only. The tensors outside the layers (embedding, final norm,
     // heads) accumulate in grads_rest (back to back) over the heads' backward and model_backward,
-    // which ends with grad_hook(grad_ctx, m, -1): the hook leaves the sums of the owned part in
-    // place and zeroes the rest of grads_rest, so the owned part accumulates over passes.
+    // which ends with grad_hook(grad_ctx, m, -1); a sharded trainer's hook leaves them there over
+    // all the step's passes and sums them over the ranks once, before its optimiser step
+    // (trainer_optim_step), each rank reading its owned part of grads_rest.
     size_t grad_lo, grad_hi;
     float *grads_layer, *grads_rest;
     size_t layer_floats, rest_floats;

@@ -29,25 +29,28 @@ static size_t packed_at(const size_t *off, const size_t *len, int np, size_t x) 
     return pos;
 }
 
-// grad_hook of sliced gradients: the pieces of `layer` summed over the ranks, each rank's part of
-// them (one run of the packed buffer: the pieces lie in layout order, the slices too) at that
-// rank, which adds it into its slice of the gradients.
-static void reduce_pieces(void *ctx, model *m, int layer) {
-    const trainer_dp *dp = ctx;
-    size_t off[MODEL_MAX_PIECES], len[MODEL_MAX_PIECES];
-    float *buf;
-    int np = model_grad_pieces(m, layer, off, len, &buf);
+// The pieces of `layer` (-1: the tensors outside the layers, in grads_rest) summed over the ranks,
+// each rank's part of them (one run of the packed buffer: the pieces lie in layout order, the
+// slices too) at that rank; their offsets and lengths in off/len, the buffer in *buf.
+static int reduce_layer(const trainer_dp *dp, model *m, int layer, size_t *off, size_t *len, float **buf) {
+    int np = model_grad_pieces(m, layer, off, len, buf);
     size_t *b = slice_bounds(dp, m->nparams);
     for (int r = 0; r <= dp->size; r++) b[r] = packed_at(off, len, np, b[r]);
-    dp->reduce_slices(dp->ctx, buf, b);
-    if (layer < 0) { // the embedding, final norm and heads: the owned sums stay (and accumulate) in place
-        if (b[dp->rank] > 0) m->be->zero(m->be->ctx, buf, b[dp->rank] * sizeof(float));
-        if (b[dp->size] > b[dp->rank + 1])
-            m->be->zero(m->be->ctx, buf + b[dp->rank + 1], (b[dp->size] - b[dp->rank + 1]) * sizeof(float));
-        free(b);
-        return;
-    }
+    dp->reduce_slices(dp->ctx, *buf, b);
     free(b);
+    return np;
+}
+
+// grad_hook of sliced gradients: layer l's pieces reduced to their owners, which add their part
+// into their slice of the gradients. The embedding, final norm and heads (l = -1) are left to
+// accumulate whole in grads_rest over the step's passes, as every rank holds that buffer anyway:
+// trainer_optim_step reduces it once per step, not once per pass.
+static void reduce_pieces(void *ctx, model *m, int layer) {
+    const trainer_dp *dp = ctx;
+    if (layer < 0) return;
+    size_t off[MODEL_MAX_PIECES], len[MODEL_MAX_PIECES];
+    float *buf;
+    int np = reduce_layer(dp, m, layer, off, len, &buf);
     size_t pos = 0;
     for (int i = 0; i < np; pos += len[i], i++) {
         size_t a = off[i] > m->grad_lo ? off[i] : m->grad_lo, e = off[i] + len[i] < m->grad_hi ? off[i] + len[i] : m->grad_hi;
@@ -90,7 +93,12 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
         return norm;
     }
     size_t *b = slice_bounds(dp, m->nparams);
-    if (!m->grads_layer) dp->reduce_slices(dp->ctx, m->grads_mem, b); // else summed during backward
+    if (!m->grads_layer) dp->reduce_slices(dp->ctx, m->grads_mem, b);
+    else { // the layers' were summed during backward; grads_rest holds every pass of this rank
+        size_t off[MODEL_MAX_PIECES], len[MODEL_MAX_PIECES];
+        float *rest;
+        reduce_layer(dp, m, -1, off, len, &rest);
+    }
     double sumsq = model_grad_sumsq(m, m->opt_lo, m->opt_hi);
     dp->sum_doubles(dp->ctx, &sumsq, 1);
     double norm = sqrt(sumsq);
