@@ -201,8 +201,13 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
         head = MODEL_HEAD_PCM;
         describe_model(o, "PCM", c->model.path, &mc, head);
         tp.prompt.dir = j.expert_paths[0];
-        fprintf(o, "merge      prob space; preference %s\n",
-                c->pcm.preference[0] ? c->pcm.preference : "drawn per problem, uniform on the simplex");
+        if (c->pcm.preference[0]) fprintf(o, "merge      prob space; preference %s\n", c->pcm.preference);
+        else if (!strcmp(c->pcm.preference_dist, "dirichlet"))
+            fprintf(o, "merge      prob space; preference drawn per problem, Dirichlet(%g)\n", c->pcm.dirichlet_alpha);
+        else
+            fprintf(o, "merge      prob space; preference drawn per problem, %s\n",
+                    !strcmp(c->pcm.preference_dist, "corners") ? "one expert at a time (one-hot)"
+                                                               : "uniform on the simplex");
     } else {
         if (policy_check(&pp, &mc, &j.tok, err)) goto out;
         describe_model(o, "policy", c->model.path, &mc, MODEL_HEAD_LM);

@@ -59,6 +59,9 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
         if (c->grpo.entropy_beta > 0)
             return fx_errf(err, "grpo.entropy_beta: expected 0 with pcm.experts (the merged policy's entropy needs "
                                 "every expert's full rows at every token)");
+        if (c->pcm.preference[0] && strcmp(c->pcm.preference_dist, "uniform"))
+            return fx_errf(err, "pcm.preference_dist: \"%s\" draws each problem's preference, but pcm.preference "
+                                "fixes one for all (leave one of them at its default)", c->pcm.preference_dist);
         bool bt = !strcmp(c->pcm.reward, "bt");
         if (bt && !strcmp(outcome, "verifier"))
             return fx_errf(err, "pcm.reward: \"bt\" takes the reward dimensions of reward.command or reward.plugin, "
@@ -162,6 +165,11 @@ static int open_pcm(pipe_job *j, const fx_config *c, const policy_params *pp, un
         return -1;
     const char *pcm_name = c->model.path[0] ? c->model.path : "the new PCM (model.path empty)";
     if (j->experts_loaded && rollout_merge_check(&j->mix, paths, pcm_name, err)) return -1;
+    const char *dist = c->pcm.preference_dist;
+    j->pref_dist = (rollout_pref_dist){!strcmp(dist, "dirichlet") ? ROLLOUT_PREF_DIRICHLET
+                                       : !strcmp(dist, "corners") ? ROLLOUT_PREF_CORNERS
+                                                                  : ROLLOUT_PREF_UNIFORM,
+                                       c->pcm.dirichlet_alpha};
     j->pref_fixed = c->pcm.preference[0] != '\0';
     if (j->pref_fixed) return pipe_parse_preference("pcm.preference", c->pcm.preference, K, j->pref, err);
     for (int i = 0; i < K; i++) j->pref[i] = 1.0f / (float)K;
@@ -768,7 +776,7 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
 
 void pipe_job_pref(const pipe_job *j, int64_t index, float *w) {
     if (j->pref_fixed) memcpy(w, j->pref, (size_t)j->K * sizeof *w);
-    else rollout_merge_draw_pref(j->p.seed, (uint64_t)index, j->K, w);
+    else rollout_merge_draw_pref_from(j->p.seed, (uint64_t)index, j->K, &j->pref_dist, w);
 }
 
 const char *pipe_job_tokenizer_dir(const pipe_job *j, const fx_config *c) {

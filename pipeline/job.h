@@ -100,6 +100,7 @@ typedef struct {
     rollout_merge mix;     // the experts, the policy as their PCM (probability space)
     float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
     bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw
+    rollout_pref_dist pref_dist; // pcm.preference_dist, pcm.dirichlet_alpha: where the draws come from
     // pcm.reward = bt (docs/pcm.md): K reward dimensions against a reference response, on scoring ranks
     bool bt;
     pipe_bt_reference bt_ref;

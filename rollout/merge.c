@@ -93,3 +93,40 @@ void rollout_merge_draw_pref(uint64_t seed, uint64_t key, int K, float *w) {
     for (int i = 0; i < K; i++) sum += e[i] = -log(1.0 - fx_rng_double(&r)); // Exp(1); 1 - u in (0, 1]
     for (int i = 0; i < K; i++) w[i] = sum > 0 ? (float)(e[i] / sum) : 1.0f / (float)K;
 }
+
+// log of a Gamma(a, 1) variate, a > 0: Marsaglia and Tsang's squeeze for a >= 1; below 1,
+// Gamma(a + 1) * U^(1/a), kept in logs (U^(1/a) underflows for a small a).
+static double log_gamma_variate(fx_rng *r, double a) {
+    double boost = 0;
+    if (a < 1) {
+        boost = log(1.0 - fx_rng_double(r)) / a; // log U^(1/a), U in (0, 1]
+        a += 1;
+    }
+    double d = a - 1.0 / 3, c = 1 / sqrt(9 * d);
+    for (;;) {
+        double x = fx_rng_normal(r), v = 1 + c * x;
+        if (v <= 0) continue;
+        v = v * v * v;
+        double u = 1.0 - fx_rng_double(r);
+        if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return log(d * v) + boost;
+    }
+}
+
+void rollout_merge_draw_pref_from(uint64_t seed, uint64_t key, int K, const rollout_pref_dist *dist, float *w) {
+    FX_ASSERT(K > 0 && K <= ROLLOUT_MERGE_MAX_EXPERTS);
+    if (dist->kind == ROLLOUT_PREF_UNIFORM) {
+        rollout_merge_draw_pref(seed, key, K, w);
+        return;
+    }
+    fx_rng r = fx_rng_make(seed, fx_rng_hash(PREF_STREAM, key));
+    if (dist->kind == ROLLOUT_PREF_CORNERS) {
+        int hot = (int)fx_rng_below(&r, (uint64_t)K);
+        for (int i = 0; i < K; i++) w[i] = i == hot ? 1.0f : 0.0f;
+        return;
+    }
+    FX_ASSERT(dist->alpha > 0);
+    double lg[ROLLOUT_MERGE_MAX_EXPERTS], top = -INFINITY, sum = 0;
+    for (int i = 0; i < K; i++) lg[i] = log_gamma_variate(&r, dist->alpha), top = fmax(top, lg[i]);
+    for (int i = 0; i < K; i++) sum += exp(lg[i] - top);
+    for (int i = 0; i < K; i++) w[i] = (float)(exp(lg[i] - top) / sum);
+}

@@ -57,6 +57,22 @@ int rollout_merge_check_pref(const float *w, int K, const char *what, fx_err *er
 // ulps (rollout_merge_check_pref accepts it).
 void rollout_merge_draw_pref(uint64_t seed, uint64_t key, int K, float *w);
 
+// The distribution each problem's preference is drawn from (pcm.preference_dist):
+//   UNIFORM    uniform on the simplex, rollout_merge_draw_pref;
+//   DIRICHLET  Dirichlet(alpha, ..., alpha): alpha < 1 puts the weight near the corners (one
+//              dimension at a time), alpha > 1 near the centre (balanced preferences);
+//   CORNERS    one-hot, the expert drawn uniformly (one dimension per problem).
+typedef enum { ROLLOUT_PREF_UNIFORM = 0, ROLLOUT_PREF_DIRICHLET, ROLLOUT_PREF_CORNERS } rollout_pref_kind;
+typedef struct {
+    rollout_pref_kind kind;
+    double alpha; // DIRICHLET's concentration, > 0
+} rollout_pref_dist;
+// A preference from dist, drawn from the stream of (seed, key) as rollout_merge_draw_pref draws
+// (UNIFORM is exactly its draw). Dirichlet draws go through Gamma(alpha) variates in log space
+// (Marsaglia and Tsang; alpha < 1 by Gamma(alpha + 1) U^(1/alpha)), so a small alpha never
+// underflows to a sum of 0.
+void rollout_merge_draw_pref_from(uint64_t seed, uint64_t key, int K, const rollout_pref_dist *dist, float *w);
+
 // One merged row (V) from the experts' logits rows (K, each V; shifted in place to d_i, see
 // above) and alpha, log alpha (K); out is the row to sample from.
 void rollout_merge_row(rollout_merge_space space, const float *alpha, const float *log_alpha, float *const *logits,

@@ -374,6 +374,53 @@ static void test_draw_pref(void) {
     CHECK(memcmp(w, again, sizeof w) != 0);
 }
 
+// rollout_merge_draw_pref_from: UNIFORM is rollout_merge_draw_pref's draw; DIRICHLET(0.5, 0.5)'s
+// w_1 is Beta(0.5, 0.5), CDF (2/pi) asin(sqrt(x)) (KS distance under the 1% critical value);
+// DIRICHLET(3, 3, 3)'s weights have mean 1/3 and variance a(a0 - a) / (a0^2 (a0 + 1)) = 1/45;
+// CORNERS are one-hot, each expert 1/K of the time; alpha = 0.01 stays on the simplex (no 0/0).
+static void test_draw_pref_dists(void) {
+    enum { N = 4000 };
+    static float w1[N];
+    float w[3], u[3];
+    fx_err err;
+    rollout_pref_dist uni = {ROLLOUT_PREF_UNIFORM, 0}, half = {ROLLOUT_PREF_DIRICHLET, 0.5},
+                      three = {ROLLOUT_PREF_DIRICHLET, 3}, tiny = {ROLLOUT_PREF_DIRICHLET, 0.01},
+                      corners = {ROLLOUT_PREF_CORNERS, 0};
+    int ok = 0, hot[3] = {0};
+    double mean = 0, sq = 0;
+    for (int i = 0; i < N; i++) {
+        rollout_merge_draw_pref_from(4, (uint64_t)i, 3, &uni, w);
+        rollout_merge_draw_pref(4, (uint64_t)i, 3, u);
+        ok += !memcmp(w, u, sizeof w);
+        rollout_merge_draw_pref_from(4, (uint64_t)i, 2, &half, w);
+        ok += !rollout_merge_check_pref(w, 2, "draw", &err);
+        w1[i] = w[0];
+        rollout_merge_draw_pref_from(4, (uint64_t)i, 3, &three, w);
+        ok += !rollout_merge_check_pref(w, 3, "draw", &err);
+        mean += w[1] / N, sq += (double)w[1] * w[1] / N;
+        rollout_merge_draw_pref_from(4, (uint64_t)i, 3, &tiny, w);
+        ok += !rollout_merge_check_pref(w, 3, "draw", &err);
+        rollout_merge_draw_pref_from(4, (uint64_t)i, 3, &corners, w);
+        int ones = 0;
+        for (int k = 0; k < 3; k++) ones += w[k] == 1.0f, hot[k] += w[k] == 1.0f;
+        ok += ones == 1 && w[0] + w[1] + w[2] == 1.0f;
+    }
+    CHECK_INT(ok, 5 * N);
+    qsort(w1, N, sizeof *w1, cmp_float);
+    double ks = 0;
+    for (int i = 0; i < N; i++) {
+        double F = 2 / acos(-1.0) * asin(sqrt((double)w1[i]));
+        ks = fmax(ks, fmax(fabs((i + 1.0) / N - F), fabs(F - (double)i / N)));
+    }
+    double var = sq - mean * mean;
+    printf("preference dists: Dirichlet(0.5, 0.5) KS %.4f (bound %.4f); Dirichlet(3, 3, 3) mean %.4f var %.5f "
+           "(1/45 = %.5f); corners %d %d %d of %d\n", ks, 1.63 / sqrt(N), mean, var, 1.0 / 45, hot[0], hot[1], hot[2], N);
+    CHECK(ks < 1.63 / sqrt(N));
+    CHECK_NEAR(mean, 1.0 / 3, 5 * sqrt(1.0 / 45) / sqrt(N));
+    CHECK_NEAR(var, 1.0 / 45, 0.15 / 45); // the sd of a sample variance here is about 4% of it
+    for (int k = 0; k < 3; k++) CHECK_NEAR(hot[k], N / 3.0, 5 * sqrt(N * (1.0 / 3) * (2.0 / 3)));
+}
+
 int main(void) {
     be = backend_cpu_create(0);
     model_config c0 = cfg(0), c1 = cfg(1), cp = cfg(2);
@@ -391,6 +438,7 @@ int main(void) {
         prefs[i * K] = a, prefs[i * K + 1] = b, prefs[i * K + 2] = 1 - a - b;
     }
     test_draw_pref();
+    test_draw_pref_dists();
     test_row();
     test_one_hot();
     test_fixed_mixture();

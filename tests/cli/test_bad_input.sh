@@ -185,6 +185,9 @@ row 2 "$tmp/none" "a missing expert folder" -- "$fx" "${rw[@]}" --set "pcm.exper
 row 2 "$lm/config.json: architectures: 'Qwen2ForCausalLM' is not a PCM" "model.path an LM where a PCM is expected" -- \
     "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set "model.path=$lm"
 
+row 2 'pcm.preference_dist: "corners" draws each problem'"'"'s preference, but pcm.preference fixes one' \
+    "a preference distribution with a fixed preference" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" \
+    --set pcm.preference=0.5,0.5 --set pcm.preference_dist=corners
 # pcm.reward = bt (reward dimensions against a reference response)
 row 2 'pcm.reward: "bt" weighs reward dimensions by a PCM'"'"'s preference, but pcm.experts is empty' "bt without experts" -- \
     "$fx" "${rw[@]}" --set pcm.reward=bt

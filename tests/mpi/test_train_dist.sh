@@ -162,6 +162,14 @@ expect_run 0 "eval the trained PCM with its experts given" -- "$fx" eval --pcm "
     --experts "$tmp/sft/model,$tmp/one/model" "${ev[@]}"
 expect_run 0 "the same result" -- test "$alone" = "$out"
 
+# Preferences from Dirichlet(0.3): the rollout rank and the trainer draw the same for each problem.
+dir=("${pcm[@]}" --set pcm.preference_dist=dirichlet --set pcm.dirichlet_alpha=0.3)
+expect_run 0 "PCM, Dirichlet(0.3) preferences, one process" -- "$fx" train "$tmp/c.json" "${dir[@]}" --set run.name=dir1
+expect_run 0 "PCM, Dirichlet(0.3) preferences, 3 ranks" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${dir[@]}" \
+    --set run.name=dir3
+same_run dir1 dir3 "PCM with Dirichlet preferences: 3 ranks = one process"
+expect_run 1 "other preferences, another run" -- cmp -s "$tmp/dir1/model/model.safetensors" "$tmp/pcm1/model/model.safetensors"
+
 # pcm.reward = bt: two reward dimensions (examples/rewards/correct_and_brief.py: correctness and
 # brevity), each against the reference policy's greedy response (the first expert), weighed by the
 # preference. 3 ranks = one process; every update's reward_mean is the mean over its traces of
