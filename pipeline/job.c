@@ -809,7 +809,7 @@ trainer_shard pipe_shard(const fx_config *c) {
                                                     : TRAINER_SHARD_NONE;
 }
 
-void pipe_job_share_start(pipe_job *j, const comm_world *w, const train_ckpt *ck, bool resumed) {
+void pipe_job_share_start(pipe_job *j, const comm_world *w, train_ckpt *ck, bool resumed) {
     if (w->count[COMM_ROLE_TRAINER] < 2) return;
     train_ckpt_share(ck, &j->policy, &j->dp_hook, resumed);
     int64_t version = j->version;

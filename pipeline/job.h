@@ -166,7 +166,7 @@ void pipe_job_dp_init(pipe_job *j, const comm_world *w);
 // Collective over the trainers: the policy's weights, AdamW moments (each trainer its slice when
 // sharded, from the leader's resumed checkpoint ck), step and version from the leader. ck and
 // resumed are the leader's (other trainers pass a train_ckpt with no host copies).
-void pipe_job_share_start(pipe_job *j, const comm_world *w, const train_ckpt *ck, bool resumed);
+void pipe_job_share_start(pipe_job *j, const comm_world *w, train_ckpt *ck, bool resumed);
 // trainer.shard as the trainers' trainer_dp takes it.
 trainer_shard pipe_shard(const fx_config *c);
 // Collective over policy_comm (the leader, rank 0 of it, and the rollout ranks): the leader's

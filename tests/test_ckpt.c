@@ -22,8 +22,8 @@ static void fill(int64_t step) {
     for (int i = 0; i < 5; i++) flags[i] = (uint8_t)(step + i);
 }
 
-static ckpt_array arrays[4] = {{"params", CKPT_F32, NP, params}, {"adam_m", CKPT_F32, NP, moments},
-                               {"rng", CKPT_I64, 4, rng}, {"flags", CKPT_U8, 5, flags}};
+static ckpt_array arrays[4] = {{"params", CKPT_F32, NP, params, NULL, NULL}, {"adam_m", CKPT_F32, NP, moments, NULL, NULL},
+                               {"rng", CKPT_I64, 4, rng, NULL, NULL}, {"flags", CKPT_U8, 5, flags, NULL, NULL}};
 
 static int files_in(const char *sub) {
     char cmd[700];
@@ -42,8 +42,39 @@ static void corrupt(const char *path, long at, int len) {
     fclose(f);
 }
 
+// Fills (ckpt_array.fill): three arrays through one buffer, each filled just before it is
+// written; every fill called once, in order, also when the file cannot be written.
+static int fills_seen;
+static void fill_k(void *ctx, void *data) {
+    float k = (float)(intptr_t)ctx;
+    for (int i = 0; i < NP; i++) ((float *)data)[i] = k * 1000 + (float)i;
+    fills_seen = fills_seen * 10 + (int)k;
+}
+
+static void test_fills(void) {
+    static float one[NP], a[NP], b[NP], c[NP];
+    ckpt_array through[3], back[3] = {{"a", CKPT_F32, NP, a, NULL, NULL}, {"b", CKPT_F32, NP, b, NULL, NULL},
+                                      {"c", CKPT_F32, NP, c, NULL, NULL}};
+    for (int k = 0; k < 3; k++)
+        through[k] = (ckpt_array){back[k].name, CKPT_F32, NP, one, fill_k, (void *)(intptr_t)(k + 1)};
+    char sub[4200], path[4300];
+    snprintf(sub, sizeof sub, "%s/fills", dir);
+    fx_err err;
+    fills_seen = 0;
+    CHECK_INT(ckpt_save(sub, 5, through, 3, "{}", NULL, 0, path, sizeof path, &err), 0);
+    CHECK_INT(fills_seen, 123);
+    int64_t step;
+    CHECK_INT(ckpt_load(path, back, 3, &step, &err), 0);
+    CHECK(a[3] == 1003.0f && b[3] == 2003.0f && c[NP - 1] == 3000.0f + (float)(NP - 1));
+    fills_seen = 0; // a run folder that cannot be made (a file in the way): the fills still run
+    snprintf(sub, sizeof sub, "%s/fills/checkpoints/step-00000005.h5/x", dir);
+    CHECK_INT(ckpt_save(sub, 6, through, 3, "{}", NULL, 0, path, sizeof path, &err), -1);
+    CHECK_INT(fills_seen, 123);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
+    test_fills();
     fx_err err;
     char path[4300];
     for (int64_t step = 1; step <= 4; step++) {
@@ -62,13 +93,13 @@ int main(void) {
     CHECK_INT(step, 400);
     CHECK(params[7] == 4.0f + 0.007f && moments[9] == -9.0f && rng[3] == 43 && flags[4] == 8);
     // Wrong expectations are named.
-    ckpt_array wrong[1] = {{"params", CKPT_F32, NP - 1, params}};
+    ckpt_array wrong[1] = {{"params", CKPT_F32, NP - 1, params, NULL, NULL}};
     CHECK_INT(ckpt_load(path, wrong, 1, &step, &err), -1);
     CHECK(strstr(err.msg, "step-00000400.h5: params: expected 2999 f32 values") != NULL);
-    ckpt_array missing[1] = {{"adam_v", CKPT_F32, NP, params}};
+    ckpt_array missing[1] = {{"adam_v", CKPT_F32, NP, params, NULL, NULL}};
     CHECK_INT(ckpt_load(path, missing, 1, &step, &err), -1);
     CHECK(strstr(err.msg, "adam_v: missing") != NULL);
-    ckpt_array typed[1] = {{"rng", CKPT_F32, 4, params}};
+    ckpt_array typed[1] = {{"rng", CKPT_F32, 4, params, NULL, NULL}};
     CHECK_INT(ckpt_load(path, typed, 1, &step, &err), -1);
     // Resume: the newest loads.
     fill(0);

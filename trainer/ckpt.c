@@ -54,6 +54,12 @@ static int write_array(hid_t file, const ckpt_array *a) {
     return rc < 0 ? -1 : 0;
 }
 
+// The fills of arrays[0..n) when nothing can be written (see ckpt_array).
+static void fill_all(const ckpt_array *arrays, int n) {
+    for (int i = 0; i < n; i++)
+        if (arrays[i].fill) arrays[i].fill(arrays[i].fill_ctx, arrays[i].data);
+}
+
 static int write_file(const char *path, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
                       const char *kind) {
     // The latest format checksums the superblock and object headers, and fixed-length strings
@@ -62,7 +68,10 @@ static int write_file(const char *path, int64_t step, const ckpt_array *arrays, 
     H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
-    if (f < 0) return -1;
+    if (f < 0) {
+        fill_all(arrays, n);
+        return -1;
+    }
     int rc = fx_h5_write_fixed_str_attr(f, "format", CKPT_FORMAT) ||
              fx_h5_write_fixed_str_attr(f, "config", config_json ? config_json : "") ||
              fx_h5_write_fixed_str_attr(f, "writer", "fluxrl " FLUXRL_VERSION) ||
@@ -72,10 +81,14 @@ static int write_file(const char *path, int64_t step, const ckpt_array *arrays, 
     if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &step) < 0) rc = -1;
     if (a >= 0) H5Aclose(a);
     H5Sclose(space);
-    for (int i = 0; i < n && !rc; i++) rc = write_array(f, &arrays[i]);
+    for (int i = 0; i < n; i++) {
+        if (arrays[i].fill) arrays[i].fill(arrays[i].fill_ctx, arrays[i].data);
+        if (!rc) rc = write_array(f, &arrays[i]);
+    }
     if (H5Fclose(f) < 0) rc = -1;
     return rc;
 }
+
 
 // The steps of run_dir's complete checkpoints, newest first (caller frees); *n their number.
 static int64_t *list_steps(const char *dir, int *n) {
@@ -110,7 +123,10 @@ int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n
     fx_h5_quiet();
     char dir[4096], path[4200], tmp[4300];
     snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
-    if (fx_mkdir_p(dir, err)) return -1;
+    if (fx_mkdir_p(dir, err)) {
+        fill_all(arrays, n);
+        return -1;
+    }
     step_path(path, sizeof path, dir, step);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     errno = 0;

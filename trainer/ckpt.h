@@ -19,6 +19,11 @@ typedef struct {
     ckpt_type type;
     size_t n;         // elements
     void *data;       // saved from / loaded into (the caller owns it, sized n)
+    // Saving only, may be NULL: fills data just before the array is written, so that several
+    // arrays can pass through one buffer. ckpt_save calls every fill once, in order, even when
+    // the file cannot be written (a fill may be a collective the other ranks are waiting in).
+    void (*fill)(void *ctx, void *data);
+    void *fill_ctx;
 } ckpt_array;
 
 // Writes step's checkpoint into run_dir/checkpoints/ and removes all but the newest keep_last

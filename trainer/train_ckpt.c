@@ -8,12 +8,8 @@
 
 void train_ckpt_init(train_ckpt *c, size_t n) {
     memset(c, 0, sizeof *c);
-    c->params = fx_malloc(n * sizeof(float)), c->m = fx_malloc(n * sizeof(float)), c->v = fx_malloc(n * sizeof(float));
-    c->a[0] = (ckpt_array){"params", CKPT_F32, n, c->params};
-    c->a[1] = (ckpt_array){"adam_m", CKPT_F32, n, c->m};
-    c->a[2] = (ckpt_array){"adam_v", CKPT_F32, n, c->v};
-    c->a[3] = (ckpt_array){"counters", CKPT_I64, TRAIN_CKPT_COUNTERS + 1, c->counters};
-    c->a[4] = (ckpt_array){"accumulators", CKPT_F64, TRAIN_CKPT_ACCUMS, c->accum};
+    c->n = n;
+    c->params = fx_malloc((n ? n : 1) * sizeof(float));
 }
 
 void train_ckpt_free(train_ckpt *c) {
@@ -23,40 +19,74 @@ void train_ckpt_free(train_ckpt *c) {
 
 static bool sharded(const trainer_dp *dp) { return dp && dp->size > 1 && dp->shard != TRAINER_SHARD_NONE; }
 
-// The AdamW moments of every rank's slice into rank 0's host copies.
-static void collect_moments(train_ckpt *c, const model *m, const trainer_dp *dp) {
+// The whole of an AdamW moment (mem: this rank's slice of it) into all (rank 0's; NULL elsewhere):
+// downloaded, and with a sharded state each rank's slice collected (a collective of the group).
+static void moment_into(const model *m, const trainer_dp *dp, const float *mem, float *all) {
+    if (!sharded(dp)) {
+        m->be->download(m->be->ctx, all, mem, m->nparams * sizeof(float));
+        return;
+    }
     size_t k = m->opt_hi - m->opt_lo, bytes = k * sizeof(float);
     float *mine = fx_malloc(bytes ? bytes : sizeof(float));
-    bool lead = dp->rank == 0;
-    m->be->download(m->be->ctx, mine, m->m_mem, bytes);
-    dp->collect(dp->ctx, mine, lead ? c->m : NULL, m->nparams);
-    m->be->download(m->be->ctx, mine, m->v_mem, bytes);
-    dp->collect(dp->ctx, mine, lead ? c->v : NULL, m->nparams);
+    m->be->download(m->be->ctx, mine, mem, bytes);
+    dp->collect(dp->ctx, mine, all, m->nparams);
     free(mine);
+}
+
+// The fills of rank 0's checkpoint: params, then each moment, through one host buffer.
+static void fill_params(void *ctx, void *data) {
+    const train_ckpt *c = ctx;
+    c->save_model->be->download(c->save_model->be->ctx, data, c->save_model->params_mem, c->n * sizeof(float));
+}
+static void fill_m(void *ctx, void *data) {
+    const train_ckpt *c = ctx;
+    moment_into(c->save_model, c->save_dp, c->save_model->m_mem, data);
+}
+static void fill_v(void *ctx, void *data) {
+    const train_ckpt *c = ctx;
+    moment_into(c->save_model, c->save_dp, c->save_model->v_mem, data);
+}
+
+// The checkpoint's arrays; params, adam_m and adam_v in the given buffers.
+static void arrays(train_ckpt *c, ckpt_array *a, float *params, float *m, float *v) {
+    a[0] = (ckpt_array){"params", CKPT_F32, c->n, params, NULL, NULL};
+    a[1] = (ckpt_array){"adam_m", CKPT_F32, c->n, m, NULL, NULL};
+    a[2] = (ckpt_array){"adam_v", CKPT_F32, c->n, v, NULL, NULL};
+    a[3] = (ckpt_array){"counters", CKPT_I64, TRAIN_CKPT_COUNTERS + 1, c->counters, NULL, NULL};
+    a[4] = (ckpt_array){"accumulators", CKPT_F64, TRAIN_CKPT_ACCUMS, c->accum, NULL, NULL};
 }
 
 int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
                     fx_err *err) {
-    size_t bytes = m->nparams * sizeof(float);
-    if (sharded(dp)) {
-        collect_moments(c, m, dp);
-        if (dp->rank != 0) return 0;
-    } else {
-        m->be->download(m->be->ctx, c->m, m->m_mem, bytes);
-        m->be->download(m->be->ctx, c->v, m->v_mem, bytes);
+    if (sharded(dp) && dp->rank != 0) { // this rank's slices, to rank 0 as it writes them
+        moment_into(m, dp, m->m_mem, NULL);
+        moment_into(m, dp, m->v_mem, NULL);
+        return 0;
     }
-    m->be->download(m->be->ctx, c->params, m->params_mem, bytes);
+    c->save_model = m, c->save_dp = dp;
     c->counters[TRAIN_CKPT_COUNTERS] = m->step;
+    ckpt_array a[5];
+    arrays(c, a, c->params, c->params, c->params); // one host copy of the model's size, three times
+    a[0].fill = fill_params, a[1].fill = fill_m, a[2].fill = fill_v;
+    for (int i = 0; i < 3; i++) a[i].fill_ctx = c;
     char path[4300];
-    int rc = ckpt_save(run->dir, step, c->a, 5, run->config, c->kind, run->keep_checkpoints, path, sizeof path, err);
+    int rc = ckpt_save(run->dir, step, a, 5, run->config, c->kind, run->keep_checkpoints, path, sizeof path, err);
     if (!rc) fx_info("checkpoint: %s", path);
     return rc;
 }
 
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err) {
     char path[4300];
-    int found = ckpt_resume_latest(run_dir, c->kind, c->a, 5, step, path, sizeof path, err);
-    if (found <= 0) return found;
+    if (!c->m) c->m = fx_malloc((c->n ? c->n : 1) * sizeof(float));
+    if (!c->v) c->v = fx_malloc((c->n ? c->n : 1) * sizeof(float));
+    ckpt_array a[5];
+    arrays(c, a, c->params, c->m, c->v);
+    int found = ckpt_resume_latest(run_dir, c->kind, a, 5, step, path, sizeof path, err);
+    if (found <= 0) {
+        free(c->m), free(c->v);
+        c->m = c->v = NULL;
+        return found;
+    }
     size_t k = m->opt_hi - m->opt_lo;
     m->be->upload(m->be->ctx, m->params_mem, c->params, m->nparams * sizeof(float));
     m->be->upload(m->be->ctx, m->m_mem, c->m + m->opt_lo, k * sizeof(float));
@@ -66,7 +96,7 @@ int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *ste
     return 1;
 }
 
-bool train_ckpt_share(const train_ckpt *c, model *m, const trainer_dp *dp, bool resumed) {
+bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed) {
     int64_t head[2] = {m->step, resumed};
     dp->bcast_i64(dp->ctx, head, 2);
     m->step = (int)head[0], resumed = head[1] != 0;
@@ -83,6 +113,10 @@ bool train_ckpt_share(const train_ckpt *c, model *m, const trainer_dp *dp, bool 
         dp->distribute(dp->ctx, lead ? c->v : NULL, mine, m->nparams);
         m->be->upload(m->be->ctx, m->v_mem, mine, bytes);
         free(mine);
+    }
+    if (c) { // the moments' host copies served the resume only
+        free(c->m), free(c->v);
+        c->m = c->v = NULL;
     }
     return resumed;
 }

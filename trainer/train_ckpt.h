@@ -23,15 +23,21 @@ typedef struct {
 #define TRAIN_CKPT_ACCUMS 2
 
 typedef struct {
-    float *params, *m, *v;                      // host copies of the model's buffers
+    size_t n;                                   // the model's parameters
+    float *params;                              // a host buffer of n floats: a checkpoint's params,
+                                                // then its adam_m, then its adam_v pass through it
+    float *m, *v;                               // the moments of a resumed checkpoint, from
+                                                // train_ckpt_resume to train_ckpt_share only
     int64_t counters[TRAIN_CKPT_COUNTERS + 1];  // the loop's (it fills them), then AdamW's step
     double accum[TRAIN_CKPT_ACCUMS];            // the loop's
-    ckpt_array a[5];
     const char *kind; // the loop's kind, "sft", "prm" or "grpo", stored in its checkpoints; NULL: untagged
+    const model *save_model;                    // during train_ckpt_save
+    const trainer_dp *save_dp;
 } train_ckpt;
 
-// The host copies are needed on the rank that writes and loads checkpoints (rank 0 of a
-// data-parallel group) only.
+// The host buffer is needed on the rank that writes and loads checkpoints (rank 0 of a
+// data-parallel group) only: one copy of the parameters' size (the moments are written through
+// it one after the other), three only while a resumed checkpoint is being shared.
 void train_ckpt_init(train_ckpt *c, size_t nparams);
 void train_ckpt_free(train_ckpt *c);
 // Writes step's checkpoint of m (and of c->counters, c->accum) into run->dir/checkpoints/. With a
@@ -47,6 +53,7 @@ int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err);
 // Every rank of dp (size > 1) starts from rank 0's weights, AdamW moments (each rank its slice,
 // from c when rank 0 resumed) and step. resumed: rank 0's; returns it on every rank.
-bool train_ckpt_share(const train_ckpt *c, model *m, const trainer_dp *dp, bool resumed);
+// Frees the resumed moments' host copies (c may be NULL on the ranks other than 0).
+bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed);
 
 #endif
