@@ -156,7 +156,7 @@ const cli_command cli_commands[] = {
     {"best-of-n", "Best-of-N with a PRM next to mean pass@1, majority vote and pass@N",
      "usage: fluxrl best-of-n --policy DIR --prm DIR [--prm DIR ...] [--n N] [--alpha A] [--out SAMPLES.jsonl]\n"
      "                        [--trajectory-separator] [--prm-system TEXT]\n"
-     "                        [the data, sampling and batching options of fluxrl eval]\n"
+     "                        [the data, sampling, batching and --experts / --pcm options of fluxrl eval]\n"
      "Samples N responses (default 16, temperature 1 unless --temperature) to each problem with\n"
      "the policy, scores each with the PRM and keeps the one with the best r^. Prints one JSON line\n"
      "per PRM (up to 4 score the same samples) and N' in 1, 2, 4, ... up to N (the first N' samples\n"

@@ -47,8 +47,9 @@ static const char *check_merge(const infer_params *p, infer_kind kind) {
     if (!p->nexperts && !p->pcm) // --pcm alone: the experts its folder names
         return p->npref ? "--preference: expected with --experts or --pcm"
                : strcmp(p->merge, "prob") ? "--merge: expected with --experts or --pcm" : NULL;
-    if (kind == INFER_BEST_OF_N) return "--experts and --pcm: expected with eval or generate";
-    if (p->model) return "--model and --experts / --pcm: expected one of them, got both";
+    if (p->model)
+        return kind == INFER_BEST_OF_N ? "--policy and --experts / --pcm: expected one of them, got both"
+                                       : "--model and --experts / --pcm: expected one of them, got both";
     if (rollout_merge_space_parse(p->merge, &space)) return "--merge: expected prob or logit";
     if (p->npref && p->nexperts && p->npref != p->nexperts) {
         snprintf(why, sizeof why, "--preference: expected %d weights (one per expert of --experts), got %d", p->nexperts,
@@ -66,9 +67,10 @@ static const char *check_merge(const infer_params *p, infer_kind kind) {
 const char *infer_check(const infer_params *p, infer_kind kind) {
     const char *merge = check_merge(p, kind);
     if (merge) return merge;
-    return !p->model && !p->nexperts && !p->pcm ? (kind == INFER_BEST_OF_N ? "--policy and --prm are required"
-                                                                           : "--model (or --experts) is required")
-           : kind == INFER_BEST_OF_N && !p->nprm ? "--policy and --prm are required"
+    return !p->model && !p->nexperts && !p->pcm
+               ? (kind == INFER_BEST_OF_N ? "--policy (or --experts) and --prm are required"
+                                          : "--model (or --experts) is required")
+           : kind == INFER_BEST_OF_N && !p->nprm ? "--policy (or --experts) and --prm are required"
            : kind == INFER_GENERATE && !p->out ? "--out is required"
            : p->n < 1 ? "--n: expected an integer >= 1"
            : p->data.count < 1 ? "--problems: expected an integer >= 1"

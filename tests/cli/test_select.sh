@@ -150,11 +150,27 @@ for l in lines:
  ' "$out" "$tmp/bon_samples.jsonl"
 expect_run 0 "best-of-n, batch 3: the same" -- "$fx" "${bon[@]}" --n 4 --batch 3
 expect_run 0 "batch-size invariance" -- test "$one" = "$out"
+# Merged experts as the policy (docs/pcm.md): sampled through the continuous-batching engine, the
+# same whatever the batch; one-hot on an expert, the samples the policy alone draws in the engine
+# (fluxrl generate's, not the static decoder's: their draws may differ), so the lines need not
+# equal the single-policy run's, only their form and the batch invariance.
+mbon=(best-of-n --experts "$tmp/m/lm,$tmp/m/lm" --preference 0.3,0.7 --prm "$tmp/m/class2" --ops 1 --digits 1
+      --problems 3 --max-new 24 --seed 2 --n 4)
+expect_run 0 "best-of-n with merged experts" -- "$fx" "${mbon[@]}"
+merged=$out
+expect_run 0 "three lines of the same form" -- /usr/bin/python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert [l["samples"] for l in lines] == [1, 2, 4] and all(l["problems"] == 3 for l in lines), lines' "$merged"
+expect_run 0 "best-of-n with merged experts, batch 3" -- "$fx" "${mbon[@]}" --batch 3
+expect_run 0 "merged: batch-size invariance" -- test "$merged" = "$out"
+expect_run 2 "best-of-n with --policy and --experts" -- "$fx" "${mbon[@]}" --policy "$tmp/m/lm"
+expect_contains "$err" "--policy and --experts / --pcm: expected one of them, got both" "named"
 printf '{"question": "Compute 1+1.", "answer": "2"}\n{"question": "Compute 2+2.", "answer": "4"}\n' >"$tmp/d.jsonl"
 expect_run 0 "best-of-n on JSONL" -- "$fx" best-of-n --policy "$tmp/m/lm" --prm "$tmp/m/class2" --data "$tmp/d.jsonl" --n 2 --max-new 8
 expect_contains "$out" '{"problems": 2, "samples": 2, "prm_best": ' "two problems"
 expect_run 2 "best-of-n without --prm" -- "$fx" best-of-n --policy "$tmp/m/lm"
-expect_contains "$err" "--policy and --prm are required" "named"
+expect_contains "$err" "--policy (or --experts) and --prm are required" "named"
 expect_run 2 "best-of-n with a language model as PRM" -- "$fx" "${bon[@]}" --prm "$tmp/m/lm"
 expect_contains "$err" "a PRM needs a process-reward or reward head" "refused"
 expect_run 2 "best-of-n: bad --n" -- "$fx" "${bon[@]}" --n 0
