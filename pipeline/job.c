@@ -54,8 +54,9 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
         int K = fx_split_list("pcm.experts", c->pcm.experts, buf, sizeof buf, items, ROLLOUT_MERGE_MAX_EXPERTS, err);
         if (K < 0 || (c->pcm.preference[0] && pipe_parse_preference("pcm.preference", c->pcm.preference, K, w, err)))
             return -1;
-        if (c->grpo.kl_beta > 0)
-            return fx_errf(err, "grpo.kl_beta: expected 0 with pcm.experts (a KL to a reference PCM is not offered yet)");
+        if (c->grpo.kl_beta > 0 && strcmp(c->grpo.ref_on, "trainer"))
+            return fx_errf(err, "grpo.ref_on: expected \"trainer\" with pcm.experts and grpo.kl_beta > 0 (the reference "
+                                "PCM's log-probs merge the experts' too, which the trainer holds; the reward ranks do not)");
         if (c->grpo.entropy_beta > 0)
             return fx_errf(err, "grpo.entropy_beta: expected 0 with pcm.experts (the merged policy's entropy needs "
                                 "every expert's full rows at every token)");
@@ -247,8 +248,10 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     // The reference scores on the reward side (ref_on = reward) or beside the trainer.
     bool ref_here = c->grpo.kl_beta > 0 &&
                     ((roles & PIPE_SCORE && j->g.ref_on_reward) || (roles & PIPE_TRAIN && !j->g.ref_on_reward));
-    if (ref_here) {
-        if (policy_build(&pp, j->be, &j->ref, &j->ref_tok, err)) return -1;
+    if (ref_here) { // the starting policy, frozen: a PCM policy's is its starting PCM over the same experts
+        if (j->K ? policy_build_pcm(&pp, j->K, j->policy.cfg.vocab_size, j->be, &j->ref, err)
+                 : policy_build(&pp, j->be, &j->ref, &j->ref_tok, err))
+            return -1;
         model_reserve(&j->ref, mb, maxT, false, false);
     }
     if (roles & PIPE_SCORE && c->reward.prm_path[0]) {

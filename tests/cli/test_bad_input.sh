@@ -179,7 +179,7 @@ row 2 "pcm.preference: expected weights summing to 1" "a preference off the simp
     --set "pcm.experts=$lm,$lm" --set pcm.preference=0.5,0.6
 row 2 "pcm.experts: item 2: expected a value, got an empty one" "an empty expert" -- "$fx" "${rw[@]}" \
     --set "pcm.experts=$lm,"
-row 2 "grpo.kl_beta: expected 0 with pcm.experts" "a KL with a PCM policy" -- "$fx" "${rw[@]}" \
+row 2 'grpo.ref_on: expected "trainer" with pcm.experts and grpo.kl_beta > 0' "a KL of a PCM on the reward ranks" -- "$fx" "${rw[@]}" \
     --set "pcm.experts=$lm,$lm" --set grpo.kl_beta=0.1
 row 2 "$tmp/none" "a missing expert folder" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$tmp/none"
 row 2 "$lm/config.json: architectures: 'Qwen2ForCausalLM' is not a PCM" "model.path an LM where a PCM is expected" -- \
