@@ -26,7 +26,7 @@ void grpo_train_on_traces(model *policy, model *ref_model, const trace_batch *tb
     model *ref = p->kl_beta > 0 && !kl && !p->kl_in_reward ? ref_model : NULL;
     size_t cap = (size_t)(n ? n : 1);
     float *reward = fx_malloc(cap * sizeof *reward);
-    memcpy(reward, tb->final_reward, (size_t)n * sizeof *reward);
+    if (n) memcpy(reward, tb->final_reward, (size_t)n * sizeof *reward); // an update may get no groups
     // KL as a reward penalty: r_i -= kl_beta * sum_t kl_t over the sampled tokens (the estimator
     // on sampling vs reference log-probs), and no KL term in the loss.
     bool kl_reward = p->kl_in_reward;
