@@ -15,24 +15,8 @@
 # other jobs (2026-12-06), the SFT of the experts aside; less on an idle machine (not measured).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-fx=${FLUXRL_BIN:-build/fluxrl}
-out=${1:-runs/evidence-pcm}
-steps=${STEPS:-10}
-seeds=${SEEDS:-3}
-mkdir -p "$out"
-common=(--set "run.out_dir=$out" --set log.progress=off)
-task=(--ops 3 --digits 2 --operators +-) # configs/demo.json's task, for fluxrl eval
-t_start=$(date +%s)
-if [ ! -f "$out/strong/model/model.safetensors" ]; then
-    echo "== the strong expert: the demo's SFT" >&2
-    "$fx" sft configs/demo.json "${common[@]}" --set run.name=strong >/dev/null
-fi
-if [ ! -f "$out/weak/model/model.safetensors" ]; then
-    echo "== the weak expert: 20 more SFT steps at lr 0.003, seed 7" >&2
-    "$fx" sft configs/demo.json "${common[@]}" --set run.name=weak --set "model.path=$out/strong/model" \
-        --set sft.steps=20 --set sft.eval_every=0 --set run.seed=7 >/dev/null
-fi
-experts="$out/strong/model,$out/weak/model"
+out=${1:-runs/evidence-pcm} steps=${STEPS:-10} seeds=${SEEDS:-3} t_start=$(date +%s)
+. bench/pcm/experts.sh # $fx, ${common[@]}, ${task[@]}, and the strong and the weak expert, made once in $out
 for seed in $(seq 1 "$seeds"); do
     run=$out/pcm-$seed
     if [ ! -f "$run/model/model.safetensors" ]; then

@@ -75,19 +75,14 @@ bad "--pcm alone, a folder naming no experts" "--pcm: pcm2 names no experts (no 
 
 # --- a PCM folder that names its experts (what fluxrl train saves): FNV-1a 64 of their weights ---
 name_experts() { # SRC DST EXPERT... : a copy of SRC whose config.json names the experts (hashes computed here)
-    local src=$1 dst=$2
+    local from=$1 dst=$2
     shift 2
-    cp -r "$src" "$dst"
-    /usr/bin/python3 - "$dst/config.json" "$@" <<'PY'
-import glob, json, os, sys
-def fnv(folder):
-    h = 14695981039346656037
-    for f in sorted(glob.glob(os.path.join(folder, "*.safetensors"))):
-        for b in open(f, "rb").read():
-            h = ((h ^ b) * 1099511628211) % 2**64
-    return "%016x" % h
+    cp -r "$from" "$dst"
+    PYTHONPATH="$src/tests" /usr/bin/python3 - "$dst/config.json" "$@" <<'PY'
+import json, os, sys
+from fnv1a64 import fnv1a64
 c = json.load(open(sys.argv[1]))
-c["fluxrl_pcm"] = {"experts": [{"path": os.path.abspath(e), "fnv1a64": fnv(e)} for e in sys.argv[2:]]}
+c["fluxrl_pcm"] = {"experts": [{"path": os.path.abspath(e), "fnv1a64": fnv1a64(e)} for e in sys.argv[2:]]}
 json.dump(c, open(sys.argv[1], "w"))
 PY
 }

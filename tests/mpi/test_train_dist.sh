@@ -138,23 +138,19 @@ expect_run 0 "the trained PCM: a PCM folder of 2 experts, moved by the updates" 
 import json, sys
 c = json.load(open(sys.argv[1] + "/model/config.json"))
 assert c["architectures"] == ["FluxrlPCMForTokenMixing"] and c["num_experts"] == 2, c
-# the folder names its experts and the FNV-1a 64 of their weights, computed here independently
-import glob, os
-def fnv(folder):
-    h = 14695981039346656037
-    for f in sorted(glob.glob(os.path.join(folder, "*.safetensors"))):
-        for b in open(f, "rb").read():
-            h = ((h ^ b) * 1099511628211) % 2**64
-    return "%016x" % h
+# the folder names its experts and the FNV-1a 64 of their weights (tests/fnv1a64.py, independent)
+import os
+sys.path.insert(0, sys.argv[3])
+from fnv1a64 import fnv1a64
 named = c["fluxrl_pcm"]["experts"]
 want = [os.path.realpath(sys.argv[2] + "/../sft/model"), os.path.realpath(sys.argv[2] + "/model")]
-assert [e["path"] for e in named] == want and [e["fnv1a64"] for e in named] == [fnv(w) for w in want], (named, want)
+assert [e["path"] for e in named] == want and [e["fnv1a64"] for e in named] == [fnv1a64(w) for w in want], (named, want)
 steps = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
 assert any(d.get("grad_norm", 0) > 0 for d in steps), steps
 # each update logs the mean mixing weight of each expert: on the simplex
 up = [d for d in steps if "loss" in d]
 assert len(up) == 3 and all(abs(d["pcm_alpha_1"] + d["pcm_alpha_2"] - 1) < 1e-6 for d in up), up
-assert all("pcm_alpha_1" not in json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl"))' "$tmp/pcm3" "$tmp/one"
+assert all("pcm_alpha_1" not in json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl"))' "$tmp/pcm3" "$tmp/one" "$src/tests"
 ev=(--preference 0.5,0.5 --ops 2 --digits 1 --operators +- --problems 8 --max-new 64)
 expect_run 0 "eval the trained PCM alone: its folder names the experts" -- "$fx" eval --pcm "$tmp/pcm3/model" "${ev[@]}"
 alone=$out
