@@ -83,8 +83,9 @@ for k, name in variants:
     lines.append(f"| {name} | {pct(g)} | {100*statistics.mean(g):.1f} | {pct(p)} | {100*statistics.mean(p):.1f} | {dg} | {dp} |")
 table = "\n".join(lines)
 print(table)
-info = open("/proc/cpuinfo").read()
-cpu = re.search(r"model name\s*:\s*(.*)", info).group(1).strip() + (" with AVX-512" if " avx512f" in info else "")
+sys.path.insert(0, "bench")
+from results_section import machine, write_section
+cpu = machine()
 tag, title = ("grpo-rebel", "GRPO: the REBEL objective") if "rebel" in wanted else ("grpo-oracle", "GRPO: the oracle bound")
 what = ("""The REBEL objective (docs/grpo.md: all pairs of each group, eta 1) against GRPO's clipped
 objective, both on the verifier's outcome rewards; the same SFT policy (configs/demo.json) and, per
@@ -107,9 +108,5 @@ the run's 200 held-out problems. Intervals: paired by seed, t-distribution.
 {table}
 <!-- /{tag} -->
 """
-path = "docs/results.md"
-text = open(path).read()
-pat = re.compile(rf"<!-- {tag}:.*?<!-- /{tag} -->\n", re.S)
-text = pat.sub(lambda _: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
-open(path, "w").write(text)
+write_section(tag, section)
 PY

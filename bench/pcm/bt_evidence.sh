@@ -40,8 +40,9 @@ minutes=$(( ($(date +%s) - t_start) / 60 ))
 /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" <<'PY'
 import json, re, statistics, sys, datetime
 out, steps, seeds, cores, minutes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-info = open("/proc/cpuinfo").read()
-cpu = re.search(r"model name\s*:\s*(.*)", info).group(1).strip() + (" with AVX-512" if " avx512f" in info else "")
+sys.path.insert(0, "bench")
+from results_section import machine, write_section
+cpu = machine()
 S = range(1, seeds + 1)
 def at(kind, s, e):
     return json.load(open(f"{out}/{kind}-{s}/at-{e}.json"))["pass@1"]
@@ -75,9 +76,5 @@ the preference is accurate at (1, 0) (bound: the strong expert alone, about 50%)
 {table}
 <!-- /pcm-bt -->
 """
-path = "docs/results.md"
-text = open(path).read()
-pat = re.compile(r"<!-- pcm-bt:.*?<!-- /pcm-bt -->\n", re.S)
-text = pat.sub(lambda _: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
-open(path, "w").write(text)
+write_section("pcm-bt", section)
 PY

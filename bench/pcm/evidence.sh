@@ -36,8 +36,9 @@ minutes=$(( ($(date +%s) - t_start) / 60 ))
 /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" <<'PY'
 import json, re, statistics, sys, datetime
 out, steps, seeds, cores, minutes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-info = open("/proc/cpuinfo").read()
-cpu = re.search(r"model name\s*:\s*(.*)", info).group(1).strip() + (" with AVX-512" if " avx512f" in info else "")
+sys.path.insert(0, "bench")
+from results_section import machine, write_section
+cpu = machine()
 S = range(1, seeds + 1)
 def evals(s):
     return [d["eval_answer_acc"] for d in map(json.loads, open(f"{out}/pcm-{s}/metrics.jsonl")) if "eval_answer_acc" in d]
@@ -68,9 +69,5 @@ one-hot preference, bit-identical to the expert by itself; the PCM: preference 0
 {table}
 <!-- /pcm-route -->
 """
-path = "docs/results.md"
-text = open(path).read()
-pat = re.compile(r"<!-- pcm-route:.*?<!-- /pcm-route -->\n", re.S)
-text = pat.sub(lambda _: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
-open(path, "w").write(text)
+write_section("pcm-route", section)
 PY

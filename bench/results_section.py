@@ -1,0 +1,19 @@
+"""results_section.py — what the evidence scripts under bench/ share when they write their section
+of docs/results.md (imported by their inline Python, with bench/ on sys.path)."""
+import re
+
+
+def machine():
+    """This machine's CPU as docs/results.md names it: the model name, and AVX-512 when it has it."""
+    info = open("/proc/cpuinfo").read()
+    cpu = re.search(r"model name\s*:\s*(.*)", info).group(1).strip()
+    return cpu + (" with AVX-512" if " avx512f" in info else "")
+
+
+def write_section(tag, section, path="docs/results.md"):
+    """Replaces the section between <!-- TAG: ... --> and <!-- /TAG --> in path (section includes both
+    markers), or appends it when the file has none."""
+    text = open(path).read()
+    pat = re.compile(r"<!-- %s:.*?<!-- /%s -->\n" % (re.escape(tag), re.escape(tag)), re.S)
+    text = pat.sub(lambda _: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
+    open(path, "w").write(text)
