@@ -265,10 +265,13 @@
     X(pcm, preference, STR, "", "",                                                            \
       "The preference of every prompt, K weights on the simplex (\"0.7,0.3\"); empty: each prompt's own, " \
       "drawn uniformly from the simplex from run.seed and the problem. Evaluation uses it, or 1/K each.") \
-    X(pcm, preference_dist, ENUM, "uniform", "uniform|dirichlet|corners",                      \
-      "Where each problem's preference is drawn from when pcm.preference is empty: `uniform` on the " \
+    X(pcm, preference_dist, ENUM, "uniform", "uniform|dirichlet|corners|data",                 \
+      "Where each problem's preference comes from when pcm.preference is empty: `uniform` on the " \
       "simplex; `dirichlet`, Dirichlet(pcm.dirichlet_alpha, ...): below 1 near the corners, above 1 near " \
-      "the centre; `corners`, one expert's dimension at a time (one-hot, uniformly).")          \
+      "the centre; `corners`, one expert's dimension at a time (one-hot, uniformly); `data`, the grpo.data " \
+      "line's pcm.preference_key (K weights on the simplex).")                                  \
+    X(pcm, preference_key, STR, "preference", "",                                              \
+      "The grpo.data key holding each problem's preference (pcm.preference_dist = data).")     \
     X(pcm, dirichlet_alpha, FLOAT, "1", "(0,1000]", "The concentration of pcm.preference_dist = dirichlet.") \
     X(pcm, reward, ENUM, "scalar", "scalar|bt",                                                \
       "How the reward depends on the preference. `scalar`: one reward (reward.outcome, the mix) whatever the " \

@@ -204,6 +204,8 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
         if (c->pcm.preference[0]) fprintf(o, "merge      prob space; preference %s\n", c->pcm.preference);
         else if (!strcmp(c->pcm.preference_dist, "dirichlet"))
             fprintf(o, "merge      prob space; preference drawn per problem, Dirichlet(%g)\n", c->pcm.dirichlet_alpha);
+        else if (!strcmp(c->pcm.preference_dist, "data"))
+            fprintf(o, "merge      prob space; preference per problem from grpo.data\n");
         else
             fprintf(o, "merge      prob space; preference drawn per problem, %s\n",
                     !strcmp(c->pcm.preference_dist, "corners") ? "one expert at a time (one-hot)"
@@ -221,6 +223,11 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
         if (rollout_data_load(&d, &j.data, &j.ndata, err)) goto out;
         fprintf(o, "data       grpo.data %s: %d problems (prompt_key \"%s\", answer_key \"%s\")\n", c->grpo.data,
                 j.ndata, c->grpo.prompt_key, c->grpo.answer_key);
+        if (K && !strcmp(c->pcm.preference_dist, "data")) {
+            if (pipe_job_data_prefs(&j, c, err)) goto out;
+            fprintf(o, "merge      each problem's preference from grpo.data's \"%s\" (all %d checked)\n",
+                    c->pcm.preference_key, j.ndata);
+        }
         if (c->grpo.eval_data[0]) {
             d.data = c->grpo.eval_data, d.count = (int)c->grpo.eval_problems;
             if (rollout_data_load(&d, &j.eval, &j.neval, err)) goto out;
@@ -309,7 +316,7 @@ out:
     if (prm_open) prm_free(&ps);
     if (j.task_ready) sft_task_free(&j.task);
     for (int i = 0; j.bt_text && i < j.ndata; i++) free(j.bt_text[i]);
-    free(j.bt_text);
+    free(j.bt_text), free(j.data_pref);
     if (j.data) rollout_data_free(j.data, j.ndata);
     if (j.eval) rollout_data_free(j.eval, j.neval);
     tok_free(j.tok);

@@ -63,6 +63,9 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
         if (c->pcm.preference[0] && strcmp(c->pcm.preference_dist, "uniform"))
             return fx_errf(err, "pcm.preference_dist: \"%s\" draws each problem's preference, but pcm.preference "
                                 "fixes one for all (leave one of them at its default)", c->pcm.preference_dist);
+        if (!strcmp(c->pcm.preference_dist, "data") && !c->grpo.data[0])
+            return fx_errf(err, "pcm.preference_dist: \"data\" reads each problem's preference from grpo.data, but "
+                                "it is empty");
         bool bt = !strcmp(c->pcm.reward, "bt");
         if (bt && !strcmp(outcome, "verifier"))
             return fx_errf(err, "pcm.reward: \"bt\" takes the reward dimensions of reward.command or reward.plugin, "
@@ -192,6 +195,28 @@ static int open_bt(pipe_job *j, const fx_config *c, fx_err *err) {
     return j->bt_ref == PIPE_BT_REF_DATA ? pipe_job_reference_texts(j, c, err) : 0;
 }
 
+int pipe_job_data_prefs(pipe_job *j, const fx_config *c, fx_err *err) {
+    const char *key = c->pcm.preference_key;
+    int K = j->K;
+    j->data_pref = fx_calloc((size_t)j->ndata * (size_t)K, sizeof *j->data_pref);
+    for (int i = 0; i < j->ndata; i++) {
+        cJSON *o = cJSON_Parse(j->data[i].meta ? j->data[i].meta : "{}");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+        char what[2 * FX_CFG_STR_LEN + 64];
+        snprintf(what, sizeof what, "%s: problem %d: \"%s\" (pcm.preference_key)", c->grpo.data, i + 1, key);
+        int bad = !cJSON_IsArray(v) || cJSON_GetArraySize(v) != K;
+        for (int k = 0; !bad && k < K; k++) {
+            const cJSON *x = cJSON_GetArrayItem(v, k);
+            bad = !cJSON_IsNumber(x);
+            if (!bad) j->data_pref[(size_t)i * K + k] = (float)x->valuedouble;
+        }
+        cJSON_Delete(o);
+        if (bad) return fx_errf(err, "%s: expected a list of %d numbers, one per expert of pcm.experts", what, K);
+        if (rollout_merge_check_pref(j->data_pref + (size_t)i * K, K, what, err)) return -1;
+    }
+    return 0;
+}
+
 int pipe_job_reference_texts(pipe_job *j, const fx_config *c, fx_err *err) {
     const char *key = c->pcm.reference_key;
     j->bt_text = fx_calloc((size_t)j->ndata, sizeof *j->bt_text);
@@ -233,6 +258,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
         d.data = c->grpo.data;
         if (rollout_data_load(&d, &j->data, &j->ndata, err)) return -1;
     }
+    if (j->K && !strcmp(c->pcm.preference_dist, "data") && pipe_job_data_prefs(j, c, err)) return -1;
     if (c->grpo.data[0] && c->grpo.eval_data[0]) {
         d.data = c->grpo.eval_data, d.count = (int)c->grpo.eval_problems;
         if (rollout_data_load(&d, &j->eval, &j->neval, err)) return -1;
@@ -282,6 +308,7 @@ void pipe_job_close(pipe_job *j) {
     if (j->bt_model_loaded) model_free(&j->bt_model);
     for (int i = 0; j->bt_text && i < j->ndata; i++) free(j->bt_text[i]);
     free(j->bt_text);
+    free(j->data_pref);
     if (j->has_prm) prm_free(&j->prm);
     reward_cmd_close(j->cmd);
     reward_plugin_close(j->plugin);
@@ -779,6 +806,7 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
 
 void pipe_job_pref(const pipe_job *j, int64_t index, float *w) {
     if (j->pref_fixed) memcpy(w, j->pref, (size_t)j->K * sizeof *w);
+    else if (j->data_pref) memcpy(w, j->data_pref + (size_t)(index % j->ndata) * j->K, (size_t)j->K * sizeof *w);
     else rollout_merge_draw_pref_from(j->p.seed, (uint64_t)index, j->K, &j->pref_dist, w);
 }
 

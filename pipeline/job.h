@@ -101,6 +101,7 @@ typedef struct {
     float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
     bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw
     rollout_pref_dist pref_dist; // pcm.preference_dist, pcm.dirichlet_alpha: where the draws come from
+    float *data_pref;      // pcm.preference_dist = data: each grpo.data problem's preference (ndata, K)
     // pcm.reward = bt (docs/pcm.md): K reward dimensions against a reference response, on scoring ranks
     bool bt;
     pipe_bt_reference bt_ref;
@@ -119,6 +120,10 @@ void pipe_job_close(pipe_job *j);
 // loaded), from its line's pcm.reference_key; -1 with err naming the file, the problem and the key
 // when one lacks it (or it is not a string).
 int pipe_job_reference_texts(pipe_job *j, const fx_config *c, fx_err *err);
+// pcm.preference_dist = data: j->data_pref, each grpo.data problem's preference (j->data loaded)
+// from its line's pcm.preference_key, K weights on the simplex; -1 with err naming the file, the
+// problem and the key otherwise.
+int pipe_job_data_prefs(pipe_job *j, const fx_config *c, fx_err *err);
 
 // The groups (grpo.group_size samples each) of problems[0..n) of the RL stream, sampled from the
 // policy: traces with group = problem index, no steps and no rewards yet.

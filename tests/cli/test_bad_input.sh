@@ -188,6 +188,16 @@ row 2 "$lm/config.json: architectures: 'Qwen2ForCausalLM' is not a PCM" "model.p
 row 2 'pcm.preference_dist: "corners" draws each problem'"'"'s preference, but pcm.preference fixes one' \
     "a preference distribution with a fixed preference" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" \
     --set pcm.preference=0.5,0.5 --set pcm.preference_dist=corners
+row 2 'pcm.preference_dist: "data" reads each problem'"'"'s preference from grpo.data, but it is empty' \
+    "preferences from data without data" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.preference_dist=data
+printf '{"question": "1+1?", "answer": "2", "preference": [0.5, 0.5]}\n{"question": "2+2?", "answer": "4", "preference": [0.5, 0.6]}\n' >"$tmp/prefs.jsonl"
+row 2 "$tmp/prefs.jsonl: problem 2: \"preference\" (pcm.preference_key): expected weights summing to 1" \
+    "a data preference off the simplex" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.preference_dist=data \
+    --set "grpo.data=$tmp/prefs.jsonl"
+printf '{"question": "1+1?", "answer": "2", "preference": [1]}\n' >"$tmp/prefs1.jsonl"
+row 2 "$tmp/prefs1.jsonl: problem 1: \"preference\" (pcm.preference_key): expected a list of 2 numbers" \
+    "a data preference of another length" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.preference_dist=data \
+    --set "grpo.data=$tmp/prefs1.jsonl"
 # pcm.reward = bt (reward dimensions against a reference response)
 row 2 'pcm.reward: "bt" weighs reward dimensions by a PCM'"'"'s preference, but pcm.experts is empty' "bt without experts" -- \
     "$fx" "${rw[@]}" --set pcm.reward=bt

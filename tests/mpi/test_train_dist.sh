@@ -178,6 +178,21 @@ expect_run 0 "PCM, Dirichlet(0.3) preferences, 3 ranks" -- timeout 300 "$mpi" -n
 same_run dir1 dir3 "PCM with Dirichlet preferences: 3 ranks = one process"
 expect_run 1 "other preferences, another run" -- cmp -s "$tmp/dir1/model/model.safetensors" "$tmp/pcm1/model/model.safetensors"
 
+# Preferences from the data (pcm.preference_dist = data): every line's "preference" is 0.3,0.7, so
+# the run equals the one with pcm.preference = 0.3,0.7 on the same lines (the routing, its alpha
+# means and the samples depend on w: ignored preferences would show).
+"$fx" task sample --n 24 --ops 2 --digits 1 --operators +- | python3 -c '
+import json, sys
+for l in sys.stdin:
+    d = json.loads(l)
+    print(json.dumps({"prompt": d["prompt"], "answer": d["answer"], "preference": [0.3, 0.7]}))' >"$tmp/pref.jsonl"
+pd=("${pcm[@]}" --set "grpo.data=$tmp/pref.jsonl" --set grpo.prompt_key=prompt --set grpo.eval_every=0)
+expect_run 0 "PCM, preferences from the data" -- "$fx" train "$tmp/c.json" "${pd[@]}" --set pcm.preference_dist=data \
+    --set run.name=pdata
+expect_run 0 "PCM, the same preference fixed" -- "$fx" train "$tmp/c.json" "${pd[@]}" --set pcm.preference=0.3,0.7 \
+    --set run.name=pfixed
+same_run pdata pfixed "preferences from the data = the same preference fixed"
+
 # pcm.reward = bt: two reward dimensions (examples/rewards/correct_and_brief.py: correctness and
 # brevity), each against the reference policy's greedy response (the first expert), weighed by the
 # preference. 3 ranks = one process; every update's reward_mean is the mean over its traces of
