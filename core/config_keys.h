@@ -137,6 +137,9 @@
     X(grpo, eval_data, STR, "", "",                                                            \
       "With grpo.data: held-out problems (JSONL) for the greedy evaluations; empty: none.")      \
     X(grpo, prompt_key, STR, "question", "", "JSONL key of the problem text.")                  \
+    X(grpo, system_key, STR, "", "",                                                           \
+      "JSONL key of each problem's own system turn, in place of task.system (e.g. a PCM's preference in " \
+      "words); every line must have it. Empty: task.system for all.")                          \
     X(grpo, answer_key, STR, "answer", "", "JSONL key of the gold answer (a worked solution counts by its final answer).") \
     X(grpo, prompts, INT, "8", "[1,1000000]", "Prompts (groups) sampled per update.")           \
     X(grpo, group_size, INT, "8", "[2,4096]", "Samples per prompt (G).")                        \

@@ -183,6 +183,12 @@ char *tok_prompt_text(const tok_prompt *p, const tok_tokenizer *t, const char *p
 // already wrote, encoded together with the prompt) to out. -1 with err when the template fails.
 int tok_prompt_encode(const tok_prompt *p, tok_tokenizer *t, const char *problem, const char *cont, tok_ids *out,
                       fx_err *err);
+// The same with `system` as the system turn in place of the prompt's own (task.system); NULL: its
+// own. A problem's own system turn (grpo.system_key: its data line's text, e.g. a preference in words).
+char *tok_prompt_text_as(const tok_prompt *p, const tok_tokenizer *t, const char *system, const char *problem,
+                         fx_err *err);
+int tok_prompt_encode_as(const tok_prompt *p, tok_tokenizer *t, const char *system, const char *problem,
+                         const char *cont, tok_ids *out, fx_err *err);
 // True when id is one of p's stop ids.
 bool tok_prompt_is_stop(const tok_prompt *p, int32_t id);
 

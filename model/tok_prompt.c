@@ -52,12 +52,12 @@ int tok_generation_eos(const tok_tokenizer *t, const char *dir, tok_ids *out, fx
 }
 
 // Where the messages of a prompt come from: [system, user: problem] (+ assistant: answer).
-static cJSON *conversation(const tok_prompt *p, const char *problem, const char *answer) {
+static cJSON *conversation(const char *system, const char *problem, const char *answer) {
     cJSON *msgs = cJSON_CreateArray(), *m;
-    if (p->system) {
+    if (system) {
         cJSON_AddItemToArray(msgs, m = cJSON_CreateObject());
         cJSON_AddStringToObject(m, "role", "system");
-        cJSON_AddStringToObject(m, "content", p->system);
+        cJSON_AddStringToObject(m, "content", system);
     }
     cJSON_AddItemToArray(msgs, m = cJSON_CreateObject());
     cJSON_AddStringToObject(m, "role", "user");
@@ -70,20 +70,31 @@ static cJSON *conversation(const tok_prompt *p, const char *problem, const char 
     return msgs;
 }
 
-char *tok_prompt_text(const tok_prompt *p, const tok_tokenizer *t, const char *problem, fx_err *err) {
+char *tok_prompt_text_as(const tok_prompt *p, const tok_tokenizer *t, const char *system, const char *problem,
+                         fx_err *err) {
+    if (!system) system = p->system;
     if (p->style != TOK_CHAT_AUTO) {
-        tok_message m[2] = {{"system", p->system}, {"user", problem}};
-        return p->system ? tok_chat_format(m, 2, p->style, true) : tok_chat_format(m + 1, 1, p->style, true);
+        tok_message m[2] = {{"system", system}, {"user", problem}};
+        return system ? tok_chat_format(m, 2, p->style, true) : tok_chat_format(m + 1, 1, p->style, true);
     }
-    cJSON *msgs = conversation(p, problem, NULL);
+    cJSON *msgs = conversation(system, problem, NULL);
     char *text = tok_apply_chat_template(t, msgs, true, p->vars, err);
     cJSON_Delete(msgs);
     return text;
 }
 
+char *tok_prompt_text(const tok_prompt *p, const tok_tokenizer *t, const char *problem, fx_err *err) {
+    return tok_prompt_text_as(p, t, NULL, problem, err);
+}
+
 int tok_prompt_encode(const tok_prompt *p, tok_tokenizer *t, const char *problem, const char *cont, tok_ids *out,
                       fx_err *err) {
-    char *text = tok_prompt_text(p, t, problem, err);
+    return tok_prompt_encode_as(p, t, NULL, problem, cont, out, err);
+}
+
+int tok_prompt_encode_as(const tok_prompt *p, tok_tokenizer *t, const char *system, const char *problem,
+                         const char *cont, tok_ids *out, fx_err *err) {
+    char *text = tok_prompt_text_as(p, t, system, problem, err);
     if (!text) return -1;
     if (cont && cont[0]) {
         size_t n1 = strlen(text), n2 = strlen(cont);
@@ -112,7 +123,7 @@ static void add_stop(tok_prompt *p, int32_t id) {
 // <｜end▁of▁sentence｜>, <|eot_id|>, <end_of_turn>, ...); -1 when it writes none.
 static int find_end_of_turn(tok_prompt *p, tok_tokenizer *t, const char *where, fx_err *err) {
     static const char answer[] = "fluxrl probe: 2+2=4";
-    cJSON *msgs = conversation(p, "fluxrl probe: 2+2=?", answer);
+    cJSON *msgs = conversation(p->system, "fluxrl probe: 2+2=?", answer);
     fx_err why;
     char *text = tok_apply_chat_template(t, msgs, false, p->vars, &why);
     cJSON_Delete(msgs);

@@ -217,7 +217,8 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     describe_tokenizer(o, j.tok, c);
     if (sft_task_init(&j.task, j.tok, &tp, err)) goto out;
     j.task_ready = true;
-    rollout_data_opts d = {.prompt_key = c->grpo.prompt_key, .answer_key = c->grpo.answer_key, .count = INT_MAX};
+    rollout_data_opts d = {.prompt_key = c->grpo.prompt_key, .answer_key = c->grpo.answer_key,
+                           .system_key = c->grpo.system_key, .count = INT_MAX};
     if (c->grpo.data[0]) {
         d.data = c->grpo.data;
         if (rollout_data_load(&d, &j.data, &j.ndata, err)) goto out;

@@ -31,6 +31,9 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
     if (c->grpo.kl_beta > 0 && !strcmp(c->grpo.kl_mode, "reward") && strcmp(c->grpo.ref_on, "reward"))
         return fx_errf(err, "grpo.kl_mode: \"reward\" needs grpo.ref_on = \"reward\" (the reference log-probs "
                             "travel with the traces)");
+    if (c->grpo.system_key[0] && !c->grpo.data[0])
+        return fx_errf(err, "grpo.system_key: \"%s\" reads each problem's system turn from grpo.data, but it is empty",
+                       c->grpo.system_key);
     if (c->grpo.data[0] && !strcmp(c->grpo.step_rewards, "checker") && !strcmp(c->grpo.advantage, "process"))
         return fx_errf(err, "grpo.step_rewards: \"checker\" labels the built-in task's steps only; with grpo.data "
                             "use \"prm\"");
@@ -123,6 +126,7 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, pipe_job_para
     *p = (pipe_job_params){
         .group_size = (int)c->grpo.group_size,
         .max_new = (int)c->grpo.max_new,
+        .max_seq = (int)c->model.max_seq,
         .sample = {(float)c->grpo.temperature, 0, (float)c->grpo.top_p, 0},
         .seed = (uint64_t)c->run.seed,
         .kv_tokens = (int)c->rollout.kv_tokens,
@@ -253,7 +257,8 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     j->task_ready = true;
     j->task.task.error_rate = 0; // rewards come from the checker, not from written traces
     j->think_end = tok_token_id(j->tok, "</think>");
-    rollout_data_opts d = {.prompt_key = c->grpo.prompt_key, .answer_key = c->grpo.answer_key, .count = INT_MAX};
+    rollout_data_opts d = {.prompt_key = c->grpo.prompt_key, .answer_key = c->grpo.answer_key,
+                           .system_key = c->grpo.system_key, .count = INT_MAX};
     if (c->grpo.data[0]) {
         d.data = c->grpo.data;
         if (rollout_data_load(&d, &j->data, &j->ndata, err)) return -1;
@@ -336,7 +341,7 @@ static void prompt_ids(const pipe_job *j, const rollout_problem *p, tok_ids *out
         return;
     }
     fx_err err;
-    if (tok_prompt_encode(&j->task.prompt, j->tok, p->prompt, NULL, out, &err))
+    if (tok_prompt_encode_as(&j->task.prompt, j->tok, p->system, p->prompt, NULL, out, &err))
         fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s", err.msg);
 }
 
@@ -405,6 +410,13 @@ void pipe_job_generate(pipe_job *j, const int64_t *problems, int n, trace_batch 
         rollout_problem prob;
         problem_of(j, problems[p], &prob);
         prompt_ids(j, &prob, &prompts[p]);
+        if ((int64_t)prompts[p].n + max_new > j->p.max_seq) // the trainer's buffers hold max_seq tokens a row
+            fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT,
+                        "%s problem %lld: its prompt is %zu tokens, and with grpo.max_new = %d that exceeds "
+                        "model.max_seq = %d (raise model.max_seq or lower grpo.max_new)",
+                        j->data ? "grpo.data" : "the built-in task's",
+                        (long long)(j->data ? problems[p] % j->ndata + 1 : problems[p]), prompts[p].n, max_new,
+                        j->p.max_seq);
         for (int g = 0; g < G; g++) {
             int i = p * G + g;
             pp[i] = prompts[p].ids, plen[i] = (int)prompts[p].n;

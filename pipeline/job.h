@@ -48,6 +48,7 @@ typedef struct {
 // (pipe_job_open).
 typedef struct {
     int group_size, max_new; // samples per problem, tokens per sample
+    int max_seq;             // model.max_seq: the longest prompt + response the trainers hold
     sample_params sample;    // grpo.temperature, grpo.top_p
     uint64_t seed;           // run.seed: the samples' streams
     int kv_tokens, slots;    // rollout.kv_tokens (<= 0: the longest prompt + max_new), rollout.slots

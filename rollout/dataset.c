@@ -31,6 +31,9 @@ static int load_jsonl(const rollout_data_opts *o, rollout_problem **out, int *n,
         else if (!cJSON_IsString(q)) rc = fx_errf(err, "%s:%d: %s: expected a string", o->data, lineno, o->prompt_key);
         else if (!cJSON_IsString(g) && !cJSON_IsNumber(g))
             rc = fx_errf(err, "%s:%d: %s: expected a string or a number", o->data, lineno, o->answer_key);
+        const cJSON *sy = o->system_key && o->system_key[0] ? cJSON_GetObjectItemCaseSensitive(j, o->system_key) : NULL;
+        if (!rc && o->system_key && o->system_key[0] && !cJSON_IsString(sy))
+            rc = fx_errf(err, "%s:%d: %s: expected a string (the problem's system turn)", o->data, lineno, o->system_key);
         if (!rc && index++ >= o->first) {
             if (count == cap) cap = cap ? 2 * cap : 64, ps = fx_realloc(ps, (size_t)cap * sizeof *ps);
             char num[64];
@@ -38,7 +41,8 @@ static int load_jsonl(const rollout_data_opts *o, rollout_problem **out, int *n,
             const char *gs = cJSON_IsNumber(g) ? num : g->valuestring;
             // A worked solution ("... #### 72", "\boxed{72}") counts by its final answer.
             char *x = (strstr(gs, "####") || strstr(gs, "\\boxed")) ? verify_extract(gs) : NULL;
-            ps[count] = (rollout_problem){.prompt = fx_strdup(q->valuestring), .gold = x ? x : fx_strdup(gs)};
+            ps[count] = (rollout_problem){.prompt = fx_strdup(q->valuestring), .gold = x ? x : fx_strdup(gs),
+                                          .system = sy ? fx_strdup(sy->valuestring) : NULL};
             cJSON_DeleteItemFromObjectCaseSensitive(j, o->prompt_key);
             cJSON_DeleteItemFromObjectCaseSensitive(j, o->answer_key);
             ps[count].meta = cJSON_PrintUnformatted(j);
@@ -76,7 +80,7 @@ int rollout_data_load(const rollout_data_opts *o, rollout_problem **out, int *n,
 }
 
 void rollout_data_free(rollout_problem *ps, int n) {
-    for (int i = 0; i < n; i++) free(ps[i].prompt), free(ps[i].gold), free(ps[i].meta);
+    for (int i = 0; i < n; i++) free(ps[i].prompt), free(ps[i].gold), free(ps[i].meta), free(ps[i].system);
     free(ps);
 }
 

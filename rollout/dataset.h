@@ -13,6 +13,7 @@ typedef struct {
     char *prompt;     // the user turn
     char *gold;       // JSONL: the gold answer (a worked solution reduced to its final answer)
     char *meta;       // JSONL: the line's other fields as a JSON object (external rewards); else NULL
+    char *system;     // JSONL with system_key: the problem's own system turn; else NULL
     bool builtin;
     task_problem task; // built-in: the problem itself
 } rollout_problem;
@@ -20,6 +21,7 @@ typedef struct {
 typedef struct {
     const char *data;       // "builtin" or a JSONL path
     const char *prompt_key, *answer_key;
+    const char *system_key; // NULL or "": no system turn of the problem's own
     int first, count;       // problems [first, first + count): line numbers from 0 for JSONL
     task_opts task;         // built-in knobs
     uint64_t task_seed;     // built-in: problems come from task_seed ^ TASK_HELDOUT_STREAM

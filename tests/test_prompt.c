@@ -141,6 +141,30 @@ static bool stops_are(const tok_prompt *p, int n, const int32_t *want) {
     return true;
 }
 
+// A problem's own system turn (tok_prompt_encode_as, grpo.system_key) is the prompt that task.system
+// would make, in the template and in a fixed layout; NULL keeps the prompt's own (here the
+// template's default system turn).
+static void test_system_as(void) {
+    fx_err err;
+    tok_tokenizer *t = load("qwen2.5-instruct");
+    const char *chats[] = {"auto", "r1"};
+    for (int c = 0; c < 2; c++) {
+        tok_prompt none, with;
+        CHECK_INT(init(&none, t, "qwen2.5-instruct", chats[c], NULL, NULL, &err), 0);
+        CHECK_INT(init(&with, t, "qwen2.5-instruct", chats[c], "Be brief.", NULL, &err), 0);
+        tok_ids a = {0}, b = {0}, d = {0}, e = {0};
+        CHECK_INT(tok_prompt_encode_as(&none, t, "Be brief.", "What is 2+2?", NULL, &a, &err), 0);
+        CHECK_INT(tok_prompt_encode(&with, t, "What is 2+2?", NULL, &b, &err), 0);
+        CHECK(a.n == b.n && a.n > 0 && !memcmp(a.ids, b.ids, a.n * sizeof *a.ids));
+        CHECK_INT(tok_prompt_encode_as(&none, t, NULL, "What is 2+2?", NULL, &d, &err), 0);
+        CHECK_INT(tok_prompt_encode(&none, t, "What is 2+2?", NULL, &e, &err), 0);
+        CHECK(d.n == e.n && !memcmp(d.ids, e.ids, d.n * sizeof *d.ids) && (d.n != a.n || memcmp(d.ids, a.ids, d.n * sizeof *d.ids)));
+        tok_ids_free(&a), tok_ids_free(&b), tok_ids_free(&d), tok_ids_free(&e);
+        tok_prompt_free(&none), tok_prompt_free(&with);
+    }
+    tok_free(t);
+}
+
 // What each folder's template and files make of a prompt: whether it opens the trajectory, the
 // end-of-turn id, the stop ids; add_bos_token for raw text only.
 static void test_special_tokens(void) {
@@ -307,6 +331,7 @@ int main(void) {
                     "\"bos_token\": null}", "qwen3.jinja", "{\"eos_token_id\": [151645, 151643]}");
         test_golden();
         test_special_tokens();
+        test_system_as();
         test_bad_input();
         test_decode_stops();
     }

@@ -198,6 +198,10 @@ printf '{"question": "1+1?", "answer": "2", "preference": [1]}\n' >"$tmp/prefs1.
 row 2 "$tmp/prefs1.jsonl: problem 1: \"preference\" (pcm.preference_key): expected a list of 2 numbers" \
     "a data preference of another length" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.preference_dist=data \
     --set "grpo.data=$tmp/prefs1.jsonl"
+row 2 'grpo.system_key: "system" reads each problem'"'"'s system turn from grpo.data, but it is empty' \
+    "a system key without data" -- "$fx" "${rw[@]}" --set grpo.system_key=system
+row 2 "$tmp/prefs.jsonl:1: system: expected a string (the problem's system turn)" "a line without its system turn" -- \
+    "$fx" "${rw[@]}" --set grpo.system_key=system --set "grpo.data=$tmp/prefs.jsonl"
 # pcm.reward = bt (reward dimensions against a reference response)
 row 2 'pcm.reward: "bt" weighs reward dimensions by a PCM'"'"'s preference, but pcm.experts is empty' "bt without experts" -- \
     "$fx" "${rw[@]}" --set pcm.reward=bt

@@ -192,6 +192,28 @@ expect_run 0 "PCM, preferences from the data" -- "$fx" train "$tmp/c.json" "${pd
 expect_run 0 "PCM, the same preference fixed" -- "$fx" train "$tmp/c.json" "${pd[@]}" --set pcm.preference=0.3,0.7 \
     --set run.name=pfixed
 same_run pdata pfixed "preferences from the data = the same preference fixed"
+# Each problem's system turn from its line (grpo.system_key; a PCM's preference in words): every
+# line says "Be brief.", so the run equals the one with task.system = "Be brief." on the same lines.
+python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    d["system"] = "Be brief."
+    print(json.dumps(d))' "$tmp/pref.jsonl" >"$tmp/sys.jsonl"
+sd=("${pcm[@]}" --set "grpo.data=$tmp/sys.jsonl" --set grpo.prompt_key=prompt --set grpo.eval_every=0
+    --set pcm.preference=0.3,0.7 --set grpo.max_new=80)
+expect_run 0 "PCM, system turns from the data" -- "$fx" train "$tmp/c.json" "${sd[@]}" --set grpo.system_key=system \
+    --set run.name=sysdata
+expect_run 0 "PCM, the same system turn for all" -- "$fx" train "$tmp/c.json" "${sd[@]}" --set "task.system=Be brief." \
+    --set run.name=sysfixed
+same_run sysdata sysfixed "system turns from the data = the same task.system"
+expect_run 0 "the same without a system turn" -- "$fx" train "$tmp/c.json" "${sd[@]}" --set run.name=sysnone
+expect_run 1 "a system turn changes the run" -- cmp -s "$tmp/sysdata/metrics.jsonl" "$tmp/sysnone/metrics.jsonl"
+# A prompt too long for model.max_seq with grpo.max_new: exit 2 naming the problem, not a crash.
+expect_run 2 "a prompt too long for model.max_seq" -- "$fx" train "$tmp/c.json" "${sd[@]}" --set grpo.system_key=system \
+    --set grpo.max_new=120 --set run.name=toolong
+expect_contains "$err" "grpo.data problem 1: its prompt is" "the problem named"
+expect_contains "$err" "with grpo.max_new = 120 that exceeds model.max_seq = 128" "the numbers named"
 
 # pcm.reward = bt: two reward dimensions (examples/rewards/correct_and_brief.py: correctness and
 # brevity), each against the reference policy's greedy response (the first expert), weighed by the
