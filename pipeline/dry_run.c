@@ -254,6 +254,8 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     } else if (!strcmp(c->reward.outcome, "command"))
         fprintf(o, "reward     outcome from the command %s (not started by a dry run)\n", c->reward.command);
     else fprintf(o, "reward     outcome from the built-in verifier\n");
+    model_config bt_mc; // pcm.reference = model: the reference policy the reward ranks decode with
+    bool bt_model = false;
     if (K && !strcmp(c->pcm.reward, "bt")) { // the reference response of each problem
         fprintf(o, "reward     pcm.reward bt: %d dimensions (\"rewards\"), each sigmoid(r_i(y) - r_i(y_ref)), weighed by "
                    "the problem's preference\n", K);
@@ -265,6 +267,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
                 tok_check_vocab(j.tok, rmc.vocab_size, path, err))
                 goto out;
             describe_model(o, "reference", path, &rmc, rh);
+            bt_mc = rmc, bt_model = true;
             fprintf(o, "reference  its greedy response to each problem, decoded on the reward ranks\n");
         } else if (!strcmp(c->pcm.reference, "data")) {
             if (pipe_job_reference_texts(&j, c, err)) goto out;
@@ -295,13 +298,19 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
                                  model_arena_bytes(&ps.m.cfg, ps.m.head, 1, maxT, false, false)
                            : 0;
     bool ref_reward = !strcmp(c->grpo.ref_on, "reward");
+    // pcm.reference = model: its weights and its engine (one row per problem of an update) where scoring runs
+    int bt_slots = (int)(c->rollout.slots < c->grpo.prompts ? c->rollout.slots : c->grpo.prompts);
+    size_t bt = bt_model ? model_count_params(&bt_mc, MODEL_HEAD_LM) * sizeof(float) +
+                               rollout_engine_bytes_for(&bt_mc, bt_slots, kv)
+                         : 0;
     // frozen: the reference (grpo.kl_beta), or a PCM's experts (their weights; their log-prob passes
-    // on a trainer, their KV caches on a rollout rank)
+    // on a trainer, their KV caches on a rollout rank), and pcm.reference_model where scoring runs
     mem_row r[4] = {
         {"trainer", 0, 0, 0, 0, 0, (ref_reward ? 0 : ref) + frozen + frozen_acts, 0},
-        {"rollout", P, 0, 0, 0, engine, frozen + frozen_kv, c->cluster.reward_ranks ? 0 : prm_bytes},
-        {"reward", 0, 0, 0, 0, 0, ref_reward ? ref : 0, prm_bytes},
-        {"one proc", 0, 0, 0, 0, engine, ref + frozen + frozen_acts + frozen_kv, prm_bytes},
+        {"rollout", P, 0, 0, 0, engine, frozen + frozen_kv + (c->cluster.reward_ranks ? 0 : bt),
+         c->cluster.reward_ranks ? 0 : prm_bytes},
+        {"reward", 0, 0, 0, 0, 0, (ref_reward ? ref : 0) + bt, prm_bytes},
+        {"one proc", 0, 0, 0, 0, engine, ref + frozen + frozen_acts + frozen_kv + bt, prm_bytes},
     };
     trainer_row(o, &r[0], c, &mc, head, (int)c->cluster.trainer_ranks, mb, maxT);
     r[3].params = r[0].params, r[3].grads = r[0].grads, r[3].moments = r[0].moments, r[3].acts = r[0].acts;

@@ -46,6 +46,19 @@ row = [l.split() for l in sys.stdin.read().splitlines() if l.startswith("  rollo
 assert float(row[6]) > 0, row' <<<"$out"
 [ ! -e "$tmp/runs" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a dry run wrote $tmp/runs" >&2; }
 
+# The shipped PCM example (configs/pcm_preference.json: BT rewards against a reference model,
+# Dirichlet preferences) on tiny experts: the reference policy named, its weights and engine on the
+# reward row.
+expect_run 0 "train --dry-run configs/pcm_preference.json" -- "$fx" train --dry-run "$src/configs/pcm_preference.json" \
+    "${out_dir[@]}" --set "pcm.experts=$tmp/m/lm,$tmp/m/lm"
+expect_contains "$out" "merge      prob space; preference drawn per problem, Dirichlet(0.5)" "the preference law"
+expect_contains "$out" "reward     pcm.reward bt: 2 dimensions" "the reward dimensions"
+expect_contains "$out" "reference  $tmp/m/lm: Qwen2ForCausalLM" "the reference policy"
+expect_run 0 "the reference on the reward row" -- python3 -c '
+import sys
+row = [l.split() for l in sys.stdin.read().splitlines() if l.startswith("  reward ")][0]
+assert float(row[6]) > 0, row' <<<"$out"
+
 # A PRM and a JSONL dataset in a train config: both loaded and described.
 printf '{"question": "What is 2+3?", "answer": "#### 5"}\n{"question": "What is 7-4?", "answer": "#### 3"}\n' >"$tmp/d.jsonl"
 expect_run 0 "train --dry-run with a PRM and data" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" \
