@@ -1,6 +1,7 @@
 """results_section.py — what the evidence scripts under bench/ share when they write their section
 of docs/results.md (imported by their inline Python, with bench/ on sys.path)."""
 import re
+import sys
 
 
 def machine():
@@ -17,3 +18,10 @@ def write_section(tag, section, path="docs/results.md"):
     pat = re.compile(r"<!-- %s:.*?<!-- /%s -->\n" % (re.escape(tag), re.escape(tag)), re.S)
     text = pat.sub(lambda _: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
     open(path, "w").write(text)
+
+
+def evidence_args():
+    """The arguments an evidence script passes its summary: OUT_DIR STEPS SEEDS CORES MINUTES, with
+    the machine's name: (out, steps, seeds, cores, minutes, cpu)."""
+    out, steps, seeds, cores, minutes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    return out, steps, seeds, cores, minutes, machine()

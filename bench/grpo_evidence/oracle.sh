@@ -50,7 +50,9 @@ done
 minutes=$(( ($(date +%s) - t_start) / 60 ))
 /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "${variants[*]}" <<'PY'
 import json, math, os, re, statistics, sys, datetime
-out, steps, seeds, cores, minutes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+sys.path.insert(0, "bench")
+from results_section import evidence_args, write_section
+out, steps, seeds, cores, minutes, cpu = evidence_args()
 wanted = sys.argv[6].split()
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 variants = [("outcome", "outcome only (grpo)"),
@@ -83,9 +85,6 @@ for k, name in variants:
     lines.append(f"| {name} | {pct(g)} | {100*statistics.mean(g):.1f} | {pct(p)} | {100*statistics.mean(p):.1f} | {dg} | {dp} |")
 table = "\n".join(lines)
 print(table)
-sys.path.insert(0, "bench")
-from results_section import machine, write_section
-cpu = machine()
 tag, title = ("grpo-rebel", "GRPO: the REBEL objective") if "rebel" in wanted else ("grpo-oracle", "GRPO: the oracle bound")
 what = ("""The REBEL objective (docs/grpo.md: all pairs of each group, eta 1) against GRPO's clipped
 objective, both on the verifier's outcome rewards; the same SFT policy (configs/demo.json) and, per

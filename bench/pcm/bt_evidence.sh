@@ -39,10 +39,9 @@ done
 minutes=$(( ($(date +%s) - t_start) / 60 ))
 /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" <<'PY'
 import json, re, statistics, sys, datetime
-out, steps, seeds, cores, minutes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 sys.path.insert(0, "bench")
-from results_section import machine, write_section
-cpu = machine()
+from results_section import evidence_args, write_section
+out, steps, seeds, cores, minutes, cpu = evidence_args()
 S = range(1, seeds + 1)
 def at(kind, s, e):
     return json.load(open(f"{out}/{kind}-{s}/at-{e}.json"))["pass@1"]

@@ -40,10 +40,13 @@ expect_run 0 "train --dry-run with a PCM policy" -- "$fx" train --dry-run "$demo
 expect_contains "$out" "expert 2   $tmp/m/lm: Qwen2ForCausalLM" "the second expert"
 expect_contains "$out" "PCM        (new PCM of the model.* sizes, the experts' vocabulary): FluxrlPCMForTokenMixing" "the PCM"
 expect_contains "$out" "merge      prob space; preference 0.25,0.75" "the merge"
-expect_run 0 "the experts' weights and caches on the rollout row" -- python3 -c '
+frozen_on() { # ROLE: the memory table's "frozen" column of ROLE's row in $out is above 0
+    python3 -c '
 import sys
-row = [l.split() for l in sys.stdin.read().splitlines() if l.startswith("  rollout ")][0]
-assert float(row[6]) > 0, row' <<<"$out"
+row = [l.split() for l in sys.stdin.read().splitlines() if l.startswith("  " + sys.argv[1] + " ")][0]
+assert float(row[6]) > 0, row' "$1" <<<"$out"
+}
+expect_run 0 "the experts' weights and caches on the rollout row" -- frozen_on rollout
 [ ! -e "$tmp/runs" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a dry run wrote $tmp/runs" >&2; }
 
 # The shipped PCM example (configs/pcm_preference.json: BT rewards against a reference model,
@@ -54,10 +57,7 @@ expect_run 0 "train --dry-run configs/pcm_preference.json" -- "$fx" train --dry-
 expect_contains "$out" "merge      prob space; preference drawn per problem, Dirichlet(0.5)" "the preference law"
 expect_contains "$out" "reward     pcm.reward bt: 2 dimensions" "the reward dimensions"
 expect_contains "$out" "reference  $tmp/m/lm: Qwen2ForCausalLM" "the reference policy"
-expect_run 0 "the reference on the reward row" -- python3 -c '
-import sys
-row = [l.split() for l in sys.stdin.read().splitlines() if l.startswith("  reward ")][0]
-assert float(row[6]) > 0, row' <<<"$out"
+expect_run 0 "the reference on the reward row" -- frozen_on reward
 
 # A PRM and a JSONL dataset in a train config: both loaded and described.
 printf '{"question": "What is 2+3?", "answer": "#### 5"}\n{"question": "What is 7-4?", "answer": "#### 3"}\n' >"$tmp/d.jsonl"
