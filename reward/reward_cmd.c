@@ -320,6 +320,22 @@ static int failf(char *msg, size_t cap, const char *fmt, ...) {
     return -1;
 }
 
+// A result's list `key` (a, may be NULL) of exactly n finite numbers into out; -1 with msg naming
+// the request, the line (q) and what is wrong otherwise.
+static int take_numbers(const cJSON *a, const char *key, int n, const char *why, double *out, int64_t id,
+                        const char *q, char *msg, size_t cap) {
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+        return failf(msg, cap, "request %lld: it wrote \"%s\": \"%s\" is %s; expected a list of %d numbers (%s)",
+                     (long long)id, q, key, !a ? "missing" : "not a list of that length", n, why);
+    for (int k = 0; k < n; k++) {
+        const cJSON *v = cJSON_GetArrayItem(a, k);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return failf(msg, cap, "request %lld: it wrote \"%s\": %s[%d] is not a finite number", (long long)id, q, key, k);
+        out[k] = v->valuedouble;
+    }
+    return 0;
+}
+
 // Parses one result line of worker w. 0, or -1 with msg saying what is wrong.
 static int take_line(worker *w, const reward_request *req, reward_result *res, bool *done, const char *line,
                      size_t len, char *msg, size_t cap) {
@@ -351,32 +367,12 @@ static int take_line(worker *w, const reward_request *req, reward_result *res, b
         rc = failf(msg, cap, "request %lld: it wrote \"%s\": \"reward\" is %s; expected a finite number",
                    (long long)req[i].id, q, !r ? "missing" : cJSON_IsNumber(r) ? "not finite" : "not a number");
     else if (st && !cJSON_IsNull(st)) {
-        if (!cJSON_IsArray(st) || cJSON_GetArraySize(st) != req[i].nsteps)
-            rc = failf(msg, cap, "request %lld: it wrote \"%s\": \"step_rewards\" is not an array of %d numbers (one per step)",
-                          (long long)req[i].id, q, req[i].nsteps);
-        for (int k = 0; !rc && k < req[i].nsteps; k++) {
-            const cJSON *v = cJSON_GetArrayItem(st, k);
-            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-                rc = failf(msg, cap, "request %lld: it wrote \"%s\": step_rewards[%d] is not a finite number",
-                              (long long)req[i].id, q, k);
-            else res[i].step[k] = v->valuedouble;
-        }
+        rc = take_numbers(st, "step_rewards", req[i].nsteps, "one per step", res[i].step, req[i].id, q, msg, cap);
         res[i].has_steps = rc == 0;
     }
-    if (!rc && res[i].ndims > 0) {
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "rewards");
-        if (!cJSON_IsArray(d) || cJSON_GetArraySize(d) != res[i].ndims)
-            rc = failf(msg, cap, "request %lld: it wrote \"%s\": \"rewards\" is %s; expected a list of %d numbers "
-                                 "(one per preference dimension, pcm.reward = bt)",
-                       (long long)req[i].id, q, !d ? "missing" : "not a list of that length", res[i].ndims);
-        for (int k = 0; !rc && k < res[i].ndims; k++) {
-            const cJSON *v = cJSON_GetArrayItem(d, k);
-            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-                rc = failf(msg, cap, "request %lld: it wrote \"%s\": rewards[%d] is not a finite number",
-                           (long long)req[i].id, q, k);
-            else res[i].dims[k] = v->valuedouble;
-        }
-    }
+    if (!rc && res[i].ndims > 0)
+        rc = take_numbers(cJSON_GetObjectItemCaseSensitive(o, "rewards"), "rewards", res[i].ndims,
+                          "one per preference dimension, pcm.reward = bt", res[i].dims, req[i].id, q, msg, cap);
     if (!rc) {
         res[i].reward = r->valuedouble;
         free(res[i].info);
