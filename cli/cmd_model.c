@@ -99,8 +99,9 @@ int cmd_model_info(int argc, char **argv) {
                ranks > 1 ? "s" : "", B, T);
         printf("  %-10s %-9s %10s %10s %10s %12s %10s\n", "shard", "recompute", "weights", "gradients", "AdamW",
                "activations", "total");
-        const char *names[] = {"none", "optimizer", "gradients"};
-        for (int k = 0; k < 3; k++)
+        const char *names[] = {"none", "optimizer", "gradients", "full"};
+        size_t whole = 0;
+        for (int k = 0; k < 4; k++)
             for (int rc = 0; rc < 2; rc++) {
                 trainer_mem m;
                 trainer_mem_plan(&lay, (trainer_shard)k, ranks, -1, B, T, rc, &m);
@@ -108,7 +109,11 @@ int cmd_model_info(int argc, char **argv) {
                 printf("  %-10s %-9s %10.1f %10.1f %10.1f %12.1f %10.1f\n", names[k], rc ? "yes" : "no",
                        (double)m.params / mib, (double)m.grads / mib, (double)m.moments / mib, (double)m.acts / mib,
                        (double)(m.params + m.grads + m.moments + m.acts) / mib);
+                whole = m.whole;
             }
+        if (whole) // fluxrl train's leader, for weight sync, evaluation and saving
+            printf("  full: the trainer leader also holds the whole weights between updates, %.1f MiB more\n",
+                   (double)whole / (1024.0 * 1024.0));
         model_free(&lay);
     }
     return FX_EXIT_OK;

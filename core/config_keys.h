@@ -67,14 +67,18 @@
       "Seconds a rank may go without progress (a message, a step) before its watchdog ends the job.")
 
 #define FX_CFG_KEYS_trainer(X)                                                                 \
-    X(trainer, shard, ENUM, "none", "none|optimizer|gradients",                                          \
+    X(trainer, shard, ENUM, "none", "none|optimizer|gradients|full",                                     \
       "What the data-parallel trainer ranks split between them (ZeRO's stages in DeepSpeed's terms): " \
       "`none`, every rank holds the weights, gradients and AdamW moments of the whole model; " \
       "`optimizer` (ZeRO-1), each rank holds the AdamW moments of its slice of the parameters only: " \
       "gradients summed to their owner, clipped by the global norm, AdamW on the owned slice, the " \
       "weights gathered onto every rank; `gradients` (ZeRO-2), the gradients too: each layer's are " \
-      "summed to their owners during the backward pass as soon as they are done. Checkpoints hold " \
-      "the whole state whatever the rank count.") \
+      "summed to their owners during the backward pass as soon as they are done; `full` (ZeRO-3, " \
+      "FSDP's FULL_SHARD; sft and train, not prm-train), the weights too: each layer's are gathered " \
+      "onto every rank just before the forward and backward passes read them, the embedding, final " \
+      "norm and heads stay gathered, and rank 0 gathers the whole weights to evaluate and save (train's " \
+      "leader holds them between updates, for weight sync too). Checkpoints hold the whole state " \
+      "whatever the rank count.") \
     X(trainer, recompute, BOOL, "false", "",                                                   \
       "Activation recomputation: keep only each layer's input in the forward pass and recompute " \
       "the layer in the backward pass (about a third more compute for a fraction of the activation " \

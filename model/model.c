@@ -160,15 +160,48 @@ void model_layout(model *m, const model_config *c, model_head head) {
 }
 
 void model_create(model *m, const model_config *c, model_head head, const backend *be) {
+    model_create_shard(m, c, head, be, 0, 1);
+}
+
+static void shard_buffers(model *m, size_t lo, size_t hi);
+
+void model_create_shard(model *m, const model_config *c, model_head head, const backend *be, int rank, int size) {
     model_layout(m, c, head);
     m->be = be;
+    if (size > 1) {
+        size_t lo, hi;
+        model_shard_range(m->nparams, rank, size, &lo, &hi);
+        shard_buffers(m, lo, hi);
+        return;
+    }
     m->params_mem = be->alloc(be->ctx, m->nparams * sizeof(float));
     point_params(m, &m->p, m->params_mem);
 }
 
+void model_put_tensor(model *m, int i, const float *values) {
+    const model_tensor *t = &m->tensors[i];
+    if (!m->params_layer) {
+        BE->upload(CTX, m->params_mem + t->offset, values, t->numel * sizeof(float));
+        return;
+    }
+    size_t a = t->offset > m->param_lo ? t->offset : m->param_lo;
+    size_t e = t->offset + t->numel < m->param_hi ? t->offset + t->numel : m->param_hi;
+    if (a < e) BE->upload(CTX, m->params_mem + (a - m->param_lo), values + (a - t->offset), (e - a) * sizeof(float));
+    if (t->layer >= 0) return;
+    size_t pos = 0; // the rest's tensors lie back to back in params_rest
+    for (int k = 0; k < i; k++)
+        if (m->tensors[k].layer < 0) pos += m->tensors[k].numel;
+    BE->upload(CTX, m->params_rest + pos, values, t->numel * sizeof(float));
+}
+
 void model_init_random(model *m, const model_config *c, model_head head, const backend *be, uint64_t seed,
                        float std, float bias_std) {
-    model_create(m, c, head, be);
+    model_init_random_shard(m, c, head, be, seed, std, bias_std, 0, 1);
+}
+
+void model_init_random_shard(model *m, const model_config *c, model_head head, const backend *be, uint64_t seed,
+                             float std, float bias_std, int rank, int size) {
+    model_create_shard(m, c, head, be, rank, size);
     float *host = fx_malloc(m->nparams * sizeof(float));
     for (int i = 0; i < m->ntensors; i++) {
         const model_tensor *t = &m->tensors[i];
@@ -188,23 +221,40 @@ void model_init_random(model *m, const model_config *c, model_head head, const b
             }
         }
     }
-    be->upload(be->ctx, m->params_mem, host, m->nparams * sizeof(float));
+    for (int i = 0; i < m->ntensors; i++) model_put_tensor(m, i, host + m->tensors[i].offset);
     free(host);
 }
 
-// Sliced gradients: the layer tensors' pointers into one layer's scratch (as if L were 1), the
-// others' into grads_rest.
-static void point_grads_sliced(model *m) {
+// Sliced gradients or parameters: the layer tensors' pointers into one layer's buffer (as if L
+// were 1), the others' into a buffer of the rest, both packed in layout order.
+static void point_sliced(const model *m, model_params *p, float *layer, float *rest) {
     param_kind k[MAX_KINDS];
     int nk = param_kinds(m, k);
-    memset(&m->g, 0, sizeof m->g);
+    memset(p, 0, sizeof *p);
     size_t at_layer = 0, at_rest = 0;
     for (int i = 0; i < nk; i++) {
         size_t numel = (size_t)k[i].rows * (size_t)(k[i].cols ? k[i].cols : 1);
         size_t *at = k[i].layer ? &at_layer : &at_rest;
-        *(float **)((char *)&m->g + k[i].field) = (k[i].layer ? m->grads_layer : m->grads_rest) + *at;
+        *(float **)((char *)p + k[i].field) = (k[i].layer ? layer : rest) + *at;
         *at += numel;
     }
+}
+
+// The floats of one layer's tensors and of the tensors outside the layers, and the run
+// [*lo, *hi) of the layout the layers' tensors take.
+static void layer_sizes(model *m, size_t *lo, size_t *hi) {
+    size_t layers_lo = m->nparams, layers_hi = 0;
+    m->layer_floats = m->rest_floats = 0;
+    for (int t = 0; t < m->ntensors; t++) {
+        const model_tensor *x = &m->tensors[t];
+        if (x->layer == 0) m->layer_floats += x->numel;
+        if (x->layer < 0) m->rest_floats += x->numel;
+        else {
+            if (x->offset < layers_lo) layers_lo = x->offset;
+            if (x->offset + x->numel > layers_hi) layers_hi = x->offset + x->numel;
+        }
+    }
+    *lo = layers_lo, *hi = layers_hi;
 }
 
 void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads) {
@@ -217,24 +267,15 @@ void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads) {
         // The layers' tensors lie in one run of the layout (the embedding before, the final norm
         // and heads after); grads_mem holds this slice's part of that run, grads_rest the others
         // whole (the hook leaves the sums of this slice's part of them in place).
-        size_t layers_lo = m->nparams, layers_hi = 0;
-        m->layer_floats = m->rest_floats = 0;
-        for (int t = 0; t < m->ntensors; t++) {
-            const model_tensor *x = &m->tensors[t];
-            if (x->layer == 0) m->layer_floats += x->numel;
-            if (x->layer < 0) m->rest_floats += x->numel;
-            else {
-                if (x->offset < layers_lo) layers_lo = x->offset;
-                if (x->offset + x->numel > layers_hi) layers_hi = x->offset + x->numel;
-            }
-        }
+        size_t layers_lo, layers_hi;
+        layer_sizes(m, &layers_lo, &layers_hi);
         size_t glo = lo > layers_lo ? lo : layers_lo, ghi = hi < layers_hi ? hi : layers_hi;
         if (glo > ghi) glo = ghi = layers_lo;
         m->grads_mem = BE->alloc(CTX, (ghi - glo ? ghi - glo : 1) * sizeof(float));
         m->grads_layer = BE->alloc(CTX, m->layer_floats * sizeof(float));
         m->grads_rest = BE->alloc(CTX, m->rest_floats * sizeof(float));
         m->grad_lo = glo, m->grad_hi = ghi;
-        point_grads_sliced(m);
+        point_sliced(m, &m->g, m->grads_layer, m->grads_rest);
     } else {
         m->grads_mem = BE->alloc(CTX, m->nparams * sizeof(float));
         m->grad_lo = 0, m->grad_hi = m->nparams;
@@ -245,21 +286,101 @@ void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads) {
 
 void model_train_init(model *m) { model_train_init_slice(m, 0, m->nparams, false); }
 
-int model_grad_pieces(const model *m, int l, size_t *offset, size_t *len, float **buf) {
-    FX_ASSERT(m->grads_layer && l >= -1 && l < m->L);
+int model_pieces(const model *m, int l, size_t *offset, size_t *len) {
+    FX_ASSERT(l >= -1 && l < m->L);
     int n = 0;
     for (int t = 0; t < m->ntensors; t++)
         if (m->tensors[t].layer == l) {
             FX_ASSERT(n < MODEL_MAX_PIECES);
             offset[n] = m->tensors[t].offset, len[n] = m->tensors[t].numel, n++;
         }
-    *buf = l < 0 ? m->grads_rest : m->grads_layer;
     return n;
+}
+
+int model_grad_pieces(const model *m, int l, size_t *offset, size_t *len, float **buf) {
+    FX_ASSERT(m->grads_layer);
+    *buf = l < 0 ? m->grads_rest : m->grads_layer;
+    return model_pieces(m, l, offset, len);
+}
+
+// Copies the pieces of layer l (-1: the rest) between the layout-ordered `whole` (the part
+// [lo, hi) of the layout, whole[0] at lo) and the packed `packed`, where they overlap; to_packed
+// says which way.
+static void copy_pieces(const model *m, int l, float *whole, size_t lo, size_t hi, float *packed, bool to_packed) {
+    size_t off[MODEL_MAX_PIECES], len[MODEL_MAX_PIECES], pos = 0;
+    int np = model_pieces(m, l, off, len);
+    for (int i = 0; i < np; pos += len[i], i++) {
+        size_t a = off[i] > lo ? off[i] : lo, e = off[i] + len[i] < hi ? off[i] + len[i] : hi;
+        if (a >= e) continue;
+        float *w = whole + (a - lo), *p = packed + pos + (a - off[i]);
+        BE->copy(CTX, to_packed ? p : w, to_packed ? w : p, (e - a) * sizeof(float));
+    }
+}
+
+// The buffers of sharded parameters, [lo, hi) of the layout this rank's (params_mem), unfilled.
+static void shard_buffers(model *m, size_t lo, size_t hi) {
+    FX_ASSERT(!m->params_layer && lo <= hi && hi <= m->nparams);
+    size_t layers_lo, layers_hi;
+    layer_sizes(m, &layers_lo, &layers_hi);
+    m->params_layer = BE->alloc(CTX, (m->layer_floats ? m->layer_floats : 1) * sizeof(float));
+    m->params_rest = BE->alloc(CTX, (m->rest_floats ? m->rest_floats : 1) * sizeof(float));
+    m->params_mem = BE->alloc(CTX, (hi > lo ? hi - lo : 1) * sizeof(float));
+    m->param_lo = lo, m->param_hi = hi;
+    m->params_layer_at = -1;
+    point_sliced(m, &m->p, m->params_layer, m->params_rest);
+}
+
+void model_shard_params(model *m, size_t lo, size_t hi) {
+    if (m->params_layer) { // sharded when it was made (model_create_shard)
+        FX_ASSERT(m->param_lo == lo && m->param_hi == hi);
+        return;
+    }
+    float *whole = m->params_mem;
+    shard_buffers(m, lo, hi);
+    copy_pieces(m, -1, whole, 0, m->nparams, m->params_rest, true);
+    BE->copy(CTX, m->params_mem, whole + lo, (hi - lo) * sizeof(float));
+    BE->free(CTX, whole);
+}
+
+void model_pieces_pack(model *m, int l) {
+    FX_ASSERT(m->params_layer);
+    copy_pieces(m, l, m->params_mem, m->param_lo, m->param_hi, l < 0 ? m->params_rest : m->params_layer, true);
+    if (l >= 0) m->params_layer_at = -1; // filling: no layer's whole until the hook's gather is done
+}
+
+void model_params_whole(model *m, const float *host) {
+    FX_ASSERT(m->params_layer && !m->params_whole);
+    m->params_whole = BE->alloc(CTX, m->nparams * sizeof(float));
+    BE->upload(CTX, m->params_whole, host, m->nparams * sizeof(float));
+    if (BE->params_written) BE->params_written(CTX, m->params_whole, m->nparams);
+    point_params(m, &m->p, m->params_whole);
+}
+
+void model_params_release(model *m) {
+    if (!m->params_whole) return;
+    BE->free(CTX, m->params_whole);
+    m->params_whole = NULL;
+    point_sliced(m, &m->p, m->params_layer, m->params_rest);
+    m->params_layer_at = -1;
+}
+
+float *model_params_of(const model *m) { return m->params_whole ? m->params_whole : m->params_mem; }
+
+// Sharded parameters: layer l's whole in params_layer before it is read (the hook's gather).
+static void need_layer(model *m, int l) {
+    if (!m->params_layer || m->params_whole || m->params_layer_at == l) return;
+    m->param_hook(m->param_ctx, m, l);
+    m->params_layer_at = l;
+}
+
+void model_param_flush(model *m) {
+    for (int l = 0; l < m->L; l++) need_layer(m, l);
 }
 
 void model_grad_flush(model *m) {
     FX_ASSERT(m->grads_layer && m->grad_hook);
     for (int l = m->L - 1; l >= 0; l--) {
+        need_layer(m, l);
         BE->zero(CTX, m->grads_layer, m->layer_floats * sizeof(float));
         m->grad_hook(m->grad_ctx, m, l);
     }
@@ -294,7 +415,8 @@ void model_free(model *m) {
     }
     free_acts(m);
     free_decode(m);
-    BE->free(CTX, m->params_mem);
+    BE->free(CTX, m->params_mem), BE->free(CTX, m->params_layer), BE->free(CTX, m->params_rest);
+    BE->free(CTX, m->params_whole);
     BE->free(CTX, m->grads_mem), BE->free(CTX, m->m_mem), BE->free(CTX, m->v_mem);
     BE->free(CTX, m->grads_layer), BE->free(CTX, m->grads_rest);
     BE->free(CTX, m->kcache), BE->free(CTX, m->vcache), BE->free(CTX, m->kv_seg);
@@ -432,7 +554,8 @@ static void linear_backward(const model *m, float *dx, float *dw, float *db, con
     if (dx) BE->matmul(CTX, dx, dy, w, N, IC, OC, false, false, accumulate_dx);
 }
 
-#define LW(field, width) (m->p.field ? m->p.field + (size_t)l * (size_t)(width) : NULL)
+#define LW(field, width)                                                                                     \
+    (m->p.field ? m->p.field + (size_t)(m->params_layer && !m->params_whole ? 0 : l) * (size_t)(width) : NULL)
 #define LG(field, width) (m->g.field ? m->g.field + (size_t)(m->grads_layer ? 0 : l) * (size_t)(width) : NULL)
 
 // Layer l on x (B, T, C) -> out. out NULL: stop after the MLP's gate/up (recomputation).
@@ -560,6 +683,7 @@ void model_forward(model *m, const int32_t *ids, const int32_t *pos, const int32
     kv_view kv = {NULL, NULL, m->seg, T, 0};
     for (int l = 0; l < m->L; l++) {
         model_layer_acts *a = &m->la[m->recompute || !m->train ? 0 : l];
+        need_layer(m, l);
         layer_forward(m, l, a, m->h, m->resid[l], m->resid[l + 1], B, T, m->pos, m->seg, kv);
     }
     BE->rmsnorm_forward(CTX, m->lnf, m->lnf_rstd, m->resid[m->L], m->p.lnfw, N, m->C, (float)m->cfg.rms_norm_eps);
@@ -574,6 +698,7 @@ void model_backward(model *m) {
     kv_view kv = {NULL, NULL, m->seg, m->T, 0};
     for (int l = m->L - 1; l >= 0; l--) {
         model_layer_acts *a = &m->la[m->recompute ? 0 : l];
+        need_layer(m, l);
         if (m->recompute) layer_forward(m, l, a, m->h, m->resid[l], NULL, m->B, m->T, m->pos, m->seg, kv);
         if (m->grads_layer) BE->zero(CTX, m->grads_layer, m->layer_floats * sizeof(float));
         layer_backward(m, l, a, m->resid[l]);
@@ -617,6 +742,7 @@ static size_t kv_cache_bytes(const model *m, int B, int Tmax) {
 
 void model_kv_init(model *m, int B, int Tmax) {
     FX_ASSERT(B > 0 && Tmax > 0);
+    FX_ASSERT(!m->params_layer || m->params_whole); // decoding reads every layer: gather them first
     BE->free(CTX, m->kcache), BE->free(CTX, m->vcache), BE->free(CTX, m->kv_seg);
     size_t n = (size_t)m->L * (size_t)B * (size_t)Tmax * (size_t)m->KD;
     m->kcache = BE->alloc(CTX, n * sizeof(float));

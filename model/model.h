@@ -84,6 +84,9 @@ typedef struct model model;
 // Called by model_backward when the gradients of `layer` are done (-1: the tensors outside the
 // layers, at its end): see grads_layer.
 typedef void (*model_grad_hook)(void *ctx, model *m, int layer);
+// Called before layer `layer` is read when the parameters are sharded (params_layer): it fills
+// params_layer with the layer's tensors (see model_shard_params).
+typedef void (*model_param_hook)(void *ctx, model *m, int layer);
 
 struct model {
     model_config cfg;
@@ -94,8 +97,20 @@ struct model {
     model_tensor *tensors;
     int ntensors;
     size_t nparams;
-    float *params_mem;  // (nparams) device
-    model_params p;     // pointers into params_mem
+    float *params_mem;  // (nparams) device; sharded (model_shard_params): the slice [param_lo, param_hi)
+    model_params p;     // pointers into params_mem (sharded: into params_layer / params_rest / params_whole)
+    // Sharded parameters (ZeRO-3, FSDP's FULL_SHARD; trainer_dp.h): params_mem holds this rank's
+    // slice of the layout only. params_layer holds one layer's tensors back to back in layout order
+    // (the layout of grads_layer), filled by param_hook(param_ctx, m, l) before layer l is read in
+    // model_forward and model_backward (params_layer_at: the layer it holds, -1 none); params_rest
+    // the tensors outside the layers (embedding, final norm, heads) whole, back to back, kept for
+    // the step as FSDP keeps its root unit. params_whole: the whole layout, gathered onto this rank
+    // for what needs every weight at once (decoding, saving; model_params_whole), NULL otherwise.
+    size_t param_lo, param_hi;
+    float *params_layer, *params_rest, *params_whole;
+    int params_layer_at;
+    model_param_hook param_hook;
+    void *param_ctx;
     float *grads_mem;   // same layout; NULL until model_train_init
     model_params g;
     float *m_mem, *v_mem; // AdamW moments of the slice [opt_lo, opt_hi) of the layout (m_mem[0]: opt_lo)
@@ -158,13 +173,34 @@ struct model {
 void model_layout(model *m, const model_config *c, model_head head);
 // A model of config c with zeroed parameters (the layout only).
 void model_create(model *m, const model_config *c, model_head head, const backend *be);
+// The slice [lo, hi) of a layout of n floats that rank `rank` of `size` owns when the parameters
+// or the training state are sharded (trainer_dp.h): contiguous, in rank order, each but the last a
+// multiple of 16 floats (64 bytes) long.
+static inline void model_shard_range(size_t n, int rank, int size, size_t *lo, size_t *hi) {
+    size_t per = (n + (size_t)size - 1) / (size_t)size, a;
+    per = (per + 15) & ~(size_t)15;
+    a = (size_t)rank * per;
+    *lo = a < n ? a : n;
+    *hi = a + per < n ? a + per : n;
+}
+// The same with its parameters sharded from the start (model_shard_params with rank's slice of
+// `size`), so that the backend never holds the whole layout; size 1: model_create.
+void model_create_shard(model *m, const model_config *c, model_head head, const backend *be, int rank, int size);
+// Tensor i's values (host, numel floats) into the parameters, where they live (sharded: this
+// rank's part of them, and the whole of a tensor outside the layers).
+void model_put_tensor(model *m, int i, const float *values);
 // A model of config c with parameters drawn from N(0, std) (norm weights 1, biases 0 unless
 // bias_std > 0), from the Philox stream `seed`.
 void model_init_random(model *m, const model_config *c, model_head head, const backend *be, uint64_t seed,
                        float std, float bias_std);
+void model_init_random_shard(model *m, const model_config *c, model_head head, const backend *be, uint64_t seed,
+                             float std, float bias_std, int rank, int size);
 // Loads a Hugging Face folder (config.json + model.safetensors[.index.json]). Every tensor the
 // config implies must be present with its shape; any other tensor is an error naming it.
 int model_load(model *m, const char *dir, const backend *be, fx_err *err);
+// The same sharded from the start (model_create_shard): each tensor passes through a host buffer,
+// and only this rank's part of it (and the tensors outside the layers whole) reaches the backend.
+int model_load_shard(model *m, const char *dir, const backend *be, int rank, int size, fx_err *err);
 // 0 when dir is a folder; else err says it must be one (a file given as --model is a common slip,
 // and the safetensors index error it led to named the wrong problem).
 int model_check_dir(const char *dir, fx_err *err);
@@ -198,6 +234,25 @@ void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads);
 // Returns how many (at most MODEL_MAX_PIECES).
 #define MODEL_MAX_PIECES 32
 int model_grad_pieces(const model *m, int l, size_t *offset, size_t *len, float **buf);
+// The same pieces without a buffer (any model, sharded or not).
+int model_pieces(const model *m, int l, size_t *offset, size_t *len);
+// Shards the parameters: keeps the slice [lo, hi) of the layout in params_mem and the tensors
+// outside the layers whole in params_rest; layer l's tensors are read from params_layer, which
+// param_hook fills (set it before the first forward). Frees the whole buffer.
+void model_shard_params(model *m, size_t lo, size_t hi);
+// Sharded: copies this rank's part of layer l's tensors (-1: of the rest) from its slice into
+// params_layer (params_rest), at their packed places; a gather then fills in the other ranks'.
+void model_pieces_pack(model *m, int l);
+// Sharded: the whole layout from the host array `host` (nparams floats) onto this rank until
+// model_params_release; meanwhile m reads it (decoding, model_save, its params as one buffer:
+// model_params_of) and no hook is called.
+void model_params_whole(model *m, const float *host);
+void model_params_release(model *m);
+// The buffer of the whole layout (params_whole while gathered, else params_mem).
+float *model_params_of(const model *m);
+// Sharded parameters: what model_forward would gather with no batch (a rank with no data in a
+// pass the other ranks of its group take); model_grad_flush does the backward's.
+void model_param_flush(model *m);
 // Sliced gradients: what model_backward hands grad_hook, with zero gradients (for a rank with no
 // data in a pass that the other ranks of its group take).
 void model_grad_flush(model *m);

@@ -71,11 +71,15 @@ int model_check_files(const char *dir, model_config *cfg, model_head *head, fx_e
 }
 
 int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
+    return model_load_shard(m, dir, be, 0, 1, err);
+}
+
+int model_load_shard(model *m, const char *dir, const backend *be, int rank, int size, fx_err *err) {
     model_config cfg;
     model_head head;
     st_archive a;
     if (open_checkpoint(dir, &cfg, &head, &a, err)) return -1;
-    model_create(m, &cfg, head, be);
+    model_create_shard(m, &cfg, head, be, rank, size);
     int rc = check_tensors(m, &a, dir, err);
     float *tmp = NULL;
     size_t cap = 0;
@@ -83,7 +87,7 @@ int model_load(model *m, const char *dir, const backend *be, fx_err *err) {
         const model_tensor *t = &m->tensors[i];
         if (t->numel > cap) tmp = fx_realloc(tmp, (cap = t->numel) * sizeof(float));
         rc = st_read_f32(&a, t->name, t->ndim, t->shape, tmp, err);
-        if (!rc) be->upload(be->ctx, m->params_mem + t->offset, tmp, t->numel * sizeof(float));
+        if (!rc) model_put_tensor(m, i, tmp);
     }
     free(tmp);
     st_close(&a);
@@ -133,8 +137,9 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
 
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err) {
     if (fx_mkdir_p(dir, err)) return -1;
+    FX_ASSERT(!m->params_layer || m->params_whole); // sharded: gathered first (model_params_whole)
     float *host = fx_malloc(m->nparams * sizeof(float));
-    m->be->download(m->be->ctx, host, m->params_mem, m->nparams * sizeof(float));
+    m->be->download(m->be->ctx, host, model_params_of(m), m->nparams * sizeof(float));
     st_entry *e = fx_calloc((size_t)m->ntensors, sizeof *e);
     for (int i = 0; i < m->ntensors; i++) {
         const model_tensor *t = &m->tensors[i];

@@ -50,6 +50,7 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
     FX_ASSERT(m->grads_mem);
     m->step++;
     size_t lo = m->opt_lo, hi = m->opt_hi;
+    FX_ASSERT(m->param_lo <= lo && (hi <= m->param_hi || !m->params_layer)); // sharded: this rank's slice
     // Tensors lie in buffer order: one call per run of neighbours with the same decay, cut to the
     // slice whose moments this model holds.
     for (int i = 0; i < m->ntensors;) {
@@ -58,7 +59,7 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
         int j = run_end(m, i, &n);
         size_t a = off > lo ? off : lo, b = off + n < hi ? off + n : hi;
         if (a < b)
-            m->be->adamw(m->be->ctx, m->params_mem + a, grad_at(m, t, a), m->m_mem + (a - lo), m->v_mem + (a - lo), b - a,
+            m->be->adamw(m->be->ctx, m->params_mem + (a - m->param_lo), grad_at(m, t, a), m->m_mem + (a - lo), m->v_mem + (a - lo), b - a,
                          lr, o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, m->step);
         i = j;
     }

@@ -101,11 +101,16 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
     trainer_mem p;
     trainer_mem_plan(&lay, pipe_shard(c), size, -1, rows, T, c->trainer.recompute, &p);
     model_free(&lay);
-    r->params = p.params, r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
+    r->params = p.params + p.whole, r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
     fprintf(o, "trainer    %d data-parallel rank%s, trainer.shard = %s%s; activations for %d x %d tokens%s\n", size,
             size > 1 ? "s" : "", c->trainer.shard,
             size > 1 || !strcmp(c->trainer.shard, "none") ? "" : " (one rank: nothing to split)",
             rows, T, c->trainer.recompute ? ", recomputed layer by layer (trainer.recompute)" : "");
+    if (p.whole)
+        fprintf(o, "           weights: a trainer's slice, one layer gathered and the embedding/norm/heads; rank 0 "
+                   "adds %.2f GiB of whole weights it gathers to evaluate and save (train's leader: between updates, "
+                   "for weight sync too), counted in the row below\n",
+                (double)p.whole / (1024.0 * 1024.0 * 1024.0));
 }
 
 // The launch: the ranks the config lays out against the world this dry run was started in.

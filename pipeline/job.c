@@ -248,6 +248,9 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     // Every role needs the tokenizer and the task; the policy's folder brings the tokenizer.
     policy_params pp = pipe_policy_params(c);
     sft_task_params tp = pipe_task_params(c);
+    int trainers = w ? w->count[COMM_ROLE_TRAINER] : 1;
+    if (roles & PIPE_TRAIN && j->p.shard == TRAINER_SHARD_FULL && trainers > 1) // never the whole policy here
+        pp.shard_rank = w->role_rank, pp.shard_size = trainers;
     if (c->pcm.experts[0]) {
         if (open_pcm(j, c, &pp, roles, err)) return -1;
         tp.prompt.dir = j->expert_paths[0]; // the first expert's chat template
@@ -279,6 +282,7 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     // The reference scores on the reward side (ref_on = reward) or beside the trainer.
     bool ref_here = c->grpo.kl_beta > 0 &&
                     ((roles & PIPE_SCORE && j->g.ref_on_reward) || (roles & PIPE_TRAIN && !j->g.ref_on_reward));
+    pp.shard_rank = pp.shard_size = 0; // the reference is whole wherever it is
     if (ref_here) { // the starting policy, frozen: a PCM policy's is its starting PCM over the same experts
         if (j->K ? policy_build_pcm(&pp, j->K, j->policy.cfg.vocab_size, j->be, &j->ref, err)
                  : policy_build(&pp, j->be, &j->ref, &j->ref_tok, err))
@@ -803,7 +807,21 @@ int pipe_job_keep_groups(const pipe_job *j, const trace_batch *in, trace_batch *
     return kept;
 }
 
+// trainer.shard = full over several trainers: the leader holds the whole weights between updates
+// (weight sync, evaluation, export and the final save read them), collected from every trainer's
+// slice; the other trainers send theirs. Released before the next update trains.
+static void gather_whole(pipe_job *j) {
+    model *m = &j->policy;
+    if (!m->params_layer || !j->has_dp) return;
+    bool lead = j->dp_hook.rank == 0;
+    float *all = lead ? fx_malloc(m->nparams * sizeof *all) : NULL;
+    trainer_params_collect(m, &j->dp_hook, all);
+    if (lead) model_params_whole(m, all);
+    free(all);
+}
+
 void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update *u) {
+    model_params_release(&j->policy); // sharded weights: the step gathers them layer by layer
     grpo_train_params p = j->train;
     float *pref = NULL;
     if (j->K) { // a PCM policy: the experts' merge, each trace at its problem's preference
@@ -814,6 +832,7 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
     grpo_train_on_traces(&j->policy, &j->ref, tb, &p, j->version, update, j->has_dp ? &j->dp_hook : NULL, u);
     free(pref);
     j->version++;
+    gather_whole(j);
 }
 
 void pipe_job_pref(const pipe_job *j, int64_t index, float *w) {
@@ -849,12 +868,14 @@ void pipe_job_dp_init(pipe_job *j, const comm_world *w) {
 trainer_shard pipe_shard(const fx_config *c) {
     return !strcmp(c->trainer.shard, "optimizer")   ? TRAINER_SHARD_OPTIMIZER
            : !strcmp(c->trainer.shard, "gradients") ? TRAINER_SHARD_GRADIENTS
+           : !strcmp(c->trainer.shard, "full")      ? TRAINER_SHARD_FULL
                                                     : TRAINER_SHARD_NONE;
 }
 
 void pipe_job_share_start(pipe_job *j, const comm_world *w, train_ckpt *ck, bool resumed) {
     if (w->count[COMM_ROLE_TRAINER] < 2) return;
     train_ckpt_share(ck, &j->policy, &j->dp_hook, resumed);
+    gather_whole(j);
     int64_t version = j->version;
     comm_dp_bcast_i64(&j->dp, &version, 1);
     j->version = version;
@@ -863,14 +884,15 @@ void pipe_job_share_start(pipe_job *j, const comm_world *w, train_ckpt *ck, bool
 int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_err *err) {
     model *m = &j->policy;
     if (!j->cuda)
-        return wsync_broadcast(m->params_mem, m->nparams, version, WSYNC_BUCKET_BYTES_DEFAULT, 0, w->policy_comm, err);
+        return wsync_broadcast(model_params_of(m), m->nparams, version, WSYNC_BUCKET_BYTES_DEFAULT, 0, w->policy_comm,
+                               err);
     if (!j->policy_nccl && !(j->policy_nccl = comm_nccl_create(w->policy_comm, err))) return -1;
     int64_t head[2] = {*version, (int64_t)m->nparams};
     COMM_CHECK(MPI_Bcast(head, 2, MPI_INT64_T, 0, w->policy_comm));
     if (head[1] != (int64_t)m->nparams)
         fx_fatal("weight sync: the trainer leader sends %lld parameters but this rank's model has %zu",
                  (long long)head[1], m->nparams);
-    comm_nccl_broadcast(j->policy_nccl, m->params_mem, m->nparams, 0, backend_cuda_stream(j->be));
+    comm_nccl_broadcast(j->policy_nccl, model_params_of(m), m->nparams, 0, backend_cuda_stream(j->be));
     *version = head[0];
     return 0;
 }

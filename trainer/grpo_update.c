@@ -113,6 +113,15 @@ static void policy_logprobs(const policy *x, const trace_batch *b, const int *ro
     for (int a = 0; a < n; a += micro) pass_logp(x, b, rows + a, n - a < micro ? n - a : micro, out);
 }
 
+// The same on a policy whose weights may be sharded over dp's ranks, where every forward pass is a
+// collective: as many passes on every rank as any rank takes (trainer_agree_forwards).
+static void policy_logprobs_dp(const policy *x, const trace_batch *b, const int *rows, int n, int micro, float **out,
+                               const trainer_dp *dp) {
+    int passes = (n + micro - 1) / micro, most = trainer_agree_forwards(x->m, dp, passes);
+    policy_logprobs(x, b, rows, n, micro, out);
+    trainer_pad_forwards(x->m, passes, most);
+}
+
 void grpo_logprobs(model *x, const trace_batch *b, const int *rows, int n, int micro, float **out) {
     FX_ASSERT(x->head == MODEL_HEAD_LM);
     policy lm = {x, 0, NULL, NULL};
@@ -142,7 +151,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
     float **tis = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
     float **cur = fx_calloc((size_t)(n ? n : 1), sizeof(float *)); // REBEL: the current log-probs
     bool kl = lp->beta_kl > 0, need_ref = kl && ref;
-    FX_ASSERT(!kl || ref || b->ref_logprobs);
+    FX_ASSERT(!kl || ref || b->ref_logprobs || nrows == 0); // a trainer may get no groups (and no arrays)
     for (int r = 0; r < nrows; r++) {
         int i = rows[r];
         if (o->recompute_old) old[i] = fx_malloc((size_t)rlen[i] * sizeof(float));
@@ -178,7 +187,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
     // The same partition as the first epoch's passes, so that the first step's ratios are exactly 1.
     for (int j = 0; j < M; j++) {
         int r0 = bound[j], r1 = bound[j + 1];
-        if (o->recompute_old) policy_logprobs(&pol, b, rows + r0, r1 - r0, o->micro, old);
+        if (o->recompute_old) policy_logprobs_dp(&pol, b, rows + r0, r1 - r0, o->micro, old, dp);
         if (need_ref) policy_logprobs(&rpol, b, rows + r0, r1 - r0, o->micro, rlp);
     }
     double tis_sum = 0, tis_n = 0;
@@ -216,7 +225,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
                 float *rew = fx_malloc((size_t)(r1 - r0) * sizeof *rew);
                 coef = fx_malloc((size_t)(r1 - r0) * sizeof *coef);
                 for (int r = r0; r < r1; r++) cur[rows[r]] = fx_malloc((size_t)rlen[rows[r]] * sizeof(float));
-                policy_logprobs(&pol, b, rows + r0, r1 - r0, o->micro, cur);
+                policy_logprobs_dp(&pol, b, rows + r0, r1 - r0, o->micro, cur, dp);
                 for (int r = r0; r < r1; r++) {
                     int i = rows[r];
                     delta[r - r0] = 0, rew[r - r0] = adv[i];

@@ -41,13 +41,14 @@ static int check_sizes(const policy_params *p, fx_err *err) {
 
 int policy_build(const policy_params *p, const backend *be, model *m, tok_tokenizer **tok, fx_err *err) {
     if (from_folder(p)) {
-        if (model_check_dir(p->path, err) || tok_load(tok, p->path, err) || model_load(m, p->path, be, err))
+        if (model_check_dir(p->path, err) || tok_load(tok, p->path, err) ||
+            model_load_shard(m, p->path, be, p->shard_rank, p->shard_size, err))
             return -1;
         return tok_check_vocab(*tok, m->cfg.vocab_size, p->path, err);
     }
     model_config mc;
     if (policy_check(p, &mc, tok, err)) return -1;
-    model_init_random(m, &mc, MODEL_HEAD_LM, be, p->seed, p->init_std, 0.0f);
+    model_init_random_shard(m, &mc, MODEL_HEAD_LM, be, p->seed, p->init_std, 0.0f, p->shard_rank, p->shard_size);
     return 0;
 }
 
@@ -76,8 +77,8 @@ int policy_check_pcm(const policy_params *p, int K, int vocab_size, model_config
 int policy_build_pcm(const policy_params *p, int K, int vocab_size, const backend *be, model *m, fx_err *err) {
     model_config mc;
     if (policy_check_pcm(p, K, vocab_size, &mc, err)) return -1;
-    if (from_folder(p)) return model_load(m, p->path, be, err);
-    model_init_random(m, &mc, MODEL_HEAD_PCM, be, p->seed, p->init_std, 0.0f);
+    if (from_folder(p)) return model_load_shard(m, p->path, be, p->shard_rank, p->shard_size, err);
+    model_init_random_shard(m, &mc, MODEL_HEAD_PCM, be, p->seed, p->init_std, 0.0f, p->shard_rank, p->shard_size);
     return 0;
 }
 

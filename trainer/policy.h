@@ -14,6 +14,9 @@ typedef struct {
     int hidden_size, layers, heads, kv_heads, intermediate_size, max_seq;
     uint64_t seed;    // the new model's initialisation
     float init_std;
+    // Sharded from the start (trainer.shard = full): this trainer's rank among shard_size (0 or 1:
+    // whole); see model_create_shard.
+    int shard_rank, shard_size;
 } policy_params;
 
 // The policy and tokenizer p names: p->path (a Hugging Face folder), or a new randomly

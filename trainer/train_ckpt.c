@@ -36,7 +36,9 @@ static void moment_into(const model *m, const trainer_dp *dp, const float *mem, 
 // The fills of rank 0's checkpoint: params, then each moment, through one host buffer.
 static void fill_params(void *ctx, void *data) {
     const train_ckpt *c = ctx;
-    c->save_model->be->download(c->save_model->be->ctx, data, c->save_model->params_mem, c->n * sizeof(float));
+    const model *m = c->save_model;
+    if (m->params_layer) moment_into(m, c->save_dp, m->params_mem, data); // sharded weights: slices as the moments'
+    else m->be->download(m->be->ctx, data, m->params_mem, c->n * sizeof(float));
 }
 static void fill_m(void *ctx, void *data) {
     const train_ckpt *c = ctx;
@@ -59,6 +61,7 @@ static void arrays(train_ckpt *c, ckpt_array *a, float *params, float *m, float 
 int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
                     fx_err *err) {
     if (sharded(dp) && dp->rank != 0) { // this rank's slices, to rank 0 as it writes them
+        if (m->params_layer) moment_into(m, dp, m->params_mem, NULL);
         moment_into(m, dp, m->m_mem, NULL);
         moment_into(m, dp, m->v_mem, NULL);
         return 0;
@@ -88,7 +91,8 @@ int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *ste
         return found;
     }
     size_t k = m->opt_hi - m->opt_lo;
-    m->be->upload(m->be->ctx, m->params_mem, c->params, m->nparams * sizeof(float));
+    if (m->params_layer) m->be->upload(m->be->ctx, m->params_mem, c->params + m->param_lo, k * sizeof(float));
+    else m->be->upload(m->be->ctx, m->params_mem, c->params, m->nparams * sizeof(float));
     m->be->upload(m->be->ctx, m->m_mem, c->m + m->opt_lo, k * sizeof(float));
     m->be->upload(m->be->ctx, m->v_mem, c->v + m->opt_lo, k * sizeof(float));
     m->step = (int)c->counters[TRAIN_CKPT_COUNTERS];
@@ -100,7 +104,9 @@ bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resume
     int64_t head[2] = {m->step, resumed};
     dp->bcast_i64(dp->ctx, head, 2);
     m->step = (int)head[0], resumed = head[1] != 0;
-    dp->bcast(dp->ctx, m->params_mem, m->nparams);
+    // Sharded weights start as every rank loaded them (the same files or seed) unless resumed.
+    if (!m->params_layer) dp->bcast(dp->ctx, m->params_mem, m->nparams);
+    else if (resumed) trainer_params_distribute(m, dp, dp->rank == 0 ? c->params : NULL);
     if (!sharded(dp)) {
         dp->bcast(dp->ctx, m->m_mem, m->nparams);
         dp->bcast(dp->ctx, m->v_mem, m->nparams);

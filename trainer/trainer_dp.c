@@ -58,6 +58,21 @@ static void reduce_pieces(void *ctx, model *m, int layer) {
     }
 }
 
+// param_hook of sharded weights: layer l's pieces (-1: the tensors outside the layers) gathered
+// from their owners into params_layer (params_rest) on every rank.
+static void gather_pieces(void *ctx, model *m, int layer) {
+    const trainer_dp *dp = ctx;
+    size_t off[MODEL_MAX_PIECES], len[MODEL_MAX_PIECES];
+    int np = model_pieces(m, layer, off, len);
+    model_pieces_pack(m, layer);
+    float *buf = layer < 0 ? m->params_rest : m->params_layer;
+    size_t *b = slice_bounds(dp, m->nparams);
+    for (int r = 0; r <= dp->size; r++) b[r] = packed_at(off, len, np, b[r]);
+    dp->gather_slices(dp->ctx, buf, b);
+    if (m->be->params_written) m->be->params_written(m->be->ctx, buf, b[dp->size]);
+    free(b);
+}
+
 void trainer_train_init(model *m, const trainer_dp *dp) {
     if (!sharded(dp)) {
         model_train_init(m);
@@ -65,13 +80,15 @@ void trainer_train_init(model *m, const trainer_dp *dp) {
     }
     size_t lo, hi;
     trainer_shard_range(m->nparams, dp->rank, dp->size, &lo, &hi);
-    model_train_init_slice(m, lo, hi, dp->shard == TRAINER_SHARD_GRADIENTS);
+    model_train_init_slice(m, lo, hi, dp->shard >= TRAINER_SHARD_GRADIENTS);
+    if (dp->shard == TRAINER_SHARD_FULL) model_shard_params(m, lo, hi);
 }
 
 void trainer_attach(model *m, const trainer_dp *dp) {
     if (!m->grads_layer) return;
     FX_ASSERT(sharded(dp));
     m->grad_hook = reduce_pieces, m->grad_ctx = (void *)dp;
+    if (m->params_layer) m->param_hook = gather_pieces, m->param_ctx = (void *)dp;
 }
 
 int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine) {
@@ -82,7 +99,44 @@ int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine) {
 }
 
 void trainer_pad_passes(model *m, int mine, int most) {
-    for (int k = mine; k < most; k++) model_grad_flush(m);
+    for (int k = mine; k < most; k++) {
+        if (m->params_layer) model_param_flush(m); // the forward's gathers, then the backward's
+        model_grad_flush(m);
+    }
+}
+
+int trainer_agree_forwards(const model *m, const trainer_dp *dp, int mine) {
+    return m->params_layer ? trainer_agree_passes(m, dp, mine) : mine;
+}
+
+void trainer_pad_forwards(model *m, int mine, int most) {
+    for (int k = mine; k < most; k++) model_param_flush(m);
+}
+
+// FULL, after this rank's slice of the weights changed: the tensors outside the layers
+// regathered, no layer's gathered weights current.
+static void params_refresh(model *m, const trainer_dp *dp) {
+    gather_pieces((void *)dp, m, -1);
+    m->params_layer_at = -1;
+}
+
+void trainer_params_collect(const model *m, const trainer_dp *dp, float *all) {
+    FX_ASSERT(m->params_layer && sharded(dp));
+    size_t k = m->param_hi - m->param_lo, bytes = k * sizeof(float);
+    float *mine = fx_malloc(bytes ? bytes : sizeof(float));
+    m->be->download(m->be->ctx, mine, m->params_mem, bytes);
+    dp->collect(dp->ctx, mine, all, m->nparams);
+    free(mine);
+}
+
+void trainer_params_distribute(model *m, const trainer_dp *dp, const float *all) {
+    FX_ASSERT(m->params_layer && sharded(dp));
+    size_t k = m->param_hi - m->param_lo, bytes = k * sizeof(float);
+    float *mine = fx_malloc(bytes ? bytes : sizeof(float));
+    dp->distribute(dp->ctx, all, mine, m->nparams);
+    m->be->upload(m->be->ctx, m->params_mem, mine, bytes);
+    free(mine);
+    params_refresh(m, dp);
 }
 
 double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, const model_adamw *o, float lr) {
@@ -107,8 +161,11 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
         if (coef < 1.0) model_grad_scale(m, (float)coef, m->opt_lo, m->opt_hi);
     }
     model_adamw_step(m, o, lr);
-    dp->gather_slices(dp->ctx, m->params_mem, b);
-    if (m->be->params_written) m->be->params_written(m->be->ctx, m->params_mem, m->nparams);
+    if (m->params_layer) params_refresh(m, dp); // FULL: each rank keeps its slice; layers gathered as read
+    else {
+        dp->gather_slices(dp->ctx, m->params_mem, b);
+        if (m->be->params_written) m->be->params_written(m->be->ctx, m->params_mem, m->nparams);
+    }
     free(b);
     return norm;
 }
@@ -127,9 +184,13 @@ static void plan_rank(const model *m, trainer_shard shard, int size, int rank, t
         }
     }
     size_t glo = lo > layers_lo ? lo : layers_lo, ghi = hi < layers_hi ? hi : layers_hi, owned = ghi > glo ? ghi - glo : 0;
-    out->params = n * sizeof(float);
+    bool split = size > 1 && shard != TRAINER_SHARD_NONE;
+    memset(out, 0, sizeof *out);
+    // FULL: the slice, one layer's buffer and the tensors outside the layers
+    out->params = (split && shard == TRAINER_SHARD_FULL ? (hi - lo) + layer + rest : n) * sizeof(float);
     out->moments = 2 * (hi - lo) * sizeof(float);
-    out->grads = (size > 1 && shard == TRAINER_SHARD_GRADIENTS ? owned + layer + rest : n) * sizeof(float);
+    out->grads = (split && shard >= TRAINER_SHARD_GRADIENTS ? owned + layer + rest : n) * sizeof(float);
+    if (split && shard == TRAINER_SHARD_FULL && rank == 0) out->whole = n * sizeof(float);
 }
 
 void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, int rows, int T, bool recompute,
@@ -138,7 +199,9 @@ void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, i
     for (int r = rank < 0 ? 0 : rank; r < (rank < 0 ? size : rank + 1); r++) {
         trainer_mem x;
         plan_rank(m, shard, size, r, &x);
+        size_t whole = x.whole > out->whole ? x.whole : out->whole; // rank 0's, beside the largest state
         if (x.params + x.grads + x.moments > out->params + out->grads + out->moments) *out = x;
+        out->whole = whole;
     }
     out->acts = model_arena_bytes(&m->cfg, m->head, rows, T, true, recompute);
 }

@@ -20,8 +20,20 @@
 // holds the gradients of its slice only: model_backward hands each layer's gradients (then the
 // embedding's, final norm's and heads') to a hook as soon as they are done, which sums them over
 // the ranks into their owners' slices (model.h, grads_layer), so no rank holds the gradients of
-// the whole model at once.
-typedef enum { TRAINER_SHARD_NONE = 0, TRAINER_SHARD_OPTIMIZER, TRAINER_SHARD_GRADIENTS } trainer_shard;
+// the whole model at once. FULL (ZeRO-3, FSDP's FULL_SHARD): the weights too. Each rank keeps its
+// slice of them; each layer's weights are gathered onto every rank just before model_forward and
+// model_backward read them (model.h, params_layer: one layer's buffer, refilled for the next
+// layer), and the tensors outside the layers (embedding, final norm, heads) stay gathered in
+// params_rest, regathered after each optimiser step. Every forward and backward pass is then a
+// collective: a rank with fewer passes than the others pads with empty ones
+// (trainer_agree_forwards, trainer_pad_passes). What needs every weight at once (decoding, saving,
+// weight sync) gathers them first (trainer_params_collect, model_params_whole).
+typedef enum {
+    TRAINER_SHARD_NONE = 0,
+    TRAINER_SHARD_OPTIMIZER,
+    TRAINER_SHARD_GRADIENTS,
+    TRAINER_SHARD_FULL
+} trainer_shard;
 
 typedef struct {
     int rank, size;
@@ -59,11 +71,7 @@ typedef struct {
 // The slice [lo, hi) of a buffer of n floats that rank `rank` of `size` owns when the state is
 // sharded: contiguous, in rank order, each but the last a multiple of 16 floats (64 bytes) long.
 static inline void trainer_shard_range(size_t n, int rank, int size, size_t *lo, size_t *hi) {
-    size_t per = (n + (size_t)size - 1) / (size_t)size, a;
-    per = (per + 15) & ~(size_t)15;
-    a = (size_t)rank * per;
-    *lo = a < n ? a : n;
-    *hi = a + per < n ? a + per : n;
+    model_shard_range(n, rank, size, lo, hi);
 }
 
 // The gradients and AdamW moments of m for training on this rank: the whole state, or with
@@ -79,13 +87,26 @@ void trainer_attach(model *m, const trainer_dp *dp);
 // Unsliced, returns mine and pads nothing.
 int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine);
 void trainer_pad_passes(model *m, int mine, int most);
+// The same for forward passes with no backward (log-probs under the current weights) when the
+// weights are sharded (FULL): each is a collective. Otherwise returns mine and pads nothing.
+int trainer_agree_forwards(const model *m, const trainer_dp *dp, int mine);
+void trainer_pad_forwards(model *m, int mine, int most);
+// FULL: the whole of m's weights into rank 0's host array `all` (nparams floats; NULL on the
+// other ranks), each rank sending its slice (a collective of dp). Rank 0 may then hold them with
+// model_params_whole.
+void trainer_params_collect(const model *m, const trainer_dp *dp, float *all);
+// FULL: this rank's slice of the weights from rank 0's host array `all` (NULL elsewhere), and the
+// tensors outside the layers regathered (a collective of dp).
+void trainer_params_distribute(model *m, const trainer_dp *dp, const float *all);
 
 // The bytes trainer rank `rank` allocates for a model of m's layout (model_layout will do),
 // trained on up to `rows` sequences of T tokens at once, its state split as `shard` over `size`
-// ranks (rank -1: the largest share of any rank): what model_train_init_slice and model_reserve
-// allocate.
+// ranks (rank -1: the largest share of any rank, and rank 0's `whole`): what
+// model_train_init_slice and model_reserve allocate.
 typedef struct {
     size_t params, grads, moments, acts;
+    size_t whole; // FULL: the whole weights rank 0 gathers between steps to evaluate, save and sync
+                  // (not part of a step's peak: trainer_log_memory leaves it out)
 } trainer_mem;
 void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, int rows, int T, bool recompute,
                       trainer_mem *out);

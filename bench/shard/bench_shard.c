@@ -48,7 +48,9 @@ static result run(const bench_shape *s, trainer_shard level, comm_dp *d, int row
     backend *be = backend_cpu_create(1);
     model_config c = bench_shape_config(s);
     model m;
-    model_init_random(&m, &c, MODEL_HEAD_LM, be, 1, 0.02f, 0.0f);
+    // full: sharded from the start, as fluxrl loads a policy it shards fully (never whole on a rank)
+    bool full = level == TRAINER_SHARD_FULL && d->size > 1;
+    model_init_random_shard(&m, &c, MODEL_HEAD_LM, be, 1, 0.02f, 0.0f, d->rank, full ? d->size : 1);
     g_count.inner = comm_dp_hook(d);
     g_count.inner.shard = level;
     g_count.floats = 0;
@@ -88,7 +90,10 @@ static result run(const bench_shape *s, trainer_shard level, comm_dp *d, int row
     res.peak = most[0], res.state = most[1], res.step_s = total / steps;
     res.floats = (g_count.floats - floats0) / steps / (double)m.nparams;
     float *params = malloc(m.nparams * sizeof(float));
-    be->download(be->ctx, params, m.params_mem, m.nparams * sizeof(float));
+    if (full) { // the slices onto rank 0, which compares
+        trainer_params_collect(&m, &dp, params);
+        MPI_Bcast(params, (int)m.nparams, MPI_FLOAT, 0, d->comm);
+    } else be->download(be->ctx, params, m.params_mem, m.nparams * sizeof(float));
     if (!*final) *final = params;
     else {
         for (size_t i = 0; i < m.nparams; i++) {
@@ -111,18 +116,18 @@ int main(int argc, char **argv) {
     comm_dp_init(&d, MPI_COMM_WORLD);
     int rows = argc > 2 ? atoi(argv[2]) : 8, steps = argc > 3 ? atoi(argv[3]) : 3;
     if (rows < d.size || rows % d.size) fx_fatal("ROWS (%d) must be a multiple of the ranks (%d)", rows, d.size);
-    const char *names[] = {"none", "optimizer", "gradients"};
-    trainer_shard levels[] = {TRAINER_SHARD_NONE, TRAINER_SHARD_OPTIMIZER, TRAINER_SHARD_GRADIENTS};
+    const char *names[] = {"none", "optimizer", "gradients", "full"};
+    trainer_shard levels[] = {TRAINER_SHARD_NONE, TRAINER_SHARD_OPTIMIZER, TRAINER_SHARD_GRADIENTS, TRAINER_SHARD_FULL};
     float *final = NULL;
-    result res[3];
-    for (int k = 0; k < 3; k++) res[k] = run(s, levels[k], &d, rows, steps, &final);
+    result res[4];
+    for (int k = 0; k < 4; k++) res[k] = run(s, levels[k], &d, rows, steps, &final);
     if (d.rank == 0) {
         double mib = 1024.0 * 1024.0;
         printf("shape %s (%d layers, hidden %d, vocabulary %d), %d ranks, %d rows x %d tokens per step, %d steps\n",
                s->name, s->L, s->C, s->V, d.size, rows, s->T, steps);
         printf("| trainer.shard | peak MiB per rank | state MiB per rank | ratio | s per step | ratio | floats to "
                "collectives per step / params | max |w - w_none| |\n|---|---|---|---|---|---|---|---|\n");
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             printf("| %s | %.1f | %.1f | %.3f | %.3f | %.2f | %.2f | %.3g |\n", names[k], res[k].peak / mib,
                    res[k].state / mib, res[k].state / res[0].state, res[k].step_s, res[k].step_s / res[0].step_s,
                    res[k].floats, res[k].maxdiff);

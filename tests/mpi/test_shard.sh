@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # test_shard.sh FLUXRL SRC — sharded training state (trainer.shard, docs/benchmarks.md) against the
 # unsharded data-parallel run, for `fluxrl sft`, `fluxrl prm-train` and the trainers of `fluxrl train`:
-#   - 2 ranks: optimizer (ZeRO-1) and gradients (ZeRO-2) give the unsharded run's losses and final
-#     weights bit for bit (a sum of two floats does not depend on the order; no clipping, whose
+#   - 2 ranks: optimizer (ZeRO-1), gradients (ZeRO-2) and full (ZeRO-3: weights gathered layer by
+#     layer) give the unsharded run's losses and final weights bit for bit (a sum of two floats does not depend on the order; no clipping, whose
 #     global norm is summed per slice); with clipping and on 3 ranks (reduction order differs)
 #     losses within 1e-6 and weights within 1e-4 (AdamW's m/sqrt(v) turns last-bit differences of
 #     near-zero gradients into larger steps, as in test_train_dist.sh), relative;
 #   - the memory each rank plans (trainer_mem_plan) is what its backend held at its peak, within
-#     10%, and the AdamW moments (and, sharded by gradients, the gradients) fall as 1/N;
+#     10%, and the AdamW moments (and, sharded by gradients, the gradients; fully, the weights too)
+#     fall as 1/N;
 #   - a sharded checkpoint holds the whole state: it resumes onto another rank count and level, bit
 #     for bit where the reduction order allows; GRPO's trainers send their slices to the leader's
 #     checkpoint (h5diff: the same arrays as the unsharded run's);
-#   - a trainer killed mid-run (every step gathers) ends the job within 60 s, non-zero.
+#   - a trainer killed mid-run (every step gathers) ends the job within 60 s, non-zero;
+#   - prm-train refuses full (exit 2).
 set -u
 fx=$1 src=$2
 . "$src/tests/lib.sh"
@@ -66,14 +68,14 @@ for k in a:
 }
 
 # --- SFT: 2 ranks bit for bit, 3 ranks within tolerance ---
-for lv in none optimizer gradients; do
+for lv in none optimizer gradients full; do
     expect_run 0 "sft, 2 ranks, trainer.shard=$lv" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
         --set run.name=s2$lv --set trainer.shard=$lv
     expect_run 0 "sft, 3 ranks, trainer.shard=$lv, clipped" -- timeout 120 "$mpi" -np 3 "$fx" sft "$tmp/c.json" \
         --set run.name=s3$lv --set trainer.shard=$lv --set sft.grad_clip=0.5 --set log.all_ranks=true
     echo "$err" >"$tmp/s3$lv.err"
 done
-for lv in optimizer gradients; do
+for lv in optimizer gradients full; do
     expect_run 0 "2 ranks, $lv: the unsharded losses exactly" -- same_losses "$tmp/s2none/metrics.jsonl" \
         "$tmp/s2$lv/metrics.jsonl" 0 loss
     expect_run 0 "2 ranks, $lv: the unsharded weights bit for bit" -- cmp "$tmp/s2none/model/model.safetensors" \
@@ -101,25 +103,26 @@ def rows(path):
 one = rows(sys.argv[1])[0]
 w1, g1, o1 = one[4], one[5], one[6]
 peak = {}
-for lv, path in (("none", sys.argv[2]), ("optimizer", sys.argv[3]), ("gradients", sys.argv[4])):
+levels = ("none", "optimizer", "gradients", "full")
+for lv, path in zip(levels, sys.argv[2:]):
     r = rows(path)
     assert len(r) == 3, (lv, r)
     for rank, size, pk, plan, w, g, o, a in r:
         peak[lv, rank] = pk
-        assert w == w1, (lv, w, w1)
+        assert (w < w1) if lv == "full" else (w == w1), (lv, "weights", w, w1)
         want_o = o1 if lv == "none" else o1 / 3
         assert abs(o - want_o) <= 0.01 * o1, (lv, "AdamW", o, want_o)
-        assert (g < g1) if lv == "gradients" else (g == g1), (lv, "gradients", g, g1)
+        assert (g < g1) if lv in ("gradients", "full") else (g == g1), (lv, "gradients", g, g1)
 for rank in range(3):  # measured: each level holds less on every rank than the one before
-    assert peak["gradients", rank] < peak["optimizer", rank] < peak["none", rank], (rank, peak)
+    assert peak["full", rank] < peak["gradients", rank] < peak["optimizer", rank] < peak["none", rank], (rank, peak)
 ' "$tmp/s1.err" "$tmp/s3none.err" "$tmp/s3optimizer.err" \
-    "$tmp/s3gradients.err"
+    "$tmp/s3gradients.err" "$tmp/s3full.err"
 
 # --- checkpoints: the whole state, resumed onto another rank count and level ---
 ck=(--set sft.checkpoint_every=5)
 expect_run 0 "sft, 2 ranks, gradients, checkpoints every 5 steps" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
     --set run.name=ck --set trainer.shard=gradients "${ck[@]}"
-for r in r2none r3opt r1; do
+for r in r2none r3opt r3full r1; do
     cp -r "$tmp/ck" "$tmp/$r" && rm -rf "$tmp/$r/checkpoints/step-00000015.h5" "$tmp/$r/model"
 done
 expect_run 0 "resumed from step 10 on 2 unsharded ranks" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
@@ -131,6 +134,10 @@ expect_run 0 "resumed from step 10 on 3 ranks, optimizer" -- timeout 120 "$mpi" 
     --set run.name=r3opt --set trainer.shard=optimizer "${ck[@]}" --resume auto
 expect_run 0 "... losses within 1e-6 of the uninterrupted run" -- same_losses "$tmp/ck/metrics.jsonl" \
     "$tmp/r3opt/metrics.jsonl" 1e-6 loss
+expect_run 0 "resumed from step 10 on 3 ranks, full" -- timeout 120 "$mpi" -np 3 "$fx" sft "$tmp/c.json" \
+    --set run.name=r3full --set trainer.shard=full "${ck[@]}" --resume auto
+expect_run 0 "... losses within 1e-6 of the uninterrupted run" -- same_losses "$tmp/ck/metrics.jsonl" \
+    "$tmp/r3full/metrics.jsonl" 1e-6 loss
 expect_run 0 "resumed from step 10 in one process" -- "$fx" sft "$tmp/c.json" --set run.name=r1 "${ck[@]}" --resume auto
 expect_run 0 "... losses within 1e-6 of the uninterrupted run" -- same_losses "$tmp/ck/metrics.jsonl" \
     "$tmp/r1/metrics.jsonl" 1e-6 loss
@@ -143,34 +150,59 @@ for lv in none gradients; do
 done
 expect_run 0 "prm-train, gradients: losses within 1e-6" -- same_losses "$tmp/pnone/metrics.jsonl" \
     "$tmp/pgradients/metrics.jsonl" 1e-6 loss
+expect_run 2 "prm-train, 2 ranks, full: refused" -- timeout 120 "$mpi" -np 2 "$fx" prm-train "$tmp/c.json" "${pt[@]}" \
+    --set run.name=pfull --set trainer.shard=full
+expect_contains "$err" 'trainer.shard: "full" is implemented for fluxrl train and sft' "... naming the field"
 
 # --- GRPO: 2 trainers, 1 rollout, 1 reward rank ---
 g=(--set "model.path=$tmp/s2none/model" --set cluster.trainer_ranks=2 --set grpo.checkpoint_every=1)
-for lv in none gradients; do
+for lv in none gradients full; do
     expect_run 0 "train, 2 trainers, $lv, a checkpoint every update" -- timeout 300 "$mpi" -np 4 "$fx" train \
         "$tmp/c.json" "${g[@]}" --set run.name=g$lv --set trainer.shard=$lv
 done
-expect_run 0 "train, gradients: the unsharded weights bit for bit" -- cmp "$tmp/gnone/model/model.safetensors" \
-    "$tmp/ggradients/model/model.safetensors"
-for a in params adam_m adam_v counters; do
-    expect_run 0 "train, gradients: checkpoint array $a as the unsharded run's" -- h5diff \
-        "$tmp/gnone/checkpoints/step-00000002.h5" "$tmp/ggradients/checkpoints/step-00000002.h5" "/$a"
+for lv in gradients full; do
+    expect_run 0 "train, $lv: the unsharded weights bit for bit" -- cmp "$tmp/gnone/model/model.safetensors" \
+        "$tmp/g$lv/model/model.safetensors"
+    for a in params adam_m adam_v counters; do
+        expect_run 0 "train, $lv: checkpoint array $a as the unsharded run's" -- h5diff \
+            "$tmp/gnone/checkpoints/step-00000002.h5" "$tmp/g$lv/checkpoints/step-00000002.h5" "/$a"
+    done
 done
 # Passes of 3 sequences: the trainers take different numbers of backward passes (and one may hold
 # no group), and the sharded gradients are summed after each.
-for lv in none gradients; do
+for lv in none gradients full; do
     expect_run 0 "train, minibatch 3, $lv" -- timeout 300 "$mpi" -np 4 "$fx" train "$tmp/c.json" "${g[@]}" \
         --set grpo.minibatch=3 --set run.name=m$lv --set trainer.shard=$lv
 done
 expect_run 0 "train, minibatch 3, gradients: losses within 1e-6" -- same_losses "$tmp/mnone/metrics.jsonl" \
     "$tmp/mgradients/metrics.jsonl" 1e-6 loss
+# full pads the passes it lacks with empty ones too, forward (each layer gathered) and backward
+expect_run 0 "train, minibatch 3, full: the gradients-sharded weights bit for bit" -- cmp \
+    "$tmp/mgradients/model/model.safetensors" "$tmp/mfull/model/model.safetensors"
+# 3 trainers (one with no group), PPO minibatches and epochs over recomputed old log-probs (forward
+# passes of their own), recomputation, clipping, one-step-off rollouts, REBEL
+h=(--set "model.path=$tmp/s2none/model" --set cluster.trainer_ranks=3 --set grpo.minibatch=3 --set grpo.ppo_minibatches=2
+   --set grpo.ppo_epochs=2 --set grpo.recompute_old_logp=true --set trainer.recompute=true --set grpo.grad_clip=0.5
+   --set rollout.max_policy_lag=1 --set grpo.objective=rebel)
+for lv in gradients full; do
+    expect_run 0 "train, 3 trainers, PPO epochs, REBEL, $lv" -- timeout 300 "$mpi" -np 5 "$fx" train "$tmp/c.json" \
+        "${h[@]}" --set run.name=h$lv --set trainer.shard=$lv
+done
+expect_run 0 "... full: the gradients-sharded weights bit for bit" -- cmp "$tmp/hgradients/model/model.safetensors" \
+    "$tmp/hfull/model/model.safetensors"
+cp -r "$tmp/gfull" "$tmp/gf3" && rm -rf "$tmp/gf3/checkpoints/step-00000002.h5" "$tmp/gf3/model"
+expect_run 0 "train resumed from a fully sharded checkpoint onto 3 trainers, full" -- timeout 300 "$mpi" -np 5 "$fx" \
+    train "$tmp/c.json" "${g[@]}" --set cluster.trainer_ranks=3 --set trainer.shard=full --set run.name=gf3 --resume auto
+expect_contains "$err" "resuming from $tmp/gf3/checkpoints/step-00000001.h5" "it resumed from update 1"
+expect_run 0 "... losses within 1e-6 of the uninterrupted run" -- same_losses "$tmp/gfull/metrics.jsonl" \
+    "$tmp/gf3/metrics.jsonl" 1e-6 loss
 cp -r "$tmp/ggradients" "$tmp/gr" && rm -rf "$tmp/gr/checkpoints/step-00000002.h5" "$tmp/gr/model"
 expect_run 0 "train resumed from a sharded checkpoint onto 1 trainer" -- timeout 300 "$mpi" -np 3 "$fx" train \
     "$tmp/c.json" "${g[@]}" --set cluster.trainer_ranks=1 --set run.name=gr --resume auto
 expect_contains "$err" "resuming from $tmp/gr/checkpoints/step-00000001.h5" "it resumed from update 1"
 
 # --- a trainer killed while every step gathers: the job ends within 60 s ---
-"$mpi" -np 3 "$fx" sft "$tmp/c.json" --set run.name=kill --set trainer.shard=gradients --set sft.steps=100000 \
+"$mpi" -np 3 "$fx" sft "$tmp/c.json" --set run.name=kill --set trainer.shard=full --set sft.steps=100000 \
     --set sft.log_every=1000 >"$tmp/kill.out" 2>"$tmp/kill.err" &
 job=$!
 for _ in $(seq 300); do grep -q "data-parallel over 3 ranks" "$tmp/kill.err" && break; sleep 0.1; done
