@@ -12,6 +12,7 @@
 #   - a sharded checkpoint holds the whole state: it resumes onto another rank count and level, bit
 #     for bit where the reduction order allows; GRPO's trainers send their slices to the leader's
 #     checkpoint (h5diff: the same arrays as the unsharded run's);
+#   - a PCM policy fully sharded, evaluated after every update: the unsharded run bit for bit;
 #   - a trainer killed mid-run (every step gathers) ends the job within 60 s, non-zero;
 #   - prm-train refuses full (exit 2).
 set -u
@@ -190,6 +191,19 @@ for lv in gradients full; do
 done
 expect_run 0 "... full: the gradients-sharded weights bit for bit" -- cmp "$tmp/hgradients/model/model.safetensors" \
     "$tmp/hfull/model/model.safetensors"
+# A PCM policy over two experts, fully sharded over 2 trainers, the reference PCM beside them and
+# an evaluation after every update (the leader's gathered weights): the unsharded run bit for bit.
+pc=(--set "pcm.experts=$tmp/s2none/model,$tmp/gnone/model" --set grpo.kl_beta=0.05 --set grpo.ref_on=trainer
+    --set model.hidden_size=16 --set model.layers=2 --set model.heads=2 --set model.kv_heads=1
+    --set model.intermediate_size=32 --set cluster.trainer_ranks=2 --set grpo.eval_every=1)
+for lv in none full; do
+    expect_run 0 "train, PCM policy, 2 trainers, $lv" -- timeout 300 "$mpi" -np 4 "$fx" train "$tmp/c.json" "${pc[@]}" \
+        --set run.name=pcm$lv --set trainer.shard=$lv
+done
+expect_run 0 "PCM, full: the unsharded weights bit for bit" -- cmp "$tmp/pcmnone/model/model.safetensors" \
+    "$tmp/pcmfull/model/model.safetensors"
+expect_run 0 "PCM, full: the same evaluations" -- cmp <(grep eval_ "$tmp/pcmnone/metrics.jsonl") \
+    <(grep eval_ "$tmp/pcmfull/metrics.jsonl")
 cp -r "$tmp/gfull" "$tmp/gf3" && rm -rf "$tmp/gf3/checkpoints/step-00000002.h5" "$tmp/gf3/model"
 expect_run 0 "train resumed from a fully sharded checkpoint onto 3 trainers, full" -- timeout 300 "$mpi" -np 5 "$fx" \
     train "$tmp/c.json" "${g[@]}" --set cluster.trainer_ranks=3 --set trainer.shard=full --set run.name=gf3 --resume auto
