@@ -111,8 +111,9 @@ int cmd_model_info(int argc, char **argv) {
                        (double)(m.params + m.grads + m.moments + m.acts) / mib);
                 whole = m.whole;
             }
-        if (whole) // fluxrl train's leader, for weight sync, evaluation and saving
-            printf("  full: the trainer leader also holds the whole weights between updates, %.1f MiB more\n",
+        if (whole) // what rank 0 gathers to evaluate, save and sync
+            printf("  full: rank 0 also gathers the whole weights, %.1f MiB: onto its device in sft (to evaluate "
+                   "and save), into host memory in train\n",
                    (double)whole / (1024.0 * 1024.0));
         model_free(&lay);
     }

@@ -3,6 +3,7 @@
 #include "msg.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -89,6 +90,26 @@ void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq) {
 
 void msg_encode_ckpt(msg_buf *m, int sender, uint64_t seq) { put_header(m, MSG_CKPT, sender, 0, seq, NULL, 0); }
 
+void msg_encode_eval(msg_buf *m, int sender, int64_t version, const double *values, int n, uint64_t seq) {
+    FX_ASSERT(n == 0 || n == MSG_EVAL_VALUES);
+    uint64_t counts[MSG_NCOUNTS] = {(uint64_t)n};
+    put_header(m, MSG_EVAL, sender, version, seq, counts, (uint64_t)n * 8);
+    if (n) memcpy(m->buf + sizeof(msg_header), values, (size_t)n * 8);
+}
+
+int msg_decode_eval(const msg_buf *m, const char *who, double *values, int *n, fx_err *err) {
+    if (msg_check_header(m, who, err)) return -1;
+    const msg_header *h = msg_head(m);
+    if (h->kind != MSG_EVAL) return fx_errf(err, "message from %s: kind: %u, expected eval (%d)", who, h->kind, MSG_EVAL);
+    *n = (int)h->counts[0];
+    if (*n) memcpy(values, m->buf + sizeof(msg_header), (size_t)*n * 8);
+    for (int i = 0; i < *n; i++)
+        if (!isfinite(values[i]))
+            return fx_errf(err, "message from %s: evaluation value %d: %g, expected a finite number", who, i + 1,
+                           values[i]);
+    return 0;
+}
+
 void msg_encode_work(msg_buf *m, int sender, int64_t update, const int64_t *problems, int64_t n, uint64_t seq) {
     FX_ASSERT(n >= 0 && (uint64_t)n < MSG_MAX_BYTES / 8 - 1);
     FX_ASSERT(update >= 0);
@@ -150,6 +171,12 @@ int msg_check_header(const msg_buf *m, const char *who, fx_err *err) {
         if (h.payload_bytes != 0)
             return fx_errf(err, "message from %s: a %s message carries no payload", who,
                            h.kind == MSG_STOP ? "stop" : h.kind == MSG_SYNC ? "sync" : "checkpoint");
+        return 0;
+    case MSG_EVAL:
+        if ((h.counts[0] != 0 && h.counts[0] != MSG_EVAL_VALUES) || h.payload_bytes != h.counts[0] * 8)
+            return fx_errf(err, "message from %s: counts: %llu evaluation values in %llu bytes, expected 0 or %d in 8 "
+                                "bytes each", who, (unsigned long long)h.counts[0], (unsigned long long)h.payload_bytes,
+                           MSG_EVAL_VALUES);
         return 0;
     case MSG_WORK:
         if (h.counts[0] >= MSG_MAX_BYTES / 8 || h.payload_bytes != h.counts[0] * 8)

@@ -16,7 +16,7 @@
 #include "comm.h"
 
 #define MSG_MAGIC 0x4C52584Du // "MXRL" little-endian
-#define MSG_PROTOCOL 4
+#define MSG_PROTOCOL 5
 #define MSG_MAX_BYTES ((size_t)1 << 30) // one message at most 1 GiB
 #define MSG_NCOUNTS 4
 
@@ -30,13 +30,20 @@ typedef enum {
                     // batch as in MSG_TRACES
     MSG_CKPT = 6,   // no payload: the leader writes a checkpoint; a trainer holding a slice of the
                     // sharded optimiser state (trainer.shard) sends it (train_ckpt_save)
+    MSG_EVAL = 7,   // the leader's order to the first rollout rank: evaluate the policy it holds
+                    // (policy_version) on the held-out problems, no payload; its reply, on
+                    // MSG_TAG_EVAL: payload f64[counts[0]] (MSG_EVAL_VALUES numbers, or none when
+                    // the run has nothing to evaluate on)
 } msg_kind;
+
+// The numbers of an evaluation's reply: problems, answers right, steps right, traces closed, mean length.
+#define MSG_EVAL_VALUES 5
 
 // The MPI tags of `fluxrl train`'s messages, one per direction, so that each loop receives only
 // what it waits for: work, syncs and stops to rollout ranks; generated traces to reward ranks;
 // scored traces to the trainer leader (and, from any rank, a request to stop: a signal reached it);
 // trace shares and stops to the other trainers.
-enum { MSG_TAG_WORK = 11, MSG_TAG_GEN = 12, MSG_TAG_SCORED = 13, MSG_TAG_TRAIN = 14 };
+enum { MSG_TAG_WORK = 11, MSG_TAG_GEN = 12, MSG_TAG_SCORED = 13, MSG_TAG_TRAIN = 14, MSG_TAG_EVAL = 15 };
 
 typedef struct {
     uint32_t magic;
@@ -73,6 +80,10 @@ void msg_encode_train(msg_buf *m, const trace_batch *b, int sender, int64_t upda
 void msg_encode_stop(msg_buf *m, int sender, int code, uint64_t seq);
 void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq);
 void msg_encode_ckpt(msg_buf *m, int sender, uint64_t seq);
+// Evaluate (n = 0: the order), or an evaluation's n numbers (n: 0 or MSG_EVAL_VALUES).
+void msg_encode_eval(msg_buf *m, int sender, int64_t version, const double *values, int n, uint64_t seq);
+// Decodes a validated MSG_EVAL: *n numbers (0 or MSG_EVAL_VALUES), each finite, into values.
+int msg_decode_eval(const msg_buf *m, const char *who, double *values, int *n, fx_err *err);
 // Work: generate the groups of `n` problems (their indices) for update `update`.
 void msg_encode_work(msg_buf *m, int sender, int64_t update, const int64_t *problems, int64_t n, uint64_t seq);
 // Decodes a validated MSG_WORK: *problems points into m (n of them).

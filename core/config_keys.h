@@ -76,9 +76,9 @@
       "summed to their owners during the backward pass as soon as they are done; `full` (ZeRO-3, " \
       "FSDP's FULL_SHARD; sft and train, not prm-train), the weights too: each layer's are gathered " \
       "onto every rank just before the forward and backward passes read them, the embedding, final " \
-      "norm and heads stay gathered, and rank 0 gathers the whole weights to evaluate and save (train's " \
-      "leader holds them between updates, for weight sync too). Checkpoints hold the whole state " \
-      "whatever the rank count.") \
+      "norm and heads stay gathered; sft's rank 0 gathers the whole weights onto its device to evaluate " \
+      "and save, train's leader into host memory for weight sync and saving while the first rollout " \
+      "rank evaluates. Checkpoints hold the whole state whatever the rank count.") \
     X(trainer, recompute, BOOL, "false", "",                                                   \
       "Activation recomputation: keep only each layer's input in the forward pass and recompute " \
       "the layer in the backward pass (about a third more compute for a fraction of the activation " \

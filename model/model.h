@@ -216,6 +216,9 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
                   fx_err *err);
 // Writes config.json and model.safetensors (dtype F32, BF16 or F16) into dir (created).
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err);
+// The same with the weights from the host array `weights` (nparams floats in m's layout; NULL: m's
+// own), e.g. the whole weights of a sharded model gathered into host memory.
+int model_save_from(const model *m, const float *weights, const char *dir, st_dtype dtype, fx_err *err);
 void model_free(model *m);
 // Parses the head from an architecture name ("Qwen2ForCausalLM", ...); -1 if unknown.
 int model_head_parse(const char *architecture, model_head *out);

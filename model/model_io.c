@@ -136,10 +136,18 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
 }
 
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err) {
+    return model_save_from(m, NULL, dir, dtype, err);
+}
+
+int model_save_from(const model *m, const float *weights, const char *dir, st_dtype dtype, fx_err *err) {
     if (fx_mkdir_p(dir, err)) return -1;
-    FX_ASSERT(!m->params_layer || m->params_whole); // sharded: gathered first (model_params_whole)
-    float *host = fx_malloc(m->nparams * sizeof(float));
-    m->be->download(m->be->ctx, host, model_params_of(m), m->nparams * sizeof(float));
+    FX_ASSERT(weights || !m->params_layer || m->params_whole); // sharded: gathered first
+    float *host = NULL;
+    if (!weights) {
+        host = fx_malloc(m->nparams * sizeof(float));
+        m->be->download(m->be->ctx, host, model_params_of(m), m->nparams * sizeof(float));
+        weights = host;
+    }
     st_entry *e = fx_calloc((size_t)m->ntensors, sizeof *e);
     for (int i = 0; i < m->ntensors; i++) {
         const model_tensor *t = &m->tensors[i];
@@ -147,7 +155,7 @@ int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err) {
         e[i].ndim = t->ndim;
         e[i].shape[0] = t->shape[0];
         e[i].shape[1] = t->shape[1];
-        e[i].data = host + t->offset;
+        e[i].data = weights + t->offset;
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);

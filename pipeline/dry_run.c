@@ -95,22 +95,27 @@ static void print_mem(FILE *o, const mem_row *r, int n, const char *kind) {
 // state split over `size` ranks as trainer.shard says (trainer_mem_plan), into r; and a line
 // saying how.
 static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_config *mc, model_head head, int size,
-                        int rows, int T) {
+                        int rows, int T, bool train) {
     model lay;
     model_layout(&lay, mc, head);
     trainer_mem p;
     trainer_mem_plan(&lay, pipe_shard(c), size, -1, rows, T, c->trainer.recompute, &p);
     model_free(&lay);
-    r->params = p.params + p.whole, r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
+    // full: sft's rank 0 gathers the whole weights onto its device to evaluate and save; train's
+    // leader into host memory (its evaluation runs on a rollout rank)
+    r->params = p.params + (train ? 0 : p.whole), r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
     fprintf(o, "trainer    %d data-parallel rank%s, trainer.shard = %s%s; activations for %d x %d tokens%s\n", size,
             size > 1 ? "s" : "", c->trainer.shard,
             size > 1 || !strcmp(c->trainer.shard, "none") ? "" : " (one rank: nothing to split)",
             rows, T, c->trainer.recompute ? ", recomputed layer by layer (trainer.recompute)" : "");
-    if (p.whole)
-        fprintf(o, "           weights: a trainer's slice, one layer gathered and the embedding/norm/heads; rank 0 "
-                   "adds %.2f GiB of whole weights it gathers to evaluate and save (train's leader: between updates, "
-                   "for weight sync too), counted in the row below\n",
-                (double)p.whole / (1024.0 * 1024.0 * 1024.0));
+    double whole = (double)p.whole / (1024.0 * 1024.0 * 1024.0);
+    if (p.whole && train)
+        fprintf(o, "           weights: a trainer's slice, one layer gathered and the embedding/norm/heads; the leader "
+                   "also keeps the whole weights in host memory (%.2f GiB, not counted below) for weight sync and "
+                   "saving; evaluation runs on the first rollout rank\n", whole);
+    else if (p.whole)
+        fprintf(o, "           weights: a rank's slice, one layer gathered and the embedding/norm/heads; rank 0 adds "
+                   "%.2f GiB of whole weights it gathers to evaluate and save, counted in the row below\n", whole);
 }
 
 // The launch: the ranks the config lays out against the world this dry run was started in.
@@ -317,7 +322,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
         {"reward", 0, 0, 0, 0, 0, (ref_reward ? ref : 0) + bt, prm_bytes},
         {"one proc", 0, 0, 0, 0, engine, ref + frozen + frozen_acts + frozen_kv + bt, prm_bytes},
     };
-    trainer_row(o, &r[0], c, &mc, head, (int)c->cluster.trainer_ranks, mb, maxT);
+    trainer_row(o, &r[0], c, &mc, head, (int)c->cluster.trainer_ranks, mb, maxT, true);
     r[3].params = r[0].params, r[3].grads = r[0].grads, r[3].moments = r[0].moments, r[3].acts = r[0].acts;
     if (!c->cluster.reward_ranks && ref_reward) r[1].ref = ref;
     fprintf(o, "rollout    %d slots x %d KV columns (rollout.slots, prompt %d + grpo.max_new %lld)\n", slots, kv, maxlen,
@@ -379,7 +384,7 @@ static int dry_sft(FILE *o, const fx_config *c, const comm_world *w, fx_err *err
     // Each rank trains on its share of sft.batch rows at once (sft_run).
     int rows = (int)((c->sft.batch + w->size - 1) / w->size);
     mem_row r = {"sft", 0, 0, 0, 0, 0, 0, 0};
-    trainer_row(o, &r, c, &mc, MODEL_HEAD_LM, w->size, rows, (int)c->model.max_seq);
+    trainer_row(o, &r, c, &mc, MODEL_HEAD_LM, w->size, rows, (int)c->model.max_seq, false);
     print_mem(o, &r, 1, c->cluster.backend);
     rc = 0;
 out:
@@ -432,9 +437,14 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
         fx_errf(err, "prm.batch: %lld traces cannot be shared by %d ranks", (long long)c->prm.batch, w->size);
         goto out;
     }
+    if (pipe_shard(c) == TRAINER_SHARD_FULL) { // as prm-train itself refuses it
+        fx_errf(err, "trainer.shard: \"full\" is implemented for fluxrl train and sft; prm-train takes \"none\", "
+                     "\"optimizer\" or \"gradients\"");
+        goto out;
+    }
     int rows = (int)((c->prm.batch + w->size - 1) / w->size);
     mem_row r = {"prm-train", 0, 0, 0, 0, 0, 0, 0};
-    trainer_row(o, &r, c, &mc, MODEL_HEAD_PRM, w->size, rows, (int)c->model.max_seq);
+    trainer_row(o, &r, c, &mc, MODEL_HEAD_PRM, w->size, rows, (int)c->model.max_seq, false);
     if (c->prm.template_rollouts > 0) r.ref = model_count_params(&pc, MODEL_HEAD_LM) * sizeof(float);
     print_mem(o, &r, 1, c->cluster.backend);
     rc = 0;

@@ -312,6 +312,7 @@ void pipe_job_close(pipe_job *j) {
     if (j->data) rollout_data_free(j->data, j->ndata);
     if (j->eval) rollout_data_free(j->eval, j->neval);
     if (j->policy.params_mem) model_free(&j->policy);
+    free(j->whole_host);
     for (int i = 0; i < j->K && j->experts_loaded; i++) model_free(&j->experts[i]);
     if (j->ref.params_mem) model_free(&j->ref);
     if (j->bt_model_loaded) model_free(&j->bt_model);
@@ -363,7 +364,19 @@ void pipe_job_prompt(const pipe_job *j, int64_t index, tok_ids *out) {
 // The problem's text, as the PRM reads it (caller frees).
 static char *problem_text(const rollout_problem *p) { return p->builtin ? task_prompt(&p->task) : fx_strdup(p->prompt); }
 
+static bool job_eval(pipe_job *j, sft_eval_result *r);
+
 bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
+    // A sharded leader evaluates on the rollout side; where it must itself (no rollout rank), its
+    // whole weights go onto its device for the evaluation only.
+    bool lend = j->whole_host && !j->policy.params_whole;
+    if (lend) model_params_whole(&j->policy, j->whole_host);
+    bool done = job_eval(j, r);
+    if (lend) model_params_release(&j->policy);
+    return done;
+}
+
+static bool job_eval(pipe_job *j, sft_eval_result *r) {
     memset(r, 0, sizeof *r);
     j->mix.pref = j->pref, j->mix.per_request = false; // a PCM policy: evaluated at one preference
     if (!j->data) {
@@ -807,21 +820,17 @@ int pipe_job_keep_groups(const pipe_job *j, const trace_batch *in, trace_batch *
     return kept;
 }
 
-// trainer.shard = full over several trainers: the leader holds the whole weights between updates
-// (weight sync, evaluation, export and the final save read them), collected from every trainer's
-// slice; the other trainers send theirs. Released before the next update trains.
+// trainer.shard = full over several trainers: the leader collects the whole weights of each update
+// into host memory (j->whole_host: weight sync, export, the final save; evaluation runs on a
+// rollout rank, side_ranks.c), the other trainers send their slices.
 static void gather_whole(pipe_job *j) {
     model *m = &j->policy;
     if (!m->params_layer || !j->has_dp) return;
-    bool lead = j->dp_hook.rank == 0;
-    float *all = lead ? fx_malloc(m->nparams * sizeof *all) : NULL;
-    trainer_params_collect(m, &j->dp_hook, all);
-    if (lead) model_params_whole(m, all);
-    free(all);
+    if (j->dp_hook.rank == 0 && !j->whole_host) j->whole_host = fx_malloc(m->nparams * sizeof *j->whole_host);
+    trainer_params_collect(m, &j->dp_hook, j->whole_host);
 }
 
 void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update *u) {
-    model_params_release(&j->policy); // sharded weights: the step gathers them layer by layer
     grpo_train_params p = j->train;
     float *pref = NULL;
     if (j->K) { // a PCM policy: the experts' merge, each trace at its problem's preference
@@ -846,7 +855,7 @@ const char *pipe_job_tokenizer_dir(const pipe_job *j, const fx_config *c) {
 }
 
 int pipe_job_save_policy(pipe_job *j, const fx_config *c, const char *dir, fx_err *err) {
-    if (policy_save(pipe_job_tokenizer_dir(j, c), &j->policy, dir, err)) return -1;
+    if (policy_save_from(pipe_job_tokenizer_dir(j, c), &j->policy, j->whole_host, dir, err)) return -1;
     if (!j->K) return 0;
     for (int i = 0; i < j->K && !j->experts_hashed; i++) // once: the experts are frozen
         if (pipe_expert_hash(j->expert_paths[i], &j->expert_hash[i], err)) return -1;
@@ -883,16 +892,25 @@ void pipe_job_share_start(pipe_job *j, const comm_world *w, train_ckpt *ck, bool
 
 int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_err *err) {
     model *m = &j->policy;
-    if (!j->cuda)
-        return wsync_broadcast(model_params_of(m), m->nparams, version, WSYNC_BUCKET_BYTES_DEFAULT, 0, w->policy_comm,
-                               err);
+    if (!j->cuda) // the leader's whole weights in host memory (sharded) or its model's
+        return wsync_broadcast(j->whole_host ? j->whole_host : model_params_of(m), m->nparams, version,
+                               WSYNC_BUCKET_BYTES_DEFAULT, 0, w->policy_comm, err);
     if (!j->policy_nccl && !(j->policy_nccl = comm_nccl_create(w->policy_comm, err))) return -1;
     int64_t head[2] = {*version, (int64_t)m->nparams};
     COMM_CHECK(MPI_Bcast(head, 2, MPI_INT64_T, 0, w->policy_comm));
     if (head[1] != (int64_t)m->nparams)
         fx_fatal("weight sync: the trainer leader sends %lld parameters but this rank's model has %zu",
                  (long long)head[1], m->nparams);
-    comm_nccl_broadcast(j->policy_nccl, model_params_of(m), m->nparams, 0, backend_cuda_stream(j->be));
+    // in buckets, as the MPI path: a sharded leader sends its host copy through one bucket of device memory
+    size_t bucket = WSYNC_BUCKET_BYTES_DEFAULT / sizeof(float), n = m->nparams;
+    float *stage = j->whole_host ? j->be->alloc(j->be->ctx, (n < bucket ? n : bucket) * sizeof(float)) : NULL;
+    for (size_t off = 0; off < n; off += bucket) {
+        size_t len = n - off < bucket ? n - off : bucket;
+        float *buf = stage ? stage : model_params_of(m) + off;
+        if (stage) j->be->upload(j->be->ctx, stage, j->whole_host + off, len * sizeof(float));
+        comm_nccl_broadcast(j->policy_nccl, buf, len, 0, backend_cuda_stream(j->be));
+    }
+    if (stage) j->be->free(j->be->ctx, stage);
     *version = head[0];
     return 0;
 }

@@ -98,6 +98,10 @@ typedef struct {
     bool experts_loaded;
     uint64_t expert_hash[ROLLOUT_MERGE_MAX_EXPERTS]; // of their weights, for the saved PCM's config.json
     bool experts_hashed;
+    // trainer.shard = full over several trainers, on the leader: the whole weights of the last
+    // update, gathered into host memory (weight sync, saving; evaluation runs on the rollout side),
+    // so that no device holds them whole. NULL elsewhere.
+    float *whole_host;
     rollout_merge mix;     // the experts, the policy as their PCM (probability space)
     float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
     bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw

@@ -243,6 +243,13 @@ static int save_ckpt(leader *L, train_ckpt *ck, int64_t step, fx_err *err) {
     return train_ckpt_save(ck, &L->job->policy, T > 1 ? &L->job->dp_hook : NULL, step, &L->run, err);
 }
 
+// The held-out evaluation of the weights of the update just trained (1), or none to make (0): on
+// the rollout side where it evaluates them (side->eval), else of the leader's own policy.
+static int lead_eval(leader *L, sft_eval_result *r, fx_err *err) {
+    if (L->side->eval) return L->side->eval(L->side, r, err);
+    return pipe_job_eval(L->job, r) ? 1 : 0;
+}
+
 // "2 trainer (ranks 0-1)": a role's count and world ranks. A rank killed outright (SIGKILL, the OOM
 // killer) cannot say what it was; mpirun's report names only its number ("process rank 3 ...
 // exited on signal 9"), and this line maps the number to the role.
@@ -299,7 +306,9 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         fx_info("ranks: %s, %s, %s; max policy lag %d", roles[0], roles[1], roles[2], lag);
     }
     sft_eval_result r;
-    if (!resumed && pipe_job_eval(job, &r)) {
+    int ev = resumed ? 0 : lead_eval(&L, &r, &err);
+    if (ev < 0) goto fail;
+    if (ev) {
         sft_log_eval(&mx, 0, &r);
         res->before = r.answer_acc;
     }
@@ -319,8 +328,12 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         ck.counters[1] = L.first[step]; // a resumed run asks for this update's problems again
         train_update(&L, &kept, step, &u);
         t[2] = fx_time_now();
-        if (step + 1 < steps && side->sync(side, job->version, &err)) goto fail_run;
+        // the new weights to the rollout side, the last update's too (its final evaluation may run there)
+        if (side->sync(side, job->version, &err)) goto fail_run;
         t[3] = fx_time_now();
+        // evaluated before the next work is sent: a rollout rank that evaluates has nothing queued
+        bool eval_now = c->grpo.eval_every > 0 && (step + 1) % c->grpo.eval_every == 0 && step + 1 < steps;
+        if (eval_now && (ev = lead_eval(&L, &r, &err)) < 0) goto fail_run;
         if (!lag && step + 1 < steps) issue(&L, step + 1, P);
         if (lag && step + 2 < steps) issue(&L, step + 2, P);
         t[4] = fx_time_now();
@@ -330,8 +343,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         snprintf(extra, sizeof extra, "reward %.3f groups %d/%d", cs.reward / n, cs.groups_kept, cs.groups_seen);
         fx_progress_update(&prog, step + 1, extra);
         fx_watchdog_beat(NULL);
-        if (c->grpo.eval_every > 0 && (step + 1) % c->grpo.eval_every == 0 && step + 1 < steps &&
-            pipe_job_eval(job, &r)) {
+        if (eval_now && ev) {
             sft_log_eval(&mx, step + 1, &r);
             fx_watchdog_beat(NULL);
         }
@@ -357,7 +369,8 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         code = FX_EXIT_STOPPED;
         goto done;
     }
-    res->evaluated = pipe_job_eval(job, &r);
+    if ((ev = lead_eval(&L, &r, &err)) < 0) goto fail_run;
+    res->evaluated = ev > 0;
     if (res->evaluated) sft_log_eval(&mx, step, &r), res->after = r.answer_acc;
     snprintf(res->model_dir, sizeof res->model_dir, "%s/model", dir);
     if (pipe_job_save_policy(job, c, res->model_dir, &err)) goto fail_run;

@@ -41,7 +41,20 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
             fx_watchdog_beat("waiting for work");
             continue;
         }
-        if (kind != MSG_WORK) msg_unexpected(&m, who, "work (3), sync (4) or stop (2)", &err), fx_fatal("%s", err.msg);
+        if (kind == MSG_EVAL) { // the leader's policy is sharded: this rank evaluates the weights it holds
+            fx_watchdog_beat("evaluating");
+            sft_eval_result r;
+            bool done = pipe_job_eval(job, &r);
+            fx_info("evaluated the policy of version %lld for the leader: answers %.1f%% right", (long long)job->version,
+                    100 * r.answer_acc);
+            double vals[MSG_EVAL_VALUES] = {r.n, r.answer_acc, r.step_acc, r.closed, r.mean_len};
+            msg_encode_eval(&out, w->rank, job->version, vals, done ? MSG_EVAL_VALUES : 0, seq++);
+            msg_send(&out, from, MSG_TAG_EVAL);
+            fx_watchdog_beat("waiting for work");
+            continue;
+        }
+        if (kind != MSG_WORK)
+            msg_unexpected(&m, who, "work (3), sync (4), eval (7) or stop (2)", &err), fx_fatal("%s", err.msg);
         int64_t update, n;
         const int64_t *problems;
         if (msg_decode_work(&m, who, &update, &problems, &n, &err)) fx_fatal("%s", err.msg);

@@ -19,6 +19,9 @@ struct pipe_side {
     int (*collect)(pipe_side *s, trace_batch *out, double *t_rollout, double *t_reward, fx_err *err);
     // The trainer leader's weights, now at `version`, to wherever generation runs.
     int (*sync)(pipe_side *s, int64_t version, fx_err *err);
+    // The held-out evaluation of the weights last synced (1), or none to make (0), into r. May be
+    // NULL: the leader evaluates its own policy (pipe_job_eval).
+    int (*eval)(pipe_side *s, sft_eval_result *r, fx_err *err);
     // No more work: everything in flight is drained and the other ranks end with exit code `code`.
     void (*stop)(pipe_side *s, int code);
     void (*free)(pipe_side *s);

@@ -67,6 +67,11 @@ static int local_sync(pipe_side *base, int64_t version, fx_err *err) {
 
 static void local_stop(pipe_side *base, int code) { (void)base, (void)code; }
 
+static int local_eval(pipe_side *base, sft_eval_result *r, fx_err *err) {
+    (void)err;
+    return pipe_job_eval(((side_local *)base)->job, r) ? 1 : 0;
+}
+
 static void local_free(pipe_side *base) {
     side_local *s = (side_local *)base;
     for (int i = s->head; i < s->n; i++) trace_batch_free(&s->q[i].scored), free(s->q[i].problems);
@@ -76,7 +81,7 @@ static void local_free(pipe_side *base) {
 
 pipe_side *pipe_side_local(pipe_job *job, bool eager) {
     side_local *s = fx_calloc(1, sizeof *s);
-    s->base = (pipe_side){local_request, local_collect, local_sync, local_stop, local_free};
+    s->base = (pipe_side){local_request, local_collect, local_sync, local_eval, local_stop, local_free};
     s->job = job, s->eager = eager;
     return &s->base;
 }

@@ -5,6 +5,7 @@
 // request arrives here among the scored traces.
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../comm/msg.h"
 #include "../core/log.h"
@@ -63,6 +64,30 @@ static int ranks_sync(pipe_side *base, int64_t version, fx_err *err) {
     return pipe_job_sync_policy(s->job, s->w, &v, err);
 }
 
+// The leader's policy sharded over the trainers (trainer.shard = full) is not whole on any of them
+// between updates: the first rollout rank, which holds the weights just synced, evaluates them.
+// Otherwise the leader evaluates its own. Sent before the next update's work (leader.c), so that
+// the rollout rank has nothing queued before it.
+static int ranks_eval(pipe_side *base, sft_eval_result *r, fx_err *err) {
+    side_ranks *s = (side_ranks *)base;
+    if (!s->job->policy.params_layer || !s->w->count[COMM_ROLE_ROLLOUT]) return pipe_job_eval(s->job, r) ? 1 : 0;
+    int first = s->w->first[COMM_ROLE_ROLLOUT], from, n;
+    msg_encode_eval(&s->msg, s->w->rank, s->job->version, NULL, 0, s->seq++);
+    msg_send(&s->msg, first, MSG_TAG_WORK);
+    if (msg_recv(&s->msg, first, MSG_TAG_EVAL, s->w, &from, err)) return -1;
+    char who[64];
+    msg_who(s->w, from, who, sizeof who);
+    double v[MSG_EVAL_VALUES];
+    if (msg_decode_eval(&s->msg, who, v, &n, err)) return -1;
+    if (msg_head(&s->msg)->policy_version != s->job->version)
+        return fx_errf(err, "message from %s: an evaluation of version %lld, expected %lld", who,
+                       (long long)msg_head(&s->msg)->policy_version, (long long)s->job->version);
+    memset(r, 0, sizeof *r);
+    if (!n) return 0;
+    *r = (sft_eval_result){(int)v[0], v[1], v[2], v[3], v[4]};
+    return 1;
+}
+
 static void ranks_stop(pipe_side *base, int code) {
     side_ranks *s = (side_ranks *)base;
     trace_batch drain;
@@ -87,7 +112,7 @@ static void ranks_free(pipe_side *base) {
 
 pipe_side *pipe_side_ranks(pipe_job *job, const comm_world *w) {
     side_ranks *s = fx_calloc(1, sizeof *s);
-    s->base = (pipe_side){ranks_request, ranks_collect, ranks_sync, ranks_stop, ranks_free};
+    s->base = (pipe_side){ranks_request, ranks_collect, ranks_sync, ranks_eval, ranks_stop, ranks_free};
     s->job = job, s->w = w;
     return &s->base;
 }

@@ -93,7 +93,7 @@ int main(void) {
     CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): magic: 0x12345678, expected 0x4c52584d");
     head(&c)->magic = MSG_MAGIC;
     head(&c)->protocol = 9;
-    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 4");
+    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 5");
     head(&c)->protocol = MSG_PROTOCOL;
     head(&c)->kind = 77;
     CHECK_HAS(decode_err(&c), "kind: 77 is not a known message kind");
@@ -180,6 +180,27 @@ int main(void) {
     w.len += 8;
     CHECK_INT(msg_check_header(&w, who, &err), -1);
     CHECK_HAS(err.msg, "a checkpoint message carries no payload");
+    // An evaluation: the order (no values) and the reply (MSG_EVAL_VALUES finite numbers).
+    double vals[MSG_EVAL_VALUES] = {200, 0.25, 0.5, 1.0, 37.5}, got_v[MSG_EVAL_VALUES] = {0};
+    int nv = -1;
+    msg_encode_eval(&w, 0, 3, NULL, 0, 12);
+    CHECK_INT(msg_decode_eval(&w, who, got_v, &nv, &err), 0);
+    CHECK_INT(nv, 0);
+    CHECK_INT(head(&w)->policy_version, 3);
+    msg_encode_eval(&w, 2, 3, vals, MSG_EVAL_VALUES, 13);
+    CHECK_INT(msg_decode_eval(&w, who, got_v, &nv, &err), 0);
+    CHECK_INT(nv, MSG_EVAL_VALUES);
+    CHECK(memcmp(got_v, vals, sizeof vals) == 0);
+    head(&w)->counts[0] = 3;
+    CHECK_INT(msg_decode_eval(&w, who, got_v, &nv, &err), -1);
+    CHECK_HAS(err.msg, "counts: 3 evaluation values in 40 bytes, expected 0 or 5 in 8 bytes each");
+    msg_encode_eval(&w, 2, 3, vals, MSG_EVAL_VALUES, 13);
+    memcpy(w.buf + sizeof(msg_header) + 16, &(double){NAN}, 8);
+    CHECK_INT(msg_decode_eval(&w, who, got_v, &nv, &err), -1);
+    CHECK_HAS(err.msg, "evaluation value 3: nan, expected a finite number");
+    msg_encode_sync(&w, 0, 12, 10);
+    CHECK_INT(msg_decode_eval(&w, who, got_v, &nv, &err), -1);
+    CHECK_HAS(err.msg, "kind: 4, expected eval (7)");
     msg_buf_free(&w);
     msg_buf_free(&c);
     msg_buf_free(&m);

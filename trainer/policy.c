@@ -99,7 +99,11 @@ int policy_check(const policy_params *p, model_config *mc, tok_tokenizer **tok, 
 }
 
 int policy_save(const char *from, const model *m, const char *dir, fx_err *err) {
-    if (model_save(m, dir, ST_F32, err)) return -1;
+    return policy_save_from(from, m, NULL, dir, err);
+}
+
+int policy_save_from(const char *from, const model *m, const float *weights, const char *dir, fx_err *err) {
+    if (model_save_from(m, weights, dir, ST_F32, err)) return -1;
     if (!from || !from[0]) return tok_write_builtin(dir, err);
     // what the tokenizer, the chat template and the stop ids are read from (all but the first optional)
     const char *files[] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"};

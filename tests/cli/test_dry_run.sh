@@ -124,13 +124,14 @@ expect_contains "$out" "Qwen2ForCausalLM, 28 layers, hidden 3584, vocabulary 152
 expect_contains "$out" "8 data-parallel ranks, trainer.shard = gradients; activations for 2 x 4608 tokens, recomputed" "its trainers"
 expect_contains "$out" "  trainer      28.370     8.475     7.093       8.969     0.000     0.000     0.000    52.907" \
     "a trainer's share: 52.9 GiB"
-# Fully sharded (ZeRO-3): each trainer's slice of everything, one layer and the embedding/head whole
-# (33.0 GiB), and the leader's whole weights between updates on top: 61.4 GiB.
+# Fully sharded (ZeRO-3): each trainer's slice of everything, one layer and the embedding/head whole:
+# 33.0 GiB; the leader's whole weights in host memory, not on its GPU.
 expect_run 0 "the same, trainer.shard = full" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" \
     "${q7[@]}" --set trainer.shard=full
-expect_contains "$out" "rank 0 adds 28.37 GiB of whole weights it gathers to evaluate and save" "the leader's whole weights"
-expect_contains "$out" "  trainer      36.845     8.475     7.093       8.969     0.000     0.000     0.000    61.382" \
-    "a trainer's share with the leader's whole weights: 61.4 GiB"
+expect_contains "$out" "the leader also keeps the whole weights in host memory (28.37 GiB, not counted below)" \
+    "the leader's whole weights on the host"
+expect_contains "$out" "  trainer       8.475     8.475     7.093       8.969     0.000     0.000     0.000    33.011" \
+    "a trainer's share: 33.0 GiB"
 expect_run 0 "the same unsharded" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" "${q7[@]}" \
     --set trainer.shard=none --set trainer.recompute=false
 expect_contains "$out" "  trainer      28.370    28.370    56.741      61.678     0.000     0.000     0.000   175.160" \

@@ -1,8 +1,8 @@
 // fuzz_msg.c — libFuzzer target for the messages between ranks (comm/msg.h): any bytes received
 // as a message pass header validation and decoding, or give an error naming the sender, never a
 // crash; decoded traces re-encode to a message that decodes to as many traces. The first input
-// byte picks what is received: the input itself (mode 0), or a valid trace-batch (1) or work (2)
-// message with the rest of the input XORed in at an offset the next two bytes give (bit 7: the
+// byte picks what is received: the input itself (mode 0), or a valid trace-batch (1), work (2) or
+// evaluation-reply (3) message with the rest of the input XORed in at an offset the next two bytes give (bit 7: the
 // message is also cut there), so that mutations reach past the header checks.
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +13,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void valid_message(msg_buf *m, int kind) {
+    if (kind == 3) {
+        const double v[MSG_EVAL_VALUES] = {8, 0.5, 0.25, 1, 40};
+        msg_encode_eval(m, 0, 6, v, MSG_EVAL_VALUES, 12);
+        return;
+    }
     if (kind == 2) {
         const int64_t problems[3] = {4, 9, 2};
         msg_encode_work(m, 0, 6, problems, 3, 11);
@@ -36,7 +41,7 @@ static void valid_message(msg_buf *m, int kind) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     msg_buf m = {0};
-    int mode = size ? data[0] % 3 : 0;
+    int mode = size ? data[0] % 4 : 0;
     if (mode == 0) {
         m = (msg_buf){malloc(size ? size : 1), size, size ? size : 1};
         memcpy(m.buf, data, size);
@@ -73,6 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 for (int64_t i = 0; i < n; i++) sum += (uint64_t)problems[i]; // every index readable
                 (void)sum;
             }
+        } else if (h->kind == MSG_EVAL) {
+            double v[MSG_EVAL_VALUES];
+            int n;
+            if (msg_decode_eval(&m, who, v, &n, &err) == 0 && n != 0 && n != MSG_EVAL_VALUES) abort();
         }
     }
     msg_buf_free(&m);

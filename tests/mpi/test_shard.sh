@@ -12,7 +12,8 @@
 #   - a sharded checkpoint holds the whole state: it resumes onto another rank count and level, bit
 #     for bit where the reduction order allows; GRPO's trainers send their slices to the leader's
 #     checkpoint (h5diff: the same arrays as the unsharded run's);
-#   - a PCM policy fully sharded, evaluated after every update: the unsharded run bit for bit;
+#   - a PCM policy fully sharded, evaluated after every update on the rollout rank: the unsharded run
+#     bit for bit, evaluations included (one-step-off too);
 #   - a trainer killed mid-run (every step gathers) ends the job within 60 s, non-zero;
 #   - prm-train refuses full (exit 2).
 set -u
@@ -184,15 +185,18 @@ expect_run 0 "train, minibatch 3, full: the gradients-sharded weights bit for bi
 # passes of their own), recomputation, clipping, one-step-off rollouts, REBEL
 h=(--set "model.path=$tmp/s2none/model" --set cluster.trainer_ranks=3 --set grpo.minibatch=3 --set grpo.ppo_minibatches=2
    --set grpo.ppo_epochs=2 --set grpo.recompute_old_logp=true --set trainer.recompute=true --set grpo.grad_clip=0.5
-   --set rollout.max_policy_lag=1 --set grpo.objective=rebel)
+   --set rollout.max_policy_lag=1 --set grpo.objective=rebel --set grpo.eval_every=1)
 for lv in gradients full; do
     expect_run 0 "train, 3 trainers, PPO epochs, REBEL, $lv" -- timeout 300 "$mpi" -np 5 "$fx" train "$tmp/c.json" \
         "${h[@]}" --set run.name=h$lv --set trainer.shard=$lv
 done
 expect_run 0 "... full: the gradients-sharded weights bit for bit" -- cmp "$tmp/hgradients/model/model.safetensors" \
     "$tmp/hfull/model/model.safetensors"
+# full evaluates on the first rollout rank (the leader holds no whole copy on its device), one-step-off
+expect_run 0 "... full: the same evaluations, made on the rollout rank" -- cmp <(grep eval_ "$tmp/hgradients/metrics.jsonl") \
+    <(grep eval_ "$tmp/hfull/metrics.jsonl")
 # A PCM policy over two experts, fully sharded over 2 trainers, the reference PCM beside them and
-# an evaluation after every update (the leader's gathered weights): the unsharded run bit for bit.
+# an evaluation after every update (on the rollout rank): the unsharded run bit for bit.
 pc=(--set "pcm.experts=$tmp/s2none/model,$tmp/gnone/model" --set grpo.kl_beta=0.05 --set grpo.ref_on=trainer
     --set model.hidden_size=16 --set model.layers=2 --set model.heads=2 --set model.kv_heads=1
     --set model.intermediate_size=32 --set cluster.trainer_ranks=2 --set grpo.eval_every=1)
