@@ -74,9 +74,9 @@
       "gradients summed to their owner, clipped by the global norm, AdamW on the owned slice, the " \
       "weights gathered onto every rank; `gradients` (ZeRO-2), the gradients too: each layer's are " \
       "summed to their owners during the backward pass as soon as they are done; `full` (ZeRO-3, " \
-      "FSDP's FULL_SHARD; sft and train, not prm-train), the weights too: each layer's are gathered " \
+      "FSDP's FULL_SHARD), the weights too: each layer's are gathered " \
       "onto every rank just before the forward and backward passes read them, the embedding, final " \
-      "norm and heads stay gathered; sft's rank 0 gathers the whole weights onto its device to evaluate " \
+      "norm and heads stay gathered; sft's and prm-train's rank 0 gathers the whole weights onto its device to evaluate " \
       "and save, train's leader into host memory for weight sync and saving while the first rollout " \
       "rank evaluates. Checkpoints hold the whole state whatever the rank count.") \
     X(trainer, recompute, BOOL, "false", "",                                                   \

@@ -214,6 +214,9 @@ int model_check_files(const char *dir, model_config *cfg, model_head *head, fx_e
 // N(0, std) (seed). E.g. a PRM to train from a language model's weights.
 int model_load_as(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
                   fx_err *err);
+// The same sharded from the start (model_create_shard).
+int model_load_as_shard(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
+                        int rank, int size, fx_err *err);
 // Writes config.json and model.safetensors (dtype F32, BF16 or F16) into dir (created).
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err);
 // The same with the weights from the host array `weights` (nparams floats in m's layout; NULL: m's

@@ -97,6 +97,11 @@ int model_load_shard(model *m, const char *dir, const backend *be, int rank, int
 
 int model_load_as(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
                   fx_err *err) {
+    return model_load_as_shard(m, dir, head, be, seed, std, 0, 1, err);
+}
+
+int model_load_as_shard(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
+                        int rank, int size, fx_err *err) {
     model_config cfg;
     if (model_check_dir(dir, err) || model_config_load(&cfg, dir, err)) return -1;
     model_head from;
@@ -110,7 +115,7 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
     snprintf(cfg.architecture, sizeof cfg.architecture, "%s%s", family, kind);
     st_archive a;
     if (st_open(&a, dir, err)) return -1;
-    model_init_random(m, &cfg, head, be, seed, std, 0.0f); // the new head's weights; the rest is overwritten
+    model_init_random_shard(m, &cfg, head, be, seed, std, 0.0f, rank, size); // the new head's; the rest overwritten
     int rc = 0;
     float *tmp = NULL;
     size_t cap = 0;
@@ -127,7 +132,7 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
             rc = -1;
             break;
         }
-        be->upload(be->ctx, m->params_mem + t->offset, tmp, t->numel * sizeof(float));
+        model_put_tensor(m, i, tmp);
     }
     free(tmp);
     st_close(&a);

@@ -90,13 +90,6 @@ static int sft_loop(const fx_config *c, trainer_run run, backend *be, const trai
 
 static int prm_loop(const fx_config *c, trainer_run run, backend *be, const trainer_dp *dp, bool want_resume,
                     void *res) {
-    (void)run;
-    if (dp && dp->shard == TRAINER_SHARD_FULL) { // the same config everywhere: every rank stops here
-        if (dp->rank == 0)
-            fx_error("trainer.shard: \"full\" is implemented for fluxrl train and sft; prm-train takes \"none\", "
-                     "\"optimizer\" or \"gradients\"");
-        return FX_EXIT_INPUT;
-    }
     prm_run_params p = pipe_prm_params(c, run);
     return prm_run(&p, be, dp, want_resume, res);
 }

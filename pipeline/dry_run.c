@@ -437,11 +437,6 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
         fx_errf(err, "prm.batch: %lld traces cannot be shared by %d ranks", (long long)c->prm.batch, w->size);
         goto out;
     }
-    if (pipe_shard(c) == TRAINER_SHARD_FULL) { // as prm-train itself refuses it
-        fx_errf(err, "trainer.shard: \"full\" is implemented for fluxrl train and sft; prm-train takes \"none\", "
-                     "\"optimizer\" or \"gradients\"");
-        goto out;
-    }
     int rows = (int)((c->prm.batch + w->size - 1) / w->size);
     mem_row r = {"prm-train", 0, 0, 0, 0, 0, 0, 0};
     trainer_row(o, &r, c, &mc, MODEL_HEAD_PRM, w->size, rows, (int)c->model.max_seq, false);

@@ -80,7 +80,10 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
         goto fail;
     }
     if (tok_load(&tok, p->model_path, &err)) goto fail;
-    if (model_load_as(&m, p->model_path, MODEL_HEAD_PRM, be, tp->seed, p->head_std, &err)) goto fail;
+    bool full = dp && W > 1 && dp->shard == TRAINER_SHARD_FULL; // never the whole PRM on a rank
+    if (model_load_as_shard(&m, p->model_path, MODEL_HEAD_PRM, be, tp->seed, p->head_std, full ? rank : 0,
+                            full ? W : 1, &err))
+        goto fail;
     prm_data d = {.tok = tok, .seed = tp->seed, .max_seq = tp->max_seq};
     task_opts_default(&d.task);
     d.task.ops = tp->ops, d.task.digits = tp->digits, d.task.error_rate = tp->error_rate;
@@ -173,9 +176,10 @@ fail:
             steps, 100 * tp->error_rate, dir);
     prm_eval_result r;
     int evalB = rows > 0 ? rows : 1;
-    if (lead && !resumed) {
-        prm_evaluate(&m, &d, p->eval_traces, evalB, &r);
-        log_eval(&mx, 0, &r);
+    if (!resumed) {
+        trainer_params_whole_on_0(&m, dp); // sharded weights: rank 0 evaluates them whole
+        if (lead) prm_evaluate(&m, &d, p->eval_traces, evalB, &r), log_eval(&mx, 0, &r);
+        model_params_release(&m);
     }
     model_lr_schedule sched = {MODEL_LR_COSINE, (float)p->lr, (float)p->lr / 10, p->warmup, steps};
     model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, 0.0f};
@@ -196,10 +200,11 @@ fail:
             char extra[64];
             snprintf(extra, sizeof extra, "loss %.4f", st.loss);
             fx_progress_update(&prog, step + 1, extra);
-            if (p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps) {
-                prm_evaluate(&m, &d, p->eval_traces, evalB, &r);
-                log_eval(&mx, step + 1, &r);
-            }
+        }
+        if (p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps) {
+            trainer_params_whole_on_0(&m, dp);
+            if (lead) prm_evaluate(&m, &d, p->eval_traces, evalB, &r), log_eval(&mx, step + 1, &r);
+            model_params_release(&m);
         }
         if (saves && p->checkpoint_every > 0 && (step + 1) % p->checkpoint_every == 0 && step + 1 < steps &&
             save_ckpt(&ck, &m, dp, step + 1, next, &p->run, &err))
@@ -218,6 +223,7 @@ fail:
         goto out;
     }
     code = FX_EXIT_OK;
+    trainer_params_whole_on_0(&m, dp); // rank 0 evaluates and saves
     if (lead) {
         prm_evaluate(&m, &d, p->eval_traces, evalB, &r);
         log_eval(&mx, step, &r);

@@ -41,17 +41,6 @@ static int resume(train_ckpt *c, model *m, sft_state *s, const char *dir, fx_err
 
 static bool stop_agreed(const trainer_dp *dp) { return dp ? dp->stop(dp->ctx) : fx_stop_requested(); }
 
-// Sharded weights (trainer.shard = full): what reads every weight at once (evaluation, saving, on
-// rank 0) runs between whole_on and whole_off, every rank joining the gather.
-static void whole_on(model *m, const trainer_dp *dp) {
-    if (!m->params_layer) return;
-    float *all = dp->rank == 0 ? fx_malloc(m->nparams * sizeof *all) : NULL;
-    trainer_params_collect(m, dp, all);
-    if (all) model_params_whole(m, all);
-    free(all);
-}
-static void whole_off(model *m) { model_params_release(m); }
-
 int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool want_resume, sft_run_result *res) {
     fx_err err = {{0}};
     int code = FX_EXIT_INPUT;
@@ -146,13 +135,13 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
             t_log = now, st.loss_sum = 0, st.tok_sum = 0, st.log_n = 0;
         }
         if (p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps) {
-            whole_on(&m, dp);
+            trainer_params_whole_on_0(&m, dp); // sharded weights: rank 0 evaluates them whole
             if (lead) {
                 sft_eval_result r;
                 sft_eval(&task, &m, NULL, p->eval_problems, B, &r);
                 sft_log_eval(&mx, step + 1, &r);
             }
-            whole_off(&m);
+            model_params_release(&m);
             fx_watchdog_beat(NULL);
         }
         st.step = step + 1, st.next = (int64_t)next;
@@ -173,7 +162,7 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
         goto fail;
     }
     code = FX_EXIT_OK;
-    whole_on(&m, dp); // rank 0 evaluates and saves
+    trainer_params_whole_on_0(&m, dp); // sharded weights: rank 0 evaluates and saves them whole
     if (!lead) goto fail;
     sft_eval_result r;
     sft_eval(&task, &m, NULL, p->eval_problems, Bl, &r);

@@ -129,6 +129,14 @@ void trainer_params_collect(const model *m, const trainer_dp *dp, float *all) {
     free(mine);
 }
 
+void trainer_params_whole_on_0(model *m, const trainer_dp *dp) {
+    if (!m->params_layer) return;
+    float *all = dp->rank == 0 ? fx_malloc(m->nparams * sizeof *all) : NULL;
+    trainer_params_collect(m, dp, all);
+    if (all) model_params_whole(m, all);
+    free(all);
+}
+
 void trainer_params_distribute(model *m, const trainer_dp *dp, const float *all) {
     FX_ASSERT(m->params_layer && sharded(dp));
     size_t k = m->param_hi - m->param_lo, bytes = k * sizeof(float);
@@ -215,8 +223,10 @@ void trainer_log_memory(const model *m, const trainer_dp *dp, int rows, int T) {
     if (m->be->mem_stats) m->be->mem_stats(m->be->ctx, &live, &peak);
     char measured[64] = "not counted by this backend";
     if (m->be->mem_stats) snprintf(measured, sizeof measured, "%.2f MiB", (double)peak / mib);
+    char whole[96] = ""; // FULL, rank 0: evaluating and saving gather the whole weights, beside the step's plan
+    if (p.whole) snprintf(whole, sizeof whole, "; evaluating or saving, %.2f MiB more (the whole weights)", (double)p.whole / mib);
     fx_info("memory: rank %d of %d, peak %s of %s buffers; planned %.2f MiB = weights %.2f + gradients %.2f + "
-            "AdamW %.2f + activations %.2f",
+            "AdamW %.2f + activations %.2f%s",
             dp ? dp->rank : 0, size, measured, m->be->name, plan, (double)p.params / mib, (double)p.grads / mib,
-            (double)p.moments / mib, (double)p.acts / mib);
+            (double)p.moments / mib, (double)p.acts / mib, whole);
 }

@@ -95,6 +95,10 @@ void trainer_pad_forwards(model *m, int mine, int most);
 // other ranks), each rank sending its slice (a collective of dp). Rank 0 may then hold them with
 // model_params_whole.
 void trainer_params_collect(const model *m, const trainer_dp *dp, float *all);
+// FULL: the whole weights onto rank 0's device (model_params_whole) for what reads every weight at
+// once there (evaluation, saving), each rank sending its slice (a collective of dp); undone by
+// model_params_release. Nothing to do unless m's weights are sharded.
+void trainer_params_whole_on_0(model *m, const trainer_dp *dp);
 // FULL: this rank's slice of the weights from rank 0's host array `all` (NULL elsewhere), and the
 // tensors outside the layers regathered (a collective of dp).
 void trainer_params_distribute(model *m, const trainer_dp *dp, const float *all);

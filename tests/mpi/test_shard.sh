@@ -15,7 +15,7 @@
 #   - a PCM policy fully sharded, evaluated after every update on the rollout rank: the unsharded run
 #     bit for bit, evaluations included (one-step-off too);
 #   - a trainer killed mid-run (every step gathers) ends the job within 60 s, non-zero;
-#   - prm-train refuses full (exit 2).
+#   - prm-train fully sharded: the gradients-sharded run's losses and weights bit for bit.
 set -u
 fx=$1 src=$2
 . "$src/tests/lib.sh"
@@ -152,9 +152,12 @@ for lv in none gradients; do
 done
 expect_run 0 "prm-train, gradients: losses within 1e-6" -- same_losses "$tmp/pnone/metrics.jsonl" \
     "$tmp/pgradients/metrics.jsonl" 1e-6 loss
-expect_run 2 "prm-train, 2 ranks, full: refused" -- timeout 120 "$mpi" -np 2 "$fx" prm-train "$tmp/c.json" "${pt[@]}" \
-    --set run.name=pfull --set trainer.shard=full
-expect_contains "$err" 'trainer.shard: "full" is implemented for fluxrl train and sft' "... naming the field"
+expect_run 0 "prm-train, 3 ranks, full, evaluated every 2 steps" -- timeout 120 "$mpi" -np 3 "$fx" prm-train \
+    "$tmp/c.json" "${pt[@]}" --set run.name=pfull --set trainer.shard=full --set prm.eval_every=2
+expect_run 0 "prm-train, full: the gradients-sharded losses exactly" -- same_losses "$tmp/pgradients/metrics.jsonl" \
+    "$tmp/pfull/metrics.jsonl" 0 loss
+expect_run 0 "prm-train, full: the gradients-sharded weights bit for bit" -- cmp "$tmp/pgradients/model/model.safetensors" \
+    "$tmp/pfull/model/model.safetensors"
 
 # --- GRPO: 2 trainers, 1 rollout, 1 reward rank ---
 g=(--set "model.path=$tmp/s2none/model" --set cluster.trainer_ranks=2 --set grpo.checkpoint_every=1)
