@@ -14,6 +14,7 @@
 #     checkpoint (h5diff: the same arrays as the unsharded run's);
 #   - a PCM policy fully sharded, evaluated after every update on the rollout rank: the unsharded run
 #     bit for bit, evaluations included (one-step-off too);
+#   - SIGUSR1 under full: the exported policy equals the unsharded run's after as many updates;
 #   - a trainer killed mid-run (every step gathers) ends the job within 60 s, non-zero;
 #   - prm-train fully sharded: the gradients-sharded run's losses and weights bit for bit.
 set -u
@@ -221,6 +222,32 @@ cp -r "$tmp/ggradients" "$tmp/gr" && rm -rf "$tmp/gr/checkpoints/step-00000002.h
 expect_run 0 "train resumed from a sharded checkpoint onto 1 trainer" -- timeout 300 "$mpi" -np 3 "$fx" train \
     "$tmp/c.json" "${g[@]}" --set cluster.trainer_ranks=1 --set run.name=gr --resume auto
 expect_contains "$err" "resuming from $tmp/gr/checkpoints/step-00000001.h5" "it resumed from update 1"
+
+# --- SIGUSR1 under full: the export (from the leader's host copy) is the policy of its update ---
+# The fully sharded run is stopped after its export; the unsharded run of as many updates ends
+# with the same weights (2 trainers: bit for bit).
+"$mpi" -np 4 "$fx" train "$tmp/c.json" "${g[@]}" --set grpo.checkpoint_every=0 --set grpo.steps=400 \
+    --set run.name=ex --set trainer.shard=full >"$tmp/ex.out" 2>"$tmp/ex.err" &
+job=$!
+for _ in $(seq 600); do grep -q "\"loss\"" "$tmp/ex/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+leader=$(for p in $(pgrep -f "fluxrl train $tmp/c.json .*run.name=ex"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = fluxrl ] &&
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=0" && echo "$p"
+done | head -1)
+[ -n "$leader" ] && kill -USR1 "$leader"
+for _ in $(seq 600); do compgen -G "$tmp/ex/export/step-*/model.safetensors" >/dev/null && break; sleep 0.1; done
+sleep 1 # the folder is written whole before the next update ends
+kill -TERM "$job" 2>/dev/null; wait "$job"
+ex=$(compgen -G "$tmp/ex/export/step-*" | head -1)
+if [ -n "$ex" ]; then
+    k=$((10#${ex##*/step-}))
+    expect_run 0 "full: the export of update $k" -- timeout 300 "$mpi" -np 4 "$fx" train "$tmp/c.json" "${g[@]}" \
+        --set grpo.checkpoint_every=0 --set grpo.steps=$k --set run.name=ex$k
+    expect_run 0 "... equals the unsharded run's policy after $k updates, bit for bit" -- cmp \
+        "$ex/model.safetensors" "$tmp/ex$k/model/model.safetensors"
+else
+    failed=$((failed + 1)); echo "FAIL full: no export within 60 s of SIGUSR1 (leader pid '$leader')" >&2
+fi
 
 # --- a trainer killed while every step gathers: the job ends within 60 s ---
 "$mpi" -np 3 "$fx" sft "$tmp/c.json" --set run.name=kill --set trainer.shard=full --set sft.steps=100000 \
