@@ -112,8 +112,8 @@ int cmd_model_info(int argc, char **argv) {
                 whole = m.whole;
             }
         if (whole) // what rank 0 gathers to evaluate, save and sync
-            printf("  full: rank 0 also gathers the whole weights, %.1f MiB: onto its device in sft (to evaluate "
-                   "and save), into host memory in train\n",
+            printf("  full: sft's and prm-train's rank 0 also gathers the whole weights onto its device to "
+                   "evaluate and save, %.1f MiB; train's leader gathers them a bucket or a tensor at a time\n",
                    (double)whole / (1024.0 * 1024.0));
         model_free(&lay);
     }

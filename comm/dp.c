@@ -108,32 +108,37 @@ void comm_dp_max_i64(const comm_dp *d, int64_t *x, int n) {
     COMM_CHECK(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_INT64_T, MPI_MAX, d->comm));
 }
 
-// Slice r of a host buffer between rank r (mine) and rank 0 (all + bounds[r]), in chunks.
-static void move_slice(const comm_dp *d, float *mine, float *all, size_t lo, size_t hi, int r, bool to_root) {
+// The part [lo, hi) of slice r of a host buffer between rank r (mine: its part of the range) and
+// rank 0 (all, from the range's start), in chunks.
+static void move_slice(const comm_dp *d, float *mine, float *all, size_t lo, size_t hi, size_t start, int r,
+                       bool to_root) {
     for (size_t off = lo; off < hi; off += COMM_DP_CHUNK) {
         int k = (int)(hi - off < COMM_DP_CHUNK ? hi - off : COMM_DP_CHUNK);
+        float *at_root = all + (off - start), *at_r = mine + (off - lo);
         if (r == 0) {
-            if (d->rank == 0) memcpy(to_root ? all + off : mine + (off - lo), to_root ? mine + (off - lo) : all + off,
-                                     (size_t)k * sizeof(float));
+            if (d->rank == 0) memcpy(to_root ? at_root : at_r, to_root ? at_r : at_root, (size_t)k * sizeof(float));
         } else if (d->rank == 0) {
-            if (to_root) COMM_CHECK(MPI_Recv(all + off, k, MPI_FLOAT, r, 0, d->comm, MPI_STATUS_IGNORE));
-            else COMM_CHECK(MPI_Send(all + off, k, MPI_FLOAT, r, 0, d->comm));
+            if (to_root) COMM_CHECK(MPI_Recv(at_root, k, MPI_FLOAT, r, 0, d->comm, MPI_STATUS_IGNORE));
+            else COMM_CHECK(MPI_Send(at_root, k, MPI_FLOAT, r, 0, d->comm));
         } else if (d->rank == r) {
-            if (to_root) COMM_CHECK(MPI_Send(mine + (off - lo), k, MPI_FLOAT, 0, 0, d->comm));
-            else COMM_CHECK(MPI_Recv(mine + (off - lo), k, MPI_FLOAT, 0, 0, d->comm, MPI_STATUS_IGNORE));
+            if (to_root) COMM_CHECK(MPI_Send(at_r, k, MPI_FLOAT, 0, 0, d->comm));
+            else COMM_CHECK(MPI_Recv(at_r, k, MPI_FLOAT, 0, 0, d->comm, MPI_STATUS_IGNORE));
         }
     }
 }
 
-void comm_dp_collect(const comm_dp *d, const float *mine, float *all, size_t n) {
+void comm_dp_collect(const comm_dp *d, const float *mine, float *all, size_t lo, size_t hi, size_t n) {
     size_t *b = shard_bounds(d, n);
-    for (int r = 0; r < d->size; r++) move_slice(d, (float *)mine, all, b[r], b[r + 1], r, true);
+    for (int r = 0; r < d->size; r++) {
+        size_t a = b[r] > lo ? b[r] : lo, e = b[r + 1] < hi ? b[r + 1] : hi;
+        if (a < e) move_slice(d, (float *)mine, all, a, e, lo, r, true);
+    }
     free(b);
 }
 
 void comm_dp_distribute(const comm_dp *d, const float *all, float *mine, size_t n) {
     size_t *b = shard_bounds(d, n);
-    for (int r = 0; r < d->size; r++) move_slice(d, mine, (float *)all, b[r], b[r + 1], r, false);
+    for (int r = 0; r < d->size; r++) move_slice(d, mine, (float *)all, b[r], b[r + 1], 0, r, false);
     free(b);
 }
 
@@ -147,7 +152,9 @@ static int hook_agree(void *ctx, int code, int *first_bad) { return comm_dp_agre
 static void hook_max_i64(void *ctx, int64_t *x, int n) { comm_dp_max_i64(ctx, x, n); }
 static void hook_reduce_slices(void *ctx, float *x, const size_t *b) { comm_dp_reduce_slices(ctx, x, b); }
 static void hook_gather_slices(void *ctx, float *x, const size_t *b) { comm_dp_gather_slices(ctx, x, b); }
-static void hook_collect(void *ctx, const float *mine, float *all, size_t n) { comm_dp_collect(ctx, mine, all, n); }
+static void hook_collect(void *ctx, const float *mine, float *all, size_t lo, size_t hi, size_t n) {
+    comm_dp_collect(ctx, mine, all, lo, hi, n);
+}
 static void hook_distribute(void *ctx, const float *all, float *mine, size_t n) { comm_dp_distribute(ctx, all, mine, n); }
 
 trainer_dp comm_dp_hook(comm_dp *d) {

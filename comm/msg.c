@@ -90,6 +90,8 @@ void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq) {
 
 void msg_encode_ckpt(msg_buf *m, int sender, uint64_t seq) { put_header(m, MSG_CKPT, sender, 0, seq, NULL, 0); }
 
+void msg_encode_save(msg_buf *m, int sender, uint64_t seq) { put_header(m, MSG_SAVE, sender, 0, seq, NULL, 0); }
+
 void msg_encode_eval(msg_buf *m, int sender, int64_t version, const double *values, int n, uint64_t seq) {
     FX_ASSERT(n == 0 || n == MSG_EVAL_VALUES);
     uint64_t counts[MSG_NCOUNTS] = {(uint64_t)n};
@@ -168,9 +170,13 @@ int msg_check_header(const msg_buf *m, const char *who, fx_err *err) {
     case MSG_STOP:
     case MSG_SYNC:
     case MSG_CKPT:
+    case MSG_SAVE:
         if (h.payload_bytes != 0)
             return fx_errf(err, "message from %s: a %s message carries no payload", who,
-                           h.kind == MSG_STOP ? "stop" : h.kind == MSG_SYNC ? "sync" : "checkpoint");
+                           h.kind == MSG_STOP   ? "stop"
+                           : h.kind == MSG_SYNC ? "sync"
+                           : h.kind == MSG_CKPT ? "checkpoint"
+                                                : "save");
         return 0;
     case MSG_EVAL:
         if ((h.counts[0] != 0 && h.counts[0] != MSG_EVAL_VALUES) || h.payload_bytes != h.counts[0] * 8)

@@ -16,7 +16,7 @@
 #include "comm.h"
 
 #define MSG_MAGIC 0x4C52584Du // "MXRL" little-endian
-#define MSG_PROTOCOL 5
+#define MSG_PROTOCOL 6
 #define MSG_MAX_BYTES ((size_t)1 << 30) // one message at most 1 GiB
 #define MSG_NCOUNTS 4
 
@@ -25,7 +25,9 @@ typedef enum {
     MSG_STOP = 2,   // no payload: the receiver finishes its loop and exits with `code`
     MSG_WORK = 3,   // the trainer leader's order to a rollout rank: generate the groups of
                     // counts[0] problems for `update`; payload i64[counts[0]], their indices
-    MSG_SYNC = 4,   // no payload: enter weight sync now (policy_version: the version that follows)
+    MSG_SYNC = 4,   // no payload: enter weight sync now (policy_version: the version that follows);
+                    // to a trainer holding a slice of sharded weights (trainer.shard = full): send
+                    // its slice's part of each bucket the leader sends
     MSG_TRAIN = 5,  // the leader's share of `update`'s kept groups for another trainer: a trace
                     // batch as in MSG_TRACES
     MSG_CKPT = 6,   // no payload: the leader writes a checkpoint; a trainer holding a slice of the
@@ -34,6 +36,8 @@ typedef enum {
                     // (policy_version) on the held-out problems, no payload; its reply, on
                     // MSG_TAG_EVAL: payload f64[counts[0]] (MSG_EVAL_VALUES numbers, or none when
                     // the run has nothing to evaluate on)
+    MSG_SAVE = 8,   // no payload: the leader saves the policy (an export or the final model); a
+                    // trainer holding a slice of sharded weights sends its part of each tensor
 } msg_kind;
 
 // The numbers of an evaluation's reply: problems, answers right, steps right, traces closed, mean length.
@@ -80,6 +84,7 @@ void msg_encode_train(msg_buf *m, const trace_batch *b, int sender, int64_t upda
 void msg_encode_stop(msg_buf *m, int sender, int code, uint64_t seq);
 void msg_encode_sync(msg_buf *m, int sender, int64_t version, uint64_t seq);
 void msg_encode_ckpt(msg_buf *m, int sender, uint64_t seq);
+void msg_encode_save(msg_buf *m, int sender, uint64_t seq);
 // Evaluate (n = 0: the order), or an evaluation's n numbers (n: 0 or MSG_EVAL_VALUES).
 void msg_encode_eval(msg_buf *m, int sender, int64_t version, const double *values, int n, uint64_t seq);
 // Decodes a validated MSG_EVAL: *n numbers (0 or MSG_EVAL_VALUES), each finite, into values.

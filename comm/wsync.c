@@ -2,12 +2,18 @@
 #include "wsync.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WSYNC_INFLIGHT 4 // buckets in flight at once: pipelines the broadcast tree
 
 int wsync_broadcast(float *params, size_t n, int64_t *version, size_t bucket_bytes, int root, MPI_Comm comm,
                     fx_err *err) {
+    return wsync_broadcast_each(params, n, version, bucket_bytes, root, comm, NULL, NULL, err);
+}
+
+int wsync_broadcast_each(float *params, size_t n, int64_t *version, size_t bucket_bytes, int root, MPI_Comm comm,
+                         void (*fill)(void *ctx, size_t lo, size_t hi, float *dst), void *ctx, fx_err *err) {
     int me;
     COMM_CHECK(MPI_Comm_rank(comm, &me));
     // The header first: every rank checks it holds the same model before any data moves.
@@ -24,6 +30,10 @@ int wsync_broadcast(float *params, size_t n, int64_t *version, size_t bucket_byt
     size_t per = (size_t)head[2] / sizeof(float);
     if (per == 0) per = 1;
     if (per > INT_MAX) per = INT_MAX;
+    if (me != root) fill = NULL;
+    // filled at the root: one staging bucket per broadcast in flight
+    size_t room = n < per ? n : per;
+    float *stage = fill ? fx_malloc(room * WSYNC_INFLIGHT * sizeof(float)) : NULL;
     MPI_Request req[WSYNC_INFLIGHT];
     int inflight = 0;
     for (size_t off = 0; off < n; off += per) {
@@ -32,9 +42,12 @@ int wsync_broadcast(float *params, size_t n, int64_t *version, size_t bucket_byt
             inflight = 0;
         }
         int count = (int)(n - off < per ? n - off : per);
-        COMM_CHECK(MPI_Ibcast(params + off, count, MPI_FLOAT, root, comm, &req[inflight++]));
+        float *buf = fill ? stage + (size_t)inflight * room : params + off;
+        if (fill) fill(ctx, off, off + (size_t)count, buf);
+        COMM_CHECK(MPI_Ibcast(buf, count, MPI_FLOAT, root, comm, &req[inflight++]));
     }
     COMM_CHECK(MPI_Waitall(inflight, req, MPI_STATUSES_IGNORE));
+    free(stage);
     *version = head[0];
     return 0;
 }

@@ -17,5 +17,12 @@
 // both counts (a different model on that rank), before any bucket is sent.
 int wsync_broadcast(float *params, size_t n, int64_t *version, size_t bucket_bytes, int root, MPI_Comm comm,
                     fx_err *err);
+// The same with the root's parameters bucket by bucket from fill(ctx, lo, hi, dst) (the floats
+// [lo, hi) into the host array dst; the root's params unused, NULL): a sharded policy's, gathered
+// one bucket at a time from the ranks that hold its slices, so that no rank holds the whole. fill
+// runs on the root once for each bucket in order, [0, per), [per, 2 per), ... (per: bucket_bytes
+// / 4 floats), unless the header check fails first.
+int wsync_broadcast_each(float *params, size_t n, int64_t *version, size_t bucket_bytes, int root, MPI_Comm comm,
+                         void (*fill)(void *ctx, size_t lo, size_t hi, float *dst), void *ctx, fx_err *err);
 
 #endif

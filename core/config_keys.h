@@ -77,8 +77,9 @@
       "FSDP's FULL_SHARD), the weights too: each layer's are gathered " \
       "onto every rank just before the forward and backward passes read them, the embedding, final " \
       "norm and heads stay gathered; sft's and prm-train's rank 0 gathers the whole weights onto its device to evaluate " \
-      "and save, train's leader into host memory for weight sync and saving while the first rollout " \
-      "rank evaluates. Checkpoints hold the whole state whatever the rank count.") \
+      "and save; in train no rank holds the whole weights: the leader gathers them a bucket at a time " \
+      "for weight sync and a tensor at a time to save, and the first rollout rank evaluates. " \
+      "Checkpoints hold the whole state whatever the rank count.") \
     X(trainer, recompute, BOOL, "false", "",                                                   \
       "Activation recomputation: keep only each layer's input in the forward pass and recompute " \
       "the layer in the backward pass (about a third more compute for a fraction of the activation " \

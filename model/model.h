@@ -219,9 +219,12 @@ int model_load_as_shard(model *m, const char *dir, model_head head, const backen
                         int rank, int size, fx_err *err);
 // Writes config.json and model.safetensors (dtype F32, BF16 or F16) into dir (created).
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err);
-// The same with the weights from the host array `weights` (nparams floats in m's layout; NULL: m's
-// own), e.g. the whole weights of a sharded model gathered into host memory.
-int model_save_from(const model *m, const float *weights, const char *dir, st_dtype dtype, fx_err *err);
+// The same with each tensor's weights from fill(ctx, lo, hi, dst): the floats [lo, hi) of m's
+// flat layout into the host array dst, one tensor at a time in m's order, so that the whole
+// weights need never be in one place (a sharded model's, gathered tensor by tensor). fill is
+// called for every tensor even when the folder cannot be written (it may be a collective).
+int model_save_each(const model *m, void (*fill)(void *ctx, size_t lo, size_t hi, float *dst), void *ctx,
+                    const char *dir, st_dtype dtype, fx_err *err);
 void model_free(model *m);
 // Parses the head from an architecture name ("Qwen2ForCausalLM", ...); -1 if unknown.
 int model_head_parse(const char *architecture, model_head *out);

@@ -141,17 +141,35 @@ int model_load_as_shard(model *m, const char *dir, model_head head, const backen
 }
 
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err) {
-    return model_save_from(m, NULL, dir, dtype, err);
+    return model_save_each(m, NULL, NULL, dir, dtype, err);
 }
 
-int model_save_from(const model *m, const float *weights, const char *dir, st_dtype dtype, fx_err *err) {
-    if (fx_mkdir_p(dir, err)) return -1;
-    FX_ASSERT(weights || !m->params_layer || m->params_whole); // sharded: gathered first
+typedef struct {
+    const model *m;
+    void (*fill)(void *ctx, size_t lo, size_t hi, float *dst);
+    void *ctx;
+    float *buf; // the largest tensor's size
+} save_each;
+
+static const float *save_get(void *ctx, int i) {
+    save_each *s = ctx;
+    const model_tensor *t = &s->m->tensors[i];
+    s->fill(s->ctx, t->offset, t->offset + t->numel, s->buf);
+    return s->buf;
+}
+
+int model_save_each(const model *m, void (*fill)(void *ctx, size_t lo, size_t hi, float *dst), void *ctx,
+                    const char *dir, st_dtype dtype, fx_err *err) {
+    FX_ASSERT(fill || !m->params_layer || m->params_whole); // sharded: gathered first, or tensor by tensor
+    save_each s = {m, fill, ctx, NULL};
     float *host = NULL;
-    if (!weights) {
+    if (fill) {
+        size_t most = 1;
+        for (int i = 0; i < m->ntensors; i++) most = m->tensors[i].numel > most ? m->tensors[i].numel : most;
+        s.buf = fx_malloc(most * sizeof(float));
+    } else {
         host = fx_malloc(m->nparams * sizeof(float));
         m->be->download(m->be->ctx, host, model_params_of(m), m->nparams * sizeof(float));
-        weights = host;
     }
     st_entry *e = fx_calloc((size_t)m->ntensors, sizeof *e);
     for (int i = 0; i < m->ntensors; i++) {
@@ -160,13 +178,17 @@ int model_save_from(const model *m, const float *weights, const char *dir, st_dt
         e[i].ndim = t->ndim;
         e[i].shape[0] = t->shape[0];
         e[i].shape[1] = t->shape[1];
-        e[i].data = weights + t->offset;
+        e[i].data = host ? host + t->offset : NULL;
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    int rc = st_save(path, e, m->ntensors, dtype, err);
+    int rc = fx_mkdir_p(dir, err);
+    if (rc) { // every fill still runs
+        for (int i = 0; fill && i < m->ntensors; i++) save_get(&s, i);
+    } else rc = st_save_each(path, e, m->ntensors, dtype, fill ? save_get : NULL, &s, err);
     free(e);
     free(host);
+    free(s.buf);
     if (rc) return -1;
     model_config c = m->cfg;
     snprintf(c.torch_dtype, sizeof c.torch_dtype, "%s",

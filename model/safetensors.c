@@ -478,16 +478,30 @@ static char *save_header(const st_entry *entries, int n, st_dtype dtype, size_t 
 }
 
 int st_save(const char *path, const st_entry *entries, int n, st_dtype dtype, fx_err *err) {
-    if (dtype != ST_F32 && dtype != ST_BF16 && dtype != ST_F16)
+    return st_save_each(path, entries, n, dtype, NULL, NULL, err);
+}
+
+// The remaining gets of a save that stopped at tensor i (see st_save_each).
+static void get_rest(const float *(*get)(void *ctx, int i), void *ctx, int i, int n) {
+    for (; get && i < n; i++) get(ctx, i);
+}
+
+int st_save_each(const char *path, const st_entry *entries, int n, st_dtype dtype,
+                 const float *(*get)(void *ctx, int i), void *ctx, fx_err *err) {
+    if (dtype != ST_F32 && dtype != ST_BF16 && dtype != ST_F16) {
+        get_rest(get, ctx, 0, n);
         return fx_errf(err, "%s: cannot save as %s (F32, BF16 or F16)", path, st_dtype_name(dtype));
+    }
     size_t hlen;
     char *header = save_header(entries, n, dtype, &hlen);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
+        int e = errno;
         free(header);
-        return fx_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
+        get_rest(get, ctx, 0, n);
+        return fx_errf(err, "%s: cannot create: %s", tmp, strerror(e));
     }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
@@ -495,17 +509,19 @@ int st_save(const char *path, const st_entry *entries, int n, st_dtype dtype, fx
     free(header);
     enum { CHUNK = 1 << 16 };
     uint16_t *half = dtype == ST_F32 ? NULL : fx_malloc(CHUNK * sizeof *half);
-    for (int i = 0; i < n && !bad; i++) {
+    for (int i = 0; i < n; i++) {
+        const float *data = get ? get(ctx, i) : entries[i].data;
+        if (bad) continue;
         size_t numel = 1;
         for (int d = 0; d < entries[i].ndim; d++) numel *= (size_t)entries[i].shape[d];
         if (dtype == ST_F32) {
-            bad = write_all(fd, entries[i].data, numel * 4);
+            bad = write_all(fd, data, numel * 4);
             continue;
         }
         for (size_t s = 0; s < numel && !bad; s += CHUNK) {
             size_t m = numel - s < CHUNK ? numel - s : CHUNK;
             for (size_t j = 0; j < m; j++)
-                half[j] = dtype == ST_BF16 ? st_f32_to_bf16(entries[i].data[s + j]) : st_f32_to_f16(entries[i].data[s + j]);
+                half[j] = dtype == ST_BF16 ? st_f32_to_bf16(data[s + j]) : st_f32_to_f16(data[s + j]);
             bad = write_all(fd, half, m * 2);
         }
     }

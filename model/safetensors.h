@@ -70,6 +70,11 @@ typedef struct {
     const float *data;
 } st_entry;
 int st_save(const char *path, const st_entry *entries, int n, st_dtype dtype, fx_err *err);
+// The same with each tensor's floats from get(ctx, i) (entries' data unused), called once for
+// every i in order just before tensor i is written, valid until the next call; called for every
+// tensor even when the file cannot be written, so get may be a collective other ranks wait in.
+int st_save_each(const char *path, const st_entry *entries, int n, st_dtype dtype,
+                 const float *(*get)(void *ctx, int i), void *ctx, fx_err *err);
 
 // Conversions used above, exposed for the backends and tests.
 float st_bf16_to_f32(uint16_t h);

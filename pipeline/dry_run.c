@@ -100,9 +100,11 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
     model_layout(&lay, mc, head);
     trainer_mem p;
     trainer_mem_plan(&lay, pipe_shard(c), size, -1, rows, T, c->trainer.recompute, &p);
+    size_t largest = 0; // the largest tensor: what a save gathers at once
+    for (int i = 0; i < lay.ntensors; i++) largest = lay.tensors[i].numel > largest ? lay.tensors[i].numel : largest;
     model_free(&lay);
     // full: sft's rank 0 gathers the whole weights onto its device to evaluate and save; train's
-    // leader into host memory (its evaluation runs on a rollout rank)
+    // leader gathers them bucket by bucket and tensor by tensor (its evaluation runs on a rollout rank)
     r->params = p.params + (train ? 0 : p.whole), r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
     fprintf(o, "trainer    %d data-parallel rank%s, trainer.shard = %s%s; activations for %d x %d tokens%s\n", size,
             size > 1 ? "s" : "", c->trainer.shard,
@@ -110,9 +112,11 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
             rows, T, c->trainer.recompute ? ", recomputed layer by layer (trainer.recompute)" : "");
     double whole = (double)p.whole / (1024.0 * 1024.0 * 1024.0);
     if (p.whole && train)
-        fprintf(o, "           weights: a trainer's slice, one layer gathered and the embedding/norm/heads; the leader "
-                   "also keeps the whole weights in host memory (%.2f GiB, not counted below) for weight sync and "
-                   "saving; evaluation runs on the first rollout rank\n", whole);
+        fprintf(o, "           weights: a trainer's slice, one layer gathered and the embedding/norm/heads; no rank holds "
+                   "the whole weights (%.2f GiB): the leader gathers them from the slices into host memory a 32 MiB "
+                   "bucket at a time for weight sync (4 in flight), a tensor at a time to save (the largest, %.2f "
+                   "GiB), a 64 MiB piece at a time to checkpoint; evaluation runs on the first rollout rank\n",
+                whole, (double)largest * sizeof(float) / (1024.0 * 1024.0 * 1024.0));
     else if (p.whole)
         fprintf(o, "           weights: a rank's slice, one layer gathered and the embedding/norm/heads; rank 0 adds "
                    "%.2f GiB of whole weights it gathers to evaluate and save, counted in the row below\n", whole);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../comm/msg.h"
 #include "../comm/wsync.h"
 #include "../core/log.h"
 #include "../model/cuda/cuda_backend.h"
@@ -312,7 +313,6 @@ void pipe_job_close(pipe_job *j) {
     if (j->data) rollout_data_free(j->data, j->ndata);
     if (j->eval) rollout_data_free(j->eval, j->neval);
     if (j->policy.params_mem) model_free(&j->policy);
-    free(j->whole_host);
     for (int i = 0; i < j->K && j->experts_loaded; i++) model_free(&j->experts[i]);
     if (j->ref.params_mem) model_free(&j->ref);
     if (j->bt_model_loaded) model_free(&j->bt_model);
@@ -367,13 +367,9 @@ static char *problem_text(const rollout_problem *p) { return p->builtin ? task_p
 static bool job_eval(pipe_job *j, sft_eval_result *r);
 
 bool pipe_job_eval(pipe_job *j, sft_eval_result *r) {
-    // A sharded leader evaluates on the rollout side; where it must itself (no rollout rank), its
-    // whole weights go onto its device for the evaluation only.
-    bool lend = j->whole_host && !j->policy.params_whole;
-    if (lend) model_params_whole(&j->policy, j->whole_host);
-    bool done = job_eval(j, r);
-    if (lend) model_params_release(&j->policy);
-    return done;
+    // a sharded leader's policy is evaluated on the rollout side (side_ranks.c)
+    FX_ASSERT(!j->policy.params_layer || j->policy.params_whole);
+    return job_eval(j, r);
 }
 
 static bool job_eval(pipe_job *j, sft_eval_result *r) {
@@ -820,16 +816,6 @@ int pipe_job_keep_groups(const pipe_job *j, const trace_batch *in, trace_batch *
     return kept;
 }
 
-// trainer.shard = full over several trainers: the leader collects the whole weights of each update
-// into host memory (j->whole_host: weight sync, export, the final save; evaluation runs on a
-// rollout rank, side_ranks.c), the other trainers send their slices.
-static void gather_whole(pipe_job *j) {
-    model *m = &j->policy;
-    if (!m->params_layer || !j->has_dp) return;
-    if (j->dp_hook.rank == 0 && !j->whole_host) j->whole_host = fx_malloc(m->nparams * sizeof *j->whole_host);
-    trainer_params_collect(m, &j->dp_hook, j->whole_host);
-}
-
 void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update *u) {
     grpo_train_params p = j->train;
     float *pref = NULL;
@@ -841,7 +827,6 @@ void pipe_job_train(pipe_job *j, const trace_batch *tb, int update, pipe_update 
     grpo_train_on_traces(&j->policy, &j->ref, tb, &p, j->version, update, j->has_dp ? &j->dp_hook : NULL, u);
     free(pref);
     j->version++;
-    gather_whole(j);
 }
 
 void pipe_job_pref(const pipe_job *j, int64_t index, float *w) {
@@ -854,8 +839,39 @@ const char *pipe_job_tokenizer_dir(const pipe_job *j, const fx_config *c) {
     return j->K ? j->expert_paths[0] : c->model.path;
 }
 
+bool pipe_job_sharded(const pipe_job *j) {
+    return j->has_dp && j->dp_hook.size > 1 && j->policy.params_layer != NULL;
+}
+
+// The weights [lo, hi) into dst, gathered from the trainers' slices (a collective of them).
+static void fill_from_slices(void *ctx, size_t lo, size_t hi, float *dst) {
+    const pipe_job *j = ctx;
+    trainer_params_collect_range(&j->policy, &j->dp_hook, lo, hi, dst);
+}
+
+// The leader to every other trainer: serve the weights for a sync or a save.
+static void tell_trainers(pipe_job *j, int kind) {
+    msg_buf m = {0};
+    for (int r = 1; r < j->dp_hook.size; r++) {
+        if (kind == MSG_SYNC) msg_encode_sync(&m, j->world->rank, j->version, 0);
+        else msg_encode_save(&m, j->world->rank, 0);
+        msg_send(&m, j->world->first[COMM_ROLE_TRAINER] + r, MSG_TAG_TRAIN);
+    }
+    msg_buf_free(&m);
+}
+
+void pipe_job_serve_save(pipe_job *j) {
+    const model *m = &j->policy;
+    for (int i = 0; i < m->ntensors; i++) // model_save_each's order
+        trainer_params_collect_range(m, &j->dp_hook, m->tensors[i].offset, m->tensors[i].offset + m->tensors[i].numel,
+                                     NULL);
+}
+
 int pipe_job_save_policy(pipe_job *j, const fx_config *c, const char *dir, fx_err *err) {
-    if (policy_save_from(pipe_job_tokenizer_dir(j, c), &j->policy, j->whole_host, dir, err)) return -1;
+    bool sharded = pipe_job_sharded(j);
+    if (sharded) tell_trainers(j, MSG_SAVE);
+    if (policy_save_each(pipe_job_tokenizer_dir(j, c), &j->policy, sharded ? fill_from_slices : NULL, j, dir, err))
+        return -1;
     if (!j->K) return 0;
     for (int i = 0; i < j->K && !j->experts_hashed; i++) // once: the experts are frozen
         if (pipe_expert_hash(j->expert_paths[i], &j->expert_hash[i], err)) return -1;
@@ -870,6 +886,7 @@ void pipe_job_dp_init(pipe_job *j, const comm_world *w) {
         fx_fatal("%s", err.msg);
     j->dp_hook = comm_dp_hook(&j->dp);
     j->dp_hook.shard = j->p.shard;
+    j->world = w;
     trainer_attach(&j->policy, &j->dp_hook);
     j->has_dp = true;
 }
@@ -884,33 +901,50 @@ trainer_shard pipe_shard(const fx_config *c) {
 void pipe_job_share_start(pipe_job *j, const comm_world *w, train_ckpt *ck, bool resumed) {
     if (w->count[COMM_ROLE_TRAINER] < 2) return;
     train_ckpt_share(ck, &j->policy, &j->dp_hook, resumed);
-    gather_whole(j);
     int64_t version = j->version;
     comm_dp_bcast_i64(&j->dp, &version, 1);
     j->version = version;
 }
 
+// The buckets of a weight sync, in floats (wsync's, and the NCCL path's below).
+#define SYNC_BUCKET (WSYNC_BUCKET_BYTES_DEFAULT / sizeof(float))
+
+void pipe_job_serve_sync(pipe_job *j) {
+    size_t n = j->policy.nparams;
+    for (size_t off = 0; off < n; off += SYNC_BUCKET)
+        trainer_params_collect_range(&j->policy, &j->dp_hook, off, n - off < SYNC_BUCKET ? n : off + SYNC_BUCKET,
+                                     NULL);
+}
+
 int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_err *err) {
     model *m = &j->policy;
-    if (!j->cuda) // the leader's whole weights in host memory (sharded) or its model's
-        return wsync_broadcast(j->whole_host ? j->whole_host : model_params_of(m), m->nparams, version,
-                               WSYNC_BUCKET_BYTES_DEFAULT, 0, w->policy_comm, err);
+    bool sharded = pipe_job_sharded(j);
+    if (sharded) tell_trainers(j, MSG_SYNC);
+    if (!j->cuda) // the leader's weights, or with sharded weights each bucket gathered from the slices
+        return wsync_broadcast_each(sharded ? NULL : model_params_of(m), m->nparams, version, SYNC_BUCKET * sizeof(float),
+                                    0, w->policy_comm, sharded ? fill_from_slices : NULL, j, err);
     if (!j->policy_nccl && !(j->policy_nccl = comm_nccl_create(w->policy_comm, err))) return -1;
     int64_t head[2] = {*version, (int64_t)m->nparams};
     COMM_CHECK(MPI_Bcast(head, 2, MPI_INT64_T, 0, w->policy_comm));
     if (head[1] != (int64_t)m->nparams)
         fx_fatal("weight sync: the trainer leader sends %lld parameters but this rank's model has %zu",
                  (long long)head[1], m->nparams);
-    // in buckets, as the MPI path: a sharded leader sends its host copy through one bucket of device memory
-    size_t bucket = WSYNC_BUCKET_BYTES_DEFAULT / sizeof(float), n = m->nparams;
-    float *stage = j->whole_host ? j->be->alloc(j->be->ctx, (n < bucket ? n : bucket) * sizeof(float)) : NULL;
-    for (size_t off = 0; off < n; off += bucket) {
-        size_t len = n - off < bucket ? n - off : bucket;
+    // in buckets, as the MPI path: a sharded leader gathers each into host memory and sends it
+    // through one bucket of device memory
+    size_t n = m->nparams, room = n < SYNC_BUCKET ? n : SYNC_BUCKET;
+    float *stage = sharded ? j->be->alloc(j->be->ctx, room * sizeof(float)) : NULL;
+    float *host = sharded ? fx_malloc(room * sizeof(float)) : NULL;
+    for (size_t off = 0; off < n; off += SYNC_BUCKET) {
+        size_t len = n - off < SYNC_BUCKET ? n - off : SYNC_BUCKET;
         float *buf = stage ? stage : model_params_of(m) + off;
-        if (stage) j->be->upload(j->be->ctx, stage, j->whole_host + off, len * sizeof(float));
+        if (stage) {
+            fill_from_slices(j, off, off + len, host);
+            j->be->upload(j->be->ctx, stage, host, len * sizeof(float));
+        }
         comm_nccl_broadcast(j->policy_nccl, buf, len, 0, backend_cuda_stream(j->be));
     }
     if (stage) j->be->free(j->be->ctx, stage);
+    free(host);
     *version = head[0];
     return 0;
 }

@@ -98,10 +98,7 @@ typedef struct {
     bool experts_loaded;
     uint64_t expert_hash[ROLLOUT_MERGE_MAX_EXPERTS]; // of their weights, for the saved PCM's config.json
     bool experts_hashed;
-    // trainer.shard = full over several trainers, on the leader: the whole weights of the last
-    // update, gathered into host memory (weight sync, saving; evaluation runs on the rollout side),
-    // so that no device holds them whole. NULL elsewhere.
-    float *whole_host;
+    const comm_world *world; // the trainers' world, from pipe_job_dp_init (NULL before)
     rollout_merge mix;     // the experts, the policy as their PCM (probability space)
     float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
     bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw
@@ -149,7 +146,9 @@ void pipe_job_pref(const pipe_job *j, int64_t index, float *w);
 const char *pipe_job_tokenizer_dir(const pipe_job *j, const fx_config *c);
 // Saves the policy to dir as a Hugging Face folder with the tokenizer files of
 // pipe_job_tokenizer_dir; a PCM's config.json also names its experts and their hashes
-// (pipe_pcm_name_experts: `fluxrl eval --pcm DIR` finds them there).
+// (pipe_pcm_name_experts: `fluxrl eval --pcm DIR` finds them there). Sharded (pipe_job_sharded),
+// the leader first sends a save to the other trainers and gathers the weights tensor by tensor
+// from their slices as it writes them (they answer with pipe_job_serve_save).
 int pipe_job_save_policy(pipe_job *j, const fx_config *c, const char *dir, fx_err *err);
 
 // The prompt of problem `index` of the RL stream as the policy reads it, appended to out (needs
@@ -180,7 +179,16 @@ void pipe_job_share_start(pipe_job *j, const comm_world *w, train_ckpt *ck, bool
 // trainer.shard as the trainers' trainer_dp takes it.
 trainer_shard pipe_shard(const fx_config *c);
 // Collective over policy_comm (the leader, rank 0 of it, and the rollout ranks): the leader's
-// weights and *version to every rollout rank (wsync_broadcast's buckets over MPI, or NCCL).
+// weights and *version to every rollout rank (wsync_broadcast's buckets over MPI, or NCCL). With
+// the policy sharded (pipe_job_sharded) the leader first sends a sync to the other trainers and
+// gathers each bucket from their slices as it sends it (they answer with pipe_job_serve_sync).
 int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_err *err);
+// trainer.shard = full over several trainers: no trainer holds the whole weights between updates.
+bool pipe_job_sharded(const pipe_job *j);
+// A trainer other than the leader, told to by a sync or a save message: its slice's part of each
+// bucket of the leader's weight sync, or of each tensor of the leader's save (collectives over
+// the trainers, in the leader's order).
+void pipe_job_serve_sync(pipe_job *j);
+void pipe_job_serve_save(pipe_job *j);
 
 #endif

@@ -26,13 +26,20 @@ int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
             code = msg_head(&m)->code;
             break;
         }
-        if (msg_head(&m)->kind == MSG_CKPT && job->dp_hook.shard) { // this trainer's slice of the optimiser state
-            train_ckpt_save(&none, &job->policy, &job->dp_hook, 0, NULL, &err);
+        int kind = msg_head(&m)->kind;
+        bool sharded = pipe_job_sharded(job);
+        if ((kind == MSG_CKPT && job->dp_hook.shard) || (sharded && (kind == MSG_SYNC || kind == MSG_SAVE))) {
+            if (kind == MSG_CKPT) train_ckpt_save(&none, &job->policy, &job->dp_hook, 0, NULL, &err); // this trainer's slices
+            else if (kind == MSG_SYNC) pipe_job_serve_sync(job);
+            else pipe_job_serve_save(job);
             fx_watchdog_beat("waiting for the leader's groups");
             continue;
         }
-        if (msg_head(&m)->kind != MSG_TRAIN)
-            msg_unexpected(&m, who, job->dp_hook.shard ? "train (5), checkpoint (6) or stop (2)" : "train (5) or stop (2)",
+        if (kind != MSG_TRAIN)
+            msg_unexpected(&m, who,
+                           sharded               ? "train (5), sync (4), checkpoint (6), save (8) or stop (2)"
+                           : job->dp_hook.shard ? "train (5), checkpoint (6) or stop (2)"
+                                                : "train (5) or stop (2)",
                            &err),
                 fx_fatal("%s", err.msg);
         if (msg_decode_traces(&m, who, &b, &err)) fx_fatal("%s", err.msg);

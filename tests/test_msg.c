@@ -93,7 +93,7 @@ int main(void) {
     CHECK_HAS(decode_err(&c), "message from rank 2 (rollout): magic: 0x12345678, expected 0x4c52584d");
     head(&c)->magic = MSG_MAGIC;
     head(&c)->protocol = 9;
-    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 5");
+    CHECK_HAS(decode_err(&c), "protocol: version 9, expected 6");
     head(&c)->protocol = MSG_PROTOCOL;
     head(&c)->kind = 77;
     CHECK_HAS(decode_err(&c), "kind: 77 is not a known message kind");
@@ -180,6 +180,16 @@ int main(void) {
     w.len += 8;
     CHECK_INT(msg_check_header(&w, who, &err), -1);
     CHECK_HAS(err.msg, "a checkpoint message carries no payload");
+    // A save request (trainer.shard = full): the same.
+    msg_encode_save(&w, 0, 12);
+    CHECK_INT(msg_check_header(&w, who, &err), 0);
+    CHECK_INT(head(&w)->kind, MSG_SAVE);
+    CHECK_INT(head(&w)->update, -1);
+    CHECK_INT(head(&w)->code, 0);
+    head(&w)->payload_bytes = 4;
+    w.len += 4;
+    CHECK_INT(msg_check_header(&w, who, &err), -1);
+    CHECK_HAS(err.msg, "a save message carries no payload");
     // An evaluation: the order (no values) and the reply (MSG_EVAL_VALUES finite numbers).
     double vals[MSG_EVAL_VALUES] = {200, 0.25, 0.5, 1.0, 37.5}, got_v[MSG_EVAL_VALUES] = {0};
     int nv = -1;

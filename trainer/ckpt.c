@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,14 +41,39 @@ static int fsync_path(const char *path) {
     return rc;
 }
 
-static int write_array(hid_t file, const ckpt_array *a) {
+// Each of a's fill_range pieces from element lo on (see ckpt_array), nothing written.
+static void fill_pieces(const ckpt_array *a, size_t lo) {
+    for (; lo < a->n; lo += CKPT_PIECE) a->fill_range(a->fill_ctx, lo, a->n - lo < CKPT_PIECE ? a->n : lo + CKPT_PIECE, a->data);
+}
+
+// Writes a (after its fill, or piece by piece after each fill_range) unless ok is false; the fills
+// run either way.
+static int write_array(hid_t file, const ckpt_array *a, bool ok) {
+    if (!ok) {
+        if (a->fill_range) fill_pieces(a, 0);
+        else if (a->fill) a->fill(a->fill_ctx, a->data);
+        return -1;
+    }
     hsize_t n = a->n, chunk = a->n < ((hsize_t)1 << 20) ? (a->n ? a->n : 1) : ((hsize_t)1 << 20);
     hid_t space = H5Screate_simple(1, &n, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 1, &chunk);
     H5Pset_fletcher32(dcpl); // a checksum per chunk, verified on every read
     hid_t d = H5Dcreate2(file, a->name, h5type(a->type), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t rc = d < 0 ? -1 : a->n ? H5Dwrite(d, h5type(a->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data) : 0;
+    herr_t rc = d < 0 ? -1 : 0;
+    if (!a->fill_range) {
+        if (a->fill) a->fill(a->fill_ctx, a->data);
+        if (!rc && a->n) rc = H5Dwrite(d, h5type(a->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data);
+    }
+    for (size_t lo = 0; a->fill_range && lo < a->n; lo += CKPT_PIECE) {
+        hsize_t start = lo, count = a->n - lo < CKPT_PIECE ? a->n - lo : CKPT_PIECE;
+        a->fill_range(a->fill_ctx, lo, lo + count, a->data);
+        if (rc < 0) continue;
+        hid_t mem = H5Screate_simple(1, &count, NULL);
+        rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &count, NULL);
+        if (rc >= 0) rc = H5Dwrite(d, h5type(a->type), mem, space, H5P_DEFAULT, a->data);
+        H5Sclose(mem);
+    }
     if (d >= 0) H5Dclose(d);
     H5Pclose(dcpl);
     H5Sclose(space);
@@ -56,8 +82,7 @@ static int write_array(hid_t file, const ckpt_array *a) {
 
 // The fills of arrays[0..n) when nothing can be written (see ckpt_array).
 static void fill_all(const ckpt_array *arrays, int n) {
-    for (int i = 0; i < n; i++)
-        if (arrays[i].fill) arrays[i].fill(arrays[i].fill_ctx, arrays[i].data);
+    for (int i = 0; i < n; i++) write_array(-1, &arrays[i], false);
 }
 
 static int write_file(const char *path, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
@@ -81,10 +106,8 @@ static int write_file(const char *path, int64_t step, const ckpt_array *arrays, 
     if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &step) < 0) rc = -1;
     if (a >= 0) H5Aclose(a);
     H5Sclose(space);
-    for (int i = 0; i < n; i++) {
-        if (arrays[i].fill) arrays[i].fill(arrays[i].fill_ctx, arrays[i].data);
-        if (!rc) rc = write_array(f, &arrays[i]);
-    }
+    for (int i = 0; i < n; i++)
+        if (write_array(f, &arrays[i], !rc)) rc = -1;
     if (H5Fclose(f) < 0) rc = -1;
     return rc;
 }

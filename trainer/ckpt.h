@@ -24,7 +24,14 @@ typedef struct {
     // the file cannot be written (a fill may be a collective the other ranks are waiting in).
     void (*fill)(void *ctx, void *data);
     void *fill_ctx;
+    // Saving only, may be NULL (then fill applies), for large arrays: fills data with the
+    // elements [lo, hi) just before they are written, piece by piece in order, each at most
+    // CKPT_PIECE elements, so that data need only hold one piece; called for every piece even
+    // when the file cannot be written.
+    void (*fill_range)(void *ctx, size_t lo, size_t hi, void *data);
 } ckpt_array;
+
+#define CKPT_PIECE ((size_t)1 << 24) // elements per fill_range: 16 of the datasets' chunks
 
 // Writes step's checkpoint into run_dir/checkpoints/ and removes all but the newest keep_last
 // (keep_last <= 0 keeps all). *path_out (may be NULL) receives the file's path. kind (may be

@@ -99,11 +99,12 @@ int policy_check(const policy_params *p, model_config *mc, tok_tokenizer **tok, 
 }
 
 int policy_save(const char *from, const model *m, const char *dir, fx_err *err) {
-    return policy_save_from(from, m, NULL, dir, err);
+    return policy_save_each(from, m, NULL, NULL, dir, err);
 }
 
-int policy_save_from(const char *from, const model *m, const float *weights, const char *dir, fx_err *err) {
-    if (model_save_from(m, weights, dir, ST_F32, err)) return -1;
+int policy_save_each(const char *from, const model *m, void (*fill)(void *ctx, size_t lo, size_t hi, float *dst),
+                     void *ctx, const char *dir, fx_err *err) {
+    if (model_save_each(m, fill, ctx, dir, ST_F32, err)) return -1;
     if (!from || !from[0]) return tok_write_builtin(dir, err);
     // what the tokenizer, the chat template and the stop ids are read from (all but the first optional)
     const char *files[] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"};

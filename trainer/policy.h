@@ -35,7 +35,8 @@ int policy_check(const policy_params *p, model_config *mc, tok_tokenizer **tok, 
 // tokenizer it was built with: the files of the folder `from` (the model it started from), or the
 // built-in one (from NULL or "").
 int policy_save(const char *from, const model *m, const char *dir, fx_err *err);
-// The same with the weights from a host array (model_save_from; NULL: m's own).
-int policy_save_from(const char *from, const model *m, const float *weights, const char *dir, fx_err *err);
+// The same with the weights tensor by tensor from fill (model_save_each; NULL: m's own).
+int policy_save_each(const char *from, const model *m, void (*fill)(void *ctx, size_t lo, size_t hi, float *dst),
+                     void *ctx, const char *dir, fx_err *err);
 
 #endif

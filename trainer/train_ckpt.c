@@ -9,68 +9,63 @@
 void train_ckpt_init(train_ckpt *c, size_t n) {
     memset(c, 0, sizeof *c);
     c->n = n;
-    c->params = fx_malloc((n ? n : 1) * sizeof(float));
 }
 
 void train_ckpt_free(train_ckpt *c) {
-    free(c->params), free(c->m), free(c->v);
-    c->params = c->m = c->v = NULL;
+    free(c->piece), free(c->params), free(c->m), free(c->v);
+    c->piece = c->params = c->m = c->v = NULL;
 }
 
 static bool sharded(const trainer_dp *dp) { return dp && dp->size > 1 && dp->shard != TRAINER_SHARD_NONE; }
 
-// The whole of an AdamW moment (mem: this rank's slice of it) into all (rank 0's; NULL elsewhere):
-// downloaded, and with a sharded state each rank's slice collected (a collective of the group).
-static void moment_into(const model *m, const trainer_dp *dp, const float *mem, float *all) {
-    if (!sharded(dp)) {
-        m->be->download(m->be->ctx, all, mem, m->nparams * sizeof(float));
-        return;
-    }
-    size_t k = m->opt_hi - m->opt_lo, bytes = k * sizeof(float);
-    float *mine = fx_malloc(bytes ? bytes : sizeof(float));
-    m->be->download(m->be->ctx, mine, mem, bytes);
-    dp->collect(dp->ctx, mine, all, m->nparams);
-    free(mine);
+// Piece [lo, hi) of a buffer of the model (mem: the whole, or this rank's slice when sharded) into
+// all (rank 0's; NULL elsewhere): downloaded, or collected from the ranks' slices (a collective).
+static void piece_into(const model *m, const trainer_dp *dp, bool sliced, const float *mem, size_t lo, size_t hi,
+                       float *all) {
+    if (sliced) trainer_slice_collect(m, dp, mem, lo, hi, all);
+    else m->be->download(m->be->ctx, all, mem + lo, (hi - lo) * sizeof(float));
 }
 
-// The fills of rank 0's checkpoint: params, then each moment, through one host buffer.
-static void fill_params(void *ctx, void *data) {
+// The piece fills of rank 0's checkpoint: params, adam_m, adam_v.
+static void fill_params(void *ctx, size_t lo, size_t hi, void *data) {
     const train_ckpt *c = ctx;
     const model *m = c->save_model;
-    if (m->params_layer) moment_into(m, c->save_dp, m->params_mem, data); // sharded weights: slices as the moments'
-    else m->be->download(m->be->ctx, data, m->params_mem, c->n * sizeof(float));
+    piece_into(m, c->save_dp, m->params_layer != NULL, m->params_mem, lo, hi, data);
 }
-static void fill_m(void *ctx, void *data) {
+static void fill_m(void *ctx, size_t lo, size_t hi, void *data) {
     const train_ckpt *c = ctx;
-    moment_into(c->save_model, c->save_dp, c->save_model->m_mem, data);
+    piece_into(c->save_model, c->save_dp, sharded(c->save_dp), c->save_model->m_mem, lo, hi, data);
 }
-static void fill_v(void *ctx, void *data) {
+static void fill_v(void *ctx, size_t lo, size_t hi, void *data) {
     const train_ckpt *c = ctx;
-    moment_into(c->save_model, c->save_dp, c->save_model->v_mem, data);
+    piece_into(c->save_model, c->save_dp, sharded(c->save_dp), c->save_model->v_mem, lo, hi, data);
 }
 
 // The checkpoint's arrays; params, adam_m and adam_v in the given buffers.
 static void arrays(train_ckpt *c, ckpt_array *a, float *params, float *m, float *v) {
-    a[0] = (ckpt_array){"params", CKPT_F32, c->n, params, NULL, NULL};
-    a[1] = (ckpt_array){"adam_m", CKPT_F32, c->n, m, NULL, NULL};
-    a[2] = (ckpt_array){"adam_v", CKPT_F32, c->n, v, NULL, NULL};
-    a[3] = (ckpt_array){"counters", CKPT_I64, TRAIN_CKPT_COUNTERS + 1, c->counters, NULL, NULL};
-    a[4] = (ckpt_array){"accumulators", CKPT_F64, TRAIN_CKPT_ACCUMS, c->accum, NULL, NULL};
+    a[0] = (ckpt_array){"params", CKPT_F32, c->n, params, NULL, NULL, NULL};
+    a[1] = (ckpt_array){"adam_m", CKPT_F32, c->n, m, NULL, NULL, NULL};
+    a[2] = (ckpt_array){"adam_v", CKPT_F32, c->n, v, NULL, NULL, NULL};
+    a[3] = (ckpt_array){"counters", CKPT_I64, TRAIN_CKPT_COUNTERS + 1, c->counters, NULL, NULL, NULL};
+    a[4] = (ckpt_array){"accumulators", CKPT_F64, TRAIN_CKPT_ACCUMS, c->accum, NULL, NULL, NULL};
 }
 
 int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
                     fx_err *err) {
-    if (sharded(dp) && dp->rank != 0) { // this rank's slices, to rank 0 as it writes them
-        if (m->params_layer) moment_into(m, dp, m->params_mem, NULL);
-        moment_into(m, dp, m->m_mem, NULL);
-        moment_into(m, dp, m->v_mem, NULL);
+    if (sharded(dp) && dp->rank != 0) { // this rank's slices, to rank 0 piece by piece as it writes them
+        const float *mem[3] = {m->params_layer ? m->params_mem : NULL, m->m_mem, m->v_mem};
+        for (int k = 0; k < 3; k++)
+            for (size_t lo = 0; mem[k] && lo < m->nparams; lo += CKPT_PIECE)
+                trainer_slice_collect(m, dp, mem[k], lo, m->nparams - lo < CKPT_PIECE ? m->nparams : lo + CKPT_PIECE,
+                                      NULL);
         return 0;
     }
     c->save_model = m, c->save_dp = dp;
     c->counters[TRAIN_CKPT_COUNTERS] = m->step;
+    if (!c->piece) c->piece = fx_malloc((c->n < CKPT_PIECE ? (c->n ? c->n : 1) : CKPT_PIECE) * sizeof(float));
     ckpt_array a[5];
-    arrays(c, a, c->params, c->params, c->params); // one host copy of the model's size, three times
-    a[0].fill = fill_params, a[1].fill = fill_m, a[2].fill = fill_v;
+    arrays(c, a, c->piece, c->piece, c->piece);
+    a[0].fill_range = fill_params, a[1].fill_range = fill_m, a[2].fill_range = fill_v;
     for (int i = 0; i < 3; i++) a[i].fill_ctx = c;
     char path[4300];
     int rc = ckpt_save(run->dir, step, a, 5, run->config, c->kind, run->keep_checkpoints, path, sizeof path, err);
@@ -80,14 +75,15 @@ int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t
 
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err) {
     char path[4300];
+    if (!c->params) c->params = fx_malloc((c->n ? c->n : 1) * sizeof(float));
     if (!c->m) c->m = fx_malloc((c->n ? c->n : 1) * sizeof(float));
     if (!c->v) c->v = fx_malloc((c->n ? c->n : 1) * sizeof(float));
     ckpt_array a[5];
     arrays(c, a, c->params, c->m, c->v);
     int found = ckpt_resume_latest(run_dir, c->kind, a, 5, step, path, sizeof path, err);
     if (found <= 0) {
-        free(c->m), free(c->v);
-        c->m = c->v = NULL;
+        free(c->params), free(c->m), free(c->v);
+        c->params = c->m = c->v = NULL;
         return found;
     }
     size_t k = m->opt_hi - m->opt_lo;
@@ -120,9 +116,9 @@ bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resume
         m->be->upload(m->be->ctx, m->v_mem, mine, bytes);
         free(mine);
     }
-    if (c) { // the moments' host copies served the resume only
-        free(c->m), free(c->v);
-        c->m = c->v = NULL;
+    if (c) { // the host copies served the resume only
+        free(c->params), free(c->m), free(c->v);
+        c->params = c->m = c->v = NULL;
     }
     return resumed;
 }

@@ -24,9 +24,10 @@ typedef struct {
 
 typedef struct {
     size_t n;                                   // the model's parameters
-    float *params;                              // a host buffer of n floats: a checkpoint's params,
-                                                // then its adam_m, then its adam_v pass through it
-    float *m, *v;                               // the moments of a resumed checkpoint, from
+    float *piece;                               // saving: a host buffer of one piece (CKPT_PIECE
+                                                // floats at most) that the params, adam_m and
+                                                // adam_v pass through, piece by piece
+    float *params, *m, *v;                      // a resumed checkpoint's (n floats each), from
                                                 // train_ckpt_resume to train_ckpt_share only
     int64_t counters[TRAIN_CKPT_COUNTERS + 1];  // the loop's (it fills them), then AdamW's step
     double accum[TRAIN_CKPT_ACCUMS];            // the loop's
@@ -35,15 +36,17 @@ typedef struct {
     const trainer_dp *save_dp;
 } train_ckpt;
 
-// The host buffer is needed on the rank that writes and loads checkpoints (rank 0 of a
-// data-parallel group) only: one copy of the parameters' size (the moments are written through
-// it one after the other), three only while a resumed checkpoint is being shared.
+// The host buffers are needed on the rank that writes and loads checkpoints (rank 0 of a
+// data-parallel group) only: one piece (64 MiB at most) while saving, whatever the model's size
+// (sharded, each piece is collected from the ranks' slices), and three copies of the parameters'
+// size from loading a resumed checkpoint until it is shared.
 void train_ckpt_init(train_ckpt *c, size_t nparams);
 void train_ckpt_free(train_ckpt *c);
 // Writes step's checkpoint of m (and of c->counters, c->accum) into run->dir/checkpoints/. With a
-// sharded optimiser state (dp->shard) every rank of dp calls it and rank 0 collects the moments
-// of every slice before it writes, so a checkpoint is always the whole state, whatever the number
-// of ranks (resuming onto another number re-shards it); unsharded, rank 0 alone calls it. c is
+// sharded optimiser state (dp->shard) every rank of dp calls it and rank 0 collects each piece of
+// the moments (with FULL, of the weights too) from the ranks' slices as it writes it, so a
+// checkpoint is always the whole state, whatever the number of ranks (resuming onto another
+// number re-shards it); unsharded, rank 0 alone calls it. c is
 // rank 0's (other ranks may pass one with no host copies, and run NULL). Returns rank 0's result, 0
 // elsewhere.
 int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,

@@ -121,12 +121,24 @@ static void params_refresh(model *m, const trainer_dp *dp) {
 }
 
 void trainer_params_collect(const model *m, const trainer_dp *dp, float *all) {
-    FX_ASSERT(m->params_layer && sharded(dp));
-    size_t k = m->param_hi - m->param_lo, bytes = k * sizeof(float);
-    float *mine = fx_malloc(bytes ? bytes : sizeof(float));
-    m->be->download(m->be->ctx, mine, m->params_mem, bytes);
-    dp->collect(dp->ctx, mine, all, m->nparams);
-    free(mine);
+    trainer_params_collect_range(m, dp, 0, m->nparams, all);
+}
+
+void trainer_params_collect_range(const model *m, const trainer_dp *dp, size_t lo, size_t hi, float *all) {
+    FX_ASSERT(m->params_layer);
+    trainer_slice_collect(m, dp, m->params_mem, lo, hi, all);
+}
+
+void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mine, size_t lo, size_t hi, float *all) {
+    size_t s_lo, s_hi;
+    trainer_shard_range(m->nparams, dp->rank, dp->size, &s_lo, &s_hi);
+    FX_ASSERT(sharded(dp) && lo <= hi && hi <= m->nparams);
+    size_t a = s_lo > lo ? s_lo : lo, e = s_hi < hi ? s_hi : hi;
+    size_t k = a < e ? e - a : 0, bytes = k * sizeof(float);
+    float *part = fx_malloc(bytes ? bytes : sizeof(float));
+    if (k) m->be->download(m->be->ctx, part, mine + (a - s_lo), bytes);
+    dp->collect(dp->ctx, part, all, lo, hi, m->nparams);
+    free(part);
 }
 
 void trainer_params_whole_on_0(model *m, const trainer_dp *dp) {

@@ -60,9 +60,11 @@ typedef struct {
     // to every rank.
     void (*reduce_slices)(void *ctx, float *x, const size_t *bounds);
     void (*gather_slices)(void *ctx, float *x, const size_t *bounds);
-    // Host arrays: collect puts every rank's `mine` (its slice of an n-float buffer) into rank 0's
-    // `all` (n floats; NULL elsewhere); distribute is the reverse.
-    void (*collect)(void *ctx, const float *mine, float *all, size_t n);
+    // Host arrays in slices of an n-float buffer: collect puts the part [lo, hi) of it into rank
+    // 0's `all` (hi - lo floats; NULL elsewhere), each rank sending `mine`, the part of its slice
+    // in the range (the whole slice for [0, n)); distribute sends each rank its whole slice from
+    // rank 0's `all` (n floats).
+    void (*collect)(void *ctx, const float *mine, float *all, size_t lo, size_t hi, size_t n);
     void (*distribute)(void *ctx, const float *all, float *mine, size_t n);
     trainer_shard shard;
     void *ctx;
@@ -95,6 +97,13 @@ void trainer_pad_forwards(model *m, int mine, int most);
 // other ranks), each rank sending its slice (a collective of dp). Rank 0 may then hold them with
 // model_params_whole.
 void trainer_params_collect(const model *m, const trainer_dp *dp, float *all);
+// FULL: the weights [lo, hi) of m's flat layout into rank 0's host array `all` (hi - lo floats;
+// NULL elsewhere), each rank sending its slice's part of them (a collective of dp): what a weight
+// sync bucket or a saved tensor needs, without the whole weights on any rank.
+void trainer_params_collect_range(const model *m, const trainer_dp *dp, size_t lo, size_t hi, float *all);
+// The same for any buffer of the model in slices (weights, AdamW moments): mine is this rank's
+// slice of it (its backend's memory), trainer_shard_range's of nparams.
+void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mine, size_t lo, size_t hi, float *all);
 // FULL: the whole weights onto rank 0's device (model_params_whole) for what reads every weight at
 // once there (evaluation, saving), each rank sending its slice (a collective of dp); undone by
 // model_params_release. Nothing to do unless m's weights are sharded.
@@ -109,8 +118,9 @@ void trainer_params_distribute(model *m, const trainer_dp *dp, const float *all)
 // model_train_init_slice and model_reserve allocate.
 typedef struct {
     size_t params, grads, moments, acts;
-    size_t whole; // FULL: the whole weights rank 0 gathers between steps to evaluate, save and sync
-                  // (not part of a step's peak: trainer_log_memory leaves it out)
+    size_t whole; // FULL: the whole weights rank 0 of sft and prm-train gathers between steps to
+                  // evaluate and save (not part of a step's peak: trainer_log_memory leaves it out);
+                  // train's leader gathers them a bucket or a tensor at a time instead
 } trainer_mem;
 void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, int rows, int T, bool recompute,
                       trainer_mem *out);

@@ -125,11 +125,11 @@ expect_contains "$out" "8 data-parallel ranks, trainer.shard = gradients; activa
 expect_contains "$out" "  trainer      28.370     8.475     7.093       8.969     0.000     0.000     0.000    52.907" \
     "a trainer's share: 52.9 GiB"
 # Fully sharded (ZeRO-3): each trainer's slice of everything, one layer and the embedding/head whole:
-# 33.0 GiB; the leader's whole weights in host memory, not on its GPU.
+# 33.0 GiB; the whole weights on no rank, the leader's host memory a bucket or a tensor at a time.
 expect_run 0 "the same, trainer.shard = full" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" \
     "${q7[@]}" --set trainer.shard=full
-expect_contains "$out" "the leader also keeps the whole weights in host memory (28.37 GiB, not counted below)" \
-    "the leader's whole weights on the host"
+expect_contains "$out" "no rank holds the whole weights (28.37 GiB)" "the whole weights on no rank"
+expect_contains "$out" "a tensor at a time to save (the largest, 2.03 GiB)" "a save's largest tensor: the embedding"
 expect_contains "$out" "  trainer       8.475     8.475     7.093       8.969     0.000     0.000     0.000    33.011" \
     "a trainer's share: 33.0 GiB"
 expect_run 0 "the same unsharded" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" "${q7[@]}" \

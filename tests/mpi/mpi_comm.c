@@ -4,6 +4,7 @@
 // parameter count is named before any bucket moves.
 #include <stdlib.h>
 
+#include "comm/dp.h"
 #include "comm/msg.h"
 #include "comm/wsync.h"
 #include "core/rng.h"
@@ -75,6 +76,59 @@ static void test_weight_sync(const comm_world *w) {
     free(want);
 }
 
+// The root's weights bucket by bucket from a fill (a sharded leader's, gathered as it sends): each
+// bucket filled once, in order, and every rank gets them bit for bit.
+static size_t fills, fill_next;
+static int fill_order_bad;
+static void fill_bucket(void *ctx, size_t lo, size_t hi, float *dst) {
+    const float *want = ctx;
+    fill_order_bad += lo != fill_next || hi - lo > (64 << 10) / sizeof(float);
+    fill_next = hi, fills++;
+    memcpy(dst, want + lo, (hi - lo) * sizeof *dst);
+}
+
+static void test_weight_sync_each(const comm_world *w) {
+    size_t n = 1000003;
+    float *p = calloc(n, sizeof *p), *want = malloc(n * sizeof *want);
+    fill(want, n, 78);
+    int64_t version = w->rank == 0 ? 13 : 0;
+    fx_err err;
+    CHECK_INT(wsync_broadcast_each(w->rank == 0 ? NULL : p, n, &version, 64 << 10, 0, w->sync_comm, fill_bucket, want,
+                                   &err), 0);
+    CHECK_INT(version, 13);
+    if (w->rank == 0) {
+        CHECK_INT(fills, (n + 16383) / 16384); // 64 KiB buckets
+        CHECK_INT(fill_next, n);
+        CHECK_INT(fill_order_bad, 0);
+    } else CHECK(memcmp(p, want, n * sizeof *p) == 0);
+    free(p);
+    free(want);
+}
+
+// Any range of a buffer held in slices (trainer_shard_range over the 3 ranks) collected onto
+// rank 0, each rank sending its part of it: ranges within one slice, across two and three
+// slices, and empty.
+static void test_collect_range(const comm_world *w) {
+    comm_dp d;
+    comm_dp_init(&d, MPI_COMM_WORLD);
+    size_t n = 100003, lo, hi; // this rank's slice
+    float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    fill(want, n, 79);
+    trainer_shard_range(n, d.rank, d.size, &lo, &hi);
+    size_t b1, b2, e;
+    trainer_shard_range(n, 1, d.size, &b1, &e);
+    trainer_shard_range(n, 2, d.size, &b2, &e);
+    size_t ranges[][2] = {{5, 900}, {b1 - 7, b1 + 11}, {3, n - 2}, {b2 + 1, n}, {b1, b1}, {0, n}};
+    for (int k = 0; k < 6; k++) {
+        size_t a = ranges[k][0], z = ranges[k][1];
+        size_t ma = lo > a ? lo : a;
+        memset(got, 0, n * sizeof *got);
+        comm_dp_collect(&d, want + ma, w->rank == 0 ? got : NULL, a, z, n); // this rank's part of the range
+        if (w->rank == 0) CHECK(memcmp(got, want + a, (z - a) * sizeof *got) == 0);
+    }
+    free(want), free(got);
+}
+
 int main(int argc, char **argv) {
     comm_init(&argc, &argv);
     fx_config c;
@@ -84,6 +138,8 @@ int main(int argc, char **argv) {
     if (comm_world_build(&w, &c, &err)) fx_fatal("%s", err.msg);
     test_messages(&w);
     test_weight_sync(&w);
+    test_weight_sync_each(&w);
+    test_collect_range(&w);
     int counts[2] = {test_passed, test_failed}, total[2];
     MPI_Reduce(counts, total, 2, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
     if (w.rank == 0) printf("mpi_comm: %d passed, %d failed\n", total[0], total[1]);

@@ -223,7 +223,7 @@ expect_run 0 "train resumed from a sharded checkpoint onto 1 trainer" -- timeout
     "$tmp/c.json" "${g[@]}" --set cluster.trainer_ranks=1 --set run.name=gr --resume auto
 expect_contains "$err" "resuming from $tmp/gr/checkpoints/step-00000001.h5" "it resumed from update 1"
 
-# --- SIGUSR1 under full: the export (from the leader's host copy) is the policy of its update ---
+# --- SIGUSR1 under full: the export (gathered tensor by tensor) is the policy of its update ---
 # The fully sharded run is stopped after its export; the unsharded run of as many updates ends
 # with the same weights (2 trainers: bit for bit).
 "$mpi" -np 4 "$fx" train "$tmp/c.json" "${g[@]}" --set grpo.checkpoint_every=0 --set grpo.steps=400 \
