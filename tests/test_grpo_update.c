@@ -49,7 +49,10 @@ static void test_rebel(const model_config *c, backend *be) {
                    .response = resp, .logprobs = zeros, .think_end = -1, .final_reward = rew[i]};
         trace_batch_add(&b, &t);
     }
-    for (int i = 0; i < N; i++) seq_logp(&m, &b, i, b.logprobs + b.response_start[i]); // on policy
+    // On policy by recompute_old: the old log-probs come from the update's own forward (same rows,
+    // same micro), so Δ = 0 exactly on every CPU; the recorded ones, from whole-sequence forwards,
+    // round differently where OpenBLAS picks other kernels by shape (AVX-512 EPYC).
+    for (int i = 0; i < N; i++) seq_logp(&m, &b, i, b.logprobs + b.response_start[i]);
     double delta[N] = {0}, coef[N], eta = 0.5;
     double tokens = (double)b.n_response_ids, pairs = (double)grpo_rebel_pairs(b.group, N);
     CHECK(pairs == 6.0);
@@ -59,7 +62,8 @@ static void test_rebel(const model_config *c, backend *be) {
     CHECK(adv[5] > 0 && adv[3] < 0);
     grpo_loss_params lp = {0.2f, 0.28f, 0, 0, GRPO_KL_K1, 0, GRPO_AGG_TOKEN_MEAN, 16};
     grpo_update_opts o = {.micro = 4, .minibatches = 1, .epochs = 1, .grad_clip = 0, .lr = 1e-2f,
-                          .opt = {0, 0.9f, 0.999f, 1e-8f, 0}, .rebel = true, .rebel_eta = eta};
+                          .opt = {0, 0.9f, 0.999f, 1e-8f, 0}, .rebel = true, .rebel_eta = eta,
+                          .recompute_old = true};
     grpo_update_opts og = o;
     og.rebel = false;
     uint8_t keep[N] = {1, 1, 1, 1, 1, 1};
@@ -87,7 +91,7 @@ static void test_rebel(const model_config *c, backend *be) {
     CHECK_INT(us.steps, 2);
     // Recorded log-probs off by 0.1 per token (recompute_old off): one step on the batch, whose
     // loss is REBEL's on log-ratios computed apart (whole-sequence forwards: other float rounding).
-    o.minibatches = 1;
+    o.minibatches = 1, o.recompute_old = false;
     for (int i = 0; i < N; i++) {
         float *lpi = b.logprobs + b.response_start[i];
         seq_logp(&m, &b, i, lpi);
