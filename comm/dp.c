@@ -136,9 +136,12 @@ void comm_dp_collect(const comm_dp *d, const float *mine, float *all, size_t lo,
     free(b);
 }
 
-void comm_dp_distribute(const comm_dp *d, const float *all, float *mine, size_t n) {
+void comm_dp_distribute(const comm_dp *d, const float *all, float *mine, size_t lo, size_t hi, size_t n) {
     size_t *b = shard_bounds(d, n);
-    for (int r = 0; r < d->size; r++) move_slice(d, mine, (float *)all, b[r], b[r + 1], 0, r, false);
+    for (int r = 0; r < d->size; r++) {
+        size_t a = b[r] > lo ? b[r] : lo, e = b[r + 1] < hi ? b[r + 1] : hi;
+        if (a < e) move_slice(d, mine, (float *)all, a, e, lo, r, false);
+    }
     free(b);
 }
 
@@ -155,7 +158,9 @@ static void hook_gather_slices(void *ctx, float *x, const size_t *b) { comm_dp_g
 static void hook_collect(void *ctx, const float *mine, float *all, size_t lo, size_t hi, size_t n) {
     comm_dp_collect(ctx, mine, all, lo, hi, n);
 }
-static void hook_distribute(void *ctx, const float *all, float *mine, size_t n) { comm_dp_distribute(ctx, all, mine, n); }
+static void hook_distribute(void *ctx, const float *all, float *mine, size_t lo, size_t hi, size_t n) {
+    comm_dp_distribute(ctx, all, mine, lo, hi, n);
+}
 
 trainer_dp comm_dp_hook(comm_dp *d) {
     return (trainer_dp){.rank = d->rank,

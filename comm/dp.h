@@ -45,10 +45,10 @@ void comm_dp_max_i64(const comm_dp *d, int64_t *x, int n);
 void comm_dp_reduce_slices(const comm_dp *d, float *x, const size_t *b);
 void comm_dp_gather_slices(const comm_dp *d, float *x, const size_t *b);
 // Host arrays: the part [lo, hi) of an n-float buffer in slices, each rank's (mine: its part of
-// the range) into rank 0's all (from the range's start); each rank's whole slice from rank 0's
-// all (the whole buffer).
+// the range) into rank 0's all (from the range's start); and back, rank 0's all (the range) to
+// each rank's mine (its part of the range).
 void comm_dp_collect(const comm_dp *d, const float *mine, float *all, size_t lo, size_t hi, size_t n);
-void comm_dp_distribute(const comm_dp *d, const float *all, float *mine, size_t n);
+void comm_dp_distribute(const comm_dp *d, const float *all, float *mine, size_t lo, size_t hi, size_t n);
 
 // The trainer_dp of d (shard NONE; the caller sets its level) (valid while d is).
 trainer_dp comm_dp_hook(comm_dp *d);

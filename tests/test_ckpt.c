@@ -22,8 +22,8 @@ static void fill(int64_t step) {
     for (int i = 0; i < 5; i++) flags[i] = (uint8_t)(step + i);
 }
 
-static ckpt_array arrays[4] = {{"params", CKPT_F32, NP, params, NULL, NULL, NULL}, {"adam_m", CKPT_F32, NP, moments, NULL, NULL, NULL},
-                               {"rng", CKPT_I64, 4, rng, NULL, NULL, NULL}, {"flags", CKPT_U8, 5, flags, NULL, NULL, NULL}};
+static ckpt_array arrays[4] = {{"params", CKPT_F32, NP, params, NULL, NULL, NULL, NULL}, {"adam_m", CKPT_F32, NP, moments, NULL, NULL, NULL, NULL},
+                               {"rng", CKPT_I64, 4, rng, NULL, NULL, NULL, NULL}, {"flags", CKPT_U8, 5, flags, NULL, NULL, NULL, NULL}};
 
 static int files_in(const char *sub) {
     char cmd[700];
@@ -53,10 +53,10 @@ static void fill_k(void *ctx, void *data) {
 
 static void test_fills(void) {
     static float one[NP], a[NP], b[NP], c[NP];
-    ckpt_array through[3], back[3] = {{"a", CKPT_F32, NP, a, NULL, NULL, NULL}, {"b", CKPT_F32, NP, b, NULL, NULL, NULL},
-                                      {"c", CKPT_F32, NP, c, NULL, NULL, NULL}};
+    ckpt_array through[3], back[3] = {{"a", CKPT_F32, NP, a, NULL, NULL, NULL, NULL}, {"b", CKPT_F32, NP, b, NULL, NULL, NULL, NULL},
+                                      {"c", CKPT_F32, NP, c, NULL, NULL, NULL, NULL}};
     for (int k = 0; k < 3; k++)
-        through[k] = (ckpt_array){back[k].name, CKPT_F32, NP, one, fill_k, (void *)(intptr_t)(k + 1), NULL};
+        through[k] = (ckpt_array){back[k].name, CKPT_F32, NP, one, fill_k, (void *)(intptr_t)(k + 1), NULL, NULL};
     char sub[4200], path[4300];
     snprintf(sub, sizeof sub, "%s/fills", dir);
     fx_err err;
@@ -83,10 +83,18 @@ static void fill_piece(void *ctx, size_t lo, size_t hi, void *data) {
     for (size_t i = lo; i < hi; i++) ((float *)data)[i - lo] = (float)(i % 1000003) * 0.5f;
 }
 
+static size_t taken_bad;
+static void take_piece(void *ctx, size_t lo, size_t hi, const void *data) {
+    (void)ctx;
+    if (npieces < 4) pieces_seen[npieces][0] = lo, pieces_seen[npieces][1] = hi;
+    npieces++;
+    for (size_t i = lo; i < hi; i++) taken_bad += ((const float *)data)[i - lo] != (float)(i % 1000003) * 0.5f;
+}
+
 static void test_pieces(void) {
     size_t n = CKPT_PIECE + 1000;
     float *piece = malloc(CKPT_PIECE * sizeof *piece), *back = malloc(n * sizeof *back);
-    ckpt_array a = {"big", CKPT_F32, n, piece, NULL, NULL, fill_piece}, b = {"big", CKPT_F32, n, back, NULL, NULL, NULL};
+    ckpt_array a = {"big", CKPT_F32, n, piece, NULL, NULL, fill_piece, NULL}, b = {"big", CKPT_F32, n, back, NULL, NULL, NULL, NULL};
     char sub[4200], path[4300];
     snprintf(sub, sizeof sub, "%s/pieces", dir);
     fx_err err;
@@ -100,6 +108,26 @@ static void test_pieces(void) {
     size_t bad = 0;
     for (size_t i = 0; i < n; i++) bad += back[i] != (float)(i % 1000003) * 0.5f;
     CHECK(bad == 0);
+    // Read back through the one piece (take_range): the same pieces in order, each holding its
+    // elements; a piece whose chunk is damaged fails the load.
+    npieces = 0, taken_bad = 0;
+    ckpt_array t = {"big", CKPT_F32, n, piece, NULL, NULL, NULL, take_piece};
+    CHECK_INT(ckpt_load(path, &t, 1, &step, &err), 0);
+    CHECK_INT(npieces, 2);
+    CHECK(pieces_seen[0][0] == 0 && pieces_seen[0][1] == CKPT_PIECE);
+    CHECK(pieces_seen[1][0] == CKPT_PIECE && pieces_seen[1][1] == n);
+    CHECK(taken_bad == 0);
+    FILE *f = fopen(path, "r+b"); // a byte of the last piece's data (the file's tail is its chunk)
+    CHECK(f != NULL);
+    fseek(f, -2000, SEEK_END);
+    int ch = fgetc(f);
+    fseek(f, -2000, SEEK_END);
+    fputc(ch ^ 0x40, f);
+    fclose(f);
+    npieces = 0;
+    CHECK_INT(ckpt_load(path, &t, 1, &step, &err), -1);
+    CHECK(strstr(err.msg, "big: read failed: checksum mismatch") != NULL);
+    CHECK_INT(npieces, 1); // the first piece was handed over before the second failed
     npieces = 0; // nothing can be written: every piece is still filled
     snprintf(sub, sizeof sub, "%s/pieces/checkpoints/step-00000001.h5/x", dir);
     CHECK_INT(ckpt_save(sub, 2, &a, 1, "{}", NULL, 0, path, sizeof path, &err), -1);
@@ -129,13 +157,13 @@ int main(void) {
     CHECK_INT(step, 400);
     CHECK(params[7] == 4.0f + 0.007f && moments[9] == -9.0f && rng[3] == 43 && flags[4] == 8);
     // Wrong expectations are named.
-    ckpt_array wrong[1] = {{"params", CKPT_F32, NP - 1, params, NULL, NULL, NULL}};
+    ckpt_array wrong[1] = {{"params", CKPT_F32, NP - 1, params, NULL, NULL, NULL, NULL}};
     CHECK_INT(ckpt_load(path, wrong, 1, &step, &err), -1);
     CHECK(strstr(err.msg, "step-00000400.h5: params: expected 2999 f32 values") != NULL);
-    ckpt_array missing[1] = {{"adam_v", CKPT_F32, NP, params, NULL, NULL, NULL}};
+    ckpt_array missing[1] = {{"adam_v", CKPT_F32, NP, params, NULL, NULL, NULL, NULL}};
     CHECK_INT(ckpt_load(path, missing, 1, &step, &err), -1);
     CHECK(strstr(err.msg, "adam_v: missing") != NULL);
-    ckpt_array typed[1] = {{"rng", CKPT_F32, 4, params, NULL, NULL, NULL}};
+    ckpt_array typed[1] = {{"rng", CKPT_F32, 4, params, NULL, NULL, NULL, NULL}};
     CHECK_INT(ckpt_load(path, typed, 1, &step, &err), -1);
     // Resume: the newest loads.
     fill(0);

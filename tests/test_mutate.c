@@ -24,7 +24,7 @@ static int cases;
 enum { NP = 2000 };
 static float params[NP];
 static int64_t rng_state[4];
-static ckpt_array arrays[2] = {{"params", CKPT_F32, NP, params, NULL, NULL, NULL}, {"rng", CKPT_I64, 4, rng_state, NULL, NULL, NULL}};
+static ckpt_array arrays[2] = {{"params", CKPT_F32, NP, params, NULL, NULL, NULL, NULL}, {"rng", CKPT_I64, 4, rng_state, NULL, NULL, NULL, NULL}};
 
 static unsigned char *slurp(const char *path, long *n) {
     FILE *f = fopen(path, "rb");

@@ -176,6 +176,22 @@ int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n
     return 0;
 }
 
+// Reads dataset d (of file space `space`) into a->data: whole, or piece by piece into one piece's
+// buffer, each handed to a->take_range as it is read (see ckpt_array).
+static herr_t read_array(hid_t d, hid_t space, const ckpt_array *a) {
+    if (!a->take_range) return H5Dread(d, h5type(a->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data);
+    herr_t rc = 0;
+    for (size_t lo = 0; lo < a->n && rc >= 0; lo += CKPT_PIECE) {
+        hsize_t start = lo, count = a->n - lo < CKPT_PIECE ? a->n - lo : CKPT_PIECE;
+        hid_t mem = H5Screate_simple(1, &count, NULL);
+        rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &count, NULL);
+        if (rc >= 0) rc = H5Dread(d, h5type(a->type), mem, space, H5P_DEFAULT, a->data);
+        H5Sclose(mem);
+        if (rc >= 0) a->take_range(a->fill_ctx, lo, lo + count, a->data);
+    }
+    return rc;
+}
+
 int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, fx_err *err) {
     fx_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -201,7 +217,7 @@ int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, 
         if (H5Tequal(t, h5type(arrays[i].type)) <= 0 || len != arrays[i].n)
             rc = fx_errf(err, "%s: %s: expected %zu %s values, found %llu of another or the same type", path, arrays[i].name,
                          arrays[i].n, type_name(arrays[i].type), (unsigned long long)len);
-        else if (len && H5Dread(d, h5type(arrays[i].type), H5S_ALL, H5S_ALL, H5P_DEFAULT, arrays[i].data) < 0)
+        else if (len && read_array(d, space, &arrays[i]) < 0)
             rc = fx_errf(err, "%s: %s: read failed: checksum mismatch (corrupted file)", path, arrays[i].name);
         H5Tclose(t);
         H5Sclose(space);

@@ -29,9 +29,14 @@ typedef struct {
     // CKPT_PIECE elements, so that data need only hold one piece; called for every piece even
     // when the file cannot be written.
     void (*fill_range)(void *ctx, size_t lo, size_t hi, void *data);
+    // Loading only, may be NULL (then data receives all n elements): data holds one piece, and
+    // ckpt_load reads the array piece by piece in order (each at most CKPT_PIECE elements, its
+    // checksums verified), handing each to take_range(fill_ctx, lo, hi, data) as it is read. A
+    // file that fails later (a later piece or array) may have handed over pieces already.
+    void (*take_range)(void *ctx, size_t lo, size_t hi, const void *data);
 } ckpt_array;
 
-#define CKPT_PIECE ((size_t)1 << 24) // elements per fill_range: 16 of the datasets' chunks
+#define CKPT_PIECE ((size_t)1 << 24) // elements per fill_range and take_range: 16 of the datasets' chunks
 
 // Writes step's checkpoint into run_dir/checkpoints/ and removes all but the newest keep_last
 // (keep_last <= 0 keeps all). *path_out (may be NULL) receives the file's path. kind (may be

@@ -24,22 +24,23 @@ typedef struct {
 
 typedef struct {
     size_t n;                                   // the model's parameters
-    float *piece;                               // saving: a host buffer of one piece (CKPT_PIECE
-                                                // floats at most) that the params, adam_m and
-                                                // adam_v pass through, piece by piece
-    float *params, *m, *v;                      // a resumed checkpoint's (n floats each), from
-                                                // train_ckpt_resume to train_ckpt_share only
+    float *piece;                               // a host buffer of one piece (CKPT_PIECE floats
+                                                // at most) that the params, adam_m and adam_v
+                                                // pass through, piece by piece, saving and loading
+    char *path;                                 // the resumed checkpoint, from train_ckpt_resume
+                                                // to train_ckpt_share
     int64_t counters[TRAIN_CKPT_COUNTERS + 1];  // the loop's (it fills them), then AdamW's step
     double accum[TRAIN_CKPT_ACCUMS];            // the loop's
     const char *kind; // the loop's kind, "sft", "prm" or "grpo", stored in its checkpoints; NULL: untagged
-    const model *save_model;                    // during train_ckpt_save
-    const trainer_dp *save_dp;
+    model *model;                               // during a save, resume or share
+    const trainer_dp *dp;
 } train_ckpt;
 
-// The host buffers are needed on the rank that writes and loads checkpoints (rank 0 of a
-// data-parallel group) only: one piece (64 MiB at most) while saving, whatever the model's size
-// (sharded, each piece is collected from the ranks' slices), and three copies of the parameters'
-// size from loading a resumed checkpoint until it is shared.
+// The host buffer is needed on the rank that writes and loads checkpoints (rank 0 of a
+// data-parallel group) only: one piece (64 MiB at most) whatever the model's size. Saving
+// sharded, each piece is collected from the ranks' slices; resuming, rank 0 reads each piece into
+// its own part (the whole, or its slice), and sharing reads the sliced arrays once more, sending
+// each piece to the ranks whose slices it covers.
 void train_ckpt_init(train_ckpt *c, size_t nparams);
 void train_ckpt_free(train_ckpt *c);
 // Writes step's checkpoint of m (and of c->counters, c->accum) into run->dir/checkpoints/. With a
@@ -51,12 +52,15 @@ void train_ckpt_free(train_ckpt *c);
 // elsewhere.
 int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
                     fx_err *err);
-// --resume auto, on rank 0: loads the newest checkpoint that loads into c and m (1: its weights,
-// the moments of the slice m holds, AdamW's step), or finds none (0).
+// --resume auto, on rank 0: loads the newest checkpoint that loads into c and m (1: its counters
+// and AdamW's step, and rank 0's part of its weights and moments: the whole, or its slices), or
+// finds none (0). Every piece of the file is read and its checksums verified, so the newest good
+// checkpoint is chosen before any other rank takes part.
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err);
-// Every rank of dp (size > 1) starts from rank 0's weights, AdamW moments (each rank its slice,
-// from c when rank 0 resumed) and step. resumed: rank 0's; returns it on every rank.
-// Frees the resumed moments' host copies (c may be NULL on the ranks other than 0).
+// Every rank of dp (size > 1) starts from rank 0's weights, AdamW moments and step: broadcast when
+// whole; when sliced and rank 0 resumed, each rank's slices of the checkpoint, read again by rank
+// 0 a piece at a time. resumed: rank 0's; returns it on every rank. c may be NULL on the ranks
+// other than 0.
 bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed);
 
 #endif

@@ -149,13 +149,21 @@ void trainer_params_whole_on_0(model *m, const trainer_dp *dp) {
     free(all);
 }
 
-void trainer_params_distribute(model *m, const trainer_dp *dp, const float *all) {
+void trainer_slice_distribute(const model *m, const trainer_dp *dp, float *mine, size_t lo, size_t hi,
+                              const float *piece) {
+    size_t s_lo, s_hi;
+    trainer_shard_range(m->nparams, dp->rank, dp->size, &s_lo, &s_hi);
+    FX_ASSERT(sharded(dp) && lo <= hi && hi <= m->nparams);
+    size_t a = s_lo > lo ? s_lo : lo, e = s_hi < hi ? s_hi : hi;
+    size_t k = a < e ? e - a : 0, bytes = k * sizeof(float);
+    float *part = fx_malloc(bytes ? bytes : sizeof(float));
+    dp->distribute(dp->ctx, piece, part, lo, hi, m->nparams);
+    if (k) m->be->upload(m->be->ctx, mine + (a - s_lo), part, bytes);
+    free(part);
+}
+
+void trainer_params_refresh(model *m, const trainer_dp *dp) {
     FX_ASSERT(m->params_layer && sharded(dp));
-    size_t k = m->param_hi - m->param_lo, bytes = k * sizeof(float);
-    float *mine = fx_malloc(bytes ? bytes : sizeof(float));
-    dp->distribute(dp->ctx, all, mine, m->nparams);
-    m->be->upload(m->be->ctx, m->params_mem, mine, bytes);
-    free(mine);
     params_refresh(m, dp);
 }
 

@@ -62,10 +62,10 @@ typedef struct {
     void (*gather_slices)(void *ctx, float *x, const size_t *bounds);
     // Host arrays in slices of an n-float buffer: collect puts the part [lo, hi) of it into rank
     // 0's `all` (hi - lo floats; NULL elsewhere), each rank sending `mine`, the part of its slice
-    // in the range (the whole slice for [0, n)); distribute sends each rank its whole slice from
-    // rank 0's `all` (n floats).
+    // in the range (the whole slice for [0, n)); distribute is its reverse, each rank receiving
+    // into `mine` its slice's part of the range from rank 0's `all`.
     void (*collect)(void *ctx, const float *mine, float *all, size_t lo, size_t hi, size_t n);
-    void (*distribute)(void *ctx, const float *all, float *mine, size_t n);
+    void (*distribute)(void *ctx, const float *all, float *mine, size_t lo, size_t hi, size_t n);
     trainer_shard shard;
     void *ctx;
 } trainer_dp;
@@ -108,9 +108,15 @@ void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mi
 // once there (evaluation, saving), each rank sending its slice (a collective of dp); undone by
 // model_params_release. Nothing to do unless m's weights are sharded.
 void trainer_params_whole_on_0(model *m, const trainer_dp *dp);
-// FULL: this rank's slice of the weights from rank 0's host array `all` (NULL elsewhere), and the
-// tensors outside the layers regathered (a collective of dp).
-void trainer_params_distribute(model *m, const trainer_dp *dp, const float *all);
+// The reverse of trainer_slice_collect: the part [lo, hi) of a buffer of the model in slices from
+// rank 0's host array `piece` (hi - lo floats; NULL elsewhere), each rank receiving its slice's
+// part of the range into mine (its slice, backend memory) (a collective of dp): a resumed
+// checkpoint reaches the ranks a piece at a time.
+void trainer_slice_distribute(const model *m, const trainer_dp *dp, float *mine, size_t lo, size_t hi,
+                              const float *piece);
+// FULL, after the ranks' slices of the weights were replaced (trainer_slice_distribute of
+// params_mem): the tensors outside the layers regathered (a collective of dp).
+void trainer_params_refresh(model *m, const trainer_dp *dp);
 
 // The bytes trainer rank `rank` allocates for a model of m's layout (model_layout will do),
 // trained on up to `rows` sequences of T tokens at once, its state split as `shard` over `size`

@@ -106,8 +106,8 @@ static void test_weight_sync_each(const comm_world *w) {
 }
 
 // Any range of a buffer held in slices (trainer_shard_range over the 3 ranks) collected onto
-// rank 0, each rank sending its part of it: ranges within one slice, across two and three
-// slices, and empty.
+// rank 0, each rank sending its part of it, and distributed back from rank 0: ranges within one
+// slice, across two and three slices, and empty.
 static void test_collect_range(const comm_world *w) {
     comm_dp d;
     comm_dp_init(&d, MPI_COMM_WORLD);
@@ -125,6 +125,12 @@ static void test_collect_range(const comm_world *w) {
         memset(got, 0, n * sizeof *got);
         comm_dp_collect(&d, want + ma, w->rank == 0 ? got : NULL, a, z, n); // this rank's part of the range
         if (w->rank == 0) CHECK(memcmp(got, want + a, (z - a) * sizeof *got) == 0);
+        // And back (comm_dp_distribute): rank 0's range, each rank receiving its part of it.
+        size_t mz = hi < z ? hi : z, k_mine = ma < mz ? mz - ma : 0;
+        memset(got, 0, n * sizeof *got);
+        got[k_mine] = -1; // past this rank's part: untouched
+        comm_dp_distribute(&d, w->rank == 0 ? want + a : NULL, got, a, z, n);
+        CHECK(memcmp(got, want + ma, k_mine * sizeof *got) == 0 && got[k_mine] == -1);
     }
     free(want), free(got);
 }
