@@ -129,14 +129,20 @@ void trainer_params_collect_range(const model *m, const trainer_dp *dp, size_t l
     trainer_slice_collect(m, dp, m->params_mem, lo, hi, all);
 }
 
-void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mine, size_t lo, size_t hi, float *all) {
+// The part of [lo, hi) in this rank's slice: its offset in the slice (*at) and length (returned).
+static size_t slice_part(const model *m, const trainer_dp *dp, size_t lo, size_t hi, size_t *at) {
     size_t s_lo, s_hi;
     trainer_shard_range(m->nparams, dp->rank, dp->size, &s_lo, &s_hi);
     FX_ASSERT(sharded(dp) && lo <= hi && hi <= m->nparams);
     size_t a = s_lo > lo ? s_lo : lo, e = s_hi < hi ? s_hi : hi;
-    size_t k = a < e ? e - a : 0, bytes = k * sizeof(float);
+    *at = a < e ? a - s_lo : 0;
+    return a < e ? e - a : 0;
+}
+
+void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mine, size_t lo, size_t hi, float *all) {
+    size_t at, k = slice_part(m, dp, lo, hi, &at), bytes = k * sizeof(float);
     float *part = fx_malloc(bytes ? bytes : sizeof(float));
-    if (k) m->be->download(m->be->ctx, part, mine + (a - s_lo), bytes);
+    if (k) m->be->download(m->be->ctx, part, mine + at, bytes);
     dp->collect(dp->ctx, part, all, lo, hi, m->nparams);
     free(part);
 }
@@ -151,14 +157,10 @@ void trainer_params_whole_on_0(model *m, const trainer_dp *dp) {
 
 void trainer_slice_distribute(const model *m, const trainer_dp *dp, float *mine, size_t lo, size_t hi,
                               const float *piece) {
-    size_t s_lo, s_hi;
-    trainer_shard_range(m->nparams, dp->rank, dp->size, &s_lo, &s_hi);
-    FX_ASSERT(sharded(dp) && lo <= hi && hi <= m->nparams);
-    size_t a = s_lo > lo ? s_lo : lo, e = s_hi < hi ? s_hi : hi;
-    size_t k = a < e ? e - a : 0, bytes = k * sizeof(float);
+    size_t at, k = slice_part(m, dp, lo, hi, &at), bytes = k * sizeof(float);
     float *part = fx_malloc(bytes ? bytes : sizeof(float));
     dp->distribute(dp->ctx, piece, part, lo, hi, m->nparams);
-    if (k) m->be->upload(m->be->ctx, mine + (a - s_lo), part, bytes);
+    if (k) m->be->upload(m->be->ctx, mine + at, part, bytes);
     free(part);
 }
 
