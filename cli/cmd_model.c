@@ -111,9 +111,9 @@ int cmd_model_info(int argc, char **argv) {
                        (double)(m.params + m.grads + m.moments + m.acts) / mib);
                 whole = m.whole;
             }
-        if (whole) // what rank 0 gathers to evaluate, save and sync
-            printf("  full: sft's and prm-train's rank 0 also gathers the whole weights onto its device to "
-                   "evaluate and save, %.1f MiB; train's leader gathers them a bucket or a tensor at a time\n",
+        if (whole) // what no rank holds
+            printf("  full: no rank holds the whole weights (%.1f MiB): they are gathered a layer at a time to "
+                   "compute and evaluate, a 32 MiB bucket at a time for weight sync, a tensor at a time to save\n",
                    (double)whole / (1024.0 * 1024.0));
         model_free(&lay);
     }

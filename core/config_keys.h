@@ -76,9 +76,10 @@
       "summed to their owners during the backward pass as soon as they are done; `full` (ZeRO-3, " \
       "FSDP's FULL_SHARD), the weights too: each layer's are gathered " \
       "onto every rank just before the forward and backward passes read them, the embedding, final " \
-      "norm and heads stay gathered; sft's and prm-train's rank 0 gathers the whole weights onto its device to evaluate " \
-      "and save; in train no rank holds the whole weights: the leader gathers them a bucket at a time " \
-      "for weight sync and a tensor at a time to save, and the first rollout rank evaluates. " \
+      "norm and heads stay gathered; no rank holds the whole weights: sft's and prm-train's ranks " \
+      "evaluate together (taking turns at the batches, each layer gathered at every step) and rank 0 " \
+      "saves a tensor at a time; in train the leader gathers them a bucket at a time for weight sync " \
+      "and a tensor at a time to save, and the first rollout rank evaluates. " \
       "Checkpoints hold the whole state whatever the rank count.") \
     X(trainer, recompute, BOOL, "false", "",                                                   \
       "Activation recomputation: keep only each layer's input in the forward pass and recompute " \

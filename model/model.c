@@ -742,7 +742,6 @@ static size_t kv_cache_bytes(const model *m, int B, int Tmax) {
 
 void model_kv_init(model *m, int B, int Tmax) {
     FX_ASSERT(B > 0 && Tmax > 0);
-    FX_ASSERT(!m->params_layer || m->params_whole); // decoding reads every layer: gather them first
     BE->free(CTX, m->kcache), BE->free(CTX, m->vcache), BE->free(CTX, m->kv_seg);
     size_t n = (size_t)m->L * (size_t)B * (size_t)Tmax * (size_t)m->KD;
     m->kcache = BE->alloc(CTX, n * sizeof(float));
@@ -916,6 +915,7 @@ static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, cons
         BE->axpy(CTX, m->dec_x, m->dec_y, 1.0f, (size_t)N * (size_t)C);
     }
     for (int l = 0; l < m->L; l++) {
+        need_layer(m, l); // sharded: every decoding step gathers each layer, a collective of the ranks
         decode_layer(m, l, m->dec_x, m->dec_y, B, Tq);
         float *t = m->dec_x;
         m->dec_x = m->dec_y, m->dec_y = t;

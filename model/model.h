@@ -340,7 +340,9 @@ void model_grad_scale(model *m, float coef, size_t lo, size_t hi);
 // MODEL_DECODE_ROWS token rows, or in one call of the backend's batch-invariant linear_rows where
 // it has one (backend.h; the CUDA backend), so a token's logits do not depend on how many rows
 // share its step (given the same keys in its row, starting at a column that is the same modulo 16
-// and >= 32: see rollout/engine.h).
+// and >= 32: see rollout/engine.h). With sharded parameters (params_layer) every decoding call
+// gathers each layer before reading it, like model_forward: a collective of the ranks, each of
+// which decodes its own rows or takes an empty pass (model_param_flush) at every step.
 #define MODEL_DECODE_ROWS 8
 void model_kv_init(model *m, int B, int Tmax);
 void model_kv_reset(model *m);

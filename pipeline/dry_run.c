@@ -103,23 +103,24 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
     size_t largest = 0; // the largest tensor: what a save gathers at once
     for (int i = 0; i < lay.ntensors; i++) largest = lay.tensors[i].numel > largest ? lay.tensors[i].numel : largest;
     model_free(&lay);
-    // full: sft's rank 0 gathers the whole weights onto its device to evaluate and save; train's
-    // leader gathers them bucket by bucket and tensor by tensor (its evaluation runs on a rollout rank)
-    r->params = p.params + (train ? 0 : p.whole), r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
+    r->params = p.params, r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
     fprintf(o, "trainer    %d data-parallel rank%s, trainer.shard = %s%s; activations for %d x %d tokens%s\n", size,
             size > 1 ? "s" : "", c->trainer.shard,
             size > 1 || !strcmp(c->trainer.shard, "none") ? "" : " (one rank: nothing to split)",
             rows, T, c->trainer.recompute ? ", recomputed layer by layer (trainer.recompute)" : "");
-    double whole = (double)p.whole / (1024.0 * 1024.0 * 1024.0);
+    double whole = (double)p.whole / (1024.0 * 1024.0 * 1024.0), big = (double)largest * sizeof(float) / (1024.0 * 1024.0 * 1024.0);
     if (p.whole && train)
         fprintf(o, "           weights: a trainer's slice, one layer gathered and the embedding/norm/heads; no rank holds "
                    "the whole weights (%.2f GiB): the leader gathers them from the slices into host memory a 32 MiB "
                    "bucket at a time for weight sync (4 in flight), a tensor at a time to save (the largest, %.2f "
                    "GiB), a 64 MiB piece at a time to checkpoint; evaluation runs on the first rollout rank\n",
-                whole, (double)largest * sizeof(float) / (1024.0 * 1024.0 * 1024.0));
+                whole, big);
     else if (p.whole)
-        fprintf(o, "           weights: a rank's slice, one layer gathered and the embedding/norm/heads; rank 0 adds "
-                   "%.2f GiB of whole weights it gathers to evaluate and save, counted in the row below\n", whole);
+        fprintf(o, "           weights: a rank's slice, one layer gathered and the embedding/norm/heads; no rank holds "
+                   "the whole weights (%.2f GiB): the ranks evaluate together, each layer gathered at every step, "
+                   "rank 0 saves a tensor at a time (the largest, %.2f GiB, in host memory) and checkpoints a 64 MiB "
+                   "piece at a time\n",
+                whole, big);
 }
 
 // The launch: the ranks the config lays out against the world this dry run was started in.

@@ -179,7 +179,7 @@ static void run_close(infer_run *r) {
 
 static rollout_decode_opts decode_opts(const infer_run *r, const uint64_t *streams) {
     return (rollout_decode_opts){r->p->sample, (uint64_t)r->p->seed, streams, r->p->max_new, r->prompt.stop,
-                                 r->prompt.nstop, r->p->stop, r->p->nstop, r->tok};
+                                 r->prompt.nstop, r->p->stop, r->p->nstop, r->tok, NULL, NULL};
 }
 
 // The prompt of problem i. A problem the chat template refuses (its raise_exception) is bad input.

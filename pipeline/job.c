@@ -376,7 +376,7 @@ static bool job_eval(pipe_job *j, sft_eval_result *r) {
     memset(r, 0, sizeof *r);
     j->mix.pref = j->pref, j->mix.per_request = false; // a PCM policy: evaluated at one preference
     if (!j->data) {
-        sft_eval(&j->task, &j->policy, j->K ? &j->mix : NULL, j->p.eval_problems, 32, r);
+        sft_eval(&j->task, &j->policy, j->K ? &j->mix : NULL, NULL, j->p.eval_problems, 32, r);
         return true;
     }
     if (!j->eval) return false;
@@ -860,17 +860,12 @@ static void tell_trainers(pipe_job *j, int kind) {
     msg_buf_free(&m);
 }
 
-void pipe_job_serve_save(pipe_job *j) {
-    const model *m = &j->policy;
-    for (int i = 0; i < m->ntensors; i++) // model_save_each's order
-        trainer_params_collect_range(m, &j->dp_hook, m->tensors[i].offset, m->tensors[i].offset + m->tensors[i].numel,
-                                     NULL);
-}
+void pipe_job_serve_save(pipe_job *j) { trainer_serve_save(&j->policy, &j->dp_hook); }
 
 int pipe_job_save_policy(pipe_job *j, const fx_config *c, const char *dir, fx_err *err) {
     bool sharded = pipe_job_sharded(j);
     if (sharded) tell_trainers(j, MSG_SAVE);
-    if (policy_save_each(pipe_job_tokenizer_dir(j, c), &j->policy, sharded ? fill_from_slices : NULL, j, dir, err))
+    if (trainer_policy_save(pipe_job_tokenizer_dir(j, c), &j->policy, sharded ? &j->dp_hook : NULL, dir, err))
         return -1;
     if (!j->K) return 0;
     for (int i = 0; i < j->K && !j->experts_hashed; i++) // once: the experts are frozen

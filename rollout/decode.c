@@ -95,7 +95,7 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
         uint64_t stream = o->stream ? o->stream[b] : (uint64_t)b;
         next[b] = rollout_pick(logits + (size_t)b * V, V, o, stream, 0, &scratch, &nlp[b]);
     }
-    for (int k = 0; k < max_new; k++) {
+    for (int k = 0;; k++) {
         int live = 0;
         for (int b = 0; b < B; b++) {
             if (active[b]) {
@@ -111,13 +111,18 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
                     active[b] = false;
                     if (finish) finish[b] = TRACE_FINISH_STOP;
                 }
+                if (k == max_new - 1) active[b] = false; // its length reached
             }
             live += active[b];
             npos[b] = plen[b] + k;
             nseg[b] = active[b] ? 0 : -1; // finished rows feed padding
             if (!active[b]) next[b] = 0;
         }
-        if (!live || k == max_new - 1) break;
+        if (!(o->more ? o->more(o->more_ctx, live > 0) : live > 0)) break;
+        if (!live) { // sharded weights: another rank still decodes
+            model_param_flush(m);
+            continue;
+        }
         model_decode(m, next, npos, nseg, 1, logits);
         for (int b = 0; b < B; b++)
             if (active[b])
@@ -128,6 +133,12 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
     for (int b = 0; b < B; b++) free(tails[b].buf);
     free(tails);
     free(ids), free(pos), free(seg), free(logits), free(next), free(npos), free(nseg), free(nlp), free(active);
+}
+
+void rollout_decode_idle(model *m, const rollout_decode_opts *o) {
+    FX_ASSERT(o->more);
+    model_param_flush(m); // the prefill
+    while (o->more(o->more_ctx, false)) model_param_flush(m);
 }
 
 void rollout_decode_texts(model *m, const tok_tokenizer *tok, const int32_t *const *prompts, const int *plen, int B,

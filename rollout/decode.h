@@ -28,6 +28,12 @@ typedef struct {
     const char *const *stop_strings;
     int nstop_strings;
     const tok_tokenizer *tok;
+    // Decoding sharded weights (model.h, params_layer: every step a collective of the ranks that
+    // hold them), may be NULL otherwise: more(more_ctx, mine) tells every rank whether any of them
+    // still has a row to decode (mine: this rank has), so all take the same number of steps; a
+    // rank whose rows have ended takes empty ones (model_param_flush) until no rank has rows left.
+    bool (*more)(void *ctx, bool mine);
+    void *more_ctx;
 } rollout_decode_opts;
 
 // out: B rows of max_new ids; logprob (may be NULL): each token's log-prob under the sampling
@@ -35,6 +41,10 @@ typedef struct {
 // ended (TRACE_FINISH_EOS for a stop id, _STOP for a stop string, _LENGTH at max_new).
 void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, int B, const rollout_decode_opts *o,
                     int32_t *out, float *logprob, int *out_len, int32_t *finish);
+
+// A rank with no prompts of its own while the others decode sharded weights (o->more set): the
+// same collectives as rollout_decode's prefill and steps, empty, until no rank has rows left.
+void rollout_decode_idle(model *m, const rollout_decode_opts *o);
 
 // A generated response as text for judging: special tokens such as </think> kept (they are part
 // of the trace), a final end-of-turn token `eos` left out (caller frees).

@@ -66,7 +66,7 @@ int main(void) {
     printf("loss %.4f -> %.4f\n", first.loss, last.loss);
     CHECK(last.loss < 0.5 * first.loss);
     prm_eval_result r;
-    prm_evaluate(&m, &d, 8, 4, &r);
+    prm_evaluate(&m, &d, NULL, 8, 4, &r);
     CHECK(r.steps > 8 && r.wrong > 0 && r.auroc >= 0 && r.auroc <= 1);
     model_free(&m);
     backend_destroy(be);

@@ -6,8 +6,8 @@
 // layer buffer after model_pieces_pack and the gather; the log-probs, entropies and gradients of
 // a forward and backward pass (with and without recomputation) against the whole model's, each
 // layer gathered exactly once per pass but the last (reused by the backward); the forward
-// padding of model_param_flush; and the whole weights gathered onto a rank (model_params_whole):
-// decoding, saving and model_params_of.
+// padding of model_param_flush; the whole weights gathered onto a rank (model_params_whole):
+// decoding, saving and model_params_of; and decoding without them, each layer gathered per call.
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +189,17 @@ static void check_whole(model_config c) {
     model_reserve(&s, 1, 5, false, false);
     model_forward(&s, ids, NULL, NULL, 1, 5);
     for (int l = 0; l < s.L; l++) CHECK_INT(f.gathers[l], 1); // released: gathered as read
+    // Decoding with no whole copy (sft's and prm-train's evaluation under full): each layer
+    // gathered once per call, a prefill and a step, the whole model's logits bit for bit.
+    model_kv_init(&w, 1, 16), model_kv_init(&s, 1, 16);
+    model_decode(&w, ids, NULL, NULL, 5, ow);
+    model_decode(&s, ids, NULL, NULL, 5, os);
+    CHECK(same(ow, os, 5 * (size_t)c.vocab_size));
+    int32_t next = 7;
+    model_decode(&w, &next, NULL, NULL, 1, ow);
+    model_decode(&s, &next, NULL, NULL, 1, os);
+    CHECK(same(ow, os, (size_t)c.vocab_size));
+    for (int l = 0; l < s.L; l++) CHECK_INT(f.gathers[l], 3);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);
     free(ow), free(os);

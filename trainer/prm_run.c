@@ -175,11 +175,13 @@ fail:
     fx_info("prm-train: %zu parameters, batch %d, %d steps, %.0f%% of training steps wrong, run folder %s", m.nparams, B,
             steps, 100 * tp->error_rate, dir);
     prm_eval_result r;
-    int evalB = rows > 0 ? rows : 1;
-    if (!resumed) {
-        trainer_params_whole_on_0(&m, dp); // sharded weights: rank 0 evaluates them whole
-        if (lead) prm_evaluate(&m, &d, p->eval_traces, evalB, &r), log_eval(&mx, 0, &r);
-        model_params_release(&m);
+    // Rank 0 evaluates, B / W rows at a time (its share of a batch); with sharded weights every
+    // rank evaluates with it, sharing the batches.
+    bool split = W > 1 && m.params_layer != NULL;
+    int evalB = B / W > 0 ? B / W : 1;
+    if (!resumed && (lead || split)) {
+        prm_evaluate(&m, &d, split ? dp : NULL, p->eval_traces, evalB, &r);
+        if (lead) log_eval(&mx, 0, &r);
     }
     model_lr_schedule sched = {MODEL_LR_COSINE, (float)p->lr, (float)p->lr / 10, p->warmup, steps};
     model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, 0.0f};
@@ -201,10 +203,9 @@ fail:
             snprintf(extra, sizeof extra, "loss %.4f", st.loss);
             fx_progress_update(&prog, step + 1, extra);
         }
-        if (p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps) {
-            trainer_params_whole_on_0(&m, dp);
-            if (lead) prm_evaluate(&m, &d, p->eval_traces, evalB, &r), log_eval(&mx, step + 1, &r);
-            model_params_release(&m);
+        if (p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps && (lead || split)) {
+            prm_evaluate(&m, &d, split ? dp : NULL, p->eval_traces, evalB, &r);
+            if (lead) log_eval(&mx, step + 1, &r);
         }
         if (saves && p->checkpoint_every > 0 && (step + 1) % p->checkpoint_every == 0 && step + 1 < steps &&
             save_ckpt(&ck, &m, dp, step + 1, next, &p->run, &err))
@@ -223,18 +224,18 @@ fail:
         goto out;
     }
     code = FX_EXIT_OK;
-    trainer_params_whole_on_0(&m, dp); // rank 0 evaluates and saves
-    if (lead) {
-        prm_evaluate(&m, &d, p->eval_traces, evalB, &r);
-        log_eval(&mx, step, &r);
+    if (lead || split) { // rank 0 evaluates and saves; sharded, the other ranks with it
+        prm_evaluate(&m, &d, split ? dp : NULL, p->eval_traces, evalB, &r);
+        if (lead) log_eval(&mx, step, &r);
         char mdir[TRAINER_PATH_MAX];
         snprintf(mdir, sizeof mdir, "%s/model", dir);
-        if (policy_save(p->model_path, &m, mdir, &err) || prm_mark_trained(mdir, &err)) {
+        if (trainer_policy_save(p->model_path, &m, split ? dp : NULL, mdir, &err) ||
+            (lead && prm_mark_trained(mdir, &err))) {
             code = FX_EXIT_FAIL;
             goto run_fail;
         }
         snprintf(res->model_dir, sizeof res->model_dir, "%s", mdir);
-        res->eval = r, res->done = true;
+        res->eval = r, res->done = lead;
     }
     goto out;
 run_fail: // a failure at run time may be one rank's: it brings the job down

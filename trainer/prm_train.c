@@ -197,36 +197,60 @@ double prm_auroc(const float *score, const uint8_t *label, int n) {
     return wins / (pos * neg);
 }
 
-void prm_evaluate(model *m, const prm_data *d, int n, int batch, prm_eval_result *r) {
+void prm_evaluate(model *m, const prm_data *d, const trainer_dp *dp, int n, int batch, prm_eval_result *r) {
+    bool split = dp && dp->size > 1 && m->params_layer; // sharded weights: the ranks share the batches
+    int W = split ? dp->size : 1, me = split ? dp->rank : 0, nb = n > 0 ? (n + batch - 1) / batch : 0;
     prm_data held = *d;
     held.task.error_rate = 0.5, held.writer = NULL;
     memset(r, 0, sizeof *r);
-    float *score = fx_malloc((size_t)n * (PRM_MAX_STEPS + 1) * sizeof *score);
-    uint8_t *label = fx_malloc((size_t)n * (PRM_MAX_STEPS + 1));
+    size_t cap = (size_t)n * (PRM_MAX_STEPS + 1) + 1;
+    // Each step's score and target, then each trace's final score and target, in order: every rank
+    // builds every batch (the stream's place), scores its own (batch q % W == rank) and leaves the
+    // others' scores 0, so a sum over the ranks holds every score exactly.
+    double *score = fx_calloc(cap, sizeof *score), *pfin = fx_calloc((size_t)n + 1, sizeof *pfin);
+    float *target = fx_malloc(cap * sizeof *target), *final = fx_malloc(((size_t)n + 1) * sizeof *final);
     uint64_t next = 0;
-    for (int first = 0; first < n; first += batch) {
-        int B = n - first < batch ? n - first : batch;
+    int at = 0, mine = split ? nb / W + (nb % W > me) : nb; // this rank's batches
+    int most = split ? trainer_agree_forwards(m, dp, mine) : mine; // agreed before the first forward
+    for (int q = 0; q < nb; q++) {
+        int first = q * batch, B = n - first < batch ? n - first : batch;
         prm_batch *b = fx_malloc(sizeof *b);
         build_batch(&held, PRM_HELDOUT_STREAM, &next, B, 0, 0, b);
-        size_t N = (size_t)B * b->T;
-        float *logits = fx_malloc(N * 2 * sizeof *logits);
-        model_forward(m, b->ids, NULL, b->seg, B, b->T);
-        model_prm_forward(m, logits);
+        float *logits = NULL;
+        if (q % W == me) {
+            logits = fx_malloc((size_t)B * b->T * 2 * sizeof *logits);
+            model_forward(m, b->ids, NULL, b->seg, B, b->T);
+            model_prm_forward(m, logits);
+        }
         for (int i = 0; i < B; i++) {
             int ns = b->nsteps[i];
-            for (int k = 0; k < ns; k++) {
-                float p = p_class1(logits + 2 * ((size_t)i * b->T + (size_t)b->sep[i][k]));
-                score[r->steps] = p, label[r->steps] = b->target[i][k] > 0.5f;
-                r->wrong += b->target[i][k] < 0.5f;
-                r->step_mse += (p - b->target[i][k]) * (p - b->target[i][k]);
-                r->steps++;
+            for (int k = 0; k < ns; k++, at++) {
+                target[at] = b->target[i][k];
+                if (logits) score[at] = p_class1(logits + 2 * ((size_t)i * b->T + (size_t)b->sep[i][k]));
             }
-            float pf = p_class1(logits + 2 * ((size_t)i * b->T + (size_t)b->sep[i][ns]));
-            r->final_mse += (pf - b->final[i]) * (pf - b->final[i]) / n;
+            final[first + i] = b->final[i];
+            if (logits) pfin[first + i] = p_class1(logits + 2 * ((size_t)i * b->T + (size_t)b->sep[i][ns]));
         }
         free(logits), free(b->ids), free(b->seg), free(b);
     }
+    if (split) {
+        trainer_pad_forwards(m, mine, most);
+        dp->sum_doubles(dp->ctx, score, at);
+        dp->sum_doubles(dp->ctx, pfin, n);
+    }
+    float *p = fx_malloc(((size_t)at + 1) * sizeof *p);
+    uint8_t *label = fx_malloc((size_t)at + 1);
+    for (int s = 0; s < at; s++) {
+        p[s] = (float)score[s], label[s] = target[s] > 0.5f;
+        r->wrong += target[s] < 0.5f;
+        r->step_mse += (p[s] - target[s]) * (p[s] - target[s]);
+    }
+    for (int i = 0; i < n; i++) {
+        float pf = (float)pfin[i];
+        r->final_mse += (pf - final[i]) * (pf - final[i]) / n;
+    }
+    r->steps = at;
     r->step_mse /= r->steps ? r->steps : 1;
-    r->auroc = prm_auroc(score, label, r->steps);
-    free(score), free(label);
+    r->auroc = prm_auroc(p, label, r->steps);
+    free(score), free(pfin), free(target), free(final), free(p), free(label);
 }

@@ -59,8 +59,10 @@ typedef struct {
 
 // Scores n held-out traces (error rate 0.5), `batch` at a time (within the model's arena), and
 // measures how well the PRM separates their right and wrong steps. The final MSE is against the
-// answer's correctness, whatever the training target.
-void prm_evaluate(model *m, const prm_data *d, int n, int batch, prm_eval_result *r);
+// answer's correctness, whatever the training target. With dp (may be NULL) over more than one
+// rank and m's weights sharded (trainer.shard = full), every rank of dp calls it with the same
+// batch: the ranks take turns at the batches and every rank gets the one-rank result exactly.
+void prm_evaluate(model *m, const prm_data *d, const trainer_dp *dp, int n, int batch, prm_eval_result *r);
 
 // The area under the ROC curve of scores for positives (label 1) against negatives (0), with ties
 // counted half (Mann-Whitney U); NaN when either class is empty.

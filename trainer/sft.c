@@ -174,56 +174,71 @@ int sft_batch(const sft_task *s, uint64_t *next, int B, int32_t *ids, int32_t *p
     return T;
 }
 
-void sft_eval(const sft_task *s, model *m, const rollout_merge *mix, int n, int B, sft_eval_result *r) {
+// One batch of the held-out problems [first, first + b_n) decoded, checked and added to sums
+// (answers right, traces closed, response tokens, steps, steps right).
+static void eval_batch(const sft_task *s, model *m, const rollout_merge *mix, const rollout_decode_opts *base,
+                       int first, int b_n, double sums[5]) {
+    char **texts = fx_malloc((size_t)b_n * sizeof *texts);
+    int *out_len = fx_malloc((size_t)b_n * sizeof *out_len), *plen = fx_malloc((size_t)b_n * sizeof *plen);
+    tok_ids *prompts = fx_calloc((size_t)b_n, sizeof *prompts);
+    const int32_t **pp = fx_malloc((size_t)b_n * sizeof *pp);
+    task_problem *probs = fx_malloc((size_t)b_n * sizeof *probs);
+    for (int b = 0; b < b_n; b++) {
+        task_generate(&s->task, s->seed ^ TASK_HELDOUT_STREAM, (uint64_t)(first + b), &probs[b]);
+        sft_prompt(s, &probs[b], &prompts[b]);
+        pp[b] = prompts[b].ids;
+        plen[b] = (int)prompts[b].n;
+    }
+    int room = s->max_seq - plen[0];
+    for (int b = 1; b < b_n; b++) room = s->max_seq - plen[b] < room ? s->max_seq - plen[b] : room;
+    rollout_decode_opts o = *base;
+    o.max_new = room > 1 ? room : 1;
+    fx_err err;
+    if (!mix) rollout_decode_texts(m, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len);
+    else if (rollout_engine_texts(mix, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len, &err))
+        fx_fatal("held-out evaluation: %s", err.msg);
+    for (int b = 0; b < b_n; b++) {
+        char *text = texts[b];
+        size_t len = strlen(text);
+        char *trace = text;
+        if (s->prompt.opens_think) { // the prompt opened <think>: the checker wants it in the trace
+            trace = fx_malloc(len + 9);
+            memcpy(trace, "<think>\n", 8);
+            memcpy(trace + 8, text, len + 1);
+        }
+        task_labels l;
+        task_check(&probs[b], trace, &l);
+        sums[0] += l.answer_correct, sums[1] += l.closed, sums[2] += out_len[b];
+        for (int k = 0; k < l.nsteps; k++) sums[4] += l.correct[k];
+        sums[3] += l.nsteps;
+        task_labels_free(&l);
+        if (trace != text) free(trace);
+        free(text);
+    }
+    for (int b = 0; b < b_n; b++) tok_ids_free(&prompts[b]);
+    free(prompts), free(pp), free(plen), free(texts), free(out_len), free(probs);
+}
+
+void sft_eval(const sft_task *s, model *m, const rollout_merge *mix, const trainer_dp *dp, int n, int B,
+              sft_eval_result *r) {
+    bool split = dp && dp->size > 1 && m->params_layer; // sharded weights: the ranks share the batches
+    FX_ASSERT(!split || !mix);
+    int W = split ? dp->size : 1, nb = n > 0 ? (n + B - 1) / B : 0;
+    rollout_decode_opts o = {.stop = s->prompt.stop, .nstop = s->prompt.nstop};
+    if (split) o.more = trainer_dp_more, o.more_ctx = (void *)dp;
+    double sums[5] = {0};
+    // Batch q*W + rank in round q: the same batches as one rank decodes, so the same tokens. The
+    // sums are of whole numbers, exact in any order.
+    for (int q = 0; q * W < nb; q++) {
+        int batch = q * W + (split ? dp->rank : 0);
+        if (batch < nb) eval_batch(s, m, mix, &o, batch * B, n - batch * B < B ? n - batch * B : B, sums);
+        else rollout_decode_idle(m, &o);
+    }
+    if (split) dp->sum_doubles(dp->ctx, sums, 5);
     memset(r, 0, sizeof *r);
     r->n = n;
-    char **texts = fx_malloc((size_t)B * sizeof *texts);
-    int *out_len = fx_malloc((size_t)B * sizeof *out_len), *plen = fx_malloc((size_t)B * sizeof *plen);
-    tok_ids *prompts = fx_calloc((size_t)B, sizeof *prompts);
-    const int32_t **pp = fx_malloc((size_t)B * sizeof *pp);
-    task_problem *probs = fx_malloc((size_t)B * sizeof *probs);
-    long steps = 0, steps_ok = 0;
-    for (int first = 0; first < n; first += B) {
-        int b_n = n - first < B ? n - first : B;
-        for (int b = 0; b < b_n; b++) {
-            task_generate(&s->task, s->seed ^ TASK_HELDOUT_STREAM, (uint64_t)(first + b), &probs[b]);
-            prompts[b].n = 0;
-            sft_prompt(s, &probs[b], &prompts[b]);
-            pp[b] = prompts[b].ids;
-            plen[b] = (int)prompts[b].n;
-        }
-        int room = s->max_seq - plen[0];
-        for (int b = 1; b < b_n; b++) room = s->max_seq - plen[b] < room ? s->max_seq - plen[b] : room;
-        rollout_decode_opts o = {.max_new = room > 1 ? room : 1, .stop = s->prompt.stop, .nstop = s->prompt.nstop};
-        fx_err err;
-        if (!mix) rollout_decode_texts(m, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len);
-        else if (rollout_engine_texts(mix, s->tok, pp, plen, b_n, &o, s->eos, texts, out_len, &err))
-            fx_fatal("held-out evaluation: %s", err.msg);
-        for (int b = 0; b < b_n; b++) {
-            char *text = texts[b];
-            size_t len = strlen(text);
-            char *trace = text;
-            if (s->prompt.opens_think) { // the prompt opened <think>: the checker wants it in the trace
-                trace = fx_malloc(len + 9);
-                memcpy(trace, "<think>\n", 8);
-                memcpy(trace + 8, text, len + 1);
-            }
-            task_labels l;
-            task_check(&probs[b], trace, &l);
-            r->answer_acc += l.answer_correct;
-            r->closed += l.closed;
-            for (int k = 0; k < l.nsteps; k++) steps_ok += l.correct[k];
-            steps += l.nsteps;
-            r->mean_len += out_len[b];
-            task_labels_free(&l);
-            if (trace != text) free(trace);
-            free(text);
-        }
-    }
-    r->answer_acc /= n, r->closed /= n, r->mean_len /= n;
-    r->step_acc = steps ? (double)steps_ok / (double)steps : 0.0;
-    for (int b = 0; b < B; b++) tok_ids_free(&prompts[b]);
-    free(prompts), free(pp), free(plen), free(texts), free(out_len), free(probs);
+    r->answer_acc = sums[0] / n, r->closed = sums[1] / n, r->mean_len = sums[2] / n;
+    r->step_acc = sums[3] > 0 ? sums[4] / sums[3] : 0.0;
 }
 
 void sft_log_eval(fx_metrics *mx, int step, const sft_eval_result *r) {

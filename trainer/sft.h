@@ -14,6 +14,7 @@
 #include "../model/tok.h"
 #include "../rollout/merge.h"
 #include "../rollout/task.h"
+#include "trainer_dp.h"
 
 // The settings of an example stream (task.*, run.seed, model.max_seq), built from the config by
 // pipeline/.
@@ -71,8 +72,12 @@ typedef struct {
 } sft_eval_result;
 
 // Greedy decoding of n held-out problems, B at a time, by m, or with mix not NULL by the merged
-// experts of mix (rollout/merge.h: through the engine, m unused).
-void sft_eval(const sft_task *s, model *m, const rollout_merge *mix, int n, int B, sft_eval_result *r);
+// experts of mix (rollout/merge.h: through the engine, m unused). With dp (may be NULL) over
+// more than one rank and m's weights sharded (trainer.shard = full), every rank of dp calls it:
+// the ranks take turns at the batches, decoding together (each step gathers each layer), and
+// every rank gets the whole result, the same as one rank's with the whole weights.
+void sft_eval(const sft_task *s, model *m, const rollout_merge *mix, const trainer_dp *dp, int n, int B,
+              sft_eval_result *r);
 // Step rewards of a generated response (resp, R tokens) to problem p: the task's checker labels
 // each step of its text (1 right, 0 wrong), and a step ends at the token holding its text's last
 // byte; the last step takes the tokens after it, end of turn included. Returns the number of

@@ -78,6 +78,8 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
     const char *dir = p->run.dir;
     int B = p->batch, T = p->policy.max_seq, steps = p->steps;
     int r0 = (int)((int64_t)rank * B / W), Bl = (int)((int64_t)(rank + 1) * B / W) - r0; // this rank's rows
+    // Sharded weights: every rank evaluates (sharing the problems) and saves (serving its slice) with rank 0.
+    bool split = W > 1 && m.params_layer != NULL;
     trainer_train_init(&m, dp);
     trainer_attach(&m, dp);
     model_reserve(&m, Bl, T, true, p->recompute);
@@ -134,14 +136,10 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
             fx_progress_update(&prog, step + 1, extra);
             t_log = now, st.loss_sum = 0, st.tok_sum = 0, st.log_n = 0;
         }
-        if (p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps) {
-            trainer_params_whole_on_0(&m, dp); // sharded weights: rank 0 evaluates them whole
-            if (lead) {
-                sft_eval_result r;
-                sft_eval(&task, &m, NULL, p->eval_problems, B, &r);
-                sft_log_eval(&mx, step + 1, &r);
-            }
-            model_params_release(&m);
+        if (p->eval_every > 0 && (step + 1) % p->eval_every == 0 && step + 1 < steps && (lead || split)) {
+            sft_eval_result r;
+            sft_eval(&task, &m, NULL, split ? dp : NULL, p->eval_problems, B, &r);
+            if (lead) sft_log_eval(&mx, step + 1, &r);
             fx_watchdog_beat(NULL);
         }
         st.step = step + 1, st.next = (int64_t)next;
@@ -162,16 +160,16 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
         goto fail;
     }
     code = FX_EXIT_OK;
-    trainer_params_whole_on_0(&m, dp); // sharded weights: rank 0 evaluates and saves them whole
-    if (!lead) goto fail;
+    if (!lead && !split) goto fail;
     sft_eval_result r;
-    sft_eval(&task, &m, NULL, p->eval_problems, Bl, &r);
-    sft_log_eval(&mx, step, &r);
+    sft_eval(&task, &m, NULL, split ? dp : NULL, p->eval_problems, B / W, &r); // rank 0's rows at a time
+    if (lead) sft_log_eval(&mx, step, &r);
     snprintf(res->model_dir, sizeof res->model_dir, "%s/model", dir);
-    if (policy_save(p->policy.path, &m, res->model_dir, &err)) {
+    if (trainer_policy_save(p->policy.path, &m, split ? dp : NULL, res->model_dir, &err)) {
         code = FX_EXIT_FAIL;
         goto fail;
     }
+    if (!lead) goto fail;
     res->eval = r, res->done = true;
 fail:
     if (code != FX_EXIT_OK && code != FX_EXIT_STOPPED) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/log.h"
+#include "policy.h"
 
 static bool sharded(const trainer_dp *dp) { return dp && dp->size > 1 && dp->shard != TRAINER_SHARD_NONE; }
 
@@ -105,6 +106,13 @@ void trainer_pad_passes(model *m, int mine, int most) {
     }
 }
 
+bool trainer_dp_more(void *dp, bool mine) {
+    const trainer_dp *d = dp;
+    int64_t any = mine;
+    d->max_i64(d->ctx, &any, 1);
+    return any != 0;
+}
+
 int trainer_agree_forwards(const model *m, const trainer_dp *dp, int mine) {
     return m->params_layer ? trainer_agree_passes(m, dp, mine) : mine;
 }
@@ -147,12 +155,29 @@ void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mi
     free(part);
 }
 
-void trainer_params_whole_on_0(model *m, const trainer_dp *dp) {
-    if (!m->params_layer) return;
-    float *all = dp->rank == 0 ? fx_malloc(m->nparams * sizeof *all) : NULL;
-    trainer_params_collect(m, dp, all);
-    if (all) model_params_whole(m, all);
-    free(all);
+// The weights [lo, hi) into rank 0's dst, gathered from the slices (model_save_each's fill).
+typedef struct {
+    const model *m;
+    const trainer_dp *dp;
+} save_ctx;
+static void fill_from_slices(void *ctx, size_t lo, size_t hi, float *dst) {
+    const save_ctx *c = ctx;
+    trainer_params_collect_range(c->m, c->dp, lo, hi, dst);
+}
+
+int trainer_policy_save(const char *from, const model *m, const trainer_dp *dp, const char *dir, fx_err *err) {
+    bool split = dp && dp->size > 1 && m->params_layer;
+    if (dp && dp->rank != 0) {
+        if (split) trainer_serve_save(m, dp);
+        return 0;
+    }
+    save_ctx c = {m, dp};
+    return policy_save_each(from, m, split ? fill_from_slices : NULL, &c, dir, err);
+}
+
+void trainer_serve_save(const model *m, const trainer_dp *dp) {
+    for (int i = 0; i < m->ntensors; i++)
+        trainer_params_collect_range(m, dp, m->tensors[i].offset, m->tensors[i].offset + m->tensors[i].numel, NULL);
 }
 
 void trainer_slice_distribute(const model *m, const trainer_dp *dp, float *mine, size_t lo, size_t hi,
@@ -220,7 +245,7 @@ static void plan_rank(const model *m, trainer_shard shard, int size, int rank, t
     out->params = (split && shard == TRAINER_SHARD_FULL ? (hi - lo) + layer + rest : n) * sizeof(float);
     out->moments = 2 * (hi - lo) * sizeof(float);
     out->grads = (split && shard >= TRAINER_SHARD_GRADIENTS ? owned + layer + rest : n) * sizeof(float);
-    if (split && shard == TRAINER_SHARD_FULL && rank == 0) out->whole = n * sizeof(float);
+    if (split && shard == TRAINER_SHARD_FULL) out->whole = n * sizeof(float);
 }
 
 void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, int rows, int T, bool recompute,
@@ -229,9 +254,7 @@ void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, i
     for (int r = rank < 0 ? 0 : rank; r < (rank < 0 ? size : rank + 1); r++) {
         trainer_mem x;
         plan_rank(m, shard, size, r, &x);
-        size_t whole = x.whole > out->whole ? x.whole : out->whole; // rank 0's, beside the largest state
         if (x.params + x.grads + x.moments > out->params + out->grads + out->moments) *out = x;
-        out->whole = whole;
     }
     out->acts = model_arena_bytes(&m->cfg, m->head, rows, T, true, recompute);
 }
@@ -245,10 +268,8 @@ void trainer_log_memory(const model *m, const trainer_dp *dp, int rows, int T) {
     if (m->be->mem_stats) m->be->mem_stats(m->be->ctx, &live, &peak);
     char measured[64] = "not counted by this backend";
     if (m->be->mem_stats) snprintf(measured, sizeof measured, "%.2f MiB", (double)peak / mib);
-    char whole[96] = ""; // FULL, rank 0: evaluating and saving gather the whole weights, beside the step's plan
-    if (p.whole) snprintf(whole, sizeof whole, "; evaluating or saving, %.2f MiB more (the whole weights)", (double)p.whole / mib);
     fx_info("memory: rank %d of %d, peak %s of %s buffers; planned %.2f MiB = weights %.2f + gradients %.2f + "
-            "AdamW %.2f + activations %.2f%s",
+            "AdamW %.2f + activations %.2f",
             dp ? dp->rank : 0, size, measured, m->be->name, plan, (double)p.params / mib, (double)p.grads / mib,
-            (double)p.moments / mib, (double)p.acts / mib, whole);
+            (double)p.moments / mib, (double)p.acts / mib);
 }

@@ -89,6 +89,9 @@ void trainer_attach(model *m, const trainer_dp *dp);
 // Unsliced, returns mine and pads nothing.
 int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine);
 void trainer_pad_passes(model *m, int mine, int most);
+// Whether any rank of dp (a const trainer_dp *) has work left, given this rank's (mine): the
+// agreement that keeps ranks decoding sharded weights in step (rollout_decode_opts.more).
+bool trainer_dp_more(void *dp, bool mine);
 // The same for forward passes with no backward (log-probs under the current weights) when the
 // weights are sharded (FULL): each is a collective. Otherwise returns mine and pads nothing.
 int trainer_agree_forwards(const model *m, const trainer_dp *dp, int mine);
@@ -104,10 +107,15 @@ void trainer_params_collect_range(const model *m, const trainer_dp *dp, size_t l
 // The same for any buffer of the model in slices (weights, AdamW moments): mine is this rank's
 // slice of it (its backend's memory), trainer_shard_range's of nparams.
 void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mine, size_t lo, size_t hi, float *all);
-// FULL: the whole weights onto rank 0's device (model_params_whole) for what reads every weight at
-// once there (evaluation, saving), each rank sending its slice (a collective of dp); undone by
-// model_params_release. Nothing to do unless m's weights are sharded.
-void trainer_params_whole_on_0(model *m, const trainer_dp *dp);
+// Saves m as a Hugging Face folder (policy_save: the tokenizer of `from`). Every rank of dp calls
+// it (dp NULL: one rank); with m's weights sharded (FULL) rank 0 writes them a tensor at a time,
+// each gathered from the ranks' slices as it is written (trainer_serve_save on the others), so no
+// rank holds the whole weights; otherwise rank 0 writes its whole copy. Returns rank 0's result,
+// 0 elsewhere.
+int trainer_policy_save(const char *from, const model *m, const trainer_dp *dp, const char *dir, fx_err *err);
+// The part of a rank other than 0 in rank 0's tensor-by-tensor save of m's sharded weights: each
+// tensor's part of its slice, in model_save_each's order.
+void trainer_serve_save(const model *m, const trainer_dp *dp);
 // The reverse of trainer_slice_collect: the part [lo, hi) of a buffer of the model in slices from
 // rank 0's host array `piece` (hi - lo floats; NULL elsewhere), each rank receiving its slice's
 // part of the range into mine (its slice, backend memory) (a collective of dp): a resumed
@@ -124,9 +132,8 @@ void trainer_params_refresh(model *m, const trainer_dp *dp);
 // model_train_init_slice and model_reserve allocate.
 typedef struct {
     size_t params, grads, moments, acts;
-    size_t whole; // FULL: the whole weights rank 0 of sft and prm-train gathers between steps to
-                  // evaluate and save (not part of a step's peak: trainer_log_memory leaves it out);
-                  // train's leader gathers them a bucket or a tensor at a time instead
+    size_t whole; // FULL over several ranks: the bytes of the whole weights, which no rank holds
+                  // (gathered a layer, a sync bucket or a saved tensor at a time); 0 otherwise
 } trainer_mem;
 void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, int rows, int T, bool recompute,
                       trainer_mem *out);

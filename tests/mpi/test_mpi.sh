@@ -47,7 +47,7 @@ expect_contains "$err" "in a step that never ends; ending the job" "what stalled
 elapsed=$(($(date +%s) - start))
 [ "$elapsed" -lt 30 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL stall took ${elapsed}s" >&2; }
 
-expect_run 0 "messages and weight sync across 3 ranks" -- timeout 120 "$mpi" -np 3 "$comm"
-expect_contains "$out" "mpi_comm: 62 passed, 0 failed" "every check on every rank"
+expect_run 0 "messages, weight sync and sharded decoding across 3 ranks" -- timeout 120 "$mpi" -np 3 "$comm"
+expect_contains "$out" "mpi_comm: 67 passed, 0 failed" "every check on every rank"
 
 finish test_mpi

@@ -16,7 +16,11 @@
 #     bit for bit, evaluations included (one-step-off too);
 #   - SIGUSR1 under full: the exported policy equals the unsharded run's after as many updates;
 #   - a trainer killed mid-run (every step gathers) ends the job within 60 s, non-zero;
-#   - prm-train fully sharded: the gradients-sharded run's losses and weights bit for bit.
+#   - prm-train fully sharded: the gradients-sharded run's losses and weights bit for bit;
+#   - evaluation and the final save under full, where no rank holds the whole weights (the ranks
+#     take turns at the batches, decoding or scoring together; rank 0 writes tensor by tensor): sft's
+#     greedy evaluations equal the unsharded run's exactly on 2 ranks, prm-train's the
+#     gradients-sharded run's on 3 (one rank scoring two batches, the others padding).
 set -u
 fx=$1 src=$2
 . "$src/tests/lib.sh"
@@ -47,6 +51,24 @@ assert len(a) == len(b) > 0, (len(a), len(b))
 for x, y in zip(a, b):
     assert abs(x[k] - y[k]) <= tol * abs(x[k]), (k, x[k], y[k])' "$1" "$2" "$3" "$4"
 }
+# The evaluations (eval_* keys) two runs' metrics.jsonl share by step are exactly equal; at least
+# MIN steps are shared.
+same_evals() { # A B MIN
+    $py -c '
+import json, sys
+def evals(p):
+    out = {}
+    for l in open(p):
+        j = json.loads(l)
+        e = {k: v for k, v in j.items() if k.startswith("eval_")}
+        if e: out[j["step"]] = e
+    return out
+a, b = evals(sys.argv[1]), evals(sys.argv[2])
+common = sorted(set(a) & set(b))
+assert len(common) >= int(sys.argv[3]), (sorted(a), sorted(b))
+for s in common:
+    assert a[s] == b[s], (s, a[s], b[s])' "$1" "$2" "$3"
+}
 # Two F32 safetensors files hold the same tensors within a relative tolerance (of each tensor's
 # largest magnitude; 0: bit for bit).
 same_weights() { # A B TOL
@@ -72,8 +94,8 @@ for k in a:
 
 # --- SFT: 2 ranks bit for bit, 3 ranks within tolerance ---
 for lv in none optimizer gradients full; do
-    expect_run 0 "sft, 2 ranks, trainer.shard=$lv" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
-        --set run.name=s2$lv --set trainer.shard=$lv
+    expect_run 0 "sft, 2 ranks, trainer.shard=$lv, evaluated at step 10" -- timeout 120 "$mpi" -np 2 "$fx" sft \
+        "$tmp/c.json" --set run.name=s2$lv --set trainer.shard=$lv --set sft.eval_every=10
     expect_run 0 "sft, 3 ranks, trainer.shard=$lv, clipped" -- timeout 120 "$mpi" -np 3 "$fx" sft "$tmp/c.json" \
         --set run.name=s3$lv --set trainer.shard=$lv --set sft.grad_clip=0.5 --set log.all_ranks=true
     echo "$err" >"$tmp/s3$lv.err"
@@ -83,6 +105,8 @@ for lv in optimizer gradients full; do
         "$tmp/s2$lv/metrics.jsonl" 0 loss
     expect_run 0 "2 ranks, $lv: the unsharded weights bit for bit" -- cmp "$tmp/s2none/model/model.safetensors" \
         "$tmp/s2$lv/model/model.safetensors"
+    expect_run 0 "2 ranks, $lv: the unsharded evaluations exactly (steps 10 and 20)" -- same_evals \
+        "$tmp/s2none/metrics.jsonl" "$tmp/s2$lv/metrics.jsonl" 2
     expect_run 0 "3 ranks, $lv, clipped: losses within 1e-6" -- same_losses "$tmp/s3none/metrics.jsonl" \
         "$tmp/s3$lv/metrics.jsonl" 1e-6 loss
     expect_run 0 "3 ranks, $lv, clipped: gradient norms within 1e-5" -- same_losses "$tmp/s3none/metrics.jsonl" \
@@ -90,6 +114,17 @@ for lv in optimizer gradients full; do
     expect_run 0 "3 ranks, $lv: weights within 1e-4" -- same_weights "$tmp/s3none/model/model.safetensors" \
         "$tmp/s3$lv/model/model.safetensors" 1e-4
 done
+
+# Rows 3, 3 and 4 of a batch of 10, fully sharded: the evaluation at step 2 is one batch of the 8
+# problems (two ranks idle, gathering with the third); the final one goes 3 rows at a time on every
+# rank (rank 0's share; 3 + 3 + 2, one batch per rank), so the ranks agree on the batches.
+expect_run 0 "sft, 3 ranks, full, uneven rows, evaluated at steps 2 and 4" -- timeout 120 "$mpi" -np 3 "$fx" sft \
+    "$tmp/c.json" --set run.name=s3uneven --set trainer.shard=full --set sft.batch=10 --set sft.steps=4 \
+    --set sft.eval_every=2
+expect_run 0 "... two evaluations of 8 problems written" -- $py -c '
+import json, sys
+e = [json.loads(l) for l in open(sys.argv[1]) if "eval_answer_acc" in l]
+assert [x["step"] for x in e] == [2, 4], e' "$tmp/s3uneven/metrics.jsonl"
 
 # --- memory: every rank's peak within 10% of its plan; moments (and gradients) as 1/N ---
 expect_run 0 "sft, 1 rank (the unsplit state)" -- "$fx" sft "$tmp/c.json" --set run.name=s1 --set sft.steps=2
@@ -159,6 +194,8 @@ expect_run 0 "prm-train, full: the gradients-sharded losses exactly" -- same_los
     "$tmp/pfull/metrics.jsonl" 0 loss
 expect_run 0 "prm-train, full: the gradients-sharded weights bit for bit" -- cmp "$tmp/pgradients/model/model.safetensors" \
     "$tmp/pfull/model/model.safetensors"
+expect_run 0 "prm-train, full: the gradients-sharded evaluations exactly (steps 0 and 6)" -- same_evals \
+    "$tmp/pgradients/metrics.jsonl" "$tmp/pfull/metrics.jsonl" 2
 
 # --- GRPO: 2 trainers, 1 rollout, 1 reward rank ---
 g=(--set "model.path=$tmp/s2none/model" --set cluster.trainer_ranks=2 --set grpo.checkpoint_every=1)
