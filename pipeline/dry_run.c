@@ -390,6 +390,13 @@ static int dry_sft(FILE *o, const fx_config *c, const comm_world *w, fx_err *err
     int rows = (int)((c->sft.batch + w->size - 1) / w->size);
     mem_row r = {"sft", 0, 0, 0, 0, 0, 0, 0};
     trainer_row(o, &r, c, &mc, MODEL_HEAD_LM, w->size, rows, (int)c->model.max_seq, false);
+    // The held-out evaluation's KV cache and decoding scratch (rank 0's; with trainer.shard = full,
+    // every rank's): sft.batch rows at a time every sft.eval_every steps, rank 0's share at the end,
+    // a prefill of up to model.max_seq tokens per row.
+    int ev = c->sft.eval_every > 0 ? (int)c->sft.batch : (int)(c->sft.batch / w->size), T = (int)c->model.max_seq;
+    r.kv = model_kv_bytes_for(&mc, ev, T) + model_decode_bytes_for(&mc, MODEL_HEAD_LM, ev * T);
+    fprintf(o, "eval       %lld held-out problems, decoded %d at a time (KV cache of %d columns)\n",
+            (long long)c->sft.eval_problems, ev, T);
     print_mem(o, &r, 1, c->cluster.backend);
     rc = 0;
 out:

@@ -27,6 +27,8 @@ expect_run 0 "sft --dry-run" -- "$fx" sft --dry-run "$demo" "${out_dir[@]}"
 expect_contains "$out" "example 0: response" "an SFT example's response"
 expect_contains "$out" "The answer is 19.<|im_end|>" "its text, end of turn included"
 expect_contains "$out" "  sft " "sft memory row"
+expect_contains "$out" "eval       200 held-out problems, decoded 32 at a time (KV cache of 256 columns)" \
+    "the evaluation's decoding, counted in the KV+decode column"
 
 "$make_models" "$tmp/m" || { echo "make_tiny_models failed" >&2; exit 1; }
 expect_run 0 "prm-train --dry-run" -- "$fx" prm-train --dry-run "$demo" "${out_dir[@]}" --set "model.path=$tmp/m/lm"
