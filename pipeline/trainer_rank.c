@@ -10,7 +10,7 @@
 int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
     fx_err err;
     pipe_job_dp_init(job, w);
-    train_ckpt none = {0}; // the leader's host copies are the ones written
+    train_ckpt none = {.kind = "grpo"}; // the leader writes the checkpoint's own file; this rank its shard
     pipe_job_share_start(job, w, &none, false); // the leader loads any checkpoint and shares it
     msg_buf m = {0};
     trace_batch b;
@@ -29,8 +29,11 @@ int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
         int kind = msg_head(&m)->kind;
         bool sharded = pipe_job_sharded(job);
         if ((kind == MSG_CKPT && job->dp_hook.shard) || (sharded && (kind == MSG_SYNC || kind == MSG_SAVE))) {
-            if (kind == MSG_CKPT) train_ckpt_save(&none, &job->policy, &job->dp_hook, 0, NULL, &err); // this trainer's slices
-            else if (kind == MSG_SYNC) pipe_job_serve_sync(job);
+            if (kind == MSG_CKPT) { // this trainer's shard of update `seq`'s checkpoint
+                trainer_run run = {job->p.run_dir, NULL, 0};
+                if (train_ckpt_save(&none, &job->policy, &job->dp_hook, (int64_t)msg_head(&m)->seq, &run, &err))
+                    fx_fatal("%s", err.msg);
+            } else if (kind == MSG_SYNC) pipe_job_serve_sync(job);
             else pipe_job_serve_save(job);
             fx_watchdog_beat("waiting for the leader's groups");
             continue;

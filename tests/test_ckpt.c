@@ -1,5 +1,6 @@
 // test_ckpt.c — checkpoints: round trip, keep-last-K, no temporary files left, resume picks the
-// newest that loads and falls back past a corrupted or truncated one with a warning.
+// newest that loads and falls back past a corrupted or truncated one with a warning; shard files
+// read by range and pruned.
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -135,10 +136,56 @@ static void test_pieces(void) {
     free(piece), free(back);
 }
 
+// A range taken from a shard: the pieces' places within the array and their values.
+typedef struct {
+    size_t lo, hi, bad;
+} range_seen;
+static void take_range_check(void *ctx, size_t lo, size_t hi, const void *data) {
+    range_seen *r = ctx;
+    if (r->hi == 0) r->lo = lo;
+    r->hi = hi;
+    for (size_t i = lo; i < hi; i++) r->bad += ((const float *)data)[i - lo] != (float)i * 0.25f;
+}
+
+// Shard files (ckpt_save_shard): named after their step's file, read back by range (ckpt_load_range,
+// wrong expectations named), not listed as checkpoints, and pruned with their step or, with no
+// step file of their own (a save that failed before it), by the next save.
+static void test_shards(void) {
+    char sub[4200], path[4300], sp[4400];
+    snprintf(sub, sizeof sub, "%s/shards", dir);
+    float a[100], piece[100];
+    for (int i = 0; i < 100; i++) a[i] = (float)i * 0.25f;
+    ckpt_array arr = {"adam_m", CKPT_F32, 100, a, NULL, NULL, NULL, NULL};
+    fx_err err;
+    for (int64_t step = 1; step <= 3; step++) {
+        for (int r = 0; r < 2; r++) CHECK_INT(ckpt_save_shard(sub, step, r, 2, &arr, 1, "sft", &err), 0);
+        if (step < 3) CHECK_INT(ckpt_save(sub, step, &arr, 1, "{}", "sft", 1, path, sizeof path, &err), 0);
+    }
+    // step 1 pruned with its shards (keep 1); step 3 never got its own file: its shards are a
+    // failed save's, not a checkpoint, until the next save removes them
+    CHECK_INT(files_in("shards/checkpoints"), 5);
+    ckpt_shard_path(sp, sizeof sp, path, 1, 2);
+    CHECK(strstr(sp, "/checkpoints/step-00000002.shard-1-of-2.h5") != NULL);
+    CHECK(ckpt_has(sp, "adam_m") && !ckpt_has(sp, "params") && !ckpt_has(path, "nothing"));
+    range_seen r = {0, 0, 0};
+    CHECK_INT(ckpt_load_range(sp, "adam_m", CKPT_F32, 100, 17, 61, piece, take_range_check, &r, &err), 0);
+    CHECK(r.lo == 17 && r.hi == 61 && r.bad == 0);
+    CHECK_INT(ckpt_load_range(sp, "adam_m", CKPT_F32, 99, 0, 10, piece, take_range_check, &r, &err), -1);
+    CHECK(strstr(err.msg, "shard-1-of-2.h5: adam_m: expected 99 f32 values") != NULL);
+    CHECK_INT(ckpt_load_range(sp, "adam_v", CKPT_F32, 100, 0, 10, piece, take_range_check, &r, &err), -1);
+    CHECK(strstr(err.msg, "adam_v: missing") != NULL);
+    int64_t step;
+    CHECK_INT(ckpt_resume_latest(sub, "sft", &arr, 1, &step, path, sizeof path, &err), 1);
+    CHECK_INT(step, 2); // the shards of step 3 are no checkpoint
+    CHECK_INT(ckpt_save(sub, 4, &arr, 1, "{}", "sft", 1, path, sizeof path, &err), 0);
+    CHECK_INT(files_in("shards/checkpoints"), 1); // step 2's file and shards, and step 3's orphans, gone
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     test_fills();
     test_pieces();
+    test_shards();
     fx_err err;
     char path[4300];
     for (int64_t step = 1; step <= 4; step++) {

@@ -141,16 +141,17 @@ static void step_path(char *buf, size_t n, const char *dir, int64_t step) {
     snprintf(buf, n, "%s/step-%08lld.h5", dir, (long long)step);
 }
 
-int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
-              const char *kind, int keep_last, char *path_out, size_t path_len, fx_err *err) {
-    fx_h5_quiet();
-    char dir[4096], path[4200], tmp[4300];
-    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
-    if (fx_mkdir_p(dir, err)) {
-        fill_all(arrays, n);
-        return -1;
-    }
-    step_path(path, sizeof path, dir, step);
+void ckpt_shard_path(char *buf, size_t n, const char *path, int shard, int shards) {
+    size_t len = strlen(path);
+    if (len >= 3 && !strcmp(path + len - 3, ".h5")) len -= 3;
+    snprintf(buf, n, "%.*s.shard-%d-of-%d.h5", (int)len, path, shard, shards);
+}
+
+// Writes the arrays into `path` through a temporary file, fsynced and renamed; the fills run
+// whatever happens.
+static int save_as(const char *dir, const char *path, int64_t step, const ckpt_array *arrays, int n,
+                   const char *config_json, const char *kind, fx_err *err) {
+    char tmp[4300];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     errno = 0;
     if (write_file(tmp, step, arrays, n, config_json, kind) || fsync_path(tmp)) {
@@ -164,6 +165,42 @@ int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n
         return fx_errf(err, "%s: cannot rename to %s: %s", tmp, path, strerror(e));
     }
     fsync_path(dir); // the rename itself reaches the disk
+    return 0;
+}
+
+// The shard files (step-N.shard-R-of-S.h5) of steps that have no checkpoint among `keep` (the
+// steps kept, count of them) and are not newer than the newest of them: those of pruned
+// checkpoints, and of a save that failed before its checkpoint file was written.
+static void prune_shards(const char *dir, const int64_t *keep, int count) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        long long s;
+        int r, of, used = 0;
+        if (sscanf(e->d_name, "step-%lld.shard-%d-of-%d.h5%n", &s, &r, &of, &used) != 3 ||
+            used != (int)strlen(e->d_name) || !count || s > keep[0])
+            continue;
+        bool kept = false;
+        for (int i = 0; i < count && !kept; i++) kept = keep[i] == s;
+        if (kept) continue;
+        char old[4600];
+        snprintf(old, sizeof old, "%s/%s", dir, e->d_name);
+        unlink(old);
+    }
+    closedir(d);
+}
+
+int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
+              const char *kind, int keep_last, char *path_out, size_t path_len, fx_err *err) {
+    fx_h5_quiet();
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    if (fx_mkdir_p(dir, err)) {
+        fill_all(arrays, n);
+        return -1;
+    }
+    step_path(path, sizeof path, dir, step);
+    if (save_as(dir, path, step, arrays, n, config_json, kind, err)) return -1;
     if (path_out) snprintf(path_out, path_len, "%s", path);
     int count;
     int64_t *steps = list_steps(dir, &count);
@@ -172,8 +209,23 @@ int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n
         step_path(old, sizeof old, dir, steps[i]);
         unlink(old);
     }
+    prune_shards(dir, steps, keep_last > 0 && keep_last < count ? keep_last : count);
     free(steps);
     return 0;
+}
+
+int ckpt_save_shard(const char *run_dir, int64_t step, int shard, int shards, const ckpt_array *arrays, int n,
+                    const char *kind, fx_err *err) {
+    fx_h5_quiet();
+    char dir[4096], path[4200], spath[4300];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    if (fx_mkdir_p(dir, err)) {
+        fill_all(arrays, n);
+        return -1;
+    }
+    step_path(path, sizeof path, dir, step);
+    ckpt_shard_path(spath, sizeof spath, path, shard, shards);
+    return save_as(dir, spath, step, arrays, n, NULL, kind, err);
 }
 
 // Reads dataset d (of file space `space`) into a->data: whole, or piece by piece into one piece's
@@ -192,19 +244,78 @@ static herr_t read_array(hid_t d, hid_t space, const ckpt_array *a) {
     return rc;
 }
 
-int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, fx_err *err) {
+// Opens a checkpoint file (its format and step checked; *step may be NULL), or -1 with err set.
+static hid_t open_ckpt(const char *path, int64_t *step, fx_err *err) {
     fx_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return fx_errf(err, "%s: cannot open as HDF5 (missing, truncated or corrupted)", path);
+    if (f < 0) {
+        fx_errf(err, "%s: cannot open as HDF5 (missing, truncated or corrupted)", path);
+        return -1;
+    }
     char *format = fx_h5_read_str_attr(f, "format");
     int rc = 0;
     if (!format || strcmp(format, CKPT_FORMAT) != 0) rc = fx_errf(err, "%s: format: expected \"%s\"", path, CKPT_FORMAT);
     free(format);
+    int64_t s;
     if (!rc) {
         hid_t a = H5Aopen(f, "step", H5P_DEFAULT);
-        if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, step) < 0) rc = fx_errf(err, "%s: step: missing", path);
+        if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &s) < 0) rc = fx_errf(err, "%s: step: missing", path);
         if (a >= 0) H5Aclose(a);
     }
+    if (rc) {
+        H5Fclose(f);
+        return -1;
+    }
+    if (step) *step = s;
+    return f;
+}
+
+bool ckpt_has(const char *path, const char *name) {
+    fx_err err;
+    hid_t f = open_ckpt(path, NULL, &err);
+    if (f < 0) return false;
+    bool has = H5Lexists(f, name, H5P_DEFAULT) > 0;
+    H5Fclose(f);
+    return has;
+}
+
+int ckpt_load_range(const char *path, const char *name, ckpt_type type, size_t n, size_t lo, size_t hi, void *piece,
+                    void (*take)(void *ctx, size_t lo, size_t hi, const void *data), void *ctx, fx_err *err) {
+    FX_ASSERT(lo <= hi && hi <= n);
+    hid_t f = open_ckpt(path, NULL, err);
+    if (f < 0) return -1;
+    int rc = 0;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) {
+        H5Fclose(f);
+        return fx_errf(err, "%s: %s: missing", path, name);
+    }
+    hid_t space = H5Dget_space(d), t = H5Dget_type(d);
+    hsize_t len = 0;
+    H5Sget_simple_extent_dims(space, &len, NULL);
+    if (H5Tequal(t, h5type(type)) <= 0 || len != n)
+        rc = fx_errf(err, "%s: %s: expected %zu %s values, found %llu of another or the same type", path, name, n,
+                     type_name(type), (unsigned long long)len);
+    for (size_t at = lo; !rc && at < hi; at += CKPT_PIECE) {
+        hsize_t start = at, count = hi - at < CKPT_PIECE ? hi - at : CKPT_PIECE;
+        hid_t mem = H5Screate_simple(1, &count, NULL);
+        herr_t r = H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &count, NULL);
+        if (r >= 0) r = H5Dread(d, h5type(type), mem, space, H5P_DEFAULT, piece);
+        H5Sclose(mem);
+        if (r < 0) rc = fx_errf(err, "%s: %s: read failed: checksum mismatch (corrupted file)", path, name);
+        else take(ctx, at, at + count, piece);
+    }
+    H5Tclose(t);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+    return rc;
+}
+
+int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, fx_err *err) {
+    hid_t f = open_ckpt(path, step, err);
+    if (f < 0) return -1;
+    int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         hid_t d = H5Dopen2(f, arrays[i].name, H5P_DEFAULT);
         if (d < 0) {
@@ -227,8 +338,25 @@ int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, 
     return rc;
 }
 
+typedef struct {
+    const ckpt_array *arrays;
+    int n;
+} plain_load;
+
+static int load_plain(void *ctx, const char *path, int64_t *step, fx_err *err) {
+    const plain_load *p = ctx;
+    return ckpt_load(path, p->arrays, p->n, step, err);
+}
+
 int ckpt_resume_latest(const char *run_dir, const char *kind, const ckpt_array *arrays, int n, int64_t *step,
                        char *path_out, size_t path_len, fx_err *err) {
+    plain_load p = {arrays, n};
+    return ckpt_resume_latest_with(run_dir, kind, load_plain, &p, step, path_out, path_len, err);
+}
+
+int ckpt_resume_latest_with(const char *run_dir, const char *kind,
+                            int (*load)(void *ctx, const char *path, int64_t *step, fx_err *err), void *ctx,
+                            int64_t *step, char *path_out, size_t path_len, fx_err *err) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
     int count;
@@ -247,7 +375,7 @@ int ckpt_resume_latest(const char *run_dir, const char *kind, const ckpt_array *
             return -1;
         }
         free(stored);
-        if (ckpt_load(path, arrays, n, step, &why) == 0) {
+        if (load(ctx, path, step, &why) == 0) {
             found = 1;
             if (path_out) snprintf(path_out, path_len, "%s", path);
         } else {

@@ -3,10 +3,12 @@
 // A checkpoint is written to a temporary file, fsynced and renamed, so one under its final name
 // is always complete; every dataset carries HDF5's Fletcher-32 checksum, so a corrupted file is
 // detected on load. The newest K are kept. Resuming picks the newest checkpoint that loads, and
-// falls back to older ones with a warning naming what was wrong with the newer.
+// falls back to older ones with a warning naming what was wrong with the newer. A checkpoint of a
+// state split between ranks adds one shard file per rank beside its own (ckpt_save_shard).
 #ifndef FLUXRL_CKPT_H
 #define FLUXRL_CKPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,8 +47,27 @@ typedef struct {
 int ckpt_save(const char *run_dir, int64_t step, const ckpt_array *arrays, int n, const char *config_json,
               const char *kind, int keep_last, char *path_out, size_t path_len, fx_err *err);
 
+// One rank's shard of a checkpoint whose state is split between ranks (trainer.shard): the
+// arrays written to run_dir/checkpoints/step-N.shard-R-of-S.h5 (ckpt_shard_path), as ckpt_save
+// writes (a temporary file, fsynced and renamed; every fill called even when nothing can be
+// written), no config, no pruning. The checkpoint is complete once ckpt_save has written the
+// step's own file, after every shard: resuming lists those only, and ckpt_save removes the shards
+// of the steps it prunes and of saves that never got that far.
+int ckpt_save_shard(const char *run_dir, int64_t step, int shard, int shards, const ckpt_array *arrays, int n,
+                    const char *kind, fx_err *err);
+// The path of shard `shard` of `shards` of the checkpoint at path (step-N.h5).
+void ckpt_shard_path(char *buf, size_t n, const char *path, int shard, int shards);
+
 // Loads path into the arrays: each must exist with exactly the expected type and size.
 int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, fx_err *err);
+// Reads the elements [lo, hi) of the array `name` of path (n elements of `type` expected) a piece
+// at a time (at most CKPT_PIECE elements, into `piece`, their checksums verified), handing each
+// to take(ctx, a, b, piece) with its place [a, b) in the array. A failure after the first piece
+// has handed over the ones before it.
+int ckpt_load_range(const char *path, const char *name, ckpt_type type, size_t n, size_t lo, size_t hi, void *piece,
+                    void (*take)(void *ctx, size_t lo, size_t hi, const void *data), void *ctx, fx_err *err);
+// Whether the checkpoint at path opens and holds an array `name`.
+bool ckpt_has(const char *path, const char *name);
 
 // `--resume auto`: loads the newest checkpoint of run_dir that loads cleanly; a newer one that
 // does not is reported with fx_warn and skipped. Returns 1 when one was loaded (its step in
@@ -54,6 +75,12 @@ int ckpt_load(const char *path, const ckpt_array *arrays, int n, int64_t *step, 
 // the newest was written by another kind of run (kind non-NULL; an untagged checkpoint passes).
 int ckpt_resume_latest(const char *run_dir, const char *kind, const ckpt_array *arrays, int n, int64_t *step,
                        char *path_out, size_t path_len, fx_err *err);
+
+// The same with each candidate loaded by load(ctx, path, step, err) (0: loaded), for a checkpoint
+// whose arrays are not all in its own file (trainer/train_ckpt.c: shards).
+int ckpt_resume_latest_with(const char *run_dir, const char *kind,
+                            int (*load)(void *ctx, const char *path, int64_t *step, fx_err *err), void *ctx,
+                            int64_t *step, char *path_out, size_t path_len, fx_err *err);
 
 // The config JSON stored in a checkpoint (caller frees), or NULL.
 char *ckpt_config(const char *path);

@@ -55,19 +55,20 @@ static void upload_part(const model *m, float *mem, size_t own_lo, size_t own_hi
 
 // Resuming, on rank 0: each piece as it is read, its part in what rank 0 holds (the whole, or its
 // slice) uploaded.
+// (c->base: the place of the array read in the whole, for a shard's.)
 static void take_params(void *ctx, size_t lo, size_t hi, const void *data) {
     const train_ckpt *c = ctx;
     model *m = c->model;
     size_t a = m->params_layer ? m->param_lo : 0, e = m->params_layer ? m->param_hi : m->nparams;
-    upload_part(m, m->params_mem, a, e, lo, hi, data);
+    upload_part(m, m->params_mem, a, e, c->base + lo, c->base + hi, data);
 }
 static void take_m(void *ctx, size_t lo, size_t hi, const void *data) {
     const train_ckpt *c = ctx;
-    upload_part(c->model, c->model->m_mem, c->model->opt_lo, c->model->opt_hi, lo, hi, data);
+    upload_part(c->model, c->model->m_mem, c->model->opt_lo, c->model->opt_hi, c->base + lo, c->base + hi, data);
 }
 static void take_v(void *ctx, size_t lo, size_t hi, const void *data) {
     const train_ckpt *c = ctx;
-    upload_part(c->model, c->model->v_mem, c->model->opt_lo, c->model->opt_hi, lo, hi, data);
+    upload_part(c->model, c->model->v_mem, c->model->opt_lo, c->model->opt_hi, c->base + lo, c->base + hi, data);
 }
 
 // Sharing a resumed checkpoint, on rank 0: each piece as it is read again, sent to the ranks whose
@@ -94,16 +95,70 @@ static void arrays(train_ckpt *c, ckpt_array *a) {
     a[4] = (ckpt_array){"accumulators", CKPT_F64, TRAIN_CKPT_ACCUMS, c->accum, NULL, NULL, NULL, NULL};
 }
 
+// A rank's slice [lo, hi) of a buffer of the model for its shard file: mem holds element `first`
+// of the buffer at mem[0] (the slice itself, or the whole buffer).
+typedef struct {
+    const model *m;
+    const float *mem;
+    size_t first, lo;
+} slice_src;
+
+static void fill_slice(void *ctx, size_t lo, size_t hi, void *data) {
+    const slice_src *s = ctx;
+    s->m->be->download(s->m->be->ctx, data, s->mem + (s->lo - s->first) + lo, (hi - lo) * sizeof(float));
+}
+
+// Sharded: every rank writes its slices of the weights and moments to its own shard file; once all
+// have, rank 0 writes the checkpoint's own file (counters, accumulators, the slices' bounds).
+static int save_sharded(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
+                        fx_err *err) {
+    size_t n = m->nparams, lo, hi;
+    int W = dp->size;
+    trainer_shard_range(n, dp->rank, W, &lo, &hi);
+    size_t k = hi - lo < CKPT_PIECE ? hi - lo : CKPT_PIECE;
+    float *piece = fx_malloc((k ? k : 1) * sizeof(float));
+    int64_t range[3] = {(int64_t)lo, (int64_t)hi, (int64_t)n};
+    slice_src sp = {m, m->params_mem, m->params_layer ? lo : 0, lo}, sm = {m, m->m_mem, lo, lo},
+              sv = {m, m->v_mem, lo, lo};
+    ckpt_array a[4] = {
+        {"shard_range", CKPT_I64, 3, range, NULL, NULL, NULL, NULL},
+        {"params", CKPT_F32, hi - lo, piece, NULL, &sp, fill_slice, NULL},
+        {"adam_m", CKPT_F32, hi - lo, piece, NULL, &sm, fill_slice, NULL},
+        {"adam_v", CKPT_F32, hi - lo, piece, NULL, &sv, fill_slice, NULL},
+    };
+    fx_err mine = {{0}};
+    int rc = ckpt_save_shard(run->dir, step, dp->rank, W, a, 4, c ? c->kind : NULL, &mine);
+    free(piece);
+    int bad = -1;
+    if (dp->agree(dp->ctx, rc ? FX_EXIT_FAIL : 0, &bad)) { // the checkpoint is not written: every rank says so
+        if (rc) *err = mine;
+        else fx_errf(err, "checkpoint of step %lld: rank %d could not write its shard", (long long)step, bad);
+        return -1;
+    }
+    if (dp->rank != 0) return 0;
+    int64_t *bounds = fx_malloc(((size_t)W + 1) * sizeof *bounds), shards = W;
+    for (int r = 0; r < W; r++) {
+        size_t b, e;
+        trainer_shard_range(n, r, W, &b, &e);
+        bounds[r] = (int64_t)b, bounds[r + 1] = (int64_t)e;
+    }
+    c->counters[TRAIN_CKPT_COUNTERS] = m->step;
+    ckpt_array main[4] = {
+        {"counters", CKPT_I64, TRAIN_CKPT_COUNTERS + 1, c->counters, NULL, NULL, NULL, NULL},
+        {"accumulators", CKPT_F64, TRAIN_CKPT_ACCUMS, c->accum, NULL, NULL, NULL, NULL},
+        {"shards", CKPT_I64, 1, &shards, NULL, NULL, NULL, NULL},
+        {"shard_bounds", CKPT_I64, (size_t)W + 1, bounds, NULL, NULL, NULL, NULL},
+    };
+    char path[4300];
+    rc = ckpt_save(run->dir, step, main, 4, run->config, c->kind, run->keep_checkpoints, path, sizeof path, err);
+    free(bounds);
+    if (!rc) fx_info("checkpoint: %s (and %d shards)", path, W);
+    return rc;
+}
+
 int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
                     fx_err *err) {
-    if (sharded(dp) && dp->rank != 0) { // this rank's slices, to rank 0 piece by piece as it writes them
-        const float *mem[3] = {m->params_layer ? m->params_mem : NULL, m->m_mem, m->v_mem};
-        for (int k = 0; k < 3; k++)
-            for (size_t lo = 0; mem[k] && lo < m->nparams; lo += CKPT_PIECE)
-                trainer_slice_collect(m, dp, mem[k], lo, m->nparams - lo < CKPT_PIECE ? m->nparams : lo + CKPT_PIECE,
-                                      NULL);
-        return 0;
-    }
+    if (sharded(dp)) return save_sharded(c, m, dp, step, run, err);
     c->model = (model *)m, c->dp = dp; // the fills only read them
     c->counters[TRAIN_CKPT_COUNTERS] = m->step;
     ensure_piece(c);
@@ -115,13 +170,80 @@ int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t
     return rc;
 }
 
+// The slices' bounds of a sharded checkpoint (its own file at path): *W shards, bounds[0..W]
+// (caller frees), checked against the model's n parameters. NULL with err set when it is not
+// sharded or its bounds are not those of n.
+static int64_t *read_bounds(const char *path, size_t n, int64_t *W, fx_err *err) {
+    int64_t step;
+    ckpt_array one = {"shards", CKPT_I64, 1, W, NULL, NULL, NULL, NULL};
+    if (ckpt_load(path, &one, 1, &step, err)) return NULL;
+    if (*W < 1 || *W > (1 << 20)) {
+        fx_errf(err, "%s: shards: expected 1 to %d, found %lld", path, 1 << 20, (long long)*W);
+        return NULL;
+    }
+    int64_t *b = fx_malloc(((size_t)*W + 1) * sizeof *b);
+    ckpt_array bb = {"shard_bounds", CKPT_I64, (size_t)*W + 1, b, NULL, NULL, NULL, NULL};
+    bool ok = !ckpt_load(path, &bb, 1, &step, err);
+    for (int64_t r = 0; ok && r < *W; r++)
+        if (b[r] > b[r + 1]) ok = !fx_errf(err, "%s: shard_bounds: not increasing at %lld", path, (long long)r);
+    if (ok && (b[0] != 0 || b[*W] != (int64_t)n))
+        ok = !fx_errf(err, "%s: shard_bounds: expected slices of the %zu parameters, found [%lld, %lld)", path, n,
+                      (long long)b[0], (long long)b[*W]);
+    if (!ok) free(b), b = NULL;
+    return b;
+}
+
+// Shard j of the sharded checkpoint at path: its record of where its slice lies checked against
+// bounds, then its arrays (names[0..k)) read [a, e) of its slice (relative to it) piece by piece
+// into piece, each handed to take[i] with ctx.
+static int read_shard(const char *path, int j, int64_t W, const int64_t *bounds, const char *const *names, int k,
+                      size_t a, size_t e, float *piece, void (*const *take)(void *, size_t, size_t, const void *),
+                      void *ctx, fx_err *err) {
+    char sp[4400];
+    ckpt_shard_path(sp, sizeof sp, path, j, (int)W);
+    int64_t range[3], step;
+    ckpt_array r = {"shard_range", CKPT_I64, 3, range, NULL, NULL, NULL, NULL};
+    if (ckpt_load(sp, &r, 1, &step, err)) return -1;
+    size_t len = (size_t)(bounds[j + 1] - bounds[j]);
+    if (range[0] != bounds[j] || range[1] != bounds[j + 1] || range[2] != bounds[W])
+        return fx_errf(err, "%s: shard_range: expected [%lld, %lld) of %lld, found [%lld, %lld) of %lld", sp,
+                       (long long)bounds[j], (long long)bounds[j + 1], (long long)bounds[W], (long long)range[0],
+                       (long long)range[1], (long long)range[2]);
+    for (int i = 0; i < k; i++)
+        if (ckpt_load_range(sp, names[i], CKPT_F32, len, a, e, piece, take[i], ctx, err)) return -1;
+    return 0;
+}
+
+static const char *const slice_names[3] = {"params", "adam_m", "adam_v"};
+
+// A candidate of --resume auto on rank 0: its own file, and every shard of a sharded one, read
+// whole (every checksum verified), rank 0's part of each array kept.
+static int load_candidate(void *ctx, const char *path, int64_t *step, fx_err *err) {
+    train_ckpt *c = ctx;
+    ckpt_array a[5];
+    arrays(c, a);
+    c->base = 0;
+    if (!ckpt_has(path, "shards")) return ckpt_load(path, a, 5, step, err);
+    if (ckpt_load(path, a + 3, 2, step, err)) return -1;
+    int64_t W;
+    int64_t *b = read_bounds(path, c->n, &W, err);
+    if (!b) return -1;
+    void (*take[3])(void *, size_t, size_t, const void *) = {take_params, take_m, take_v};
+    int rc = 0;
+    for (int64_t j = 0; j < W && !rc; j++) {
+        c->base = (size_t)b[j];
+        rc = read_shard(path, (int)j, W, b, slice_names, 3, 0, (size_t)(b[j + 1] - b[j]), c->piece, take, c, err);
+    }
+    c->base = 0;
+    free(b);
+    return rc;
+}
+
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err) {
     char path[4300];
     c->model = m, c->dp = NULL;
     ensure_piece(c);
-    ckpt_array a[5];
-    arrays(c, a);
-    int found = ckpt_resume_latest(run_dir, c->kind, a, 5, step, path, sizeof path, err);
+    int found = ckpt_resume_latest_with(run_dir, c->kind, load_candidate, c, step, path, sizeof path, err);
     if (found <= 0) return found;
     free(c->path);
     c->path = fx_strdup(path);
@@ -154,6 +276,71 @@ static void share_slices(train_ckpt *c, model *m, const trainer_dp *dp, float *c
                                      NULL);
 }
 
+// Resuming from a sharded checkpoint, a rank's own slice of a buffer (mine, backend memory,
+// elements [lo, hi)) from the shard files' parts.
+typedef struct {
+    const model *m;
+    float *mine;
+    size_t lo, base; // mine[0]'s element; the place of the shard being read
+} slice_dst;
+
+static void take_slice(void *ctx, size_t a, size_t e, const void *data) {
+    const slice_dst *d = ctx;
+    d->m->be->upload(d->m->be->ctx, d->mine + (d->base + a - d->lo), data, (e - a) * sizeof(float));
+}
+
+// Sends a string from rank 0 to every rank of dp (as integers; *s replaced elsewhere, caller frees).
+static void bcast_str(const trainer_dp *dp, char **s) {
+    int64_t len = dp->rank == 0 ? (int64_t)strlen(*s) : 0;
+    dp->bcast_i64(dp->ctx, &len, 1);
+    size_t words = ((size_t)len + 8) / 8;
+    int64_t *w = fx_calloc(words, sizeof *w);
+    if (dp->rank == 0) memcpy(w, *s, (size_t)len);
+    dp->bcast_i64(dp->ctx, w, (int)words);
+    if (dp->rank != 0) {
+        *s = fx_malloc((size_t)len + 1);
+        memcpy(*s, w, (size_t)len);
+        (*s)[len] = 0;
+    }
+    free(w);
+}
+
+// Every rank other than 0 (which kept its part when it loaded the checkpoint) reads its slices of
+// the arrays sliced[0..3) straight from the shard files its slice overlaps.
+static void read_own_slices(const train_ckpt *c, model *m, const trainer_dp *dp, float *const sliced[3]) {
+    char *path = dp->rank == 0 ? c->path : NULL;
+    bcast_str(dp, &path);
+    int64_t W = 0;
+    fx_err err = {{0}};
+    int64_t *b = dp->rank == 0 ? NULL : read_bounds(path, m->nparams, &W, &err);
+    size_t lo, hi;
+    trainer_shard_range(m->nparams, dp->rank, dp->size, &lo, &hi);
+    float *piece = NULL;
+    if (dp->rank != 0 && b) {
+        size_t k = hi - lo < CKPT_PIECE ? hi - lo : CKPT_PIECE;
+        piece = fx_malloc((k ? k : 1) * sizeof *piece);
+    }
+    int rc = dp->rank != 0 && !b ? -1 : 0;
+    for (int64_t j = 0; dp->rank != 0 && b && j < W && !rc; j++) {
+        size_t a = (size_t)b[j] > lo ? (size_t)b[j] : lo, e = (size_t)b[j + 1] < hi ? (size_t)b[j + 1] : hi;
+        if (a >= e) continue;
+        for (int k = 0; k < 3 && !rc; k++) {
+            if (!sliced[k]) continue;
+            slice_dst d = {m, sliced[k], lo, (size_t)b[j]};
+            void (*take[1])(void *, size_t, size_t, const void *) = {take_slice};
+            rc = read_shard(path, (int)j, W, b, &slice_names[k], 1, a - (size_t)b[j], e - (size_t)b[j], piece, take, &d,
+                            &err);
+        }
+    }
+    free(piece), free(b);
+    if (dp->rank != 0) free(path);
+    int bad = -1; // rank 0 verified every shard a moment ago: a failure now means the files changed
+    if (dp->agree(dp->ctx, rc ? FX_EXIT_INPUT : 0, &bad)) {
+        if (rc) fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s (reading this rank's slice of the checkpoint)", err.msg);
+        fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "rank %d could not read its slice of the checkpoint", bad);
+    }
+}
+
 bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed) {
     int64_t head[2] = {m->step, resumed};
     dp->bcast_i64(dp->ctx, head, 2);
@@ -166,7 +353,10 @@ bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resume
         dp->bcast(dp->ctx, m->v_mem, m->nparams);
     } else if (resumed) {
         float *sliced[3] = {m->params_layer ? m->params_mem : NULL, m->m_mem, m->v_mem};
-        share_slices(c, m, dp, sliced);
+        int64_t in_shards = dp->rank == 0 && ckpt_has(c->path, "shards"); // each rank reads its own slices
+        dp->bcast_i64(dp->ctx, &in_shards, 1);
+        if (in_shards) read_own_slices(c, m, dp, sliced);
+        else share_slices(c, m, dp, sliced);
         if (m->params_layer) trainer_params_refresh(m, dp);
     }
     if (c) free(c->path), c->path = NULL;

@@ -32,35 +32,40 @@ typedef struct {
     int64_t counters[TRAIN_CKPT_COUNTERS + 1];  // the loop's (it fills them), then AdamW's step
     double accum[TRAIN_CKPT_ACCUMS];            // the loop's
     const char *kind; // the loop's kind, "sft", "prm" or "grpo", stored in its checkpoints; NULL: untagged
+    size_t base;                                // resuming: where the shard being read starts
     model *model;                               // during a save, resume or share
     const trainer_dp *dp;
 } train_ckpt;
 
-// The host buffer is needed on the rank that writes and loads checkpoints (rank 0 of a
-// data-parallel group) only: one piece (64 MiB at most) whatever the model's size. Saving
-// sharded, each piece is collected from the ranks' slices; resuming, rank 0 reads each piece into
-// its own part (the whole, or its slice), and sharing reads the sliced arrays once more, sending
-// each piece to the ranks whose slices it covers.
+// The host buffer is needed on the rank that writes and loads the checkpoint's own file (rank 0
+// of a data-parallel group) only: one piece (64 MiB at most) whatever the model's size. With the
+// state sharded, every rank writes its slices to a shard file of its own through a piece buffer
+// of its own; resuming, rank 0 reads each piece of every shard into its own part (the whole, or
+// its slice), and every other rank then reads its slices from the shard files (or, from a whole
+// checkpoint, takes them from rank 0 a piece at a time).
 void train_ckpt_init(train_ckpt *c, size_t nparams);
 void train_ckpt_free(train_ckpt *c);
 // Writes step's checkpoint of m (and of c->counters, c->accum) into run->dir/checkpoints/. With a
-// sharded optimiser state (dp->shard) every rank of dp calls it and rank 0 collects each piece of
-// the moments (with FULL, of the weights too) from the ranks' slices as it writes it, so a
-// checkpoint is always the whole state, whatever the number of ranks (resuming onto another
-// number re-shards it); unsharded, rank 0 alone calls it. c is
-// rank 0's (other ranks may pass one with no host copies, and run NULL). Returns rank 0's result, 0
-// elsewhere.
+// sharded optimiser state (dp->shard over several ranks) every rank of dp calls it: each writes
+// its slices of the weights and moments to its shard file (step-N.shard-R-of-S.h5), all agree
+// that every shard is written (a rank that could not is named on every rank, and all return -1),
+// then rank 0 writes the step's own file (counters, accumulators, the slices' bounds), so a
+// checkpoint is always the whole state, whatever the number of ranks (resuming onto another number
+// re-shards it); unsharded, rank 0 alone calls it and writes the whole state into the step's file.
+// c is rank 0's (other ranks may pass one with no host copies; its kind tags the shard). Returns
+// this rank's result.
 int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
                     fx_err *err);
 // --resume auto, on rank 0: loads the newest checkpoint that loads into c and m (1: its counters
 // and AdamW's step, and rank 0's part of its weights and moments: the whole, or its slices), or
-// finds none (0). Every piece of the file is read and its checksums verified, so the newest good
-// checkpoint is chosen before any other rank takes part.
+// finds none (0). Every piece of the file, and of each of its shard files, is read and its
+// checksums verified, so the newest good checkpoint is chosen before any other rank takes part.
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err);
 // Every rank of dp (size > 1) starts from rank 0's weights, AdamW moments and step: broadcast when
-// whole; when sliced and rank 0 resumed, each rank's slices of the checkpoint, read again by rank
-// 0 a piece at a time. resumed: rank 0's; returns it on every rank. c may be NULL on the ranks
-// other than 0.
+// whole; when sliced and rank 0 resumed, each rank's slices of the checkpoint, read by the rank
+// itself from the shard files its slice overlaps (a sharded checkpoint), or from rank 0 a piece at
+// a time as it reads the step's file again (a whole one). resumed: rank 0's; returns it on every
+// rank. c may be NULL on the ranks other than 0.
 bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed);
 
 #endif

@@ -9,9 +9,10 @@
 #   - the memory each rank plans (trainer_mem_plan) is what its backend held at its peak, within
 #     10%, and the AdamW moments (and, sharded by gradients, the gradients; fully, the weights too)
 #     fall as 1/N;
-#   - a sharded checkpoint holds the whole state: it resumes onto another rank count and level, bit
-#     for bit where the reduction order allows; GRPO's trainers send their slices to the leader's
-#     checkpoint (h5diff: the same arrays as the unsharded run's);
+#   - a sharded checkpoint holds the whole state, each rank's slices in a shard file of its own: it
+#     resumes onto another rank count and level, bit for bit where the reduction order allows; GRPO's
+#     trainers' shards end to end are the unsharded run's arrays (h5dump), the checkpoint's own file
+#     holds the counters and no weights;
 #   - a PCM policy fully sharded, evaluated after every update on the rollout rank: the unsharded run
 #     bit for bit, evaluations included (one-step-off too);
 #   - SIGUSR1 under full: the exported policy equals the unsharded run's after as many updates;
@@ -68,6 +69,20 @@ common = sorted(set(a) & set(b))
 assert len(common) >= int(sys.argv[3]), (sorted(a), sorted(b))
 for s in common:
     assert a[s] == b[s], (s, a[s], b[s])' "$1" "$2" "$3"
+}
+# Array NAME of a whole checkpoint equals the same array of a sharded one (S shard files,
+# step-N.shard-R-of-S.h5), its shards' slices end to end, bit for bit.
+same_array() { # WHOLE SHARDED NAME S
+    local d r
+    d=$(mktemp -d -p "$tmp")
+    h5dump -d "/$3" -b LE -o "$d/whole" "$1" >/dev/null || return 1
+    : >"$d/ends"
+    for ((r = 0; r < $4; r++)); do
+        h5dump -d "/$3" -b LE -o "$d/part" "${2%.h5}.shard-$r-of-$4.h5" >/dev/null || return 1
+        cat "$d/part" >>"$d/ends"
+    done
+    [ "$(ls "$(dirname "$2")" | grep -c "^$(basename "${2%.h5}").shard-")" = "$4" ] || return 1
+    cmp "$d/whole" "$d/ends"
 }
 # Two F32 safetensors files hold the same tensors within a relative tolerance (of each tensor's
 # largest magnitude; 0: bit for bit).
@@ -158,8 +173,20 @@ for rank in range(3):  # measured: each level holds less on every rank than the 
 
 # --- checkpoints: the whole state, resumed onto another rank count and level ---
 ck=(--set sft.checkpoint_every=5)
-expect_run 0 "sft, 2 ranks, gradients, checkpoints every 5 steps" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
-    --set run.name=ck --set trainer.shard=gradients "${ck[@]}"
+expect_run 0 "sft, 2 ranks, gradients, checkpoints every 5 steps, the newest 2 kept" -- timeout 120 "$mpi" -np 2 \
+    "$fx" sft "$tmp/c.json" --set run.name=ck --set trainer.shard=gradients "${ck[@]}" --set run.keep_checkpoints=2
+expect_run 0 "... each rank's slices in a shard file of its own; step 5's pruned with it" -- bash -c \
+    '[ "$(ls "$1" | tr "\n" " ")" = "step-00000010.h5 step-00000010.shard-0-of-2.h5 step-00000010.shard-1-of-2.h5 step-00000015.h5 step-00000015.shard-0-of-2.h5 step-00000015.shard-1-of-2.h5 " ]' \
+    _ "$tmp/ck/checkpoints"
+# A shard of the newest checkpoint missing: resuming falls back to the one before, naming the file.
+cp -r "$tmp/ck" "$tmp/rfb" && rm -rf "$tmp/rfb/checkpoints/step-00000015.shard-1-of-2.h5" "$tmp/rfb/model"
+expect_run 0 "a shard of step 15 missing: resumed from step 10" -- timeout 120 "$mpi" -np 2 "$fx" sft "$tmp/c.json" \
+    --set run.name=rfb --set trainer.shard=gradients "${ck[@]}" --set run.keep_checkpoints=2 --resume auto
+expect_contains "$err" "skipping checkpoint $tmp/rfb/checkpoints/step-00000015.h5: $tmp/rfb/checkpoints/step-00000015.shard-1-of-2.h5: cannot open" \
+    "the missing shard named"
+expect_contains "$err" "resuming from $tmp/rfb/checkpoints/step-00000010.h5" "the checkpoint before it taken"
+expect_run 0 "... the uninterrupted run's weights bit for bit" -- cmp "$tmp/ck/model/model.safetensors" \
+    "$tmp/rfb/model/model.safetensors"
 for r in r2none r3opt r3full r1; do
     cp -r "$tmp/ck" "$tmp/$r" && rm -rf "$tmp/$r/checkpoints/step-00000015.h5" "$tmp/$r/model"
 done
@@ -206,9 +233,13 @@ done
 for lv in gradients full; do
     expect_run 0 "train, $lv: the unsharded weights bit for bit" -- cmp "$tmp/gnone/model/model.safetensors" \
         "$tmp/g$lv/model/model.safetensors"
-    for a in params adam_m adam_v counters; do
-        expect_run 0 "train, $lv: checkpoint array $a as the unsharded run's" -- h5diff \
-            "$tmp/gnone/checkpoints/step-00000002.h5" "$tmp/g$lv/checkpoints/step-00000002.h5" "/$a"
+    expect_run 0 "train, $lv: checkpoint counters as the unsharded run's" -- h5diff \
+        "$tmp/gnone/checkpoints/step-00000002.h5" "$tmp/g$lv/checkpoints/step-00000002.h5" /counters
+    expect_run 0 "train, $lv: the checkpoint's own file holds no weights or moments" -- bash -c \
+        '! h5ls "$1" | grep -E "^(params|adam_m|adam_v) "' _ "$tmp/g$lv/checkpoints/step-00000002.h5"
+    for a in params adam_m adam_v; do
+        expect_run 0 "train, $lv: checkpoint array $a, its 2 shards end to end, as the unsharded run's" -- \
+            same_array "$tmp/gnone/checkpoints/step-00000002.h5" "$tmp/g$lv/checkpoints/step-00000002.h5" $a 2
     done
 done
 # Passes of 3 sequences: the trainers take different numbers of backward passes (and one may hold
