@@ -113,13 +113,14 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
         fprintf(o, "           weights: a trainer's slice, one layer gathered and the embedding/norm/heads; no rank holds "
                    "the whole weights (%.2f GiB): the leader gathers them from the slices into host memory a 32 MiB "
                    "bucket at a time for weight sync (4 in flight), a tensor at a time to save (the largest, %.2f "
-                   "GiB), a 64 MiB piece at a time to checkpoint; evaluation runs on the first rollout rank\n",
+                   "GiB); each trainer writes its slices to a checkpoint shard of its own; evaluation runs on the first "
+                   "rollout rank\n",
                 whole, big);
     else if (p.whole)
         fprintf(o, "           weights: a rank's slice, one layer gathered and the embedding/norm/heads; no rank holds "
                    "the whole weights (%.2f GiB): the ranks evaluate together, each layer gathered at every step, "
-                   "rank 0 saves a tensor at a time (the largest, %.2f GiB, in host memory) and checkpoints a 64 MiB "
-                   "piece at a time\n",
+                   "rank 0 saves a tensor at a time (the largest, %.2f GiB, in host memory); each rank writes its "
+                   "slices to a checkpoint shard of its own\n",
                 whole, big);
 }
 
