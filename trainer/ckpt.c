@@ -151,7 +151,7 @@ void ckpt_shard_path(char *buf, size_t n, const char *path, int shard, int shard
 // whatever happens.
 static int save_as(const char *dir, const char *path, int64_t step, const ckpt_array *arrays, int n,
                    const char *config_json, const char *kind, fx_err *err) {
-    char tmp[4300];
+    char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     errno = 0;
     if (write_file(tmp, step, arrays, n, config_json, kind) || fsync_path(tmp)) {
@@ -170,18 +170,22 @@ static int save_as(const char *dir, const char *path, int64_t step, const ckpt_a
 
 // The shard files (step-N.shard-R-of-S.h5) of steps that have no checkpoint among `keep` (the
 // steps kept, count of them) and are not newer than the newest of them: those of pruned
-// checkpoints, and of a save that failed before its checkpoint file was written.
+// checkpoints, and of a save that failed before its checkpoint file was written; and the
+// temporary files (NAME.tmp.PID) of steps not newer than it, left by a process that died while
+// writing (every rank's writes of the newest are done when it is pruned).
 static void prune_shards(const char *dir, const int64_t *keep, int count) {
     DIR *d = opendir(dir);
     if (!d) return;
     for (struct dirent *e; (e = readdir(d));) {
         long long s;
         int r, of, used = 0;
-        if (sscanf(e->d_name, "step-%lld.shard-%d-of-%d.h5%n", &s, &r, &of, &used) != 3 ||
-            used != (int)strlen(e->d_name) || !count || s > keep[0])
+        if (!count || sscanf(e->d_name, "step-%lld.", &s) != 1 || s > keep[0]) continue;
+        bool tmp = strstr(e->d_name, ".tmp.") != NULL;
+        if (!tmp && (sscanf(e->d_name, "step-%lld.shard-%d-of-%d.h5%n", &s, &r, &of, &used) != 3 ||
+                     used != (int)strlen(e->d_name)))
             continue;
         bool kept = false;
-        for (int i = 0; i < count && !kept; i++) kept = keep[i] == s;
+        for (int i = 0; i < count && !kept && !tmp; i++) kept = keep[i] == s;
         if (kept) continue;
         char old[4600];
         snprintf(old, sizeof old, "%s/%s", dir, e->d_name);

@@ -78,9 +78,9 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
     const char *dir = p->run.dir;
     int B = p->batch, T = p->policy.max_seq, steps = p->steps;
     int r0 = (int)((int64_t)rank * B / W), Bl = (int)((int64_t)(rank + 1) * B / W) - r0; // this rank's rows
+    trainer_train_init(&m, dp);
     // Sharded weights: every rank evaluates (sharing the problems) and saves (serving its slice) with rank 0.
     bool split = W > 1 && m.params_layer != NULL;
-    trainer_train_init(&m, dp);
     trainer_attach(&m, dp);
     model_reserve(&m, Bl, T, true, p->recompute);
     if (lead) train_ckpt_init(&ck, m.nparams);

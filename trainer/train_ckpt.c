@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/log.h"
 
@@ -118,16 +119,23 @@ static int save_sharded(train_ckpt *c, const model *m, const trainer_dp *dp, int
     size_t k = hi - lo < CKPT_PIECE ? hi - lo : CKPT_PIECE;
     float *piece = fx_malloc((k ? k : 1) * sizeof(float));
     int64_t range[3] = {(int64_t)lo, (int64_t)hi, (int64_t)n};
+    // This save's id, in every shard and in the step's file: shards of another save of the same
+    // step (a run started afresh in an old folder that died between two ranks' renames) never mix.
+    int64_t id = dp->rank == 0 ? (int64_t)((uint64_t)(fx_time_now() * 1e9) ^ ((uint64_t)getpid() << 40) ^
+                                           (uint64_t)step)
+                               : 0;
+    dp->bcast_i64(dp->ctx, &id, 1);
     slice_src sp = {m, m->params_mem, m->params_layer ? lo : 0, lo}, sm = {m, m->m_mem, lo, lo},
               sv = {m, m->v_mem, lo, lo};
-    ckpt_array a[4] = {
+    ckpt_array a[5] = {
         {"shard_range", CKPT_I64, 3, range, NULL, NULL, NULL, NULL},
+        {"save_id", CKPT_I64, 1, &id, NULL, NULL, NULL, NULL},
         {"params", CKPT_F32, hi - lo, piece, NULL, &sp, fill_slice, NULL},
         {"adam_m", CKPT_F32, hi - lo, piece, NULL, &sm, fill_slice, NULL},
         {"adam_v", CKPT_F32, hi - lo, piece, NULL, &sv, fill_slice, NULL},
     };
     fx_err mine = {{0}};
-    int rc = ckpt_save_shard(run->dir, step, dp->rank, W, a, 4, c ? c->kind : NULL, &mine);
+    int rc = ckpt_save_shard(run->dir, step, dp->rank, W, a, 5, c ? c->kind : NULL, &mine);
     free(piece);
     int bad = -1;
     if (dp->agree(dp->ctx, rc ? FX_EXIT_FAIL : 0, &bad)) { // the checkpoint is not written: every rank says so
@@ -143,14 +151,15 @@ static int save_sharded(train_ckpt *c, const model *m, const trainer_dp *dp, int
         bounds[r] = (int64_t)b, bounds[r + 1] = (int64_t)e;
     }
     c->counters[TRAIN_CKPT_COUNTERS] = m->step;
-    ckpt_array main[4] = {
+    ckpt_array main[5] = {
         {"counters", CKPT_I64, TRAIN_CKPT_COUNTERS + 1, c->counters, NULL, NULL, NULL, NULL},
         {"accumulators", CKPT_F64, TRAIN_CKPT_ACCUMS, c->accum, NULL, NULL, NULL, NULL},
         {"shards", CKPT_I64, 1, &shards, NULL, NULL, NULL, NULL},
         {"shard_bounds", CKPT_I64, (size_t)W + 1, bounds, NULL, NULL, NULL, NULL},
+        {"save_id", CKPT_I64, 1, &id, NULL, NULL, NULL, NULL},
     };
     char path[4300];
-    rc = ckpt_save(run->dir, step, main, 4, run->config, c->kind, run->keep_checkpoints, path, sizeof path, err);
+    rc = ckpt_save(run->dir, step, main, 5, run->config, c->kind, run->keep_checkpoints, path, sizeof path, err);
     free(bounds);
     if (!rc) fx_info("checkpoint: %s (and %d shards)", path, W);
     return rc;
@@ -170,13 +179,19 @@ int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t
     return rc;
 }
 
-// The slices' bounds of a sharded checkpoint (its own file at path): *W shards, bounds[0..W]
-// (caller frees), checked against the model's n parameters. NULL with err set when it is not
-// sharded or its bounds are not those of n.
-static int64_t *read_bounds(const char *path, size_t n, int64_t *W, fx_err *err) {
+// What the own file (at path) of a sharded checkpoint says of its shards: their number *W, their
+// slices' bounds[0..W] (returned; caller frees), checked against the model's n parameters, the
+// save's id and its step. NULL with err set when it is not sharded or its bounds are not those of n.
+typedef struct {
+    int64_t W, id, step;
+} shard_head;
+
+static int64_t *read_bounds(const char *path, size_t n, shard_head *h, fx_err *err) {
+    int64_t *W = &h->W;
+    ckpt_array one[2] = {{"shards", CKPT_I64, 1, W, NULL, NULL, NULL, NULL},
+                         {"save_id", CKPT_I64, 1, &h->id, NULL, NULL, NULL, NULL}};
     int64_t step;
-    ckpt_array one = {"shards", CKPT_I64, 1, W, NULL, NULL, NULL, NULL};
-    if (ckpt_load(path, &one, 1, &step, err)) return NULL;
+    if (ckpt_load(path, one, 2, &h->step, err)) return NULL;
     if (*W < 1 || *W > (1 << 20)) {
         fx_errf(err, "%s: shards: expected 1 to %d, found %lld", path, 1 << 20, (long long)*W);
         return NULL;
@@ -196,14 +211,19 @@ static int64_t *read_bounds(const char *path, size_t n, int64_t *W, fx_err *err)
 // Shard j of the sharded checkpoint at path: its record of where its slice lies checked against
 // bounds, then its arrays (names[0..k)) read [a, e) of its slice (relative to it) piece by piece
 // into piece, each handed to take[i] with ctx.
-static int read_shard(const char *path, int j, int64_t W, const int64_t *bounds, const char *const *names, int k,
-                      size_t a, size_t e, float *piece, void (*const *take)(void *, size_t, size_t, const void *),
-                      void *ctx, fx_err *err) {
+static int read_shard(const char *path, int j, const shard_head *h, const int64_t *bounds, const char *const *names,
+                      int k, size_t a, size_t e, float *piece,
+                      void (*const *take)(void *, size_t, size_t, const void *), void *ctx, fx_err *err) {
     char sp[4400];
+    int64_t W = h->W;
     ckpt_shard_path(sp, sizeof sp, path, j, (int)W);
-    int64_t range[3], step;
-    ckpt_array r = {"shard_range", CKPT_I64, 3, range, NULL, NULL, NULL, NULL};
-    if (ckpt_load(sp, &r, 1, &step, err)) return -1;
+    int64_t range[3], step, id;
+    ckpt_array r[2] = {{"shard_range", CKPT_I64, 3, range, NULL, NULL, NULL, NULL},
+                       {"save_id", CKPT_I64, 1, &id, NULL, NULL, NULL, NULL}};
+    if (ckpt_load(sp, r, 2, &step, err)) return -1;
+    if (step != h->step || id != h->id)
+        return fx_errf(err, "%s: save_id: not of the save that wrote %s (step %lld; another save's shard)", sp, path,
+                       (long long)h->step);
     size_t len = (size_t)(bounds[j + 1] - bounds[j]);
     if (range[0] != bounds[j] || range[1] != bounds[j + 1] || range[2] != bounds[W])
         return fx_errf(err, "%s: shard_range: expected [%lld, %lld) of %lld, found [%lld, %lld) of %lld", sp,
@@ -225,14 +245,14 @@ static int load_candidate(void *ctx, const char *path, int64_t *step, fx_err *er
     c->base = 0;
     if (!ckpt_has(path, "shards")) return ckpt_load(path, a, 5, step, err);
     if (ckpt_load(path, a + 3, 2, step, err)) return -1;
-    int64_t W;
-    int64_t *b = read_bounds(path, c->n, &W, err);
+    shard_head h;
+    int64_t *b = read_bounds(path, c->n, &h, err);
     if (!b) return -1;
     void (*take[3])(void *, size_t, size_t, const void *) = {take_params, take_m, take_v};
     int rc = 0;
-    for (int64_t j = 0; j < W && !rc; j++) {
+    for (int64_t j = 0; j < h.W && !rc; j++) {
         c->base = (size_t)b[j];
-        rc = read_shard(path, (int)j, W, b, slice_names, 3, 0, (size_t)(b[j + 1] - b[j]), c->piece, take, c, err);
+        rc = read_shard(path, (int)j, &h, b, slice_names, 3, 0, (size_t)(b[j + 1] - b[j]), c->piece, take, c, err);
     }
     c->base = 0;
     free(b);
@@ -310,9 +330,9 @@ static void bcast_str(const trainer_dp *dp, char **s) {
 static void read_own_slices(const train_ckpt *c, model *m, const trainer_dp *dp, float *const sliced[3]) {
     char *path = dp->rank == 0 ? c->path : NULL;
     bcast_str(dp, &path);
-    int64_t W = 0;
+    shard_head h = {0, 0, 0};
     fx_err err = {{0}};
-    int64_t *b = dp->rank == 0 ? NULL : read_bounds(path, m->nparams, &W, &err);
+    int64_t *b = dp->rank == 0 ? NULL : read_bounds(path, m->nparams, &h, &err);
     size_t lo, hi;
     trainer_shard_range(m->nparams, dp->rank, dp->size, &lo, &hi);
     float *piece = NULL;
@@ -321,15 +341,15 @@ static void read_own_slices(const train_ckpt *c, model *m, const trainer_dp *dp,
         piece = fx_malloc((k ? k : 1) * sizeof *piece);
     }
     int rc = dp->rank != 0 && !b ? -1 : 0;
-    for (int64_t j = 0; dp->rank != 0 && b && j < W && !rc; j++) {
+    for (int64_t j = 0; dp->rank != 0 && b && j < h.W && !rc; j++) {
         size_t a = (size_t)b[j] > lo ? (size_t)b[j] : lo, e = (size_t)b[j + 1] < hi ? (size_t)b[j + 1] : hi;
         if (a >= e) continue;
         for (int k = 0; k < 3 && !rc; k++) {
             if (!sliced[k]) continue;
             slice_dst d = {m, sliced[k], lo, (size_t)b[j]};
             void (*take[1])(void *, size_t, size_t, const void *) = {take_slice};
-            rc = read_shard(path, (int)j, W, b, &slice_names[k], 1, a - (size_t)b[j], e - (size_t)b[j], piece, take, &d,
-                            &err);
+            rc = read_shard(path, (int)j, &h, b, &slice_names[k], 1, a - (size_t)b[j], e - (size_t)b[j], piece, take,
+                            &d, &err);
         }
     }
     free(piece), free(b);

@@ -187,6 +187,13 @@ expect_contains "$err" "skipping checkpoint $tmp/rfb/checkpoints/step-00000015.h
 expect_contains "$err" "resuming from $tmp/rfb/checkpoints/step-00000010.h5" "the checkpoint before it taken"
 expect_run 0 "... the uninterrupted run's weights bit for bit" -- cmp "$tmp/ck/model/model.safetensors" \
     "$tmp/rfb/model/model.safetensors"
+# A shard of another save of the same step (rfb wrote step 15 again): not mixed in.
+cp -r "$tmp/ck" "$tmp/rmix" && rm -rf "$tmp/rmix/model"
+cp "$tmp/rfb/checkpoints/step-00000015.shard-1-of-2.h5" "$tmp/rmix/checkpoints/"
+expect_run 0 "a shard of another save of step 15: resumed from step 10" -- timeout 120 "$mpi" -np 2 "$fx" sft \
+    "$tmp/c.json" --set run.name=rmix --set trainer.shard=gradients "${ck[@]}" --set run.keep_checkpoints=2 --resume auto
+expect_contains "$err" "step-00000015.shard-1-of-2.h5: save_id: not of the save that wrote" "the foreign shard named"
+expect_contains "$err" "resuming from $tmp/rmix/checkpoints/step-00000010.h5" "the checkpoint before it taken"
 for r in r2none r3opt r3full r1; do
     cp -r "$tmp/ck" "$tmp/$r" && rm -rf "$tmp/$r/checkpoints/step-00000015.h5" "$tmp/$r/model"
 done
