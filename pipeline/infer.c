@@ -219,6 +219,30 @@ static void decode_texts(infer_run *r, int r0, int B, char **texts) {
 
 // --- eval -----------------------------------------------------------------------------------------
 
+// Every row decoded, p->batch at a time, and judged into correct[row] and extracted[row]; then,
+// when each is given, each(ctx, row, problem, text). Progress shown under `name`.
+static void judge_rows(infer_run *r, const char *name, bool *correct, char **extracted,
+                       void (*each)(void *ctx, int row, const rollout_problem *pr, const char *text), void *ctx) {
+    const infer_params *p = r->p;
+    char **texts = fx_malloc((size_t)p->batch * sizeof *texts);
+    fx_progress prog;
+    fx_progress_init(&prog, name, r->rows);
+    for (int r0 = 0; r0 < r->rows; r0 += p->batch) {
+        int B = r->rows - r0 < p->batch ? r->rows - r0 : p->batch;
+        decode_texts(r, r0, B, texts);
+        for (int b = 0; b < B; b++) {
+            int row = r0 + b;
+            const rollout_problem *pr = &r->ps[row / p->n];
+            correct[row] = rollout_judge(pr, texts[b], r->prompt.opens_think, &extracted[row]);
+            if (each) each(ctx, row, pr, texts[b]);
+            free(texts[b]);
+        }
+        fx_progress_update(&prog, r0 + B, NULL);
+    }
+    fx_progress_end(&prog, NULL);
+    free(texts);
+}
+
 int infer_eval(const infer_params *p, infer_eval_result *res, fx_err *err) {
     infer_run r;
     int code = FX_EXIT_INPUT;
@@ -227,20 +251,7 @@ int infer_eval(const infer_params *p, infer_eval_result *res, fx_err *err) {
     if (run_open(&r, p, INFER_EVAL, err)) goto done;
     correct = fx_calloc((size_t)r.rows, sizeof *correct);
     extracted = fx_calloc((size_t)r.rows, sizeof *extracted);
-    char **texts = fx_malloc((size_t)p->batch * sizeof *texts);
-    fx_progress prog;
-    fx_progress_init(&prog, "eval", r.rows);
-    for (int r0 = 0; r0 < r.rows; r0 += p->batch) {
-        int B = r.rows - r0 < p->batch ? r.rows - r0 : p->batch;
-        decode_texts(&r, r0, B, texts);
-        for (int b = 0; b < B; b++) {
-            correct[r0 + b] = rollout_judge(&r.ps[(r0 + b) / p->n], texts[b], r.prompt.opens_think, &extracted[r0 + b]);
-            free(texts[b]);
-        }
-        fx_progress_update(&prog, r0 + B, NULL);
-    }
-    fx_progress_end(&prog, NULL);
-    free(texts);
+    judge_rows(&r, "eval", correct, extracted, NULL, NULL);
     *res = (infer_eval_result){r.np, p->n, reward_sample_accuracy(correct, extracted, r.np, p->n, p->n)};
     code = FX_EXIT_OK;
 done:
@@ -540,13 +551,29 @@ static infer_bon_line bon_line(const bool *correct, char *const *extracted, cons
                             .within_auroc = pairs ? wins / (double)pairs : NAN, .pairs = pairs, .step_auroc = NAN};
 }
 
+// Best-of-n's work on each judged row: every PRM's score, and the row in the --out dump.
+typedef struct {
+    const infer_params *p;
+    prm_scorer *prm;
+    bon_scores *sc;
+    FILE *dump;
+    const bool *correct;
+    bool opens_think;
+} bon_ctx;
+
+static void bon_row(void *ctx, int row, const rollout_problem *pr, const char *text) {
+    bon_ctx *c = ctx;
+    for (int q = 0; q < c->p->nprm; q++) score_row(&c->prm[q], pr, text, c->opens_think, &c->sc[q], row);
+    if (c->dump) dump_row(c->dump, pr, text, row % c->p->n, c->correct[row], c->sc[0].score[row]);
+}
+
 int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
     infer_run r;
     int code = FX_EXIT_INPUT, nloaded = 0;
     prm_scorer prm[INFER_MAX_PRMS];
     bon_scores sc[INFER_MAX_PRMS] = {{0}};
     bool *correct = NULL;
-    char **extracted = NULL, **texts = NULL;
+    char **extracted = NULL;
     FILE *dump = NULL;
     char tmp[4200];
     memset(res, 0, sizeof *res);
@@ -562,7 +589,6 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
     correct = fx_calloc((size_t)r.rows, sizeof *correct);
     extracted = fx_calloc((size_t)r.rows, sizeof *extracted);
     for (int q = 0; q < p->nprm; q++) sc[q].score = fx_malloc((size_t)r.rows * sizeof *sc[q].score);
-    texts = fx_malloc((size_t)p->batch * sizeof *texts);
     if (p->out) {
         snprintf(tmp, sizeof tmp, "%s.tmp", p->out);
         if (!(dump = fopen(tmp, "w"))) {
@@ -570,22 +596,8 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
             goto done;
         }
     }
-    fx_progress prog;
-    fx_progress_init(&prog, "best-of-n", r.rows);
-    for (int r0 = 0; r0 < r.rows; r0 += p->batch) {
-        int nb = r.rows - r0 < p->batch ? r.rows - r0 : p->batch;
-        decode_texts(&r, r0, nb, texts);
-        for (int b = 0; b < nb; b++) {
-            int row = r0 + b;
-            const rollout_problem *pr = &r.ps[row / p->n];
-            correct[row] = rollout_judge(pr, texts[b], r.prompt.opens_think, &extracted[row]);
-            for (int q = 0; q < p->nprm; q++) score_row(&prm[q], pr, texts[b], r.prompt.opens_think, &sc[q], row);
-            if (dump) dump_row(dump, pr, texts[b], row % p->n, correct[row], sc[0].score[row]);
-            free(texts[b]);
-        }
-        fx_progress_update(&prog, r0 + nb, NULL);
-    }
-    fx_progress_end(&prog, NULL);
+    bon_ctx bc = {p, prm, sc, dump, correct, r.prompt.opens_think};
+    judge_rows(&r, "best-of-n", correct, extracted, bon_row, &bc);
     if (dump) {
         bool bad = fflush(dump) || ferror(dump);
         fclose(dump);
@@ -620,7 +632,7 @@ done:
     if (dump) fclose(dump), remove(tmp);
     for (int i = 0; i < r.rows && extracted; i++) free(extracted[i]);
     for (int q = 0; q < INFER_MAX_PRMS; q++) free(sc[q].score), free(sc[q].step_score), free(sc[q].step_label);
-    free(correct), free(extracted), free(texts);
+    free(correct), free(extracted);
     for (int q = 0; q < nloaded; q++) prm_free(&prm[q]);
     run_close(&r);
     return code;

@@ -3,6 +3,7 @@
 #define FLUXRL_PIPELINE_INTERNAL_H
 
 #include "../comm/comm.h"
+#include "../comm/msg.h"
 #include "job.h"
 #include "pipeline.h"
 #include "side.h"
@@ -20,5 +21,19 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
 int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job);
 int pipe_rollout_rank(const fx_config *c, const comm_world *w, pipe_job *job);
 int pipe_reward_rank(const fx_config *c, const comm_world *w, pipe_job *job);
+
+// Those loops' messages: the one received (m, from rank `from`, named in `who`), the one sent (out,
+// numbered by seq) and the exit code of the leader's stop.
+typedef struct {
+    msg_buf m, out;
+    uint64_t seq;
+    int from, code;
+    char who[64];
+} pipe_loop;
+
+// The next message from `source` with `tag` (MPI_ANY_*: any) into l->m, fatal when it cannot be
+// received. Returns false for the leader's stop, with l->code the exit code it carries.
+bool pipe_next(pipe_loop *l, int source, int tag, const comm_world *w);
+void pipe_loop_free(pipe_loop *l);
 
 #endif

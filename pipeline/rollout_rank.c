@@ -16,27 +16,18 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
     job->version = v;
     int dest = W ? w->first[COMM_ROLE_REWARD] + w->role_rank % W : 0;
     int tag = W ? MSG_TAG_GEN : MSG_TAG_SCORED;
-    msg_buf m = {0}, out = {0};
+    pipe_loop l = {0};
     trace_batch gen, scored;
     trace_batch_init(&gen), trace_batch_init(&scored);
-    uint64_t seq = 0;
-    int code = 0, from;
-    char who[64];
     fx_watchdog_start((double)c->cluster.stall_timeout, "waiting for work");
-    for (;;) {
-        if (msg_recv(&m, 0, MSG_TAG_WORK, w, &from, &err)) fx_fatal("%s", err.msg);
-        msg_who(w, from, who, sizeof who);
-        unsigned kind = msg_head(&m)->kind;
-        if (kind == MSG_STOP) {
-            code = msg_head(&m)->code;
-            break;
-        }
+    while (pipe_next(&l, 0, MSG_TAG_WORK, w)) {
+        unsigned kind = msg_head(&l.m)->kind;
         if (kind == MSG_SYNC) {
             fx_watchdog_beat("weight sync");
             if (pipe_job_sync_policy(job, w, &v, &err)) fx_fatal("%s", err.msg);
-            if (v != msg_head(&m)->policy_version)
+            if (v != msg_head(&l.m)->policy_version)
                 fx_fatal("weight sync: received version %lld, the sync message announced %lld", (long long)v,
-                         (long long)msg_head(&m)->policy_version);
+                         (long long)msg_head(&l.m)->policy_version);
             job->version = v;
             fx_watchdog_beat("waiting for work");
             continue;
@@ -48,17 +39,17 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
             fx_info("evaluated the policy of version %lld for the leader: answers %.1f%% right", (long long)job->version,
                     100 * r.answer_acc);
             double vals[MSG_EVAL_VALUES] = {r.n, r.answer_acc, r.step_acc, r.closed, r.mean_len};
-            msg_encode_eval(&out, w->rank, job->version, vals, done ? MSG_EVAL_VALUES : 0, seq++);
-            msg_send(&out, from, MSG_TAG_EVAL);
+            msg_encode_eval(&l.out, w->rank, job->version, vals, done ? MSG_EVAL_VALUES : 0, l.seq++);
+            msg_send(&l.out, l.from, MSG_TAG_EVAL);
             fx_watchdog_beat("waiting for work");
             continue;
         }
         if (kind != MSG_WORK)
-            msg_unexpected(&m, who, "work (3), sync (4), eval (7) or stop (2)", &err), fx_fatal("%s", err.msg);
+            msg_unexpected(&l.m, l.who, "work (3), sync (4), eval (7) or stop (2)", &err), fx_fatal("%s", err.msg);
         int64_t update, n;
         const int64_t *problems;
-        if (msg_decode_work(&m, who, &update, &problems, &n, &err)) fx_fatal("%s", err.msg);
-        if (n > INT_MAX / c->grpo.group_size) fx_fatal("message from %s: counts: %lld problems, too many", who, (long long)n);
+        if (msg_decode_work(&l.m, l.who, &update, &problems, &n, &err)) fx_fatal("%s", err.msg);
+        if (n > INT_MAX / c->grpo.group_size) fx_fatal("message from %s: counts: %lld problems, too many", l.who, (long long)n);
         fx_watchdog_beat("generating");
         double t0 = fx_time_now();
         pipe_job_generate(job, problems, (int)n, &gen);
@@ -68,13 +59,13 @@ int pipe_rollout_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
             pipe_job_score(job, &gen, &scored, &prm);
             t2 = fx_time_now(), send = &scored;
         }
-        msg_encode_traces(&out, send, w->rank, job->version, seq++);
-        msg_set_times(&out, (float)(t1 - t0), (float)(t2 - t1));
-        msg_send(&out, dest, tag);
+        msg_encode_traces(&l.out, send, w->rank, job->version, l.seq++);
+        msg_set_times(&l.out, (float)(t1 - t0), (float)(t2 - t1));
+        msg_send(&l.out, dest, tag);
         fx_watchdog_beat("waiting for work");
     }
     fx_watchdog_stop();
     trace_batch_free(&gen), trace_batch_free(&scored);
-    msg_buf_free(&m), msg_buf_free(&out);
-    return code;
+    pipe_loop_free(&l);
+    return l.code;
 }

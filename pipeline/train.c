@@ -32,6 +32,17 @@ static void forward_stop(void) {
     msg_buf_free(&m);
 }
 
+bool pipe_next(pipe_loop *l, int source, int tag, const comm_world *w) {
+    fx_err err;
+    if (msg_recv(&l->m, source, tag, w, &l->from, &err)) fx_fatal("%s", err.msg);
+    msg_who(w, l->from, l->who, sizeof l->who);
+    if (msg_head(&l->m)->kind != MSG_STOP || l->from != 0) return true;
+    l->code = msg_head(&l->m)->code;
+    return false;
+}
+
+void pipe_loop_free(pipe_loop *l) { msg_buf_free(&l->m), msg_buf_free(&l->out); }
+
 // This rank's loop over its opened job (w NULL: the one process leads every role).
 static int run_rank(const fx_config *c, const comm_world *w, pipe_job *job, bool want_resume,
                     pipeline_result *res) {
