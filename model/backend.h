@@ -12,6 +12,7 @@
 #ifndef FLUXRL_BACKEND_H
 #define FLUXRL_BACKEND_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,6 +118,36 @@ typedef struct backend {
 backend *backend_cpu_create(int nthreads);
 static inline void backend_destroy(backend *be) {
     if (be) be->destroy(be);
+}
+
+// torch.optim.AdamW's single-tensor path, shared by both backends' `adamw` so that they run the
+// same operations in the same order: the step's constants once (backend_adamw_at), then every
+// element i (backend_adamw_one: a __host__ __device__ function under nvcc).
+#ifdef __CUDACC__
+#define BACKEND_HOST_DEVICE __host__ __device__
+#else
+#define BACKEND_HOST_DEVICE
+#endif
+
+typedef struct {
+    float b1, b2, eps, decay, step_size, bc2_sqrt; // decay = 1 - lr wd, lr / (1 - b1^t), sqrt(1 - b2^t)
+} backend_adamw_step;
+
+static inline backend_adamw_step backend_adamw_at(float lr, float b1, float b2, float eps, float wd, int t) {
+    backend_adamw_step k = {b1, b2, eps, 1.0f - lr * wd, (float)(lr / (1.0 - pow(b1, t))),
+                            (float)sqrt(1.0 - pow(b2, t))};
+    return k;
+}
+
+static inline BACKEND_HOST_DEVICE void backend_adamw_one(float *p, const float *g, float *m, float *v, size_t i,
+                                                         backend_adamw_step k) {
+    float gi = g[i];
+    float pi = p[i] * k.decay;
+    float mi = m[i] * k.b1 + (1.0f - k.b1) * gi;
+    float vi = v[i] * k.b2 + (1.0f - k.b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - k.step_size * (mi / (sqrtf(vi) / k.bc2_sqrt + k.eps));
 }
 
 #endif

@@ -255,16 +255,20 @@ int model_config_save(const model_config *c, const char *path, fx_err *err) {
     cJSON *arch = cJSON_AddArrayToObject(root, "architectures");
     cJSON_AddItemToArray(arch, cJSON_CreateString(c->architecture[0] ? c->architecture : default_architecture(c)));
     cJSON_AddStringToObject(root, "model_type", c->model_type);
-    cJSON_AddNumberToObject(root, "hidden_size", c->hidden_size);
-    cJSON_AddNumberToObject(root, "num_hidden_layers", c->num_hidden_layers);
-    cJSON_AddNumberToObject(root, "num_attention_heads", c->num_attention_heads);
-    cJSON_AddNumberToObject(root, "num_key_value_heads", c->num_key_value_heads);
-    cJSON_AddNumberToObject(root, "head_dim", c->head_dim);
-    cJSON_AddNumberToObject(root, "intermediate_size", c->intermediate_size);
-    cJSON_AddNumberToObject(root, "vocab_size", c->vocab_size);
-    cJSON_AddNumberToObject(root, "max_position_embeddings", c->max_position_embeddings);
-    cJSON_AddNumberToObject(root, "rope_theta", c->rope_theta);
-    cJSON_AddNumberToObject(root, "rms_norm_eps", c->rms_norm_eps);
+    const struct { const char *key; double v; } numbers[] = {
+        {"hidden_size", c->hidden_size},
+        {"num_hidden_layers", c->num_hidden_layers},
+        {"num_attention_heads", c->num_attention_heads},
+        {"num_key_value_heads", c->num_key_value_heads},
+        {"head_dim", c->head_dim},
+        {"intermediate_size", c->intermediate_size},
+        {"vocab_size", c->vocab_size},
+        {"max_position_embeddings", c->max_position_embeddings},
+        {"rope_theta", c->rope_theta},
+        {"rms_norm_eps", c->rms_norm_eps},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        cJSON_AddNumberToObject(root, numbers[i].key, numbers[i].v);
     cJSON_AddBoolToObject(root, "tie_word_embeddings", c->tie_word_embeddings);
     if (c->score_bias) cJSON_AddBoolToObject(root, "score_bias", true);
     if (strcmp(c->model_type, "qwen2") != 0) cJSON_AddBoolToObject(root, "attention_bias", c->qkv_bias);

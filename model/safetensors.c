@@ -30,46 +30,46 @@ size_t st_dtype_size(st_dtype t) { return g_dtypes[t].size; }
 // ---------------------------------------------------------------------------------------------
 // fp16 / bf16 <-> fp32, round to nearest even
 
-float st_bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
+// A float's bits, and the float of given bits.
+static uint32_t bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static float float_of(uint32_t u) {
     float f;
     memcpy(&f, &u, 4);
     return f;
 }
 
+float st_bf16_to_f32(uint16_t h) { return float_of((uint32_t)h << 16); }
+
 uint16_t st_f32_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
+    uint32_t u = bits_of(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u); // NaN stays NaN (quiet)
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }
 
 float st_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, u;
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
     if (exp == 0) { // zero or subnormal: mant * 2^-24
         float f = ldexpf((float)mant, -24);
         return sign ? -f : f;
     }
-    if (exp == 31) u = sign | 0x7f800000u | (mant << 13); // inf or NaN
-    else u = sign | ((exp - 15 + 127) << 23) | (mant << 13);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
+    if (exp == 31) return float_of(sign | 0x7f800000u | (mant << 13)); // inf or NaN
+    return float_of(sign | ((exp - 15 + 127) << 23) | (mant << 13));
 }
 
 uint16_t st_f32_to_f16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
+    uint32_t x = bits_of(f);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
     x &= 0x7fffffffu;
     if (x > 0x7f800000u) return sign | 0x7e00u;  // NaN
     if (x >= 0x47800000u) return sign | 0x7c00u; // >= 65536 (or inf): inf
-    if (x < 0x38800000u) {                       // below 2^-14: subnormal or zero
-        float a;
-        memcpy(&a, &x, 4);
-        return sign | (uint16_t)nearbyintf(a * 16777216.0f); // mant = a / 2^-24, rounded to even
-    }
+    if (x < 0x38800000u)                         // below 2^-14: subnormal or zero
+        return sign | (uint16_t)nearbyintf(float_of(x) * 16777216.0f); // mant = |f| / 2^-24, rounded to even
     uint32_t mant = x & 0x7fffffu, h = ((((x >> 23) - 127 + 15) << 10) | (mant >> 13)), rem = mant & 0x1fffu;
     if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++; // a carry rolls into the exponent correctly
     return (uint16_t)(sign | h);

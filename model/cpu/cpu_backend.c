@@ -76,20 +76,9 @@ CPU_HOT static double cpu_sumsq(void *ctx, const float *x, size_t n) {
 CPU_HOT static void cpu_adamw(void *ctx, float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
                       float b2, float eps, float wd, int t) {
     int nt = ((cpu_ctx *)ctx)->nthreads;
-    // The same operations, in the same order, as torch.optim.AdamW's single-tensor path.
-    float decay = 1.0f - lr * wd;
-    float step_size = (float)(lr / (1.0 - pow(b1, t)));
-    float bc2_sqrt = (float)sqrt(1.0 - pow(b2, t));
+    backend_adamw_step k = backend_adamw_at(lr, b1, b2, eps, wd, t);
 #pragma omp parallel for simd num_threads(nt) schedule(static) if (n > 32768)
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float pi = p[i] * decay;
-        float mi = m[i] * b1 + (1.0f - b1) * gi;
-        float vi = v[i] * b2 + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
-    }
+    for (size_t i = 0; i < n; i++) backend_adamw_one(p, g, m, v, i, k);
 }
 
 static void cpu_destroy(backend *be) {

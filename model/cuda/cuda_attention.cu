@@ -43,6 +43,35 @@ __device__ static void load_tile(float *dst, const float *src, int r0, int R, in
     }
 }
 
+// Segment ids of rows [r0, r0 + R) of sequence b in a (B, rows) buffer, into shared dst; SEG_NONE
+// past `rows`.
+__device__ static void load_segs(int *dst, const int32_t *seg, int b, int r0, int R, int rows) {
+    for (int j = threadIdx.x; j < R; j += blockDim.x)
+        dst[j] = r0 + j < rows ? seg[(size_t)b * rows + r0 + j] : SEG_NONE;
+}
+
+// The backward's rows [t0, t0 + R) of query head h: segment ids, log-sum-exps and D = rowsum(dO O)
+// into shared sq, lq, Dq (past Tq: SEG_NONE, -inf, 0).
+__device__ static void load_q_rows(int *sq, float *lq, float *Dq, const int32_t *seg_q, const float *lse,
+                                   const float *Dr, int b, int h, int t0, int R, const backend_attn_shape &s) {
+    load_segs(sq, seg_q, b, t0, R, s.Tq);
+    for (int r = threadIdx.x; r < R; r += blockDim.x) {
+        bool in = t0 + r < s.Tq;
+        size_t lr = ((size_t)b * s.NH + h) * s.Tq + t0 + r;
+        lq[r] = in ? lse[lr] : -INFINITY;
+        Dq[r] = in ? Dr[lr] : 0.0f;
+    }
+}
+
+// Launches kernel k (grid, threads) with smem bytes of dynamic shared memory, opted in past 48 KiB.
+template <typename K, typename... A>
+static void launch_smem(cuda_ctx *x, K k, dim3 grid, int threads, size_t smem, A... args) {
+    FX_ASSERT(smem <= (size_t)x->smem_optin);
+    CUDA_CHECK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    k<<<grid, threads, smem, x->stream>>>(args...);
+    CUDA_LAUNCHED();
+}
+
 // --- forward ---------------------------------------------------------------------------------------------
 
 // Thread t: query row i = t/4 of the tile; scores of keys j = t%4 + 4r; output channels t%4 + 4r.
@@ -70,8 +99,7 @@ __global__ static void __launch_bounds__(ATT_THREADS)
         __syncthreads(); // the last tile is consumed
         load_tile(Ks, kb, k0, BK, s.Tkv, KD, kh * HS, HS, D);
         load_tile(Vs, vb, k0, BK, s.Tkv, KD, kh * HS, HS, D);
-        for (int j = threadIdx.x; j < BK; j += blockDim.x)
-            sk[j] = k0 + j < s.Tkv ? seg_k[(size_t)b * s.Tkv + k0 + j] : SEG_NONE;
+        load_segs(sk, seg_k, b, k0, BK, s.Tkv);
         __syncthreads();
         float sc[BK / 4], rmax = -INFINITY;
 #pragma unroll
@@ -185,12 +213,8 @@ static void fwd_launch(cuda_ctx *x, float *out, float *lse, const float *q, cons
         CUDA_LAUNCHED();
         return;
     }
-    size_t smem = fwd_smem<D>();
-    FX_ASSERT(smem <= (size_t)x->smem_optin);
-    CUDA_CHECK(cudaFuncSetAttribute(attn_fwd_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     dim3 grid((unsigned)((s.Tq + BQ - 1) / BQ), (unsigned)s.NH, (unsigned)s.B);
-    attn_fwd_kernel<D><<<grid, ATT_THREADS, smem, x->stream>>>(out, lse, q, k, v, seg_q, seg_k, s, scale);
-    CUDA_LAUNCHED();
+    launch_smem(x, attn_fwd_kernel<D>, grid, ATT_THREADS, fwd_smem<D>(), out, lse, q, k, v, seg_q, seg_k, s, scale);
 }
 
 // --- forward on tensor cores (BF16 precision, HS = D = 64 or 128) ------------------------------------
@@ -200,6 +224,22 @@ static void fwd_launch(cuda_ctx *x, float *out, float *lse, const float *q, cons
 // the masking and the online softmax over 32 keys each.
 namespace wmma = nvcuda::wmma;
 enum { WQ = 64, WK = 64 };
+typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> wacc_t;
+
+// acc += A B over k16 tiles of 16: A a strip of 16 rows (tile kk at a + kk * a_step, leading
+// dimension lda, layout LA), B a strip of 16 columns (tile kk at b + kk * b_step, ldb, LB); bf16
+// in shared memory, fp32 accumulation.
+template <typename LA, typename LB>
+__device__ static void mma_strip(wacc_t &acc, const __nv_bfloat16 *a, int lda, int a_step, const __nv_bfloat16 *b,
+                                 int ldb, int b_step, int k16) {
+    for (int kk = 0; kk < k16; kk++) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, LA> fa;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, LB> fb;
+        wmma::load_matrix_sync(fa, a + kk * a_step, lda);
+        wmma::load_matrix_sync(fb, b + kk * b_step, ldb);
+        wmma::mma_sync(acc, fa, fb, acc);
+    }
+}
 
 template <int D> struct wfwd_layout { // shared memory, in floats; every array 32-byte aligned
     static const int QS = D + 8, SS = WK + 4, PS = WK + 8, OS = D + 4; // leading dimensions
@@ -235,10 +275,8 @@ __global__ static void __launch_bounds__(128)
     const int QD = s.NH * D, KD = s.NKV * D, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const float *kb = k + (size_t)b * s.Tkv * KD, *vb = v + (size_t)b * s.Tkv * KD;
     load_bf16<D>(Qs, q + (size_t)b * s.Tq * QD, q0, WQ, s.Tq, QD, h * D);
-    for (int r = threadIdx.x; r < WQ; r += blockDim.x) {
-        sq[r] = q0 + r < s.Tq ? seg_q[(size_t)b * s.Tq + q0 + r] : SEG_NONE;
-        rm[r] = -INFINITY, rl[r] = 0;
-    }
+    load_segs(sq, seg_q, b, q0, WQ, s.Tq);
+    for (int r = threadIdx.x; r < WQ; r += blockDim.x) rm[r] = -INFINITY, rl[r] = 0;
     for (int e = threadIdx.x; e < WQ * L::OS; e += blockDim.x) Os[e] = 0;
     // this lane's row and half of the tile's keys
     const int r = 16 * warp + lane / 2, half = lane % 2, t = q0 + r;
@@ -249,19 +287,13 @@ __global__ static void __launch_bounds__(128)
         __syncthreads(); // the last tile is consumed
         load_bf16<D>(Ks, kb, k0, WK, s.Tkv, KD, kh * D);
         load_bf16<D>(Vs, vb, k0, WK, s.Tkv, KD, kh * D);
-        for (int j = threadIdx.x; j < WK; j += blockDim.x)
-            sk[j] = k0 + j < s.Tkv ? seg_k[(size_t)b * s.Tkv + k0 + j] : SEG_NONE;
+        load_segs(sk, seg_k, b, k0, WK, s.Tkv);
         __syncthreads();
         for (int n = 0; n < WK / 16; n++) { // S (16 x 64) of this warp's rows
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wacc_t acc;
             wmma::fill_fragment(acc, 0.0f);
-            for (int kk = 0; kk < D / 16; kk++) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> fb; // K^T
-                wmma::load_matrix_sync(fa, Qs + 16 * warp * L::QS + 16 * kk, L::QS);
-                wmma::load_matrix_sync(fb, Ks + 16 * n * L::QS + 16 * kk, L::QS);
-                wmma::mma_sync(acc, fa, fb, acc);
-            }
+            mma_strip<wmma::row_major, wmma::col_major>(acc, Qs + 16 * warp * L::QS, L::QS, 16, Ks + 16 * n * L::QS,
+                                                        L::QS, 16, D / 16); // K^T
             wmma::store_matrix_sync(Ss + 16 * warp * L::SS + 16 * n, acc, L::SS, wmma::mem_row_major);
         }
         __syncwarp();
@@ -285,15 +317,10 @@ __global__ static void __launch_bounds__(128)
         if (half == 0) rm[r] = mnew, rl[r] = l_old * alpha + psum;
         __syncwarp();
         for (int n = 0; n < D / 16; n++) { // O (16 x D) += P (16 x 64) V (64 x D)
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wacc_t acc;
             wmma::load_matrix_sync(acc, Os + 16 * warp * L::OS + 16 * n, L::OS, wmma::mem_row_major);
-            for (int kk = 0; kk < WK / 16; kk++) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> fb;
-                wmma::load_matrix_sync(fa, Ps + 16 * warp * L::PS + 16 * kk, L::PS);
-                wmma::load_matrix_sync(fb, Vs + 16 * kk * L::QS + 16 * n, L::QS);
-                wmma::mma_sync(acc, fa, fb, acc);
-            }
+            mma_strip<wmma::row_major, wmma::row_major>(acc, Ps + 16 * warp * L::PS, L::PS, 16, Vs + 16 * n, L::QS,
+                                                        16 * L::QS, WK / 16);
             wmma::store_matrix_sync(Os + 16 * warp * L::OS + 16 * n, acc, L::OS, wmma::mem_row_major);
         }
     }
@@ -311,12 +338,8 @@ __global__ static void __launch_bounds__(128)
 template <int D>
 static void fwd_wmma_launch(cuda_ctx *x, float *out, float *lse, const float *q, const float *k, const float *v,
                             const int32_t *seg_q, const int32_t *seg_k, backend_attn_shape s, float scale) {
-    size_t smem = wfwd_smem<D>();
-    FX_ASSERT(smem <= (size_t)x->smem_optin);
-    CUDA_CHECK(cudaFuncSetAttribute(attn_fwd_wmma_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     dim3 grid((unsigned)((s.Tq + WQ - 1) / WQ), (unsigned)s.NH, (unsigned)s.B);
-    attn_fwd_wmma_kernel<D><<<grid, 128, smem, x->stream>>>(out, lse, q, k, v, seg_q, seg_k, s, scale);
-    CUDA_LAUNCHED();
+    launch_smem(x, attn_fwd_wmma_kernel<D>, grid, 128, wfwd_smem<D>(), out, lse, q, k, v, seg_q, seg_k, s, scale);
 }
 
 static void check_shape(backend_attn_shape s) {
@@ -372,8 +395,7 @@ __global__ static void __launch_bounds__(ATT_THREADS)
     const int i = threadIdx.x / 4, jg = threadIdx.x % 4;
     load_tile(Ks, k + (size_t)b * s.Tkv * KD, k0, BK, s.Tkv, KD, kh * HS, HS, D);
     load_tile(Vs, v + (size_t)b * s.Tkv * KD, k0, BK, s.Tkv, KD, kh * HS, HS, D);
-    for (int j = threadIdx.x; j < BK; j += blockDim.x)
-        sk[j] = k0 + j < s.Tkv ? seg_k[(size_t)b * s.Tkv + k0 + j] : SEG_NONE;
+    load_segs(sk, seg_k, b, k0, BK, s.Tkv);
     float dK[D / 4], dV[D / 4];
 #pragma unroll
     for (int r = 0; r < D / 4; r++) dK[r] = dV[r] = 0;
@@ -383,13 +405,7 @@ __global__ static void __launch_bounds__(ATT_THREADS)
             __syncthreads(); // the last tile is consumed
             load_tile(Qs, q + (size_t)b * s.Tq * QD, t0, BQ, s.Tq, QD, h * HS, HS, D);
             load_tile(dOs, dout + (size_t)b * s.Tq * QD, t0, BQ, s.Tq, QD, h * HS, HS, D);
-            for (int r = threadIdx.x; r < BQ; r += blockDim.x) {
-                bool in = t0 + r < s.Tq;
-                size_t lr = ((size_t)b * s.NH + h) * s.Tq + t0 + r;
-                sq[r] = in ? seg_q[(size_t)b * s.Tq + t0 + r] : SEG_NONE;
-                lq[r] = in ? lse[lr] : -INFINITY;
-                Dq[r] = in ? Dr[lr] : 0.0f;
-            }
+            load_q_rows(sq, lq, Dq, seg_q, lse, Dr, b, h, t0, BQ, s);
             __syncthreads();
             const int t = t0 + i;
 #pragma unroll
@@ -450,13 +466,9 @@ template <int D>
 static void bwd_launch(cuda_ctx *x, float *dq, float *dk, float *dv, const float *dout, const float *lse,
                        const float *Dr, const float *q, const float *k, const float *v, const int32_t *seg_q,
                        const int32_t *seg_k, backend_attn_shape s, float scale) {
-    size_t smem = bwd_smem<D>();
-    FX_ASSERT(smem <= (size_t)x->smem_optin);
-    CUDA_CHECK(cudaFuncSetAttribute(attn_bwd_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     dim3 grid((unsigned)((s.Tkv + BK - 1) / BK), (unsigned)s.NKV, (unsigned)s.B);
-    attn_bwd_kernel<D><<<grid, ATT_THREADS, smem, x->stream>>>(dq, dk, dv, dout, lse, Dr, q, k, v, seg_q, seg_k, s,
-                                                               scale);
-    CUDA_LAUNCHED();
+    launch_smem(x, attn_bwd_kernel<D>, grid, ATT_THREADS, bwd_smem<D>(), dq, dk, dv, dout, lse, Dr, q, k, v, seg_q,
+                seg_k, s, scale);
 }
 
 // --- backward on tensor cores (BF16 precision, HS = D = 64 or 128) -----------------------------------
@@ -474,8 +486,6 @@ template <int D> struct wbwd_layout { // shared memory, in floats; every array 3
 };
 
 template <int D> static size_t wbwd_smem(void) { return (size_t)wbwd_layout<D>::END * sizeof(float); }
-
-typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> wacc_t;
 
 template <int D>
 __global__ static void __launch_bounds__(128)
@@ -496,8 +506,7 @@ __global__ static void __launch_bounds__(128)
     const int QD = s.NH * D, KD = s.NKV * D;
     load_bf16<D>(Ks, k + (size_t)b * s.Tkv * KD, k0, WK, s.Tkv, KD, kh * D);
     load_bf16<D>(Vs, v + (size_t)b * s.Tkv * KD, k0, WK, s.Tkv, KD, kh * D);
-    for (int j = threadIdx.x; j < WK; j += blockDim.x)
-        sk[j] = k0 + j < s.Tkv ? seg_k[(size_t)b * s.Tkv + k0 + j] : SEG_NONE;
+    load_segs(sk, seg_k, b, k0, WK, s.Tkv);
     wacc_t dK[D / 16], dV[D / 16];
 #pragma unroll
     for (int n = 0; n < D / 16; n++) wmma::fill_fragment(dK[n], 0.0f), wmma::fill_fragment(dV[n], 0.0f);
@@ -508,27 +517,15 @@ __global__ static void __launch_bounds__(128)
             __syncthreads(); // the last tile is consumed
             load_bf16<D>(Qs, q + (size_t)b * s.Tq * QD, t0, WQ, s.Tq, QD, h * D);
             load_bf16<D>(dOs, dout + (size_t)b * s.Tq * QD, t0, WQ, s.Tq, QD, h * D);
-            for (int r = threadIdx.x; r < WQ; r += blockDim.x) {
-                bool in = t0 + r < s.Tq;
-                size_t lr = ((size_t)b * s.NH + h) * s.Tq + t0 + r;
-                sq[r] = in ? seg_q[(size_t)b * s.Tq + t0 + r] : SEG_NONE;
-                lq[r] = in ? lse[lr] : -INFINITY;
-                Dq[r] = in ? Dr[lr] : 0.0f;
-            }
+            load_q_rows(sq, lq, Dq, seg_q, lse, Dr, b, h, t0, WQ, s);
             __syncthreads();
             for (int n = 0; n < WQ / 16; n++) { // S^T = K_w Q^T, dP^T = V_w dO^T (16 x 64)
                 wacc_t as, ap;
                 wmma::fill_fragment(as, 0.0f), wmma::fill_fragment(ap, 0.0f);
-                for (int kk = 0; kk < D / 16; kk++) {
-                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
-                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> fb;
-                    wmma::load_matrix_sync(fa, Ks + 16 * warp * L::QS + 16 * kk, L::QS);
-                    wmma::load_matrix_sync(fb, Qs + 16 * n * L::QS + 16 * kk, L::QS);
-                    wmma::mma_sync(as, fa, fb, as);
-                    wmma::load_matrix_sync(fa, Vs + 16 * warp * L::QS + 16 * kk, L::QS);
-                    wmma::load_matrix_sync(fb, dOs + 16 * n * L::QS + 16 * kk, L::QS);
-                    wmma::mma_sync(ap, fa, fb, ap);
-                }
+                mma_strip<wmma::row_major, wmma::col_major>(as, Ks + 16 * warp * L::QS, L::QS, 16,
+                                                            Qs + 16 * n * L::QS, L::QS, 16, D / 16);
+                mma_strip<wmma::row_major, wmma::col_major>(ap, Vs + 16 * warp * L::QS, L::QS, 16,
+                                                            dOs + 16 * n * L::QS, L::QS, 16, D / 16);
                 wmma::store_matrix_sync(St + 16 * n, as, L::FS, wmma::mem_row_major);
                 wmma::store_matrix_sync(dPt + 16 * n, ap, L::FS, wmma::mem_row_major);
             }
@@ -545,28 +542,18 @@ __global__ static void __launch_bounds__(128)
             }
             __syncwarp();
 #pragma unroll
-            for (int n = 0; n < D / 16; n++) // dV_w += P^T dO, dK_w += dS^T Q
-                for (int kk = 0; kk < WQ / 16; kk++) {
-                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
-                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> fb;
-                    wmma::load_matrix_sync(fa, Pt + 16 * warp * L::PS + 16 * kk, L::PS);
-                    wmma::load_matrix_sync(fb, dOs + 16 * kk * L::QS + 16 * n, L::QS);
-                    wmma::mma_sync(dV[n], fa, fb, dV[n]);
-                    wmma::load_matrix_sync(fa, dSt + 16 * warp * L::PS + 16 * kk, L::PS);
-                    wmma::load_matrix_sync(fb, Qs + 16 * kk * L::QS + 16 * n, L::QS);
-                    wmma::mma_sync(dK[n], fa, fb, dK[n]);
-                }
+            for (int n = 0; n < D / 16; n++) { // dV_w += P^T dO, dK_w += dS^T Q
+                mma_strip<wmma::row_major, wmma::row_major>(dV[n], Pt + 16 * warp * L::PS, L::PS, 16, dOs + 16 * n,
+                                                            L::QS, 16 * L::QS, WQ / 16);
+                mma_strip<wmma::row_major, wmma::row_major>(dK[n], dSt + 16 * warp * L::PS, L::PS, 16, Qs + 16 * n,
+                                                            L::QS, 16 * L::QS, WQ / 16);
+            }
             __syncthreads(); // every warp's dS^T is written
             for (int n = 0; n < D / 16; n++) { // dQ rows 16w.. (16 x D) = dS (16 x 64 keys) K
                 wacc_t acc;
                 wmma::fill_fragment(acc, 0.0f);
-                for (int kk = 0; kk < WK / 16; kk++) {
-                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::col_major> fa; // dS = (dS^T)^T
-                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> fb;
-                    wmma::load_matrix_sync(fa, dSt + 16 * kk * L::PS + 16 * warp, L::PS);
-                    wmma::load_matrix_sync(fb, Ks + 16 * kk * L::QS + 16 * n, L::QS);
-                    wmma::mma_sync(acc, fa, fb, acc);
-                }
+                mma_strip<wmma::col_major, wmma::row_major>(acc, dSt + 16 * warp, L::PS, 16 * L::PS, Ks + 16 * n, L::QS,
+                                                            16 * L::QS, WK / 16); // dS = (dS^T)^T
                 wmma::store_matrix_sync(X + 16 * n, acc, L::XS, wmma::mem_row_major);
             }
             __syncwarp();
@@ -596,13 +583,9 @@ template <int D>
 static void bwd_wmma_launch(cuda_ctx *x, float *dq, float *dk, float *dv, const float *dout, const float *lse,
                             const float *Dr, const float *q, const float *k, const float *v, const int32_t *seg_q,
                             const int32_t *seg_k, backend_attn_shape s, float scale) {
-    size_t smem = wbwd_smem<D>();
-    FX_ASSERT(smem <= (size_t)x->smem_optin);
-    CUDA_CHECK(cudaFuncSetAttribute(attn_bwd_wmma_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     dim3 grid((unsigned)((s.Tkv + WK - 1) / WK), (unsigned)s.NKV, (unsigned)s.B);
-    attn_bwd_wmma_kernel<D><<<grid, 128, smem, x->stream>>>(dq, dk, dv, dout, lse, Dr, q, k, v, seg_q, seg_k, s,
-                                                            scale);
-    CUDA_LAUNCHED();
+    launch_smem(x, attn_bwd_wmma_kernel<D>, grid, 128, wbwd_smem<D>(), dq, dk, dv, dout, lse, Dr, q, k, v, seg_q,
+                seg_k, s, scale);
 }
 
 void cuda_attention_backward(void *ctx, float *dq, float *dk, float *dv, const float *dout, const float *out,

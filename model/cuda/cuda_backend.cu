@@ -55,9 +55,6 @@ static void cuda_zero(void *ctx, void *dst, size_t bytes) {
 
 // --- elementwise ------------------------------------------------------------------------------------
 
-#define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
-                               i += (size_t)gridDim.x * blockDim.x)
-
 __global__ static void add_kernel(float *out, const float *a, const float *b, size_t n) {
     GRID_STRIDE(i, n) out[i] = a[i] + b[i];
 }
@@ -115,18 +112,9 @@ static double cuda_sumsq(void *ctx, const float *x, size_t n) {
     return total;
 }
 
-// torch.optim.AdamW's single-tensor path, in the same order as cpu_adamw.
-__global__ static void adamw_kernel(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
-                                    float eps, float decay, float step_size, float bc2_sqrt) {
-    GRID_STRIDE(i, n) {
-        float gi = g[i];
-        float pi = p[i] * decay;
-        float mi = m[i] * b1 + (1.0f - b1) * gi;
-        float vi = v[i] * b2 + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
-    }
+// torch.optim.AdamW's single-tensor path (model/backend.h), as cpu_adamw runs it.
+__global__ static void adamw_kernel(float *p, const float *g, float *m, float *v, size_t n, backend_adamw_step k) {
+    GRID_STRIDE(i, n) backend_adamw_one(p, g, m, v, i, k);
 }
 
 // A sharded rank's gather wrote every slice but its own: the whole buffer is a parameter (its
@@ -142,11 +130,8 @@ static void cuda_adamw(void *ctx, float *p, const float *g, float *m, float *v, 
     if (!n) return;
     cuda_param_register(X(ctx), p, n); // p is a parameter: its bf16 copy may be kept (cuda_bf16.cu)
     cuda_param_touch(X(ctx), p, n * sizeof(float));
-    float decay = 1.0f - lr * wd;
-    float step_size = (float)(lr / (1.0 - pow(b1, t)));
-    float bc2_sqrt = (float)sqrt(1.0 - pow(b2, t));
-    adamw_kernel<<<cuda_blocks(n, 256), 256, 0, X(ctx)->stream>>>(p, g, m, v, n, b1, b2, eps, decay, step_size,
-                                                                  bc2_sqrt);
+    adamw_kernel<<<cuda_blocks(n, 256), 256, 0, X(ctx)->stream>>>(p, g, m, v, n,
+                                                                  backend_adamw_at(lr, b1, b2, eps, wd, t));
     CUDA_LAUNCHED();
 }
 

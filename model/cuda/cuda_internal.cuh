@@ -93,6 +93,11 @@ static inline unsigned cuda_blocks(size_t n, unsigned threads) {
     return (unsigned)(b > 65535u * 16u ? 65535u * 16u : b); // grid-stride loops cover the rest
 }
 
+// Thread i of the grid, then every gridDim.x * blockDim.x after it, below n (the loop of an
+// elementwise kernel launched with cuda_blocks).
+#define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
+                               i += (size_t)gridDim.x * blockDim.x)
+
 // cuda_bf16.cu
 void cuda_alloc_note(cuda_ctx *x, void *p, size_t bytes);
 void cuda_free_note(cuda_ctx *x, void *p);

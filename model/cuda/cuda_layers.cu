@@ -7,8 +7,6 @@
 #include "cuda_internal.cuh"
 
 #define STREAM(ctx) (((cuda_ctx *)(ctx))->stream)
-#define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
-                               i += (size_t)gridDim.x * blockDim.x)
 
 __device__ static float warp_sum(float v) {
     for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
