@@ -3,10 +3,11 @@
 
 # Tokenizer encoding MB/s next to the JS reference, bench/tokenize/run.sh.
 fluxrl_program(bench_tokenize SOURCES bench/tokenize/bench_tokenize.c PARTS model)
-# One training step next to PyTorch and sgemm, bench/train_step/run.py.
-fluxrl_program(bench_train_step SOURCES bench/train_step/train_step.c PARTS model model_cpu)
-# Decode tokens/s next to a PyTorch decode loop, bench/generate/run.py.
-fluxrl_program(bench_generate SOURCES bench/generate/generate.c PARTS model model_cpu)
+# The transformer on either backend (--backend cpu|cuda): a training step and greedy decoding, next
+# to PyTorch on the CPU (bench/train_step/run.py, bench/generate/run.py) and on a GPU
+# (bench/gpu/run.sh); the CPU's sgemm ceiling.
+fluxrl_program(bench_model SOURCES bench/model/bench_model.c PARTS model model_cpu model_cuda
+  OUT ${PROJECT_BINARY_DIR}/bench)
 # Continuous batching (rollout/engine.h) against static batching (rollout_decode); bench/generate/run.py.
 fluxrl_program(bench_continuous SOURCES bench/generate/continuous.c PARTS rollout model_cpu)
 # Merged decoding (K experts, a PCM) against one expert in the engine, bench/pcm/run.sh.

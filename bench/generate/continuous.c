@@ -2,7 +2,7 @@
 // continuous batching (rollout/engine.h, MODE "continuous") against static batching (rollout_decode
 // on consecutive batches of SLOTS requests, MODE "static") on a workload of varied response
 // lengths: REQUESTS prompts of 16 random tokens, sampled at temperature 1 from a Qwen2-shaped model
-// of bench/train_step/shapes.h with random weights, ending at any of V/32 stop ids (so lengths are
+// of bench/model/shapes.h with random weights, ending at any of V/32 stop ids (so lengths are
 // roughly geometric with mean 32) or at 128 new tokens. Prints one JSON line: tokens/s (generated
 // tokens over the whole run, prefill included), the model's and engine's peak bytes next to
 // parameters + KV cache, and the process's peak RSS (VmHWM). bench/generate/run.py tabulates it.
@@ -12,7 +12,7 @@
 
 #include "../../core/rng.h"
 #include "../../rollout/engine.h"
-#include "../train_step/shapes.h"
+#include "../model/shapes.h"
 
 enum { PROMPT = 16, MAX_NEW = 128 };
 

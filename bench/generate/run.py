@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""run.py [BUILD] — decode throughput: fluxrl's KV-cache decoding (bench_generate) next to the same
+"""run.py [BUILD] — decode throughput: fluxrl's KV-cache decoding (bench_model decode) next to the same
 decode loop in PyTorch (bench/reference/generate.py, Debian's /usr/bin/python3), batch 1, 16 and
-64, for the 1m and 25m shapes of bench/train_step/shapes.h; 16-token prompts, 64 new tokens,
+64, for the 1m and 25m shapes of bench/model/shapes.h; 16-token prompts, 64 new tokens,
 greedy, 2 threads each (THREADS). Best of ROUNDS (default 2) alternating runs. Prints a table.
 Then continuous batching (rollout/engine.h) against static batching (rollout_decode in batches of
 the same size) with bench_continuous: REQUESTS (default 256) sampled requests whose lengths vary
@@ -35,7 +35,8 @@ for size in ("1m", "25m") if part in ("all", "decode") else ():
     for B in (1, 16, 64):
         fx, pt = 0.0, 0.0
         for _ in range(rounds):
-            fx = max(fx, run([os.path.join(build, "bench_generate"), size, str(B), threads])["tokens_per_s"])
+            fx_cmd = [os.path.join(build, "bench", "bench_model"), "decode", size, str(B), "--threads", threads]
+            fx = max(fx, run(fx_cmd)["tokens_per_s"])
             pt = max(pt, run(["/usr/bin/python3", "generate.py", size, str(B), threads],
                              cwd=os.path.join(root, "bench", "reference"))["tokens_per_s"])
         print(f"| {size} | {B} | {fx:.0f} | {pt:.0f} | {fx / pt:.2f}x |", flush=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """reference.py train SIZE | decode SIZE B — the PyTorch + transformers side of bench/gpu: the same
-Qwen2 shapes (bench/gpu/bench_gpu.c) with random weights on the same card, eager attention, one JSON
-line. train: the step of bench_gpu (forward, mean cross-entropy, backward, clip_grad_norm_(1.0),
+Qwen2 shapes (bench/model/shapes.h) with random weights on the same card, eager attention, one JSON
+line. train: the step of bench_model (forward, mean cross-entropy, backward, clip_grad_norm_(1.0),
 AdamW) with fp32 master weights under torch.autocast(bfloat16), as a PyTorch user trains in bf16.
 decode: a prefill of 128 tokens, then 64 greedy single-token steps over the KV cache, in bf16.
 Prints {"reference": "not available", "reason": ...} when torch, transformers or a GPU is missing."""
@@ -9,7 +9,7 @@ import json
 import sys
 import time
 
-SHAPES = {  # name: C, L, NH, NKV, HS, F, V, B, T, steps (bench_gpu.c's gpu_shapes)
+SHAPES = {  # name: C, L, NH, NKV, HS, F, V, B, T, steps (bench/model/shapes.h: gpu_steps)
     "qwen2.5-0.5b": (896, 24, 14, 2, 64, 4864, 151936, 8, 1024, 5),
     "qwen2.5-1.5b": (1536, 28, 12, 2, 128, 8960, 151936, 4, 1024, 3),
     "25m": (512, 6, 8, 4, 64, 1536, 12000, 8, 256, 10),

@@ -129,7 +129,7 @@ if ! timeout 300 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFLUXRL_CUDA
     summary "result: configure FAILED (configure.log)"
     exit 1
 fi
-if ! "${withdeps[@]}" timeout 420 cmake --build "$build" -j"$(nproc)" --target test_cuda_ops test_nccl bench_gpu \
+if ! "${withdeps[@]}" timeout 420 cmake --build "$build" -j"$(nproc)" --target test_cuda_ops test_nccl bench_model \
         >"$OUT/build.log" 2>&1; then
     grep -E "error|Error" "$OUT/build.log" | head -40
     summary "result: build FAILED (build.log)"
@@ -163,12 +163,12 @@ sizes=(qwen2.5-0.5b qwen2.5-1.5b)
 # FLUXRL_GPU_SKIP_TRAIN_BENCH=1: decoding only (the training step measured before, code unchanged)
 [ "${FLUXRL_GPU_SKIP_TRAIN_BENCH:-0}" = 1 ] && { summary "train benchmarks: skipped (FLUXRL_GPU_SKIP_TRAIN_BENCH)"; sizes_train=(); } || sizes_train=("${sizes[@]}")
 for s in "${sizes_train[@]}"; do
-    bench "fluxrl train $s" 120 "${withdeps[@]}" "$build/bench/bench_gpu" train "$s" bf16
+    bench "fluxrl train $s" 120 "${withdeps[@]}" "$build/bench/bench_model" train "$s" --backend cuda --precision bf16
     bench "torch train $s" 120 python3 bench/gpu/reference.py train "$s"
 done
 for b in 1 64; do
     s=${sizes[0]}
-    bench "fluxrl decode $s B=$b" 60 "${withdeps[@]}" "$build/bench/bench_gpu" decode "$s" "$b" bf16
+    bench "fluxrl decode $s B=$b" 60 "${withdeps[@]}" "$build/bench/bench_model" decode "$s" "$b" --backend cuda --precision bf16
     bench "torch decode $s B=$b" 60 python3 bench/gpu/reference.py decode "$s" "$b"
 done
 fi

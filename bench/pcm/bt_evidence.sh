@@ -14,10 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/evidence-pcm} steps=${STEPS:-10} seeds=${SEEDS:-2} t_start=$(date +%s)
-. bench/pcm/experts.sh # $fx, ${common[@]}, ${task[@]}, and the strong and the weak expert, made once in $out
-pcm=(--set "pcm.experts=$experts" --set model.hidden_size=32 --set model.layers=1 --set model.heads=2
-     --set model.kv_heads=1 --set model.intermediate_size=64 --set grpo.lr=0.001 --set "grpo.steps=$steps"
-     --set "grpo.eval_every=$steps")
+. bench/pcm/experts.sh # $fx, ${common[@]}, ${task[@]}, ${pcm[@]}, greedy_eval, and the two experts, made once in $out
 for seed in $(seq 1 "$seeds"); do
     for kind in bt scalar; do
         run=$out/$kind-$seed
@@ -30,16 +27,12 @@ for seed in $(seq 1 "$seeds"); do
                 --set "run.seed=$seed" >/dev/null
         fi
         for pref in 1,0 0,1; do
-            f=$run/at-${pref%%,*}.json
-            [ -f "$f" ] || "$fx" eval --experts "$experts" --pcm "$run/model" --preference "$pref" "${task[@]}" \
-                --task-seed "$seed" --problems 200 --n 1 --temperature 0 --max-new 226 --batch 64 >"$f" 2>/dev/null
+            greedy_eval "$run/at-${pref%%,*}.json" "$seed" --pcm "$run/model" --preference "$pref"
         done
     done
 done
-minutes=$(( ($(date +%s) - t_start) / 60 ))
-/usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" <<'PY'
-import json, re, statistics, sys, datetime
-sys.path.insert(0, "bench")
+summarise <<'PY'
+import datetime, json, statistics
 from results_section import evidence_args, write_section
 out, steps, seeds, cores, minutes, cpu = evidence_args()
 S = range(1, seeds + 1)

@@ -16,26 +16,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/evidence-pcm} steps=${STEPS:-10} seeds=${SEEDS:-3} t_start=$(date +%s)
-. bench/pcm/experts.sh # $fx, ${common[@]}, ${task[@]}, and the strong and the weak expert, made once in $out
+. bench/pcm/experts.sh # $fx, ${common[@]}, ${task[@]}, ${pcm[@]}, greedy_eval, and the two experts, made once in $out
 for seed in $(seq 1 "$seeds"); do
     run=$out/pcm-$seed
     if [ ! -f "$run/model/model.safetensors" ]; then
         echo "== PCM, seed $seed" >&2
-        "$fx" train configs/demo.json "${common[@]}" --set "run.name=pcm-$seed" --set "run.seed=$seed" \
-            --set "pcm.experts=$experts" --set model.hidden_size=32 --set model.layers=1 --set model.heads=2 \
-            --set model.kv_heads=1 --set model.intermediate_size=64 --set grpo.lr=0.001 \
-            --set "grpo.steps=$steps" --set "grpo.eval_every=$steps" >/dev/null
+        "$fx" train configs/demo.json "${common[@]}" "${pcm[@]}" --set "run.name=pcm-$seed" --set "run.seed=$seed" \
+            >/dev/null
     fi
     for pref in 1,0 0,1; do
-        f=$run/alone-${pref%%,*}.json
-        [ -f "$f" ] || "$fx" eval --experts "$experts" --preference "$pref" "${task[@]}" --task-seed "$seed" \
-            --problems 200 --n 1 --temperature 0 --max-new 226 --batch 64 >"$f" 2>/dev/null
+        greedy_eval "$run/alone-${pref%%,*}.json" "$seed" --preference "$pref"
     done
 done
-minutes=$(( ($(date +%s) - t_start) / 60 ))
-/usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" <<'PY'
-import json, re, statistics, sys, datetime
-sys.path.insert(0, "bench")
+summarise <<'PY'
+import datetime, json, statistics
 from results_section import evidence_args, write_section
 out, steps, seeds, cores, minutes, cpu = evidence_args()
 S = range(1, seeds + 1)

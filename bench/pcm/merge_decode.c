@@ -12,7 +12,7 @@
 
 #include "../../core/rng.h"
 #include "../../rollout/engine.h"
-#include "../train_step/shapes.h"
+#include "../model/shapes.h"
 
 enum { PROMPT = 16, K = 2 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """generate.py SIZE B [THREADS] — the PyTorch side of bench/generate: the same Qwen2-shaped model
-(bench/train_step/shapes.h), B prompts of 16 tokens, then 64 greedy tokens each with a KV cache,
+(bench/model/shapes.h), B prompts of 16 tokens, then 64 greedy tokens each with a KV cache,
 written the way a PyTorch user would (nn.Linear, cached keys and values concatenated per step,
 torch.no_grad). Times the 64 decode steps. Prints one JSON line. Debian's python3 (python3-torch)."""
 import json

@@ -2,8 +2,8 @@
 """train_step.py SIZE [THREADS] — the PyTorch side of bench/train_step: the same Qwen2-shaped model
 (tied embeddings, q/k/v bias, RMSNorm, RoPE, causal GQA attention, SwiGLU), the same batch shape,
 fp32, and the same step (forward, mean cross-entropy, backward, clip_grad_norm_(1.0), AdamW) as
-bench/train_step/train_step.c, written the way a PyTorch user would (nn.Linear, autograd,
-torch.optim.AdamW). Prints one JSON line. Shapes: bench/train_step/shapes.h.
+bench/model/bench_model.c (train), written the way a PyTorch user would (nn.Linear, autograd,
+torch.optim.AdamW). Prints one JSON line. Shapes: bench/model/shapes.h.
 Run with Debian's python3 (python3-torch 1.13: no scaled_dot_product_attention yet)."""
 import json
 import math

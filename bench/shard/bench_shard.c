@@ -1,6 +1,6 @@
 // bench_shard.c — sharded trainer state (trainer.shard) next to the unsharded data-parallel run, in
 // the same launch: for each level, every rank trains its share of a batch of a model of one of the
-// train-step benchmark's shapes (bench/train_step/shapes.h) for a few steps, and the table gives
+// train-step benchmark's shapes (bench/model/shapes.h) for a few steps, and the table gives
 // the largest per-rank peak of backend buffers, the per-rank state (weights + gradients + AdamW
 // moments, as trainer_mem_plan counts it and the backend held it), the seconds per step, and the
 // floats each rank hands to collectives per step against the parameter count. The final weights of
@@ -14,7 +14,7 @@
 #include "../../comm/comm.h"
 #include "../../comm/dp.h"
 #include "../../core/fx.h"
-#include "../train_step/shapes.h"
+#include "../model/shapes.h"
 
 // A trainer_dp that counts the floats handed to the model-buffer collectives before passing them on.
 typedef struct {

@@ -2,15 +2,7 @@
 // 30,000 made-up words drawn with Zipf frequencies (so the word cache sees a realistic long tail),
 // sentences with capitals, commas, numbers and quotes. usage: node make_prose.js MB > prose.jsonl
 "use strict";
-let state = 0xb0b;
-function rnd() {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (a) => a[Math.floor(rnd() * a.length)];
+const { rnd, pick } = require("../../tests/reference/mulberry32")(0xb0b);
 const on = ["", "b", "c", "d", "f", "g", "h", "l", "m", "n", "p", "r", "s", "t", "w", "th", "st", "pr", "tr", "ch", "sh"];
 const nu = ["a", "e", "i", "o", "u", "ea", "ou", "io", "ai"];
 const co = ["", "", "n", "r", "s", "t", "l", "nd", "st", "ng", "rt", "ck"];

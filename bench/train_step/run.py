@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""run.py [BUILD] — the train-step benchmark: fluxrl's step (bench_train_step) next to the same step
+"""run.py [BUILD] — the train-step benchmark: fluxrl's step (bench_model train) next to the same step
 in PyTorch (bench/reference/train_step.py, Debian's /usr/bin/python3) and next to OpenBLAS sgemm's
-GFLOP/s on this machine, for each size of bench/train_step/shapes.h. Prints a Markdown table.
+GFLOP/s on this machine, for the CPU sizes of bench/model/shapes.h. Prints a Markdown table.
 
 Each measurement runs ROUNDS times (default 3), alternating fluxrl and PyTorch, and the best run
 of each is kept: on a shared machine the best run is the least disturbed one. THREADS (default 2)
@@ -30,15 +30,15 @@ def best(runs, key):
     return max(runs, key=lambda r: r[key])
 
 
-c_bin = os.path.join(build, "bench_train_step")
-sgemm = best([run([c_bin, "sgemm", threads]) for _ in range(rounds)], "sgemm_gflops")["sgemm_gflops"]
+c_bin = os.path.join(build, "bench", "bench_model")
+sgemm = best([run([c_bin, "sgemm", "--threads", threads]) for _ in range(rounds)], "sgemm_gflops")["sgemm_gflops"]
 rows = []
 for size in sizes:
     cs, ts, rs = [], [], []
     for _ in range(rounds):
-        cs.append(run([c_bin, size, threads]))
+        cs.append(run([c_bin, "train", size, "--threads", threads]))
         ts.append(run(["/usr/bin/python3", os.path.join(root, "bench/reference/train_step.py"), size, threads]))
-        rs.append(run([c_bin, size, threads, "--recompute"]))
+        rs.append(run([c_bin, "train", size, "--threads", threads, "--recompute"]))
     rows.append((best(cs, "tokens_per_s"), best(ts, "tokens_per_s"), best(rs, "tokens_per_s")))
 
 print("OpenBLAS sgemm (2048 x 2048 x 2048, %s threads): %.1f GFLOP/s — the ceiling\n" % (threads, sgemm))

