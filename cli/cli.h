@@ -46,11 +46,7 @@ int cmd_task_check(int argc, char **argv);
 // JSONL input of verify and task check: --input FILE (stdin without it, or with "-").
 struct cJSON;
 typedef struct {
-    const char *name; // the path, or "<stdin>", for messages "NAME:LINE: field: expected ..."
-    FILE *f;
-    char *line;
-    size_t cap;
-    long lineno;
+    fx_jsonl r; // r.path: the path, or "<stdin>", for messages "NAME:LINE: field: expected ..."
 } cli_jsonl;
 int cli_jsonl_open(const char *cmd, int argc, char **argv, cli_jsonl *in); // 0 or FX_EXIT_INPUT
 // The next non-blank line as a JSON object: 1; 0 at the end; -1 when it is not one (printed).

@@ -127,7 +127,7 @@ int cmd_task_check(int argc, char **argv) {
         task_problem p;
         fx_err err;
         if (prompt && task_parse_prompt(prompt, &p, &err)) {
-            fprintf(stderr, "%s:%ld: %s\n", in.name, in.lineno, err.msg);
+            fprintf(stderr, "%s:%d: %s\n", in.r.path, in.r.lineno, err.msg);
             text = NULL;
         }
         if (!text) {

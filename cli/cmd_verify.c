@@ -14,8 +14,8 @@
 
 int cli_jsonl_open(const char *cmd, int argc, char **argv, cli_jsonl *in) {
     memset(in, 0, sizeof *in);
-    in->name = "<stdin>";
-    in->f = stdin;
+    in->r.path = "<stdin>";
+    in->r.f = stdin;
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) path = argv[++i];
@@ -28,49 +28,43 @@ int cli_jsonl_open(const char *cmd, int argc, char **argv, cli_jsonl *in) {
     }
     if (path && strcmp(path, "-") != 0) {
         fx_err err;
-        in->f = fx_fopen_input(path, &err);
-        if (!in->f) {
+        in->r.f = fx_fopen_input(path, &err);
+        if (!in->r.f) {
             fprintf(stderr, "%s\n", err.msg);
             return FX_EXIT_INPUT;
         }
-        in->name = path;
+        in->r.path = path;
     }
     return 0;
 }
 
 int cli_jsonl_next(cli_jsonl *in, struct cJSON **obj) {
     *obj = NULL;
-    for (;;) {
-        ssize_t len = getline(&in->line, &in->cap, in->f);
-        if (len < 0) return 0;
-        in->lineno++;
-        if (strspn(in->line, " \t\r\n") == (size_t)len) continue; // blank lines are allowed
-        if (fx_json_find_nul(in->line, (size_t)len)) {
-            fprintf(stderr, "%s:%ld: a NUL character (\\u0000); expected text without one\n", in->name, in->lineno);
-            return -1;
-        }
-        cJSON *j = cJSON_ParseWithOpts(in->line, NULL, 1); // nothing may follow the object
-        if (!cJSON_IsObject(j)) {
-            fprintf(stderr, "%s:%ld: expected a JSON object on one line\n", in->name, in->lineno);
-            cJSON_Delete(j);
-            return -1;
-        }
-        *obj = j;
-        return 1;
+    fx_err err;
+    int more = fx_jsonl_next(&in->r, &err);
+    if (more < 0) fprintf(stderr, "%s\n", err.msg);
+    if (more <= 0) return more;
+    cJSON *j = cJSON_ParseWithOpts(in->r.line, NULL, 1); // nothing may follow the object
+    if (!cJSON_IsObject(j)) {
+        fprintf(stderr, "%s:%d: expected a JSON object on one line\n", in->r.path, in->r.lineno);
+        cJSON_Delete(j);
+        return -1;
     }
+    *obj = j;
+    return 1;
 }
 
 const char *cli_jsonl_string(const cli_jsonl *in, const struct cJSON *obj, const char *field) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
     if (cJSON_IsString(v)) return v->valuestring;
-    fprintf(stderr, "%s:%ld: %s: expected a string, got %s\n", in->name, in->lineno, field,
+    fprintf(stderr, "%s:%d: %s: expected a string, got %s\n", in->r.path, in->r.lineno, field,
             v == NULL ? "nothing (missing)" : cJSON_IsNumber(v) ? "a number" : cJSON_IsNull(v) ? "null" : "another JSON type");
     return NULL;
 }
 
 void cli_jsonl_close(cli_jsonl *in) {
-    if (in->f && in->f != stdin) fclose(in->f);
-    free(in->line);
+    if (in->r.f && in->r.f != stdin) fclose(in->r.f);
+    fx_jsonl_free(&in->r);
     memset(in, 0, sizeof *in);
 }
 

@@ -98,6 +98,22 @@ const char *fx_json_find_nul(const char *text, size_t len) {
     return NULL;
 }
 
+int fx_jsonl_next(fx_jsonl *r, fx_err *err) {
+    ssize_t got;
+    while ((got = getline(&r->line, &r->cap, r->f)) > 0) {
+        r->lineno++;
+        if (fx_json_find_nul(r->line, (size_t)got))
+            return fx_errf(err, "%s:%d: a NUL character (\\u0000); expected text without one", r->path, r->lineno);
+        if (strspn(r->line, " \t\r\n") != (size_t)got) return 1;
+    }
+    return 0;
+}
+
+void fx_jsonl_free(fx_jsonl *r) {
+    free(r->line);
+    r->line = NULL, r->cap = 0;
+}
+
 int fx_split_list(const char *key, const char *text, char *buf, size_t cap, char **items, int max, fx_err *err) {
     size_t len = strlen(text);
     if (len + 1 > cap) return fx_errf(err, "%s: expected at most %zu characters, got %zu", key, cap - 1, len);

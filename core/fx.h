@@ -69,6 +69,21 @@ FILE *fx_fopen_input(const char *path, fx_err *err);
 // cJSON would end the string there and the rest of it would be lost without a word.
 const char *fx_json_find_nul(const char *text, size_t len);
 
+// JSON Lines input, a line at a time: blank lines are skipped and a NUL character is refused
+// (fx_json_find_nul). Set f and path (for messages); line holds the current line (newline kept),
+// lineno its number in the file.
+typedef struct {
+    FILE *f;
+    const char *path;
+    char *line;
+    size_t cap;
+    int lineno;
+} fx_jsonl;
+// The next non-blank line: 1; 0 at the end; -1 with err "PATH:LINE: a NUL character ...".
+int fx_jsonl_next(fx_jsonl *r, fx_err *err);
+// Frees the line buffer (the caller closes f).
+void fx_jsonl_free(fx_jsonl *r);
+
 // Writes data to path atomically: a temporary file in the same folder, fsync, rename. A reader
 // never sees a half-written file under the final name.
 int fx_write_file_atomic(const char *path, const void *data, size_t len, fx_err *err);

@@ -139,20 +139,17 @@ static void trace_clear(prm_input_trace *t) {
 static int each_jsonl(const char *path, prm_input_fn fn, void *ctx, fx_err *err) {
     FILE *f = fx_fopen_input(path, err);
     if (!f) return -1;
-    char *line = NULL, *steps[CLI_PRM_MAX_STEPS], where[1100];
-    size_t cap = 0;
-    int lineno = 0, rc = 0;
+    char *steps[CLI_PRM_MAX_STEPS], where[1100];
+    int rc = 0, more;
     prm_input_trace t = {.steps = steps};
-    ssize_t got;
-    while (!rc && (got = getline(&line, &cap, f)) > 0) {
-        lineno++;
-        if (fx_json_find_nul(line, (size_t)got)) {
-            rc = fx_errf(err, "%s:%d: a NUL character (\\u0000); expected text without one", path, lineno);
-            continue;
+    fx_jsonl in = {f, path, NULL, 0, 0};
+    while (!rc && (more = fx_jsonl_next(&in, err)) != 0) {
+        if (more < 0) {
+            rc = -1;
+            break;
         }
-        if (strspn(line, " \t\r\n") == strlen(line)) continue;
-        snprintf(where, sizeof where, "%.1000s:%d", path, lineno);
-        rc = parse_line(line, where, &t, err);
+        snprintf(where, sizeof where, "%.1000s:%d", path, in.lineno);
+        rc = parse_line(in.line, where, &t, err);
         if (!rc && (rc = fn(ctx, &t, err))) {
             fx_err inner = *err;
             fx_errf(err, "%s: %s", where, inner.msg);
@@ -160,7 +157,7 @@ static int each_jsonl(const char *path, prm_input_fn fn, void *ctx, fx_err *err)
         trace_clear(&t);
         t.index++;
     }
-    free(line);
+    fx_jsonl_free(&in);
     fclose(f);
     return rc;
 }

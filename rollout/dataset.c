@@ -13,18 +13,15 @@ static int load_jsonl(const rollout_data_opts *o, rollout_problem **out, int *n,
     FILE *f = fx_fopen_input(o->data, err);
     if (!f) return -1;
     rollout_problem *ps = NULL;
-    int count = 0, cap = 0, lineno = 0, index = 0, rc = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t got;
-    while (!rc && count < o->count && (got = getline(&line, &lcap, f)) > 0) {
-        lineno++;
-        if (fx_json_find_nul(line, (size_t)got)) {
-            rc = fx_errf(err, "%s:%d: a NUL character (\\u0000); expected text without one", o->data, lineno);
-            continue;
+    int count = 0, cap = 0, index = 0, rc = 0, more;
+    fx_jsonl in = {f, o->data, NULL, 0, 0};
+    while (!rc && count < o->count && (more = fx_jsonl_next(&in, err)) != 0) {
+        if (more < 0) {
+            rc = -1;
+            break;
         }
-        if (strspn(line, " \t\r\n") == strlen(line)) continue;
-        cJSON *j = cJSON_Parse(line);
+        int lineno = in.lineno;
+        cJSON *j = cJSON_Parse(in.line);
         const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, o->prompt_key);
         const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, o->answer_key);
         if (!cJSON_IsObject(j)) rc = fx_errf(err, "%s:%d: expected a JSON object", o->data, lineno);
@@ -51,7 +48,7 @@ static int load_jsonl(const rollout_data_opts *o, rollout_problem **out, int *n,
         }
         cJSON_Delete(j);
     }
-    free(line);
+    fx_jsonl_free(&in);
     fclose(f);
     if (!rc && count == 0) rc = fx_errf(err, "%s: no problems from line %d on", o->data, o->first + 1);
     if (rc) {

@@ -36,19 +36,16 @@ int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
     fx_err why;
     FILE *f = fx_fopen_input(path, &why);
     if (!f) return fx_errf(err, "sft.data: %s", why.msg);
-    char *line = NULL;
-    size_t cap = 0;
     int64_t lines = 0, room = 0;
-    int rc = 0, lineno = 0;
-    ssize_t got;
-    while (!rc && (got = getline(&line, &cap, f)) > 0) {
-        lineno++;
-        if (fx_json_find_nul(line, (size_t)got)) {
-            rc = fx_errf(err, "sft.data: %s:%d: a NUL character (\\u0000); expected text without one", path, lineno);
-            continue;
+    int rc = 0, more;
+    fx_jsonl in = {f, path, NULL, 0, 0};
+    while (!rc && (more = fx_jsonl_next(&in, &why)) != 0) {
+        if (more < 0) {
+            rc = fx_errf(err, "sft.data: %s", why.msg);
+            break;
         }
-        if (strspn(line, " \t\r\n") == strlen(line)) continue;
-        cJSON *j = cJSON_Parse(line);
+        int lineno = in.lineno;
+        cJSON *j = cJSON_Parse(in.line);
         const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "problem");
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "response");
         if (!cJSON_IsObject(j)) rc = fx_errf(err, "%s:%d: expected a JSON object", path, lineno);
@@ -72,7 +69,7 @@ int sft_task_load_data(sft_task *s, const char *path, fx_err *err) {
         }
         cJSON_Delete(j);
     }
-    free(line);
+    fx_jsonl_free(&in);
     fclose(f);
     if (!rc && !s->ndata)
         rc = fx_errf(err, "sft.data: %s: no example (of %lld) fits in model.max_seq = %d tokens", path, (long long)lines,

@@ -109,6 +109,14 @@ row 2 "task.chat_vars: expected a JSON object of template variables" "task.chat_
 # --- datasets ---
 printf '{"question": "1+1\\u0000=?", "answer": "2"}\n' >"$tmp/nul.jsonl"
 row 2 "a NUL character" "NUL in a dataset string" -- "$fx" eval --model "$lm" --data "$tmp/nul.jsonl" --prompt-key question
+# Every JSON Lines reader (fx_jsonl) names the file and the line, after any blank lines.
+printf '\n  \n{"problem": "1+1\\u0000=?", "response": "2"}\n' >"$tmp/nul_sft.jsonl"
+row 2 "sft.data: $tmp/nul_sft.jsonl:3: a NUL character" "NUL in SFT data, line 3" -- "$fx" sft "$src/configs/demo.json" \
+    --set "run.out_dir=$tmp/runs" --set "sft.data=$tmp/nul_sft.jsonl"
+printf '{"problem": "1+1", "response": "a\\u0000"}\n' >"$tmp/nul_traces.jsonl"
+row 2 "nul_traces.jsonl:1: a NUL character" "NUL in prm-score's JSONL" -- "$fx" prm-score --prm "$tmp/m/class2" --input "$tmp/nul_traces.jsonl"
+printf '\n{"answer": "2\\u0000", "gold": "2"}\n' >"$tmp/nul_verify.jsonl"
+row 2 "nul_verify.jsonl:2: a NUL character" "NUL in verify's input" -- "$fx" verify --input "$tmp/nul_verify.jsonl"
 
 # --- trace stores ---
 head -c 200000 "$tmp/t.h5" >"$tmp/short.h5"
