@@ -184,10 +184,12 @@ void model_put_tensor(model *m, int i, const float *values) {
         BE->upload(CTX, m->params_mem + t->offset, values, t->numel * sizeof(float));
         return;
     }
-    size_t a = t->offset > m->param_lo ? t->offset : m->param_lo;
-    size_t e = t->offset + t->numel < m->param_hi ? t->offset + t->numel : m->param_hi;
-    if (a < e) BE->upload(CTX, m->params_mem + (a - m->param_lo), values + (a - t->offset), (e - a) * sizeof(float));
-    if (t->layer >= 0) return;
+    if (t->layer >= 0) { // this rank's part of it; a tensor outside the layers goes whole to params_rest
+        size_t a = t->offset > m->params_run_lo ? t->offset : m->params_run_lo;
+        size_t e = t->offset + t->numel < m->params_run_hi ? t->offset + t->numel : m->params_run_hi;
+        if (a < e) BE->upload(CTX, m->params_mem + (a - m->params_run_lo), values + (a - t->offset), (e - a) * sizeof(float));
+        return;
+    }
     size_t pos = 0; // the rest's tensors lie back to back in params_rest
     for (int k = 0; k < i; k++)
         if (m->tensors[k].layer < 0) pos += m->tensors[k].numel;
@@ -254,6 +256,9 @@ static void layer_sizes(model *m, size_t *lo, size_t *hi) {
             if (x->offset + x->numel > layers_hi) layers_hi = x->offset + x->numel;
         }
     }
+    // the tensors outside the layers lie before the run (the embedding) and after it (final norm,
+    // heads), so params_rest is the layout with the run cut out (slice_at)
+    FX_ASSERT(layers_lo <= layers_hi && m->rest_floats == layers_lo + (m->nparams - layers_hi));
     *lo = layers_lo, *hi = layers_hi;
 }
 
@@ -317,15 +322,19 @@ static void copy_pieces(const model *m, int l, float *whole, size_t lo, size_t h
     }
 }
 
-// The buffers of sharded parameters, [lo, hi) of the layout this rank's (params_mem), unfilled.
+// The buffers of sharded parameters, [lo, hi) of the layout this rank's (its part of the layers'
+// run in params_mem, the rest in params_rest), unfilled.
 static void shard_buffers(model *m, size_t lo, size_t hi) {
     FX_ASSERT(!m->params_layer && lo <= hi && hi <= m->nparams);
     size_t layers_lo, layers_hi;
     layer_sizes(m, &layers_lo, &layers_hi);
+    size_t run_lo = lo > layers_lo ? lo : layers_lo, run_hi = hi < layers_hi ? hi : layers_hi;
+    if (run_hi < run_lo) run_hi = run_lo;
     m->params_layer = BE->alloc(CTX, (m->layer_floats ? m->layer_floats : 1) * sizeof(float));
     m->params_rest = BE->alloc(CTX, (m->rest_floats ? m->rest_floats : 1) * sizeof(float));
-    m->params_mem = BE->alloc(CTX, (hi > lo ? hi - lo : 1) * sizeof(float));
+    m->params_mem = BE->alloc(CTX, (run_hi > run_lo ? run_hi - run_lo : 1) * sizeof(float));
     m->param_lo = lo, m->param_hi = hi;
+    m->params_run_lo = run_lo, m->params_run_hi = run_hi;
     m->params_layer_at = -1;
     point_sliced(m, &m->p, m->params_layer, m->params_rest);
 }
@@ -338,14 +347,58 @@ void model_shard_params(model *m, size_t lo, size_t hi) {
     float *whole = m->params_mem;
     shard_buffers(m, lo, hi);
     copy_pieces(m, -1, whole, 0, m->nparams, m->params_rest, true);
-    BE->copy(CTX, m->params_mem, whole + lo, (hi - lo) * sizeof(float));
+    BE->copy(CTX, m->params_mem, whole + m->params_run_lo, (m->params_run_hi - m->params_run_lo) * sizeof(float));
     BE->free(CTX, whole);
 }
 
 void model_pieces_pack(model *m, int l) {
     FX_ASSERT(m->params_layer);
-    copy_pieces(m, l, m->params_mem, m->param_lo, m->param_hi, l < 0 ? m->params_rest : m->params_layer, true);
-    if (l >= 0) m->params_layer_at = -1; // filling: no layer's whole until the hook's gather is done
+    if (l < 0) return; // the owned part of params_rest is the slice's own
+    copy_pieces(m, l, m->params_mem, m->params_run_lo, m->params_run_hi, m->params_layer, true);
+    m->params_layer_at = -1; // filling: no layer's whole until the hook's gather is done
+}
+
+// Sharded weights: where element a of the layout (in this rank's slice) lies on the device, and in
+// *n how many of [a, e) lie next to it there: the layers' run in params_mem, the embedding before
+// it and the final norm and heads after it in params_rest.
+static float *slice_at(const model *m, size_t a, size_t e, size_t *n) {
+    size_t layers_lo = m->params_run_lo, layers_hi = m->params_run_hi;
+    for (int t = 0; t < m->ntensors; t++) // the run's bounds, as layer_sizes finds them
+        if (m->tensors[t].layer >= 0) {
+            size_t x = m->tensors[t].offset, y = x + m->tensors[t].numel;
+            if (x < layers_lo) layers_lo = x;
+            if (y > layers_hi) layers_hi = y;
+        }
+    FX_ASSERT(m->param_lo <= a && a < e && e <= m->param_hi);
+    if (a < layers_lo) return *n = (e < layers_lo ? e : layers_lo) - a, m->params_rest + a;
+    if (a >= layers_hi) return *n = e - a, m->params_rest + layers_lo + (a - layers_hi);
+    return *n = (e < layers_hi ? e : layers_hi) - a, m->params_mem + (a - m->params_run_lo);
+}
+
+void model_slice_get(const model *m, const float *mem, size_t mem_lo, size_t a, size_t e, float *host) {
+    if (mem != m->params_mem || !m->params_layer) {
+        if (e > a) BE->download(CTX, host, mem + (a - mem_lo), (e - a) * sizeof(float));
+        return;
+    }
+    while (a < e) {
+        size_t n = 0;
+        float *at = slice_at(m, a, e, &n);
+        BE->download(CTX, host, at, n * sizeof(float));
+        host += n, a += n;
+    }
+}
+
+void model_slice_put(const model *m, float *mem, size_t mem_lo, size_t a, size_t e, const float *host) {
+    if (mem != m->params_mem || !m->params_layer) {
+        if (e > a) BE->upload(CTX, mem + (a - mem_lo), host, (e - a) * sizeof(float));
+        return;
+    }
+    while (a < e) {
+        size_t n = 0;
+        float *at = slice_at(m, a, e, &n);
+        BE->upload(CTX, at, host, n * sizeof(float));
+        host += n, a += n;
+    }
 }
 
 void model_params_whole(model *m, const float *host) {

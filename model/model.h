@@ -97,16 +97,20 @@ struct model {
     model_tensor *tensors;
     int ntensors;
     size_t nparams;
-    float *params_mem;  // (nparams) device; sharded (model_shard_params): the slice [param_lo, param_hi)
+    float *params_mem;  // (nparams) device; sharded (model_shard_params): see below
     model_params p;     // pointers into params_mem (sharded: into params_layer / params_rest / params_whole)
-    // Sharded parameters (ZeRO-3, FSDP's FULL_SHARD; trainer_dp.h): params_mem holds this rank's
-    // slice of the layout only. params_layer holds one layer's tensors back to back in layout order
-    // (the layout of grads_layer), filled by param_hook(param_ctx, m, l) before layer l is read in
-    // model_forward and model_backward (params_layer_at: the layer it holds, -1 none); params_rest
-    // the tensors outside the layers (embedding, final norm, heads) whole, back to back, kept for
-    // the step as FSDP keeps its root unit. params_whole: the whole layout, gathered onto this rank
-    // for what needs every weight at once (decoding, saving; model_params_whole), NULL otherwise.
-    size_t param_lo, param_hi;
+    // Sharded parameters (ZeRO-3, FSDP's FULL_SHARD; trainer_dp.h): this rank owns the slice
+    // [param_lo, param_hi) of the layout. params_rest holds the tensors outside the layers
+    // (embedding, final norm, heads) whole, back to back, kept for the step as FSDP keeps its root
+    // unit; the owned part of them is the master copy there, stepped in place. params_mem holds the
+    // rest of the slice, its part of the layers' run [params_run_lo, params_run_hi), so no weight
+    // is held twice (model_slice_get / model_slice_put address the slice wherever it lies).
+    // params_layer holds one layer's tensors back to back in layout order (the layout of
+    // grads_layer), filled by param_hook(param_ctx, m, l) before layer l is read in model_forward
+    // and model_backward (params_layer_at: the layer it holds, -1 none). params_whole: the whole
+    // layout, gathered onto this rank for what needs every weight at once (decoding, saving;
+    // model_params_whole), NULL otherwise.
+    size_t param_lo, param_hi, params_run_lo, params_run_hi;
     float *params_layer, *params_rest, *params_whole;
     int params_layer_at;
     model_param_hook param_hook;
@@ -249,9 +253,15 @@ int model_pieces(const model *m, int l, size_t *offset, size_t *len);
 // outside the layers whole in params_rest; layer l's tensors are read from params_layer, which
 // param_hook fills (set it before the first forward). Frees the whole buffer.
 void model_shard_params(model *m, size_t lo, size_t hi);
-// Sharded: copies this rank's part of layer l's tensors (-1: of the rest) from its slice into
-// params_layer (params_rest), at their packed places; a gather then fills in the other ranks'.
+// Sharded: copies this rank's part of layer l's tensors from its slice into params_layer, at
+// their packed places; a gather then fills in the other ranks'. (l = -1, the rest: nothing to
+// copy, as the owned part of params_rest is the slice's own.)
 void model_pieces_pack(model *m, int l);
+// The elements [a, e) of the layout from a slice buffer of this rank (mem[0] is element mem_lo)
+// into host, or from host into it. mem: m_mem or v_mem; or params_mem, which sharded holds only
+// the layers' run of the slice: the rest lies in params_rest, and mem_lo is then ignored.
+void model_slice_get(const model *m, const float *mem, size_t mem_lo, size_t a, size_t e, float *host);
+void model_slice_put(const model *m, float *mem, size_t mem_lo, size_t a, size_t e, const float *host);
 // Sharded: the whole layout from the host array `host` (nparams floats) onto this rank until
 // model_params_release; meanwhile m reads it (decoding, model_save, its params as one buffer:
 // model_params_of) and no hook is called.

@@ -34,6 +34,18 @@ static float *grad_at(const model *m, const model_tensor *t, size_t a) {
     return m->grads_rest + pos + (a - t->offset);
 }
 
+// Where parameter a (of tensor t, in this rank's slice) lives: sharded, params_rest for a tensor
+// outside the layers (its owned part is stepped there) and params_mem for the slice's part of the
+// layers' run; else params_mem.
+static float *param_at(const model *m, const model_tensor *t, size_t a) {
+    if (!m->params_layer) return m->params_mem + (a - m->param_lo);
+    if (t->layer >= 0) return m->params_mem + (a - m->params_run_lo);
+    size_t pos = 0;
+    for (const model_tensor *x = m->tensors; x < t; x++)
+        if (x->layer < 0) pos += x->numel;
+    return m->params_rest + pos + (a - t->offset);
+}
+
 // The run of tensors from i with the same decay lying end to end (and, gradients sliced, on the
 // same side of the layers' run): returns the index past it, its length in *n.
 static int run_end(const model *m, int i, size_t *n) {
@@ -51,6 +63,7 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
     m->step++;
     size_t lo = m->opt_lo, hi = m->opt_hi;
     FX_ASSERT(m->param_lo <= lo && (hi <= m->param_hi || !m->params_layer)); // sharded: this rank's slice
+    FX_ASSERT(!m->params_layer || m->grads_rest); // runs then end at the layers' run (run_end)
     // Tensors lie in buffer order: one call per run of neighbours with the same decay, cut to the
     // slice whose moments this model holds.
     for (int i = 0; i < m->ntensors;) {
@@ -59,7 +72,7 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
         int j = run_end(m, i, &n);
         size_t a = off > lo ? off : lo, b = off + n < hi ? off + n : hi;
         if (a < b)
-            m->be->adamw(m->be->ctx, m->params_mem + (a - m->param_lo), grad_at(m, t, a), m->m_mem + (a - lo), m->v_mem + (a - lo), b - a,
+            m->be->adamw(m->be->ctx, param_at(m, t, a), grad_at(m, t, a), m->m_mem + (a - lo), m->v_mem + (a - lo), b - a,
                          lr, o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, m->step);
         i = j;
     }

@@ -78,9 +78,19 @@ static void fake_reduce(void *ctx, model *m, int l) {
 // Bit-for-bit equality of n floats.
 static bool same(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
 
-// The slice and the outside tensors of a sharded model hold the whole model's values.
+// The slice and the outside tensors of a sharded model hold the whole model's values; params_mem
+// holds the slice's part of the layers' run and no element of a tensor outside the layers.
 static void check_parts(const model *s, const model *w, const char *what) {
-    bool ok = same(s->params_mem, w->params_mem + s->param_lo, s->param_hi - s->param_lo);
+    size_t n = s->param_hi - s->param_lo, run = s->params_run_hi - s->params_run_lo;
+    float *slice = malloc((n ? n : 1) * sizeof *slice);
+    model_slice_get(s, s->params_mem, s->param_lo, s->param_lo, s->param_hi, slice);
+    bool ok = same(slice, w->params_mem + s->param_lo, n) && same(s->params_mem, w->params_mem + s->params_run_lo, run);
+    free(slice);
+    ok = ok && (!run || (s->param_lo <= s->params_run_lo && s->params_run_hi <= s->param_hi));
+    for (int t = 0; t < w->ntensors; t++) {
+        const model_tensor *x = &w->tensors[t];
+        if (x->layer < 0 && run && x->offset < s->params_run_hi && s->params_run_lo < x->offset + x->numel) ok = false;
+    }
     for (size_t x = 0; x < w->nparams; x++) {
         long p = packed_pos(w, -1, x);
         if (p >= 0 && s->params_rest[p] != w->params_mem[x]) ok = false;

@@ -51,7 +51,7 @@ static void fill_v(void *ctx, size_t lo, size_t hi, void *data) {
 static void upload_part(const model *m, float *mem, size_t own_lo, size_t own_hi, size_t lo, size_t hi,
                         const float *data) {
     size_t a = own_lo > lo ? own_lo : lo, e = own_hi < hi ? own_hi : hi;
-    if (a < e) m->be->upload(m->be->ctx, mem + (a - own_lo), data + (a - lo), (e - a) * sizeof(float));
+    if (a < e) model_slice_put(m, mem, own_lo, a, e, data + (a - lo));
 }
 
 // Resuming, on rank 0: each piece as it is read, its part in what rank 0 holds (the whole, or its
@@ -106,7 +106,7 @@ typedef struct {
 
 static void fill_slice(void *ctx, size_t lo, size_t hi, void *data) {
     const slice_src *s = ctx;
-    s->m->be->download(s->m->be->ctx, data, s->mem + (s->lo - s->first) + lo, (hi - lo) * sizeof(float));
+    model_slice_get(s->m, s->mem, s->first, s->lo + lo, s->lo + hi, data);
 }
 
 // Sharded: every rank writes its slices of the weights and moments to its own shard file; once all
@@ -306,7 +306,7 @@ typedef struct {
 
 static void take_slice(void *ctx, size_t a, size_t e, const void *data) {
     const slice_dst *d = ctx;
-    d->m->be->upload(d->m->be->ctx, d->mine + (d->base + a - d->lo), data, (e - a) * sizeof(float));
+    model_slice_put(d->m, d->mine, d->lo, d->base + a, d->base + e, data);
 }
 
 // Sends a string from rank 0 to every rank of dp (as integers; *s replaced elsewhere, caller frees).

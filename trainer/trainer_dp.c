@@ -137,6 +137,13 @@ void trainer_params_collect_range(const model *m, const trainer_dp *dp, size_t l
     trainer_slice_collect(m, dp, m->params_mem, lo, hi, all);
 }
 
+// Where this rank's slice starts in the layout.
+static size_t slice_lo(const model *m, const trainer_dp *dp) {
+    size_t lo, hi;
+    trainer_shard_range(m->nparams, dp->rank, dp->size, &lo, &hi);
+    return lo;
+}
+
 // The part of [lo, hi) in this rank's slice: its offset in the slice (*at) and length (returned).
 static size_t slice_part(const model *m, const trainer_dp *dp, size_t lo, size_t hi, size_t *at) {
     size_t s_lo, s_hi;
@@ -148,9 +155,9 @@ static size_t slice_part(const model *m, const trainer_dp *dp, size_t lo, size_t
 }
 
 void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mine, size_t lo, size_t hi, float *all) {
-    size_t at, k = slice_part(m, dp, lo, hi, &at), bytes = k * sizeof(float);
+    size_t at, k = slice_part(m, dp, lo, hi, &at), bytes = k * sizeof(float), s_lo = slice_lo(m, dp);
     float *part = fx_malloc(bytes ? bytes : sizeof(float));
-    if (k) m->be->download(m->be->ctx, part, mine + at, bytes);
+    if (k) model_slice_get(m, mine, s_lo, s_lo + at, s_lo + at + k, part);
     dp->collect(dp->ctx, part, all, lo, hi, m->nparams);
     free(part);
 }
@@ -182,10 +189,10 @@ void trainer_serve_save(const model *m, const trainer_dp *dp) {
 
 void trainer_slice_distribute(const model *m, const trainer_dp *dp, float *mine, size_t lo, size_t hi,
                               const float *piece) {
-    size_t at, k = slice_part(m, dp, lo, hi, &at), bytes = k * sizeof(float);
+    size_t at, k = slice_part(m, dp, lo, hi, &at), bytes = k * sizeof(float), s_lo = slice_lo(m, dp);
     float *part = fx_malloc(bytes ? bytes : sizeof(float));
     dp->distribute(dp->ctx, piece, part, lo, hi, m->nparams);
-    if (k) m->be->upload(m->be->ctx, mine + at, part, bytes);
+    if (k) model_slice_put(m, mine, s_lo, s_lo + at, s_lo + at + k, part);
     free(part);
 }
 
@@ -241,8 +248,9 @@ static void plan_rank(const model *m, trainer_shard shard, int size, int rank, t
     size_t glo = lo > layers_lo ? lo : layers_lo, ghi = hi < layers_hi ? hi : layers_hi, owned = ghi > glo ? ghi - glo : 0;
     bool split = size > 1 && shard != TRAINER_SHARD_NONE;
     memset(out, 0, sizeof *out);
-    // FULL: the slice, one layer's buffer and the tensors outside the layers
-    out->params = (split && shard == TRAINER_SHARD_FULL ? (hi - lo) + layer + rest : n) * sizeof(float);
+    // FULL: the slice's part of the layers' run, one layer's buffer and the tensors outside the
+    // layers (whole, the slice's part of them among them)
+    out->params = (split && shard == TRAINER_SHARD_FULL ? owned + layer + rest : n) * sizeof(float);
     out->moments = 2 * (hi - lo) * sizeof(float);
     out->grads = (split && shard >= TRAINER_SHARD_GRADIENTS ? owned + layer + rest : n) * sizeof(float);
     if (split && shard == TRAINER_SHARD_FULL) out->whole = n * sizeof(float);

@@ -105,7 +105,8 @@ void trainer_params_collect(const model *m, const trainer_dp *dp, float *all);
 // sync bucket or a saved tensor needs, without the whole weights on any rank.
 void trainer_params_collect_range(const model *m, const trainer_dp *dp, size_t lo, size_t hi, float *all);
 // The same for any buffer of the model in slices (weights, AdamW moments): mine is this rank's
-// slice of it (its backend's memory), trainer_shard_range's of nparams.
+// slice of it (its backend's memory), trainer_shard_range's of nparams; for the weights,
+// m->params_mem, which sharded holds the slice's part of the layers' run only (model_slice_get).
 void trainer_slice_collect(const model *m, const trainer_dp *dp, const float *mine, size_t lo, size_t hi, float *all);
 // Saves m as a Hugging Face folder (policy_save: the tokenizer of `from`). Every rank of dp calls
 // it (dp NULL: one rank); with m's weights sharded (FULL) rank 0 writes them a tensor at a time,
