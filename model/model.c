@@ -375,30 +375,24 @@ static float *slice_at(const model *m, size_t a, size_t e, size_t *n) {
     return *n = (e < layers_hi ? e : layers_hi) - a, m->params_mem + (a - m->params_run_lo);
 }
 
-void model_slice_get(const model *m, const float *mem, size_t mem_lo, size_t a, size_t e, float *host) {
-    if (mem != m->params_mem || !m->params_layer) {
-        if (e > a) BE->download(CTX, host, mem + (a - mem_lo), (e - a) * sizeof(float));
-        return;
-    }
-    while (a < e) {
-        size_t n = 0;
-        float *at = slice_at(m, a, e, &n);
-        BE->download(CTX, host, at, n * sizeof(float));
-        host += n, a += n;
+// [a, e) of a slice buffer and host, a device run at a time: downloaded into host (get) or
+// uploaded from it.
+static void slice_copy(const model *m, const float *mem, size_t mem_lo, size_t a, size_t e, float *get,
+                       const float *put) {
+    bool split = mem == m->params_mem && m->params_layer; // sharded weights; else a plain buffer, one run
+    for (size_t n = e - a; a < e; a += n) {
+        float *at = split ? slice_at(m, a, e, &n) : (float *)mem + (a - mem_lo);
+        if (get) BE->download(CTX, get, at, n * sizeof(float)), get += n;
+        else BE->upload(CTX, at, put, n * sizeof(float)), put += n;
     }
 }
 
+void model_slice_get(const model *m, const float *mem, size_t mem_lo, size_t a, size_t e, float *host) {
+    slice_copy(m, mem, mem_lo, a, e, host, NULL);
+}
+
 void model_slice_put(const model *m, float *mem, size_t mem_lo, size_t a, size_t e, const float *host) {
-    if (mem != m->params_mem || !m->params_layer) {
-        if (e > a) BE->upload(CTX, mem + (a - mem_lo), host, (e - a) * sizeof(float));
-        return;
-    }
-    while (a < e) {
-        size_t n = 0;
-        float *at = slice_at(m, a, e, &n);
-        BE->upload(CTX, at, host, n * sizeof(float));
-        host += n, a += n;
-    }
+    slice_copy(m, mem, mem_lo, a, e, NULL, host);
 }
 
 void model_params_whole(model *m, const float *host) {
