@@ -190,10 +190,7 @@ void model_put_tensor(model *m, int i, const float *values) {
         if (a < e) BE->upload(CTX, m->params_mem + (a - m->params_run_lo), values + (a - t->offset), (e - a) * sizeof(float));
         return;
     }
-    size_t pos = 0; // the rest's tensors lie back to back in params_rest
-    for (int k = 0; k < i; k++)
-        if (m->tensors[k].layer < 0) pos += m->tensors[k].numel;
-    BE->upload(CTX, m->params_rest + pos, values, t->numel * sizeof(float));
+    BE->upload(CTX, m->params_rest + model_rest_index(m, t->offset), values, t->numel * sizeof(float));
 }
 
 void model_init_random(model *m, const model_config *c, model_head head, const backend *be, uint64_t seed,
@@ -257,9 +254,9 @@ static void layer_sizes(model *m, size_t *lo, size_t *hi) {
         }
     }
     // the tensors outside the layers lie before the run (the embedding) and after it (final norm,
-    // heads), so params_rest is the layout with the run cut out (slice_at)
+    // heads), so params_rest is the layout with the run cut out (model_rest_index)
     FX_ASSERT(layers_lo <= layers_hi && m->rest_floats == layers_lo + (m->nparams - layers_hi));
-    *lo = layers_lo, *hi = layers_hi;
+    *lo = m->layers_lo = layers_lo, *hi = m->layers_hi = layers_hi;
 }
 
 void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads) {
@@ -362,17 +359,11 @@ void model_pieces_pack(model *m, int l) {
 // *n how many of [a, e) lie next to it there: the layers' run in params_mem, the embedding before
 // it and the final norm and heads after it in params_rest.
 static float *slice_at(const model *m, size_t a, size_t e, size_t *n) {
-    size_t layers_lo = m->params_run_lo, layers_hi = m->params_run_hi;
-    for (int t = 0; t < m->ntensors; t++) // the run's bounds, as layer_sizes finds them
-        if (m->tensors[t].layer >= 0) {
-            size_t x = m->tensors[t].offset, y = x + m->tensors[t].numel;
-            if (x < layers_lo) layers_lo = x;
-            if (y > layers_hi) layers_hi = y;
-        }
+    size_t lo = m->layers_lo, hi = m->layers_hi;
     FX_ASSERT(m->param_lo <= a && a < e && e <= m->param_hi);
-    if (a < layers_lo) return *n = (e < layers_lo ? e : layers_lo) - a, m->params_rest + a;
-    if (a >= layers_hi) return *n = e - a, m->params_rest + layers_lo + (a - layers_hi);
-    return *n = (e < layers_hi ? e : layers_hi) - a, m->params_mem + (a - m->params_run_lo);
+    if (a < lo) return *n = (e < lo ? e : lo) - a, m->params_rest + a;
+    if (a >= hi) return *n = e - a, m->params_rest + model_rest_index(m, a);
+    return *n = (e < hi ? e : hi) - a, m->params_mem + (a - m->params_run_lo);
 }
 
 // [a, e) of a slice buffer and host, a device run at a time: downloaded into host (get) or

@@ -132,6 +132,10 @@ struct model {
     size_t grad_lo, grad_hi;
     float *grads_layer, *grads_rest;
     size_t layer_floats, rest_floats;
+    // The layers' run [layers_lo, layers_hi) of the layout (set with the sliced buffers): the
+    // tensors outside the layers lie before it and after it, so params_rest and grads_rest are the
+    // layout with the run cut out (model_rest_index).
+    size_t layers_lo, layers_hi;
     model_grad_hook grad_hook;
     void *grad_ctx;
     int step;           // AdamW steps taken
@@ -170,6 +174,11 @@ struct model {
     float *dec_pref, *dec_z; // (N, K) PCM: the new tokens' preferences and alpha logits
     int32_t *dec_ids, *dec_pos, *dec_seg;
 };
+
+// Where element a of the layout, outside the layers' run, lies in params_rest / grads_rest.
+static inline size_t model_rest_index(const model *m, size_t a) {
+    return a < m->layers_lo ? a : m->layers_lo + (a - m->layers_hi);
+}
 
 // --- building ---------------------------------------------------------------------------------
 // The layout of a model of config c (its tensors' names, shapes and offsets, nparams) with no

@@ -28,10 +28,7 @@ double model_clip_grad_norm(model *m, double max_norm) {
 // layers when the gradients are sliced, else grads_mem.
 static float *grad_at(const model *m, const model_tensor *t, size_t a) {
     if (!m->grads_rest || t->layer >= 0) return m->grads_mem + (a - m->grad_lo);
-    size_t pos = 0;
-    for (const model_tensor *x = m->tensors; x < t; x++)
-        if (x->layer < 0) pos += x->numel;
-    return m->grads_rest + pos + (a - t->offset);
+    return m->grads_rest + model_rest_index(m, a);
 }
 
 // Where parameter a (of tensor t, in this rank's slice) lives: sharded, params_rest for a tensor
@@ -40,10 +37,7 @@ static float *grad_at(const model *m, const model_tensor *t, size_t a) {
 static float *param_at(const model *m, const model_tensor *t, size_t a) {
     if (!m->params_layer) return m->params_mem + (a - m->param_lo);
     if (t->layer >= 0) return m->params_mem + (a - m->params_run_lo);
-    size_t pos = 0;
-    for (const model_tensor *x = m->tensors; x < t; x++)
-        if (x->layer < 0) pos += x->numel;
-    return m->params_rest + pos + (a - t->offset);
+    return m->params_rest + model_rest_index(m, a);
 }
 
 // The run of tensors from i with the same decay lying end to end (and, gradients sliced, on the
