@@ -67,6 +67,29 @@ void model_merge_row_prob(const float *log_alpha, const float *const *rows, int 
     }
 }
 
+float model_merge_row_entropy(const float *log_alpha, const float *const *rows, int K, int V, float *c) {
+    FX_ASSERT(K >= 1 && K <= MAX_EXPERTS);
+    double a[MAX_EXPERTS], ci[MAX_EXPERTS] = {0}, H = 0;
+    for (int v = 0; v < V; v++) {
+        for (int i = 0; i < K; i++) a[i] = (double)log_alpha[i] + (double)rows[i][v];
+        double l = logsumexp(a, K);
+        if (l == -INFINITY) continue; // pi(v) = 0: 0 log 0
+        H -= exp(l) * l;
+        for (int i = 0; i < K; i++)
+            if (rows[i][v] != -INFINITY) ci[i] += exp((double)rows[i][v]) * l;
+    }
+    if (c)
+        for (int i = 0; i < K; i++) c[i] = (float)ci[i];
+    return (float)H;
+}
+
+void model_merge_entropy_backward(const float *alpha, const float *c, const float *H, const float *dent, int T, int K,
+                                  float *dz) {
+    for (size_t t = 0; t < (size_t)T; t++)
+        for (size_t i = t * (size_t)K; i < (t + 1) * (size_t)K; i++)
+            if (alpha[i] != 0.0f) dz[i] = (float)((double)dz[i] - (double)dent[t] * alpha[i] * ((double)c[i] + H[t]));
+}
+
 // sum_i alpha_i rows_i[v] over the experts of weight > 0.
 static double mixed_logit(const float *alpha, const float *const *rows, int K, int v) {
     double x = 0;

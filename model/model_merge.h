@@ -32,6 +32,17 @@ void model_merge_backward(const float *alpha, const float *post, const float *dl
 // Next-token distributions, one position: rows[i] is expert i's log-softmax row (V).
 // Probability space (the paper's): out[v] = log sum_i alpha_i pi_i(v), a log-softmax row.
 void model_merge_row_prob(const float *log_alpha, const float *const *rows, int K, int V, float *out);
+// The entropy of the probability-space merge at one position, H = -sum_v pi(v) log pi(v) with
+// pi(v) = sum_i alpha_i pi_i(v), returned; c (K), may be NULL: c_i = sum_v pi_i(v) log pi(v), the
+// cross term of its gradient (model_merge_entropy_backward). A v no expert of weight > 0 gives any
+// probability adds nothing to H (0 log 0 = 0); c_i of an expert of weight 0 sums over the other
+// v only (its exact value may be -inf; its gradient term is 0 whatever it is).
+float model_merge_row_entropy(const float *log_alpha, const float *const *rows, int K, int V, float *c);
+// The gradient of sum_t dent[t] H_t with respect to z, alpha = softmax(z), added into dz (T, K):
+// dH_t / dz_ti = -alpha_ti (c_ti + H_t) (sum_i alpha_i c_i = -H, so the terms sum to 0 over i).
+// c (T, K) and H (T) as model_merge_row_entropy gives them; alpha_ti = 0 adds 0.
+void model_merge_entropy_backward(const float *alpha, const float *c, const float *H, const float *dent, int T, int K,
+                                  float *dz);
 // Logit space (for comparison): out = log_softmax(sum_i alpha_i rows_i). Rows may be logits or
 // log-softmax rows alike (an expert's shift is the same for every v and cancels); experts with
 // alpha_i = 0 are left out of the sum, so their -inf entries do not turn it into NaN.

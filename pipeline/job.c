@@ -61,9 +61,6 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
         if (c->grpo.kl_beta > 0 && strcmp(c->grpo.ref_on, "trainer"))
             return fx_errf(err, "grpo.ref_on: expected \"trainer\" with pcm.experts and grpo.kl_beta > 0 (the reference "
                                 "PCM's log-probs merge the experts' too, which the trainer holds; the reward ranks do not)");
-        if (c->grpo.entropy_beta > 0)
-            return fx_errf(err, "grpo.entropy_beta: expected 0 with pcm.experts (the merged policy's entropy needs "
-                                "every expert's full rows at every token)");
         if (c->pcm.preference[0] && strcmp(c->pcm.preference_dist, "uniform"))
             return fx_errf(err, "pcm.preference_dist: \"%s\" draws each problem's preference, but pcm.preference "
                                 "fixes one for all (leave one of them at its default)", c->pcm.preference_dist);

@@ -137,6 +137,50 @@ static double merged_logp(model *pcm, model *const *ex, int K, const trace_batch
     return s;
 }
 
+// The merged policy's entropy at each of trace i's response tokens, computed apart from the update:
+// each expert's whole-sequence logits (model_lm_logits), its softmax and the mixture's entropy
+// -Σ_v π(v) log π(v) in long double; returns their sum.
+static double merged_entropy(model *pcm, model *const *ex, int K, const trace_batch *b, int i, const float *w,
+                             float *per_token) {
+    int P = b->prompt_len[i], R = b->response_len[i], L = P + R, V = ex[0]->V;
+    float *logits = malloc(sizeof(float) * (size_t)K * L * V), *pref = malloc(sizeof(float) * L * K);
+    float *z = malloc(sizeof(float) * L * K);
+    int32_t *ids = malloc((size_t)L * sizeof *ids);
+    memcpy(ids, b->prompt_ids + b->prompt_start[i], (size_t)P * sizeof *ids);
+    memcpy(ids + P, b->response_ids + b->response_start[i], (size_t)R * sizeof *ids);
+    for (int e = 0; e < K; e++) {
+        model_forward(ex[e], ids, NULL, NULL, 1, L);
+        model_lm_logits(ex[e], 0, L, logits + (size_t)e * L * V);
+    }
+    for (int t = 0; t < L; t++) memcpy(pref + t * K, w, sizeof(float) * K);
+    model_forward_pref(pcm, ids, NULL, NULL, pref, 1, L);
+    model_pcm_forward(pcm, z);
+    double s = 0;
+    for (int t = 0; t < R; t++) {
+        int at = P - 1 + t;
+        const float *zt = z + at * K;
+        long double mx = zt[0], den = 0, alpha[8], lse[8], H = 0;
+        for (int e = 1; e < K; e++) mx = zt[e] > mx ? zt[e] : mx;
+        for (int e = 0; e < K; e++) den += expl((long double)zt[e] - mx);
+        for (int e = 0; e < K; e++) {
+            const float *row = logits + ((size_t)e * L + at) * V;
+            long double m2 = row[0], sum = 0;
+            for (int v = 1; v < V; v++) m2 = row[v] > m2 ? row[v] : m2;
+            for (int v = 0; v < V; v++) sum += expl((long double)row[v] - m2);
+            alpha[e] = expl((long double)zt[e] - mx) / den, lse[e] = m2 + logl(sum);
+        }
+        for (int v = 0; v < V; v++) {
+            long double pv = 0;
+            for (int e = 0; e < K; e++) pv += alpha[e] * expl((long double)logits[((size_t)e * L + at) * V + v] - lse[e]);
+            if (pv > 0) H -= pv * logl(pv);
+        }
+        s += (double)H;
+        if (per_token) per_token[t] = (float)H;
+    }
+    free(logits), free(pref), free(z), free(ids);
+    return s;
+}
+
 // The clipped surrogate on the merged policy of a PCM over two frozen experts (docs/pcm.md): the
 // update's merged log-probs equal ones computed apart (ratio 1 on the sampling log-probs), its
 // gradient is the loss's (a central difference along it), a step moves the merged log-probs the
@@ -235,6 +279,54 @@ static void test_pcm(const model_config *c, backend *be) {
     printf("PCM: one step (lr 1e-3): surrogate objective %.6g -> %.6g\n", J[0], J[1]);
     CHECK(J[1] > J[0]);
     CHECK(memcmp(ex0, ex[0].params_mem, ebytes) == 0 && memcmp(ex1, ex[1].params_mem, ebytes) == 0);
+    // The entropy bonus on the merge (lr 0): the update's mean entropy is the merged distribution's
+    // computed apart, and its gradient is that of the whole loss, the bonus included (a central
+    // difference along it, as above), at the first weights (ratio 1).
+    memcpy(pcm.params_mem, theta, np * sizeof(float));
+    lp.beta_ent = 0.5f, o.lr = 0;
+    grpo_policy_update(&pcm, NULL, &b, adv, NULL, keep, &lp, &o, NULL, &norm, &us);
+    double Hsum = 0, tokens = (double)b.n_response_ids;
+    for (int i = 0; i < N; i++) Hsum += merged_entropy(&pcm, experts, K, &b, i, pref + i * K, NULL);
+    printf("PCM: merged entropy of the update %.9g, computed apart %.9g\n", us.entropy, Hsum / tokens);
+    CHECK(Hsum > 0);
+    CHECK_NEAR(us.entropy, Hsum / tokens, 1e-6 * Hsum / tokens); // double sums of V terms vs long double
+    memcpy(g, pcm.grads_mem, np * sizeof(float));
+    gn = 0;
+    for (size_t k = 0; k < np; k++) gn += (double)g[k] * g[k];
+    gn = sqrt(gn);
+    h = 2e-3; // the entropy's curvature is larger than the surrogate's
+    for (int sgn = 0; sgn < 2; sgn++) {
+        for (size_t k = 0; k < np; k++) pcm.params_mem[k] = (float)(theta[k] + (sgn ? -h : h) * g[k] / gn);
+        double L = 0;
+        float per[8], ent[8];
+        for (int i = 0; i < N; i++) {
+            merged_logp(&pcm, experts, K, &b, i, pref + i * K, per);
+            merged_entropy(&pcm, experts, K, &b, i, pref + i * K, ent);
+            for (int t = 0; t < b.response_len[i]; t++) { // the clipped surrogate: the step above moved the ratios
+                double rho = exp((double)per[t] - (double)b.logprobs[b.response_start[i] + t]);
+                double rc = rho < 1 - lp.eps_low ? 1 - lp.eps_low : rho > 1 + lp.eps_high ? 1 + lp.eps_high : rho;
+                L += (fmax(-(double)adv[i] * rho, -(double)adv[i] * rc) - (double)lp.beta_ent * ent[t]) / tokens;
+            }
+        }
+        side[sgn] = L;
+    }
+    memcpy(pcm.params_mem, theta, np * sizeof(float));
+    slope = (side[0] - side[1]) / (2 * h);
+    printf("PCM with the entropy bonus: gradient norm %.6g, central difference along it %.6g\n", gn, slope);
+    // fp32 noise in L (~1e-7 of it each side) over 2h: ~1e-4 of the slope; curvature O(h²)
+    CHECK_NEAR(slope, gn, 2e-3 * gn);
+    // The bonus alone (advantages 0): a step against its gradient raises the merged entropy.
+    float zero_adv[N] = {0};
+    grpo_policy_update(&pcm, NULL, &b, zero_adv, NULL, keep, &lp, &o, NULL, &norm, &us);
+    for (size_t k = 0; k < np; k++) pcm.params_mem[k] = (float)(theta[k] - 1e-2 * pcm.grads_mem[k] / norm);
+    double Hafter = 0;
+    for (int i = 0; i < N; i++) Hafter += merged_entropy(&pcm, experts, K, &b, i, pref + i * K, NULL);
+    printf("PCM: a step of 1e-2 against the entropy bonus's gradient: mean entropy %.6g -> %.6g\n", Hsum / tokens,
+           Hafter / tokens);
+    CHECK(Hafter > Hsum);
+    CHECK(memcmp(ex0, ex[0].params_mem, ebytes) == 0 && memcmp(ex1, ex[1].params_mem, ebytes) == 0);
+    memcpy(pcm.params_mem, theta, np * sizeof(float));
+    lp.beta_ent = 0;
     // REBEL on the merge: on policy (recompute_old) its loss is the rewards' spread, as for an LM.
     o.rebel = true, o.rebel_eta = 1, o.recompute_old = true;
     grpo_policy_update(&pcm, NULL, &b, rew, NULL, keep, &lp, &o, NULL, &norm, &us);

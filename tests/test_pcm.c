@@ -1,7 +1,8 @@
 // test_pcm.c — the Preference Control Model head and token-level merging (docs/pcm.md, issue 18)
 // against PyTorch (tests/reference/pcm/make_golden.py, data in tests/data/pcm/tiny/), and the
 // exact cases: a one-hot alpha gives back that expert's log-probs bit for bit, alpha = w is the
-// mixture computed directly, log(0) = -inf never becomes NaN.
+// mixture computed directly, log(0) = -inf never becomes NaN; the merged distribution's entropy
+// and its gradient (the entropy bonus) against PyTorch's autograd.
 //
 // Tolerances. The PCM's forward and backward are fp32 through a 2-layer decoder, as in
 // test_model_golden: alpha logits z within 1e-4 relative error norm (and 1e-4 of max |z| per
@@ -30,6 +31,7 @@ typedef struct {
     double loss;
     st_archive a;
     float *pref, *c, *rows, *lp, *z, *alpha, *logp, *dz, *row_prob, *row_logit;
+    float *e, *ent, *dz_ent; // the merged entropy: weights e, H (N), d sum e H / dz (N, K)
 } golden;
 
 static int32_t *int_array(const cJSON *j, const char *key, int n) {
@@ -70,13 +72,14 @@ static golden read_golden(int V) {
     g.lp = tensor(&g, "lp", K, N), g.z = tensor(&g, "z", N, K), g.alpha = tensor(&g, "alpha", N, K);
     g.logp = tensor(&g, "logp", N, 0), g.dz = tensor(&g, "dz", N, K);
     g.row_prob = tensor(&g, "row_prob", N, V), g.row_logit = tensor(&g, "row_logit", N, V);
+    g.e = tensor(&g, "e", N, 0), g.ent = tensor(&g, "ent", N, 0), g.dz_ent = tensor(&g, "dz_ent", N, K);
     return g;
 }
 
 static void free_golden(golden *g) {
     free(g->ids), free(g->pos), free(g->seg), free(g->y);
     free(g->pref), free(g->c), free(g->rows), free(g->lp), free(g->z), free(g->alpha), free(g->logp), free(g->dz);
-    free(g->row_prob), free(g->row_logit);
+    free(g->row_prob), free(g->row_logit), free(g->e), free(g->ent), free(g->dz_ent);
     st_close(&g->a);
 }
 
@@ -133,9 +136,30 @@ static void test_merge_golden(const golden *g) {
     }
     CHECK_INT(far_p, 0);
     CHECK_INT(far_g, 0);
+    // The merged entropy and its gradient: PyTorch sums V products pi log pi in fp32 (a blocked
+    // reduction: error ~ log2 V ulps of sum_v |pi log pi| = H), the C code in double: we allow 16
+    // ulps of (1 + H); the gradient -e alpha (c + H) the same of e (1 + |c| + H).
+    float *ent = malloc(sizeof(float) * N), *cross = malloc(sizeof(float) * N * K), *dze = calloc((size_t)N * K, sizeof(float));
+    double we = 0, wde = 0;
+    int far_e = 0, far_de = 0;
+    for (int t = 0; t < N; t++) {
+        rows_at(g, g->rows, t, r);
+        ent[t] = model_merge_row_entropy(la + (size_t)t * K, r, K, V, cross + (size_t)t * K);
+        double d = fabs((double)ent[t] - g->ent[t]) / (0x1p-24 * (1 + fabs(g->ent[t])));
+        we = fmax(we, d), far_e += !(d <= 16);
+    }
+    model_merge_entropy_backward(alpha, cross, ent, g->e, N, K, dze);
+    for (int i = 0; i < N * K; i++) {
+        double scale = fabs(g->e[i / K]) * (1 + fabs(cross[i]) + fabs(ent[i / K])) + 1e-30;
+        double d = fabs((double)dze[i] - g->dz_ent[i]) / (0x1p-24 * scale);
+        wde = fmax(wde, d), far_de += !(d <= 16);
+    }
+    CHECK_INT(far_e, 0);
+    CHECK_INT(far_de, 0);
     printf("merge vs PyTorch (its z): worst in fp32 ulps of 1+|x|: alpha %.1f, log pi(y) %.1f, dz %.1f, "
-           "prob-space rows %.1f, logit-space rows %.1f\n", wa, wl, wd, wp, wg);
-    free(alpha), free(la), free(logp), free(post), free(dz), free(row);
+           "prob-space rows %.1f, logit-space rows %.1f; entropy %.1f and its dz %.1f (16 allowed)\n", wa, wl, wd,
+           wp, wg, we, wde);
+    free(alpha), free(la), free(logp), free(post), free(dz), free(row), free(ent), free(cross), free(dze);
 }
 
 // The merged log-probs of the golden batch from the C PCM's own z, the loss sum c log pi, and its
@@ -199,7 +223,7 @@ static void test_pcm_golden(const golden *g) {
         compared++;
         free(w);
     }
-    CHECK_INT(compared, g->a.ntensors - 10); // every grad.* of the golden file (10 other arrays)
+    CHECK_INT(compared, g->a.ntensors - 13); // every grad.* of the golden file (13 other arrays)
     CHECK(model_find_tensor(&m, "model.pref_proj.weight") && model_find_tensor(&m, "alpha_head.bias"));
     printf("PCM vs PyTorch: z rel err %.2e, loss %.7f vs %.7f, %d gradients, worst rel err %.2e\n", ez, loss, g->loss,
            compared, worst);

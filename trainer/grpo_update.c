@@ -1,6 +1,7 @@
 // grpo_update.c — see grpo_update.h.
 #include "grpo_update.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@ typedef struct {
     int32_t *ids, *pos, *seg, *tgt;
     float *logp, *ent, *dlogp, *dent;
     float *alpha, *post; // PCM: (B*T, K) the mixing weights and the posteriors, for the backward
+    float *cross;        // PCM with the entropy: (B*T, K) c_i = sum_v pi_i(v) log pi(v) (model_merge.h)
 } pass;
 
 // The policy whose log-probs a pass computes: a language model, or a PCM merging K frozen experts
@@ -22,6 +24,7 @@ typedef struct {
     int K;                 // 0: m is a language model
     const float *pref;     // (n, K) each trace's preference
     float **elp;
+    model *const *experts; // the K experts (for the merged entropy, which needs their whole rows)
 } policy;
 
 static void pass_pack(pass *p, const trace_batch *b, const int *rows, int B) {
@@ -34,7 +37,7 @@ static void pass_pack(pass *p, const trace_batch *b, const int *rows, int B) {
     p->seg = fx_malloc(N * sizeof(int32_t)), p->tgt = fx_malloc(N * sizeof(int32_t));
     p->logp = fx_malloc(N * sizeof(float)), p->ent = fx_malloc(N * sizeof(float));
     p->dlogp = fx_calloc(N, sizeof(float)), p->dent = fx_calloc(N, sizeof(float));
-    p->alpha = p->post = NULL;
+    p->alpha = p->post = p->cross = NULL;
     for (size_t t = 0; t < N; t++) p->seg[t] = -1, p->tgt[t] = -1;
     for (int k = 0; k < B; k++) {
         int i = rows[k], P = b->prompt_len[i], L = P + b->response_len[i];
@@ -49,7 +52,7 @@ static void pass_pack(pass *p, const trace_batch *b, const int *rows, int B) {
 
 static void pass_free(pass *p) {
     free(p->ids), free(p->pos), free(p->seg), free(p->tgt), free(p->logp), free(p->ent), free(p->dlogp), free(p->dent);
-    free(p->alpha), free(p->post);
+    free(p->alpha), free(p->post), free(p->cross);
 }
 
 // Where response token t of the pass's row k sits in the (B, T) layout.
@@ -57,9 +60,50 @@ static size_t pass_at(const pass *p, const trace_batch *b, int k, int i, int t) 
     return (size_t)k * (size_t)p->T + (size_t)(b->prompt_len[i] - 1 + t);
 }
 
+// Rows of logits (n, V) into log-softmax rows, in place (the normaliser in double).
+static void log_softmax_rows(float *x, int n, int V) {
+    for (float *r = x; r < x + (size_t)n * V; r += V) {
+        double mx = -INFINITY, s = 0;
+        for (int v = 0; v < V; v++) mx = r[v] > mx ? r[v] : mx;
+        for (int v = 0; v < V; v++) s += exp((double)r[v] - mx);
+        double lse = mx + log(s);
+        for (int v = 0; v < V; v++) r[v] = (float)((double)r[v] - lse);
+    }
+}
+
+// A PCM's merged entropy H(t) = -Σ_v π(v) log π(v) at every position of the pass with a target
+// (p->ent; 0 elsewhere) and the cross terms of its gradient (p->cross), from log α (B*T, K). The
+// experts' log-probs of the sampled tokens were computed once, but H needs their whole rows: each
+// expert runs its forward over the pass again (no backward), and its rows are read a chunk of
+// positions at a time, so that K * ENT_CHUNK rows of the vocabulary exist at once.
+enum { ENT_CHUNK = 64 };
+static void pass_entropy(const policy *x, pass *p, const float *la) {
+    int K = x->K, V = x->experts[0]->V, N = p->B * p->T;
+    float *rows = fx_malloc((size_t)K * ENT_CHUNK * V * sizeof *rows);
+    const float *r[16];
+    p->cross = fx_calloc((size_t)N * K, sizeof *p->cross);
+    for (int e = 0; e < K; e++) model_forward(x->experts[e], p->ids, p->pos, p->seg, p->B, p->T);
+    for (int r0 = 0; r0 < N; r0 += ENT_CHUNK) {
+        int n = N - r0 < ENT_CHUNK ? N - r0 : ENT_CHUNK, any = 0;
+        for (int t = r0; t < r0 + n; t++) p->ent[t] = 0, any |= p->tgt[t] >= 0;
+        if (!any) continue;
+        for (int e = 0; e < K; e++) {
+            model_lm_logits(x->experts[e], r0, n, rows + (size_t)e * ENT_CHUNK * V);
+            log_softmax_rows(rows + (size_t)e * ENT_CHUNK * V, n, V);
+        }
+        for (int t = r0; t < r0 + n; t++) {
+            if (p->tgt[t] < 0) continue;
+            for (int e = 0; e < K; e++) r[e] = rows + ((size_t)e * ENT_CHUNK + (size_t)(t - r0)) * V;
+            p->ent[t] = model_merge_row_entropy(la + (size_t)t * K, r, K, V, p->cross + (size_t)t * K);
+        }
+    }
+    free(rows);
+}
+
 // The forward pass of policy x over the packed rows rows[0..B): p->logp (and with ent, the
-// entropy; a language model only). A PCM: log π(y_t) = log Σ_i α_i(t) π_i(y_t) (model/model_merge.h)
-// with each token's preference the row of its trace, α and the posteriors kept for pass_backward.
+// entropy). A PCM: log π(y_t) = log Σ_i α_i(t) π_i(y_t) (model/model_merge.h) with each token's
+// preference the row of its trace, α and the posteriors (and with ent the entropy's cross terms)
+// kept for pass_backward.
 static void pass_forward(const policy *x, pass *p, const trace_batch *b, const int *rows, bool ent) {
     if (!x->K) {
         model_forward(x->m, p->ids, p->pos, p->seg, p->B, p->T);
@@ -81,10 +125,11 @@ static void pass_forward(const policy *x, pass *p, const trace_batch *b, const i
     p->alpha = fx_malloc(N * K * sizeof *p->alpha), p->post = fx_malloc(N * K * sizeof *p->post);
     model_merge_alpha(z, (int)N, K, p->alpha, la);
     model_merge_logp(la, lp, (int)N, K, p->logp, p->post); // positions without a target: lp 0, dlogp 0
+    if (ent) pass_entropy(x, p, la);
     free(pref), free(z), free(la), free(lp);
 }
 
-// The backward of sum dlogp · logp (+ dent · entropy, a language model only) into x's gradients.
+// The backward of sum dlogp · logp (+ dent · entropy) into x's gradients.
 static void pass_backward(const policy *x, pass *p, bool ent) {
     if (!x->K) {
         model_lm_backward(x->m, p->dlogp, ent ? p->dent : NULL);
@@ -92,6 +137,7 @@ static void pass_backward(const policy *x, pass *p, bool ent) {
         size_t N = (size_t)p->B * p->T;
         float *dz = fx_malloc(N * x->K * sizeof *dz);
         model_merge_backward(p->alpha, p->post, p->dlogp, (int)N, x->K, dz);
+        if (ent) model_merge_entropy_backward(p->alpha, p->cross, p->ent, p->dent, (int)N, x->K, dz);
         model_pcm_backward(x->m, dz);
         free(dz);
     }
@@ -124,7 +170,7 @@ static void policy_logprobs_dp(const policy *x, const trace_batch *b, const int 
 
 void grpo_logprobs(model *x, const trace_batch *b, const int *rows, int n, int micro, float **out) {
     FX_ASSERT(x->head == MODEL_HEAD_LM);
-    policy lm = {x, 0, NULL, NULL};
+    policy lm = {x, 0, NULL, NULL, NULL};
     policy_logprobs(&lm, b, rows, n, micro, out);
 }
 
@@ -159,11 +205,11 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
     }
     // The policy: m, or m a PCM over o->experts, whose log-probs of every kept response token are
     // computed once (they are frozen), expert-major per trace.
-    policy pol = {m, 0, NULL, NULL}, rpol = {ref, 0, NULL, NULL};
+    policy pol = {m, 0, NULL, NULL, NULL}, rpol = {ref, 0, NULL, NULL, NULL};
     float **elp = NULL;
     if (o->experts) {
         int K = m->cfg.num_experts;
-        FX_ASSERT(m->head == MODEL_HEAD_PCM && K > 0 && K <= 16 && o->pref && lp->beta_ent == 0);
+        FX_ASSERT(m->head == MODEL_HEAD_PCM && K > 0 && K <= 16 && o->pref);
         FX_ASSERT(!ref || ref->head == MODEL_HEAD_PCM);
         elp = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
         float **at = fx_calloc((size_t)(n ? n : 1), sizeof(float *));
@@ -173,7 +219,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
             grpo_logprobs(o->experts[e], b, rows, nrows, o->micro, at);
         }
         free(at);
-        pol = (policy){m, K, o->pref, elp}, rpol = (policy){ref, K, o->pref, elp};
+        pol = (policy){m, K, o->pref, elp, o->experts}, rpol = (policy){ref, K, o->pref, elp, o->experts};
     }
     // Minibatch j is rows[bound[j] .. bound[j+1]): equal shares of the rows, or with REBEL equal
     // shares of the groups (a pair is never cut).

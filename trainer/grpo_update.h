@@ -67,9 +67,10 @@ typedef struct {
 // With o->experts the trained policy is the PCM's merge, log π(y_t) = log Σ_i α_i π_i(y_t): the
 // experts' log-probs of the kept response tokens are computed once, before the first step, and
 // every loss term above applies to the merged log-probs, its gradient reaching the PCM only (the
-// experts are not changed). The entropy bonus needs the merged distribution's full rows and is
-// not offered (lp->beta_ent must be 0); the KL is to ref, a PCM over the same experts, or to
-// b->ref_logprobs.
+// experts are not changed). The entropy bonus is the merged distribution's, H = -Σ_v π(v) log π(v),
+// whose whole rows each training pass computes again from the experts (their forward over the
+// pass, no backward: K expert forwards per pass on top of the PCM's); the KL is to ref, a PCM over
+// the same experts, or to b->ref_logprobs.
 void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float *adv, const float *const *token_adv,
                         const uint8_t *keep, const grpo_loss_params *lp, const grpo_update_opts *o, const trainer_dp *dp,
                         double *grad_norm, grpo_update_stats *us);

@@ -158,17 +158,21 @@ expect_run 0 "eval the trained PCM with its experts given" -- "$fx" eval --pcm "
     --experts "$tmp/sft/model,$tmp/one/model" "${ev[@]}"
 expect_run 0 "the same result" -- test "$alone" = "$out"
 
-# A KL to the reference PCM (the starting PCM over the same experts, beside the trainer): 3 ranks =
-# one process, and the first update's KL is exactly 0 (on-policy, the reference is the policy).
-kl=("${pcm[@]}" --set grpo.kl_beta=0.05 --set grpo.ref_on=trainer)
+# A KL to the reference PCM (the starting PCM over the same experts, beside the trainer) and the
+# merged distribution's entropy bonus: 3 ranks = one process, the first update's KL is exactly 0
+# (on-policy, the reference is the policy), and the entropy is the merge's (0 < H < log V).
+kl=("${pcm[@]}" --set grpo.kl_beta=0.05 --set grpo.ref_on=trainer --set grpo.entropy_beta=0.01)
 expect_run 0 "PCM with a KL to its reference, one process" -- "$fx" train "$tmp/c.json" "${kl[@]}" --set run.name=kl1
 expect_run 0 "PCM with a KL to its reference, 3 ranks" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${kl[@]}" \
     --set run.name=kl3
 same_run kl1 kl3 "PCM with a KL: 3 ranks = one process"
-expect_run 0 "the KL starts at 0 and moves" -- python3 -c '
-import json, sys
+expect_run 0 "the KL starts at 0 and moves; the entropy is the merge's" -- python3 -c '
+import json, math, sys
 up = [d for d in map(json.loads, open(sys.argv[1])) if "loss" in d]
-assert len(up) == 3 and up[0]["kl"] == 0 and up[-1]["kl"] > 0, [d["kl"] for d in up]' "$tmp/kl1/metrics.jsonl"
+assert len(up) == 3 and up[0]["kl"] == 0 and up[-1]["kl"] > 0, [d["kl"] for d in up]
+V = json.load(open(sys.argv[2] + "/config.json"))["vocab_size"]
+assert all(0 < d["entropy"] < math.log(V) for d in up), [d["entropy"] for d in up]' "$tmp/kl1/metrics.jsonl" \
+    "$tmp/sft/model"
 
 # Preferences from Dirichlet(0.3): the rollout rank and the trainer draw the same for each problem.
 dir=("${pcm[@]}" --set pcm.preference_dist=dirichlet --set pcm.dirichlet_alpha=0.3)

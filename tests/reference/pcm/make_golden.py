@@ -9,7 +9,9 @@ log-probability of the sampled token y_t, alpha = softmax(z):
 
     log pi(y_t) = logsumexp_i (log alpha_ti + log pi_i(y_t))
 
-and the loss sum_t c_t log pi(y_t) (c random; 0 where a token has no target). Under
+and the loss sum_t c_t log pi(y_t) (c random; 0 where a token has no target); the merged
+distribution's entropy H_t = -sum_v pi_t(v) log pi_t(v) and the gradient of sum_t e_t H_t (e random,
+0 where a token has no target) with respect to z. Under
 tests/data/pcm/tiny/ it writes:
 
   config.json, model.safetensors   the PCM (FluxrlPCMForTokenMixing, num_experts K), F32
@@ -18,7 +20,8 @@ tests/data/pcm/tiny/ it writes:
                                    log-softmax rows, lp (K, N) their log-probs of y, z and alpha
                                    (N, K), logp (N) merged, dz (N, K) = d loss / d z, row_prob and
                                    row_logit (N, V) the merged next-token distributions (probability
-                                   and logit space), grad.<name> of every PCM parameter
+                                   and logit space), grad.<name> of every PCM parameter,
+                                   e (N), ent (N) H_t, dz_ent (N, K) = d sum_t e_t H_t / d z
 
 Run with Debian's python3 (python3-torch): /usr/bin/python3 tests/reference/pcm/make_golden.py
 """
@@ -81,6 +84,7 @@ def main():
     y = torch.where(has, tgt.flatten(), torch.zeros_like(tgt.flatten()))  # the sampled tokens
     lp = rows.gather(2, y[None, :, None].expand(K, N, 1))[..., 0]  # (K, N)
     cw = torch.randn(N, generator=gen) * has.float()
+    ew = torch.randn(N, generator=gen) * has.float()  # drawn last: the arrays above stay as they were
 
     z = pcm_forward(P, c, ids, pos, seg, pref).flatten(0, 1)  # (N, K)
     z.retain_grad()
@@ -89,12 +93,19 @@ def main():
     loss = (cw * logp).sum()
     loss.backward()
 
+    # The merged entropy and its gradient with respect to z (a leaf of its own: the loss above is apart).
+    ze = z.detach().clone().requires_grad_(True)
+    log_pi = torch.logsumexp(torch.log_softmax(ze, -1).T[:, :, None] + rows, 0)  # (N, V)
+    ent = -(log_pi.exp() * log_pi).sum(-1)
+    (ew * ent).sum().backward()
+
     with torch.no_grad():
         alpha = log_alpha.exp()
         row_prob = torch.logsumexp(log_alpha.T[:, :, None] + rows, 0)  # log sum_i alpha_i pi_i
         row_logit = torch.log_softmax((alpha.T[:, :, None] * rows).sum(0), -1)  # softmax(sum_i alpha_i z_i)
     gold = {"pref": pref.flatten(0, 1), "c": cw, "rows": rows.flatten(0, 1), "lp": lp, "z": z.detach(), "alpha": alpha,
-            "logp": logp.detach(), "dz": z.grad.detach(), "row_prob": row_prob, "row_logit": row_logit}
+            "logp": logp.detach(), "dz": z.grad.detach(), "row_prob": row_prob, "row_logit": row_logit,
+            "e": ew, "ent": ent.detach(), "dz_ent": ze.grad.detach()}
     for n, t in P.items():
         gold["grad." + n] = t.grad.detach().clone()
 
