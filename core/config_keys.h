@@ -269,7 +269,9 @@
 #define FX_CFG_KEYS_pcm(X)                                                                     \
     X(pcm, experts, STR, "", "",                                                               \
       "Comma-separated folders of K expert language models of one tokenizer. Set, `fluxrl train` trains a " \
-      "PCM that merges them (model.path: the PCM's folder, or empty for a new one of model.*'s sizes); " \
+      "PCM that merges them (model.path: the PCM's folder; a language model's folder, whose backbone " \
+      "a new PCM starts from, as the paper's starts from a pretrained small LM; or empty for a new one of " \
+      "model.*'s sizes); " \
       "the first expert's tokenizer and chat template are the run's. Empty: the policy is model.path.") \
     X(pcm, preference, STR, "", "",                                                            \
       "The preference of every prompt, K weights on the simplex (\"0.7,0.3\"); empty: each prompt's own, " \

@@ -230,6 +230,12 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
 // The same sharded from the start (model_create_shard).
 int model_load_as_shard(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
                         int rank, int size, fx_err *err);
+// A PCM of K experts (docs/pcm.md) whose backbone is that of the checkpoint in dir (any supported
+// head but a PCM: the paper starts its PCM from a pretrained small language model): the
+// checkpoint's embedding, layers and final norm, its own head left out, the preference projection
+// and the alpha head from N(0, std) (biases 0), seed. Sharded from the start (size 1: whole).
+int model_load_pcm_shard(model *m, const char *dir, int K, const backend *be, uint64_t seed, float std, int rank,
+                         int size, fx_err *err);
 // Writes config.json and model.safetensors (dtype F32, BF16 or F16) into dir (created).
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err);
 // The same with each tensor's weights from fill(ctx, lo, hi, dst): the floats [lo, hi) of m's

@@ -100,19 +100,26 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
     return model_load_as_shard(m, dir, head, be, seed, std, 0, 1, err);
 }
 
-int model_load_as_shard(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
-                        int rank, int size, fx_err *err) {
+// model_load_as_shard with K experts for a PCM (K = 0 otherwise).
+static int load_as(model *m, const char *dir, model_head head, int K, const backend *be, uint64_t seed, float std,
+                   int rank, int size, fx_err *err) {
     model_config cfg;
     if (model_check_dir(dir, err) || model_config_load(&cfg, dir, err)) return -1;
     model_head from;
-    if (head == MODEL_HEAD_PCM) // its K and a backbone from a language model: issue 18, not yet
-        return fx_errf(err, "%s: a PCM is not made from another checkpoint yet (model_init_random makes one)", dir);
     if (model_head_parse(cfg.architecture, &from))
         return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,
                        cfg.architecture, head_names);
+    if (head == MODEL_HEAD_PCM && from == MODEL_HEAD_PCM)
+        return fx_errf(err, "%s: already a PCM (load it with model_load)", dir);
     const char *family = !strcmp(cfg.model_type, "qwen2") ? "Qwen2" : !strcmp(cfg.model_type, "qwen3") ? "Qwen3" : "Llama";
     const char *kind = head == MODEL_HEAD_LM ? "ForCausalLM" : head == MODEL_HEAD_PRM ? "ForProcessRewardModel" : "ForRewardModel";
     snprintf(cfg.architecture, sizeof cfg.architecture, "%s%s", family, kind);
+    if (head == MODEL_HEAD_PCM) {
+        snprintf(cfg.architecture, sizeof cfg.architecture, "FluxrlPCMForTokenMixing");
+        cfg.num_experts = K;
+        if (model_config_validate(&cfg, dir, err)) return -1;
+    } else
+        cfg.num_experts = 0;
     st_archive a;
     if (st_open(&a, dir, err)) return -1;
     model_init_random_shard(m, &cfg, head, be, seed, std, 0.0f, rank, size); // the new head's; the rest overwritten
@@ -121,7 +128,8 @@ int model_load_as_shard(model *m, const char *dir, model_head head, const backen
     size_t cap = 0;
     for (int i = 0; i < m->ntensors && rc == 0; i++) {
         const model_tensor *t = &m->tensors[i];
-        bool is_head = !strncmp(t->name, "score.", 6) || !strcmp(t->name, "lm_head.weight");
+        bool is_head = !strncmp(t->name, "score.", 6) || !strcmp(t->name, "lm_head.weight") ||
+                       !strncmp(t->name, "alpha_head.", 11) || !strncmp(t->name, "model.pref_proj.", 16);
         if (!st_find(&a, t->name)) {
             if (is_head) continue; // a head the checkpoint does not have: freshly initialised
             rc = fx_errf(err, "%s: missing tensor %s", dir, t->name);
@@ -138,6 +146,17 @@ int model_load_as_shard(model *m, const char *dir, model_head head, const backen
     st_close(&a);
     if (rc) model_free(m);
     return rc;
+}
+
+int model_load_as_shard(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
+                        int rank, int size, fx_err *err) {
+    FX_ASSERT(head != MODEL_HEAD_PCM); // model_load_pcm_shard: a PCM needs its K
+    return load_as(m, dir, head, 0, be, seed, std, rank, size, err);
+}
+
+int model_load_pcm_shard(model *m, const char *dir, int K, const backend *be, uint64_t seed, float std, int rank,
+                         int size, fx_err *err) {
+    return load_as(m, dir, MODEL_HEAD_PCM, K, be, seed, std, rank, size, err);
 }
 
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err) {

@@ -530,6 +530,64 @@ static void test_io(void) {
     CHECK(model_config_parse(&mc, json, strlen(json), "pcm.json", &err) == -1 && strstr(err.msg, "num_experts"));
 }
 
+// A PCM started from a language model's backbone (model_load_pcm_shard, the paper's pretrained
+// small LM): every backbone tensor is the LM's bit for bit, sharded or not; the LM head is left
+// out; the preference projection and alpha head are new (weights of the given std, biases 0); the
+// PCM runs; a PCM folder is refused (load it as it is).
+static void test_from_lm(void) {
+    enum { K = 3 };
+    const char *lm_dir = "tests/data/model/qwen3_untied"; // untied: its lm_head must not be taken for anything
+    fx_err err;
+    model lm, pcm, half[2];
+    if (model_load(&lm, lm_dir, be, &err)) fx_fatal("%s", err.msg);
+    CHECK_INT(model_load_pcm_shard(&pcm, lm_dir, K, be, 5, 0.02f, 0, 1, &err), 0);
+    CHECK(pcm.head == MODEL_HEAD_PCM && pcm.cfg.num_experts == K && pcm.V == lm.V && pcm.C == lm.C);
+    CHECK_STR(pcm.cfg.architecture, "FluxrlPCMForTokenMixing");
+    CHECK(model_find_tensor(&pcm, "lm_head.weight") == NULL);
+    float *a = malloc(pcm.nparams * sizeof(float)), *b = malloc(lm.nparams * sizeof(float));
+    be->download(be->ctx, a, pcm.params_mem, pcm.nparams * sizeof(float));
+    be->download(be->ctx, b, lm.params_mem, lm.nparams * sizeof(float));
+    int same = 0, fresh = 0;
+    for (int i = 0; i < pcm.ntensors; i++) {
+        const model_tensor *t = &pcm.tensors[i], *u = model_find_tensor(&lm, t->name);
+        if (u) {
+            same += u->numel == t->numel && memcmp(a + t->offset, b + u->offset, t->numel * sizeof(float)) == 0;
+            continue;
+        }
+        fresh++;
+        double sq = 0;
+        for (size_t k = 0; k < t->numel; k++) sq += (double)a[t->offset + k] * a[t->offset + k];
+        double rms = sqrt(sq / (double)t->numel);
+        if (t->ndim == 1) CHECK(rms == 0); // biases 0
+        else CHECK(rms > 0.015 && rms < 0.025); // N(0, 0.02)
+    }
+    CHECK_INT(same, pcm.ntensors - 4); // all but pref_proj.{weight,bias}, alpha_head.{weight,bias}
+    CHECK_INT(fresh, 4);
+    // it runs: alpha logits for a short sequence, finite
+    int32_t ids[4] = {3, 7, 11, 2};
+    float pref[4 * K], z[4 * K];
+    for (int i = 0; i < 4 * K; i++) pref[i] = 1.0f / K;
+    model_reserve(&pcm, 1, 4, false, false);
+    model_forward_pref(&pcm, ids, NULL, NULL, pref, 1, 4);
+    model_pcm_forward(&pcm, z);
+    for (int i = 0; i < 4 * K; i++) CHECK(isfinite(z[i]));
+    // sharded over 2 (trainer.shard = full): each rank's part of the layout is the whole PCM's
+    for (int r = 0; r < 2; r++) {
+        CHECK_INT(model_load_pcm_shard(&half[r], lm_dir, K, be, 5, 0.02f, r, 2, &err), 0);
+        float *part = malloc(pcm.nparams * sizeof(float));
+        size_t lo, hi;
+        model_shard_range(pcm.nparams, r, 2, &lo, &hi);
+        model_slice_get(&half[r], half[r].params_mem, lo, lo, hi, part);
+        CHECK(memcmp(part, a + lo, (hi - lo) * sizeof(float)) == 0);
+        free(part);
+        model_free(&half[r]);
+    }
+    CHECK_INT(model_load_pcm_shard(&half[0], DIR, K, be, 5, 0.02f, 0, 1, &err), -1);
+    CHECK(strstr(err.msg, DIR) && strstr(err.msg, "already a PCM"));
+    free(a), free(b);
+    model_free(&pcm), model_free(&lm);
+}
+
 int main(void) {
     be = backend_cpu_create(0);
     model_config c;
@@ -547,6 +605,7 @@ int main(void) {
     test_fixed_weights();
     test_inf_and_gradient();
     test_io();
+    test_from_lm();
     free_golden(&g);
     backend_destroy(be);
     return test_summary("test_pcm");

@@ -56,9 +56,16 @@ int policy_check_pcm(const policy_params *p, int K, int vocab_size, model_config
     if (from_folder(p)) {
         model_head head;
         if (model_check_dir(p->path, err) || model_check_files(p->path, mc, &head, err)) return -1;
-        if (head != MODEL_HEAD_PCM)
-            return fx_errf(err, "%s/config.json: architectures: '%s' is not a PCM (expected FluxrlPCMForTokenMixing)",
+        if (head != MODEL_HEAD_PCM && head != MODEL_HEAD_LM)
+            return fx_errf(err,
+                           "%s/config.json: architectures: '%s' is neither a PCM (FluxrlPCMForTokenMixing) nor a "
+                           "language model (*ForCausalLM) to start a new PCM from",
                            p->path, mc->architecture);
+        if (head == MODEL_HEAD_LM) { // a new PCM on the language model's backbone
+            snprintf(mc->architecture, sizeof mc->architecture, "FluxrlPCMForTokenMixing");
+            mc->num_experts = K;
+            if (model_config_validate(mc, p->path, err)) return -1;
+        }
         if (mc->num_experts != K)
             return fx_errf(err, "%s/config.json: num_experts: expected %d (the experts of pcm.experts), got %d", p->path,
                            K, mc->num_experts);
@@ -77,7 +84,13 @@ int policy_check_pcm(const policy_params *p, int K, int vocab_size, model_config
 int policy_build_pcm(const policy_params *p, int K, int vocab_size, const backend *be, model *m, fx_err *err) {
     model_config mc;
     if (policy_check_pcm(p, K, vocab_size, &mc, err)) return -1;
-    if (from_folder(p)) return model_load_shard(m, p->path, be, p->shard_rank, p->shard_size, err);
+    if (from_folder(p)) {
+        model_config had;
+        if (model_config_load(&had, p->path, err)) return -1;
+        if (!strcmp(had.architecture, "FluxrlPCMForTokenMixing"))
+            return model_load_shard(m, p->path, be, p->shard_rank, p->shard_size, err);
+        return model_load_pcm_shard(m, p->path, K, be, p->seed, p->init_std, p->shard_rank, p->shard_size, err);
+    }
     model_init_random_shard(m, &mc, MODEL_HEAD_PCM, be, p->seed, p->init_std, 0.0f, p->shard_rank, p->shard_size);
     return 0;
 }

@@ -23,8 +23,10 @@ typedef struct {
 // initialised Qwen2-shaped model of p's sizes with the built-in tokenizer.
 int policy_build(const policy_params *p, const backend *be, model *m, tok_tokenizer **tok, fx_err *err);
 // A Preference Control Model for K experts of vocabulary vocab_size (docs/pcm.md): p->path (a
-// FluxrlPCMForTokenMixing folder, its num_experts and vocab_size checked), or a new randomly
-// initialised one of p's sizes, Qwen2-shaped, with the experts' vocabulary.
+// FluxrlPCMForTokenMixing folder, its num_experts and vocab_size checked; or a language model's
+// folder of the experts' vocabulary, whose backbone a new PCM starts from, as the paper's does from
+// a pretrained small LM: model_load_pcm_shard, its new tensors from p->seed and p->init_std), or a
+// new randomly initialised one of p's sizes, Qwen2-shaped, with the experts' vocabulary.
 int policy_build_pcm(const policy_params *p, int K, int vocab_size, const backend *be, model *m, fx_err *err);
 // What policy_build_pcm checks, without reading or making weights: the PCM's config in *mc.
 int policy_check_pcm(const policy_params *p, int K, int vocab_size, model_config *mc, fx_err *err);

@@ -190,8 +190,9 @@ row 2 "pcm.experts: item 2: expected a value, got an empty one" "an empty expert
 row 2 'grpo.ref_on: expected "trainer" with pcm.experts and grpo.kl_beta > 0' "a KL of a PCM on the reward ranks" -- "$fx" "${rw[@]}" \
     --set "pcm.experts=$lm,$lm" --set grpo.kl_beta=0.1
 row 2 "$tmp/none" "a missing expert folder" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$tmp/none"
-row 2 "$lm/config.json: architectures: 'Qwen2ForCausalLM' is not a PCM" "model.path an LM where a PCM is expected" -- \
-    "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set "model.path=$lm"
+row 2 "$tmp/m/class2/config.json: architectures: 'Qwen2ForProcessRewardModel' is neither a PCM" \
+    "model.path a PRM where a PCM or a language model is expected" -- \
+    "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set "model.path=$tmp/m/class2"
 
 row 2 'pcm.preference_dist: "corners" draws each problem'"'"'s preference, but pcm.preference fixes one' \
     "a preference distribution with a fixed preference" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" \

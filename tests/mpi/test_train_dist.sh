@@ -151,6 +151,17 @@ assert any(d.get("grad_norm", 0) > 0 for d in steps), steps
 up = [d for d in steps if "loss" in d]
 assert len(up) == 3 and all(abs(d["pcm_alpha_1"] + d["pcm_alpha_2"] - 1) < 1e-6 for d in up), up
 assert all("pcm_alpha_1" not in json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl"))' "$tmp/pcm3" "$tmp/one" "$src/tests"
+# A PCM started from a language model (model.path the SFT policy: its backbone, a new preference
+# projection and alpha head), as the paper starts from a pretrained small LM.
+expect_run 0 "PCM started from a language model's backbone" -- "$fx" train "$tmp/c.json" "${pcm[@]}" \
+    --set "model.path=$tmp/sft/model" --set run.name=pcmlm
+expect_run 0 "a PCM folder of 2 experts with the language model's shape" -- python3 -c '
+import json, sys
+c, lm = (json.load(open(d + "/model/config.json")) for d in sys.argv[1:3])
+assert c["architectures"] == ["FluxrlPCMForTokenMixing"] and c["num_experts"] == 2, c
+assert all(c[k] == lm[k] for k in ("hidden_size", "num_hidden_layers", "vocab_size", "intermediate_size")), (c, lm)
+up = [d for d in map(json.loads, open(sys.argv[1] + "/metrics.jsonl")) if "loss" in d]
+assert len(up) == 3 and any(d["grad_norm"] > 0 for d in up), up' "$tmp/pcmlm" "$tmp/sft"
 ev=(--preference 0.5,0.5 --ops 2 --digits 1 --operators +- --problems 8 --max-new 64)
 expect_run 0 "eval the trained PCM alone: its folder names the experts" -- "$fx" eval --pcm "$tmp/pcm3/model" "${ev[@]}"
 alone=$out
