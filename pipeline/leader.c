@@ -280,7 +280,10 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
     train_ckpt_init(&ck, job->policy.nparams);
     ck.kind = "grpo";
     int64_t start = 0;
-    int resumed = want_resume ? train_ckpt_resume(&ck, &job->policy, dir, &start, &err) : 0;
+    // with the trainers' state sharded, every trainer reads its own slices (the others wait for this
+    // in pipe_trainer_rank)
+    const trainer_dp *dp = w && w->count[COMM_ROLE_TRAINER] > 1 ? &job->dp_hook : NULL;
+    int resumed = train_ckpt_resume_dp(&ck, &job->policy, dp, want_resume, dir, &start, &err);
     if (resumed < 0) {
         code = FX_EXIT_INPUT;
         goto fail;

@@ -11,7 +11,11 @@ int pipe_trainer_rank(const fx_config *c, const comm_world *w, pipe_job *job) {
     fx_err err;
     pipe_job_dp_init(job, w);
     train_ckpt none = {.kind = "grpo"}; // the leader writes the checkpoint's own file; this rank its shard
-    pipe_job_share_start(job, w, &none, false); // the leader loads any checkpoint and shares it
+    int64_t step;
+    // the leader looks for a checkpoint (this rank reads its slices of a sharded one), then shares it
+    if (train_ckpt_resume_dp(&none, &job->policy, &job->dp_hook, false, NULL, &step, &err) < 0)
+        return FX_EXIT_INPUT; // none of them loads: the leader says so and brings the job down
+    pipe_job_share_start(job, w, &none, false);
     pipe_loop l = {0};
     trace_batch b;
     trace_batch_init(&b);

@@ -148,15 +148,16 @@ fail:
     trainer_train_init(&m, dp);
     trainer_attach(&m, dp);
     model_reserve(&m, rows > 0 ? rows : 1, tp->max_seq, true, p->recompute);
-    // Rank 0 resumes from the newest checkpoint (--resume auto) and opens the metrics; the ranks
+    // Rank 0 resumes from the newest checkpoint (--resume auto; with the state sharded every rank
+    // reads and verifies its own slices, train_ckpt_resume_dp) and opens the metrics; the ranks
     // agree on how that went, then all start from rank 0's weights, moments and place.
     if (lead) train_ckpt_init(&ck, m.nparams);
     ck.kind = "prm";
     int64_t start = 0, resumed = 0;
     uint64_t next = 0;
     int mine = 0;
+    resumed = train_ckpt_resume_dp(&ck, &m, dp, want_resume, dir, &start, &err); // every rank (sharded: a collective)
     if (lead) {
-        resumed = want_resume ? train_ckpt_resume(&ck, &m, dir, &start, &err) : 0;
         if (resumed < 0 || fx_metrics_open(&mx, dir, resumed ? start : -1, &err)) mine = FX_EXIT_INPUT;
         if (resumed > 0) next = (uint64_t)ck.counters[1];
     }

@@ -32,10 +32,12 @@ static int save_ckpt(train_ckpt *c, model *m, const trainer_dp *dp, const sft_st
 // Whether this rank takes part in writing a checkpoint.
 static bool saves(const trainer_dp *dp) { return !dp || dp->rank == 0 || (dp->size > 1 && dp->shard); }
 
-static int resume(train_ckpt *c, model *m, sft_state *s, const char *dir, fx_err *err) {
+// --resume auto over the ranks (train_ckpt_resume_dp; every rank calls it): the loop's place on rank 0.
+static int resume(train_ckpt *c, model *m, sft_state *s, const trainer_dp *dp, bool want, const char *dir, fx_err *err) {
     int64_t step;
-    int found = train_ckpt_resume(c, m, dir, &step, err);
-    if (found > 0) *s = (sft_state){c->counters[0], c->counters[1], c->counters[2], c->counters[3], c->accum[0]};
+    int found = train_ckpt_resume_dp(c, m, dp, want, dir, &step, err);
+    if (found > 0 && (!dp || dp->rank == 0))
+        *s = (sft_state){c->counters[0], c->counters[1], c->counters[2], c->counters[3], c->accum[0]};
     return found;
 }
 
@@ -86,8 +88,11 @@ int sft_run(const sft_run_params *p, backend *be, const trainer_dp *dp, bool wan
     if (lead) train_ckpt_init(&ck, m.nparams);
     ck.kind = "sft";
     sft_state st = {0};
-    int resumed = want_resume && lead ? resume(&ck, &m, &st, dir, &err) : 0;
-    if (resumed < 0) goto fail;
+    int resumed = resume(&ck, &m, &st, dp, want_resume, dir, &err);
+    if (resumed < 0) {
+        if (lead) goto fail; // sharded, every rank gets -1: rank 0 says why
+        goto done;
+    }
     if (W > 1) { // every rank starts from rank 0's weights, optimiser state and place in the data
         resumed = train_ckpt_share(&ck, &m, dp, resumed > 0);
         int64_t s4[4] = {st.step, st.next, st.log_n, st.tok_sum};

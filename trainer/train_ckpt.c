@@ -325,34 +325,42 @@ static void bcast_str(const trainer_dp *dp, char **s) {
     free(w);
 }
 
+// This rank's slices of the arrays sliced[0..3) (params, adam_m, adam_v; NULL: not read) of the
+// sharded checkpoint at path, from the shard files its slice overlaps, every piece's checksums
+// verified. sliced[0] may be the whole weights (params_mem when they are not sharded): the slice's
+// part of them is read into its place.
+static int read_slices(model *m, const trainer_dp *dp, const char *path, float *const sliced[3], fx_err *err) {
+    shard_head h = {0, 0, 0};
+    int64_t *b = read_bounds(path, m->nparams, &h, err);
+    if (!b) return -1;
+    size_t lo, hi;
+    trainer_shard_range(m->nparams, dp->rank, dp->size, &lo, &hi);
+    size_t k = hi - lo < CKPT_PIECE ? hi - lo : CKPT_PIECE;
+    float *piece = fx_malloc((k ? k : 1) * sizeof *piece);
+    int rc = 0;
+    for (int64_t j = 0; j < h.W && !rc; j++) {
+        size_t a = (size_t)b[j] > lo ? (size_t)b[j] : lo, e = (size_t)b[j + 1] < hi ? (size_t)b[j + 1] : hi;
+        if (a >= e) continue;
+        for (int x = 0; x < 3 && !rc; x++) {
+            if (!sliced[x]) continue;
+            bool whole = x == 0 && !m->params_layer; // the weights whole: element a at params_mem[a]
+            slice_dst d = {m, sliced[x], whole ? 0 : lo, (size_t)b[j]};
+            void (*take[1])(void *, size_t, size_t, const void *) = {take_slice};
+            rc = read_shard(path, (int)j, &h, b, &slice_names[x], 1, a - (size_t)b[j], e - (size_t)b[j], piece, take,
+                            &d, err);
+        }
+    }
+    free(piece), free(b);
+    return rc;
+}
+
 // Every rank other than 0 (which kept its part when it loaded the checkpoint) reads its slices of
 // the arrays sliced[0..3) straight from the shard files its slice overlaps.
 static void read_own_slices(const train_ckpt *c, model *m, const trainer_dp *dp, float *const sliced[3]) {
     char *path = dp->rank == 0 ? c->path : NULL;
     bcast_str(dp, &path);
-    shard_head h = {0, 0, 0};
     fx_err err = {{0}};
-    int64_t *b = dp->rank == 0 ? NULL : read_bounds(path, m->nparams, &h, &err);
-    size_t lo, hi;
-    trainer_shard_range(m->nparams, dp->rank, dp->size, &lo, &hi);
-    float *piece = NULL;
-    if (dp->rank != 0 && b) {
-        size_t k = hi - lo < CKPT_PIECE ? hi - lo : CKPT_PIECE;
-        piece = fx_malloc((k ? k : 1) * sizeof *piece);
-    }
-    int rc = dp->rank != 0 && !b ? -1 : 0;
-    for (int64_t j = 0; dp->rank != 0 && b && j < h.W && !rc; j++) {
-        size_t a = (size_t)b[j] > lo ? (size_t)b[j] : lo, e = (size_t)b[j + 1] < hi ? (size_t)b[j + 1] : hi;
-        if (a >= e) continue;
-        for (int k = 0; k < 3 && !rc; k++) {
-            if (!sliced[k]) continue;
-            slice_dst d = {m, sliced[k], lo, (size_t)b[j]};
-            void (*take[1])(void *, size_t, size_t, const void *) = {take_slice};
-            rc = read_shard(path, (int)j, &h, b, &slice_names[k], 1, a - (size_t)b[j], e - (size_t)b[j], piece, take,
-                            &d, &err);
-        }
-    }
-    free(piece), free(b);
+    int rc = dp->rank != 0 ? read_slices(m, dp, path, sliced, &err) : 0;
     if (dp->rank != 0) free(path);
     int bad = -1; // rank 0 verified every shard a moment ago: a failure now means the files changed
     if (dp->agree(dp->ctx, rc ? FX_EXIT_INPUT : 0, &bad)) {
@@ -361,24 +369,129 @@ static void read_own_slices(const train_ckpt *c, model *m, const trainer_dp *dp,
     }
 }
 
-bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed) {
-    int64_t head[2] = {m->step, resumed};
+// --- resuming over the ranks (train_ckpt_resume_dp) ---------------------------------------------
+// Rank 0 walks the candidates as train_ckpt_resume does and tells the others of each: RESUME_TRY,
+// then whether its own checks passed and whether the candidate is sharded; for a sharded one, its
+// path, and every rank (rank 0 included) reads its own slices, all agreeing whether every rank
+// could. RESUME_DONE ends the walk with rank 0's result.
+enum { RESUME_TRY = 1, RESUME_DONE = 2 };
+
+// What a rank reads of a sharded candidate: its slices of the weights (the whole weights' slice
+// when they are not sharded) and of both moments.
+static void resume_targets(model *m, float *sliced[3]) {
+    sliced[0] = m->params_mem, sliced[1] = m->m_mem, sliced[2] = m->v_mem;
+}
+
+// Every rank's slices of the sharded candidate at path, agreed: 0 when every rank read its own,
+// else -1 (err, on rank 0: which rank could not; that rank warns why).
+static int read_slices_agreed(model *m, const trainer_dp *dp, const char *path, fx_err *err) {
+    float *sliced[3];
+    resume_targets(m, sliced);
+    fx_err mine = {{0}};
+    int rc = read_slices(m, dp, path, sliced, &mine), bad = -1;
+    if (rc && dp->rank != 0) fx_warn("checkpoint %s: this rank's slice: %s", path, mine.msg);
+    if (!dp->agree(dp->ctx, rc ? FX_EXIT_INPUT : 0, &bad)) return 0;
+    if (dp->rank == 0) {
+        if (bad == 0) fx_errf(err, "%s", mine.msg);
+        else fx_errf(err, "trainer rank %d could not read its slice of the shards (its warning says why)", bad);
+    }
+    return -1;
+}
+
+// Rank 0's checks of a sharded candidate before the others read: its own file's counters and
+// accumulators, the slices' bounds, and every shard's record of its slice and save (not their
+// arrays: each rank reads and verifies its own part of those).
+static int load_head(train_ckpt *c, const char *path, int64_t *step, fx_err *err) {
+    ckpt_array a[5];
+    arrays(c, a);
+    if (ckpt_load(path, a + 3, 2, step, err)) return -1;
+    shard_head h;
+    int64_t *b = read_bounds(path, c->n, &h, err);
+    if (!b) return -1;
+    int rc = 0;
+    for (int64_t j = 0; j < h.W && !rc; j++) rc = read_shard(path, (int)j, &h, b, NULL, 0, 0, 0, NULL, NULL, NULL, err);
+    free(b);
+    return rc;
+}
+
+// ckpt_resume_latest_with's load on rank 0 of a sharded state.
+static int try_candidate(void *ctx, const char *path, int64_t *step, fx_err *err) {
+    train_ckpt *c = ctx;
+    const trainer_dp *dp = c->dp;
+    int64_t msg[2] = {RESUME_TRY, 0};
+    dp->bcast_i64(dp->ctx, msg, 2);
+    bool in_shards = ckpt_has(path, "shards");
+    // a whole checkpoint: rank 0 reads it all, keeping its part; the others take theirs in train_ckpt_share
+    int rc = in_shards ? load_head(c, path, step, err) : load_candidate(c, path, step, err);
+    int64_t head[2] = {rc == 0, in_shards};
     dp->bcast_i64(dp->ctx, head, 2);
+    if (rc || !in_shards) return rc;
+    char *p = (char *)path;
+    bcast_str(dp, &p);
+    return read_slices_agreed(c->model, dp, path, err);
+}
+
+// The ranks other than 0: each candidate rank 0 announces, until it is done.
+static int follow_resume(model *m, const trainer_dp *dp) {
+    for (;;) {
+        int64_t msg[2], head[2];
+        dp->bcast_i64(dp->ctx, msg, 2);
+        if (msg[0] == RESUME_DONE) return (int)msg[1];
+        dp->bcast_i64(dp->ctx, head, 2);
+        if (!head[0] || !head[1]) continue;
+        char *path = NULL;
+        bcast_str(dp, &path);
+        fx_err err;
+        read_slices_agreed(m, dp, path, &err);
+        free(path);
+    }
+}
+
+int train_ckpt_resume_dp(train_ckpt *c, model *m, const trainer_dp *dp, bool want, const char *run_dir, int64_t *step,
+                         fx_err *err) {
+    if (!sharded(dp)) return (!dp || dp->rank == 0) && want ? train_ckpt_resume(c, m, run_dir, step, err) : 0;
+    if (dp->rank != 0) return follow_resume(m, dp);
+    int found = 0;
+    char path[4300];
+    c->slices_read = false;
+    if (want) {
+        c->model = m, c->dp = dp;
+        ensure_piece(c);
+        found = ckpt_resume_latest_with(run_dir, c->kind, try_candidate, c, step, path, sizeof path, err);
+    }
+    int64_t done[2] = {RESUME_DONE, found};
+    dp->bcast_i64(dp->ctx, done, 2);
+    if (found <= 0) return found;
+    free(c->path);
+    c->path = fx_strdup(path);
+    c->slices_read = ckpt_has(path, "shards");
+    m->step = (int)c->counters[TRAIN_CKPT_COUNTERS];
+    fx_info("resuming from %s (step %lld)", path, (long long)*step);
+    return 1;
+}
+
+bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed) {
+    // in_shards: 0 a whole checkpoint (or none), 1 a sharded one whose slices each rank reads now,
+    // 2 one whose slices every rank has read already (train_ckpt_resume_dp)
+    int64_t head[3] = {m->step, resumed, 0};
+    if (dp->rank == 0 && resumed && sharded(dp)) head[2] = c->slices_read ? 2 : ckpt_has(c->path, "shards");
+    dp->bcast_i64(dp->ctx, head, 3);
     m->step = (int)head[0], resumed = head[1] != 0;
+    int64_t in_shards = head[2];
     // Unsharded state is whole on rank 0's device: broadcast. Sharded, every slice starts as every
-    // rank loaded the weights (the same files or seed) and at zero moments, unless resumed.
-    if (!m->params_layer) dp->bcast(dp->ctx, m->params_mem, m->nparams);
+    // rank loaded the weights (the same files or seed) and at zero moments, unless resumed. Weights
+    // read by slices (in_shards 2, not sharded themselves) are gathered from the slices instead.
+    if (!m->params_layer && in_shards != 2) dp->bcast(dp->ctx, m->params_mem, m->nparams);
     if (!sharded(dp)) {
         dp->bcast(dp->ctx, m->m_mem, m->nparams);
         dp->bcast(dp->ctx, m->v_mem, m->nparams);
     } else if (resumed) {
         float *sliced[3] = {m->params_layer ? m->params_mem : NULL, m->m_mem, m->v_mem};
-        int64_t in_shards = dp->rank == 0 && ckpt_has(c->path, "shards"); // each rank reads its own slices
-        dp->bcast_i64(dp->ctx, &in_shards, 1);
-        if (in_shards) read_own_slices(c, m, dp, sliced);
-        else share_slices(c, m, dp, sliced);
+        if (in_shards == 1) read_own_slices(c, m, dp, sliced);
+        else if (in_shards == 0) share_slices(c, m, dp, sliced);
         if (m->params_layer) trainer_params_refresh(m, dp);
+        else if (in_shards == 2) trainer_params_gather(m, dp);
     }
-    if (c) free(c->path), c->path = NULL;
+    if (c) free(c->path), c->path = NULL, c->slices_read = false;
     return resumed;
 }

@@ -33,6 +33,7 @@ typedef struct {
     double accum[TRAIN_CKPT_ACCUMS];            // the loop's
     const char *kind; // the loop's kind, "sft", "prm" or "grpo", stored in its checkpoints; NULL: untagged
     size_t base;                                // resuming: where the shard being read starts
+    bool slices_read;                           // train_ckpt_resume_dp read every rank's slices
     model *model;                               // during a save, resume or share
     const trainer_dp *dp;
 } train_ckpt;
@@ -61,6 +62,19 @@ int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t
 // finds none (0). Every piece of the file, and of each of its shard files, is read and its
 // checksums verified, so the newest good checkpoint is chosen before any other rank takes part.
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err);
+// The same over the ranks of dp, every one of them calling it (want and run_dir: rank 0's). With
+// the state sharded (dp->shard over several ranks) the verification is spread over the ranks:
+// rank 0 walks the candidates, newest first, checking its own file and each shard's record of its
+// slice and save (not their arrays), and for each candidate every rank reads its own slices of the
+// weights and moments from the shards they lie in, every piece's checksums verified; a candidate
+// that any rank cannot read is skipped on all (the rank warns why, rank 0 names it), so the newest
+// checkpoint whose every piece reads is resumed and no rank reads more than its slice (a whole,
+// unsharded checkpoint: rank 0 reads it all, as train_ckpt_resume). Returns rank 0's result on
+// every rank (1 resumed, 0 none, -1 none of them loads: err on rank 0); train_ckpt_share then
+// completes the start (the weights gathered from the slices when they are not sharded). Not
+// sharded: train_ckpt_resume on rank 0, 0 elsewhere.
+int train_ckpt_resume_dp(train_ckpt *c, model *m, const trainer_dp *dp, bool want, const char *run_dir, int64_t *step,
+                         fx_err *err);
 // Every rank of dp (size > 1) starts from rank 0's weights, AdamW moments and step: broadcast when
 // whole; when sliced and rank 0 resumed, each rank's slices of the checkpoint, read by the rank
 // itself from the shard files its slice overlaps (a sharded checkpoint), or from rank 0 a piece at

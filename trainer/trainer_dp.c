@@ -196,6 +196,14 @@ void trainer_slice_distribute(const model *m, const trainer_dp *dp, float *mine,
     free(part);
 }
 
+void trainer_params_gather(model *m, const trainer_dp *dp) {
+    FX_ASSERT(!m->params_layer && sharded(dp));
+    size_t *b = slice_bounds(dp, m->nparams);
+    dp->gather_slices(dp->ctx, m->params_mem, b);
+    if (m->be->params_written) m->be->params_written(m->be->ctx, m->params_mem, m->nparams);
+    free(b);
+}
+
 void trainer_params_refresh(model *m, const trainer_dp *dp) {
     FX_ASSERT(m->params_layer && sharded(dp));
     params_refresh(m, dp);

@@ -126,6 +126,9 @@ void trainer_slice_distribute(const model *m, const trainer_dp *dp, float *mine,
 // FULL, after the ranks' slices of the weights were replaced (trainer_slice_distribute of
 // params_mem): the tensors outside the layers regathered (a collective of dp).
 void trainer_params_refresh(model *m, const trainer_dp *dp);
+// The weights whole on every rank (not FULL, sharded state) when each rank holds only its slice of
+// them in params_mem (a resume that read them by slices): the slices gathered (a collective of dp).
+void trainer_params_gather(model *m, const trainer_dp *dp);
 
 // The bytes trainer rank `rank` allocates for a model of m's layout (model_layout will do),
 // trained on up to `rows` sequences of T tokens at once, its state split as `shard` over `size`

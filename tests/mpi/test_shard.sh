@@ -194,6 +194,27 @@ expect_run 0 "a shard of another save of step 15: resumed from step 10" -- timeo
     "$tmp/c.json" --set run.name=rmix --set trainer.shard=gradients "${ck[@]}" --set run.keep_checkpoints=2 --resume auto
 expect_contains "$err" "step-00000015.shard-1-of-2.h5: save_id: not of the save that wrote" "the foreign shard named"
 expect_contains "$err" "resuming from $tmp/rmix/checkpoints/step-00000010.h5" "the checkpoint before it taken"
+# A data byte of the newest checkpoint's shard 1 damaged: rank 1 reads that slice (each rank reads and
+# verifies only its own, train_ckpt_resume_dp), finds the checksum wrong and says so; every rank
+# skips the checkpoint, rank 0 naming rank 1, and the one before is resumed.
+cp -r "$tmp/ck" "$tmp/rdmg" && rm -rf "$tmp/rdmg/model"
+/usr/bin/python3 - "$tmp/rdmg/checkpoints/step-00000015.shard-1-of-2.h5" <<'E'
+import h5py, sys
+p = sys.argv[1]
+with h5py.File(p, "r") as f:
+    at = f["adam_v"].id.get_chunk_info(0).byte_offset + 8  # a byte of adam_v's first chunk
+b = bytearray(open(p, "rb").read())
+b[at] ^= 0xFF
+open(p, "wb").write(b)
+E
+expect_run 0 "a damaged chunk in shard 1 of step 15: resumed from step 10" -- timeout 120 "$mpi" -np 2 "$fx" sft \
+    "$tmp/c.json" --set run.name=rdmg --set trainer.shard=gradients "${ck[@]}" --set run.keep_checkpoints=2 --resume auto
+expect_contains "$err" "step-00000015.shard-1-of-2.h5: adam_v: read failed: checksum mismatch" "rank 1 names the damage"
+expect_contains "$err" "skipping checkpoint $tmp/rdmg/checkpoints/step-00000015.h5: trainer rank 1 could not read its slice" \
+    "rank 0 names rank 1"
+expect_contains "$err" "resuming from $tmp/rdmg/checkpoints/step-00000010.h5" "the checkpoint before it taken"
+expect_run 0 "... the uninterrupted run's weights bit for bit" -- cmp "$tmp/ck/model/model.safetensors" \
+    "$tmp/rdmg/model/model.safetensors"
 for r in r2none r3opt r3full r1; do
     cp -r "$tmp/ck" "$tmp/$r" && rm -rf "$tmp/$r/checkpoints/step-00000015.h5" "$tmp/$r/model"
 done
