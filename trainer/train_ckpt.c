@@ -354,21 +354,6 @@ static int read_slices(model *m, const trainer_dp *dp, const char *path, float *
     return rc;
 }
 
-// Every rank other than 0 (which kept its part when it loaded the checkpoint) reads its slices of
-// the arrays sliced[0..3) straight from the shard files its slice overlaps.
-static void read_own_slices(const train_ckpt *c, model *m, const trainer_dp *dp, float *const sliced[3]) {
-    char *path = dp->rank == 0 ? c->path : NULL;
-    bcast_str(dp, &path);
-    fx_err err = {{0}};
-    int rc = dp->rank != 0 ? read_slices(m, dp, path, sliced, &err) : 0;
-    if (dp->rank != 0) free(path);
-    int bad = -1; // rank 0 verified every shard a moment ago: a failure now means the files changed
-    if (dp->agree(dp->ctx, rc ? FX_EXIT_INPUT : 0, &bad)) {
-        if (rc) fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s (reading this rank's slice of the checkpoint)", err.msg);
-        fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "rank %d could not read its slice of the checkpoint", bad);
-    }
-}
-
 // --- resuming over the ranks (train_ckpt_resume_dp) ---------------------------------------------
 // Rank 0 walks the candidates as train_ckpt_resume does and tells the others of each: RESUME_TRY,
 // then whether its own checks passed and whether the candidate is sharded; for a sharded one, its
@@ -471,10 +456,13 @@ int train_ckpt_resume_dp(train_ckpt *c, model *m, const trainer_dp *dp, bool wan
 }
 
 bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed) {
-    // in_shards: 0 a whole checkpoint (or none), 1 a sharded one whose slices each rank reads now,
-    // 2 one whose slices every rank has read already (train_ckpt_resume_dp)
+    // in_shards: 0 a whole checkpoint (or none), 2 a sharded one whose slices every rank has read
+    // already (train_ckpt_resume_dp; a sharded state resumes through it)
     int64_t head[3] = {m->step, resumed, 0};
-    if (dp->rank == 0 && resumed && sharded(dp)) head[2] = c->slices_read ? 2 : ckpt_has(c->path, "shards");
+    if (dp->rank == 0 && resumed && sharded(dp)) {
+        FX_ASSERT(c->slices_read || !ckpt_has(c->path, "shards"));
+        head[2] = c->slices_read ? 2 : 0;
+    }
     dp->bcast_i64(dp->ctx, head, 3);
     m->step = (int)head[0], resumed = head[1] != 0;
     int64_t in_shards = head[2];
@@ -487,8 +475,7 @@ bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resume
         dp->bcast(dp->ctx, m->v_mem, m->nparams);
     } else if (resumed) {
         float *sliced[3] = {m->params_layer ? m->params_mem : NULL, m->m_mem, m->v_mem};
-        if (in_shards == 1) read_own_slices(c, m, dp, sliced);
-        else if (in_shards == 0) share_slices(c, m, dp, sliced);
+        if (in_shards == 0) share_slices(c, m, dp, sliced);
         if (m->params_layer) trainer_params_refresh(m, dp);
         else if (in_shards == 2) trainer_params_gather(m, dp);
     }

@@ -57,10 +57,11 @@ void train_ckpt_free(train_ckpt *c);
 // this rank's result.
 int train_ckpt_save(train_ckpt *c, const model *m, const trainer_dp *dp, int64_t step, const trainer_run *run,
                     fx_err *err);
-// --resume auto, on rank 0: loads the newest checkpoint that loads into c and m (1: its counters
-// and AdamW's step, and rank 0's part of its weights and moments: the whole, or its slices), or
-// finds none (0). Every piece of the file, and of each of its shard files, is read and its
-// checksums verified, so the newest good checkpoint is chosen before any other rank takes part.
+// --resume auto on the one rank of a whole state (one process, or rank 0 of unsharded data
+// parallelism; train_ckpt_resume_dp calls it): loads the newest checkpoint that loads into c and m
+// (1: its counters, AdamW's step and the whole weights and moments, from its shard files when it
+// was written sharded), or finds none (0). Every piece of the file, and of each of its shard
+// files, is read and its checksums verified, so the newest good checkpoint is chosen.
 int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *step, fx_err *err);
 // The same over the ranks of dp, every one of them calling it (want and run_dir: rank 0's). With
 // the state sharded (dp->shard over several ranks) the verification is spread over the ranks:
@@ -76,10 +77,10 @@ int train_ckpt_resume(train_ckpt *c, model *m, const char *run_dir, int64_t *ste
 int train_ckpt_resume_dp(train_ckpt *c, model *m, const trainer_dp *dp, bool want, const char *run_dir, int64_t *step,
                          fx_err *err);
 // Every rank of dp (size > 1) starts from rank 0's weights, AdamW moments and step: broadcast when
-// whole; when sliced and rank 0 resumed, each rank's slices of the checkpoint, read by the rank
-// itself from the shard files its slice overlaps (a sharded checkpoint), or from rank 0 a piece at
-// a time as it reads the step's file again (a whole one). resumed: rank 0's; returns it on every
-// rank. c may be NULL on the ranks other than 0.
+// whole; when sliced and rank 0 resumed (train_ckpt_resume_dp), the slices each rank read from
+// a sharded checkpoint (the weights gathered from them when not sharded themselves), or from a
+// whole one each rank's taken from rank 0 a piece at a time as it reads the step's file again.
+// resumed: rank 0's; returns it on every rank. c may be NULL on the ranks other than 0.
 bool train_ckpt_share(train_ckpt *c, model *m, const trainer_dp *dp, bool resumed);
 
 #endif
