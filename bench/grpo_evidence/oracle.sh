@@ -9,6 +9,10 @@
 # and their 95% t-intervals (VARIANTS: a subset of the three) and writes the section "GRPO: the oracle bound" of docs/results.md.
 # VARIANTS="outcome rebel" measures the REBEL objective (grpo.objective=rebel, docs/grpo.md) against
 # the clipped objective instead, into the section "GRPO: the REBEL objective".
+# OPS and DIGITS (default 3 and 2, configs/demo.json's) change the task for the SFT policy, the RL
+# problems and the evaluations, with MAX_SEQ and MAX_NEW (default 256 and 192) for the longer traces
+# and SFT_STEPS (default the config's 450) for an SFT policy that has learnt them;
+# a task other than the demo's writes its own section, "GRPO: the oracle bound, OPS operations".
 # About 35 minutes on this project's 2-core VM (SFT 5, each run ~2.5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,12 +21,14 @@ out=${1:-runs/evidence-oracle}
 steps=${STEPS:-40}
 seeds=${SEEDS:-5}
 mkdir -p "$out"
-common=(--set "run.out_dir=$out" --set log.progress=off)
-task=(--ops 3 --digits 2 --operators +-) # configs/demo.json's task, for fluxrl eval
+ops=${OPS:-3} digits=${DIGITS:-2} max_seq=${MAX_SEQ:-256} max_new=${MAX_NEW:-192}
+common=(--set "run.out_dir=$out" --set log.progress=off --set "task.ops=$ops" --set "task.digits=$digits"
+        --set "model.max_seq=$max_seq" --set "grpo.max_new=$max_new")
+task=(--ops "$ops" --digits "$digits" --operators +-) # the runs' task, for fluxrl eval
 t_start=$(date +%s)
 if [ ! -f "$out/sft/model/model.safetensors" ]; then
     echo "== sft" >&2
-    "$fx" sft configs/demo.json "${common[@]}" --set run.name=sft >/dev/null
+    "$fx" sft configs/demo.json "${common[@]}" --set run.name=sft ${SFT_STEPS:+--set "sft.steps=$SFT_STEPS"} >/dev/null
 fi
 read -r -a variants <<<"${VARIANTS:-outcome oracle-process oracle-process-only}"
 for seed in $(seq 1 "$seeds"); do
@@ -44,16 +50,18 @@ for seed in $(seq 1 "$seeds"); do
         fi
         [ -f "$run/sampled.json" ] ||
             "$fx" eval --model "$run/model" "${task[@]}" --task-seed "$seed" --problems 200 --n 4 \
-                --temperature 1 --seed "$seed" --max-new 192 >"$run/sampled.json" 2>/dev/null
+                --temperature 1 --seed "$seed" --max-new "$max_new" >"$run/sampled.json" 2>/dev/null
     done
 done
 minutes=$(( ($(date +%s) - t_start) / 60 ))
-/usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "${variants[*]}" <<'PY'
+/usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "${variants[*]}" "$ops" "$digits" <<'PY'
 import json, math, os, re, statistics, sys, datetime
 sys.path.insert(0, "bench")
 from results_section import evidence_args, write_section
 out, steps, seeds, cores, minutes, cpu = evidence_args()
 wanted = sys.argv[6].split()
+ops, digits = int(sys.argv[7]), int(sys.argv[8])
+demo_task = (ops, digits) == (3, 2)
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 variants = [("outcome", "outcome only (grpo)"),
             ("oracle-process", "process advantages, checker steps + outcome"),
@@ -86,6 +94,8 @@ for k, name in variants:
 table = "\n".join(lines)
 print(table)
 tag, title = ("grpo-rebel", "GRPO: the REBEL objective") if "rebel" in wanted else ("grpo-oracle", "GRPO: the oracle bound")
+if not demo_task:
+    tag, title = f"{tag}-ops{ops}-d{digits}", f"{title}, {ops} operations on {digits}-digit numbers"
 what = ("""The REBEL objective (docs/grpo.md: all pairs of each group, eta 1) against GRPO's clipped
 objective, both on the verifier's outcome rewards; the same SFT policy (configs/demo.json) and, per
 seed, the same RL problems, sampling stream and held-out problems. One minibatch and one epoch per
@@ -99,7 +109,7 @@ sampling stream and held-out problems.""")
 section = f"""<!-- {tag}: written by bench/grpo_evidence/oracle.sh -->
 ## {title}
 
-`bench/grpo_evidence/oracle.sh` (STEPS={steps}, SEEDS={seeds}, VARIANTS=\"{' '.join(wanted)}\"), {datetime.date.today()}, on this
+`{'' if demo_task else f'OPS={ops} DIGITS={digits} MAX_SEQ={os.environ.get("MAX_SEQ", 256)} MAX_NEW={os.environ.get("MAX_NEW", 192)} SFT_STEPS={os.environ.get("SFT_STEPS", 450)} '}bench/grpo_evidence/oracle.sh` (STEPS={steps}, SEEDS={seeds}, VARIANTS=\"{' '.join(wanted)}\"), {datetime.date.today()}, on this
 project's {cores}-core VM ({cpu}, no GPU; about 4 minutes per run when the
 machine is otherwise idle, SFT 5 minutes; runs already in OUT_DIR are reused). {what} Sampled pass@1: `fluxrl eval --n 4 --temperature 1` on
 the run's 200 held-out problems. Intervals: paired by seed, t-distribution.

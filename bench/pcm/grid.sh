@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# bench/pcm/grid.sh [OUT_DIR] — the evidence of issue 18 (docs/results.md, "PCM: the preference
+# grid"): a PCM trained with preference-weighted Bradley–Terry rewards against the baselines of
+# the same code, on two dimensions in tension that code measures exactly
+# (bench/pcm/accuracy_and_brevity.py): right (the answer) and brief (1 - characters / 400).
+#   experts  `full`:  the demo's SFT policy (configs/demo.json), which works every sum out;
+#            `brief`: `full` after BRIEF_STEPS SFT steps on the same problems answered without the
+#                     work ("<think>\n</think>\nThe answer is N."): short, mostly wrong.
+#   PCM      a new PCM (hidden 32, 1 layer) over (full, brief), `fluxrl train` with pcm.reward = bt
+#            (R = sum_i w_i sigmoid(r_i(y) - r_i(y_ref)), y_ref the full expert's greedy response),
+#            each problem at a preference drawn uniformly from the simplex, STEPS updates of GRPO.
+#   grid     w = (1,0), (0.75,0.25), (0.5,0.5), (0.25,0.75), (0,1); per seed (run.seed 1..SEEDS:
+#            the PCM's training and the PROBLEMS held-out problems) every method decodes greedily:
+#            each expert alone, token-level merging with alpha = w in probability space (`uniform`)
+#            and in logit space (`logit`), Personalized Soups (`fluxrl merge`, theta = sum_i w_i
+#            theta_i) and the trained PCM. Scored as in training: each dimension's mean, R's mean,
+#            and the PCM's win rate against each baseline (per problem by R, ties half).
+# Writes docs/results.md's section and docs/img/pcm_pareto.png (accuracy against brevity, one
+# line per method through the preferences; gnuplot). Runs already in OUT_DIR are reused.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${1:-runs/evidence-pcm-grid} steps=${STEPS:-20} seeds=${SEEDS:-3} problems=${PROBLEMS:-200}
+brief_steps=${BRIEF_STEPS:-150} t_start=$(date +%s) # FULL_STEPS: the full expert's SFT steps (the demo's 450)
+fx=${FLUXRL_BIN:-build/fluxrl}
+mkdir -p "$out"
+common=(--set "run.out_dir=$out" --set log.progress=off)
+task=(--ops 3 --digits 2 --operators +-) # configs/demo.json's task
+grid=(1,0 0.75,0.25 0.5,0.5 0.25,0.75 0,1)
+reward=(--set reward.outcome=command --set "reward.command=/usr/bin/python3 bench/pcm/accuracy_and_brevity.py")
+
+if [ ! -f "$out/full/model/model.safetensors" ]; then
+    echo "== the full expert: the demo's SFT" >&2
+    "$fx" sft configs/demo.json "${common[@]}" --set run.name=full ${FULL_STEPS:+--set "sft.steps=$FULL_STEPS"} >/dev/null
+fi
+if [ ! -f "$out/brief/model/model.safetensors" ]; then
+    echo "== the brief expert: $brief_steps SFT steps on answers without the work" >&2
+    "$fx" task sample --n 20000 --seed 991 "${task[@]}" | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    print(json.dumps({"problem": d["prompt"], "response": "<think>\n</think>\nThe answer is %s." % d["answer"]}))
+' >"$out/brief.jsonl"
+    "$fx" sft configs/demo.json "${common[@]}" --set run.name=brief --set "model.path=$out/full/model" \
+        --set "sft.data=$out/brief.jsonl" --set "sft.steps=$brief_steps" --set sft.lr=0.001 --set sft.warmup=10 \
+        --set sft.eval_every=0 >/dev/null
+fi
+experts="$out/full/model,$out/brief/model"
+for w in "${grid[@]}"; do
+    [ -f "$out/soup-$w/model.safetensors" ] || "$fx" merge --experts "$experts" --weights "$w" --out "$out/soup-$w" >/dev/null
+done
+
+# gen NAME SEED [fluxrl generate options]: greedy responses to the PROBLEMS held-out problems of
+# run.seed SEED, as JSON lines {"right", "brief"} in $out/eval/NAME-SEED.jsonl (problem order).
+mkdir -p "$out/eval"
+gen() {
+    local name=$1 seed=$2
+    shift 2
+    local f="$out/eval/$name-$seed"
+    [ -f "$f.jsonl" ] && return
+    rm -f "$f.h5"
+    "$fx" generate "$@" --out "$f.h5" "${task[@]}" --task-seed "$seed" --problems "$problems" --n 1 \
+        --temperature 0 --max-new 226 --batch 64 >/dev/null 2>&1
+    "$fx" traces export "$f.h5" | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    print(json.dumps({"ids": d["response_ids"], "right": d["outcome_reward"], "group": d["group"]}))
+' >"$f.ids"
+    "$fx" tokenize --tokenizer "$out/full/model" --decode --input "$f.ids" | /usr/bin/python3 -c '
+import json, sys
+sys.path.insert(0, "bench/pcm")
+from accuracy_and_brevity import brief
+ids = [json.loads(l) for l in open(sys.argv[1])]
+for d, line in zip(ids, sys.stdin):
+    text = json.loads(line)["text"]
+    print(json.dumps({"group": d["group"], "right": d["right"], "brief": brief(text)}))
+' "$f.ids" >"$f.jsonl.tmp"
+    mv "$f.jsonl.tmp" "$f.jsonl"
+    rm -f "$f.h5" "$f.ids"
+}
+
+for seed in $(seq 1 "$seeds"); do
+    run=$out/pcm-$seed
+    if [ ! -f "$run/model/model.safetensors" ]; then
+        echo "== PCM, seed $seed" >&2
+        "$fx" train configs/demo.json "${common[@]}" "${reward[@]}" --set "pcm.experts=$experts" --set pcm.reward=bt \
+            --set model.hidden_size=32 --set model.layers=1 --set model.heads=2 --set model.kv_heads=1 \
+            --set model.intermediate_size=64 --set grpo.lr=0.001 --set "grpo.steps=$steps" \
+            --set "grpo.eval_every=$steps" --set "run.name=pcm-$seed" --set "run.seed=$seed" >/dev/null
+    fi
+    echo "== grid, seed $seed" >&2
+    gen full "$seed" --model "$out/full/model"
+    gen brief "$seed" --model "$out/brief/model"
+    for w in "${grid[@]}"; do
+        gen "uniform-$w" "$seed" --experts "$experts" --preference "$w"
+        gen "logit-$w" "$seed" --experts "$experts" --preference "$w" --merge logit
+        gen "soup-$w" "$seed" --model "$out/soup-$w"
+        gen "pcm-$w" "$seed" --experts "$experts" --pcm "$run/model" --preference "$w"
+    done
+done
+
+minutes=$((($(date +%s) - t_start) / 60))
+PYTHONPATH=bench /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "$problems" "$brief_steps" \
+    "${grid[*]}" <<'PY'
+import datetime, json, math, os, statistics, subprocess, sys
+from results_section import evidence_args, write_section
+out, steps, seeds, cores, minutes, cpu = evidence_args()
+problems, brief_steps, grid = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8].split()
+S = range(1, seeds + 1)
+W = [tuple(map(float, w.split(","))) for w in grid]
+sig = lambda x: 1 / (1 + math.exp(-x))
+def load(name, s):
+    rows = [json.loads(l) for l in open(f"{out}/eval/{name}-{s}.jsonl")]
+    assert [r["group"] for r in rows] == list(range(len(rows))), (name, s)
+    return [(r["right"], r["brief"]) for r in rows]
+def R(w, y, ref):  # the training reward: sum_i w_i sigmoid(r_i(y) - r_i(y_ref))
+    return sum(wi * sig(a - b) for wi, a, b in zip(w, y, ref))
+methods = [("full", "full expert alone"), ("brief", "brief expert alone"), ("uniform", "token merge, alpha = w"),
+           ("logit", "logit merge, alpha = w"), ("soup", "Personalized Soups"), ("pcm", "trained PCM")]
+def name(m, g):
+    return m if m in ("full", "brief") else f"{m}-{g}"
+stats = {}  # (method, w) -> per seed (right, brief, R)
+wins = {}   # (method, w) -> per seed the PCM's win rate against it
+for g, w in zip(grid, W):
+    for s in S:
+        ref = load("full", s)
+        pcm = load(name("pcm", g), s)
+        for m, _ in methods:
+            y = load(name(m, g), s)
+            r = [R(w, a, b) for a, b in zip(y, ref)]
+            stats.setdefault((m, g), []).append((statistics.mean(a[0] for a in y), statistics.mean(a[1] for a in y),
+                                                  statistics.mean(r)))
+            if m != "pcm":
+                rp = [R(w, a, b) for a, b in zip(pcm, ref)]
+                wins.setdefault((m, g), []).append(statistics.mean(1.0 if a > b else 0.5 if a == b else 0.0
+                                                                   for a, b in zip(rp, r)))
+mean = lambda xs: statistics.mean(xs)
+sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
+lines = ["| w | method | right, % | brief | R | PCM's win rate against it, % (per seed) |", "|---|---|---|---|---|---|"]
+for g in grid:
+    for m, label in methods:
+        st = stats[(m, g)]
+        win = "—" if m == "pcm" else (f"{100*mean(wins[(m, g)]):.1f} ± {100*sd(wins[(m, g)]):.1f} ("
+                                      + ", ".join(f"{100*x:.1f}" for x in wins[(m, g)]) + ")")
+        lines.append(f"| ({g}) | {label} | {100*mean([x[0] for x in st]):.1f} | {mean([x[1] for x in st]):.3f} | "
+                     f"{mean([x[2] for x in st]):.3f} | {win} |")
+table = "\n".join(lines)
+print(table)
+# The Pareto plot: mean accuracy against mean brevity, one line per method through the preferences.
+img = "docs/img/pcm_pareto.png"
+dat = f"{out}/pareto.dat"
+with open(dat, "w") as f:
+    for m, label in methods:
+        f.write(f'"{label}"\n')
+        for g in grid:
+            st = stats[(m, g)]
+            f.write(f"{mean([x[1] for x in st]):.4f} {100*mean([x[0] for x in st]):.2f}\n")
+        f.write("\n\n")
+plot = f"""set terminal png size 800,560
+set output '{img}'
+set xlabel 'brief (mean of 1 - characters/400)'
+set ylabel 'right (% of {problems} held-out problems)'
+set key outside right
+set grid
+plot for [i=0:{len(methods)-1}] '{dat}' index i with linespoints title columnheader(1)
+"""
+subprocess.run(["gnuplot"], input=plot, text=True, check=True)
+section = f"""<!-- pcm-grid: written by bench/pcm/grid.sh -->
+## PCM: the preference grid
+
+`bench/pcm/grid.sh` (STEPS={steps}, SEEDS={seeds}, PROBLEMS={problems}, BRIEF_STEPS={brief_steps}),
+{datetime.date.today()}, on this project's {cores}-core VM ({cpu}, no GPU; {minutes} minutes, runs
+already in OUT_DIR reused). Two dimensions in tension, measured by code
+(bench/pcm/accuracy_and_brevity.py): right (the answer after </think>) and brief (1 - characters /
+400). Experts: `full`, the demo's SFT policy, which works every sum out; `brief`, `full` after
+{brief_steps} SFT steps on the same kind of problems answered without the work. A new PCM (hidden
+32, 1 layer) over (full, brief) trained by `fluxrl train` with pcm.reward = bt (R = sum_i w_i
+sigmoid(r_i(y) - r_i(y_ref)), y_ref the full expert's greedy response), preferences drawn uniformly
+from the simplex, {steps} GRPO updates of 8 prompts x 8 samples, lr 1e-3, per seed (run.seed
+{", ".join(map(str, S))}). Every method decodes the seed's {problems} held-out problems greedily at each
+preference; the table gives the means over the seeds and the PCM's win rate by R (ties half),
+mean ± standard deviation over the seeds. R of the full expert at w = (1, 0) is 0.5 by
+construction (it is its own reference). Plot: docs/img/pcm_pareto.png.
+
+{table}
+<!-- /pcm-grid -->
+"""
+write_section("pcm-grid", section)
+PY
