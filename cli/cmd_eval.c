@@ -18,6 +18,7 @@ int cmd_eval(int argc, char **argv) {
     printf("{\"problems\": %d, \"samples\": %d, \"pass@1\": %.4f, \"majority\": %.4f", r.problems, r.samples,
            r.acc.pass1, r.acc.majority);
     if (r.samples > 1) printf(", \"pass@%d\": %.4f", r.samples, r.acc.pass_k); // with one sample it is pass@1
+    for (int i = 0; i < r.K; i++) printf("%s%.4f%s", i ? ", " : ", \"alpha_mean\": [", r.alpha_mean[i], i + 1 < r.K ? "" : "]");
     printf("}\n");
     return FX_EXIT_OK;
 }

@@ -103,6 +103,7 @@ typedef struct {
     rollout_problem *ps;
     int np, rows;
     int32_t think_end;
+    double alpha_sum[INFER_MAX_EXPERTS], alpha_tokens; // --pcm: each expert's alpha over the decoded tokens
 } infer_run;
 
 // --experts (and --pcm): every expert loaded and of the first's tokenizer, the PCM for K of them
@@ -210,9 +211,19 @@ static void decode_texts(infer_run *r, int r0, int B, char **texts) {
     }
     rollout_decode_opts o = decode_opts(r, streams);
     fx_err err;
-    if (r->mix.K && rollout_engine_texts(&r->mix, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL, &err))
+    int K = r->mix.K, *len = NULL;
+    if (r->mix.pcm) { // the alpha each token was drawn with, summed over the decoded tokens
+        r->mix.alpha = fx_malloc((size_t)B * (size_t)p->max_new * (size_t)K * sizeof *r->mix.alpha);
+        len = fx_malloc((size_t)B * sizeof *len);
+    }
+    if (K && rollout_engine_texts(&r->mix, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, len, &err))
         fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "%s", err.msg);
-    if (!r->mix.K) rollout_decode_texts(&r->m, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL);
+    if (!K) rollout_decode_texts(&r->m, r->tok, pp, plen, B, &o, r->prompt.end_of_turn, texts, NULL);
+    for (int b = 0; len && b < B; b++)
+        for (int k = 0; k < len[b]; k++, r->alpha_tokens++)
+            for (int i = 0; i < K; i++) r->alpha_sum[i] += r->mix.alpha[((size_t)b * p->max_new + (size_t)k) * K + i];
+    if (len) free(r->mix.alpha), r->mix.alpha = NULL;
+    free(len);
     for (int b = 0; b < B; b++) tok_ids_free(&prompt[b]);
     free(prompt), free(pp), free(plen), free(streams);
 }
@@ -252,7 +263,11 @@ int infer_eval(const infer_params *p, infer_eval_result *res, fx_err *err) {
     correct = fx_calloc((size_t)r.rows, sizeof *correct);
     extracted = fx_calloc((size_t)r.rows, sizeof *extracted);
     judge_rows(&r, "eval", correct, extracted, NULL, NULL);
-    *res = (infer_eval_result){r.np, p->n, reward_sample_accuracy(correct, extracted, r.np, p->n, p->n)};
+    *res = (infer_eval_result){r.np, p->n, reward_sample_accuracy(correct, extracted, r.np, p->n, p->n), 0, {0}};
+    if (r.mix.pcm) {
+        res->K = r.mix.K;
+        for (int i = 0; i < r.mix.K; i++) res->alpha_mean[i] = r.alpha_tokens > 0 ? r.alpha_sum[i] / r.alpha_tokens : 0;
+    }
     code = FX_EXIT_OK;
 done:
     for (int i = 0; extracted && i < r.rows; i++) free(extracted[i]);

@@ -60,6 +60,10 @@ const char *infer_check(const infer_params *p, infer_kind kind);
 typedef struct {
     int problems, samples;
     reward_accuracy acc; // pass@1, majority and pass@samples
+    // --pcm: the mean mixing weight of each expert (K of them) over every decoded token, the
+    // weights each token was drawn with; K = 0 otherwise
+    int K;
+    double alpha_mean[INFER_MAX_EXPERTS];
 } infer_eval_result;
 
 typedef struct {

@@ -45,6 +45,31 @@ expect_run 0 "eval merged, one-hot on expert_a" -- "$fx" eval --experts expert_a
 expect_contains "$out" "$single" "same accuracy line as expert_a alone"
 expect_run 0 "eval merged with a PCM" -- "$fx" eval --experts expert_a,expert_b --pcm pcm2 --preference 0.2,0.8 "${gen[@]}"
 expect_contains "$out" '"problems": 5, "samples": 2' "eval line"
+expect_run 0 "... with each expert's mean alpha over the decoded tokens, on the simplex" -- python3 -c '
+import json, sys
+a = json.loads(sys.argv[1])["alpha_mean"]
+assert len(a) == 2 and all(0 < x < 1 for x in a) and abs(sum(a) - 1) < 2e-4, a' "$out"
+# A PCM whose alpha head picks expert_a whatever it reads (weights 0, biases 0 and -1e30): alpha_mean
+# exactly (1, 0), and expert_a's accuracy line.
+cp -r pcm2 pcm_a
+/usr/bin/python3 - pcm_a/model.safetensors <<'E'
+import json, struct, sys
+import numpy as np
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+def put(name, values):
+    lo, hi = h[name]["data_offsets"]
+    assert h[name]["dtype"] == "F32" and hi - lo == 4 * values.size, name
+    b[8 + n + lo:8 + n + hi] = values.astype("<f4").tobytes()
+K, C = h["alpha_head.weight"]["shape"]
+put("alpha_head.weight", np.zeros(K * C))
+put("alpha_head.bias", np.array([0.0, -1e30]))
+open(p, "wb").write(b)
+E
+expect_run 0 "eval with a PCM fixed on expert_a" -- "$fx" eval --experts expert_a,expert_b --pcm pcm_a --preference 0.2,0.8 "${gen[@]}"
+expect_contains "$out" "${single%\}}, \"alpha_mean\": [1.0000, 0.0000]}" "expert_a's accuracy line, alpha (1, 0)"
 
 # --- bad input: exit 2, one line naming what and where ---
 bad() { # DESCRIPTION NEEDLE ARGS...
