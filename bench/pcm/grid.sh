@@ -179,8 +179,8 @@ sigmoid(r_i(y) - r_i(y_ref)), y_ref the full expert's greedy response), preferen
 from the simplex, {steps} GRPO updates of 8 prompts x 8 samples, lr 1e-3, per seed (run.seed
 {", ".join(map(str, S))}). Every method decodes the seed's {problems} held-out problems greedily at each
 preference; the table gives the means over the seeds and the PCM's win rate by R (ties half),
-mean ± standard deviation over the seeds. R of the full expert at w = (1, 0) is 0.5 by
-construction (it is its own reference). Plot: docs/img/pcm_pareto.png.
+mean ± standard deviation over the seeds. The full expert's R is 0.5 at every preference by
+construction (it is the reference). Plot: docs/img/pcm_pareto.png.
 
 {table}
 <!-- /pcm-grid -->
