@@ -73,7 +73,9 @@ const cli_command cli_commands[] = {
      "the first's tokenizer, whose chat template and stop ids are used; --merge logit mixes logits\n"
      "instead, softmax(sum_i alpha_i z_i). Merged decoding runs in the continuous-batching engine.\n"
      "A PCM that fluxrl train saved names its experts and a hash of their weights: --pcm alone\n"
-     "loads them; with --experts, they must be those (by their weights) or it is an error.\n", cmd_eval},
+     "loads them; with --experts, they must be those (by their weights) or it is an error. With --pcm\n"
+     "the line also holds \"alpha_mean\": each expert's mixing weight averaged over the decoded tokens.\n",
+     cmd_eval},
     {"generate", "sample traces from a model into an HDF5 trace store",
      "usage: fluxrl generate --model DIR --out TRACES.h5 [--data builtin|FILE.jsonl] [--n N]\n"
      "                       [the sampling, batching, data and --experts options of fluxrl eval]\n"
