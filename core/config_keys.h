@@ -276,6 +276,12 @@
     X(pcm, preference, STR, "", "",                                                            \
       "The preference of every prompt, K weights on the simplex (\"0.7,0.3\"); empty: each prompt's own, " \
       "drawn uniformly from the simplex from run.seed and the problem. Evaluation uses it, or 1/K each.") \
+    X(pcm, alpha_init, STR, "", "",                                                            \
+      "A new PCM's starting mix, K weights on the simplex, each above 0: its alpha head's bias starts at " \
+      "their logarithms, so it first merges the experts in about these proportions whatever the " \
+      "preference (fluxrl's extension: from 1/K each, the merge may sample one expert's kind of response " \
+      "only and never see the other's rewards, docs/pcm.md). Empty: bias 0, 1/K each. Not for a model.path " \
+      "that is a PCM already (its alpha head is trained).")                                    \
     X(pcm, preference_dist, ENUM, "uniform", "uniform|dirichlet|corners|data",                 \
       "Where each problem's preference comes from when pcm.preference is empty: `uniform` on the " \
       "simplex; `dirichlet`, Dirichlet(pcm.dirichlet_alpha, ...): below 1 near the corners, above 1 near " \

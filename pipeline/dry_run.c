@@ -211,12 +211,16 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
             frozen += model_count_params(&emc[i], eh) * sizeof(float);
             frozen_acts += model_arena_bytes(&emc[i], eh, mb, maxT, false, false);
         }
+        float a0[ROLLOUT_MERGE_MAX_EXPERTS];
+        if (c->pcm.alpha_init[0] && pipe_parse_alpha_init(c->pcm.alpha_init, K, a0, err)) goto out;
+        pp.alpha_init = c->pcm.alpha_init[0] ? a0 : NULL;
         if (tok_load(&j.tok, j.expert_paths[0], err) || tok_check_vocab(j.tok, emc[0].vocab_size, j.expert_paths[0], err) ||
             policy_check_pcm(&pp, K, emc[0].vocab_size, &mc, err))
             goto out;
         head = MODEL_HEAD_PCM;
         describe_model(o, "PCM", c->model.path, &mc, head);
         tp.prompt.dir = j.expert_paths[0];
+        if (c->pcm.alpha_init[0]) fprintf(o, "pcm start  alpha %s (alpha head bias: their logarithms)\n", c->pcm.alpha_init);
         if (c->pcm.preference[0]) fprintf(o, "merge      prob space; preference %s\n", c->pcm.preference);
         else if (!strcmp(c->pcm.preference_dist, "dirichlet"))
             fprintf(o, "merge      prob space; preference drawn per problem, Dirichlet(%g)\n", c->pcm.dirichlet_alpha);

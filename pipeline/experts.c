@@ -54,6 +54,15 @@ int pipe_parse_preference(const char *key, const char *text, int K, float *w, fx
     return rollout_merge_check_pref(w, K, key, err);
 }
 
+int pipe_parse_alpha_init(const char *text, int K, float *w, fx_err *err) {
+    if (pipe_parse_preference("pcm.alpha_init", text, K, w, err)) return -1;
+    for (int i = 0; i < K; i++)
+        if (!(w[i] > 0))
+            return fx_errf(err, "pcm.alpha_init: weight %d is %g; expected every weight above 0 (the alpha head's bias "
+                                "starts at their logarithms)", i + 1, (double)w[i]);
+    return 0;
+}
+
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int pipe_expert_hash(const char *dir, uint64_t *h, fx_err *err) {

@@ -37,5 +37,7 @@ int pipe_pcm_check_experts(const char *pcm_dir, const char *const *paths, int K,
 // Parses K weights "w1,w2,..." of `key` into w: K of them, each finite and >= 0, summing to 1
 // within 1e-6 (rollout_merge_check_pref). Returns -1 with err naming key otherwise.
 int pipe_parse_preference(const char *key, const char *text, int K, float *w, fx_err *err);
+// pcm.alpha_init's K weights into w: on the simplex (pipe_parse_preference), each above 0.
+int pipe_parse_alpha_init(const char *text, int K, float *w, fx_err *err);
 
 #endif

@@ -56,7 +56,8 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
         char buf[4096], *items[ROLLOUT_MERGE_MAX_EXPERTS];
         float w[ROLLOUT_MERGE_MAX_EXPERTS];
         int K = fx_split_list("pcm.experts", c->pcm.experts, buf, sizeof buf, items, ROLLOUT_MERGE_MAX_EXPERTS, err);
-        if (K < 0 || (c->pcm.preference[0] && pipe_parse_preference("pcm.preference", c->pcm.preference, K, w, err)))
+        if (K < 0 || (c->pcm.preference[0] && pipe_parse_preference("pcm.preference", c->pcm.preference, K, w, err)) ||
+            (c->pcm.alpha_init[0] && pipe_parse_alpha_init(c->pcm.alpha_init, K, w, err)))
             return -1;
         if (c->grpo.kl_beta > 0 && strcmp(c->grpo.ref_on, "trainer"))
             return fx_errf(err, "grpo.ref_on: expected \"trainer\" with pcm.experts and grpo.kl_beta > 0 (the reference "
@@ -76,6 +77,9 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
                                 "it is empty (the built-in task has none: use \"model\")");
     } else if (c->pcm.preference[0])
         return fx_errf(err, "pcm.preference: a preference needs pcm.experts, the experts it weighs, but it is empty");
+    else if (c->pcm.alpha_init[0])
+        return fx_errf(err, "pcm.alpha_init: a PCM's starting mix needs pcm.experts, the experts it mixes, but it is "
+                            "empty");
     else if (!strcmp(c->pcm.reward, "bt"))
         return fx_errf(err, "pcm.reward: \"bt\" weighs reward dimensions by a PCM's preference, but pcm.experts is "
                             "empty");
@@ -142,7 +146,7 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, pipe_job_para
 // pcm.experts: the first expert's tokenizer, the experts (where they generate or train: a reward
 // rank reads only the first's config for the vocabulary), and the policy, their PCM (model.path or
 // a new one), checked to fit them (rollout_merge_check).
-static int open_pcm(pipe_job *j, const fx_config *c, const policy_params *pp, unsigned roles, fx_err *err) {
+static int open_pcm(pipe_job *j, const fx_config *c, policy_params *pp, unsigned roles, fx_err *err) {
     int K = fx_split_list("pcm.experts", c->pcm.experts, j->expert_buf, sizeof j->expert_buf, j->expert_paths,
                             ROLLOUT_MERGE_MAX_EXPERTS, err);
     if (K < 0) return -1;
@@ -160,6 +164,10 @@ static int open_pcm(pipe_job *j, const fx_config *c, const policy_params *pp, un
         model_head head;
         if (model_check_files(paths[0], &mc, &head, err)) return -1;
         vocab = mc.vocab_size;
+    }
+    if (c->pcm.alpha_init[0]) { // also the KL reference's start, built from pp below
+        if (pipe_parse_alpha_init(c->pcm.alpha_init, K, j->alpha_init, err)) return -1;
+        pp->alpha_init = j->alpha_init;
     }
     if (policy_build_pcm(pp, K, vocab, j->be, &j->policy, err)) return -1;
     j->mix.K = K, j->mix.pcm = &j->policy;

@@ -101,6 +101,7 @@ typedef struct {
     const comm_world *world; // the trainers' world, from pipe_job_dp_init (NULL before)
     rollout_merge mix;     // the experts, the policy as their PCM (probability space)
     float pref[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.preference, or 1/K each: evaluation's
+    float alpha_init[ROLLOUT_MERGE_MAX_EXPERTS]; // pcm.alpha_init (a new PCM's starting mix), when set
     bool pref_fixed;       // pcm.preference given: every prompt's; else each problem's own draw
     rollout_pref_dist pref_dist; // pcm.preference_dist, pcm.dirichlet_alpha: where the draws come from
     float *data_pref;      // pcm.preference_dist = data: each grpo.data problem's preference (ndata, K)

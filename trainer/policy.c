@@ -2,6 +2,7 @@
 // policy.h.
 #include "policy.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,10 @@ int policy_check_pcm(const policy_params *p, int K, int vocab_size, model_config
                            "%s/config.json: architectures: '%s' is neither a PCM (FluxrlPCMForTokenMixing) nor a "
                            "language model (*ForCausalLM) to start a new PCM from",
                            p->path, mc->architecture);
+        if (head == MODEL_HEAD_PCM && p->alpha_init)
+            return fx_errf(err, "pcm.alpha_init: sets a new PCM's starting mix, but model.path %s is a PCM already "
+                                "(its alpha head is trained; leave pcm.alpha_init empty)",
+                           p->path);
         if (head == MODEL_HEAD_LM) { // a new PCM on the language model's backbone
             snprintf(mc->architecture, sizeof mc->architecture, "FluxrlPCMForTokenMixing");
             mc->num_experts = K;
@@ -89,9 +94,19 @@ int policy_build_pcm(const policy_params *p, int K, int vocab_size, const backen
         if (model_config_load(&had, p->path, err)) return -1;
         if (!strcmp(had.architecture, "FluxrlPCMForTokenMixing"))
             return model_load_shard(m, p->path, be, p->shard_rank, p->shard_size, err);
-        return model_load_pcm_shard(m, p->path, K, be, p->seed, p->init_std, p->shard_rank, p->shard_size, err);
+        if (model_load_pcm_shard(m, p->path, K, be, p->seed, p->init_std, p->shard_rank, p->shard_size, err))
+            return -1;
+    } else
+        model_init_random_shard(m, &mc, MODEL_HEAD_PCM, be, p->seed, p->init_std, 0.0f, p->shard_rank,
+                                p->shard_size);
+    if (p->alpha_init) { // softmax(W h + log a) = a at W = 0; about a with W ~ N(0, init_std)
+        float *b = fx_malloc((size_t)K * sizeof *b);
+        for (int i = 0; i < K; i++) b[i] = logf(p->alpha_init[i]);
+        const model_tensor *t = model_find_tensor(m, "alpha_head.bias");
+        FX_ASSERT(t && (int)t->numel == K);
+        model_put_tensor(m, (int)(t - m->tensors), b);
+        free(b);
     }
-    model_init_random_shard(m, &mc, MODEL_HEAD_PCM, be, p->seed, p->init_std, 0.0f, p->shard_rank, p->shard_size);
     return 0;
 }
 

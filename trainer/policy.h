@@ -14,6 +14,9 @@ typedef struct {
     int hidden_size, layers, heads, kv_heads, intermediate_size, max_seq;
     uint64_t seed;    // the new model's initialisation
     float init_std;
+    // A new PCM's starting mix (pcm.alpha_init): its alpha head's bias is log alpha_init[i]; NULL: 0.
+    // Refused for a path that is a PCM already.
+    const float *alpha_init;
     // Sharded from the start (trainer.shard = full): this trainer's rank among shard_size (0 or 1:
     // whole); see model_create_shard.
     int shard_rank, shard_size;

@@ -17,11 +17,15 @@
 #            and the PCM's win rate against each baseline (per problem by R, ties half).
 # Writes docs/results.md's section and docs/img/pcm_pareto.png (accuracy against brevity, one
 # line per method through the preferences; gnuplot). Runs already in OUT_DIR are reused.
+# ALPHA_INIT=0.9,0.1 starts the PCMs at that mix (pcm.alpha_init, docs/pcm.md): they are trained and
+# decoded under names of their own (pcm-start0.9,0.1-SEED) beside the baselines of the same OUT_DIR,
+# into a section and a plot of their own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/evidence-pcm-grid} steps=${STEPS:-20} seeds=${SEEDS:-3} problems=${PROBLEMS:-200}
 brief_steps=${BRIEF_STEPS:-150} t_start=$(date +%s) # FULL_STEPS: the full expert's SFT steps (the demo's 450)
 fx=${FLUXRL_BIN:-build/fluxrl}
+pcm=pcm${ALPHA_INIT:+-start$ALPHA_INIT} # the PCM runs' name
 mkdir -p "$out"
 common=(--set "run.out_dir=$out" --set log.progress=off)
 task=(--ops 3 --digits 2 --operators +-) # configs/demo.json's task
@@ -80,13 +84,14 @@ for d, line in zip(ids, sys.stdin):
 }
 
 for seed in $(seq 1 "$seeds"); do
-    run=$out/pcm-$seed
+    run=$out/$pcm-$seed
     if [ ! -f "$run/model/model.safetensors" ]; then
-        echo "== PCM, seed $seed" >&2
+        echo "== PCM ($pcm), seed $seed" >&2
         "$fx" train configs/demo.json "${common[@]}" "${reward[@]}" --set "pcm.experts=$experts" --set pcm.reward=bt \
             --set model.hidden_size=32 --set model.layers=1 --set model.heads=2 --set model.kv_heads=1 \
             --set model.intermediate_size=64 --set grpo.lr=0.001 --set "grpo.steps=$steps" \
-            --set "grpo.eval_every=$steps" --set "run.name=pcm-$seed" --set "run.seed=$seed" >/dev/null
+            --set "grpo.eval_every=$steps" --set "run.name=$pcm-$seed" --set "run.seed=$seed" \
+            ${ALPHA_INIT:+--set "pcm.alpha_init=$ALPHA_INIT"} >/dev/null
     fi
     echo "== grid, seed $seed" >&2
     gen full "$seed" --model "$out/full/model"
@@ -95,17 +100,18 @@ for seed in $(seq 1 "$seeds"); do
         gen "uniform-$w" "$seed" --experts "$experts" --preference "$w"
         gen "logit-$w" "$seed" --experts "$experts" --preference "$w" --merge logit
         gen "soup-$w" "$seed" --model "$out/soup-$w"
-        gen "pcm-$w" "$seed" --experts "$experts" --pcm "$run/model" --preference "$w"
+        gen "$pcm-$w" "$seed" --experts "$experts" --pcm "$run/model" --preference "$w"
     done
 done
 
 minutes=$((($(date +%s) - t_start) / 60))
 PYTHONPATH=bench /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "$problems" "$brief_steps" \
-    "${grid[*]}" <<'PY'
+    "${grid[*]}" "$pcm" "${ALPHA_INIT:-}" <<'PY'
 import datetime, json, math, os, statistics, subprocess, sys
 from results_section import evidence_args, write_section
 out, steps, seeds, cores, minutes, cpu = evidence_args()
 problems, brief_steps, grid = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8].split()
+pcm_name, alpha_init = sys.argv[9], sys.argv[10]
 S = range(1, seeds + 1)
 W = [tuple(map(float, w.split(","))) for w in grid]
 sig = lambda x: 1 / (1 + math.exp(-x))
@@ -118,7 +124,7 @@ def R(w, y, ref):  # the training reward: sum_i w_i sigmoid(r_i(y) - r_i(y_ref))
 methods = [("full", "full expert alone"), ("brief", "brief expert alone"), ("uniform", "token merge, alpha = w"),
            ("logit", "logit merge, alpha = w"), ("soup", "Personalized Soups"), ("pcm", "trained PCM")]
 def name(m, g):
-    return m if m in ("full", "brief") else f"{m}-{g}"
+    return m if m in ("full", "brief") else f"{pcm_name if m == 'pcm' else m}-{g}"
 stats = {}  # (method, w) -> per seed (right, brief, R)
 wins = {}   # (method, w) -> per seed the PCM's win rate against it
 for g, w in zip(grid, W):
@@ -147,8 +153,9 @@ for g in grid:
 table = "\n".join(lines)
 print(table)
 # The Pareto plot: mean accuracy against mean brevity, one line per method through the preferences.
-img = "docs/img/pcm_pareto.png"
-dat = f"{out}/pareto.dat"
+suffix = "-start-" + alpha_init.replace(",", "-") if alpha_init else ""
+img = f"docs/img/pcm_pareto{suffix}.png"
+dat = f"{out}/pareto{suffix}.dat"
 with open(dat, "w") as f:
     for m, label in methods:
         f.write(f'"{label}"\n')
@@ -165,25 +172,28 @@ set grid
 plot for [i=0:{len(methods)-1}] '{dat}' index i with linespoints title columnheader(1)
 """
 subprocess.run(["gnuplot"], input=plot, text=True, check=True)
-section = f"""<!-- pcm-grid: written by bench/pcm/grid.sh -->
-## PCM: the preference grid
+tag = "pcm-grid" + suffix
+start = (f"a new PCM started at alpha = ({alpha_init}) whatever the preference (pcm.alpha_init: the alpha head's "
+         f"bias log alpha)" if alpha_init else "a new PCM (alpha about 1/2 each at the start)")
+section = f"""<!-- {tag}: written by bench/pcm/grid.sh -->
+## PCM: the preference grid{f", the PCM started at alpha = ({alpha_init})" if alpha_init else ""}
 
-`bench/pcm/grid.sh` (STEPS={steps}, SEEDS={seeds}, PROBLEMS={problems}, BRIEF_STEPS={brief_steps}),
+`{f"ALPHA_INIT={alpha_init} " if alpha_init else ""}bench/pcm/grid.sh` (STEPS={steps}, SEEDS={seeds}, PROBLEMS={problems}, BRIEF_STEPS={brief_steps}),
 {datetime.date.today()}, on this project's {cores}-core VM ({cpu}, no GPU; {minutes} minutes, runs
 already in OUT_DIR reused). Two dimensions in tension, measured by code
 (bench/pcm/accuracy_and_brevity.py): right (the answer after </think>) and brief (1 - characters /
 400). Experts: `full`, the demo's SFT policy, which works every sum out; `brief`, `full` after
-{brief_steps} SFT steps on the same kind of problems answered without the work. A new PCM (hidden
-32, 1 layer) over (full, brief) trained by `fluxrl train` with pcm.reward = bt (R = sum_i w_i
+{brief_steps} SFT steps on the same kind of problems answered without the work. The PCM: {start},
+hidden 32, 1 layer, over (full, brief), trained by `fluxrl train` with pcm.reward = bt (R = sum_i w_i
 sigmoid(r_i(y) - r_i(y_ref)), y_ref the full expert's greedy response), preferences drawn uniformly
 from the simplex, {steps} GRPO updates of 8 prompts x 8 samples, lr 1e-3, per seed (run.seed
 {", ".join(map(str, S))}). Every method decodes the seed's {problems} held-out problems greedily at each
 preference; the table gives the means over the seeds and the PCM's win rate by R (ties half),
 mean ± standard deviation over the seeds. The full expert's R is 0.5 at every preference by
-construction (it is the reference). Plot: docs/img/pcm_pareto.png.
+construction (it is the reference). Plot: {img}.
 
 {table}
-<!-- /pcm-grid -->
+<!-- /{tag} -->
 """
-write_section("pcm-grid", section)
+write_section(tag, section)
 PY

@@ -187,6 +187,15 @@ row 2 "pcm.preference: expected weights summing to 1" "a preference off the simp
     --set "pcm.experts=$lm,$lm" --set pcm.preference=0.5,0.6
 row 2 "pcm.experts: item 2: expected a value, got an empty one" "an empty expert" -- "$fx" "${rw[@]}" \
     --set "pcm.experts=$lm,"
+row 2 "pcm.alpha_init: a PCM's starting mix needs pcm.experts" "a starting mix without experts" -- "$fx" "${rw[@]}" \
+    --set pcm.alpha_init=0.5,0.5
+row 2 "pcm.alpha_init: weight 2 is 0; expected every weight above 0" "a starting mix with a zero weight" -- \
+    "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.alpha_init=1,0
+row 2 "pcm.alpha_init: expected 2 weights (one per expert of pcm.experts), got 3" "a starting mix of another length" -- \
+    "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.alpha_init=0.2,0.3,0.5
+row 2 "pcm.alpha_init: sets a new PCM's starting mix, but model.path $src/tests/data/pcm/tiny is a PCM already" \
+    "a starting mix for a trained PCM" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.alpha_init=0.9,0.1 \
+    --set "model.path=$src/tests/data/pcm/tiny"
 row 2 'grpo.ref_on: expected "trainer" with pcm.experts and grpo.kl_beta > 0' "a KL of a PCM on the reward ranks" -- "$fx" "${rw[@]}" \
     --set "pcm.experts=$lm,$lm" --set grpo.kl_beta=0.1
 row 2 "$tmp/none" "a missing expert folder" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$tmp/none"
