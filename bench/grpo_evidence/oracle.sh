@@ -13,6 +13,9 @@
 # problems and the evaluations, with MAX_SEQ and MAX_NEW (default 256 and 192) for the longer traces
 # and SFT_STEPS (default the config's 450) for an SFT policy that has learnt them;
 # a task other than the demo's writes its own section, "GRPO: the oracle bound, OPS operations".
+# SFT_STOP=N takes the SFT policy at step N of the SFT_STEPS schedule (its cosine not yet annealed:
+# a policy part way up, where RL has room): the SFT is stopped by SIGTERM after its step-N
+# checkpoint and resumed from that checkpoint with sft.steps = N, which runs no step and saves it.
 # About 35 minutes on this project's 2-core VM (SFT 5, each run ~2.5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,7 +31,20 @@ task=(--ops "$ops" --digits "$digits" --operators +-) # the runs' task, for flux
 t_start=$(date +%s)
 if [ ! -f "$out/sft/model/model.safetensors" ]; then
     echo "== sft" >&2
-    "$fx" sft configs/demo.json "${common[@]}" --set run.name=sft ${SFT_STEPS:+--set "sft.steps=$SFT_STEPS"} >/dev/null
+    if [ -z "${SFT_STOP:-}" ]; then
+        "$fx" sft configs/demo.json "${common[@]}" --set run.name=sft ${SFT_STEPS:+--set "sft.steps=$SFT_STEPS"} >/dev/null
+    else
+        ck=$(printf '%s/sft/checkpoints/step-%08d.h5' "$out" "$SFT_STOP")
+        "$fx" sft configs/demo.json "${common[@]}" --set run.name=sft --set "sft.steps=${SFT_STEPS:?SFT_STOP needs SFT_STEPS}" \
+            --set "sft.checkpoint_every=$SFT_STOP" --set run.keep_checkpoints=1000 >/dev/null &
+        sft_pid=$!
+        while [ ! -f "$ck" ] && kill -0 "$sft_pid" 2>/dev/null; do sleep 2; done
+        kill -TERM "$sft_pid" 2>/dev/null || true
+        wait "$sft_pid" || true # exit 3: stopped after writing a checkpoint of its own, removed below
+        [ -f "$ck" ] || { echo "oracle.sh: the SFT ended without $ck" >&2; exit 1; }
+        find "$out/sft/checkpoints" -name 'step-*.h5' ! -name "$(basename "$ck")" -delete
+        "$fx" sft configs/demo.json "${common[@]}" --set run.name=sft --set "sft.steps=$SFT_STOP" --resume auto >/dev/null
+    fi
 fi
 read -r -a variants <<<"${VARIANTS:-outcome oracle-process oracle-process-only}"
 for seed in $(seq 1 "$seeds"); do
@@ -109,9 +125,8 @@ sampling stream and held-out problems.""")
 section = f"""<!-- {tag}: written by bench/grpo_evidence/oracle.sh -->
 ## {title}
 
-`{'' if demo_task else f'OPS={ops} DIGITS={digits} MAX_SEQ={os.environ.get("MAX_SEQ", 256)} MAX_NEW={os.environ.get("MAX_NEW", 192)} SFT_STEPS={os.environ.get("SFT_STEPS", 450)} '}bench/grpo_evidence/oracle.sh` (STEPS={steps}, SEEDS={seeds}, VARIANTS=\"{' '.join(wanted)}\"), {datetime.date.today()}, on this
-project's {cores}-core VM ({cpu}, no GPU; about 4 minutes per run when the
-machine is otherwise idle, SFT 5 minutes; runs already in OUT_DIR are reused). {what} Sampled pass@1: `fluxrl eval --n 4 --temperature 1` on
+`{'' if demo_task else f'OPS={ops} DIGITS={digits} MAX_SEQ={os.environ.get("MAX_SEQ", 256)} MAX_NEW={os.environ.get("MAX_NEW", 192)} SFT_STEPS={os.environ.get("SFT_STEPS", 450)} '}{f'SFT_STOP={os.environ["SFT_STOP"]} ' if os.environ.get("SFT_STOP") else ''}bench/grpo_evidence/oracle.sh` (STEPS={steps}, SEEDS={seeds}, VARIANTS=\"{' '.join(wanted)}\"), {datetime.date.today()}, on this
+project's {cores}-core VM ({cpu}, no GPU; {"about 4 minutes per run when the machine is otherwise idle, SFT 5 minutes" if demo_task else f"{minutes} minutes for the runs this invocation made"}; runs already in OUT_DIR are reused). {what} Sampled pass@1: `fluxrl eval --n 4 --temperature 1` on
 the run's 200 held-out problems. Intervals: paired by seed, t-distribution.
 
 {table}
