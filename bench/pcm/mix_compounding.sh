@@ -53,12 +53,14 @@ section = f"""<!-- pcm-mix: written by bench/pcm/mix_compounding.sh -->
 ## PCM: what a constant mix costs
 
 `bench/pcm/mix_compounding.sh` (PROBLEMS={problems}, N={n}, SEEDS={seeds}), {datetime.date.today()}, on this
-project's {cores}-core VM ({cpu}, no GPU; {minutes} minutes). bench/pcm/grid.sh's experts (full,
+project's {cores}-core VM ({cpu}, no GPU; {minutes} minutes, evaluations already in OUT_DIR reused). bench/pcm/grid.sh's experts (full,
 brief) merged token by token in probability space with a fixed alpha = (1 - eps, eps), no PCM:
 sampled pass@1 at temperature 1 ({n} samples on each of {problems} held-out problems of task seeds
 {", ".join(map(str, S))}: what GRPO's rollouts see) and greedy accuracy. A small constant weight on
 the brief expert compounds over the tokens where the experts disagree: n_eff is the number of such
-tokens that (1 - eps)^n_eff would take to explain the fall. A PCM that starts at 1/K each (eps 0.5)
+tokens that (1 - eps)^n_eff would take to explain the fall. It means something only while the fall
+goes on: from about eps 0.25 most samples are the brief expert's own short answers, right about as
+often as it is alone (4.5% greedy in the grid), which floors pass@1. A PCM that starts at 1/K each (eps 0.5)
 or even at 0.9/0.1 samples almost no right answer, so the accuracy dimension of its reward carries
 no signal and training follows brevity alone (the grid above); a router over long responses must
 keep the other expert's weight far below 1/n where it should not speak.
