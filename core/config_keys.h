@@ -260,6 +260,12 @@
       "HDF5 trace store (e.g. the policy's own samples, `fluxrl generate`), labelled by the task's checker.") \
     X(prm, data_share, FLOAT, "1", "[0,1]",                                                    \
       "With prm.data: the share of training traces drawn from it (the rest from the generator).") \
+    X(prm, twins, BOOL, "false", "",                                                           \
+      "fluxrl's extension: training traces come in pairs, the second the first generator trace with one " \
+      "more of its right think steps written wrong (minimal pairs: only that step's check tells them apart).") \
+    X(prm, lm_weight, FLOAT, "0", "[0,1000]",                                                  \
+      "fluxrl's extension: weight of an auxiliary next-token loss on the text of the steps the checker finds " \
+      "right (the backbone keeps modelling the task); needs a backbone with tied embeddings. 0: none.") \
     X(prm, template_rollouts, INT, "0", "[0,1024]",                                            \
       "Trajectory target: the success rate of this many policy rollouts that follow the trace's plan " \
       "(template-guided, docs/prm.md); 0: the trace's own answer correctness.")                 \

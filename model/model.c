@@ -526,7 +526,7 @@ static void plan_arena(model *m, arena *a, int B, int T, bool train, bool recomp
         m->pref = take(a, N * K), m->alpha_z = take(a, N * K), m->alpha_dz = take(a, N * K);
     }
     m->chunk = head_chunk(m, N);
-    m->logits = m->head == MODEL_HEAD_LM ? take(a, (size_t)m->chunk * (size_t)m->V) : NULL;
+    m->logits = m->head == MODEL_HEAD_LM || m->lm_aux ? take(a, (size_t)m->chunk * (size_t)m->V) : NULL;
     if (train) {
         m->dlnf = take(a, N * C);
         m->d_res = take(a, N * C), m->d_ln = take(a, N * C), m->d_att = take(a, N * QD);

@@ -144,6 +144,9 @@ struct model {
     int B, T;                // the current batch's shape
     size_t cap_N;            // tokens the arena holds (B*T at model_reserve)
     bool train, recompute;
+    // A PRM whose tied embedding also serves as its LM head (an auxiliary language-model loss while
+    // it trains, prm.lm_weight): set before model_reserve, which then lays out the LM head's logits.
+    bool lm_aux;
     float *acts_mem;
     size_t acts_floats;
     int32_t *ids, *pos, *seg, *targets; // (N) device
@@ -314,7 +317,8 @@ void model_lm_forward(model *m, const int32_t *targets, float *logp, float *entr
 // dent[n] * H[n] (host arrays, may be NULL), recomputing each chunk's logits.
 void model_lm_backward(model *m, const float *dlogp, const float *dent);
 // Fused forward + backward of the weighted cross-entropy sum_n w[n] * -logp[n] (w NULL: the mean
-// over tokens with a target). Returns the loss; no logits are recomputed.
+// over tokens with a target). Returns the loss; no logits are recomputed. Also on a PRM with
+// lm_aux (its tied embedding as the LM head).
 double model_lm_ce(model *m, const int32_t *targets, const float *w, bool backward);
 // Logits of rows [row0, row0 + n) into host (n, V).
 void model_lm_logits(model *m, int row0, int n, float *out);

@@ -61,7 +61,8 @@ void model_lm_backward(model *m, const float *dlogp, const float *dent) {
 }
 
 double model_lm_ce(model *m, const int32_t *targets, const float *w, bool backward) {
-    FX_ASSERT(m->head == MODEL_HEAD_LM && (!backward || m->train));
+    FX_ASSERT((m->head == MODEL_HEAD_LM || (m->lm_aux && m->head == MODEL_HEAD_PRM && m->cfg.tie_word_embeddings)) &&
+              (!backward || m->train));
     int N = ntok(m);
     float *dlogp = fx_malloc((size_t)N * sizeof(float));
     int count = 0;

@@ -444,6 +444,16 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
                 100 * c->prm.data_share);
     } else fprintf(o, "data       traces of the built-in task (%.0f%% of their steps made wrong)\n",
                    100 * c->prm.error_rate);
+    if (c->prm.twins)
+        fprintf(o, "data       prm.twins: generator traces in minimal pairs (the second with one more step made wrong)\n");
+    if (c->prm.lm_weight > 0) {
+        if (!mc.tie_word_embeddings) {
+            fx_errf(err, "prm.lm_weight: %s has no tied embedding (tie_word_embeddings false), which the auxiliary LM "
+                    "loss uses as its head; set prm.lm_weight 0", c->model.path);
+            goto out;
+        }
+        fprintf(o, "loss       + %g x next-token cross-entropy on the right steps' text (prm.lm_weight)\n", c->prm.lm_weight);
+    }
     if (c->prm.template_rollouts > 0) {
         const char *pp = c->prm.policy_path[0] ? c->prm.policy_path : c->model.path;
         model_head ph;

@@ -63,6 +63,8 @@ prm_run_params pipe_prm_params(const fx_config *c, trainer_run run) {
                         .head_std = (float)c->prm.head_std,
                         .data = c->prm.data,
                         .data_share = c->prm.data_share,
+                        .twins = c->prm.twins,
+                        .lm_weight = c->prm.lm_weight,
                         .template_rollouts = (int)c->prm.template_rollouts,
                         .steps = (int)c->prm.steps,
                         .batch = (int)c->prm.batch,

@@ -69,6 +69,11 @@ typedef struct {
 } task_trace;
 
 void task_trace_make(const task_problem *p, const task_opts *o, uint64_t seed, uint64_t index, task_trace *t);
+// The same trace with think step `force` (0 <= force < nops) also written wrong where it has a wrong
+// form (step_correct[force] says whether it got one): its steps before `force` are task_trace_make's,
+// later ones continue from its wrong value. A minimal pair for a verifier ("twins", docs/prm.md).
+void task_trace_make_wrong(const task_problem *p, const task_opts *o, uint64_t seed, uint64_t index, int force,
+                           task_trace *t);
 void task_trace_free(task_trace *t);
 
 // The checker's labels for any text. Steps: the text between an optional leading "<think>" and

@@ -237,7 +237,8 @@ static bool render_wrong(char *buf, const task_problem *p, int k, int64_t cur, f
     return true;
 }
 
-void task_trace_make(const task_problem *p, const task_opts *o, uint64_t seed, uint64_t index, task_trace *t) {
+static void trace_make(const task_problem *p, const task_opts *o, uint64_t seed, uint64_t index, int force,
+                       task_trace *t) {
     FX_ASSERT(p->nops >= 1 && p->nops <= TASK_MAX_OPS);
     memset(t, 0, sizeof *t);
     // One uniform per step first, so the steps written wrong at a rate are a subset of those at
@@ -251,7 +252,7 @@ void task_trace_make(const task_problem *p, const task_opts *o, uint64_t seed, u
     int64_t cur = p->start;
     for (int k = 0; k < p->nops; k++) {
         int64_t res;
-        bool wrong = u[k] < o->error_rate && render_wrong(step, p, k, cur, &r, &res);
+        bool wrong = (u[k] < o->error_rate || k == force) && render_wrong(step, p, k, cur, &r, &res);
         if (!wrong) FX_ASSERT(render_step(step, cur, p->op[k], p->operand[k], -1, ERR_NONE, &res));
         t->step_correct[k] = !wrong;
         len += (size_t)snprintf(text + len, cap - len, "%s%s", step, k + 1 < p->nops ? "\n\n" : "\n");
@@ -263,6 +264,16 @@ void task_trace_make(const task_problem *p, const task_opts *o, uint64_t seed, u
     t->step_correct[p->nops] = true; // the response follows the think steps, right or wrong
     t->stated = cur;
     t->answer_correct = cur == task_answer(p);
+}
+
+void task_trace_make(const task_problem *p, const task_opts *o, uint64_t seed, uint64_t index, task_trace *t) {
+    trace_make(p, o, seed, index, -1, t);
+}
+
+void task_trace_make_wrong(const task_problem *p, const task_opts *o, uint64_t seed, uint64_t index, int force,
+                           task_trace *t) {
+    FX_ASSERT(force >= 0 && force < p->nops);
+    trace_make(p, o, seed, index, force, t);
 }
 
 void task_trace_free(task_trace *t) {

@@ -1,6 +1,7 @@
 // test_prm_train.c — PRM training: labelled examples match the generator's labels, the AUROC is
 // computed as defined, and training drives the loss down (it memorises a fixed batch).
 #include <stdlib.h>
+#include <string.h>
 
 #include "test.h"
 #include "trainer/prm_train.h"
@@ -42,6 +43,34 @@ int main(void) {
         tok_ids_free(&ids);
     }
     CHECK_INT(agree, 20);
+    // prm.twins: example 2j + 1 is example 2j's trace with one more right step made wrong; their
+    // tokens agree up to that step's separator and their targets before it, then 1 against 0 there.
+    d.twins = true;
+    d.task.error_rate = 0.3;
+    int pairs = 0;
+    for (uint64_t j = 0; j < 20; j++) {
+        tok_ids a = {0}, b = {0};
+        int sa[16], sb[16];
+        float ta[16], tb[16], fa, fb;
+        int na = prm_example(&d, 0, 2 * j, &a, sa, ta, &fa, 16), nb = prm_example(&d, 0, 2 * j + 1, &b, sb, tb, &fb, 16);
+        CHECK_INT(na, nb);
+        int k = 0;
+        while (k < na && ta[k] == tb[k]) k++;
+        if (k == na) { // no right step had a wrong form: the trace itself
+            tok_ids_free(&a), tok_ids_free(&b);
+            continue;
+        }
+        pairs++;
+        CHECK(ta[k] == 1.0f && tb[k] == 0.0f);
+        bool prefix = true; // the same tokens up to step k - 1's separator (task_trace_make_wrong's own test: the texts)
+        int upto = k ? sa[k - 1] : 0;
+        for (int t = 0; t <= upto && prefix; t++) prefix = a.ids[t] == b.ids[t];
+        CHECK(prefix);
+        tok_ids_free(&a), tok_ids_free(&b);
+    }
+    CHECK(pairs >= 15);
+    d.twins = false;
+    d.task.error_rate = 0.5;
     // Training lowers the loss: 40 steps on one fixed batch of 4 traces.
     model_config c = {0};
     snprintf(c.model_type, sizeof c.model_type, "qwen2");
@@ -68,6 +97,58 @@ int main(void) {
     prm_eval_result r;
     prm_evaluate(&m, &d, NULL, 8, 4, &r);
     CHECK(r.steps > 8 && r.wrong > 0 && r.auroc >= 0 && r.auroc <= 1);
+    model_free(&m);
+
+    // prm.lm_weight: on a PRM with lm_aux the LM loss is the language model's, bit for bit (loss and
+    // gradients of every backbone tensor), for a language model with the same backbone.
+    model lm, pm;
+    c.tie_word_embeddings = true;
+    snprintf(c.architecture, sizeof c.architecture, "Qwen2ForCausalLM");
+    model_init_random(&lm, &c, MODEL_HEAD_LM, be, 3, 0.1f, 0.0f);
+    snprintf(c.architecture, sizeof c.architecture, "Qwen2ForProcessRewardModel");
+    model_init_random(&pm, &c, MODEL_HEAD_PRM, be, 4, 0.1f, 0.0f);
+    for (int t = 0; t < lm.ntensors; t++) {
+        const model_tensor *a = &lm.tensors[t], *q = model_find_tensor(&pm, a->name);
+        CHECK(q != NULL && q->numel == a->numel);
+        if (q) memcpy(pm.params_mem + q->offset, lm.params_mem + a->offset, a->numel * sizeof(float));
+    }
+    pm.lm_aux = true;
+    model_train_init(&lm), model_train_init(&pm);
+    model_reserve(&lm, 2, 24, true, false), model_reserve(&pm, 2, 24, true, false);
+    int32_t ids[48], tg[48];
+    float w[48];
+    for (int i = 0; i < 48; i++) ids[i] = (i * 37 + 11) % c.vocab_size, tg[i] = i % 5 == 0 ? -1 : (i * 53 + 7) % c.vocab_size;
+    for (int i = 0; i < 48; i++) w[i] = tg[i] < 0 ? 0.0f : 0.5f / 48;
+    model_zero_grad(&lm), model_zero_grad(&pm);
+    model_forward(&lm, ids, NULL, NULL, 2, 24), model_forward(&pm, ids, NULL, NULL, 2, 24);
+    double la = model_lm_ce(&lm, tg, w, true), lp = model_lm_ce(&pm, tg, w, true);
+    model_backward(&lm), model_backward(&pm);
+    CHECK(la > 0 && la == lp);
+    int same = 0;
+    for (int t = 0; t < lm.ntensors; t++) {
+        const model_tensor *a = &lm.tensors[t], *q = model_find_tensor(&pm, a->name);
+        same += q && !memcmp(pm.grads_mem + q->offset, lm.grads_mem + a->offset, a->numel * sizeof(float));
+    }
+    CHECK_INT(same, lm.ntensors);
+    model_free(&lm), model_free(&pm);
+
+    // Training with it: the auxiliary loss falls on a fixed batch, and the PRM loss still does.
+    model_init_random(&m, &c, MODEL_HEAD_PRM, be, 1, 0.1f, 0.0f);
+    m.lm_aux = true;
+    model_train_init(&m);
+    model_reserve(&m, 4, 256, true, false);
+    d.lm_weight = 0.5f;
+    next = 0;
+    prm_train_step(&m, &d, &next, 4, 1.0f, 1.0f, &opt, 3e-3f, &first);
+    for (int s = 0; s < 40; s++) {
+        next = 0;
+        prm_train_step(&m, &d, &next, 4, 1.0f, 1.0f, &opt, 3e-3f, &last);
+    }
+    printf("with lm_weight 0.5: lm_ce %.4f -> %.4f, step_mse %.4f -> %.4f\n", first.lm_ce, last.lm_ce, first.step_mse,
+           last.step_mse);
+    CHECK(first.lm_ce > 3.0 && last.lm_ce < 0.5 * first.lm_ce); // from about log V (5.7) for random weights
+    CHECK(last.step_mse < 0.5 * first.step_mse);
+    CHECK_NEAR(last.loss, last.step_mse + last.final_mse + 0.5 * last.lm_ce, 1e-9);
     model_free(&m);
     backend_destroy(be);
     tok_free(tok);

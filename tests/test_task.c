@@ -256,6 +256,44 @@ static void test_injected(void) {
     task_trace_free(&t2);
 }
 
+// task_trace_make_wrong: the trace up to step `force` is task_trace_make's, step `force` is wrong
+// where it has a wrong form, and the checker agrees with the labels.
+static void test_make_wrong(void) {
+    task_opts o = opts(5, 2, "+-*", 0.3);
+    int tried = 0, made = 0, agree = 1, prefix = 1;
+    for (int i = 0; i < 200; i++) {
+        task_problem p;
+        task_trace t, w;
+        task_generate(&o, 7, (uint64_t)i, &p);
+        task_trace_make(&p, &o, 7, (uint64_t)i, &t);
+        int force = i % p.nops;
+        if (!t.step_correct[force]) {
+            task_trace_free(&t);
+            continue;
+        }
+        tried++;
+        task_trace_make_wrong(&p, &o, 7, (uint64_t)i, force, &w);
+        made += !w.step_correct[force];
+        // The steps before `force` are the same text: find the start of step `force` in both.
+        const char *a = t.text, *b = w.text;
+        for (int k = 0; k < force; k++) a = strstr(a, "\n\n") + 2, b = strstr(b, "\n\n") + 2;
+        prefix &= a - t.text == b - w.text && !strncmp(t.text, w.text, (size_t)(a - t.text));
+        for (int k = 0; k < force; k++) prefix &= t.step_correct[k] == w.step_correct[k];
+        if (!w.step_correct[force]) prefix &= strcmp(a, b) != 0;
+        task_labels l;
+        task_check(&p, w.text, &l);
+        bool same = l.nsteps == w.nsteps && l.answer_correct == w.answer_correct;
+        for (int k = 0; same && k < w.nsteps; k++) same = l.correct[k] == w.step_correct[k];
+        agree &= same;
+        task_labels_free(&l);
+        task_trace_free(&t), task_trace_free(&w);
+    }
+    CHECK(tried > 100);
+    CHECK(made >= tried * 9 / 10);
+    CHECK(prefix);
+    CHECK(agree);
+}
+
 typedef struct {
     const char *what, *trace;
     int nsteps, nthink;
@@ -411,6 +449,7 @@ int main(void) {
     test_gold_text();
     test_gold_checks();
     test_injected();
+    test_make_wrong();
     test_hand();
     test_mutations();
     test_plan();

@@ -84,7 +84,14 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
     if (model_load_as_shard(&m, p->model_path, MODEL_HEAD_PRM, be, tp->seed, p->head_std, full ? rank : 0,
                             full ? W : 1, &err))
         goto fail;
-    prm_data d = {.tok = tok, .seed = tp->seed, .max_seq = tp->max_seq};
+    prm_data d = {.tok = tok, .seed = tp->seed, .max_seq = tp->max_seq, .twins = p->twins,
+                  .lm_weight = (float)p->lm_weight};
+    if (d.lm_weight > 0 && !m.cfg.tie_word_embeddings) {
+        fx_errf(&err, "prm.lm_weight: %s has no tied embedding (tie_word_embeddings false), which the auxiliary LM loss "
+                "uses as its head; set prm.lm_weight 0", p->model_path);
+        goto fail;
+    }
+    m.lm_aux = d.lm_weight > 0;
     task_opts_default(&d.task);
     d.task.ops = tp->ops, d.task.digits = tp->digits, d.task.error_rate = tp->error_rate;
     snprintf(d.task.operators, sizeof d.task.operators, "%.3s", tp->operators);
@@ -107,6 +114,8 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
         fx_info("prm-train: %lld traces from %s, %.0f%% of the training traces", (long long)pl.n, p->data,
                 100 * p->data_share);
     }
+    if (d.twins) fx_info("prm-train: generator traces in minimal pairs (prm.twins)");
+    if (d.lm_weight > 0) fx_info("prm-train: auxiliary LM loss on the right steps' text, weight %g", d.lm_weight);
     prm_policy_writer pw = {0};
     prm_writer writer;
     if (p->template_rollouts > 0) {
@@ -197,9 +206,9 @@ fail:
         prm_train_step_dp(&m, &d, &next, B, (float)p->lambda_step, (float)p->lambda_final, &opt, lr, dp, &st);
         fx_watchdog_beat(NULL);
         if (lead) {
-            const char *keys[] = {"loss", "step_mse", "final_mse", "lr", "final_target"};
-            double vals[] = {st.loss, st.step_mse, st.final_mse, lr, st.final_target};
-            if (fx_metrics_write(&mx, step + 1, 5, keys, vals, &err)) goto run_fail;
+            const char *keys[] = {"loss", "step_mse", "final_mse", "lr", "final_target", "lm_ce"};
+            double vals[] = {st.loss, st.step_mse, st.final_mse, lr, st.final_target, st.lm_ce};
+            if (fx_metrics_write(&mx, step + 1, d.lm_weight > 0 ? 6 : 5, keys, vals, &err)) goto run_fail;
             char extra[64];
             snprintf(extra, sizeof extra, "loss %.4f", st.loss);
             fx_progress_update(&prog, step + 1, extra);

@@ -24,6 +24,8 @@ typedef struct {
     float head_std;
     const char *data;        // prm.data; NULL or "": the generator's traces only
     double data_share;
+    bool twins;              // prm.twins: minimal pairs of generator traces (prm_data.twins)
+    double lm_weight;        // prm.lm_weight: the auxiliary LM loss (prm_data.lm_weight)
     int template_rollouts;
     int steps, batch, warmup, eval_every, eval_traces, checkpoint_every;
     double lr, lambda_step, lambda_final;

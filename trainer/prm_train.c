@@ -11,20 +11,59 @@
 #define PRM_TRAIN_STREAM 0x70726d74ull   // training traces: a generator stream of their own
 #define PRM_HELDOUT_STREAM 0x68656c64ull // held-out traces
 
+// The prm.data trace example `index` of a stream is, or -1 for one of the generator's.
+static int64_t pool_pick(const prm_data *d, uint64_t stream, uint64_t index) {
+    if (stream != PRM_TRAIN_STREAM || d->npool == 0) return -1;
+    fx_rng g = fx_rng_make(d->seed, fx_rng_hash(0x706f6f6cull, index));
+    if (fx_rng_double(&g) >= d->pool_share) return -1;
+    return (int64_t)fx_rng_below(&g, (uint64_t)d->npool);
+}
+
+// Example `index` of the training stream as the twin of example index - 1 (prm_data.twins): that
+// generator trace with one of its right think steps, drawn in a random order, also written wrong
+// (the first that has a wrong form; none: the trace itself). False when example index - 1 is not
+// a generator trace.
+static bool twin_source(const prm_data *d, uint64_t stream, uint64_t index, task_problem *p, char **text,
+                        int *answer) {
+    if (!d->twins || !(index & 1) || pool_pick(d, stream, index - 1) >= 0) return false;
+    uint64_t first = index - 1;
+    task_generate(&d->task, d->seed ^ stream, first, p);
+    task_trace t;
+    task_trace_make(p, &d->task, d->seed ^ stream, first, &t);
+    int order[TASK_MAX_OPS], n = 0;
+    for (int k = 0; k < p->nops; k++)
+        if (t.step_correct[k]) order[n++] = k;
+    fx_rng g = fx_rng_make(d->seed, fx_rng_hash(0x7477696eull, index));
+    for (int i = n - 1; i > 0; i--) { // Fisher-Yates
+        int j = (int)fx_rng_below(&g, (uint64_t)i + 1), x = order[i];
+        order[i] = order[j], order[j] = x;
+    }
+    for (int i = 0; i < n; i++) {
+        task_trace w;
+        task_trace_make_wrong(p, &d->task, d->seed ^ stream, first, order[i], &w);
+        if (!w.step_correct[order[i]]) {
+            task_trace_free(&t);
+            t = w;
+            break;
+        }
+        task_trace_free(&w);
+    }
+    *text = t.text, *answer = t.answer_correct;
+    return true;
+}
+
 // The problem and trace of example `index` of a stream: a pool trace (prm.data) for that share of
-// the training stream, else the generator's. *text is malloc'd.
+// the training stream, a twin (prm.twins), else the generator's. *text is malloc'd.
 // *answer: the generator's verdict on its trace (1 right, 0 wrong), -1 for a pool trace.
 static void example_source(const prm_data *d, uint64_t stream, uint64_t index, task_problem *p, char **text,
                            int *answer) {
-    if (stream == PRM_TRAIN_STREAM && d->npool > 0) {
-        fx_rng g = fx_rng_make(d->seed, fx_rng_hash(0x706f6f6cull, index));
-        if (fx_rng_double(&g) < d->pool_share) {
-            uint64_t k = fx_rng_below(&g, (uint64_t)d->npool);
-            *p = d->pool_problem[k], *text = fx_strdup(d->pool_text[k]);
-            *answer = -1;
-            return;
-        }
+    int64_t k = pool_pick(d, stream, index);
+    if (k >= 0) {
+        *p = d->pool_problem[k], *text = fx_strdup(d->pool_text[k]);
+        *answer = -1;
+        return;
     }
+    if (twin_source(d, stream, index, p, text, answer)) return;
     task_generate(&d->task, d->seed ^ stream, index, p);
     task_trace t;
     task_trace_make(p, &d->task, d->seed ^ stream, index, &t);
@@ -33,8 +72,23 @@ static void example_source(const prm_data *d, uint64_t stream, uint64_t index, t
     task_trace_free(&t);
 }
 
-int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos, float *step_target,
-                float *final_target, int max_steps) {
+// The number of tokens before the first step's text: the PRM input up to the assistant turn's
+// opening, encoded alone (the same tokens as the whole's start where the tokenizer splits there).
+static int steps_start(const prm_data *d, const char *text) {
+    const char *open = "<|im_start|>assistant\n", *at = NULL;
+    for (const char *q = strstr(text, open); q; q = strstr(q + 1, open)) at = q;
+    if (!at) return 0;
+    size_t len = (size_t)(at - text) + strlen(open);
+    tok_ids pre = {0};
+    tok_encode(d->tok, text, len, &pre);
+    int n = (int)pre.n;
+    tok_ids_free(&pre);
+    return n;
+}
+
+// prm_example, and *start (when not NULL): the index of the first token of the first step.
+static int example_at(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos,
+                      float *step_target, float *final_target, int max_steps, int *start) {
     task_problem p;
     char *trace;
     int answer;
@@ -61,6 +115,7 @@ int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids
     for (size_t i = 0; i < ids->n && k < n + 1; i++)
         if (ids->ids[i] == d->sep) sep_pos[k++] = (int)i;
     FX_ASSERT(k == n + 1); // every step is followed by its separator token
+    if (start) *start = steps_start(d, text);
     free(steps[n]);
     for (int s = 0; s < n; s++) free(steps[s]);
     free(text), free(prompt), free(trace);
@@ -68,12 +123,17 @@ int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids
     return n;
 }
 
+int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos, float *step_target,
+                float *final_target, int max_steps) {
+    return example_at(d, stream, index, ids, sep_pos, step_target, final_target, max_steps, NULL);
+}
+
 static float p_class1(const float *l) { return (float)(1.0 / (1.0 + exp((double)l[0] - (double)l[1]))); }
 
 typedef struct {
     int B, T;
     int32_t *ids, *seg;
-    int nsteps[1024];
+    int nsteps[1024], start[1024];    // steps, and the first step's first token
     int sep[1024][PRM_MAX_STEPS + 1]; // the steps' separators, then the trajectory's
     float target[1024][PRM_MAX_STEPS], final[1024];
 } prm_batch;
@@ -110,7 +170,8 @@ static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int 
                 fx_fatal_at(__FILE__, __LINE__, FX_EXIT_INPUT, "prm-train: 10000 examples in a row are longer than model.max_seq = %d tokens (prm.data's "
                          "traces too long for it?); raise model.max_seq or drop the long traces", d->max_seq);
             idx[i] = (*next)++;
-            b->nsteps[i] = prm_example(d, stream, idx[i], &ex[i], b->sep[i], b->target[i], &b->final[i], PRM_MAX_STEPS + 1);
+            b->nsteps[i] = example_at(d, stream, idx[i], &ex[i], b->sep[i], b->target[i], &b->final[i], PRM_MAX_STEPS + 1,
+                                      d->lm_weight > 0 ? &b->start[i] : NULL);
         } while ((int)ex[i].n > d->max_seq);
         if ((int)ex[i].n > b->T) b->T = (int)ex[i].n;
     }
@@ -125,6 +186,40 @@ static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int 
         }
     for (int i = 0; i < B; i++) tok_ids_free(&ex[i]);
     free(ex);
+}
+
+// Whether token t of row i is a target of the auxiliary LM loss: it lies in the text of a step the
+// checker finds right (not in the prompt, a separator or a wrong step: the backbone keeps modelling
+// right work, not the errors it is shown).
+static bool lm_target(const prm_batch *b, int i, int t) {
+    int n = b->nsteps[i];
+    for (int k = 0; k < n; k++) {
+        int lo = k ? b->sep[i][k - 1] + 1 : b->start[i];
+        if (t >= lo && t < b->sep[i][k]) return b->target[i][k] > 0.5f;
+    }
+    return false;
+}
+
+// The auxiliary LM loss (prm_data.lm_weight): lm_weight times the mean cross-entropy of the next
+// token over every target of the whole batch (all B rows, so ranks' shares sum to one process's),
+// its gradient into the backbone and the tied embedding; this rank's rows [r0, r0 + R).
+static void lm_aux_loss(model *m, const prm_data *d, const prm_batch *b, int r0, int R, prm_train_stats *st) {
+    int T = b->T;
+    int64_t count = 0;
+    for (int i = 0; i < b->B; i++)
+        for (int t = 1; t < T; t++) count += b->seg[(size_t)i * T + t] >= 0 && lm_target(b, i, t);
+    if (!R || !count) return;
+    int32_t *tg = fx_malloc((size_t)R * T * sizeof *tg);
+    float *w = fx_malloc((size_t)R * T * sizeof *w);
+    for (int i = r0; i < r0 + R; i++)
+        for (int t = 0; t < T; t++) {
+            size_t at = (size_t)(i - r0) * T + (size_t)t;
+            bool on = t + 1 < T && b->seg[(size_t)i * T + t + 1] >= 0 && lm_target(b, i, t + 1);
+            tg[at] = on ? b->ids[(size_t)i * T + t + 1] : -1;
+            w[at] = on ? d->lm_weight / (float)count : 0.0f;
+        }
+    st->lm_ce = model_lm_ce(m, tg, w, true) / d->lm_weight;
+    free(tg), free(w);
 }
 
 void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
@@ -167,6 +262,7 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
             dl[2 * at] -= (float)(g * p * (1 - p));
         }
     }
+    if (d->lm_weight > 0) lm_aux_loss(m, d, b, r0, R, st);
     int most = trainer_agree_passes(m, dp, R ? 1 : 0); // sliced gradients: every rank joins each reduction
     if (R) {
         model_prm_backward(m, dl);
@@ -174,11 +270,11 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
     }
     trainer_pad_passes(m, R ? 1 : 0, most);
     if (dp) { // every rank's share of the statistics (and, in the step, of the gradients)
-        double part[3] = {st->step_mse, st->final_mse, st->final_target};
-        dp->sum_doubles(dp->ctx, part, 3);
-        st->step_mse = part[0], st->final_mse = part[1], st->final_target = part[2];
+        double part[4] = {st->step_mse, st->final_mse, st->final_target, st->lm_ce};
+        dp->sum_doubles(dp->ctx, part, 4);
+        st->step_mse = part[0], st->final_mse = part[1], st->final_target = part[2], st->lm_ce = part[3];
     }
-    st->loss = lambda_step * st->step_mse + lambda_final * st->final_mse;
+    st->loss = lambda_step * st->step_mse + lambda_final * st->final_mse + d->lm_weight * st->lm_ce;
     trainer_optim_step(m, dp, 1.0, opt, lr);
     free(logits), free(dl), free(b->ids), free(b->seg), free(b);
 }
@@ -201,7 +297,7 @@ void prm_evaluate(model *m, const prm_data *d, const trainer_dp *dp, int n, int 
     bool split = dp && dp->size > 1 && m->params_layer; // sharded weights: the ranks share the batches
     int W = split ? dp->size : 1, me = split ? dp->rank : 0, nb = n > 0 ? (n + batch - 1) / batch : 0;
     prm_data held = *d;
-    held.task.error_rate = 0.5, held.writer = NULL;
+    held.task.error_rate = 0.5, held.writer = NULL, held.twins = false;
     memset(r, 0, sizeof *r);
     size_t cap = (size_t)n * (PRM_MAX_STEPS + 1) + 1;
     // Each step's score and target, then each trace's final score and target, in order: every rank

@@ -27,6 +27,15 @@ typedef struct {
     char *const *pool_text;
     int64_t npool;
     double pool_share;
+    // prm.twins (fluxrl's extension): training examples come in pairs, example 2j+1 being example
+    // 2j's generator trace with one more of its right think steps written wrong (task_trace_make_wrong),
+    // so the pair differs only from that step on and only the check of that step tells them apart.
+    // Where example 2j is a prm.data trace, example 2j+1 is drawn as usual.
+    bool twins;
+    // prm.lm_weight (fluxrl's extension): an auxiliary next-token cross-entropy on the text of the
+    // steps the checker finds right, this much of it added to the loss (0: none). The model needs
+    // lm_aux set before model_reserve and a tied embedding, its LM head.
+    float lm_weight;
     const prm_writer *writer; // template-guided trajectory targets for training traces (NULL: none)
     int template_rollouts;    // rollouts per trace (0: the answer's correctness is the target)
 } prm_data;
@@ -39,6 +48,7 @@ int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids
 typedef struct {
     double loss, step_mse, final_mse;
     double final_target; // the batch's mean trajectory target
+    double lm_ce;        // the auxiliary LM loss's mean cross-entropy (0 without it)
 } prm_train_stats;
 
 // One optimisation step on B examples from index *next of the training stream (advanced).

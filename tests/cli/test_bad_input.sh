@@ -154,6 +154,10 @@ row 2 "written by a sft run; expected a grpo checkpoint" "train --resume auto on
 row 2 "written by a sft run; expected a prm checkpoint" "prm-train --resume auto on an SFT checkpoint" -- "$fx" \
     prm-train "$src/configs/demo.json" "${small[@]}" --set run.name=kinds --set model.path="$tmp/kinds/model" \
     --set prm.steps=1 --resume auto
+cfg untied tie_word_embeddings false
+row 2 "prm.lm_weight: $tmp/untied has no tied embedding" "prm.lm_weight on a backbone without a tied embedding" -- \
+    "$fx" prm-train "$src/configs/demo.json" "${small[@]}" --set run.name=untied --set model.path="$tmp/untied" \
+    --set prm.steps=1 --set prm.lm_weight=1
 
 # --- reward sources (docs/rewards.md): refused while loading, before any training ---
 rw=(train "$src/configs/demo.json" "${small[@]}" --set run.name=rw --set grpo.steps=1)

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# levers.sh — issue #19, part 2: which training choices make a fluxrl-trained PRM check the steps.
+# Measured where the oracle bound says step checks pay (5 operations on 2-digit numbers, the SFT
+# policy at step 900 of 1500; docs/results.md, "GRPO: the oracle bound, 5 operations"), on the
+# policy's own held-out samples (200 problems x 16 at temperature 1, task seed 1234, seed 7):
+#   twins         a right step of an all-right sample against the same step with one column's
+#                 result off by one (400 pairs): P(the right one scores higher), 0.5 = blind;
+#   within AUROC  P(a sample with the right answer scores above a wrong sample of the same problem);
+#   step AUROC    the step rewards against the checker's labels, pooled over every sample;
+#   Best-of-16    the PRM's choice (highest r^) against majority vote, on the same samples.
+# Each variant is one `fluxrl prm-train` from the policy (or BACKBONE) with its own --set options,
+# half of its training traces the policy's own samples (1000 training problems x 4, task seed 101)
+# labelled by the checker, half the generator's (30% of steps wrong). Variants (VARIANTS):
+#   base      lr LR (3e-4), STEPS steps of 16 traces, warm-up 100, cosine to a tenth
+#   twins     base with prm.twins: the generator's traces in minimal pairs
+#   own       base with the policy's samples only (prm.data_share 1)
+#   lr1e-4    base at lr 1e-4
+#   lm        base with prm.lm_weight 1: the next-token loss on the right steps' text kept as an
+#             auxiliary term (the backbone stays a model of the task)
+#   twins-lm  both
+# Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
+#   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
+#   table between the prm-levers markers of docs/prm.md (DOCS=0: not). THREADS per run (default 0:
+#   all cores); run two variants at once with THREADS=1 each.
+set -euo pipefail
+src=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+fx=${1:-${FLUXRL:-$src/build/fluxrl}}
+out=${OUT:-$src/runs/prm-levers}
+policy=${POLICY:-$src/runs/evidence-oracle-ops5-stop900/sft/model}
+backbone=${BACKBONE:-$policy}
+steps=${STEPS:-3000}
+lr=${LR:-0.0003}
+variants=${VARIANTS:-"base twins"}
+threads=${THREADS:-0}
+task=(--set task.ops=${OPS:-5} --set task.digits=${DIGITS:-2} --set model.max_seq=${MAX_SEQ:-448})
+mkdir -p "$out"
+t0=$(date +%s)
+say() { printf '[%5ds] %s\n' $(($(date +%s) - t0)) "$*" >&2; }
+if [ ! -f "$policy/model.safetensors" ]; then
+    echo "no policy at $policy: make it with OPS=5 DIGITS=2 MAX_SEQ=448 MAX_NEW=320 SFT_STEPS=1500 SFT_STOP=900 STEPS=1 SEEDS=1 VARIANTS=outcome bench/grpo_evidence/oracle.sh runs/evidence-oracle-ops5-stop900" >&2
+    exit 2
+fi
+common=(--set "run.out_dir=$out" --set log.progress=off --set "cluster.threads=$threads" "${task[@]}")
+# best-of-n needs a PRM to score with: a 1-step one, whose scores are not used.
+if [ ! -f "$out/prm_stub/model/model.safetensors" ]; then
+    "$fx" prm-train "$src/configs/demo.json" "${common[@]}" --set run.name=prm_stub --set "model.path=$policy" \
+        --set prm.steps=1 --set prm.eval_every=0 --set prm.eval_traces=4 >"$out/stub.log" 2>&1
+fi
+sample() { # TASK_SEED PROBLEMS N SEED OUT
+    [ -s "$5" ] && return 0
+    say "sampling the policy: $2 problems x $3 (task seed $1)"
+    "$fx" best-of-n --policy "$policy" --prm "$out/prm_stub/model" --n "$3" --problems "$2" --task-seed "$1" --seed "$4" \
+        --max-new 320 --ops "${OPS:-5}" --digits "${DIGITS:-2}" --out "$5" >"$5.bon" 2>"$5.log"
+}
+sample 1234 200 16 7 "$out/held.jsonl"
+sample 101 1000 4 1 "$out/own.jsonl"
+[ -s "$out/held_in.jsonl" ] || /usr/bin/python3 -c 'import json, sys
+for l in open(sys.argv[1], "rb"):
+    j = json.loads(l.decode("utf-8", "replace"))
+    print(json.dumps({"problem": j["problem"], "response": j["response"]}))' "$out/held.jsonl" >"$out/held_in.jsonl"
+# Twins, as bench/prm_evidence/run.sh makes them.
+[ -s "$out/twin_in.jsonl" ] || /usr/bin/python3 - "$out/held.jsonl" "$fx" >"$out/twin_in.jsonl" <<'TWIN'
+import json, random, re, subprocess, sys
+pool = [json.loads(l.decode("utf-8", "replace")) for l in open(sys.argv[1], "rb")]
+inp = "".join(json.dumps({"prompt": p["problem"], "trace": "<think>\n" + p["response"]}) + "\n" for p in pool)
+chk = [json.loads(l) for l in subprocess.run([sys.argv[2], "task", "check"], input=inp.encode(), capture_output=True,
+                                             check=True).stdout.splitlines()]
+rng, n = random.Random(0), 0
+for p, c in zip(pool, chk):
+    if not (c["answer_correct"] and all(c["step_correct"])) or p["response"].count("</think>") != 1: continue
+    think, answer = p["response"].split("</think>")
+    steps = think.strip().split("\n\n") + [answer.strip()]
+    k = rng.randrange(len(steps) - 1)
+    cols = list(re.finditer(r"=(\d+),", steps[k]))
+    if not cols: continue
+    m = rng.choice(cols)
+    v = int(m.group(1))
+    w = v + 1 if v < 9 or rng.random() < 0.5 else v - 1
+    twin = list(steps)
+    twin[k] = steps[k][:m.start(1)] + str(w) + steps[k][m.end(1):]
+    for st in (steps, twin): print(json.dumps({"problem": p["problem"], "steps": st, "changed_step": k}))
+    n += 1
+    if n == 400: break
+TWIN
+
+for v in $variants; do
+    extra=()
+    case "$v" in
+        base) ;;
+        twins) extra=(--set prm.twins=true) ;;
+        own) extra=(--set prm.data_share=1) ;;
+        lr1e-4) extra=(--set prm.lr=0.0001) ;;
+        lm) extra=(--set prm.lm_weight=1) ;;
+        twins-lm) extra=(--set prm.twins=true --set prm.lm_weight=1) ;;
+        *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm)" >&2; exit 2 ;;
+    esac
+    d=$out/prm_$v
+    if [ ! -f "$d/model/model.safetensors" ]; then
+        say "training PRM $v ($steps steps)"
+        "$fx" prm-train "$src/configs/demo.json" "${common[@]}" --set "run.name=prm_$v" --set "model.path=$backbone" \
+            --set "prm.data=$out/own.jsonl" --set prm.data_share=0.5 --set "prm.lr=$lr" --set "prm.steps=$steps" \
+            --set prm.warmup=100 --set prm.eval_every=500 --set prm.eval_traces=200 --set prm.checkpoint_every=500 \
+            "${extra[@]}" --resume auto >"$out/train_$v.log" 2>&1
+    fi
+    [ -s "$d/held.jsonl" ] || "$fx" prm-score --prm "$d/model" --input "$out/held_in.jsonl" >"$d/held.jsonl" 2>>"$out/score.log"
+    [ -s "$d/twin.jsonl" ] || "$fx" prm-score --prm "$d/model" --input "$out/twin_in.jsonl" >"$d/twin.jsonl" 2>>"$out/score.log"
+    say "PRM $v scored"
+done
+
+DOCS=${DOCS:-1} /usr/bin/python3 - "$out" "$src" "$steps" "$lr" "$variants" "$fx" <<'PY'
+import json, os, platform, sys, datetime
+out, src, steps, lr, variants, fx = sys.argv[1:7]
+def lines(p): return [json.loads(l.decode("utf-8", "replace")) for l in open(p, "rb") if l.strip()]
+held = lines(f"{out}/held.jsonl")
+bon = {l["samples"]: l for l in lines(f"{out}/held.jsonl.bon")}
+def auroc(pos, neg):
+    pos, neg = sorted(pos), sorted(neg)
+    # Mann-Whitney with ties half, by merging
+    wins, j, k = 0.0, 0, 0
+    for s in pos:
+        while j < len(neg) and neg[j] < s: j += 1
+        k = j
+        while k < len(neg) and neg[k] == s: k += 1
+        wins += j + 0.5 * (k - j)
+    return wins / (len(pos) * len(neg))
+rows = ["| PRM | twins (400 pairs) | within-problem AUROC | step AUROC | Best-of-4 / 16: PRM | last held-out step AUROC (generator traces) |",
+        "|---|---|---|---|---|---|"]
+for v in variants.split():
+    d = f"{out}/prm_{v}"
+    sc = lines(f"{d}/held.jsonl")
+    assert len(sc) == len(held)
+    by = {}
+    for h, s in zip(held, sc): by.setdefault(h["problem"], []).append((h["correct"], s["score"]))
+    wins = pairs = 0
+    for smp in by.values():
+        for ci, si in smp:
+            if not ci: continue
+            for cj, sj in smp:
+                if cj: continue
+                pairs += 1
+                wins += 1.0 if si > sj else 0.5 if si == sj else 0.0
+    within = wins / pairs
+    tw = lines(f"{out}/twin_in.jsonl")
+    ts = lines(f"{d}/twin.jsonl")
+    tw_w = sum(1.0 if ts[i]["step_rewards"][tw[i]["changed_step"]] > ts[i + 1]["step_rewards"][tw[i]["changed_step"]]
+               else 0.5 if ts[i]["step_rewards"][tw[i]["changed_step"]] == ts[i + 1]["step_rewards"][tw[i]["changed_step"]]
+               else 0.0 for i in range(0, len(tw), 2)) / (len(tw) // 2)
+    # Pooled step AUROC against the checker's labels of the held-out samples.
+    if not os.path.exists(f"{out}/held_checked.jsonl"):
+        import subprocess
+        inp = "".join(json.dumps({"prompt": h["problem"], "trace": "<think>\n" + h["response"]}) + "\n" for h in held)
+        r = subprocess.run([fx, "task", "check"], input=inp.encode(),
+                           capture_output=True, check=True)
+        open(f"{out}/held_checked.jsonl", "wb").write(r.stdout)
+    ck = lines(f"{out}/held_checked.jsonl")
+    pos, neg = [], []
+    for c, s in zip(ck, sc):
+        for lab, r in zip(c["step_correct"], s["step_rewards"]):
+            (pos if lab else neg).append(r)
+    step_auc = auroc(pos, neg)
+    bo = []
+    for n in (4, 16):
+        right = 0
+        for smp in by.values():
+            best = max(range(n), key=lambda i: (smp[i][1], -i))
+            right += smp[best][0]
+        bo.append(100 * right / len(by))
+    ev = [json.loads(l) for l in open(f"{d}/metrics.jsonl") if "eval_auroc" in l]
+    last = ev[-1]["eval_auroc"] if ev else float("nan")
+    rows.append(f"| {v} | {tw_w:.3f} | {within:.3f} | {step_auc:.3f} | {bo[0]:.1f}% / {bo[1]:.1f}% | {last:.3f} |")
+table = "\n".join(rows)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+meta = (f"Measured {datetime.date.today().isoformat()} by `VARIANTS=\"{variants}\" STEPS={steps} "
+        f"bench/prm_evidence/levers.sh` on {os.cpu_count()} cores ({cpu}). Policy: the 5-operation SFT policy "
+        f"(step 900 of 1500; held-out greedy 39.1%). PRMs from its backbone, {steps} steps of 16 traces, lr {float(lr):g} "
+        f"(warm-up 100, cosine to a tenth), half the policy's own samples and half the generator's. Held-out: 200 "
+        f"problems x 16 samples at temperature 1: pass@1 {100 * bon[16]['pass@1']:.1f}%, majority of 4 / 16 "
+        f"{100 * bon[4]['majority']:.1f}% / {100 * bon[16]['majority']:.1f}%, pass@16 {100 * bon[16]['pass@n']:.1f}%.")
+print(meta + "\n\n" + table)
+if os.environ.get("DOCS", "1") != "0":
+    path = f"{src}/docs/prm.md"
+    doc = open(path).read()
+    a, b = "<!-- prm-levers: written by bench/prm_evidence/levers.sh -->", "<!-- /prm-levers -->"
+    if a not in doc or b not in doc:
+        sys.exit(f"{path}: the markers {a} and {b} are missing; put them where the table goes")
+    doc = doc[:doc.index(a) + len(a)] + f"\n{meta}\n\n{table}\n" + doc[doc.index(b):]
+    open(path, "w").write(doc)
+    print(f"(written to {path})", file=sys.stderr)
+PY
