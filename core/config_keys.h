@@ -266,6 +266,9 @@
     X(prm, lm_weight, FLOAT, "0", "[0,1000]",                                                  \
       "fluxrl's extension: weight of an auxiliary next-token loss on the text of the steps the checker finds " \
       "right (the backbone keeps modelling the task); needs a backbone with tied embeddings. 0: none.") \
+    X(prm, extra_layers, INT, "0", "[0,64]",                                                   \
+      "fluxrl's extension: a new PRM gets this many decoder layers on top of model.path's, each starting as " \
+      "the identity (o_proj and down_proj zero): a verifier deeper than the policy it starts from.") \
     X(prm, template_rollouts, INT, "0", "[0,1024]",                                            \
       "Trajectory target: the success rate of this many policy rollouts that follow the trace's plan " \
       "(template-guided, docs/prm.md); 0: the trace's own answer correctness.")                 \

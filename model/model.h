@@ -233,6 +233,12 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
 // The same sharded from the start (model_create_shard).
 int model_load_as_shard(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
                         int rank, int size, fx_err *err);
+// The same with `extra` decoder layers on top of the checkpoint's (config.json's
+// num_hidden_layers + extra): the new layers' weights from N(0, std), norms 1, and their o_proj and
+// down_proj (with any biases) zero, so each starts as the identity and the grown model computes
+// what the checkpoint's backbone does. E.g. a PRM deeper than the policy it starts from.
+int model_load_as_grown_shard(model *m, const char *dir, model_head head, int extra, const backend *be, uint64_t seed,
+                              float std, int rank, int size, fx_err *err);
 // A PCM of K experts (docs/pcm.md) whose backbone is that of the checkpoint in dir (any supported
 // head but a PCM: the paper starts its PCM from a pretrained small language model): the
 // checkpoint's embedding, layers and final norm, its own head left out, the preference projection

@@ -100,11 +100,14 @@ int model_load_as(model *m, const char *dir, model_head head, const backend *be,
     return model_load_as_shard(m, dir, head, be, seed, std, 0, 1, err);
 }
 
-// model_load_as_shard with K experts for a PCM (K = 0 otherwise).
-static int load_as(model *m, const char *dir, model_head head, int K, const backend *be, uint64_t seed, float std,
-                   int rank, int size, fx_err *err) {
+// model_load_as_shard with K experts for a PCM (K = 0 otherwise) and `extra` new layers on top
+// (model_load_as_grown_shard).
+static int load_as(model *m, const char *dir, model_head head, int K, int extra, const backend *be, uint64_t seed,
+                   float std, int rank, int size, fx_err *err) {
     model_config cfg;
     if (model_check_dir(dir, err) || model_config_load(&cfg, dir, err)) return -1;
+    int L0 = cfg.num_hidden_layers;
+    cfg.num_hidden_layers += extra;
     model_head from;
     if (model_head_parse(cfg.architecture, &from))
         return fx_errf(err, "%s/config.json: architectures: '%s' is not supported (expected %s)", dir,
@@ -130,6 +133,14 @@ static int load_as(model *m, const char *dir, model_head head, int K, const back
         const model_tensor *t = &m->tensors[i];
         bool is_head = !strncmp(t->name, "score.", 6) || !strcmp(t->name, "lm_head.weight") ||
                        !strncmp(t->name, "alpha_head.", 11) || !strncmp(t->name, "model.pref_proj.", 16);
+        if (t->layer >= L0) { // a new layer: drawn, its output projections zero (the identity)
+            if (strstr(t->name, ".o_proj.") || strstr(t->name, ".down_proj.")) {
+                if (t->numel > cap) tmp = fx_realloc(tmp, (cap = t->numel) * sizeof(float));
+                memset(tmp, 0, t->numel * sizeof(float));
+                model_put_tensor(m, i, tmp);
+            }
+            continue;
+        }
         if (!st_find(&a, t->name)) {
             if (is_head) continue; // a head the checkpoint does not have: freshly initialised
             rc = fx_errf(err, "%s: missing tensor %s", dir, t->name);
@@ -151,12 +162,18 @@ static int load_as(model *m, const char *dir, model_head head, int K, const back
 int model_load_as_shard(model *m, const char *dir, model_head head, const backend *be, uint64_t seed, float std,
                         int rank, int size, fx_err *err) {
     FX_ASSERT(head != MODEL_HEAD_PCM); // model_load_pcm_shard: a PCM needs its K
-    return load_as(m, dir, head, 0, be, seed, std, rank, size, err);
+    return load_as(m, dir, head, 0, 0, be, seed, std, rank, size, err);
+}
+
+int model_load_as_grown_shard(model *m, const char *dir, model_head head, int extra, const backend *be, uint64_t seed,
+                              float std, int rank, int size, fx_err *err) {
+    FX_ASSERT(head != MODEL_HEAD_PCM && extra >= 0);
+    return load_as(m, dir, head, 0, extra, be, seed, std, rank, size, err);
 }
 
 int model_load_pcm_shard(model *m, const char *dir, int K, const backend *be, uint64_t seed, float std, int rank,
                          int size, fx_err *err) {
-    return load_as(m, dir, MODEL_HEAD_PCM, K, be, seed, std, rank, size, err);
+    return load_as(m, dir, MODEL_HEAD_PCM, K, 0, be, seed, std, rank, size, err);
 }
 
 int model_save(const model *m, const char *dir, st_dtype dtype, fx_err *err) {

@@ -432,6 +432,16 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
         model_check_files(c->model.path, &mc, &head, err))
         goto out;
     describe_model(o, "backbone", c->model.path, &mc, head);
+    if (c->prm.extra_layers > 0) {
+        if (head == MODEL_HEAD_PRM) {
+            fx_errf(err, "prm.extra_layers: %s is already a PRM (%d layers); new layers go on a language model that a "
+                    "new PRM starts from; set prm.extra_layers 0", c->model.path, mc.num_hidden_layers);
+            goto out;
+        }
+        mc.num_hidden_layers += (int)c->prm.extra_layers;
+        fprintf(o, "model      + %lld new layers on top (prm.extra_layers): %d in all, the new ones starting as the identity\n",
+                (long long)c->prm.extra_layers, mc.num_hidden_layers);
+    }
     describe_tokenizer(o, tok, c);
     if (tok_token_id(tok, "<extra_0>") < 0) {
         fx_errf(err, "%s: tokenizer: no <extra_0> token, which the PRM reads at", c->model.path);

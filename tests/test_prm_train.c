@@ -1,5 +1,6 @@
 // test_prm_train.c — PRM training: labelled examples match the generator's labels, the AUROC is
 // computed as defined, and training drives the loss down (it memorises a fixed batch).
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,65 @@ int main(void) {
     }
     CHECK_INT(same, lm.ntensors);
     model_free(&lm), model_free(&pm);
+
+    // prm.extra_layers: a PRM grown by 2 layers on a language model's backbone starts out computing
+    // exactly what the backbone does (the new layers' output projections zero), and they get gradients.
+    {
+        char dir[] = "/tmp/fluxrl-test-grow-XXXXXX";
+        CHECK(mkdtemp(dir) != NULL);
+        snprintf(c.architecture, sizeof c.architecture, "Qwen2ForCausalLM");
+        model_init_random(&lm, &c, MODEL_HEAD_LM, be, 5, 0.1f, 0.0f);
+        CHECK_INT(model_save(&lm, dir, ST_F32, &err), 0);
+        model_free(&lm);
+        model a, g;
+        CHECK_INT(model_load_as_grown_shard(&a, dir, MODEL_HEAD_PRM, 0, be, 9, 0.1f, 0, 1, &err), 0);
+        CHECK_INT(model_load_as_grown_shard(&g, dir, MODEL_HEAD_PRM, 2, be, 9, 0.1f, 0, 1, &err), 0);
+        CHECK_INT(g.L, a.L + 2);
+        CHECK_INT(g.cfg.num_hidden_layers, a.L + 2);
+        int zeros = 0, copied = 0;
+        for (int t = 0; t < g.ntensors; t++) {
+            const model_tensor *q = &g.tensors[t], *o = model_find_tensor(&a, q->name);
+            float *v = g.params_mem + q->offset;
+            if (q->layer >= a.L) {
+                bool zero = true;
+                for (size_t i = 0; i < q->numel; i++) zero &= v[i] == 0.0f;
+                zeros += zero && (strstr(q->name, ".o_proj.") || strstr(q->name, ".down_proj."));
+                CHECK(o == NULL);
+            } else if (o) { // the backbone's tensors, and the head made the same for the comparison
+                if (!strncmp(q->name, "score.", 6)) memcpy(v, a.params_mem + o->offset, q->numel * sizeof(float));
+                copied += !memcmp(v, a.params_mem + o->offset, q->numel * sizeof(float));
+            }
+        }
+        CHECK_INT(zeros, 2 * 2); // o_proj.weight and down_proj.weight of each new layer
+        CHECK_INT(copied, a.ntensors);
+        model_reserve(&a, 2, 24, false, false), model_reserve(&g, 2, 24, false, false);
+        float la2[96], lg2[96];
+        model_forward(&a, ids, NULL, NULL, 2, 24), model_forward(&g, ids, NULL, NULL, 2, 24);
+        model_prm_forward(&a, la2), model_prm_forward(&g, lg2);
+        CHECK(!memcmp(la2, lg2, sizeof la2));
+        // The new layers get gradients (through their zero output projections first).
+        model_train_init(&g);
+        model_reserve(&g, 2, 24, true, false);
+        model_zero_grad(&g);
+        model_forward(&g, ids, NULL, NULL, 2, 24);
+        model_prm_forward(&g, lg2);
+        for (int i = 0; i < 96; i++) lg2[i] = i % 2 ? 1.0f : -1.0f;
+        model_prm_backward(&g, lg2);
+        model_backward(&g);
+        int moved = 0;
+        for (int t = 0; t < g.ntensors; t++) {
+            const model_tensor *q = &g.tensors[t];
+            if (q->layer < a.L || !strstr(q->name, "o_proj.weight")) continue;
+            bool nz = false;
+            for (size_t i = 0; i < q->numel; i++) nz |= g.grads_mem[q->offset + i] != 0.0f;
+            moved += nz;
+        }
+        CHECK_INT(moved, 2);
+        model_free(&a), model_free(&g);
+        char path[256];
+        snprintf(path, sizeof path, "rm -rf %s", dir);
+        CHECK_INT(system(path), 0);
+    }
 
     // Training with it: the auxiliary loss falls on a fixed batch, and the PRM loss still does.
     model_init_random(&m, &c, MODEL_HEAD_PRM, be, 1, 0.1f, 0.0f);

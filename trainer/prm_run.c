@@ -81,9 +81,22 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
     }
     if (tok_load(&tok, p->model_path, &err)) goto fail;
     bool full = dp && W > 1 && dp->shard == TRAINER_SHARD_FULL; // never the whole PRM on a rank
-    if (model_load_as_shard(&m, p->model_path, MODEL_HEAD_PRM, be, tp->seed, p->head_std, full ? rank : 0,
-                            full ? W : 1, &err))
+    if (p->extra_layers > 0) { // only on a new PRM: a PRM folder already has the layers it was trained with
+        model_config sc;
+        model_head sh;
+        if (model_config_load(&sc, p->model_path, &err)) goto fail;
+        if (!model_head_parse(sc.architecture, &sh) && sh == MODEL_HEAD_PRM) {
+            fx_errf(&err, "prm.extra_layers: %s is already a PRM (%d layers); new layers go on a language model that a "
+                    "new PRM starts from; set prm.extra_layers 0", p->model_path, sc.num_hidden_layers);
+            goto fail;
+        }
+    }
+    if (model_load_as_grown_shard(&m, p->model_path, MODEL_HEAD_PRM, p->extra_layers, be, tp->seed, p->head_std,
+                                  full ? rank : 0, full ? W : 1, &err))
         goto fail;
+    if (p->extra_layers > 0)
+        fx_info("prm-train: %d layers from %s and %d new ones on top (prm.extra_layers)", m.L - p->extra_layers,
+                p->model_path, p->extra_layers);
     prm_data d = {.tok = tok, .seed = tp->seed, .max_seq = tp->max_seq, .twins = p->twins,
                   .lm_weight = (float)p->lm_weight};
     if (d.lm_weight > 0 && !m.cfg.tie_word_embeddings) {

@@ -18,6 +18,9 @@
 #   lm        base with prm.lm_weight 1: the next-token loss on the right steps' text kept as an
 #             auxiliary term (the backbone stays a model of the task)
 #   twins-lm  both
+#   deep2     base with prm.extra_layers 2: two new layers on the policy's four, starting as the
+#             identity (a verifier deeper than the policy whose backbone is the policy)
+#   deep2-twins-lm  all three
 # Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
 #   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
 #   table between the prm-levers markers of docs/prm.md (DOCS=0: not). THREADS per run (default 0:
@@ -92,7 +95,9 @@ for v in $variants; do
         lr1e-4) extra=(--set prm.lr=0.0001) ;;
         lm) extra=(--set prm.lm_weight=1) ;;
         twins-lm) extra=(--set prm.twins=true --set prm.lm_weight=1) ;;
-        *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm)" >&2; exit 2 ;;
+        deep2) extra=(--set prm.extra_layers=2) ;;
+        deep2-twins-lm) extra=(--set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
+        *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm deep2 deep2-twins-lm)" >&2; exit 2 ;;
     esac
     d=$out/prm_$v
     if [ ! -f "$d/model/model.safetensors" ]; then

@@ -158,6 +158,9 @@ cfg untied tie_word_embeddings false
 row 2 "prm.lm_weight: $tmp/untied has no tied embedding" "prm.lm_weight on a backbone without a tied embedding" -- \
     "$fx" prm-train "$src/configs/demo.json" "${small[@]}" --set run.name=untied --set model.path="$tmp/untied" \
     --set prm.steps=1 --set prm.lm_weight=1
+row 2 "prm.extra_layers: $tmp/m/class2 is already a PRM" "prm.extra_layers on a PRM folder" -- \
+    "$fx" prm-train "$src/configs/demo.json" "${small[@]}" --set run.name=grow --set model.path="$tmp/m/class2" \
+    --set prm.steps=1 --set prm.extra_layers=2
 
 # --- reward sources (docs/rewards.md): refused while loading, before any training ---
 rw=(train "$src/configs/demo.json" "${small[@]}" --set run.name=rw --set grpo.steps=1)
