@@ -11,7 +11,7 @@
 #define PRM_TRAIN_STREAM 0x70726d74ull   // training traces: a generator stream of their own
 #define PRM_HELDOUT_STREAM 0x68656c64ull // held-out traces
 
-// The prm.data trace example `index` of a stream is, or -1 for one of the generator's.
+// Which prm.data trace example `index` of a stream is, or -1 for one of the generator's.
 static int64_t pool_pick(const prm_data *d, uint64_t stream, uint64_t index) {
     if (stream != PRM_TRAIN_STREAM || d->npool == 0) return -1;
     fx_rng g = fx_rng_make(d->seed, fx_rng_hash(0x706f6f6cull, index));

@@ -16,6 +16,9 @@
 # SFT_STOP=N takes the SFT policy at step N of the SFT_STEPS schedule (its cosine not yet annealed:
 # a policy part way up, where RL has room): the SFT is stopped by SIGTERM after its step-N
 # checkpoint and resumed from that checkpoint with sft.steps = N, which runs no step and saves it.
+# PRM=DIR adds the variants prm-process (process advantages from that PRM's step rewards + the
+# outcome) and prm-mixed (reward 0.7 outcome + 0.3 r^): a learned PRM next to the oracle, issue 19
+# part 4; a run that has any of them writes the section "GRPO: a learned PRM against the oracle bound".
 # About 35 minutes on this project's 2-core VM (SFT 5, each run ~2.5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,6 +61,10 @@ for seed in $(seq 1 "$seeds"); do
             oracle-process-only) extra=(--set grpo.advantage=process --set grpo.step_rewards=checker
                                         --set grpo.process_add_outcome=false) ;;
             rebel) extra=(--set grpo.objective=rebel) ;;
+            prm-process) extra=(--set "reward.prm_path=${PRM:?prm-process needs PRM=DIR}" --set grpo.advantage=process
+                                --set grpo.step_rewards=prm --set grpo.process_add_outcome=true) ;;
+            prm-mixed) extra=(--set "reward.prm_path=${PRM:?prm-mixed needs PRM=DIR}" --set reward.beta=0.3) ;;
+            *) echo "unknown variant $v" >&2; exit 2 ;;
             esac
             echo "== $v, seed $seed" >&2
             "$fx" train configs/demo.json "${common[@]}" --set "run.name=$v-$seed" --set "run.seed=$seed" \
@@ -82,7 +89,9 @@ T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
 variants = [("outcome", "outcome only (grpo)"),
             ("oracle-process", "process advantages, checker steps + outcome"),
             ("oracle-process-only", "process advantages, checker steps only"),
-            ("rebel", "REBEL objective (eta 1), outcome rewards")]
+            ("rebel", "REBEL objective (eta 1), outcome rewards"),
+            ("prm-process", "process advantages, learned PRM steps + outcome"),
+            ("prm-mixed", "reward 0.7 outcome + 0.3 learned PRM r^")]
 variants = [v for v in variants if v[0] in wanted]
 def evals(run):
     return [d for d in map(json.loads, open(f"{out}/{run}/metrics.jsonl")) if "eval_answer_acc" in d]
@@ -110,6 +119,9 @@ for k, name in variants:
 table = "\n".join(lines)
 print(table)
 tag, title = ("grpo-rebel", "GRPO: the REBEL objective") if "rebel" in wanted else ("grpo-oracle", "GRPO: the oracle bound")
+learned = [k for k in wanted if k.startswith("prm-")]
+if learned:
+    tag, title = "grpo-learned-prm", "GRPO: a learned PRM against the oracle bound"
 if not demo_task:
     tag, title = f"{tag}-ops{ops}-d{digits}", f"{title}, {ops} operations on {digits}-digit numbers"
 what = ("""The REBEL objective (docs/grpo.md: all pairs of each group, eta 1) against GRPO's clipped
@@ -122,6 +134,9 @@ step checker stands in for a perfect PRM: process advantages (DeepSeekMath's pro
 docs/grpo.md) from its step labels ({', '.join(n for k, n in variants if k != 'outcome')}) against
 outcome-only GRPO; the same SFT policy (configs/demo.json) and, per seed, the same RL problems,
 sampling stream and held-out problems.""")
+if learned:
+    what += f""" The learned PRM: `{os.environ.get('PRM', '')}` (its step rewards in place of the checker's
+for prm-process; its r^ mixed into the reward, 0.7 outcome + 0.3 r^, for prm-mixed)."""
 section = f"""<!-- {tag}: written by bench/grpo_evidence/oracle.sh -->
 ## {title}
 

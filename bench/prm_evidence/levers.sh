@@ -4,8 +4,10 @@
 # policy at step 900 of 1500; docs/results.md, "GRPO: the oracle bound, 5 operations"), on the
 # policy's own held-out samples (200 problems x 16 at temperature 1, task seed 1234, seed 7):
 #   twins         a right step of an all-right sample against the same step with one column's
-#                 result off by one (400 pairs): P(the right one scores higher), 0.5 = blind;
-#   within AUROC  P(a sample with the right answer scores above a wrong sample of the same problem);
+#                 result off by one (up to 400 pairs): P(the right one scores higher), 0.5 = blind;
+#   within AUROC  P(a sample with the right answer scores above a wrong sample of the same problem),
+#                 by r^ = mean step reward + trajectory reward, by the steps alone (alpha 0) and by
+#                 the trajectory reward alone;
 #   step AUROC    the step rewards against the checker's labels, pooled over every sample;
 #   Best-of-16    the PRM's choice (highest r^) against majority vote, on the same samples.
 # Each variant is one `fluxrl prm-train` from the policy (or BACKBONE) with its own --set options,
@@ -128,14 +130,13 @@ def auroc(pos, neg):
         while k < len(neg) and neg[k] == s: k += 1
         wins += j + 0.5 * (k - j)
     return wins / (len(pos) * len(neg))
-rows = ["| PRM | twins (400 pairs) | within-problem AUROC | step AUROC | Best-of-4 / 16: PRM | last held-out step AUROC (generator traces) |",
-        "|---|---|---|---|---|---|"]
-for v in variants.split():
-    d = f"{out}/prm_{v}"
-    sc = lines(f"{d}/held.jsonl")
-    assert len(sc) == len(held)
+tw = lines(f"{out}/twin_in.jsonl")
+rows = [f"| PRM | twins ({len(tw) // 2} pairs) | within-problem AUROC of r^ (alpha 1) | alpha 0 (steps only) | trajectory alone | step AUROC | Best-of-4 / 16: PRM | held-out step AUROC, generator traces |",
+        "|---|---|---|---|---|---|---|---|"]
+def within(held, score):
+    """P(a sample with the right answer scores above a wrong sample of the same problem), ties half."""
     by = {}
-    for h, s in zip(held, sc): by.setdefault(h["problem"], []).append((h["correct"], s["score"]))
+    for h, s in zip(held, score): by.setdefault(h["problem"], []).append((h["correct"], s))
     wins = pairs = 0
     for smp in by.values():
         for ci, si in smp:
@@ -144,8 +145,14 @@ for v in variants.split():
                 if cj: continue
                 pairs += 1
                 wins += 1.0 if si > sj else 0.5 if si == sj else 0.0
-    within = wins / pairs
-    tw = lines(f"{out}/twin_in.jsonl")
+    return wins / pairs, by
+for v in variants.split():
+    d = f"{out}/prm_{v}"
+    sc = lines(f"{d}/held.jsonl")
+    assert len(sc) == len(held)
+    w1, by = within(held, [s["score"] for s in sc])
+    w0, _ = within(held, [sum(s["step_rewards"]) / max(1, len(s["step_rewards"])) for s in sc])
+    wt, _ = within(held, [s["trajectory_reward"] for s in sc])
     ts = lines(f"{d}/twin.jsonl")
     tw_w = sum(1.0 if ts[i]["step_rewards"][tw[i]["changed_step"]] > ts[i + 1]["step_rewards"][tw[i]["changed_step"]]
                else 0.5 if ts[i]["step_rewards"][tw[i]["changed_step"]] == ts[i + 1]["step_rewards"][tw[i]["changed_step"]]
@@ -170,9 +177,9 @@ for v in variants.split():
             best = max(range(n), key=lambda i: (smp[i][1], -i))
             right += smp[best][0]
         bo.append(100 * right / len(by))
-    ev = [json.loads(l) for l in open(f"{d}/metrics.jsonl") if "eval_auroc" in l]
-    last = ev[-1]["eval_auroc"] if ev else float("nan")
-    rows.append(f"| {v} | {tw_w:.3f} | {within:.3f} | {step_auc:.3f} | {bo[0]:.1f}% / {bo[1]:.1f}% | {last:.3f} |")
+    ev = [json.loads(l) for l in open(f"{d}/metrics.jsonl") if "eval_step_auroc" in l]
+    last = ev[-1]["eval_step_auroc"] if ev else float("nan")
+    rows.append(f"| {v} | {tw_w:.3f} | {w1:.3f} | {w0:.3f} | {wt:.3f} | {step_auc:.3f} | {bo[0]:.1f}% / {bo[1]:.1f}% | {last:.3f} |")
 table = "\n".join(rows)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 meta = (f"Measured {datetime.date.today().isoformat()} by `VARIANTS=\"{variants}\" STEPS={steps} "
