@@ -266,6 +266,9 @@
     X(prm, lm_weight, FLOAT, "0", "[0,1000]",                                                  \
       "fluxrl's extension: weight of an auxiliary next-token loss on the text of the steps the checker finds " \
       "right (the backbone keeps modelling the task); needs a backbone with tied embeddings. 0: none.") \
+    X(prm, dense, FLOAT, "0", "[0,1000]",                                                      \
+      "fluxrl's extension: weight of the step loss at every token of a step's text, target 0 from the first " \
+      "token where the step departs from the checker's gold step (1 before it). 0: at the separators only.") \
     X(prm, extra_layers, INT, "0", "[0,64]",                                                   \
       "fluxrl's extension: a new PRM gets this many decoder layers on top of model.path's, each starting as " \
       "the identity (o_proj and down_proj zero): a verifier deeper than the policy it starts from.") \

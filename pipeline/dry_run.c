@@ -456,6 +456,8 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
                    100 * c->prm.error_rate);
     if (c->prm.twins)
         fprintf(o, "data       prm.twins: generator traces in minimal pairs (the second with one more step made wrong)\n");
+    if (c->prm.dense > 0)
+        fprintf(o, "loss       + %g x the step loss at every token of the steps (prm.dense)\n", c->prm.dense);
     if (c->prm.lm_weight > 0) {
         if (!mc.tie_word_embeddings) {
             fx_errf(err, "prm.lm_weight: %s has no tied embedding (tie_word_embeddings false), which the auxiliary LM "

@@ -65,6 +65,7 @@ prm_run_params pipe_prm_params(const fx_config *c, trainer_run run) {
                         .data_share = c->prm.data_share,
                         .twins = c->prm.twins,
                         .lm_weight = c->prm.lm_weight,
+                        .dense = c->prm.dense,
                         .extra_layers = (int)c->prm.extra_layers,
                         .template_rollouts = (int)c->prm.template_rollouts,
                         .steps = (int)c->prm.steps,

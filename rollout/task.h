@@ -87,6 +87,9 @@ typedef struct {
     int nsteps, nthink;  // all steps; the first nthink are think steps
     bool *correct;       // nsteps labels
     int *begin, *end;    // byte offsets of each step's trimmed text in the trace
+    int *departs;        // per step: -1 when right, else the byte (from the step's begin) where its
+                         // text first departs from the gold step (0 when there is no gold text:
+                         // a step past the operations or after a value with no column form)
     bool closed;         // the trace has "</think>"
     bool answer_correct; // the verifier's answer of the response equals task_answer
     char *extracted;     // that answer, NULL when there is none

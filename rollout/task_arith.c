@@ -345,6 +345,13 @@ static bool span_is(const char *t, size_t b, size_t e, const char *want) {
     return strlen(want) == e - b && memcmp(t + b, want, e - b) == 0;
 }
 
+// The first byte of t[b, e) that departs from want (its length when one is a prefix of the other).
+static int departs_at(const char *t, size_t b, size_t e, const char *want) {
+    size_t n = strlen(want), i = 0;
+    while (i < n && b + i < e && t[b + i] == want[i]) i++;
+    return (int)i;
+}
+
 void task_check(const task_problem *p, const char *trace, task_labels *out) {
     memset(out, 0, sizeof *out);
     steps s;
@@ -353,6 +360,7 @@ void task_check(const task_problem *p, const char *trace, task_labels *out) {
     out->correct = fx_calloc((size_t)s.n + 1, sizeof(bool));
     out->begin = fx_calloc((size_t)s.n + 1, sizeof(int));
     out->end = fx_calloc((size_t)s.n + 1, sizeof(int));
+    out->departs = fx_calloc((size_t)s.n + 1, sizeof(int));
     // v is the value the trace has reached: the result the last step states, or the true result
     // of its operation when it states none; invalid once it has no column form (negative, huge).
     int64_t v = p->start, res;
@@ -361,8 +369,9 @@ void task_check(const task_problem *p, const char *trace, task_labels *out) {
     for (int i = 0; i < s.n; i++) out->begin[i] = (int)s.begin[i], out->end[i] = (int)s.end[i];
     for (int i = 0; i < s.nthink; i++) {
         if (i >= p->nops) continue; // a step beyond the operations is never correct
-        out->correct[i] = valid && render_step(want, v, p->op[i], p->operand[i], -1, ERR_NONE, &res) &&
-                          span_is(trace, s.begin[i], s.end[i], want);
+        bool gold = valid && render_step(want, v, p->op[i], p->operand[i], -1, ERR_NONE, &res);
+        out->correct[i] = gold && span_is(trace, s.begin[i], s.end[i], want);
+        out->departs[i] = out->correct[i] ? -1 : gold ? departs_at(trace, s.begin[i], s.end[i], want) : 0;
         int64_t claim;
         if (read_claim(trace, s.begin[i], s.end[i], &claim)) v = claim, valid = true;
         else if (valid) valid = apply_op(v, p->op[i], p->operand[i], &v);
@@ -370,7 +379,10 @@ void task_check(const task_problem *p, const char *trace, task_labels *out) {
     for (int i = s.nthink; i < p->nops; i++) // operations the trace never wrote
         if (valid) valid = apply_op(v, p->op[i], p->operand[i], &v);
     snprintf(want, sizeof want, "The answer is %" PRId64 ".", v);
-    for (int i = s.nthink; i < s.n; i++) out->correct[i] = valid && span_is(trace, s.begin[i], s.end[i], want);
+    for (int i = s.nthink; i < s.n; i++) {
+        out->correct[i] = valid && span_is(trace, s.begin[i], s.end[i], want);
+        out->departs[i] = out->correct[i] ? -1 : valid ? departs_at(trace, s.begin[i], s.end[i], want) : 0;
+    }
     if (s.closed) {
         char gold[32];
         snprintf(gold, sizeof gold, "%" PRId64, task_answer(p));
@@ -383,6 +395,7 @@ void task_labels_free(task_labels *l) {
     free(l->correct);
     free(l->begin);
     free(l->end);
+    free(l->departs);
     free(l->extracted);
     memset(l, 0, sizeof *l);
 }

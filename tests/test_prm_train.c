@@ -32,7 +32,7 @@ int main(void) {
         tok_ids ids = {0};
         int sep[16];
         float tgt[16], fin;
-        int n = prm_example(&d, 0, i, &ids, sep, tgt, &fin, 16);
+        int n = prm_example(&d, 0, i, &ids, sep, tgt, &fin, 16, NULL);
         task_problem p;
         task_generate(&d.task, d.seed, i, &p);
         task_trace t;
@@ -53,7 +53,8 @@ int main(void) {
         tok_ids a = {0}, b = {0};
         int sa[16], sb[16];
         float ta[16], tb[16], fa, fb;
-        int na = prm_example(&d, 0, 2 * j, &a, sa, ta, &fa, 16), nb = prm_example(&d, 0, 2 * j + 1, &b, sb, tb, &fb, 16);
+        int da[16], db[16];
+        int na = prm_example(&d, 0, 2 * j, &a, sa, ta, &fa, 16, da), nb = prm_example(&d, 0, 2 * j + 1, &b, sb, tb, &fb, 16, db);
         CHECK_INT(na, nb);
         int k = 0;
         while (k < na && ta[k] == tb[k]) k++;
@@ -67,6 +68,12 @@ int main(void) {
         int upto = k ? sa[k - 1] : 0;
         for (int t = 0; t <= upto && prefix; t++) prefix = a.ids[t] == b.ids[t];
         CHECK(prefix);
+        // prm.dense: step k of the twin departs at the first token where the pair differs.
+        size_t first = 0;
+        while (first < a.n && first < b.n && a.ids[first] == b.ids[first]) first++;
+        CHECK_INT(da[k], -1);
+        CHECK_INT(db[k], (int)first);
+        for (int s = 0; s < na; s++) CHECK((da[s] < 0) == (ta[s] > 0.5f) && (db[s] < 0) == (tb[s] > 0.5f));
         tok_ids_free(&a), tok_ids_free(&b);
     }
     CHECK(pairs >= 15);
@@ -209,6 +216,22 @@ int main(void) {
     CHECK(first.lm_ce > 3.0 && last.lm_ce < 0.5 * first.lm_ce); // from about log V (5.7) for random weights
     CHECK(last.step_mse < 0.5 * first.step_mse);
     CHECK_NEAR(last.loss, last.step_mse + last.final_mse + 0.5 * last.lm_ce, 1e-9);
+    model_free(&m);
+
+    // prm.dense: the per-token step loss falls on a fixed batch too, and is in the loss.
+    model_init_random(&m, &c, MODEL_HEAD_PRM, be, 1, 0.1f, 0.0f);
+    model_train_init(&m);
+    model_reserve(&m, 4, 256, true, false);
+    d.lm_weight = 0.0f, d.dense = 2.0f, d.task.error_rate = 0.5;
+    next = 0;
+    prm_train_step(&m, &d, &next, 4, 1.0f, 1.0f, &opt, 3e-3f, &first);
+    for (int s = 0; s < 40; s++) {
+        next = 0;
+        prm_train_step(&m, &d, &next, 4, 1.0f, 1.0f, &opt, 3e-3f, &last);
+    }
+    printf("with dense 2: dense_mse %.4f -> %.4f\n", first.dense_mse, last.dense_mse);
+    CHECK(first.dense_mse > 0.05 && last.dense_mse < 0.5 * first.dense_mse);
+    CHECK_NEAR(last.loss, last.step_mse + last.final_mse + 2.0 * last.dense_mse, 1e-9);
     model_free(&m);
     backend_destroy(be);
     tok_free(tok);

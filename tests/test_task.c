@@ -290,6 +290,33 @@ static void test_make_wrong(void) {
     }
     CHECK(tried > 100);
     CHECK(made >= tried * 9 / 10);
+    // task_labels' departs: the first wrong step of an injected trace departs where it first differs
+    // from the same step of the error-free trace (they start from the same value); right steps -1.
+    task_opts clean = o;
+    clean.error_rate = 0.0;
+    int checked = 0, at_diff = 1;
+    for (int i = 0; i < 200; i++) {
+        task_problem p;
+        task_trace t, g;
+        task_generate(&o, 3, (uint64_t)i, &p);
+        task_trace_make(&p, &o, 3, (uint64_t)i, &t);
+        task_trace_make(&p, &clean, 3, (uint64_t)i, &g);
+        task_labels lt, lg;
+        task_check(&p, t.text, &lt), task_check(&p, g.text, &lg);
+        int k = 0;
+        while (k < lt.nsteps && lt.correct[k]) at_diff &= lt.departs[k++] == -1;
+        if (k < p.nops) {
+            const char *a = t.text + lt.begin[k], *b = g.text + lg.begin[k];
+            int j = 0;
+            while (a[j] == b[j]) j++;
+            at_diff &= lt.departs[k] == j;
+            checked++;
+        }
+        task_labels_free(&lt), task_labels_free(&lg);
+        task_trace_free(&t), task_trace_free(&g);
+    }
+    CHECK(checked > 100);
+    CHECK(at_diff);
     CHECK(prefix);
     CHECK(agree);
 }

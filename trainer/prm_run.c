@@ -98,7 +98,7 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
         fx_info("prm-train: %d layers from %s and %d new ones on top (prm.extra_layers)", m.L - p->extra_layers,
                 p->model_path, p->extra_layers);
     prm_data d = {.tok = tok, .seed = tp->seed, .max_seq = tp->max_seq, .twins = p->twins,
-                  .lm_weight = (float)p->lm_weight};
+                  .lm_weight = (float)p->lm_weight, .dense = (float)p->dense};
     if (d.lm_weight > 0 && !m.cfg.tie_word_embeddings) {
         fx_errf(&err, "prm.lm_weight: %s has no tied embedding (tie_word_embeddings false), which the auxiliary LM loss "
                 "uses as its head; set prm.lm_weight 0", p->model_path);
@@ -128,6 +128,7 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
                 100 * p->data_share);
     }
     if (d.twins) fx_info("prm-train: generator traces in minimal pairs (prm.twins)");
+    if (d.dense > 0) fx_info("prm-train: the step loss at every token of the steps too, weight %g (prm.dense)", d.dense);
     if (d.lm_weight > 0) fx_info("prm-train: auxiliary LM loss on the right steps' text, weight %g", d.lm_weight);
     prm_policy_writer pw = {0};
     prm_writer writer;
@@ -219,9 +220,12 @@ fail:
         prm_train_step_dp(&m, &d, &next, B, (float)p->lambda_step, (float)p->lambda_final, &opt, lr, dp, &st);
         fx_watchdog_beat(NULL);
         if (lead) {
-            const char *keys[] = {"loss", "step_mse", "final_mse", "lr", "final_target", "lm_ce"};
-            double vals[] = {st.loss, st.step_mse, st.final_mse, lr, st.final_target, st.lm_ce};
-            if (fx_metrics_write(&mx, step + 1, d.lm_weight > 0 ? 6 : 5, keys, vals, &err)) goto run_fail;
+            const char *keys[7] = {"loss", "step_mse", "final_mse", "lr", "final_target"};
+            double vals[7] = {st.loss, st.step_mse, st.final_mse, lr, st.final_target};
+            int nk = 5;
+            if (d.lm_weight > 0) keys[nk] = "lm_ce", vals[nk++] = st.lm_ce;
+            if (d.dense > 0) keys[nk] = "dense_mse", vals[nk++] = st.dense_mse;
+            if (fx_metrics_write(&mx, step + 1, nk, keys, vals, &err)) goto run_fail;
             char extra[64];
             snprintf(extra, sizeof extra, "loss %.4f", st.loss);
             fx_progress_update(&prog, step + 1, extra);

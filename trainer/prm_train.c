@@ -86,9 +86,22 @@ static int steps_start(const prm_data *d, const char *text) {
     return n;
 }
 
-// prm_example, and *start (when not NULL): the index of the first token of the first step.
+// The index of the token of `ids` (the whole of text) that holds byte `at` of text: text[0, at)
+// encoded alone agrees with the whole's tokens up to it.
+static int token_at(const prm_data *d, const char *text, size_t at, const tok_ids *ids) {
+    tok_ids pre = {0};
+    tok_encode(d->tok, text, at, &pre);
+    size_t j = 0;
+    while (j < pre.n && j < ids->n && pre.ids[j] == ids->ids[j]) j++;
+    tok_ids_free(&pre);
+    return (int)j;
+}
+
+// prm_example, and when not NULL: *start, the index of the first token of the first step, and
+// departs[k], the first token of step k's text that departs from its gold text (task_labels'
+// departs; -1 for a right step).
 static int example_at(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos,
-                      float *step_target, float *final_target, int max_steps, int *start) {
+                      float *step_target, float *final_target, int max_steps, int *start, int *departs) {
     task_problem p;
     char *trace;
     int answer;
@@ -116,6 +129,14 @@ static int example_at(const prm_data *d, uint64_t stream, uint64_t index, tok_id
         if (ids->ids[i] == d->sep) sep_pos[k++] = (int)i;
     FX_ASSERT(k == n + 1); // every step is followed by its separator token
     if (start) *start = steps_start(d, text);
+    if (departs) { // step k's text starts where the steps after it and the closing leave off
+        size_t at = strlen(text) - strlen("<|im_end|>\n"), sl = strlen("<extra_0>");
+        for (int s = n; s >= 0; s--) at -= strlen(steps[s]) + sl;
+        for (int s = 0; s < n; s++) {
+            departs[s] = l.departs[s] < 0 ? -1 : token_at(d, text, at + (size_t)l.departs[s], ids);
+            at += strlen(steps[s]) + sl;
+        }
+    }
     free(steps[n]);
     for (int s = 0; s < n; s++) free(steps[s]);
     free(text), free(prompt), free(trace);
@@ -124,8 +145,8 @@ static int example_at(const prm_data *d, uint64_t stream, uint64_t index, tok_id
 }
 
 int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos, float *step_target,
-                float *final_target, int max_steps) {
-    return example_at(d, stream, index, ids, sep_pos, step_target, final_target, max_steps, NULL);
+                float *final_target, int max_steps, int *departs) {
+    return example_at(d, stream, index, ids, sep_pos, step_target, final_target, max_steps, NULL, departs);
 }
 
 static float p_class1(const float *l) { return (float)(1.0 / (1.0 + exp((double)l[0] - (double)l[1]))); }
@@ -134,6 +155,7 @@ typedef struct {
     int B, T;
     int32_t *ids, *seg;
     int nsteps[1024], start[1024];    // steps, and the first step's first token
+    int departs[1024][PRM_MAX_STEPS]; // each step's first departing token (-1: right; prm.dense)
     int sep[1024][PRM_MAX_STEPS + 1]; // the steps' separators, then the trajectory's
     float target[1024][PRM_MAX_STEPS], final[1024];
 } prm_batch;
@@ -171,7 +193,8 @@ static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int 
                          "traces too long for it?); raise model.max_seq or drop the long traces", d->max_seq);
             idx[i] = (*next)++;
             b->nsteps[i] = example_at(d, stream, idx[i], &ex[i], b->sep[i], b->target[i], &b->final[i], PRM_MAX_STEPS + 1,
-                                      d->lm_weight > 0 ? &b->start[i] : NULL);
+                                      d->lm_weight > 0 || d->dense > 0 ? &b->start[i] : NULL,
+                                      d->dense > 0 ? b->departs[i] : NULL);
         } while ((int)ex[i].n > d->max_seq);
         if ((int)ex[i].n > b->T) b->T = (int)ex[i].n;
     }
@@ -262,6 +285,23 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
             dl[2 * at] -= (float)(g * p * (1 - p));
         }
     }
+    if (d->dense > 0) // every token of every step's text and its separator: has the step gone wrong yet?
+        for (int i = r0; i < r0 + R; i++) {
+            int n = b->nsteps[i], lo = b->start[i];
+            if (n == 0) continue;
+            int count = b->sep[i][n - 1] - lo + 1; // the steps' text and separators
+            for (int k = 0; k < n; k++) {
+                for (int t = k ? b->sep[i][k - 1] + 1 : lo; t <= b->sep[i][k]; t++) {
+                    size_t at = (size_t)(i - r0) * b->T + (size_t)t;
+                    int e = b->departs[i][k];
+                    float p = p_class1(logits + 2 * at), y = e < 0 || t < e ? 1.0f : 0.0f, err = p - y;
+                    double g = d->dense * 2.0 * err / ((double)count * B);
+                    st->dense_mse += (double)err * err / ((double)count * B);
+                    dl[2 * at + 1] += (float)(g * p * (1 - p));
+                    dl[2 * at] -= (float)(g * p * (1 - p));
+                }
+            }
+        }
     if (d->lm_weight > 0) lm_aux_loss(m, d, b, r0, R, st);
     int most = trainer_agree_passes(m, dp, R ? 1 : 0); // sliced gradients: every rank joins each reduction
     if (R) {
@@ -270,11 +310,13 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
     }
     trainer_pad_passes(m, R ? 1 : 0, most);
     if (dp) { // every rank's share of the statistics (and, in the step, of the gradients)
-        double part[4] = {st->step_mse, st->final_mse, st->final_target, st->lm_ce};
-        dp->sum_doubles(dp->ctx, part, 4);
+        double part[5] = {st->step_mse, st->final_mse, st->final_target, st->lm_ce, st->dense_mse};
+        dp->sum_doubles(dp->ctx, part, 5);
         st->step_mse = part[0], st->final_mse = part[1], st->final_target = part[2], st->lm_ce = part[3];
+        st->dense_mse = part[4];
     }
-    st->loss = lambda_step * st->step_mse + lambda_final * st->final_mse + d->lm_weight * st->lm_ce;
+    st->loss = lambda_step * st->step_mse + lambda_final * st->final_mse + d->lm_weight * st->lm_ce +
+               d->dense * st->dense_mse;
     trainer_optim_step(m, dp, 1.0, opt, lr);
     free(logits), free(dl), free(b->ids), free(b->seg), free(b);
 }

@@ -36,19 +36,26 @@ typedef struct {
     // steps the checker finds right, this much of it added to the loss (0: none). The model needs
     // lm_aux set before model_reserve and a tied embedding, its LM head.
     float lm_weight;
+    // prm.dense (fluxrl's extension): the step loss also at every token of a step's text, target 1
+    // before the first token where the step departs from its gold text (task_labels' departs) and 0
+    // from it on (the separator's target is the step's label); each row's tokens averaged, this much
+    // of it added to the loss (0: none).
+    float dense;
     const prm_writer *writer; // template-guided trajectory targets for training traces (NULL: none)
     int template_rollouts;    // rollouts per trace (0: the answer's correctness is the target)
 } prm_data;
 
 // One labelled example: the PRM input ids, the positions of its "<extra_0>" tokens (n steps' and
-// the trajectory's, n + 1 in all; max_steps counts them) and the targets. Returns n.
+// the trajectory's, n + 1 in all; max_steps counts them) and the targets; departs (may be NULL):
+// each step's first token that departs from its gold text, -1 for a right step (prm.dense). Returns n.
 int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos, float *step_target,
-                float *final_target, int max_steps);
+                float *final_target, int max_steps, int *departs);
 
 typedef struct {
     double loss, step_mse, final_mse;
     double final_target; // the batch's mean trajectory target
     double lm_ce;        // the auxiliary LM loss's mean cross-entropy (0 without it)
+    double dense_mse;    // the per-token step loss's mean squared error (0 without it)
 } prm_train_stats;
 
 // One optimisation step on B examples from index *next of the training stream (advanced).

@@ -23,6 +23,9 @@
 #   deep2     base with prm.extra_layers 2: two new layers on the policy's four, starting as the
 #             identity (a verifier deeper than the policy whose backbone is the policy)
 #   deep2-twins-lm  all three
+#   dense     base with prm.dense 1: the step loss at every token of the steps as well, 0 from the
+#             first token where a step departs from the checker's gold step
+#   dense-deep2, dense-twins-lm, dense-deep2-twins-lm: with the others
 # Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
 #   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
 #   table between the prm-levers markers of docs/prm.md (DOCS=0: not). THREADS per run (default 0:
@@ -99,7 +102,12 @@ for v in $variants; do
         twins-lm) extra=(--set prm.twins=true --set prm.lm_weight=1) ;;
         deep2) extra=(--set prm.extra_layers=2) ;;
         deep2-twins-lm) extra=(--set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
-        *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm deep2 deep2-twins-lm)" >&2; exit 2 ;;
+        dense) extra=(--set prm.dense=1) ;;
+        dense-deep2) extra=(--set prm.dense=1 --set prm.extra_layers=2) ;;
+        dense-twins-lm) extra=(--set prm.dense=1 --set prm.twins=true --set prm.lm_weight=1) ;;
+        dense-deep2-twins-lm) extra=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
+        *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm deep2 deep2-twins-lm dense dense-deep2" \
+                "dense-twins-lm dense-deep2-twins-lm)" >&2; exit 2 ;;
     esac
     d=$out/prm_$v
     if [ ! -f "$d/model/model.safetensors" ]; then
