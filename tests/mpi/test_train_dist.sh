@@ -80,9 +80,9 @@ for x, y in zip(a, b):
     assert abs(x["final_target"] - y["final_target"]) <= 1e-6, (x, y)
     assert abs(x["loss"] - y["loss"]) <= 1e-5 * abs(x["loss"]), (x, y)' \
     "$tmp/tmpl1/metrics.jsonl" "$tmp/tmpl2/metrics.jsonl"
-# prm.twins and the auxiliary LM loss (prm.lm_weight): its mean is over the whole batch's targets,
-# so the ranks' shares sum to one process's.
-lt=("${pt[@]}" --set prm.steps=4 --set prm.twins=true --set prm.lm_weight=0.5)
+# prm.twins, the auxiliary LM loss (prm.lm_weight) and the per-token step loss (prm.dense): their
+# means are over the whole batch, so the ranks' shares sum to one process's.
+lt=("${pt[@]}" --set prm.steps=4 --set prm.twins=true --set prm.lm_weight=0.5 --set prm.dense=1)
 expect_run 0 "prm-train with twins and the LM loss on 2 ranks" -- timeout 300 "$mpi" -np 2 "$fx" prm-train "$tmp/c.json" \
     "${lt[@]}" --set run.name=lm2
 expect_run 0 "prm-train with twins and the LM loss, one process" -- "$fx" prm-train "$tmp/c.json" "${lt[@]}" --set run.name=lm1
@@ -92,8 +92,8 @@ a = [json.loads(l) for l in open(sys.argv[1]) if "lm_ce" in l]
 b = [json.loads(l) for l in open(sys.argv[2]) if "lm_ce" in l]
 assert len(a) == len(b) == 4, (a, b)
 for x, y in zip(a, b):
-    assert x["lm_ce"] > 0, x
-    for k in ("lm_ce", "loss"): assert abs(x[k] - y[k]) <= 1e-5 * abs(x[k]), (k, x, y)' \
+    assert x["lm_ce"] > 0 and x["dense_mse"] > 0, x
+    for k in ("lm_ce", "dense_mse", "loss"): assert abs(x[k] - y[k]) <= 1e-5 * abs(x[k]), (k, x, y)' \
     "$tmp/lm1/metrics.jsonl" "$tmp/lm2/metrics.jsonl"
 
 # Metrics without the timings, one line per step.
