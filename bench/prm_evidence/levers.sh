@@ -25,10 +25,10 @@
 #   deep2-twins-lm  all three
 #   dense     base with prm.dense 1: the step loss at every token of the steps as well, 0 from the
 #             first token where a step departs from the checker's gold step
-#   dense-deep2, dense-twins-lm, dense-deep2-twins-lm: with the others
+#   dense-deep2, dense-deep2-lm, dense-twins-lm, dense-deep2-twins-lm: with the others
 # Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
 #   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
-#   table between the prm-levers markers of docs/prm.md (DOCS=0: not). THREADS per run (default 0:
+#   table between the prm-levers markers of docs/results.md (DOCS=0: not). THREADS per run (default 0:
 #   all cores); run two variants at once with THREADS=1 each.
 set -euo pipefail
 src=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -66,30 +66,8 @@ sample 101 1000 4 1 "$out/own.jsonl"
 for l in open(sys.argv[1], "rb"):
     j = json.loads(l.decode("utf-8", "replace"))
     print(json.dumps({"problem": j["problem"], "response": j["response"]}))' "$out/held.jsonl" >"$out/held_in.jsonl"
-# Twins, as bench/prm_evidence/run.sh makes them.
-[ -s "$out/twin_in.jsonl" ] || /usr/bin/python3 - "$out/held.jsonl" "$fx" >"$out/twin_in.jsonl" <<'TWIN'
-import json, random, re, subprocess, sys
-pool = [json.loads(l.decode("utf-8", "replace")) for l in open(sys.argv[1], "rb")]
-inp = "".join(json.dumps({"prompt": p["problem"], "trace": "<think>\n" + p["response"]}) + "\n" for p in pool)
-chk = [json.loads(l) for l in subprocess.run([sys.argv[2], "task", "check"], input=inp.encode(), capture_output=True,
-                                             check=True).stdout.splitlines()]
-rng, n = random.Random(0), 0
-for p, c in zip(pool, chk):
-    if not (c["answer_correct"] and all(c["step_correct"])) or p["response"].count("</think>") != 1: continue
-    think, answer = p["response"].split("</think>")
-    steps = think.strip().split("\n\n") + [answer.strip()]
-    k = rng.randrange(len(steps) - 1)
-    cols = list(re.finditer(r"=(\d+),", steps[k]))
-    if not cols: continue
-    m = rng.choice(cols)
-    v = int(m.group(1))
-    w = v + 1 if v < 9 or rng.random() < 0.5 else v - 1
-    twin = list(steps)
-    twin[k] = steps[k][:m.start(1)] + str(w) + steps[k][m.end(1):]
-    for st in (steps, twin): print(json.dumps({"problem": p["problem"], "steps": st, "changed_step": k}))
-    n += 1
-    if n == 400: break
-TWIN
+# Twins (docs/prm.md): bench/prm_evidence/make_twins.py, as bench/prm_evidence/run.sh makes them.
+[ -s "$out/twin_in.jsonl" ] || /usr/bin/python3 "$src/bench/prm_evidence/make_twins.py" "$out/held.jsonl" "$fx" >"$out/twin_in.jsonl"
 
 for v in $variants; do
     extra=()
@@ -104,10 +82,11 @@ for v in $variants; do
         deep2-twins-lm) extra=(--set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
         dense) extra=(--set prm.dense=1) ;;
         dense-deep2) extra=(--set prm.dense=1 --set prm.extra_layers=2) ;;
+        dense-deep2-lm) extra=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.lm_weight=1) ;;
         dense-twins-lm) extra=(--set prm.dense=1 --set prm.twins=true --set prm.lm_weight=1) ;;
         dense-deep2-twins-lm) extra=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
         *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm deep2 deep2-twins-lm dense dense-deep2" \
-                "dense-twins-lm dense-deep2-twins-lm)" >&2; exit 2 ;;
+                "dense-deep2-lm dense-twins-lm dense-deep2-twins-lm)" >&2; exit 2 ;;
     esac
     d=$out/prm_$v
     if [ ! -f "$d/model/model.safetensors" ]; then
@@ -189,16 +168,50 @@ for v in variants.split():
     last = ev[-1]["eval_step_auroc"] if ev else float("nan")
     rows.append(f"| {v} | {tw_w:.3f} | {w1:.3f} | {w0:.3f} | {wt:.3f} | {step_auc:.3f} | {bo[0]:.1f}% / {bo[1]:.1f}% | {last:.3f} |")
 table = "\n".join(rows)
+# What the policy's own slips are: the first wrong step of each held-out sample that is wrong
+# somewhere, by kind (the generator writes only the first kind: a column result off, a carry dropped).
+import re, collections
+kinds = collections.Counter()
+for h, c in zip(held, ck):
+    if h["correct"] and all(c["step_correct"]): continue
+    if "</think>" not in h["response"]:
+        kinds["no </think>"] += 1
+        continue
+    think = h["response"].split("</think>")[0].strip().split("\n\n")
+    toks = re.findall(r"\d+|[+*-]", re.match(r"Compute (.*)\.", h["problem"]).group(1))
+    ops = [(toks[i], int(toks[i + 1])) for i in range(1, len(toks), 2)]
+    cur, kind = int(toks[0]), "the answer line"
+    for k, ok in enumerate(c["step_correct"]):
+        st = think[k] if k < len(think) else ""
+        if ok:
+            m = re.search(r"=(\d+)$", st)
+            if m: cur = int(m.group(1))
+            continue
+        hm = re.match(r"(\d+)([+*-])(\d+):", st)
+        if k >= len(think): kind = "the answer line"
+        elif not hm: kind = "an unreadable step"
+        elif k < len(ops) and (int(hm.group(1)) != cur or (hm.group(2), int(hm.group(3))) != ops[k]):
+            kind = "a wrong value or operand copied into the step's header"
+        elif any((int(x) + int(y) + int(c or 0) if o == "+" else int(x) - int(y) - int(c or 0) if o == "-" else
+                  int(x) * int(y) + int(c or 0)) != int(r)
+                 for x, o, y, _, c, r in re.findall(r" (\d+)([+*-])(\d+)(?:([+-])(\d+))?=(\d+),", st)):
+            kind = "a column whose result does not follow from its digits"
+        else: kind = "columns that add up but take a wrong digit or carry, or a wrong result line"
+        break
+    kinds[kind] += 1
+tot = sum(kinds.values())
+slips = "; ".join(f"{k} {100 * v / tot:.0f}%" for k, v in kinds.most_common())
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 meta = (f"Measured {datetime.date.today().isoformat()} by `VARIANTS=\"{variants}\" STEPS={steps} "
         f"bench/prm_evidence/levers.sh` on {os.cpu_count()} cores ({cpu}). Policy: the 5-operation SFT policy "
         f"(step 900 of 1500; held-out greedy 39.1%). PRMs from its backbone, {steps} steps of 16 traces, lr {float(lr):g} "
         f"(warm-up 100, cosine to a tenth), half the policy's own samples and half the generator's. Held-out: 200 "
         f"problems x 16 samples at temperature 1: pass@1 {100 * bon[16]['pass@1']:.1f}%, majority of 4 / 16 "
-        f"{100 * bon[4]['majority']:.1f}% / {100 * bon[16]['majority']:.1f}%, pass@16 {100 * bon[16]['pass@n']:.1f}%.")
+        f"{100 * bon[4]['majority']:.1f}% / {100 * bon[16]['majority']:.1f}%, pass@16 {100 * bon[16]['pass@n']:.1f}%. "
+        f"The policy's first slip in each of its {tot} held-out samples with one: {slips}.")
 print(meta + "\n\n" + table)
 if os.environ.get("DOCS", "1") != "0":
-    path = f"{src}/docs/prm.md"
+    path = f"{src}/docs/results.md"
     doc = open(path).read()
     a, b = "<!-- prm-levers: written by bench/prm_evidence/levers.sh -->", "<!-- /prm-levers -->"
     if a not in doc or b not in doc:
