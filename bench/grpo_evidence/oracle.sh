@@ -131,12 +131,13 @@ update (the demo's), so REBEL's step is on-policy: its gradient is a surrogate's
 proportional to R - mean(R) of the group, without GRPO's division by the group's standard deviation.""" if tag == "grpo-rebel" else
 f"""The task's exact
 step checker stands in for a perfect PRM: process advantages (DeepSeekMath's process supervision,
-docs/grpo.md) from its step labels ({', '.join(n for k, n in variants if k != 'outcome')}) against
-outcome-only GRPO; the same SFT policy (configs/demo.json) and, per seed, the same RL problems,
+docs/grpo.md) from its step labels. Each variant ({'; '.join(n for k, n in variants if k != 'outcome')})
+against outcome-only GRPO; the same SFT policy (configs/demo.json) and, per seed, the same RL problems,
 sampling stream and held-out problems.""")
 if learned:
-    what += f""" The learned PRM: `{os.environ.get('PRM', '')}` (its step rewards in place of the checker's
-for prm-process; its r^ mixed into the reward, 0.7 outcome + 0.3 r^, for prm-mixed)."""
+    uses = {"prm-process": "its step rewards in place of the checker's for prm-process",
+            "prm-mixed": "its r^ mixed into the reward, 0.7 outcome + 0.3 r^, for prm-mixed"}
+    what += f""" The learned PRM: `{os.environ.get('PRM', '')}` ({'; '.join(uses[k] for k in learned)})."""
 section = f"""<!-- {tag}: written by bench/grpo_evidence/oracle.sh -->
 ## {title}
 
