@@ -80,9 +80,9 @@ int cmd_model_info(int argc, char **argv) {
     if (head == MODEL_HEAD_PCM) printf("experts      %d (the alpha head's K)\n", c.num_experts);
     printf("parameters   %zu (%.2fM; embedding %zu, the rest %zu)\n", np, (double)np / 1e6, emb, np - emb);
     size_t pb = np * sizeof(float);
-    size_t act = model_arena_bytes(&c, head, B, T, true, false);
-    size_t act_rc = model_arena_bytes(&c, head, B, T, true, true);
-    size_t inf = model_arena_bytes(&c, head, B, T, false, false);
+    size_t act = model_arena_bytes(&c, head, false, B, T, true, false);
+    size_t act_rc = model_arena_bytes(&c, head, false, B, T, true, true);
+    size_t inf = model_arena_bytes(&c, head, false, B, T, false, false);
     printf("memory of a training step at batch %d x %d tokens (fp32, AdamW):\n", B, T);
     print_bytes("parameters", pb);
     print_bytes("gradients", pb);

@@ -536,10 +536,11 @@ static void plan_arena(model *m, arena *a, int B, int T, bool train, bool recomp
     }
 }
 
-size_t model_arena_bytes(const model_config *c, model_head head, int B, int T, bool train, bool recompute) {
+size_t model_arena_bytes(const model_config *c, model_head head, bool lm_aux, int B, int T, bool train, bool recompute) {
     model m;
     memset(&m, 0, sizeof m);
     set_dims(&m, c, head);
+    m.lm_aux = lm_aux;
     m.resid = fx_calloc((size_t)m.L + 1, sizeof(float *));
     m.la = fx_calloc((size_t)m.L, sizeof(model_layer_acts));
     arena a = {0};

@@ -303,9 +303,10 @@ void model_zero_grad(model *m);
 // Activation arena for batches of up to B rows of T tokens. train keeps what backward needs;
 // recompute keeps only each layer's input and recomputes the layer during backward.
 void model_reserve(model *m, int B, int T, bool train, bool recompute);
-// Bytes of the activation arena (and token buffers) model_reserve allocates for (B, T); the
-// parameters, gradients and moments take 4 bytes per parameter each on top.
-size_t model_arena_bytes(const model_config *c, model_head head, int B, int T, bool train, bool recompute);
+// Bytes of the activation arena (and token buffers) model_reserve allocates for (B, T), lm_aux as
+// the model's field (a PRM's logits chunk for the auxiliary LM loss); the parameters, gradients
+// and moments take 4 bytes per parameter each on top.
+size_t model_arena_bytes(const model_config *c, model_head head, bool lm_aux, int B, int T, bool train, bool recompute);
 size_t model_count_params(const model_config *c, model_head head); // every tensor of the layout
 
 // --- forward / backward -----------------------------------------------------------------------

@@ -94,10 +94,11 @@ static void print_mem(FILE *o, const mem_row *r, int n, const char *kind) {
 // A trainer rank's weights, gradients, AdamW moments and activations for rows x T tokens, its
 // state split over `size` ranks as trainer.shard says (trainer_mem_plan), into r; and a line
 // saying how.
-static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_config *mc, model_head head, int size,
-                        int rows, int T, bool train) {
+static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_config *mc, model_head head, bool lm_aux,
+                        int size, int rows, int T, bool train) {
     model lay;
     model_layout(&lay, mc, head);
+    lay.lm_aux = lm_aux;
     trainer_mem p;
     trainer_mem_plan(&lay, pipe_shard(c), size, -1, rows, T, c->trainer.recompute, &p);
     size_t largest = 0; // the largest tensor: what a save gathers at once
@@ -209,7 +210,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
             snprintf(what, sizeof what, "expert %d", i + 1);
             describe_model(o, what, j.expert_paths[i], &emc[i], eh);
             frozen += model_count_params(&emc[i], eh) * sizeof(float);
-            frozen_acts += model_arena_bytes(&emc[i], eh, mb, maxT, false, false);
+            frozen_acts += model_arena_bytes(&emc[i], eh, false, mb, maxT, false, false);
         }
         float a0[ROLLOUT_MERGE_MAX_EXPERTS];
         if (c->pcm.alpha_init[0] && pipe_parse_alpha_init(c->pcm.alpha_init, K, a0, err)) goto out;
@@ -311,11 +312,11 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     int rows = (int)(c->grpo.prompts * G), slots = (int)(c->rollout.slots < rows ? c->rollout.slots : rows);
     int kv = c->rollout.kv_tokens > 0 ? (int)c->rollout.kv_tokens : maxlen + (int)c->grpo.max_new;
     size_t P = model_count_params(&mc, head) * sizeof(float);
-    size_t ref = c->grpo.kl_beta > 0 ? P + model_arena_bytes(&mc, head, mb, maxT, false, false) : 0;
+    size_t ref = c->grpo.kl_beta > 0 ? P + model_arena_bytes(&mc, head, false, mb, maxT, false, false) : 0;
     size_t engine = rollout_engine_bytes_for(&mc, slots, kv);
     for (int i = 0; i < K; i++) frozen_kv += rollout_engine_bytes_for(&emc[i], slots, kv);
     size_t prm_bytes = prm ? model_count_params(&ps.m.cfg, ps.m.head) * sizeof(float) +
-                                 model_arena_bytes(&ps.m.cfg, ps.m.head, 1, maxT, false, false)
+                                 model_arena_bytes(&ps.m.cfg, ps.m.head, false, 1, maxT, false, false)
                            : 0;
     bool ref_reward = !strcmp(c->grpo.ref_on, "reward");
     // pcm.reference = model: its weights and its engine (one row per problem of an update) where scoring runs
@@ -332,7 +333,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
         {"reward", 0, 0, 0, 0, 0, (ref_reward ? ref : 0) + bt, prm_bytes},
         {"one proc", 0, 0, 0, 0, engine, ref + frozen + frozen_acts + frozen_kv + bt, prm_bytes},
     };
-    trainer_row(o, &r[0], c, &mc, head, (int)c->cluster.trainer_ranks, mb, maxT, true);
+    trainer_row(o, &r[0], c, &mc, head, false, (int)c->cluster.trainer_ranks, mb, maxT, true);
     r[3].params = r[0].params, r[3].grads = r[0].grads, r[3].moments = r[0].moments, r[3].acts = r[0].acts;
     if (!c->cluster.reward_ranks && ref_reward) r[1].ref = ref;
     fprintf(o, "rollout    %d slots x %d KV columns (rollout.slots, prompt %d + grpo.max_new %lld)\n", slots, kv, maxlen,
@@ -394,7 +395,7 @@ static int dry_sft(FILE *o, const fx_config *c, const comm_world *w, fx_err *err
     // Each rank trains on its share of sft.batch rows at once (sft_run).
     int rows = (int)((c->sft.batch + w->size - 1) / w->size);
     mem_row r = {"sft", 0, 0, 0, 0, 0, 0, 0};
-    trainer_row(o, &r, c, &mc, MODEL_HEAD_LM, w->size, rows, (int)c->model.max_seq, false);
+    trainer_row(o, &r, c, &mc, MODEL_HEAD_LM, false, w->size, rows, (int)c->model.max_seq, false);
     // The held-out evaluation's KV cache and decoding scratch (rank 0's; with trainer.shard = full,
     // every rank's): sft.batch rows at a time every sft.eval_every steps, rank 0's share at the end,
     // a prefill of up to model.max_seq tokens per row.
@@ -478,7 +479,7 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
     }
     int rows = (int)((c->prm.batch + w->size - 1) / w->size);
     mem_row r = {"prm-train", 0, 0, 0, 0, 0, 0, 0};
-    trainer_row(o, &r, c, &mc, MODEL_HEAD_PRM, w->size, rows, (int)c->model.max_seq, false);
+    trainer_row(o, &r, c, &mc, MODEL_HEAD_PRM, c->prm.lm_weight > 0, w->size, rows, (int)c->model.max_seq, false);
     if (c->prm.template_rollouts > 0) r.ref = model_count_params(&pc, MODEL_HEAD_LM) * sizeof(float);
     print_mem(o, &r, 1, c->cluster.backend);
     rc = 0;

@@ -548,11 +548,23 @@ static void test_layout(void) {
     CHECK(model_find_tensor(&m, "model.layers.0.self_attn.q_proj.bias") == NULL);
     // the arena estimate is what model_reserve allocates (plus the int buffers)
     model_reserve(&m, 3, 7, true, false);
-    CHECK_INT(model_arena_bytes(&c, MODEL_HEAD_LM, 3, 7, true, false), m.acts_floats * 4 + 4 * 21 * 4);
+    CHECK_INT(model_arena_bytes(&c, MODEL_HEAD_LM, false, 3, 7, true, false), m.acts_floats * 4 + 4 * 21 * 4);
     size_t with = m.acts_floats;
     model_reserve(&m, 3, 7, true, true);
     CHECK(m.acts_floats < with);
     model_free(&m);
+    // a PRM with the auxiliary LM loss (prm.lm_weight) holds a logits chunk as well, and the
+    // estimate counts it
+    model p;
+    model_create(&p, &c, MODEL_HEAD_PRM, be);
+    model_reserve(&p, 3, 7, true, false);
+    size_t plain = p.acts_floats;
+    CHECK_INT(model_arena_bytes(&c, MODEL_HEAD_PRM, false, 3, 7, true, false), plain * 4 + 4 * 21 * 4);
+    p.lm_aux = true;
+    model_reserve(&p, 3, 7, true, false);
+    CHECK(p.acts_floats >= plain + 21 * 53); // a chunk of 21 tokens x 53 logits, aligned
+    CHECK_INT(model_arena_bytes(&c, MODEL_HEAD_PRM, true, 3, 7, true, false), p.acts_floats * 4 + 4 * 21 * 4);
+    model_free(&p);
 }
 
 int main(void) {

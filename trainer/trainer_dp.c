@@ -272,7 +272,7 @@ void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, i
         plan_rank(m, shard, size, r, &x);
         if (x.params + x.grads + x.moments > out->params + out->grads + out->moments) *out = x;
     }
-    out->acts = model_arena_bytes(&m->cfg, m->head, rows, T, true, recompute);
+    out->acts = model_arena_bytes(&m->cfg, m->head, m->lm_aux, rows, T, true, recompute);
 }
 
 void trainer_log_memory(const model *m, const trainer_dp *dp, int rows, int T) {
