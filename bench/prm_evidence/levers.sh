@@ -26,6 +26,7 @@
 #   dense     base with prm.dense 1: the step loss at every token of the steps as well, 0 from the
 #             first token where a step departs from the checker's gold step
 #   dense-deep2, dense-deep2-lm, dense-twins-lm, dense-deep2-twins-lm: with the others
+#   NAME@N    variant NAME trained for N steps instead of STEPS (its own folder, prm_NAME@N)
 # Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
 #   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
 #   table between the prm-levers markers of docs/results.md (DOCS=0: not). THREADS per run (default 0:
@@ -71,7 +72,9 @@ for l in open(sys.argv[1], "rb"):
 
 for v in $variants; do
     extra=()
-    case "$v" in
+    vsteps=$steps
+    [[ $v == *@* ]] && vsteps=${v#*@}
+    case "${v%@*}" in
         base) ;;
         twins) extra=(--set prm.twins=true) ;;
         own) extra=(--set prm.data_share=1) ;;
@@ -90,9 +93,9 @@ for v in $variants; do
     esac
     d=$out/prm_$v
     if [ ! -f "$d/model/model.safetensors" ]; then
-        say "training PRM $v ($steps steps)"
+        say "training PRM $v ($vsteps steps)"
         "$fx" prm-train "$src/configs/demo.json" "${common[@]}" --set "run.name=prm_$v" --set "model.path=$backbone" \
-            --set "prm.data=$out/own.jsonl" --set prm.data_share=0.5 --set "prm.lr=$lr" --set "prm.steps=$steps" \
+            --set "prm.data=$out/own.jsonl" --set prm.data_share=0.5 --set "prm.lr=$lr" --set "prm.steps=$vsteps" \
             --set prm.warmup=100 --set prm.eval_every=500 --set prm.eval_traces=200 --set prm.checkpoint_every=500 \
             "${extra[@]}" --resume auto >"$out/train_$v.log" 2>&1
     fi
