@@ -121,7 +121,7 @@ def auroc(pos, neg):
         wins += j + 0.5 * (k - j)
     return wins / (len(pos) * len(neg))
 tw = lines(f"{out}/twin_in.jsonl")
-rows = [f"| PRM | twins ({len(tw) // 2} pairs) | within-problem AUROC of r^ (alpha 1) | alpha 0 (steps only) | trajectory alone | step AUROC | Best-of-4 / 16: PRM | held-out step AUROC, generator traces |",
+rows = [f"| PRM | twins ({len(tw) // 2} pairs) | within-problem AUROC of r^ (alpha 1) | alpha 0 (steps only) | trajectory alone | step AUROC | Best-of-4 / 8 / 16: PRM | held-out step AUROC, generator traces |",
         "|---|---|---|---|---|---|---|---|"]
 def within(held, score):
     """P(a sample with the right answer scores above a wrong sample of the same problem), ties half."""
@@ -161,7 +161,7 @@ for v in variants.split():
             (pos if lab else neg).append(r)
     step_auc = auroc(pos, neg)
     bo = []
-    for n in (4, 16):
+    for n in (4, 8, 16):
         right = 0
         for smp in by.values():
             best = max(range(n), key=lambda i: (smp[i][1], -i))
@@ -169,7 +169,7 @@ for v in variants.split():
         bo.append(100 * right / len(by))
     ev = [json.loads(l) for l in open(f"{d}/metrics.jsonl") if "eval_step_auroc" in l]
     last = ev[-1]["eval_step_auroc"] if ev else float("nan")
-    rows.append(f"| {v} | {tw_w:.3f} | {w1:.3f} | {w0:.3f} | {wt:.3f} | {step_auc:.3f} | {bo[0]:.1f}% / {bo[1]:.1f}% | {last:.3f} |")
+    rows.append(f"| {v} | {tw_w:.3f} | {w1:.3f} | {w0:.3f} | {wt:.3f} | {step_auc:.3f} | {bo[0]:.1f}% / {bo[1]:.1f}% / {bo[2]:.1f}% | {last:.3f} |")
 table = "\n".join(rows)
 # What the policy's own slips are: the first wrong step of each held-out sample that is wrong
 # somewhere, by kind (the generator writes only the first kind: a column result off, a carry dropped).
@@ -204,13 +204,15 @@ for h, c in zip(held, ck):
     kinds[kind] += 1
 tot = sum(kinds.values())
 slips = "; ".join(f"{k} {100 * v / tot:.0f}%" for k, v in kinds.most_common())
+maj = " / ".join(f"{100 * bon[n]['majority']:.1f}%" for n in (4, 8, 16))
+passn = " / ".join(f"{100 * bon[n]['pass@n']:.1f}%" for n in (4, 8, 16))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 meta = (f"Measured {datetime.date.today().isoformat()} by `VARIANTS=\"{variants}\" STEPS={steps} "
         f"bench/prm_evidence/levers.sh` on {os.cpu_count()} cores ({cpu}). Policy: the 5-operation SFT policy "
         f"(step 900 of 1500; held-out greedy 39.1%). PRMs from its backbone, {steps} steps of 16 traces, lr {float(lr):g} "
         f"(warm-up 100, cosine to a tenth), half the policy's own samples and half the generator's. Held-out: 200 "
-        f"problems x 16 samples at temperature 1: pass@1 {100 * bon[16]['pass@1']:.1f}%, majority of 4 / 16 "
-        f"{100 * bon[4]['majority']:.1f}% / {100 * bon[16]['majority']:.1f}%, pass@16 {100 * bon[16]['pass@n']:.1f}%. "
+        f"problems x 16 samples at temperature 1: pass@1 {100 * bon[16]['pass@1']:.1f}%, majority of 4 / 8 / 16 "
+        f"{maj}, pass@4 / 8 / 16 {passn}. "
         f"The policy's first slip in each of its {tot} held-out samples with one: {slips}.")
 print(meta + "\n\n" + table)
 if os.environ.get("DOCS", "1") != "0":
