@@ -26,6 +26,8 @@
 #   dense     base with prm.dense 1: the step loss at every token of the steps as well, 0 from the
 #             first token where a step departs from the checker's gold step
 #   dense-deep2, dense-deep2-lm, dense-twins-lm, dense-deep2-twins-lm: with the others
+#   policy-NAME  variant NAME (policy: base) with prm.layout policy: the input as the policy writes
+#             it, each step read at its last token (docs/prm.md)
 #   NAME@N    variant NAME trained for N steps instead of STEPS (its own folder, prm_NAME@N)
 # Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
 #   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
@@ -74,22 +76,25 @@ for v in $variants; do
     extra=()
     vsteps=$steps
     [[ $v == *@* ]] && vsteps=${v#*@}
-    case "${v%@*}" in
+    name=${v%@*}
+    if [ "$name" = policy ]; then name=base; extra=(--set prm.layout=policy)
+    elif [[ $name == policy-* ]]; then name=${name#policy-}; extra=(--set prm.layout=policy); fi
+    case "$name" in
         base) ;;
-        twins) extra=(--set prm.twins=true) ;;
-        own) extra=(--set prm.data_share=1) ;;
-        lr1e-4) extra=(--set prm.lr=0.0001) ;;
-        lm) extra=(--set prm.lm_weight=1) ;;
-        twins-lm) extra=(--set prm.twins=true --set prm.lm_weight=1) ;;
-        deep2) extra=(--set prm.extra_layers=2) ;;
-        deep2-twins-lm) extra=(--set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
-        dense) extra=(--set prm.dense=1) ;;
-        dense-deep2) extra=(--set prm.dense=1 --set prm.extra_layers=2) ;;
-        dense-deep2-lm) extra=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.lm_weight=1) ;;
-        dense-twins-lm) extra=(--set prm.dense=1 --set prm.twins=true --set prm.lm_weight=1) ;;
-        dense-deep2-twins-lm) extra=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
+        twins) extra+=(--set prm.twins=true) ;;
+        own) extra+=(--set prm.data_share=1) ;;
+        lr1e-4) extra+=(--set prm.lr=0.0001) ;;
+        lm) extra+=(--set prm.lm_weight=1) ;;
+        twins-lm) extra+=(--set prm.twins=true --set prm.lm_weight=1) ;;
+        deep2) extra+=(--set prm.extra_layers=2) ;;
+        deep2-twins-lm) extra+=(--set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
+        dense) extra+=(--set prm.dense=1) ;;
+        dense-deep2) extra+=(--set prm.dense=1 --set prm.extra_layers=2) ;;
+        dense-deep2-lm) extra+=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.lm_weight=1) ;;
+        dense-twins-lm) extra+=(--set prm.dense=1 --set prm.twins=true --set prm.lm_weight=1) ;;
+        dense-deep2-twins-lm) extra+=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
         *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm deep2 deep2-twins-lm dense dense-deep2" \
-                "dense-deep2-lm dense-twins-lm dense-deep2-twins-lm)" >&2; exit 2 ;;
+                "dense-deep2-lm dense-twins-lm dense-deep2-twins-lm; policy-NAME; NAME@STEPS)" >&2; exit 2 ;;
     esac
     d=$out/prm_$v
     if [ ! -f "$d/model/model.safetensors" ]; then
