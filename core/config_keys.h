@@ -269,6 +269,11 @@
     X(prm, dense, FLOAT, "0", "[0,1000]",                                                      \
       "fluxrl's extension: weight of the step loss at every token of a step's text, target 0 from the first " \
       "token where the step departs from the checker's gold step (1 before it). 0: at the separators only.") \
+    X(prm, layout, ENUM, "published", "published|policy",                                     \
+      "The PRM's input. published: Qwen2.5-Math-PRM's ChatML layout, \"<extra_0>\" after each step (and " \
+      "fluxrl's one more for the trajectory). policy (fluxrl's extension): the trace as the policy writes it " \
+      "(r1 prompt, steps joined by blank lines), each step read at its last token, one \"<extra_0>\" at the end " \
+      "for the trajectory; the folder's config.json records it for every reader.")             \
     X(prm, extra_layers, INT, "0", "[0,64]",                                                   \
       "fluxrl's extension: a new PRM gets this many decoder layers on top of model.path's, each starting as " \
       "the identity (o_proj and down_proj zero): a verifier deeper than the policy it starts from.") \

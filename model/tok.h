@@ -107,6 +107,15 @@ void tok_encode_prompt(tok_tokenizer *t, const char *text, tok_chat_style style,
 // steps, each followed by "<extra_0>", the turn closed by "<|im_end|>\n". The PRM's step scores
 // are read at the <extra_0> positions.
 char *tok_prm_format(const char *system, const char *problem, const char *const *steps, int nsteps);
+// fluxrl's policy layout of a PRM input (fluxrl's extension, docs/prm.md): the problem as the r1
+// prompt (the user turn, the assistant turn opened by "<think>\n": how the built-in policy is
+// prompted), the steps joined by blank lines as the policy writes them, then one "<extra_0>" where
+// the trajectory reward is read. A step is read at the token holding its last byte. begin (may be
+// NULL; nsteps + 1 entries): the byte where step k starts, begin[nsteps] where "<extra_0>" does.
+char *tok_prm_policy_format(const char *problem, const char *const *steps, int nsteps, size_t *begin);
+// The index of the token of ids (the tokens of a whole text) that holds byte `at` of the text, by
+// the tokens' bytes; ids->n - 1 past the end.
+int tok_token_holding(const tok_tokenizer *t, const tok_ids *ids, size_t at);
 
 // Chat templates: tokenizer_config.json's "chat_template" (a string, or a list of {name, template}
 // of which "default" is taken), or chat_template.jinja beside tokenizer.json, parsed when the

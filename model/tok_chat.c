@@ -66,3 +66,30 @@ char *tok_prm_format(const char *system, const char *problem, const char *const 
     add(&b, "<|im_end|>\n");
     return b.p;
 }
+
+char *tok_prm_policy_format(const char *problem, const char *const *steps, int nsteps, size_t *begin) {
+    tok_message msg = {"user", problem};
+    char *prompt = tok_chat_format(&msg, 1, TOK_CHAT_R1, true);
+    sbuf b = {0};
+    add(&b, prompt);
+    free(prompt);
+    for (int i = 0; i < nsteps; i++) {
+        if (i) add(&b, "\n\n");
+        if (begin) begin[i] = b.n;
+        add(&b, steps[i]);
+    }
+    if (begin) begin[nsteps] = b.n;
+    add(&b, "<extra_0>");
+    return b.p;
+}
+
+int tok_token_holding(const tok_tokenizer *t, const tok_ids *ids, size_t at) {
+    size_t end = 0;
+    for (size_t i = 0; i < ids->n; i++) {
+        size_t len = 0;
+        tok_token_bytes(t, ids->ids[i], &len);
+        end += len;
+        if (at < end) return (int)i;
+    }
+    return (int)ids->n - 1;
+}

@@ -266,6 +266,9 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
                                                                   "(the 1.5B's usage); per-step scores are fluxrl's extension"
                                       : ps.input == PRM_INPUT_CHATML ? "fluxrl's ChatML layout with the trajectory separator "
                                                                        "(a folder fluxrl trained)"
+                                      : ps.input == PRM_INPUT_POLICY ? "fluxrl's policy layout: the steps as the policy writes "
+                                                                       "them, each read at its last token, one <extra_0> for "
+                                                                       "the trajectory (a folder fluxrl trained with prm.layout policy)"
                                                                      : "the checkpoint's chat template, each step closed by "
                                                                        "<extra_0> (the model card's usage)");
     }
@@ -455,6 +458,9 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
                 100 * c->prm.data_share);
     } else fprintf(o, "data       traces of the built-in task (%.0f%% of their steps made wrong)\n",
                    100 * c->prm.error_rate);
+    if (!strcmp(c->prm.layout, "policy"))
+        fprintf(o, "input      prm.layout policy: the trace as the policy writes it, each step read at its last token, "
+                   "one <extra_0> at the end for the trajectory\n");
     if (c->prm.twins)
         fprintf(o, "data       prm.twins: generator traces in minimal pairs (the second with one more step made wrong)\n");
     if (c->prm.dense > 0)

@@ -2,6 +2,7 @@
 #include "params.h"
 
 #include <stdio.h>
+#include <string.h>
 
 policy_params pipe_policy_params(const fx_config *c) {
     return (policy_params){.path = c->model.path,
@@ -66,6 +67,7 @@ prm_run_params pipe_prm_params(const fx_config *c, trainer_run run) {
                         .twins = c->prm.twins,
                         .lm_weight = c->prm.lm_weight,
                         .dense = c->prm.dense,
+                        .policy_layout = !strcmp(c->prm.layout, "policy"),
                         .extra_layers = (int)c->prm.extra_layers,
                         .template_rollouts = (int)c->prm.template_rollouts,
                         .steps = (int)c->prm.steps,

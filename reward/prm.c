@@ -24,14 +24,15 @@ static int read_marker(prm_scorer *p, const char *dir, fx_err *err) {
     if (mark) {
         const cJSON *in = cJSON_GetObjectItemCaseSensitive(mark, "input");
         const cJSON *ts = cJSON_GetObjectItemCaseSensitive(mark, "trajectory_separator");
-        const char *want = p->readout == PRM_CLASS2 ? "\"chatml\" or \"template\"" : "\"plain\"";
+        const char *want = p->readout == PRM_CLASS2 ? "\"chatml\", \"policy\" or \"template\"" : "\"plain\"";
         if (!cJSON_IsObject(mark) || !cJSON_IsString(in)) rc = fx_errf(err, "%s: fluxrl_prm.input: expected %s", path, want);
         else if (p->readout == PRM_CLASS2 && !strcmp(in->valuestring, "chatml")) p->input = PRM_INPUT_CHATML;
+        else if (p->readout == PRM_CLASS2 && !strcmp(in->valuestring, "policy")) p->input = PRM_INPUT_POLICY;
         else if (p->readout == PRM_CLASS2 && !strcmp(in->valuestring, "template")) p->input = PRM_INPUT_TEMPLATE;
         else if (p->readout == PRM_SCALAR && !strcmp(in->valuestring, "plain")) p->input = PRM_INPUT_PLAIN;
         else rc = fx_errf(err, "%s: fluxrl_prm.input: expected %s, got \"%.40s\"", path, want, in->valuestring);
         if (!rc && ts && !cJSON_IsBool(ts)) rc = fx_errf(err, "%s: fluxrl_prm.trajectory_separator: expected true or false", path);
-        if (!rc) p->traj_sep = cJSON_IsTrue(ts) && p->readout == PRM_CLASS2;
+        if (!rc) p->traj_sep = (cJSON_IsTrue(ts) && p->readout == PRM_CLASS2) || p->input == PRM_INPUT_POLICY;
     }
     cJSON_Delete(root);
     return rc;
@@ -114,14 +115,15 @@ void prm_free(prm_scorer *p) {
     memset(p, 0, sizeof *p);
 }
 
-int prm_mark_trained(const char *dir, fx_err *err) {
+int prm_mark_trained(const char *dir, prm_input input, fx_err *err) {
+    FX_ASSERT(input == PRM_INPUT_CHATML || input == PRM_INPUT_POLICY);
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
     cJSON *root = fx_read_json_object(path, err);
     if (!root) return -1;
     cJSON_DeleteItemFromObjectCaseSensitive(root, "fluxrl_prm");
     cJSON *mark = cJSON_AddObjectToObject(root, "fluxrl_prm");
-    cJSON_AddStringToObject(mark, "input", "chatml");
+    cJSON_AddStringToObject(mark, "input", input == PRM_INPUT_POLICY ? "policy" : "chatml");
     cJSON_AddBoolToObject(mark, "trajectory_separator", true);
     int rc = fx_write_json_atomic(path, root, err);
     cJSON_Delete(root);
@@ -160,6 +162,24 @@ static char *class2_text(prm_scorer *p, const char *problem, const char *const *
 
 int prm_input_ids(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, tok_ids *ids,
                        int *reads, fx_err *err) {
+    if (p->input == PRM_INPUT_POLICY) { // fluxrl's policy layout: steps read at their last token
+        size_t *begin = fx_malloc((size_t)(nsteps + 1) * sizeof *begin);
+        char *text = tok_prm_policy_format(problem, steps, nsteps, begin);
+        encode(p, text, ids);
+        free(text);
+        int nsep = 0;
+        for (size_t i = 0; i < ids->n; i++) nsep += ids->ids[i] == p->sep;
+        for (int k = 0; k < nsteps; k++) {
+            size_t len = strlen(steps[k]);
+            reads[k] = tok_token_holding(p->tok, ids, begin[k] + (len ? len - 1 : 0));
+        }
+        reads[nsteps] = (int)ids->n - 1;
+        free(begin);
+        if (nsep != 1 || ids->ids[ids->n - 1] != p->sep)
+            return fx_errf(err, "the PRM input has %d <extra_0> tokens where the policy layout puts 1 at the end (a step "
+                           "holding <extra_0>?)", nsep);
+        return 0;
+    }
     if (p->readout == PRM_CLASS2) {
         int nsep = nsteps + (p->traj_sep ? 1 : 0);
         char *text = class2_text(p, problem, steps, nsteps, nsep, err);

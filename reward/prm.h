@@ -9,6 +9,10 @@
 //     - folders fluxrl prm-train wrote (config.json "fluxrl_prm", PRM_INPUT_CHATML): tok_prm_format's
 //       ChatML layout, plus fluxrl's trajectory separator: one more "<extra_0>" after the last step's,
 //       trained on the final target and read as the trajectory reward.
+//     - folders prm-train wrote with prm.layout = policy (PRM_INPUT_POLICY, fluxrl's extension):
+//       tok_prm_policy_format, the trace as the policy writes it (r1 prompt, steps joined by blank
+//       lines), each step read at the token holding its last byte, the trajectory at one
+//       "<extra_0>" after the last step.
 //   scalar (*ForRewardModel / *ForSequenceClassification with score.weight and score.bias;
 //     ReasonFlux-PRM-1.5B converted by scripts/convert_reasonflux_prm_1p5b.py, PRM_INPUT_PLAIN): the
 //     input is tokenizer(problem + completion), no template, completion = the steps joined by blank
@@ -24,7 +28,7 @@
 #include "../model/tok.h"
 
 typedef enum { PRM_CLASS2 = 0, PRM_SCALAR } prm_readout;
-typedef enum { PRM_INPUT_TEMPLATE = 0, PRM_INPUT_CHATML, PRM_INPUT_PLAIN } prm_input;
+typedef enum { PRM_INPUT_TEMPLATE = 0, PRM_INPUT_CHATML, PRM_INPUT_PLAIN, PRM_INPUT_POLICY } prm_input;
 
 typedef struct {
     model m;
@@ -40,7 +44,7 @@ typedef struct {
 } prm_scorer;
 
 // dir: a Hugging Face folder with the PRM's config.json, model.safetensors and tokenizer. config.json's
-// "fluxrl_prm" ({"input": "chatml"|"template"|"plain", "trajectory_separator": bool}) says how a
+// "fluxrl_prm" ({"input": "chatml"|"policy"|"template"|"plain", "trajectory_separator": bool}) says how a
 // folder fluxrl wrote is read; without it the folder is read as its authors' code reads it. A caller
 // may set traj_sep or system after loading. Bad folders: -1 with err naming the file.
 int prm_load(prm_scorer *p, const char *dir, const backend *be, float alpha, fx_err *err);
@@ -59,9 +63,9 @@ int prm_open_unloaded(prm_scorer *p, const char *dir, float alpha, fx_err *err);
 int prm_input_ids(prm_scorer *p, const char *problem, const char *const *steps, int nsteps, tok_ids *ids, int *reads,
                   fx_err *err);
 
-// Marks dir (a PRM folder prm-train just saved) as fluxrl's: config.json gets
-// "fluxrl_prm": {"input": "chatml", "trajectory_separator": true}.
-int prm_mark_trained(const char *dir, fx_err *err);
+// Marks dir (a PRM folder prm-train just saved) as fluxrl's: config.json gets "fluxrl_prm":
+// {"input": "chatml" (PRM_INPUT_CHATML) or "policy" (PRM_INPUT_POLICY), "trajectory_separator": true}.
+int prm_mark_trained(const char *dir, prm_input input, fx_err *err);
 
 typedef struct {
     float *step; // (nsteps) rewards in [0, 1]

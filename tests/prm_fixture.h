@@ -27,7 +27,7 @@ static inline int make_tiny_model(const char *dir, const char *sub, const char *
     snprintf(path, sizeof path, "%s/%s", dir, sub);
     fx_err err;
     int rc = model_save(&m, path, ST_F32, &err) || tok_write_builtin(path, &err) ||
-             (head == MODEL_HEAD_PRM && prm_mark_trained(path, &err));
+             (head == MODEL_HEAD_PRM && prm_mark_trained(path, PRM_INPUT_CHATML, &err));
     model_free(&m);
     if (rc) fprintf(stderr, "%s\n", err.msg);
     return rc;

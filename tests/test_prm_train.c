@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reward/prm.h"
 #include "test.h"
 #include "trainer/prm_train.h"
 
@@ -44,6 +45,57 @@ int main(void) {
         tok_ids_free(&ids);
     }
     CHECK_INT(agree, 20);
+    // prm.layout policy: the text is the policy's (the r1 prompt, the steps joined by blank lines,
+    // one <extra_0> at the end); step k is read at the token holding its last byte, the trajectory
+    // at the <extra_0>; the scorer (reward/prm.c) builds the same tokens and reads for those steps.
+    d.policy_layout = true;
+    for (uint64_t i = 0; i < 20; i++) {
+        tok_ids ids = {0}, sc = {0};
+        int sep[16], reads[16], dep[16];
+        float tgt[16], fin;
+        int n = prm_example(&d, 0, i, &ids, sep, tgt, &fin, 16, dep);
+        task_problem p;
+        task_generate(&d.task, d.seed, i, &p);
+        task_trace t;
+        task_trace_make(&p, &d.task, d.seed, i, &t);
+        task_labels l;
+        task_check(&p, t.text, &l);
+        CHECK_INT(n, l.nsteps);
+        char *prompt = task_prompt(&p), *want = malloc(strlen(prompt) + strlen(t.text) + 256), *steps[16];
+        size_t end[16];
+        int w = sprintf(want, "<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n<think>\n", prompt);
+        for (int k = 0; k < n; k++) {
+            steps[k] = strndup(t.text + l.begin[k], (size_t)(l.end[k] - l.begin[k]));
+            w += sprintf(want + w, "%s%s", k ? "\n\n" : "", steps[k]);
+            end[k] = (size_t)w;
+        }
+        sprintf(want + w, "<extra_0>");
+        char *got = malloc(strlen(want) + 64);
+        size_t at = 0, *upto = malloc(ids.n * sizeof *upto); // the bytes of tokens 0..j
+        for (size_t j = 0; j < ids.n; j++) {
+            size_t len = 0;
+            const char *b = tok_token_bytes(tok, ids.ids[j], &len);
+            if (at + len < strlen(want) + 64) memcpy(got + at, b, len);
+            at += len, upto[j] = at;
+        }
+        got[at < strlen(want) + 64 ? at : 0] = '\0';
+        CHECK_STR(got, want);
+        for (int k = 0; k < n; k++) {
+            CHECK(upto[sep[k]] >= end[k] && (sep[k] == 0 || upto[sep[k] - 1] < end[k]));
+            CHECK((dep[k] < 0) == (tgt[k] > 0.5f));
+        }
+        CHECK(sep[n] == (int)ids.n - 1 && ids.ids[sep[n]] == d.sep);
+        prm_scorer ps = {.tok = tok, .readout = PRM_CLASS2, .input = PRM_INPUT_POLICY, .traj_sep = true, .sep = d.sep};
+        CHECK_INT(prm_input_ids(&ps, prompt, (const char *const *)steps, n, &sc, reads, &err), 0);
+        CHECK(sc.n == ids.n && memcmp(sc.ids, ids.ids, ids.n * sizeof *ids.ids) == 0);
+        for (int k = 0; k <= n; k++) CHECK_INT(reads[k], sep[k]);
+        for (int k = 0; k < n; k++) free(steps[k]);
+        free(prompt), free(want), free(got), free(upto);
+        task_labels_free(&l);
+        task_trace_free(&t);
+        tok_ids_free(&ids), tok_ids_free(&sc);
+    }
+    d.policy_layout = false;
     // prm.twins: example 2j + 1 is example 2j's trace with one more right step made wrong; their
     // tokens agree up to that step's separator and their targets before it, then 1 against 0 there.
     d.twins = true;
@@ -79,7 +131,7 @@ int main(void) {
     CHECK(pairs >= 15);
     d.twins = false;
     d.task.error_rate = 0.5;
-    // Training lowers the loss: 40 steps on one fixed batch of 4 traces.
+    // Training lowers the loss: 40 steps on one fixed batch of 4 traces, in either layout.
     model_config c = {0};
     snprintf(c.model_type, sizeof c.model_type, "qwen2");
     snprintf(c.architecture, sizeof c.architecture, "Qwen2ForProcessRewardModel");
@@ -89,23 +141,28 @@ int main(void) {
     c.bos_token_id = c.eos_token_id = -1;
     backend *be = backend_cpu_create(1);
     model m;
-    model_init_random(&m, &c, MODEL_HEAD_PRM, be, 1, 0.1f, 0.0f);
-    model_train_init(&m);
-    model_reserve(&m, 4, 256, true, false);
     model_adamw opt = {0, 0.9f, 0.95f, 1e-8f, 0};
     prm_train_stats first, last;
     uint64_t next = 0;
-    prm_train_step(&m, &d, &next, 4, 1.0f, 1.0f, &opt, 3e-3f, &first);
-    for (int s = 0; s < 40; s++) {
+    for (int lay = 0; lay < 2; lay++) {
+        d.policy_layout = lay == 1;
+        model_init_random(&m, &c, MODEL_HEAD_PRM, be, 1, 0.1f, 0.0f);
+        model_train_init(&m);
+        model_reserve(&m, 4, 256, true, false);
         next = 0;
-        prm_train_step(&m, &d, &next, 4, 1.0f, 1.0f, &opt, 3e-3f, &last);
+        prm_train_step(&m, &d, &next, 4, 1.0f, 1.0f, &opt, 3e-3f, &first);
+        for (int s = 0; s < 40; s++) {
+            next = 0;
+            prm_train_step(&m, &d, &next, 4, 1.0f, 1.0f, &opt, 3e-3f, &last);
+        }
+        printf("%s layout: loss %.4f -> %.4f\n", lay ? "policy" : "published", first.loss, last.loss);
+        CHECK(last.loss < 0.5 * first.loss);
+        prm_eval_result r;
+        prm_evaluate(&m, &d, NULL, 8, 4, &r);
+        CHECK(r.steps > 8 && r.wrong > 0 && r.auroc >= 0 && r.auroc <= 1);
+        model_free(&m);
     }
-    printf("loss %.4f -> %.4f\n", first.loss, last.loss);
-    CHECK(last.loss < 0.5 * first.loss);
-    prm_eval_result r;
-    prm_evaluate(&m, &d, NULL, 8, 4, &r);
-    CHECK(r.steps > 8 && r.wrong > 0 && r.auroc >= 0 && r.auroc <= 1);
-    model_free(&m);
+    d.policy_layout = false;
 
     // prm.lm_weight: on a PRM with lm_aux the LM loss is the language model's, bit for bit (loss and
     // gradients of every backbone tensor), for a language model with the same backbone.

@@ -98,7 +98,7 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
         fx_info("prm-train: %d layers from %s and %d new ones on top (prm.extra_layers)", m.L - p->extra_layers,
                 p->model_path, p->extra_layers);
     prm_data d = {.tok = tok, .seed = tp->seed, .max_seq = tp->max_seq, .twins = p->twins,
-                  .lm_weight = (float)p->lm_weight, .dense = (float)p->dense};
+                  .lm_weight = (float)p->lm_weight, .dense = (float)p->dense, .policy_layout = p->policy_layout};
     if (d.lm_weight > 0 && !m.cfg.tie_word_embeddings) {
         fx_errf(&err, "prm.lm_weight: %s has no tied embedding (tie_word_embeddings false), which the auxiliary LM loss "
                 "uses as its head; set prm.lm_weight 0", p->model_path);
@@ -128,6 +128,8 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
                 100 * p->data_share);
     }
     if (d.twins) fx_info("prm-train: generator traces in minimal pairs (prm.twins)");
+    if (d.policy_layout)
+        fx_info("prm-train: the input in the policy's layout, each step read at its last token (prm.layout policy)");
     if (d.dense > 0) fx_info("prm-train: the step loss at every token of the steps too, weight %g (prm.dense)", d.dense);
     if (d.lm_weight > 0) fx_info("prm-train: auxiliary LM loss on the right steps' text, weight %g", d.lm_weight);
     prm_policy_writer pw = {0};
@@ -257,7 +259,7 @@ fail:
         char mdir[TRAINER_PATH_MAX];
         snprintf(mdir, sizeof mdir, "%s/model", dir);
         if (trainer_policy_save(p->model_path, &m, split ? dp : NULL, mdir, &err) ||
-            (lead && prm_mark_trained(mdir, &err))) {
+            (lead && prm_mark_trained(mdir, d.policy_layout ? PRM_INPUT_POLICY : PRM_INPUT_CHATML, &err))) {
             code = FX_EXIT_FAIL;
             goto run_fail;
         }

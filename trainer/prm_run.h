@@ -27,6 +27,7 @@ typedef struct {
     bool twins;              // prm.twins: minimal pairs of generator traces (prm_data.twins)
     double lm_weight;        // prm.lm_weight: the auxiliary LM loss (prm_data.lm_weight)
     double dense;            // prm.dense: the per-token step loss (prm_data.dense)
+    bool policy_layout;      // prm.layout = policy: the input in the policy's layout (prm_data.policy_layout)
     int extra_layers;        // prm.extra_layers: new layers on a new PRM (model_load_as_grown_shard)
     int template_rollouts;
     int steps, batch, warmup, eval_every, eval_traces, checkpoint_every;

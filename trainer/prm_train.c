@@ -121,8 +121,25 @@ static int example_at(const prm_data *d, uint64_t stream, uint64_t index, tok_id
     *final_target = (answer < 0 ? l.answer_correct : answer > 0) ? 1.0f : 0.0f;
     char *prompt = task_prompt(&p);
     steps[n] = fx_strdup(""); // one more separator: where the trajectory reward is read
-    char *text = tok_prm_format(NULL, prompt, (const char *const *)steps, n + 1);
     ids->n = 0;
+    if (d->policy_layout) { // each step read at its last token, the trajectory at the <extra_0> after them
+        size_t begin[PRM_MAX_STEPS + 1];
+        char *text = tok_prm_policy_format(prompt, (const char *const *)steps, n, begin);
+        tok_encode(d->tok, text, strlen(text), ids);
+        for (int s = 0; s < n; s++) {
+            size_t len = strlen(steps[s]);
+            sep_pos[s] = tok_token_holding(d->tok, ids, begin[s] + (len ? len - 1 : 0));
+            if (departs) departs[s] = l.departs[s] < 0 ? -1 : tok_token_holding(d->tok, ids, begin[s] + (size_t)l.departs[s]);
+        }
+        sep_pos[n] = (int)ids->n - 1;
+        FX_ASSERT(ids->ids[ids->n - 1] == d->sep);
+        if (start) *start = tok_token_holding(d->tok, ids, begin[0]);
+        for (int s = 0; s <= n; s++) free(steps[s]);
+        free(text), free(prompt), free(trace);
+        task_labels_free(&l);
+        return n;
+    }
+    char *text = tok_prm_format(NULL, prompt, (const char *const *)steps, n + 1);
     tok_encode(d->tok, text, strlen(text), ids);
     int k = 0;
     for (size_t i = 0; i < ids->n && k < n + 1; i++)
@@ -214,11 +231,12 @@ static void build_batch(const prm_data *d, uint64_t stream, uint64_t *next, int 
 // Whether token t of row i is a target of the auxiliary LM loss: it lies in the text of a step the
 // checker finds right (not in the prompt, a separator or a wrong step: the backbone keeps modelling
 // right work, not the errors it is shown).
-static bool lm_target(const prm_batch *b, int i, int t) {
+// In the policy layout a step's last token, where it is read, is its text too (in_step).
+static bool lm_target(const prm_batch *b, int i, int t, bool in_step) {
     int n = b->nsteps[i];
     for (int k = 0; k < n; k++) {
         int lo = k ? b->sep[i][k - 1] + 1 : b->start[i];
-        if (t >= lo && t < b->sep[i][k]) return b->target[i][k] > 0.5f;
+        if (t >= lo && (t < b->sep[i][k] || (in_step && t == b->sep[i][k]))) return b->target[i][k] > 0.5f;
     }
     return false;
 }
@@ -230,14 +248,14 @@ static void lm_aux_loss(model *m, const prm_data *d, const prm_batch *b, int r0,
     int T = b->T;
     int64_t count = 0;
     for (int i = 0; i < b->B; i++)
-        for (int t = 1; t < T; t++) count += b->seg[(size_t)i * T + t] >= 0 && lm_target(b, i, t);
+        for (int t = 1; t < T; t++) count += b->seg[(size_t)i * T + t] >= 0 && lm_target(b, i, t, d->policy_layout);
     if (!R || !count) return;
     int32_t *tg = fx_malloc((size_t)R * T * sizeof *tg);
     float *w = fx_malloc((size_t)R * T * sizeof *w);
     for (int i = r0; i < r0 + R; i++)
         for (int t = 0; t < T; t++) {
             size_t at = (size_t)(i - r0) * T + (size_t)t;
-            bool on = t + 1 < T && b->seg[(size_t)i * T + t + 1] >= 0 && lm_target(b, i, t + 1);
+            bool on = t + 1 < T && b->seg[(size_t)i * T + t + 1] >= 0 && lm_target(b, i, t + 1, d->policy_layout);
             tg[at] = on ? b->ids[(size_t)i * T + t + 1] : -1;
             w[at] = on ? d->lm_weight / (float)count : 0.0f;
         }

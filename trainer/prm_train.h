@@ -41,12 +41,18 @@ typedef struct {
     // from it on (the separator's target is the step's label); each row's tokens averaged, this much
     // of it added to the loss (0: none).
     float dense;
+    // prm.layout = policy (fluxrl's extension): the input in the policy's own layout
+    // (tok_prm_policy_format), each step read at the token holding its last byte, the trajectory at
+    // the one "<extra_0>" after the steps; false: the published ChatML layout, "<extra_0>" after
+    // each step and one more for the trajectory.
+    bool policy_layout;
     const prm_writer *writer; // template-guided trajectory targets for training traces (NULL: none)
     int template_rollouts;    // rollouts per trace (0: the answer's correctness is the target)
 } prm_data;
 
-// One labelled example: the PRM input ids, the positions of its "<extra_0>" tokens (n steps' and
-// the trajectory's, n + 1 in all; max_steps counts them) and the targets; departs (may be NULL):
+// One labelled example: the PRM input ids, the positions it is read at (n steps' and the
+// trajectory's, n + 1 in all; max_steps counts them: the "<extra_0>" tokens, or with policy_layout
+// each step's last token and the "<extra_0>") and the targets; departs (may be NULL):
 // each step's first token that departs from its gold text, -1 for a right step (prm.dense). Returns n.
 int prm_example(const prm_data *d, uint64_t stream, uint64_t index, tok_ids *ids, int *sep_pos, float *step_target,
                 float *final_target, int max_steps, int *departs);

@@ -194,6 +194,24 @@ expect_run 0 "prm-train" -- "$fx" prm-train "$src/configs/demo.json" "${small[@]
 expect_contains "$out" "prm-train: 4 steps; held-out step AUROC" "summary"
 expect_run 0 "a Qwen2ForProcessRewardModel" -- grep -q Qwen2ForProcessRewardModel "$tmp/pt/model/config.json"
 expect_run 0 "prm-score loads the trained PRM" -- "$fx" prm-score --prm "$tmp/pt/model" --input "$tmp/p.jsonl"
+# prm.layout policy: the folder says so, and prm-score reads it in that layout (its scores differ
+# from the same PRM read in the published layout, which it was not trained on).
+expect_run 0 "prm-train, policy layout" -- "$fx" prm-train "$src/configs/demo.json" "${small[@]}" --set run.name=ptp \
+    --set "model.path=$tmp/s/model" --set prm.steps=4 --set prm.batch=4 --set prm.eval_every=0 --set prm.eval_traces=8 \
+    --set prm.layout=policy
+expect_run 0 "marked policy" -- /usr/bin/python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["fluxrl_prm"] == {"input": "policy", "trajectory_separator": True}' "$tmp/ptp/model/config.json"
+expect_run 0 "prm-score, policy layout" -- "$fx" prm-score --prm "$tmp/ptp/model" --input "$tmp/p.jsonl"
+pol=$out
+mkdir -p "$tmp/ptc" && cp -r "$tmp/ptp/model/." "$tmp/ptc/"
+/usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["fluxrl_prm"]["input"] = "chatml"; json.dump(c, open(p, "w"))' "$tmp/ptc/config.json"
+expect_run 0 "prm-score, the same PRM read as chatml" -- "$fx" prm-score --prm "$tmp/ptc" --input "$tmp/p.jsonl"
+expect_run 0 "the layouts score differently" -- test -n "$pol" -a "$out" != "$pol"
+/usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["fluxrl_prm"]["input"] = "tokens"; json.dump(c, open(p, "w"))' "$tmp/ptc/config.json"
+expect_run 2 "an unknown layout" -- "$fx" prm-score --prm "$tmp/ptc" --input "$tmp/p.jsonl"
+expect_contains "$err" "config.json: fluxrl_prm.input: expected \"chatml\", \"policy\" or \"template\", got \"tokens\"" "named"
+expect_run 2 "prm.layout checked" -- "$fx" prm-train "$src/configs/demo.json" "${small[@]}" --set "model.path=$tmp/s/model" \
+    --set prm.layout=tokens
+expect_contains "$err" "prm.layout" "named"
 expect_run 2 "prm-train needs model.path" -- "$fx" prm-train "$src/configs/demo.json" "${small[@]}"
 expect_contains "$err" "model.path: expected the folder of a model" "named"
 
