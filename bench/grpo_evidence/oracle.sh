@@ -18,7 +18,10 @@
 # checkpoint and resumed from that checkpoint with sft.steps = N, which runs no step and saves it.
 # PRM=DIR adds the variants prm-process (process advantages from that PRM's step rewards + the
 # outcome) and prm-mixed (reward 0.7 outcome + 0.3 r^): a learned PRM next to the oracle, issue 19
-# part 4; a run that has any of them writes the section "GRPO: a learned PRM against the oracle bound".
+# part 4; a run that has any of them writes the section "GRPO: a learned PRM (TAG) against the oracle
+# bound". TAG (PRM_TAG; default: the PRM's run folder name without "prm_", e.g. dense-deep2-lm-8000
+# for runs/prm-levers/prm_dense-deep2-lm@8000/model) names those runs (prm-process-TAG-SEED) and
+# the section, so PRMs compared on the same outcome runs each keep theirs.
 # About 35 minutes on this project's 2-core VM (SFT 5, each run ~2.5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,9 +53,17 @@ if [ ! -f "$out/sft/model/model.safetensors" ]; then
     fi
 fi
 read -r -a variants <<<"${VARIANTS:-outcome oracle-process oracle-process-only}"
+prm_tag=
+if [ -n "${PRM:-}" ]; then
+    p=${PRM%/}
+    [ "$(basename "$p")" = model ] && p=$(dirname "$p")
+    prm_tag=${PRM_TAG:-$(basename "$p" | sed 's/^prm_//; s/[^A-Za-z0-9_-]/-/g')}
+fi
 for seed in $(seq 1 "$seeds"); do
     for v in "${variants[@]}"; do
-        run=$out/$v-$seed
+        name=$v-$seed
+        [[ $v == prm-* ]] && name=$v-${prm_tag:?$v needs PRM=DIR}-$seed
+        run=$out/$name
         if [ ! -f "$run/model/model.safetensors" ]; then
             case $v in
             outcome) extra=() ;;
@@ -67,7 +78,7 @@ for seed in $(seq 1 "$seeds"); do
             *) echo "unknown variant $v" >&2; exit 2 ;;
             esac
             echo "== $v, seed $seed" >&2
-            "$fx" train configs/demo.json "${common[@]}" --set "run.name=$v-$seed" --set "run.seed=$seed" \
+            "$fx" train configs/demo.json "${common[@]}" --set "run.name=$name" --set "run.seed=$seed" \
                 --set "model.path=$out/sft/model" --set "grpo.steps=$steps" --set "grpo.eval_every=$steps" \
                 "${extra[@]}" >/dev/null
         fi
@@ -77,7 +88,7 @@ for seed in $(seq 1 "$seeds"); do
     done
 done
 minutes=$(( ($(date +%s) - t_start) / 60 ))
-/usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "${variants[*]}" "$ops" "$digits" <<'PY'
+PRM_TAG=$prm_tag /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "${variants[*]}" "$ops" "$digits" <<'PY'
 import json, math, os, re, statistics, sys, datetime
 sys.path.insert(0, "bench")
 from results_section import evidence_args, write_section
@@ -98,8 +109,10 @@ def evals(run):
 def sampled(run):
     return json.load(open(f"{out}/{run}/sampled.json"))["pass@1"]
 S = range(1, seeds + 1)
+prm_tag = os.environ.get("PRM_TAG", "")
+rn = lambda k, s: f"{k}-{prm_tag}-{s}" if k.startswith("prm-") else f"{k}-{s}"
 start = [evals(f"outcome-{s}")[0]["eval_answer_acc"] for s in S]
-res = {k: ([evals(f"{k}-{s}")[-1]["eval_answer_acc"] for s in S], [sampled(f"{k}-{s}") for s in S]) for k, _ in variants}
+res = {k: ([evals(rn(k, s))[-1]["eval_answer_acc"] for s in S], [sampled(rn(k, s)) for s in S]) for k, _ in variants}
 def ci(d):
     m = statistics.mean(d)
     h = T975.get(len(d) - 1, 1.96) * statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
@@ -121,7 +134,7 @@ print(table)
 tag, title = ("grpo-rebel", "GRPO: the REBEL objective") if "rebel" in wanted else ("grpo-oracle", "GRPO: the oracle bound")
 learned = [k for k in wanted if k.startswith("prm-")]
 if learned:
-    tag, title = "grpo-learned-prm", "GRPO: a learned PRM against the oracle bound"
+    tag, title = f"grpo-learned-prm-{prm_tag}", f"GRPO: a learned PRM ({prm_tag}) against the oracle bound"
 if not demo_task:
     tag, title = f"{tag}-ops{ops}-d{digits}", f"{title}, {ops} operations on {digits}-digit numbers"
 what = ("""The REBEL objective (docs/grpo.md: all pairs of each group, eta 1) against GRPO's clipped
