@@ -208,15 +208,7 @@ int prm_input_ids(prm_scorer *p, const char *problem, const char *const *steps, 
     }
     encode(p, text, ids);
     free(text);
-    size_t at = 0;
-    int k = 0;
-    for (size_t i = 0; i < ids->n && k < nsteps; i++) {
-        size_t len = 0;
-        tok_token_bytes(p->tok, ids->ids[i], &len);
-        at += len;
-        while (k < nsteps && at >= ends[k]) reads[k++] = (int)i;
-    }
-    while (k < nsteps) reads[k++] = (int)ids->n - 1;
+    for (int k = 0; k < nsteps; k++) reads[k] = tok_token_holding(p->tok, ids, ends[k] ? ends[k] - 1 : 0);
     reads[nsteps] = (int)ids->n - 1;
     free(ends);
     return 0;
