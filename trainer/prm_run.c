@@ -81,13 +81,26 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
     }
     if (tok_load(&tok, p->model_path, &err)) goto fail;
     bool full = dp && W > 1 && dp->shard == TRAINER_SHARD_FULL; // never the whole PRM on a rank
-    if (p->extra_layers > 0) { // only on a new PRM: a PRM folder already has the layers it was trained with
-        model_config sc;
-        model_head sh;
-        if (model_config_load(&sc, p->model_path, &err)) goto fail;
-        if (!model_head_parse(sc.architecture, &sh) && sh == MODEL_HEAD_PRM) {
+    model_config sc;
+    model_head sh;
+    if (model_config_load(&sc, p->model_path, &err)) goto fail;
+    if (!model_head_parse(sc.architecture, &sh) && sh == MODEL_HEAD_PRM) { // training a PRM further
+        if (p->extra_layers > 0) { // new layers only on a new PRM: a PRM has those it was trained with
             fx_errf(&err, "prm.extra_layers: %s is already a PRM (%d layers); new layers go on a language model that a "
                     "new PRM starts from; set prm.extra_layers 0", p->model_path, sc.num_hidden_layers);
+            goto fail;
+        }
+        // A PRM fluxrl trained reads one layout; training it on the other would read its steps at other tokens.
+        prm_scorer was;
+        if (prm_open_unloaded(&was, p->model_path, 1.0f, &err)) goto fail;
+        bool trained = was.fluxrl_folder && (was.input == PRM_INPUT_CHATML || was.input == PRM_INPUT_POLICY);
+        bool was_policy = was.input == PRM_INPUT_POLICY;
+        prm_free(&was);
+        if (trained && was_policy != p->policy_layout) {
+            fx_errf(&err, "prm.layout: %s/config.json says fluxrl_prm.input \"%s\": the PRM was trained in the %s layout; "
+                    "set prm.layout %s to train it further (or start a new PRM from a language model)",
+                    p->model_path, was_policy ? "policy" : "chatml", was_policy ? "policy" : "published",
+                    was_policy ? "policy" : "published");
             goto fail;
         }
     }

@@ -29,6 +29,9 @@
 #   policy-NAME  variant NAME (policy: base) with prm.layout policy: the input as the policy writes
 #             it, each step read at its last token (docs/prm.md)
 #   NAME@N    variant NAME trained for N steps instead of STEPS (its own folder, prm_NAME@N)
+#   NAME~S    variant NAME (NAME@N too) trained with run.seed S in place of configs/demo.json's 1234:
+#             another training seed (the new layers' and head's start, the generator's traces, the
+#             order of the data); its own folder, prm_NAME~S
 # Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
 #   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
 #   table between the prm-levers markers of docs/results.md (DOCS=0: not). THREADS per run (default 0:
@@ -75,10 +78,12 @@ for l in open(sys.argv[1], "rb"):
 for v in $variants; do
     extra=()
     vsteps=$steps
-    [[ $v == *@* ]] && vsteps=${v#*@}
-    name=${v%@*}
-    if [ "$name" = policy ]; then name=base; extra=(--set prm.layout=policy)
-    elif [[ $name == policy-* ]]; then name=${name#policy-}; extra=(--set prm.layout=policy); fi
+    spec=${v%\~*}
+    [[ $v == *\~* ]] && extra=(--set "run.seed=${v##*\~}")
+    [[ $spec == *@* ]] && vsteps=${spec#*@}
+    name=${spec%@*}
+    if [ "$name" = policy ]; then name=base; extra+=(--set prm.layout=policy)
+    elif [[ $name == policy-* ]]; then name=${name#policy-}; extra+=(--set prm.layout=policy); fi
     case "$name" in
         base) ;;
         twins) extra+=(--set prm.twins=true) ;;
@@ -94,7 +99,7 @@ for v in $variants; do
         dense-twins-lm) extra+=(--set prm.dense=1 --set prm.twins=true --set prm.lm_weight=1) ;;
         dense-deep2-twins-lm) extra+=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
         *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm deep2 deep2-twins-lm dense dense-deep2" \
-                "dense-deep2-lm dense-twins-lm dense-deep2-twins-lm; policy-NAME; NAME@STEPS)" >&2; exit 2 ;;
+                "dense-deep2-lm dense-twins-lm dense-deep2-twins-lm; policy-NAME; NAME@STEPS; NAME~SEED)" >&2; exit 2 ;;
     esac
     d=$out/prm_$v
     if [ ! -f "$d/model/model.safetensors" ]; then

@@ -209,6 +209,18 @@ expect_run 0 "the layouts score differently" -- test -n "$pol" -a "$out" != "$po
 /usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["fluxrl_prm"]["input"] = "tokens"; json.dump(c, open(p, "w"))' "$tmp/ptc/config.json"
 expect_run 2 "an unknown layout" -- "$fx" prm-score --prm "$tmp/ptc" --input "$tmp/p.jsonl"
 expect_contains "$err" "config.json: fluxrl_prm.input: expected \"chatml\", \"policy\" or \"template\", got \"tokens\"" "named"
+# A PRM trained further keeps its layout: the other one is refused, its own trains.
+expect_run 2 "a policy-layout PRM trained further in the published layout" -- "$fx" prm-train "$src/configs/demo.json" \
+    "${small[@]}" --set run.name=ptx --set "model.path=$tmp/ptp/model" --set prm.steps=2 --set prm.batch=4 --set prm.eval_every=0
+expect_contains "$err" "prm.layout: $tmp/ptp/model/config.json says fluxrl_prm.input \"policy\"" "named"
+expect_run 0 "no run folder left" -- test ! -e "$tmp/ptx/model"
+expect_run 0 "a policy-layout PRM trained further in its layout" -- "$fx" prm-train "$src/configs/demo.json" "${small[@]}" \
+    --set run.name=pty --set "model.path=$tmp/ptp/model" --set prm.steps=2 --set prm.batch=4 --set prm.eval_every=0 \
+    --set prm.layout=policy
+expect_run 2 "a published-layout PRM trained further in the policy layout" -- "$fx" prm-train "$src/configs/demo.json" \
+    "${small[@]}" --set run.name=ptz --set "model.path=$tmp/pt/model" --set prm.steps=2 --set prm.batch=4 \
+    --set prm.eval_every=0 --set prm.layout=policy
+expect_contains "$err" "fluxrl_prm.input \"chatml\": the PRM was trained in the published layout; set prm.layout published" "named"
 expect_run 2 "prm.layout checked" -- "$fx" prm-train "$src/configs/demo.json" "${small[@]}" --set "model.path=$tmp/s/model" \
     --set prm.layout=tokens
 expect_contains "$err" "prm.layout" "named"
