@@ -90,6 +90,15 @@ bad "NaN preference" "--preference: weight 2: expected a finite number >= 0, got
 bad "PCM for another number of experts" "pcm3: config.json: num_experts: expected 2 (the experts given), got 3" \
     --experts expert_a,expert_b --pcm pcm3
 bad "experts of two vocabularies" "expert_a and expert_v: config.json: vocab_size" --experts expert_a,expert_v
+# One vocabulary size, another tokenizer: two tokens' ids swapped (the merges by the tokens, unchanged).
+cp -r expert_b expert_t
+/usr/bin/python3 -c 'import json, sys
+p = sys.argv[1]; t = json.load(open(p)); v = t["model"]["vocab"]
+a, b = [k for k, i in v.items() if i in (256, 257)]
+v[a], v[b] = v[b], v[a]
+json.dump(t, open(p, "w"), ensure_ascii=False)' expert_t/tokenizer.json
+bad "experts of one vocabulary size and two tokenizers" \
+    "expert_a and expert_t: tokenizer: the models must share one tokenizer; token id 256 differs" --experts expert_a,expert_t
 bad "a PCM given as an expert" "pcm2: config.json: architectures: expected a causal language model" \
     --experts expert_a,pcm2
 bad "unknown merge space" "--merge: expected prob or logit" --experts expert_a,expert_b --merge mean
