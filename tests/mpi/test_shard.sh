@@ -4,8 +4,10 @@
 #   - 2 ranks: optimizer (ZeRO-1), gradients (ZeRO-2) and full (ZeRO-3: weights gathered layer by
 #     layer) give the unsharded run's losses and final weights bit for bit (a sum of two floats does not depend on the order; no clipping, whose
 #     global norm is summed per slice); with clipping and on 3 ranks (reduction order differs)
-#     losses within 1e-6 and weights within 1e-4 (AdamW's m/sqrt(v) turns last-bit differences of
-#     near-zero gradients into larger steps, as in test_train_dist.sh), relative;
+#     losses within 1e-6 and weights within 1e-4 of each tensor's largest magnitude (AdamW's
+#     m/sqrt(v) turns last-bit differences of near-zero gradients into larger steps, as in
+#     test_train_dist.sh) and, k_proj.bias aside (its exact gradient is 0), within 1e-5 relative in
+#     each tensor's 2-norm;
 #   - the memory each rank plans (trainer_mem_plan) is what its backend held at its peak, within
 #     10%, and the AdamW moments (and, sharded by gradients, the gradients; fully, the weights too)
 #     fall as 1/N;
@@ -99,12 +101,18 @@ def load(p):
         assert v["dtype"] == "F32", v
         a = array.array("f"); a.frombytes(data[v["data_offsets"][0]:v["data_offsets"][1]]); out[k] = a
     return out
-a, b, tol = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
+a, b, tol, norm = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "norm"
 assert a.keys() == b.keys()
+skip = sys.argv[5] if len(sys.argv) > 5 else None
 for k in a:
-    scale = max(abs(x) for x in a[k]) or 1.0
-    worst = max(abs(x - y) for x, y in zip(a[k], b[k]))
-    assert worst <= tol * scale, (k, worst, scale)' "$1" "$2" "$3"
+    if skip and skip in k: continue
+    if norm: # |a - b| / |a| in the 2-norm of the whole tensor
+        scale = sum(x * x for x in a[k]) ** 0.5 or 1.0
+        worst = sum((x - y) ** 2 for x, y in zip(a[k], b[k])) ** 0.5
+    else:
+        scale = max(abs(x) for x in a[k]) or 1.0
+        worst = max(abs(x - y) for x, y in zip(a[k], b[k]))
+    assert worst <= tol * scale, (k, worst, scale)' "$1" "$2" "$3" "${4:-max}" ${5:+"$5"}
 }
 
 # --- SFT: 2 ranks bit for bit, 3 ranks within tolerance ---
@@ -128,6 +136,11 @@ for lv in optimizer gradients full; do
         "$tmp/s3$lv/metrics.jsonl" 1e-5 grad_norm
     expect_run 0 "3 ranks, $lv: weights within 1e-4" -- same_weights "$tmp/s3none/model/model.safetensors" \
         "$tmp/s3$lv/model/model.safetensors" 1e-4
+    # k_proj.bias left out: its exact gradient is 0 (q.b is the same for every key a query sees, and
+    # softmax ignores a constant), so what it gets is rounding noise, which AdamW scales to lr-sized
+    # steps whatever their size: 1.1e-5 here, the next tensor 5.5e-7.
+    expect_run 0 "3 ranks, $lv: every tensor but k_proj.bias within 1e-5 relative (2-norm)" -- same_weights \
+        "$tmp/s3none/model/model.safetensors" "$tmp/s3$lv/model/model.safetensors" 1e-5 norm k_proj.bias
 done
 
 # Rows 3, 3 and 4 of a batch of 10, fully sharded: the evaluation at step 2 is one batch of the 8
