@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WSYNC_INFLIGHT 4 // buckets in flight at once: pipelines the broadcast tree
-
 int wsync_broadcast(float *params, size_t n, int64_t *version, size_t bucket_bytes, int root, MPI_Comm comm,
                     fx_err *err) {
     return wsync_broadcast_each(params, n, version, bucket_bytes, root, comm, NULL, NULL, err);

@@ -11,6 +11,7 @@
 #include "comm.h"
 
 #define WSYNC_BUCKET_BYTES_DEFAULT ((size_t)32 << 20)
+#define WSYNC_INFLIGHT 4 // buckets in flight at once (staged at the root when filled): pipelines the broadcast tree
 
 // Collective over comm (root: the trainer leader). The root's `params` (n floats) and *version
 // reach every other rank bit for bit. A rank whose n differs from the root's gets an error naming

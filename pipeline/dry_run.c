@@ -12,11 +12,13 @@
 #include <cjson/cJSON.h>
 
 #include "../comm/comm.h"
+#include "../comm/wsync.h"
 #include "../core/log.h"
 #include "../reward/external.h"
 #include "../reward/prm.h"
 #include "../reward/prm_input.h"
 #include "../rollout/engine.h"
+#include "../trainer/ckpt.h"
 #include "experts.h"
 #include "pipeline_internal.h"
 
@@ -77,6 +79,7 @@ static void describe_tokenizer(FILE *o, const tok_tokenizer *tok, const fx_confi
 typedef struct {
     const char *role;
     size_t params, grads, moments, acts, kv, ref, prm;
+    size_t n, largest; // trainer rows: the model's parameters and its largest tensor, in floats
 } mem_row;
 
 static void print_mem(FILE *o, const mem_row *r, int n, const char *kind) {
@@ -103,6 +106,7 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
     trainer_mem_plan(&lay, pipe_shard(c), size, -1, rows, T, c->trainer.recompute, &p);
     size_t largest = 0; // the largest tensor: what a save gathers at once
     for (int i = 0; i < lay.ntensors; i++) largest = lay.tensors[i].numel > largest ? lay.tensors[i].numel : largest;
+    r->n = lay.nparams, r->largest = largest;
     model_free(&lay);
     r->params = p.params, r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
     fprintf(o, "trainer    %d data-parallel rank%s, trainer.shard = %s%s; activations for %d x %d tokens%s\n", size,
@@ -123,6 +127,29 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
                    "rank 0 saves a tensor at a time (the largest, %.2f GiB, in host memory); each rank writes its "
                    "slices to a checkpoint shard of its own\n",
                 whole, big);
+}
+
+// What the table leaves out, for the trainer row r of `size` ranks (train: fluxrl train, whose
+// leader sends the weight sync): the host buffers of checkpoints, weight sync and saves, and on
+// CUDA the bf16 copies of the weights (docs/gpu.md). Gradient reductions and the rollout ranks'
+// weight sync run in place, without buffers of their own.
+static void print_buffers(FILE *o, const fx_config *c, const mem_row *r, int size, bool train) {
+    bool sharded = size > 1 && strcmp(c->trainer.shard, "none") != 0;
+    bool full = sharded && !strcmp(c->trainer.shard, "full"), cuda = !strcmp(c->cluster.backend, "cuda");
+    size_t piece = (r->n < CKPT_PIECE ? r->n : CKPT_PIECE) * sizeof(float);
+    size_t bucket = WSYNC_BUCKET_BYTES_DEFAULT < r->n * sizeof(float) ? WSYNC_BUCKET_BYTES_DEFAULT : r->n * sizeof(float);
+    fprintf(o, "buffers    beside the table: checkpoints %.3f GiB of host memory (one piece) on %s", gib(piece),
+            sharded ? "every trainer (each writes its shard)" : "the rank that writes them");
+    if (full)
+        fprintf(o, "; saves and exports the largest tensor, %.3f GiB of host memory, on the leader", gib(r->largest * sizeof(float)));
+    if (train && full)
+        fprintf(o, "; weight sync gathered on the leader, %.3f GiB of host memory%s", gib(cuda ? bucket : bucket * WSYNC_INFLIGHT),
+                cuda ? " and as much on its GPU (one bucket)" : " (4 buckets in flight)");
+    else if (train)
+        fprintf(o, "; weight sync sent from the leader's weights in place");
+    if (cuda && !strcmp(c->cluster.precision, "bf16"))
+        fprintf(o, "; bf16 copies of the weights a trainer holds, %.3f GiB of its GPU", gib(r->params / 2));
+    fprintf(o, "; gradient reductions in place (%s's own buffers not counted)\n", cuda ? "NCCL" : "MPI");
 }
 
 // The launch: the ranks the config lays out against the world this dry run was started in.
@@ -330,11 +357,11 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     // frozen: the reference (grpo.kl_beta), or a PCM's experts (their weights; their log-prob passes
     // on a trainer, their KV caches on a rollout rank), and pcm.reference_model where scoring runs
     mem_row r[4] = {
-        {"trainer", 0, 0, 0, 0, 0, (ref_reward ? 0 : ref) + frozen + frozen_acts, 0},
+        {"trainer", 0, 0, 0, 0, 0, (ref_reward ? 0 : ref) + frozen + frozen_acts, 0, 0, 0},
         {"rollout", P, 0, 0, 0, engine, frozen + frozen_kv + (c->cluster.reward_ranks ? 0 : bt),
-         c->cluster.reward_ranks ? 0 : prm_bytes},
-        {"reward", 0, 0, 0, 0, 0, (ref_reward ? ref : 0) + bt, prm_bytes},
-        {"one proc", 0, 0, 0, 0, engine, ref + frozen + frozen_acts + frozen_kv + bt, prm_bytes},
+         c->cluster.reward_ranks ? 0 : prm_bytes, 0, 0},
+        {"reward", 0, 0, 0, 0, 0, (ref_reward ? ref : 0) + bt, prm_bytes, 0, 0},
+        {"one proc", 0, 0, 0, 0, engine, ref + frozen + frozen_acts + frozen_kv + bt, prm_bytes, 0, 0},
     };
     trainer_row(o, &r[0], c, &mc, head, false, (int)c->cluster.trainer_ranks, mb, maxT, true);
     r[3].params = r[0].params, r[3].grads = r[0].grads, r[3].moments = r[0].moments, r[3].acts = r[0].acts;
@@ -344,6 +371,7 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
     if (w->size > 1 || c->cluster.trainer_ranks + c->cluster.rollout_ranks + c->cluster.reward_ranks > 1)
         print_mem(o, r, c->cluster.reward_ranks ? 3 : 2, c->cluster.backend);
     else print_mem(o, r + 3, 1, c->cluster.backend);
+    print_buffers(o, c, &r[0], (int)c->cluster.trainer_ranks, true);
     rc = 0;
 out:
     reward_plugin_close(plugin);
@@ -397,7 +425,7 @@ static int dry_sft(FILE *o, const fx_config *c, const comm_world *w, fx_err *err
     }
     // Each rank trains on its share of sft.batch rows at once (sft_run).
     int rows = (int)((c->sft.batch + w->size - 1) / w->size);
-    mem_row r = {"sft", 0, 0, 0, 0, 0, 0, 0};
+    mem_row r = {"sft", 0, 0, 0, 0, 0, 0, 0, 0, 0};
     trainer_row(o, &r, c, &mc, MODEL_HEAD_LM, false, w->size, rows, (int)c->model.max_seq, false);
     // The held-out evaluation's KV cache and decoding scratch (rank 0's; with trainer.shard = full,
     // every rank's): sft.batch rows at a time every sft.eval_every steps, rank 0's share at the end,
@@ -407,6 +435,7 @@ static int dry_sft(FILE *o, const fx_config *c, const comm_world *w, fx_err *err
     fprintf(o, "eval       %lld held-out problems, decoded %d at a time (KV cache of %d columns)\n",
             (long long)c->sft.eval_problems, ev, T);
     print_mem(o, &r, 1, c->cluster.backend);
+    print_buffers(o, c, &r, w->size, false);
     rc = 0;
 out:
     if (task_ready) sft_task_free(&task);
@@ -484,10 +513,11 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
         goto out;
     }
     int rows = (int)((c->prm.batch + w->size - 1) / w->size);
-    mem_row r = {"prm-train", 0, 0, 0, 0, 0, 0, 0};
+    mem_row r = {"prm-train", 0, 0, 0, 0, 0, 0, 0, 0, 0};
     trainer_row(o, &r, c, &mc, MODEL_HEAD_PRM, c->prm.lm_weight > 0, w->size, rows, (int)c->model.max_seq, false);
     if (c->prm.template_rollouts > 0) r.ref = model_count_params(&pc, MODEL_HEAD_LM) * sizeof(float);
     print_mem(o, &r, 1, c->cluster.backend);
+    print_buffers(o, c, &r, w->size, false);
     rc = 0;
 out:
     tok_free(tok);

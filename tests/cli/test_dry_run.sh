@@ -135,6 +135,8 @@ expect_contains "$out" "no rank holds the whole weights (28.37 GiB)" "the whole 
 expect_contains "$out" "a tensor at a time to save (the largest, 2.03 GiB)" "a save's largest tensor: the embedding"
 expect_contains "$out" "  trainer       8.475     8.475     7.093       8.969     0.000     0.000     0.000    33.011" \
     "a trainer's share: 33.0 GiB"
+expect_contains "$out" "buffers    beside the table: checkpoints 0.062 GiB of host memory (one piece) on every trainer (each writes its shard); saves and exports the largest tensor, 2.030 GiB of host memory, on the leader; weight sync gathered on the leader, 0.031 GiB of host memory and as much on its GPU (one bucket); bf16 copies of the weights a trainer holds, 4.238 GiB of its GPU; gradient reductions in place (NCCL's own buffers not counted)" \
+    "what the table leaves out"
 expect_run 0 "the same unsharded" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" "${q7[@]}" \
     --set trainer.shard=none --set trainer.recompute=false
 expect_contains "$out" "  trainer      28.370    28.370    56.741      61.678     0.000     0.000     0.000   175.160" \
