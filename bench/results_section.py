@@ -8,6 +8,10 @@ def machine():
     """This machine's CPU as docs/results.md names it: the model name, and AVX-512 when it has it."""
     info = open("/proc/cpuinfo").read()
     cpu = re.search(r"model name\s*:\s*(.*)", info).group(1).strip()
+    # A VM's model name may be as bare as "AMD EPYC": family and model tell the generation apart
+    # (OpenBLAS picks its kernels by them, so numbers are reproducible only on the same pair).
+    fam, mod = re.search(r"cpu family\s*:\s*(\d+)", info), re.search(r"\nmodel\s*:\s*(\d+)", info)
+    if fam and mod: cpu += f" (family {fam.group(1)}, model {mod.group(1)})"
     return cpu + (" with AVX-512" if " avx512f" in info else "")
 
 
