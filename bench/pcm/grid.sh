@@ -6,7 +6,7 @@
 #   experts  `full`:  the demo's SFT policy (configs/demo.json), which works every sum out;
 #            `brief`: `full` after BRIEF_STEPS SFT steps on the same problems answered without the
 #                     work ("<think>\n</think>\nThe answer is N."): short, mostly wrong.
-#   PCM      a new PCM (hidden 32, 1 layer) over (full, brief), `fluxrl train` with pcm.reward = bt
+#   PCM      a new PCM (hidden 32, 1 layer) over (full, brief), `fluxrl train configs/pcm_demo.json`: pcm.reward = bt
 #            (R = sum_i w_i sigmoid(r_i(y) - r_i(y_ref)), y_ref the full expert's greedy response),
 #            each problem at a preference drawn uniformly from the simplex, STEPS updates of GRPO.
 #   grid     w = (1,0), (0.75,0.25), (0.5,0.5), (0.25,0.75), (0,1); per seed (run.seed 1..SEEDS:
@@ -16,7 +16,8 @@
 #            theta_i) and the trained PCM. Scored as in training: each dimension's mean, R's mean,
 #            and the PCM's win rate against each baseline (per problem by R, ties half).
 # Writes docs/results.md's section and docs/img/pcm_pareto.png (accuracy against brevity, one
-# line per method through the preferences; gnuplot). Runs already in OUT_DIR are reused.
+# line per method through the preferences; gnuplot); DOCS=0 prints the table only (launch/pcm_demo.sh).
+# Runs already in OUT_DIR are reused.
 # ALPHA_INIT=0.9,0.1 starts the PCMs at that mix (pcm.alpha_init, docs/pcm.md): they are trained and
 # decoded under names of their own (pcm-start0.9,0.1-SEED) beside the baselines of the same OUT_DIR,
 # into a section and a plot of their own.
@@ -30,7 +31,6 @@ mkdir -p "$out"
 common=(--set "run.out_dir=$out" --set log.progress=off)
 task=(--ops 3 --digits 2 --operators +-) # configs/demo.json's task
 grid=(1,0 0.75,0.25 0.5,0.5 0.25,0.75 0,1)
-reward=(--set reward.outcome=command --set "reward.command=/usr/bin/python3 bench/pcm/accuracy_and_brevity.py")
 
 if [ ! -f "$out/full/model/model.safetensors" ]; then
     echo "== the full expert: the demo's SFT" >&2
@@ -87,9 +87,7 @@ for seed in $(seq 1 "$seeds"); do
     run=$out/$pcm-$seed
     if [ ! -f "$run/model/model.safetensors" ]; then
         echo "== PCM ($pcm), seed $seed" >&2
-        "$fx" train configs/demo.json "${common[@]}" "${reward[@]}" --set "pcm.experts=$experts" --set pcm.reward=bt \
-            --set model.hidden_size=32 --set model.layers=1 --set model.heads=2 --set model.kv_heads=1 \
-            --set model.intermediate_size=64 --set grpo.lr=0.001 --set "grpo.steps=$steps" \
+        "$fx" train configs/pcm_demo.json "${common[@]}" --set "pcm.experts=$experts" --set "grpo.steps=$steps" \
             --set "grpo.eval_every=$steps" --set "run.name=$pcm-$seed" --set "run.seed=$seed" \
             ${ALPHA_INIT:+--set "pcm.alpha_init=$ALPHA_INIT"} >/dev/null
     fi
@@ -152,6 +150,7 @@ for g in grid:
                      f"{mean([x[2] for x in st]):.3f} | {win} |")
 table = "\n".join(lines)
 print(table)
+if os.environ.get("DOCS", "1") == "0": sys.exit(0)  # launch/pcm_demo.sh: the table only
 # The Pareto plot: mean accuracy against mean brevity, one line per method through the preferences.
 suffix = "-start-" + alpha_init.replace(",", "-") if alpha_init else ""
 img = f"docs/img/pcm_pareto{suffix}.png"

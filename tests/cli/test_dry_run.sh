@@ -62,6 +62,12 @@ expect_contains "$out" "reward     pcm.reward bt: 2 dimensions" "the reward dime
 expect_contains "$out" "reference  $tmp/m/lm: Qwen2ForCausalLM" "the reference policy"
 expect_run 0 "the reference on the reward row" -- frozen_on reward
 
+# The PCM example (configs/pcm_demo.json, launch/pcm_demo.sh) on tiny experts.
+expect_run 0 "train --dry-run configs/pcm_demo.json" -- "$fx" train --dry-run "$src/configs/pcm_demo.json" \
+    "${out_dir[@]}" --set "pcm.experts=$tmp/m/lm,$tmp/m/lm"
+expect_contains "$out" "merge      prob space; preference drawn per problem, uniform on the simplex" "the preference law"
+expect_contains "$out" "reward     pcm.reward bt: 2 dimensions" "the reward dimensions"
+
 # A PRM and a JSONL dataset in a train config: both loaded and described.
 printf '{"question": "What is 2+3?", "answer": "#### 5"}\n{"question": "What is 7-4?", "answer": "#### 3"}\n' >"$tmp/d.jsonl"
 expect_run 0 "train --dry-run with a PRM and data" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" \
