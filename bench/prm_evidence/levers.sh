@@ -34,7 +34,7 @@
 #             order of the data); its own folder, prm_NAME~S
 # Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
 #   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
-#   table between the prm-levers markers of docs/results.md (DOCS=0: not). THREADS per run (default 0:
+#   table between the prm-levers markers of docs/results.md (SECTION=TAG: TAG's markers; DOCS=0: not). THREADS per run (default 0:
 #   all cores); run two variants at once with THREADS=1 each.
 set -euo pipefail
 src=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -44,7 +44,7 @@ policy=${POLICY:-$src/runs/evidence-oracle-ops5-stop900/sft/model}
 backbone=${BACKBONE:-$policy}
 steps=${STEPS:-3000}
 lr=${LR:-0.0003}
-variants=${VARIANTS:-"base twins"}
+variants=${VARIANTS-"base twins"} # VARIANTS="" (set, empty): the samples and twins only
 threads=${THREADS:-0}
 task=(--set task.ops=${OPS:-5} --set task.digits=${DIGITS:-2} --set model.max_seq=${MAX_SEQ:-448})
 mkdir -p "$out"
@@ -114,9 +114,10 @@ for v in $variants; do
     say "PRM $v scored"
 done
 
-DOCS=${DOCS:-1} /usr/bin/python3 - "$out" "$src" "$steps" "$lr" "$variants" "$fx" <<'PY'
+DOCS=${DOCS:-1} PYTHONPATH="$src/bench" /usr/bin/python3 - "$out" "$src" "$steps" "$lr" "$variants" "$fx" "$policy" <<'PY'
 import json, os, platform, sys, datetime
-out, src, steps, lr, variants, fx = sys.argv[1:7]
+from results_section import machine
+out, src, steps, lr, variants, fx, policy = sys.argv[1:8]
 def lines(p): return [json.loads(l.decode("utf-8", "replace")) for l in open(p, "rb") if l.strip()]
 held = lines(f"{out}/held.jsonl")
 bon = {l["samples"]: l for l in lines(f"{out}/held.jsonl.bon")}
@@ -216,10 +217,16 @@ tot = sum(kinds.values())
 slips = "; ".join(f"{k} {100 * v / tot:.0f}%" for k, v in kinds.most_common())
 maj = " / ".join(f"{100 * bon[n]['majority']:.1f}%" for n in (4, 8, 16))
 passn = " / ".join(f"{100 * bon[n]['pass@n']:.1f}%" for n in (4, 8, 16))
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+cpu = machine()
+# The policy's own run: its last held-out greedy evaluation (an SFT run folder's metrics.jsonl).
+greedy = ""
+mpath = os.path.join(os.path.dirname(os.path.abspath(policy)), "metrics.jsonl")
+if os.path.exists(mpath):
+    ev = [json.loads(l) for l in open(mpath) if "eval_answer_acc" in l]
+    if ev: greedy = f"; its run's last held-out greedy evaluation {100 * ev[-1]['eval_answer_acc']:.1f}% at step {ev[-1]['step']}"
 meta = (f"Measured {datetime.date.today().isoformat()} by `VARIANTS=\"{variants}\" STEPS={steps} "
-        f"bench/prm_evidence/levers.sh` on {os.cpu_count()} cores ({cpu}). Policy: the 5-operation SFT policy "
-        f"(step 900 of 1500; held-out greedy 39.1%). PRMs from its backbone, {steps} steps of 16 traces, lr {float(lr):g} "
+        f"bench/prm_evidence/levers.sh` on {os.cpu_count()} cores ({cpu}). Policy: `{os.path.relpath(policy, src)}`{greedy}. "
+        f"PRMs from its backbone, {steps} steps of 16 traces unless @N, lr {float(lr):g} "
         f"(warm-up 100, cosine to a tenth), half the policy's own samples and half the generator's. Held-out: 200 "
         f"problems x 16 samples at temperature 1: pass@1 {100 * bon[16]['pass@1']:.1f}%, majority of 4 / 8 / 16 "
         f"{maj}, pass@4 / 8 / 16 {passn}. "
@@ -228,7 +235,8 @@ print(meta + "\n\n" + table)
 if os.environ.get("DOCS", "1") != "0":
     path = f"{src}/docs/results.md"
     doc = open(path).read()
-    a, b = "<!-- prm-levers: written by bench/prm_evidence/levers.sh -->", "<!-- /prm-levers -->"
+    tag = os.environ.get("SECTION", "prm-levers") # SECTION=TAG: the table between TAG's markers instead
+    a, b = f"<!-- {tag}: written by bench/prm_evidence/levers.sh -->", f"<!-- /{tag} -->"
     if a not in doc or b not in doc:
         sys.exit(f"{path}: the markers {a} and {b} are missing; put them where the table goes")
     doc = doc[:doc.index(a) + len(a)] + f"\n{meta}\n\n{table}\n" + doc[doc.index(b):]
