@@ -1,4 +1,4 @@
-// cmd_best_of_n.c — `fluxrl best-of-n --policy DIR --prm DIR`: Best-of-N selection with a PRM
+// cmd_best_of_n.c — `fluxrl best-of-n --policy DIR [--prm DIR]`: Best-of-N selection with a PRM
 // (ReasonFlux-PRM's use (iii)) next to mean pass@1, majority vote and pass@N on the same samples:
 // parse, call pipeline/infer.h, print one JSON line per PRM and number of samples.
 #include <cjson/cJSON.h>
@@ -9,9 +9,11 @@
 #include "cli.h"
 
 static void print_line(const infer_bon_line *l) {
-    char within[64], extra[160] = "";
+    char within[64], best[64], extra[160] = "";
     if (isfinite(l->within_auroc)) snprintf(within, sizeof within, "%.4f", l->within_auroc);
     else snprintf(within, sizeof within, "null");
+    if (isfinite(l->prm_best)) snprintf(best, sizeof best, "%.4f", l->prm_best);
+    else snprintf(best, sizeof best, "null"); // no PRM
     if (l->last && l->steps) {
         if (isfinite(l->step_auroc))
             snprintf(extra, sizeof extra, ", \"step_auroc\": %.4f, \"steps\": %d, \"wrong_steps\": %d", l->step_auroc,
@@ -19,11 +21,11 @@ static void print_line(const infer_bon_line *l) {
         else snprintf(extra, sizeof extra, ", \"step_auroc\": null, \"steps\": %d, \"wrong_steps\": %d", l->steps,
                       l->wrong_steps);
     }
-    cJSON *js = cJSON_CreateString(l->prm);
+    cJSON *js = l->prm ? cJSON_CreateString(l->prm) : cJSON_CreateNull();
     char *quoted = cJSON_PrintUnformatted(js);
-    printf("{\"problems\": %d, \"samples\": %d, \"prm_best\": %.4f, \"pass@1\": %.4f, \"majority\": %.4f, "
+    printf("{\"problems\": %d, \"samples\": %d, \"prm_best\": %s, \"pass@1\": %.4f, \"majority\": %.4f, "
            "\"pass@n\": %.4f, \"within_auroc\": %s, \"pairs\": %lld%s, \"prm\": %s}\n",
-           l->problems, l->samples, l->prm_best, l->pass1, l->majority, l->pass_n, within, l->pairs, extra, quoted);
+           l->problems, l->samples, best, l->pass1, l->majority, l->pass_n, within, l->pairs, extra, quoted);
     free(quoted);
     cJSON_Delete(js);
 }

@@ -160,7 +160,7 @@ const cli_command cli_commands[] = {
      "an HDF5 pool) is a trace store with the PRM's rewards attached. Written to FILE.tmp, renamed\n"
      "when complete.\n", cmd_select},
     {"best-of-n", "Best-of-N with a PRM next to mean pass@1, majority vote and pass@N",
-     "usage: fluxrl best-of-n --policy DIR --prm DIR [--prm DIR ...] [--n N] [--alpha A] [--out SAMPLES.jsonl]\n"
+     "usage: fluxrl best-of-n --policy DIR [--prm DIR ...] [--n N] [--alpha A] [--out SAMPLES.jsonl]\n"
      "                        [--trajectory-separator] [--prm-system TEXT]\n"
      "                        [the data, sampling, batching and --experts / --pcm options of fluxrl eval]\n"
      "Samples N responses (default 16, temperature 1 unless --temperature) to each problem with\n"
@@ -171,7 +171,9 @@ const cli_command cli_commands[] = {
      "On the built-in task a PRM's last line also has the AUROC of its step rewards against the\n"
      "checker's step labels. --out writes every sample as {\"problem\", \"response\", \"sample\",\n"
      "\"correct\", \"score\" (the first PRM's)} (JSONL). --trajectory-separator and --prm-system are\n"
-     "prm-score's --trajectory-separator and --system, for every PRM (--system is the policy's).\n", cmd_best_of_n},
+     "prm-score's --trajectory-separator and --system, for every PRM (--system is the policy's).\n"
+     "Without --prm: one set of lines with the samples' pass@1, majority vote and pass@N' only\n"
+     "(\"prm_best\", \"within_auroc\" and \"prm\" null; --out's \"score\" null).\n", cmd_best_of_n},
     // model commands (transformer core)
     {"model info", "a checkpoint's architecture, parameter count and training-step memory",
      "usage: fluxrl model info DIR [--batch B] [--seq T] [--ranks N]\n"

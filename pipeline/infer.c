@@ -68,9 +68,9 @@ const char *infer_check(const infer_params *p, infer_kind kind) {
     const char *merge = check_merge(p, kind);
     if (merge) return merge;
     return !p->model && !p->nexperts && !p->pcm
-               ? (kind == INFER_BEST_OF_N ? "--policy (or --experts) and --prm are required"
-                                          : "--model (or --experts) is required")
-           : kind == INFER_BEST_OF_N && !p->nprm ? "--policy (or --experts) and --prm are required"
+               ? (kind == INFER_BEST_OF_N ? "--policy (or --experts) is required" : "--model (or --experts) is required")
+           : kind == INFER_BEST_OF_N && !p->nprm && (p->prm_traj_sep || p->prm_system)
+               ? "--trajectory-separator / --prm-system: they tell a PRM how to read, and no --prm is given"
            : kind == INFER_GENERATE && !p->out ? "--out is required"
            : p->n < 1 ? "--n: expected an integer >= 1"
            : p->data.count < 1 ? "--problems: expected an integer >= 1"
@@ -579,7 +579,7 @@ typedef struct {
 static void bon_row(void *ctx, int row, const rollout_problem *pr, const char *text) {
     bon_ctx *c = ctx;
     for (int q = 0; q < c->p->nprm; q++) score_row(&c->prm[q], pr, text, c->opens_think, &c->sc[q], row);
-    if (c->dump) dump_row(c->dump, pr, text, row % c->p->n, c->correct[row], c->sc[0].score[row]);
+    if (c->dump) dump_row(c->dump, pr, text, row % c->p->n, c->correct[row], c->p->nprm ? c->sc[0].score[row] : NAN);
 }
 
 int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
@@ -623,6 +623,15 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
             code = FX_EXIT_FAIL;
             goto done;
         }
+    }
+    for (int k = 1; !p->nprm; k *= 2) { // no PRM: the samples' own accuracies
+        if (k > p->n) k = p->n;
+        reward_accuracy acc = reward_sample_accuracy(correct, extracted, r.np, p->n, k);
+        infer_bon_line l = {.problems = r.np, .samples = k, .prm_best = NAN, .pass1 = acc.pass1, .majority = acc.majority,
+                            .pass_n = acc.pass_k, .within_auroc = NAN, .last = k == p->n, .step_auroc = NAN};
+        res->lines = fx_realloc(res->lines, (size_t)(res->nlines + 1) * sizeof *res->lines);
+        res->lines[res->nlines++] = l;
+        if (k == p->n) break;
     }
     for (int q = 0; q < p->nprm; q++) {
         if (sc[q].unscored)

@@ -74,7 +74,8 @@ typedef struct {
     bool appended; // to an existing store
 } infer_generate_result;
 
-// One line of Best-of-N: a PRM over the first `samples` samples of each problem.
+// One line of Best-of-N: a PRM over the first `samples` samples of each problem; with no PRM (prm
+// NULL), the samples' pass@1, majority vote and pass@N only (prm_best and within_auroc NaN).
 typedef struct {
     const char *prm;
     int problems, samples;
@@ -87,7 +88,7 @@ typedef struct {
 } infer_bon_line;
 
 typedef struct {
-    infer_bon_line *lines; // for each PRM, samples 1, 2, 4, ... n
+    infer_bon_line *lines; // for each PRM (or once with none), samples 1, 2, 4, ... n
     int nlines;
 } infer_bon_result;
 

@@ -55,15 +55,10 @@ if [ ! -f "$policy/model.safetensors" ]; then
     exit 2
 fi
 common=(--set "run.out_dir=$out" --set log.progress=off --set "cluster.threads=$threads" "${task[@]}")
-# best-of-n needs a PRM to score with: a 1-step one, whose scores are not used.
-if [ ! -f "$out/prm_stub/model/model.safetensors" ]; then
-    "$fx" prm-train "$src/configs/demo.json" "${common[@]}" --set run.name=prm_stub --set "model.path=$policy" \
-        --set prm.steps=1 --set prm.eval_every=0 --set prm.eval_traces=4 >"$out/stub.log" 2>&1
-fi
 sample() { # TASK_SEED PROBLEMS N SEED OUT
     [ -s "$5" ] && return 0
     say "sampling the policy: $2 problems x $3 (task seed $1)"
-    "$fx" best-of-n --policy "$policy" --prm "$out/prm_stub/model" --n "$3" --problems "$2" --task-seed "$1" --seed "$4" \
+    "$fx" best-of-n --policy "$policy" --n "$3" --problems "$2" --task-seed "$1" --seed "$4" \
         --max-new 320 --ops "${OPS:-5}" --digits "${DIGITS:-2}" --out "$5" >"$5.bon" 2>"$5.log"
 }
 sample 1234 200 16 7 "$out/held.jsonl"

@@ -169,8 +169,24 @@ expect_contains "$err" "--policy and --experts / --pcm: expected one of them, go
 printf '{"question": "Compute 1+1.", "answer": "2"}\n{"question": "Compute 2+2.", "answer": "4"}\n' >"$tmp/d.jsonl"
 expect_run 0 "best-of-n on JSONL" -- "$fx" best-of-n --policy "$tmp/m/lm" --prm "$tmp/m/class2" --data "$tmp/d.jsonl" --n 2 --max-new 8
 expect_contains "$out" '{"problems": 2, "samples": 2, "prm_best": ' "two problems"
-expect_run 2 "best-of-n without --prm" -- "$fx" best-of-n --policy "$tmp/m/lm"
-expect_contains "$err" "--policy (or --experts) and --prm are required" "named"
+# Without --prm: the same samples' pass@1, majority and pass@N (the PRM run's), no PRM fields.
+expect_run 0 "best-of-n without --prm" -- "$fx" best-of-n --policy "$tmp/m/lm" --ops 1 --digits 1 --problems 3 \
+    --max-new 24 --seed 2 --n 4 --out "$tmp/bon_noprm.jsonl"
+expect_run 0 "the PRM run's accuracies, prm_best, within_auroc and prm null" -- /usr/bin/python3 -c '
+import json, sys
+a = [json.loads(l) for l in sys.argv[1].splitlines()]
+b = [json.loads(l) for l in sys.argv[2].splitlines()]
+assert len(a) == len(b) == 3, (a, b)
+for x, y in zip(a, b):
+    assert [x[k] for k in ("problems", "samples", "pass@1", "majority", "pass@n")] == \
+           [y[k] for k in ("problems", "samples", "pass@1", "majority", "pass@n")], (x, y)
+    assert y["prm_best"] is None and y["within_auroc"] is None and y["prm"] is None and y["pairs"] == 0, y
+rows = [json.loads(l) for l in open(sys.argv[3])]
+assert len(rows) == 12 and all(r["score"] is None for r in rows), rows' "$one" "$out" "$tmp/bon_noprm.jsonl"
+expect_run 2 "best-of-n: --prm-system without --prm" -- "$fx" best-of-n --policy "$tmp/m/lm" --prm-system "S"
+expect_contains "$err" "--trajectory-separator / --prm-system: they tell a PRM how to read, and no --prm is given" "named"
+expect_run 2 "best-of-n without --policy" -- "$fx" best-of-n --prm "$tmp/m/class2"
+expect_contains "$err" "--policy (or --experts) is required" "named"
 expect_run 2 "best-of-n with a language model as PRM" -- "$fx" "${bon[@]}" --prm "$tmp/m/lm"
 expect_contains "$err" "a PRM needs a process-reward or reward head" "refused"
 expect_run 2 "best-of-n: bad --n" -- "$fx" "${bon[@]}" --n 0
