@@ -51,7 +51,7 @@ mkdir -p "$out"
 t0=$(date +%s)
 say() { printf '[%5ds] %s\n' $(($(date +%s) - t0)) "$*" >&2; }
 if [ ! -f "$policy/model.safetensors" ]; then
-    echo "no policy at $policy: make it with OPS=5 DIGITS=2 MAX_SEQ=448 MAX_NEW=320 SFT_STEPS=1500 SFT_STOP=900 STEPS=1 SEEDS=1 VARIANTS=outcome bench/grpo_evidence/oracle.sh runs/evidence-oracle-ops5-stop900" >&2
+    echo "no policy at $policy: make it with OPS=5 DIGITS=2 MAX_SEQ=448 MAX_NEW=320 SFT_STEPS=1500 SFT_STOP=900 STEPS=1 SEEDS=1 VARIANTS=outcome DOCS=0 bench/grpo_evidence/oracle.sh runs/evidence-oracle-ops5-stop900" >&2
     exit 2
 fi
 common=(--set "run.out_dir=$out" --set log.progress=off --set "cluster.threads=$threads" "${task[@]}")
