@@ -19,6 +19,12 @@ static void test_auroc(void) {
     CHECK(isnan(prm_auroc(s1, none, 4)));
 }
 
+// The generator's problem and trace i of d's stream (what prm_example reads).
+static void generator_trace(const prm_data *d, uint64_t i, task_problem *p, task_trace *t) {
+    task_generate(&d->task, d->seed, i, p);
+    task_trace_make(p, &d->task, d->seed, i, t);
+}
+
 int main(void) {
     test_auroc();
     fx_err err;
@@ -35,9 +41,8 @@ int main(void) {
         float tgt[16], fin;
         int n = prm_example(&d, 0, i, &ids, sep, tgt, &fin, 16, NULL);
         task_problem p;
-        task_generate(&d.task, d.seed, i, &p);
         task_trace t;
-        task_trace_make(&p, &d.task, d.seed, i, &t);
+        generator_trace(&d, i, &p, &t);
         bool same = n == t.nsteps && fin == (t.answer_correct ? 1.0f : 0.0f);
         for (int k = 0; same && k < n; k++) same = (tgt[k] > 0.5f) == t.step_correct[k] && ids.ids[sep[k]] == d.sep;
         agree += same;
@@ -55,9 +60,8 @@ int main(void) {
         float tgt[16], fin;
         int n = prm_example(&d, 0, i, &ids, sep, tgt, &fin, 16, dep);
         task_problem p;
-        task_generate(&d.task, d.seed, i, &p);
         task_trace t;
-        task_trace_make(&p, &d.task, d.seed, i, &t);
+        generator_trace(&d, i, &p, &t);
         task_labels l;
         task_check(&p, t.text, &l);
         CHECK_INT(n, l.nsteps);
