@@ -535,14 +535,18 @@ static void dump_row(FILE *f, const rollout_problem *p, const char *text, int sa
     cJSON_Delete(j);
 }
 
-// Best-of-k with one PRM over the first k samples of each of np problems (n samples each).
+// Best-of-k with one PRM over the first k samples of each of np problems (n samples each); s NULL
+// (no PRM): the samples' accuracies only.
 static infer_bon_line bon_line(const bool *correct, char *const *extracted, const bon_scores *s, int np, int n,
                                int k) {
+    reward_accuracy acc = reward_sample_accuracy(correct, extracted, np, n, k);
+    if (!s)
+        return (infer_bon_line){.problems = np, .samples = k, .prm_best = NAN, .pass1 = acc.pass1,
+                                .majority = acc.majority, .pass_n = acc.pass_k, .within_auroc = NAN, .step_auroc = NAN};
     float *score = fx_malloc((size_t)np * k * sizeof *score);
     int64_t *group = fx_malloc((size_t)np * k * sizeof *group), *best = fx_malloc((size_t)np * sizeof *best);
     for (int i = 0; i < np; i++)
         for (int j = 0; j < k; j++) score[i * k + j] = s->score[i * n + j], group[i * k + j] = i;
-    reward_accuracy acc = reward_sample_accuracy(correct, extracted, np, n, k);
     FX_ASSERT(reward_best_of_n(score, group, (int64_t)np * k, best) == np);
     double prm = 0;
     for (int i = 0; i < np; i++) prm += correct[i * n + (best[i] - (int64_t)i * k)];
@@ -624,27 +628,19 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
             goto done;
         }
     }
-    for (int k = 1; !p->nprm; k *= 2) { // no PRM: the samples' own accuracies
-        if (k > p->n) k = p->n;
-        reward_accuracy acc = reward_sample_accuracy(correct, extracted, r.np, p->n, k);
-        infer_bon_line l = {.problems = r.np, .samples = k, .prm_best = NAN, .pass1 = acc.pass1, .majority = acc.majority,
-                            .pass_n = acc.pass_k, .within_auroc = NAN, .last = k == p->n, .step_auroc = NAN};
-        res->lines = fx_realloc(res->lines, (size_t)(res->nlines + 1) * sizeof *res->lines);
-        res->lines[res->nlines++] = l;
-        if (k == p->n) break;
-    }
-    for (int q = 0; q < p->nprm; q++) {
-        if (sc[q].unscored)
+    for (int q = 0; q < (p->nprm ? p->nprm : 1); q++) { // no PRM: one set of lines, the samples' own
+        const bon_scores *s = p->nprm ? &sc[q] : NULL;
+        if (s && s->unscored)
             fx_warn("best-of-n: %s could not score %d of %d samples (no steps, or too long); they rank last", p->prm[q],
-                    sc[q].unscored, r.rows);
+                    s->unscored, r.rows);
         for (int k = 1;; k *= 2) {
             if (k > p->n) k = p->n;
-            infer_bon_line l = bon_line(correct, extracted, &sc[q], r.np, p->n, k);
-            l.prm = p->prm[q], l.last = k == p->n;
-            if (l.last && sc[q].nstep) {
-                l.steps = sc[q].nstep;
-                for (int s = 0; s < sc[q].nstep; s++) l.wrong_steps += !sc[q].step_label[s];
-                l.step_auroc = prm_auroc(sc[q].step_score, sc[q].step_label, sc[q].nstep);
+            infer_bon_line l = bon_line(correct, extracted, s, r.np, p->n, k);
+            l.prm = s ? p->prm[q] : NULL, l.last = k == p->n;
+            if (l.last && s && s->nstep) {
+                l.steps = s->nstep;
+                for (int t = 0; t < s->nstep; t++) l.wrong_steps += !s->step_label[t];
+                l.step_auroc = prm_auroc(s->step_score, s->step_label, s->nstep);
             }
             res->lines = fx_realloc(res->lines, (size_t)(res->nlines + 1) * sizeof *res->lines);
             res->lines[res->nlines++] = l;
