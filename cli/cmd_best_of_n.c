@@ -8,12 +8,15 @@
 
 #include "cli.h"
 
+// A number, or null where it is undefined (NaN: no PRM, or no pair).
+static const char *num(char *buf, size_t size, double x) {
+    if (isfinite(x)) snprintf(buf, size, "%.4f", x);
+    else snprintf(buf, size, "null");
+    return buf;
+}
+
 static void print_line(const infer_bon_line *l) {
-    char within[64], best[64], extra[160] = "";
-    if (isfinite(l->within_auroc)) snprintf(within, sizeof within, "%.4f", l->within_auroc);
-    else snprintf(within, sizeof within, "null");
-    if (isfinite(l->prm_best)) snprintf(best, sizeof best, "%.4f", l->prm_best);
-    else snprintf(best, sizeof best, "null"); // no PRM
+    char within[32], best[32], vote[32], min_best[32], min_vote[32], extra[160] = "";
     if (l->last && l->steps) {
         if (isfinite(l->step_auroc))
             snprintf(extra, sizeof extra, ", \"step_auroc\": %.4f, \"steps\": %d, \"wrong_steps\": %d", l->step_auroc,
@@ -24,8 +27,12 @@ static void print_line(const infer_bon_line *l) {
     cJSON *js = l->prm ? cJSON_CreateString(l->prm) : cJSON_CreateNull();
     char *quoted = cJSON_PrintUnformatted(js);
     printf("{\"problems\": %d, \"samples\": %d, \"prm_best\": %s, \"pass@1\": %.4f, \"majority\": %.4f, "
-           "\"pass@n\": %.4f, \"within_auroc\": %s, \"pairs\": %lld%s, \"prm\": %s}\n",
-           l->problems, l->samples, best, l->pass1, l->majority, l->pass_n, within, l->pairs, extra, quoted);
+           "\"pass@n\": %.4f, \"prm_vote\": %s, \"min_step_best\": %s, \"min_step_vote\": %s, \"within_auroc\": %s, "
+           "\"pairs\": %lld%s, \"prm\": %s}\n",
+           l->problems, l->samples, num(best, sizeof best, l->prm_best), l->pass1, l->majority, l->pass_n,
+           num(vote, sizeof vote, l->prm_vote), num(min_best, sizeof min_best, l->min_best),
+           num(min_vote, sizeof min_vote, l->min_vote), num(within, sizeof within, l->within_auroc), l->pairs, extra,
+           quoted);
     free(quoted);
     cJSON_Delete(js);
 }

@@ -470,6 +470,7 @@ done:
 // What one PRM made of the samples of all problems (row r: sample r % n of problem r / n).
 typedef struct {
     float *score;         // r^; -inf when the PRM could not score the sample (no steps, too long)
+    float *min_step;      // its lowest step reward (-inf likewise): the aggregation of Math-Shepherd
     float *step_score;    // built-in task: the PRM's step rewards of every sample, and
     uint8_t *step_label;  // the checker's labels of the same steps
     int nstep, cap, unscored;
@@ -500,10 +501,12 @@ static void score_row(prm_scorer *prm, const rollout_problem *p, const char *tex
     prm_result r = {.step = rewards};
     fx_err err;
     if (prm_score(prm, p->prompt, (const char *const *)steps, n, &r, &err)) {
-        s->score[row] = -INFINITY;
+        s->score[row] = s->min_step[row] = -INFINITY;
         s->unscored++;
     } else {
         s->score[row] = r.score;
+        s->min_step[row] = n ? INFINITY : -INFINITY; // no step: nothing to go by, as unscored
+        for (int k = 0; k < n; k++) s->min_step[row] = fminf(s->min_step[row], r.step[k]);
         for (int k = 0; k < n && p->builtin; k++) {
             if (s->nstep == s->cap) {
                 s->cap = s->cap ? 2 * s->cap : 4096;
@@ -518,14 +521,19 @@ static void score_row(prm_scorer *prm, const rollout_problem *p, const char *tex
 }
 
 // One sample as a JSON line: what fluxrl select, sft (sft.data) and prm-train (prm.data) read.
-static void dump_row(FILE *f, const rollout_problem *p, const char *text, int sample, bool correct, float score) {
+static void dump_row(FILE *f, const rollout_problem *p, const char *text, int sample, bool correct,
+                     const char *answer, float score, float min_step) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "problem", p->prompt);
     cJSON_AddStringToObject(j, "response", text);
     cJSON_AddNumberToObject(j, "sample", sample);
     cJSON_AddBoolToObject(j, "correct", correct);
+    if (answer) cJSON_AddStringToObject(j, "answer", answer); // as extracted for the checks and the votes
+    else cJSON_AddNullToObject(j, "answer");
     if (isfinite(score)) cJSON_AddNumberToObject(j, "score", score);
     else cJSON_AddNullToObject(j, "score");
+    if (isfinite(min_step)) cJSON_AddNumberToObject(j, "min_step", min_step);
+    else cJSON_AddNullToObject(j, "min_step");
     char *line = cJSON_PrintUnformatted(j);
     FX_ASSERT(line != NULL);
     size_t len; // cJSON writes a string's bytes as they are: a sample may end mid-character
@@ -535,6 +543,19 @@ static void dump_row(FILE *f, const rollout_problem *p, const char *text, int sa
     cJSON_Delete(j);
 }
 
+// The fraction of np problems whose best-scored sample of the first k (of n each) is right.
+static double best_right(const bool *correct, const float *all, int np, int n, int k) {
+    float *score = fx_malloc((size_t)np * k * sizeof *score);
+    int64_t *group = fx_malloc((size_t)np * k * sizeof *group), *best = fx_malloc((size_t)np * sizeof *best);
+    for (int i = 0; i < np; i++)
+        for (int j = 0; j < k; j++) score[i * k + j] = all[i * n + j], group[i * k + j] = i;
+    FX_ASSERT(reward_best_of_n(score, group, (int64_t)np * k, best) == np);
+    double right = 0;
+    for (int i = 0; i < np; i++) right += correct[i * n + (best[i] - (int64_t)i * k)];
+    free(score), free(group), free(best);
+    return right / np;
+}
+
 // Best-of-k with one PRM over the first k samples of each of np problems (n samples each); s NULL
 // (no PRM): the samples' accuracies only.
 static infer_bon_line bon_line(const bool *correct, char *const *extracted, const bon_scores *s, int np, int n,
@@ -542,14 +563,9 @@ static infer_bon_line bon_line(const bool *correct, char *const *extracted, cons
     reward_accuracy acc = reward_sample_accuracy(correct, extracted, np, n, k);
     if (!s)
         return (infer_bon_line){.problems = np, .samples = k, .prm_best = NAN, .pass1 = acc.pass1,
-                                .majority = acc.majority, .pass_n = acc.pass_k, .within_auroc = NAN, .step_auroc = NAN};
-    float *score = fx_malloc((size_t)np * k * sizeof *score);
-    int64_t *group = fx_malloc((size_t)np * k * sizeof *group), *best = fx_malloc((size_t)np * sizeof *best);
-    for (int i = 0; i < np; i++)
-        for (int j = 0; j < k; j++) score[i * k + j] = s->score[i * n + j], group[i * k + j] = i;
-    FX_ASSERT(reward_best_of_n(score, group, (int64_t)np * k, best) == np);
-    double prm = 0;
-    for (int i = 0; i < np; i++) prm += correct[i * n + (best[i] - (int64_t)i * k)];
+                                .majority = acc.majority, .pass_n = acc.pass_k, .within_auroc = NAN, .step_auroc = NAN,
+                                .prm_vote = NAN, .min_best = NAN, .min_vote = NAN};
+    double prm = best_right(correct, s->score, np, n, k), min_best = best_right(correct, s->min_step, np, n, k);
     // Within-problem AUROC: how often a right sample outscores a wrong sample of the same problem
     // (ties count half). Best-of-N lives on this; an AUROC pooled over problems also rewards a PRM
     // for knowing which problems are hard.
@@ -564,10 +580,11 @@ static infer_bon_line bon_line(const bool *correct, char *const *extracted, cons
                 pairs++, wins += a > b ? 1.0 : a == b ? 0.5 : 0.0;
             }
         }
-    free(score), free(group), free(best);
-    return (infer_bon_line){.problems = np, .samples = k, .prm_best = prm / np, .pass1 = acc.pass1,
+    return (infer_bon_line){.problems = np, .samples = k, .prm_best = prm, .pass1 = acc.pass1,
                             .majority = acc.majority, .pass_n = acc.pass_k,
-                            .within_auroc = pairs ? wins / (double)pairs : NAN, .pairs = pairs, .step_auroc = NAN};
+                            .within_auroc = pairs ? wins / (double)pairs : NAN, .pairs = pairs, .step_auroc = NAN,
+                            .prm_vote = reward_vote(correct, extracted, s->score, np, n, k), .min_best = min_best,
+                            .min_vote = reward_vote(correct, extracted, s->min_step, np, n, k)};
 }
 
 // Best-of-n's work on each judged row: every PRM's score, and the row in the --out dump.
@@ -577,13 +594,17 @@ typedef struct {
     bon_scores *sc;
     FILE *dump;
     const bool *correct;
+    char *const *extracted;
     bool opens_think;
 } bon_ctx;
 
 static void bon_row(void *ctx, int row, const rollout_problem *pr, const char *text) {
     bon_ctx *c = ctx;
     for (int q = 0; q < c->p->nprm; q++) score_row(&c->prm[q], pr, text, c->opens_think, &c->sc[q], row);
-    if (c->dump) dump_row(c->dump, pr, text, row % c->p->n, c->correct[row], c->p->nprm ? c->sc[0].score[row] : NAN);
+    if (c->dump)
+        dump_row(c->dump, pr, text, row % c->p->n, c->correct[row], c->extracted[row],
+                 c->p->nprm ? c->sc[0].score[row] : NAN,
+                 c->p->nprm ? c->sc[0].min_step[row] : NAN);
 }
 
 int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
@@ -607,7 +628,10 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
     }
     correct = fx_calloc((size_t)r.rows, sizeof *correct);
     extracted = fx_calloc((size_t)r.rows, sizeof *extracted);
-    for (int q = 0; q < p->nprm; q++) sc[q].score = fx_malloc((size_t)r.rows * sizeof *sc[q].score);
+    for (int q = 0; q < p->nprm; q++) {
+        sc[q].score = fx_malloc((size_t)r.rows * sizeof *sc[q].score);
+        sc[q].min_step = fx_malloc((size_t)r.rows * sizeof *sc[q].min_step);
+    }
     if (p->out) {
         snprintf(tmp, sizeof tmp, "%s.tmp", p->out);
         if (!(dump = fopen(tmp, "w"))) {
@@ -615,7 +639,7 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
             goto done;
         }
     }
-    bon_ctx bc = {p, prm, sc, dump, correct, r.prompt.opens_think};
+    bon_ctx bc = {p, prm, sc, dump, correct, extracted, r.prompt.opens_think};
     judge_rows(&r, "best-of-n", correct, extracted, bon_row, &bc);
     if (dump) {
         bool bad = fflush(dump) || ferror(dump);
@@ -651,7 +675,7 @@ int infer_best_of_n(const infer_params *p, infer_bon_result *res, fx_err *err) {
 done:
     if (dump) fclose(dump), remove(tmp);
     for (int i = 0; i < r.rows && extracted; i++) free(extracted[i]);
-    for (int q = 0; q < INFER_MAX_PRMS; q++) free(sc[q].score), free(sc[q].step_score), free(sc[q].step_label);
+    for (int q = 0; q < INFER_MAX_PRMS; q++) free(sc[q].score), free(sc[q].min_step), free(sc[q].step_score), free(sc[q].step_label);
     free(correct), free(extracted);
     for (int q = 0; q < nloaded; q++) prm_free(&prm[q]);
     run_close(&r);

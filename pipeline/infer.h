@@ -75,7 +75,8 @@ typedef struct {
 } infer_generate_result;
 
 // One line of Best-of-N: a PRM over the first `samples` samples of each problem; with no PRM (prm
-// NULL), the samples' pass@1, majority vote and pass@N only (prm_best and within_auroc NaN).
+// NULL), the samples' pass@1, majority vote and pass@N only (prm_best, within_auroc and the
+// selections below NaN).
 typedef struct {
     const char *prm;
     int problems, samples;
@@ -85,6 +86,10 @@ typedef struct {
     bool last;             // samples == n: the step fields below belong to it
     int steps, wrong_steps; // built-in task: steps the PRM scored, of them wrong (0: no step labels)
     double step_auroc;      // NaN when undefined
+    // fluxrl's extensions (NaN with no PRM): the PRM-weighted vote by r^ (reward_vote), and the
+    // highest-scored sample and the weighted vote by the lowest step reward (Math-Shepherd's
+    // aggregation; Lightman et al. take the product) in place of r^
+    double prm_vote, min_best, min_vote;
 } infer_bon_line;
 
 typedef struct {

@@ -920,9 +920,13 @@ int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_
     model *m = &j->policy;
     bool sharded = pipe_job_sharded(j);
     if (sharded) tell_trainers(j, MSG_SYNC);
-    if (!j->cuda) // the leader's weights, or with sharded weights each bucket gathered from the slices
-        return wsync_broadcast_each(sharded ? NULL : model_params_of(m), m->nparams, version, SYNC_BUCKET * sizeof(float),
-                                    0, w->policy_comm, sharded ? fill_from_slices : NULL, j, err);
+    if (!j->cuda) { // the leader's weights, or with sharded weights each bucket gathered from the slices
+        if (wsync_broadcast_each(sharded ? NULL : model_params_of(m), m->nparams, version, SYNC_BUCKET * sizeof(float), 0,
+                                 w->policy_comm, sharded ? fill_from_slices : NULL, j, err))
+            return -1;
+        j->synced_bytes += m->nparams * sizeof(float);
+        return 0;
+    }
     if (!j->policy_nccl && !(j->policy_nccl = comm_nccl_create(w->policy_comm, err))) return -1;
     int64_t head[2] = {*version, (int64_t)m->nparams};
     COMM_CHECK(MPI_Bcast(head, 2, MPI_INT64_T, 0, w->policy_comm));
@@ -946,5 +950,6 @@ int pipe_job_sync_policy(pipe_job *j, const comm_world *w, int64_t *version, fx_
     if (stage) j->be->free(j->be->ctx, stage);
     free(host);
     *version = head[0];
+    j->synced_bytes += m->nparams * sizeof(float);
     return 0;
 }

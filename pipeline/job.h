@@ -84,6 +84,7 @@ typedef struct {
     rollout_problem *data, *eval; // grpo.data / grpo.eval_data (NULL: the built-in task)
     int ndata, neval;
     int64_t version;       // the policy version the weights are at
+    uint64_t synced_bytes; // the weights' bytes this rank has sent or received in weight syncs
     bool cuda;             // cluster.backend = cuda: model buffers live on the GPU
     bool engine_logged;    // the rollout engine's size was reported
     comm_dp dp;            // the trainer ranks of a distributed run (pipe_job_dp_init): MPI, or NCCL on GPUs

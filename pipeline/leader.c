@@ -204,20 +204,20 @@ static void train_update(leader *L, const trace_batch *kept, int update, pipe_up
 // One metrics line per update; a PCM policy (K experts) adds pcm_alpha_1..K, each expert's mean
 // mixing weight over the tokens trained on.
 static int log_update(fx_metrics *mx, const fx_config *c, int step, const collect_stats *cs, const pipe_update *u,
-                      int K, const double t[5], fx_err *err) {
+                      int K, const double t[5], double sync_bytes, fx_err *err) {
     int steps = (int)c->grpo.steps;
     model_lr_schedule sched = {MODEL_LR_CONSTANT, (float)c->grpo.lr, (float)c->grpo.lr, (int)c->grpo.warmup, steps};
     const char *keys[] = {"reward_mean", "accuracy", "response_tokens", "groups_kept", "groups_sampled",
                           "sampling_rounds", "loss", "kl", "entropy", "clip_fraction", "grad_norm", "lr",
                           "optimizer_steps", "policy_lag_mean", "policy_lag_max", "tis_mean", "step_reward_mean",
                           "prm_scored", "time_rollout_s", "time_reward_s", "time_wait_s", "time_train_s",
-                          "time_sync_s", "time_step_s", "rollout_tokens_per_s"};
+                          "time_sync_s", "time_step_s", "rollout_tokens_per_s", "sync_bytes"};
     double n = cs->traces ? cs->traces : 1;
     double vals[] = {cs->reward / n, cs->correct / n, cs->tokens / n, cs->groups_kept, cs->groups_seen, cs->rounds,
                      u->loss, u->kl, u->entropy, u->clipfrac, u->grad_norm, model_lr_at(&sched, step), u->steps,
                      cs->lag / n, cs->lag_max, u->tis_mean, cs->steps ? cs->step_reward / cs->steps : NAN, cs->prm_n,
                      cs->t_rollout, cs->t_reward, cs->t_wait, t[2] - t[1], t[3] - t[2], t[4] - t[0],
-                     cs->t_rollout > 0 ? cs->tokens / cs->t_rollout : NAN};
+                     cs->t_rollout > 0 ? cs->tokens / cs->t_rollout : NAN, sync_bytes};
     enum { BASE = sizeof keys / sizeof keys[0] };
     const char *all_keys[BASE + 16];
     double all_vals[BASE + 16];
@@ -331,6 +331,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         ck.counters[1] = L.first[step]; // a resumed run asks for this update's problems again
         train_update(&L, &kept, step, &u);
         t[2] = fx_time_now();
+        uint64_t synced = job->synced_bytes;
         // the new weights to the rollout side, the last update's too (its final evaluation may run there)
         if (side->sync(side, job->version, &err)) goto fail_run;
         t[3] = fx_time_now();
@@ -340,7 +341,7 @@ int pipe_lead(const fx_config *c, pipe_job *job, pipe_side *side, const comm_wor
         if (!lag && step + 1 < steps) issue(&L, step + 1, P);
         if (lag && step + 2 < steps) issue(&L, step + 2, P);
         t[4] = fx_time_now();
-        if (log_update(&mx, c, step, &cs, &u, L.job->K, t, &err)) goto fail_run;
+        if (log_update(&mx, c, step, &cs, &u, L.job->K, t, (double)(job->synced_bytes - synced), &err)) goto fail_run;
         char extra[96];
         double n = cs.traces ? cs.traces : 1;
         snprintf(extra, sizeof extra, "reward %.3f groups %d/%d", cs.reward / n, cs.groups_kept, cs.groups_seen);

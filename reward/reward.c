@@ -59,25 +59,38 @@ int64_t reward_best_of_n(const float *score, const int64_t *group, int64_t n, in
     return groups;
 }
 
+double reward_vote(const bool *correct, char *const *extracted, const float *weight, int np, int n, int k) {
+    FX_ASSERT(k >= 1 && k <= n);
+    double right = 0;
+    for (int i = 0; i < np; i++) {
+        int top = -1;
+        double top_votes = 0;
+        for (int j = 0; j < k; j++) {
+            int row = i * n + j;
+            if (!extracted[row] || (weight && !isfinite(weight[row]))) continue;
+            double votes = 0; // the weights of the samples that agree with this one, in sample order
+            for (int t = 0; t < k; t++) {
+                int u = i * n + t;
+                const char *e = extracted[u];
+                if (e && (!weight || isfinite(weight[u])) && verify_equal(e, extracted[row])) votes += weight ? weight[u] : 1;
+            }
+            if (top < 0 || votes > top_votes) top_votes = votes, top = row;
+        }
+        right += top >= 0 && correct[top];
+    }
+    return right / (np > 0 ? np : 1);
+}
+
 reward_accuracy reward_sample_accuracy(const bool *correct, char *const *extracted, int np, int n, int k) {
     FX_ASSERT(k >= 1 && k <= n);
-    double pass1 = 0, maj = 0, pass_k = 0;
+    double pass1 = 0, pass_k = 0;
     for (int i = 0; i < np; i++) {
-        int c = 0, top = -1, top_votes = 0;
-        for (int j = 0; j < k; j++) {
-            int row = i * n + j, votes = 0;
-            c += correct[row];
-            if (!extracted[row]) continue;
-            for (int t = 0; t < k; t++) {
-                const char *e = extracted[i * n + t];
-                votes += e && verify_equal(e, extracted[row]);
-            }
-            if (votes > top_votes) top_votes = votes, top = row;
-        }
-        pass1 += (double)c / k, pass_k += c > 0, maj += top >= 0 && correct[top];
+        int c = 0;
+        for (int j = 0; j < k; j++) c += correct[i * n + j];
+        pass1 += (double)c / k, pass_k += c > 0;
     }
     double d = np > 0 ? np : 1;
-    return (reward_accuracy){pass1 / d, maj / d, pass_k / d};
+    return (reward_accuracy){pass1 / d, reward_vote(correct, extracted, NULL, np, n, k), pass_k / d};
 }
 
 double reward_bt(const double *r, const double *ref, const float *w, int K) {

@@ -56,4 +56,13 @@ typedef struct {
 } reward_accuracy;
 reward_accuracy reward_sample_accuracy(const bool *correct, char *const *extracted, int np, int n, int k);
 
+// Weighted majority vote over the first k samples of each of np problems (rows as above): each
+// answer (by verify_equal) collects the weights of the samples that give it, the answer with the
+// most wins (ties: the first sample's), and the fraction of problems where it is right is returned.
+// weight NULL: 1 each (majority vote); a sample with no extracted answer or a weight that is not
+// finite (a sample the PRM could not score) does not vote. With a PRM's scores as the weights this is
+// the PRM-weighted vote of Uesato et al. (2022) and Math-Shepherd (fluxrl's best-of-n reports it
+// beside ReasonFlux-PRM's highest-r^ choice).
+double reward_vote(const bool *correct, char *const *extracted, const float *weight, int np, int n, int k);
+
 #endif

@@ -191,7 +191,8 @@ static char *metrics(const char *name) {
         if (!j) continue;
         for (cJSON *it = j->child; it;) {
             cJSON *next = it->next;
-            if (!strncmp(it->string, "time_", 5) || !strcmp(it->string, "rollout_tokens_per_s"))
+            if (!strncmp(it->string, "time_", 5) || !strcmp(it->string, "rollout_tokens_per_s") ||
+                !strcmp(it->string, "sync_bytes")) // how it travelled, not what it computed
                 cJSON_Delete(cJSON_DetachItemViaPointer(j, it));
             it = next;
         }

@@ -68,5 +68,17 @@ int main(void) {
     a = reward_sample_accuracy(wrong_first, answers, 2, 4, 4);
     CHECK_NEAR(a.majority, 0.0, 0);
     CHECK_NEAR(a.pass_k, 1.0, 0);
+    // Weighted vote: no weights is the majority vote; weights can outvote a count.
+    CHECK_NEAR(reward_vote(right, answers, NULL, 2, 4, 4), 1.0, 0);
+    CHECK_NEAR(reward_vote(wrong_first, answers, NULL, 2, 4, 4), 0.0, 0);
+    // problem 0: 7 (0.1 + 0.1) against 8 (0.9): 8, wrong; problem 1: 3 (1; its second sample's NaN
+    // does not vote) against 5 (0.2 + 0.2): 3, sample 4, right
+    float w[8] = {0.1f, 0.1f, 0.9f, 0.5f, 1.0f, 0.2f, 0.2f, NAN};
+    CHECK_NEAR(reward_vote(right, answers, w, 2, 4, 4), 0.5, 0);
+    w[7] = 1.0f; // sample 7 (3, judged wrong) joins sample 4's answer: 2 against 0.4, sample 4 first
+    CHECK_NEAR(reward_vote(right, answers, w, 2, 4, 4), 0.5, 0);
+    float tie[8] = {0.5f, 0.5f, 1.0f, 0.0f, -INFINITY, 0.3f, 0.3f, -INFINITY}; // 7 and 8 tie at 1: the first
+    CHECK_NEAR(reward_vote(right, answers, tie, 2, 4, 4), 0.5, 0); // problem 1: 5 alone votes, wrong
+    CHECK_NEAR(reward_vote(right, answers, tie, 2, 4, 1), 0.5, 0); // sample 4 cannot vote: nothing chosen
     return test_summary("test_reward");
 }

@@ -9,7 +9,8 @@
 #                 by r^ = mean step reward + trajectory reward, by the steps alone (alpha 0) and by
 #                 the trajectory reward alone;
 #   step AUROC    the step rewards against the checker's labels, pooled over every sample;
-#   Best-of-16    the PRM's choice (highest r^) against majority vote, on the same samples.
+#   Best-of-N     the PRM's choice (highest r^; and by the steps alone, alpha 0) against majority vote,
+#                 on the same samples, N = 4, 8, 16.
 # Each variant is one `fluxrl prm-train` from the policy (or BACKBONE) with its own --set options,
 # half of its training traces the policy's own samples (1000 training problems x 4, task seed 101)
 # labelled by the checker, half the generator's (30% of steps wrong). Variants (VARIANTS):
@@ -32,6 +33,9 @@
 #   NAME~S    variant NAME (NAME@N too) trained with run.seed S in place of configs/demo.json's 1234:
 #             another training seed (the new layers' and head's start, the generator's traces, the
 #             order of the data); its own folder, prm_NAME~S
+#   NAME+FROM variant NAME (with @N and ~S) trained on from variant FROM's PRM (prm_FROM/model, which
+#             must be there) instead of from the policy: more steps with the schedule begun again
+#             (warm-up, cosine to a tenth), no new layers (deep2: FROM's); its own folder, prm_NAME+FROM
 # Usage: VARIANTS="base twins" STEPS=3000 bench/prm_evidence/levers.sh [FLUXRL]
 #   writes runs/prm-levers/ (OUT; a variant whose scores are there is not trained again) and the
 #   table between the prm-levers markers of docs/results.md (SECTION=TAG: TAG's markers; DOCS=0: not). THREADS per run (default 0:
@@ -73,8 +77,14 @@ for l in open(sys.argv[1], "rb"):
 for v in $variants; do
     extra=()
     vsteps=$steps
-    spec=${v%\~*}
-    [[ $v == *\~* ]] && extra=(--set "run.seed=${v##*\~}")
+    from=$backbone
+    if [[ $v == *+* ]]; then
+        from=$out/prm_${v#*+}/model
+        [ -f "$from/model.safetensors" ] || { echo "variant $v: no PRM at $from to train on from" >&2; exit 2; }
+    fi
+    own=${v%%+*}
+    spec=${own%\~*}
+    [[ $own == *\~* ]] && extra=(--set "run.seed=${own##*\~}")
     [[ $spec == *@* ]] && vsteps=${spec#*@}
     name=${spec%@*}
     if [ "$name" = policy ]; then name=base; extra+=(--set prm.layout=policy)
@@ -96,10 +106,11 @@ for v in $variants; do
         *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm deep2 deep2-twins-lm dense dense-deep2" \
                 "dense-deep2-lm dense-twins-lm dense-deep2-twins-lm; policy-NAME; NAME@STEPS; NAME~SEED)" >&2; exit 2 ;;
     esac
+    [ "$from" = "$backbone" ] || extra+=(--set prm.extra_layers=0) # a PRM has the layers it was trained with
     d=$out/prm_$v
     if [ ! -f "$d/model/model.safetensors" ]; then
         say "training PRM $v ($vsteps steps)"
-        "$fx" prm-train "$src/configs/demo.json" "${common[@]}" --set "run.name=prm_$v" --set "model.path=$backbone" \
+        "$fx" prm-train "$src/configs/demo.json" "${common[@]}" --set "run.name=prm_$v" --set "model.path=$from" \
             --set "prm.data=$out/own.jsonl" --set prm.data_share=0.5 --set "prm.lr=$lr" --set "prm.steps=$vsteps" \
             --set prm.warmup=100 --set prm.eval_every=500 --set prm.eval_traces=200 --set prm.checkpoint_every=500 \
             "${extra[@]}" --resume auto >"$out/train_$v.log" 2>&1
@@ -127,8 +138,8 @@ def auroc(pos, neg):
         wins += j + 0.5 * (k - j)
     return wins / (len(pos) * len(neg))
 tw = lines(f"{out}/twin_in.jsonl")
-rows = [f"| PRM | twins ({len(tw) // 2} pairs) | within-problem AUROC of r^ (alpha 1) | alpha 0 (steps only) | trajectory alone | step AUROC | Best-of-4 / 8 / 16: PRM | held-out step AUROC, generator traces |",
-        "|---|---|---|---|---|---|---|---|"]
+rows = [f"| PRM | twins ({len(tw) // 2} pairs) | within-problem AUROC of r^ (alpha 1) | alpha 0 (steps only) | trajectory alone | step AUROC | Best-of-4 / 8 / 16: PRM | Best-of-4 / 8 / 16 by the steps only | held-out step AUROC, generator traces |",
+        "|---|---|---|---|---|---|---|---|---|"]
 def within(held, score):
     """P(a sample with the right answer scores above a wrong sample of the same problem), ties half."""
     by = {}
@@ -147,7 +158,7 @@ for v in variants.split():
     sc = lines(f"{d}/held.jsonl")
     assert len(sc) == len(held)
     w1, by = within(held, [s["score"] for s in sc])
-    w0, _ = within(held, [sum(s["step_rewards"]) / max(1, len(s["step_rewards"])) for s in sc])
+    w0, by0 = within(held, [sum(s["step_rewards"]) / max(1, len(s["step_rewards"])) for s in sc])
     wt, _ = within(held, [s["trajectory_reward"] for s in sc])
     ts = lines(f"{d}/twin.jsonl")
     tw_w = sum(1.0 if ts[i]["step_rewards"][tw[i]["changed_step"]] > ts[i + 1]["step_rewards"][tw[i]["changed_step"]]
@@ -166,16 +177,14 @@ for v in variants.split():
         for lab, r in zip(c["step_correct"], s["step_rewards"]):
             (pos if lab else neg).append(r)
     step_auc = auroc(pos, neg)
-    bo = []
-    for n in (4, 8, 16):
-        right = 0
-        for smp in by.values():
-            best = max(range(n), key=lambda i: (smp[i][1], -i))
-            right += smp[best][0]
-        bo.append(100 * right / len(by))
+    def best_of(by): # the first n samples of each problem, the highest score's answer (the first of ties)
+        return [100 * sum(smp[max(range(n), key=lambda i: (smp[i][1], -i))][0] for smp in by.values()) / len(by)
+                for n in (4, 8, 16)]
+    bo, bo0 = best_of(by), best_of(by0)
     ev = [json.loads(l) for l in open(f"{d}/metrics.jsonl") if "eval_step_auroc" in l]
     last = ev[-1]["eval_step_auroc"] if ev else float("nan")
-    rows.append(f"| {v} | {tw_w:.3f} | {w1:.3f} | {w0:.3f} | {wt:.3f} | {step_auc:.3f} | {bo[0]:.1f}% / {bo[1]:.1f}% / {bo[2]:.1f}% | {last:.3f} |")
+    rows.append(f"| {v} | {tw_w:.3f} | {w1:.3f} | {w0:.3f} | {wt:.3f} | {step_auc:.3f} | {bo[0]:.1f}% / {bo[1]:.1f}% / {bo[2]:.1f}% | "
+                f"{bo0[0]:.1f}% / {bo0[1]:.1f}% / {bo0[2]:.1f}% | {last:.3f} |")
 table = "\n".join(rows)
 # What the policy's own slips are: the first wrong step of each held-out sample that is wrong
 # somewhere, by kind (the generator writes only the first kind: a column result off, a carry dropped).
@@ -221,7 +230,7 @@ if os.path.exists(mpath):
     if ev: greedy = f"; its run's last held-out greedy evaluation {100 * ev[-1]['eval_answer_acc']:.1f}% at step {ev[-1]['step']}"
 meta = (f"Measured {datetime.date.today().isoformat()} by `VARIANTS=\"{variants}\" STEPS={steps} "
         f"bench/prm_evidence/levers.sh` on {os.cpu_count()} cores ({cpu}). Policy: `{os.path.relpath(policy, src)}`{greedy}. "
-        f"PRMs from its backbone, {steps} steps of 16 traces unless @N, lr {float(lr):g} "
+        f"PRMs from its backbone (NAME+FROM: from FROM's PRM), {steps} steps of 16 traces unless @N, lr {float(lr):g} "
         f"(warm-up 100, cosine to a tenth), half the policy's own samples and half the generator's. Held-out: 200 "
         f"problems x 16 samples at temperature 1: pass@1 {100 * bon[16]['pass@1']:.1f}%, majority of 4 / 8 / 16 "
         f"{maj}, pass@4 / 8 / 16 {passn}. "

@@ -27,7 +27,7 @@ tr=("${common[@]}" --set "model.path=$tmp/s/model" --set grpo.steps=4 --set grpo
     --set grpo.max_new=40 --set grpo.eval_every=2 --set grpo.eval_problems=16 --set grpo.minibatch=16
     --set grpo.lr=0.0001 --set grpo.checkpoint_every=0)
 # Metrics without the wall-clock fields.
-numbers() { sed 's/"time_[a-z_]*": [0-9.e+-]*, //g; s/, "rollout_tokens_per_s": [0-9.e+-]*//' "$1"; }
+numbers() { sed 's/"time_[a-z_]*": [0-9.e+-]*, //g; s/, "rollout_tokens_per_s": [0-9.e+-]*//; s/, "sync_bytes": [0-9.e+-]*//' "$1"; }
 same_run() { # same_run A B WHAT: the metrics and the final weights of runs A and B are equal
     expect_run 0 "$3: the same metrics" -- diff <(numbers "$tmp/$1/metrics.jsonl") <(numbers "$tmp/$2/metrics.jsonl")
     expect_run 0 "$3: the same weights" -- cmp "$tmp/$1/model/model.safetensors" "$tmp/$2/model/model.safetensors"

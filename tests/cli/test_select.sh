@@ -148,6 +148,34 @@ for l in lines:
     if pairs: assert abs(l["within_auroc"] - wins / pairs) < 5e-5, (l, wins / pairs)
     else: assert l["within_auroc"] is None, l
  ' "$out" "$tmp/bon_samples.jsonl"
+expect_run 0 "prm_best, prm_vote, min_step_best and min_step_vote = recomputed from the samples written by --out" -- /usr/bin/python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.argv[1].splitlines()]
+rows = [json.loads(l) for l in open(sys.argv[2])]
+val = lambda x: x if x is not None else float("-inf")
+def best(s, key): # the highest score, the first of ties
+    return max(range(len(s)), key=lambda i: (val(s[i][key]), -i))
+def vote(s, key): # each answer the sum of its samples scores; the most, the first sample of ties
+    w = {}
+    for r in s:
+        if r["answer"] is not None and r[key] is not None: w[r["answer"]] = w.get(r["answer"], 0.0) + r[key]
+    voters = [i for i, r in enumerate(s) if r["answer"] is not None and r[key] is not None]
+    if not voters: return None
+    return max(voters, key=lambda i: (w[s[i]["answer"]], -i))
+seen = 0
+for l in lines:
+    got = {"prm_best": 0, "min_step_best": 0, "prm_vote": 0, "min_step_vote": 0}
+    for p in range(3):
+        s = [r for r in rows[4 * p:4 * p + 4] if r["sample"] < l["samples"]]
+        got["prm_best"] += s[best(s, "score")]["correct"]
+        got["min_step_best"] += s[best(s, "min_step")]["correct"]
+        for k, key in (("prm_vote", "score"), ("min_step_vote", "min_step")):
+            v = vote(s, key)
+            got[k] += v is not None and s[v]["correct"]
+        seen += sum(r["answer"] is not None for r in s)
+    for k in got: assert abs(l[k] - got[k] / 3) < 5e-5, (k, l, got)
+assert all(r["min_step"] is None or r["min_step"] <= 1 for r in rows), rows
+ ' "$out" "$tmp/bon_samples.jsonl"
 expect_run 0 "best-of-n, batch 3: the same" -- "$fx" "${bon[@]}" --n 4 --batch 3
 expect_run 0 "batch-size invariance" -- test "$one" = "$out"
 # Merged experts as the policy (docs/pcm.md): sampled through the continuous-batching engine, the
@@ -181,8 +209,9 @@ for x, y in zip(a, b):
     assert [x[k] for k in ("problems", "samples", "pass@1", "majority", "pass@n")] == \
            [y[k] for k in ("problems", "samples", "pass@1", "majority", "pass@n")], (x, y)
     assert y["prm_best"] is None and y["within_auroc"] is None and y["prm"] is None and y["pairs"] == 0, y
+    assert y["prm_vote"] is None and y["min_step_best"] is None and y["min_step_vote"] is None, y
 rows = [json.loads(l) for l in open(sys.argv[3])]
-assert len(rows) == 12 and all(r["score"] is None for r in rows), rows' "$one" "$out" "$tmp/bon_noprm.jsonl"
+assert len(rows) == 12 and all(r["score"] is None and r["min_step"] is None for r in rows), rows' "$one" "$out" "$tmp/bon_noprm.jsonl"
 expect_run 2 "best-of-n: --prm-system without --prm" -- "$fx" best-of-n --policy "$tmp/m/lm" --prm-system "S"
 expect_contains "$err" "--trajectory-separator / --prm-system: they tell a PRM how to read, and no --prm is given" "named"
 expect_run 2 "best-of-n without --policy" -- "$fx" best-of-n --prm "$tmp/m/class2"

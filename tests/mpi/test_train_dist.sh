@@ -96,12 +96,12 @@ for x, y in zip(a, b):
     for k in ("lm_ce", "dense_mse", "loss"): assert abs(x[k] - y[k]) <= 1e-5 * abs(x[k]), (k, x, y)' \
     "$tmp/lm1/metrics.jsonl" "$tmp/lm2/metrics.jsonl"
 
-# Metrics without the timings, one line per step.
+# Metrics without the timings and the weight sync's bytes (how the run travelled), one line per step.
 strip() { python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
     d = json.loads(l)
-    print(json.dumps({k: v for k, v in d.items() if not k.startswith("time") and not k.endswith("per_s")}, sort_keys=True))' "$1"; }
+    print(json.dumps({k: v for k, v in d.items() if not k.startswith("time") and not k.endswith("per_s") and k != "sync_bytes"}, sort_keys=True))' "$1"; }
 same_run() { # NAME_A NAME_B WHAT
     if diff <(strip "$tmp/$1/metrics.jsonl") <(strip "$tmp/$2/metrics.jsonl") >"$tmp/diff" &&
         cmp -s "$tmp/$1/model/model.safetensors" "$tmp/$2/model/model.safetensors"; then
@@ -166,6 +166,25 @@ assert any(d.get("grad_norm", 0) > 0 for d in steps), steps
 up = [d for d in steps if "loss" in d]
 assert len(up) == 3 and all(abs(d["pcm_alpha_1"] + d["pcm_alpha_2"] - 1) < 1e-6 for d in up), up
 assert all("pcm_alpha_1" not in json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl"))' "$tmp/pcm3" "$tmp/one" "$src/tests"
+# The weight sync's bytes per update (sync_bytes): the weights in fp32, of the PCM alone for a PCM
+# policy, counted from the saved folders' safetensors headers; 0 in one process.
+expect_run 0 "sync_bytes: 4 bytes per parameter of the policy (the PCM alone), 0 in one process" -- python3 -c '
+import json, struct, sys
+def params(d):
+    with open(d + "/model/model.safetensors", "rb") as f:
+        h = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    n = 0
+    for k, v in h.items():
+        if k == "__metadata__": continue
+        c = 1
+        for x in v["shape"]: c *= x
+        n += c
+    return n
+def synced(d): return [x["sync_bytes"] for x in map(json.loads, open(d + "/metrics.jsonl")) if "loss" in x]
+pcm, policy = params(sys.argv[1]), params(sys.argv[2])
+assert synced(sys.argv[1]) == [4 * pcm] * 3 and synced(sys.argv[3]) == [4 * policy] * 3, (synced(sys.argv[1]), pcm, policy)
+assert synced(sys.argv[4]) == [0] * 3 and synced(sys.argv[5]) == [0] * 3 and pcm < policy, (pcm, policy)' \
+    "$tmp/pcm3" "$tmp/three" "$tmp/three" "$tmp/one" "$tmp/pcm1"
 # A PCM started from a language model (model.path the SFT policy: its backbone, a new preference
 # projection and alpha head), as the paper starts from a pretrained small LM.
 expect_run 0 "PCM started from a language model's backbone" -- "$fx" train "$tmp/c.json" "${pcm[@]}" \
@@ -394,7 +413,7 @@ def steps(p):
     out = {}
     for l in open(p):
         d = json.loads(l)
-        out[(d["step"], "loss" in d)] = {k: v for k, v in d.items() if not k.startswith("time") and not k.endswith("per_s")}
+        out[(d["step"], "loss" in d)] = {k: v for k, v in d.items() if not k.startswith("time") and not k.endswith("per_s") and k != "sync_bytes"}
     return out
 a, b = steps(sys.argv[1]), steps(sys.argv[2])
 assert a == b, [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)][:3]' \
