@@ -110,39 +110,10 @@ for p in $prms; do
     [ -s "$out/twin_$p.jsonl" ] || "$fx" prm-score --prm "$out/prm_$p/model" --input "$out/twin_in.jsonl" >"$out/twin_$p.jsonl" 2>>"$log"
 done
 
-# Data selection: the pool scored by the PRM (all of it, best first), its top k, random k per seed.
-say "selecting: top $k of the pool by PRM own"
-[ -f "$out/pool_all.jsonl" ] ||
-    run "$fx" select --prm "$out/prm_own/model" --input "$out/pool.jsonl" --top-k 1000000 --out "$out/pool_all.jsonl"
-head -n "$k" "$out/pool_all.jsonl" >"$out/pool_top.jsonl"
-for s in $seeds; do
-    /usr/bin/python3 -c 'import random, sys
-lines = open(sys.argv[1], "rb").readlines()  # bytes: a sample may hold a stray byte
-random.Random(int(sys.argv[3])).shuffle(lines)
-open(sys.argv[2], "wb").writelines(lines[:int(sys.argv[4])])' "$out/pool_all.jsonl" "$out/pool_random_$s.jsonl" "$s" "$k"
-done
-# The checker's verdicts on the pool (for the table: how clean each selection is).
-/usr/bin/python3 -c 'import json, sys
-for l in open(sys.argv[1], "rb"):
-    j = json.loads(l.decode("utf-8", "replace"))
-    print(json.dumps({"prompt": j["problem"], "trace": "<think>\n" + j["response"]}))' "$out/pool_all.jsonl" \
-    | "$fx" task check >"$out/pool_checked.jsonl"
-
-sft=(--set "model.path=$policy" --set "sft.steps=$sft_steps" --set sft.batch=16 --set sft.lr=0.0001 --set sft.min_lr=0.00001
-     --set sft.warmup=5 --set sft.eval_every=0 --set sft.eval_problems=1 --set sft.checkpoint_every=0 --set log.progress=off
-     --set "run.out_dir=$out/sft")
-ev=(--problems 200 --task-seed 1234)
-[ -s "$out/eval_policy.json" ] || "$fx" eval --model "$policy" "${ev[@]}" >"$out/eval_policy.json" 2>>"$log"
-for s in $seeds; do
-    for d in top random all; do
-        data=$out/pool_$d.jsonl
-        [ "$d" = random ] && data=$out/pool_random_$s.jsonl
-        [ -s "$out/eval_$d-$s.json" ] && continue
-        say "sft on $d (seed $s, $sft_steps steps)"
-        run "$fx" sft "$src/configs/demo.json" "${sft[@]}" --set "run.name=$d-$s" --set "run.seed=$s" --set "sft.data=$data"
-        "$fx" eval --model "$out/sft/$d-$s/model" "${ev[@]}" >"$out/eval_$d-$s.json" 2>>"$log"
-    done
-done
+# Data selection (bench/prm_evidence/select.sh): SFT on PRM own's top k of the pool, on a random k
+# and on the whole pool, for each seed; it writes pool_all / pool_checked / eval_*.json here.
+POLICY=$policy PRM=$out/prm_own/model OUT=$out POOL=$out/pool.jsonl TOPK=$k SEEDS=$seeds SFT_STEPS=$sft_steps \
+    "$src/bench/prm_evidence/select.sh" "$fx"
 say "done"
 
 DOCS=${DOCS:-1} /usr/bin/python3 - "$out" "$src" "$k" "$sft_steps" "$prm_steps" "$seeds" "$prms" "$(($(date +%s) - t0))" "$pool_problems" "$prm_lr" <<'PY'

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bon.sh — ReasonFlux-PRM's Best-of-N claim in miniature, by `fluxrl best-of-n`: the PRM's choice
+# (highest r^, the paper's), the PRM-weighted vote, and the same two by a sample's lowest step
+# reward (fluxrl's extensions, docs/prm.md), against majority vote, mean pass@1 and pass@N, at
+# N = 4, 8, 16, on two sets of the policy's samples: 200 held-out problems x 16 of task seed 1234
+# (seed 7: the samples bench/prm_evidence/levers.sh judges PRMs on, where the selections were
+# chosen) and 200 of task seed 4321 (seed 11: fresh, drawn to confirm them).
+# Usage: PRMS="DIR DIR ..." bench/prm_evidence/bon.sh [FLUXRL]
+#   POLICY (default the 5-operation policy of levers.sh), OPS (5), DIGITS (2), MAX_NEW (320),
+#   OUT (runs/prm-bon; a set whose lines are there is not drawn again), THREADS (0: all cores);
+#   SECTION=TAG writes the table between TAG's markers of docs/results.md.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+fx=${1:-${FLUXRL:-$src/build/fluxrl}}
+: "${PRMS:?PRMS=\"DIR ...\": the PRMs to judge}"
+policy=${POLICY:-$src/runs/evidence-oracle-ops5-stop900/sft/model}
+out=${OUT:-$src/runs/prm-bon}
+threads=${THREADS:-0}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$([ "$threads" -gt 0 ] && echo "$threads" || nproc)}
+mkdir -p "$out"
+prm=()
+for p in $PRMS; do prm+=(--prm "$p"); done
+t0=$(date +%s)
+for set in "1234 7 held" "4321 11 fresh"; do
+    read -r task seed name <<<"$set"
+    [ -s "$out/$name.lines" ] && continue
+    printf '[%4ds] best-of-n: 200 problems x 16 (task seed %s, seed %s)\n' $(($(date +%s) - t0)) "$task" "$seed" >&2
+    "$fx" best-of-n --policy "$policy" "${prm[@]}" --n 16 --problems 200 --task-seed "$task" --seed "$seed" \
+        --max-new "${MAX_NEW:-320}" --ops "${OPS:-5}" --digits "${DIGITS:-2}" --out "$out/$name.jsonl" \
+        >"$out/$name.lines.tmp" 2>"$out/$name.log"
+    mv "$out/$name.lines.tmp" "$out/$name.lines"
+done
+
+PYTHONPATH="$src/bench" /usr/bin/python3 - "$out" "$src" "$policy" "$PRMS" <<'PY'
+import json, os, sys, datetime
+from results_section import machine
+out, src, policy, prms = sys.argv[1:5]
+rel = lambda p: os.path.relpath(os.path.abspath(p), src)
+sets = {name: [json.loads(l) for l in open(f"{out}/{name}.lines")] for name in ("held", "fresh")}
+cols = ("prm_best", "prm_vote", "min_step_best", "min_step_vote")
+rows = ["| samples | N | pass@1 | majority | pass@N | PRM | within-problem AUROC of r^ | highest r^ (the paper's) | "
+        "r^-weighted vote | lowest step highest | lowest-step-weighted vote |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+for name, lines in sets.items():
+    for l in lines:
+        if l["samples"] < 4: continue
+        rows.append(f"| {'task seed 1234, seed 7 (levers)' if name == 'held' else 'task seed 4321, seed 11 (fresh)'} | "
+                    f"{l['samples']} | {100 * l['pass@1']:.1f}% | {100 * l['majority']:.1f}% | {100 * l['pass@n']:.1f}% | "
+                    f"`{rel(l['prm'])}` | {l['within_auroc']:.3f} | "
+                    + " | ".join(f"{100 * l[c]:.1f}%" for c in cols) + " |")
+table = "\n".join(rows)
+meta = (f"Measured {datetime.date.today().isoformat()} by `PRMS=\"{' '.join(rel(p) for p in prms.split())}\" "
+        f"bench/prm_evidence/bon.sh` on {os.cpu_count()} cores ({machine()}). Policy `{rel(policy)}`; 200 problems x 16 "
+        f"samples at temperature 1 per set, each PRM scoring the same samples; N = 4 and 8 are the first N of each problem.")
+print(meta + "\n\n" + table)
+tag = os.environ.get("SECTION")
+if tag:
+    path = f"{src}/docs/results.md"
+    doc = open(path).read()
+    a, b = f"<!-- {tag}: written by bench/prm_evidence/bon.sh -->", f"<!-- /{tag} -->"
+    if a not in doc or b not in doc:
+        sys.exit(f"{path}: the markers {a} and {b} are missing; put them where the table goes")
+    doc = doc[:doc.index(a) + len(a)] + f"\n{meta}\n\n{table}\n" + doc[doc.index(b):]
+    open(path, "w").write(doc)
+    print(f"(written to {path})", file=sys.stderr)
+PY
