@@ -47,7 +47,32 @@ for name, lines in sets.items():
                     f"{l['samples']} | {100 * l['pass@1']:.1f}% | {100 * l['majority']:.1f}% | {100 * l['pass@n']:.1f}% | "
                     f"`{rel(l['prm'])}` | {l['within_auroc']:.3f} | "
                     + " | ".join(f"{100 * l[c]:.1f}%" for c in cols) + " |")
-table = "\n".join(rows)
+# The paired difference of the lowest-step-weighted vote from majority vote, problem by problem, for
+# the first PRM (whose scores --out writes), with a 95% interval (normal, from the problems' spread);
+# the two rates recomputed here must be best-of-n's own.
+def vote(smp, w):
+    tot = {}
+    for r in smp:
+        if r["answer"] is not None and w(r) is not None: tot[r["answer"]] = tot.get(r["answer"], 0.0) + w(r)
+    pick = [r for r in smp if r["answer"] is not None and w(r) is not None]
+    return max(pick, key=lambda r: (tot[r["answer"]], -r["sample"]))["correct"] if pick else False
+pair = []
+for name, lines in sets.items():
+    by = {}
+    for l in open(f"{out}/{name}.jsonl", "rb"):
+        r = json.loads(l.decode("utf-8", "replace"))
+        by.setdefault(r["problem"], []).append(r)
+    first = lines[0]["prm"]
+    for n in (4, 8, 16):
+        d = [vote(smp[:n], lambda r: r["min_step"]) - vote(smp[:n], lambda r: 1.0) for smp in by.values()]
+        cli = next(l for l in lines if l["prm"] == first and l["samples"] == n)
+        assert abs(sum(vote(smp[:n], lambda r: 1.0) for smp in by.values()) / len(by) - cli["majority"]) < 1e-4, (name, n)
+        assert abs(sum(vote(smp[:n], lambda r: r["min_step"]) for smp in by.values()) / len(by) - cli["min_step_vote"]) < 1e-4, (name, n)
+        m = sum(d) / len(d)
+        se = (sum((x - m) ** 2 for x in d) / (len(d) - 1) / len(d)) ** 0.5
+        pair.append(f"{'levers' if name == 'held' else 'fresh'} N = {n}: {100 * m:+.1f} [{100 * (m - 1.96 * se):+.1f}, {100 * (m + 1.96 * se):+.1f}]")
+table = "\n".join(rows) + (f"\n\nLowest-step-weighted vote minus majority vote, paired by problem, points with a 95% interval, "
+                           f"PRM `{rel(sets['held'][0]['prm'])}`: " + "; ".join(pair) + ".")
 meta = (f"Measured {datetime.date.today().isoformat()} by `PRMS=\"{' '.join(rel(p) for p in prms.split())}\" "
         f"bench/prm_evidence/bon.sh` on {os.cpu_count()} cores ({machine()}). Policy `{rel(policy)}`; 200 problems x 16 "
         f"samples at temperature 1 per set, each PRM scoring the same samples; N = 4 and 8 are the first N of each problem.")
