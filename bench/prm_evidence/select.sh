@@ -4,7 +4,9 @@
 # whole pool, each arm for every seed in SEEDS, judged by held-out greedy accuracy (200 problems of
 # task seed 1234, `fluxrl eval`). The PRM's top K is by r^ (`fluxrl select`, the paper's score); the
 # arm `min` (MIN=1) takes the top K by the lowest step reward instead (fluxrl's extension, the
-# aggregation best-of-n's min_step_* use). bench/prm_evidence/run.sh calls it for its table.
+# aggregation best-of-n's min_step_* use); the arm `oracle` (ORACLE=1), the bound, K samples whose
+# every step the task's checker finds right (a seeded draw; all of them if fewer).
+# bench/prm_evidence/run.sh calls it for its table.
 # Usage: POLICY=DIR PRM=DIR OUT=DIR bench/prm_evidence/select.sh [FLUXRL]
 #   POOL        the pool, as `fluxrl best-of-n --out` writes it (default: drawn here, POOL_PROBLEMS
 #               training problems of task seed 202 x 4 samples at temperature 1, seed 2)
@@ -24,6 +26,7 @@ pool_problems=${POOL_PROBLEMS:-300}
 threads=${THREADS:-0}
 arms="top random all"
 [ "${MIN:-0}" = 1 ] && arms="top min random all"
+[ "${ORACLE:-0}" = 1 ] && arms="oracle $arms"
 task=() evtask=()
 [ -n "${OPS:-}" ] && task+=(--set "task.ops=$OPS") evtask+=(--ops "$OPS")
 [ -n "${DIGITS:-}" ] && task+=(--set "task.digits=$DIGITS") evtask+=(--digits "$DIGITS")
@@ -64,6 +67,12 @@ for l in open(sys.argv[1], "rb"):
     j = json.loads(l.decode("utf-8", "replace"))
     print(json.dumps({"prompt": j["problem"], "trace": "<think>\n" + j["response"]}))' "$OUT/pool_all.jsonl" \
     | "$fx" task check >"$OUT/pool_checked.jsonl"
+/usr/bin/python3 -c 'import json, random, sys
+lines = open(sys.argv[1], "rb").readlines()
+ok = [l for l, c in zip(lines, open(sys.argv[2])) if all(json.loads(c)["step_correct"]) and json.loads(c)["answer_correct"]]
+random.Random(0).shuffle(ok)
+open(sys.argv[3], "wb").writelines(ok[:int(sys.argv[4])])' "$OUT/pool_all.jsonl" "$OUT/pool_checked.jsonl" \
+    "$OUT/pool_oracle.jsonl" "$k"
 
 sft=(--set "model.path=$POLICY" --set "sft.steps=$sft_steps" --set sft.batch=16 --set sft.lr=0.0001 --set sft.min_lr=0.00001
      --set sft.warmup=5 --set sft.eval_every=0 --set sft.eval_problems=1 --set sft.checkpoint_every=0 --set log.progress=off
@@ -102,7 +111,8 @@ verdict = {key(p): (c["answer_correct"], all(c["step_correct"])) for p, c in zip
 def clean(path):
     v = [verdict[key(l)] for l in lines(path)]
     return 100 * mean([a for a, _ in v]), 100 * mean([a and s for a, s in v])
-name = {"top": f"the PRM's top {k} by r^", "min": f"the top {k} by the lowest step reward",
+name = {"oracle": f"{len(lines(f'{out}/pool_oracle.jsonl'))} whose every step is right (the checker: the bound)",
+        "top": f"the PRM's top {k} by r^", "min": f"the top {k} by the lowest step reward",
         "random": f"a random {k}", "all": f"the whole pool ({len(pool)})"}
 rows = ["| SFT data | right answers / every step right | held-out greedy accuracy, mean ± sd | per seed | "
         "paired difference from random, mean (per seed) |", "|---|---|---|---|---|"]
@@ -119,10 +129,11 @@ table = "\n".join(rows)
 meta = (f"Measured {datetime.date.today().isoformat()} by `SECTION=... POLICY={os.path.relpath(policy, src)} "
         f"PRM={os.path.relpath(prm, src)} bench/prm_evidence/select.sh` ({ops} operations"
         + (f", {digits}-digit numbers" if digits else "") +
-        f") on {os.cpu_count()} cores ({machine()}), {int(secs) // 60} min in all (steps found done not counted). "
+        f") on {os.cpu_count()} cores ({machine()}). "
         f"Pool: {len(pool)} samples of the policy on training problems (task seed 202, temperature 1). SFT: from the "
         f"policy, {sft_steps} steps of 16, lr 1e-4 (cosine to 1e-5), seeds {', '.join(seeds)} (run.seed: the data's "
-        f"order). The policy before SFT: {100 * ev('policy'):.1f}% held-out greedy (200 problems, task seed 1234).")
+        f"order). The policy before SFT: {100 * ev('policy'):.1f}% held-out greedy (200 problems, task seed 1234). "
+        f"Each SFT run with its evaluation took about a minute at one thread on this machine.")
 print(meta + "\n\n" + table)
 path = f"{src}/docs/results.md"
 doc = open(path).read()
