@@ -1,7 +1,8 @@
 // cmd_select.c — `fluxrl select --prm DIR --input POOL --top-k K --out FILE`: data selection with a
 // PRM (ReasonFlux-PRM's offline use (i)): every trace of the pool gets its r^, the k best are kept,
-// best first, as JSONL {problem, response, score, step_rewards, trajectory_reward, index} that
-// `fluxrl sft` trains on (sft.data), or as an HDF5 trace store like the input.
+// best first, as JSONL {problem, response, score, min_step, step_rewards, trajectory_reward, index}
+// that `fluxrl sft` trains on (sft.data), or as an HDF5 trace store like the input. --by min-step
+// ranks by the lowest step reward instead (fluxrl's extension; Math-Shepherd's aggregation).
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -29,7 +30,7 @@ typedef struct {
     prm_scorer *prm;
     bool scalar; // the PRM's head is scalar: its step rewards are fluxrl's extension
     scored *t;
-    float *score;
+    float *score, *min_step; // r^, the lowest step reward (-inf: no step)
     int64_t n, cap;
 } pool;
 
@@ -42,6 +43,7 @@ static int add_trace(void *ctx, const prm_input_trace *t, fx_err *err) {
         p->cap = p->cap ? 2 * p->cap : 256;
         p->t = fx_realloc(p->t, (size_t)p->cap * sizeof *p->t);
         p->score = fx_realloc(p->score, (size_t)p->cap * sizeof *p->score);
+        p->min_step = fx_realloc(p->min_step, (size_t)p->cap * sizeof *p->min_step);
     }
     scored *s = &p->t[p->n];
     s->problem = fx_strdup(t->problem), s->response = fx_strdup(t->response);
@@ -53,6 +55,8 @@ static int add_trace(void *ctx, const prm_input_trace *t, fx_err *err) {
         s->store_step = fx_malloc((size_t)(t->nsteps ? t->nsteps : 1) * sizeof *s->store_step);
         memcpy(s->store_step, t->store_step, (size_t)t->nsteps * sizeof *s->store_step);
     }
+    p->min_step[p->n] = t->nsteps ? INFINITY : -INFINITY;
+    for (int q = 0; q < t->nsteps; q++) p->min_step[p->n] = fminf(p->min_step[p->n], rewards[q]);
     p->score[p->n++] = r.score;
     return 0;
 }
@@ -70,6 +74,8 @@ static int write_jsonl(const pool *p, const int64_t *idx, int64_t k, const char 
         cJSON_AddStringToObject(j, "problem", s->problem);
         cJSON_AddStringToObject(j, "response", s->response);
         cJSON_AddNumberToObject(j, "score", p->score[idx[r]]);
+        if (isfinite(p->min_step[idx[r]])) cJSON_AddNumberToObject(j, "min_step", p->min_step[idx[r]]);
+        else cJSON_AddNullToObject(j, "min_step");
         cJSON *st = cJSON_AddArrayToObject(j, "step_rewards");
         for (int q = 0; q < s->nsteps; q++) cJSON_AddItemToArray(st, cJSON_CreateNumber(s->step[q]));
         cJSON_AddNumberToObject(j, "trajectory_reward", s->trajectory);
@@ -137,7 +143,7 @@ int cmd_select(int argc, char **argv) {
     const char *be_kind, *be_precision;
     if (cli_take_backend("select", &argc, argv, &be_kind, &be_precision)) return FX_EXIT_INPUT;
     const char *dir = NULL, *input = NULL, *out = NULL, *tok_path = NULL, *system = NULL;
-    bool traj_sep = false;
+    bool traj_sep = false, by_min = false;
     double alpha = 1.0, topk = -1;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -155,7 +161,13 @@ int cmd_select(int argc, char **argv) {
         else if (!strcmp(argv[i - 1], "--out")) out = v;
         else if (!strcmp(argv[i - 1], "--tokenizer")) tok_path = v;
         else if (!strcmp(argv[i - 1], "--system")) system = v;
-        else if (!strcmp(argv[i - 1], "--alpha") || !strcmp(argv[i - 1], "--top-k")) {
+        else if (!strcmp(argv[i - 1], "--by")) {
+            if (strcmp(v, "r") && strcmp(v, "min-step")) {
+                fprintf(stderr, "fluxrl select: --by: expected r or min-step, got '%s'\n", v);
+                return FX_EXIT_INPUT;
+            }
+            by_min = !strcmp(v, "min-step");
+        } else if (!strcmp(argv[i - 1], "--alpha") || !strcmp(argv[i - 1], "--top-k")) {
             char *end;
             double x = strtod(v, &end);
             if (*end || end == v || !isfinite(x)) {
@@ -194,18 +206,20 @@ int cmd_select(int argc, char **argv) {
     if (!rc && p.n == 0) rc = fx_errf(&err, "%s: no traces", input);
     if (!rc) {
         int64_t *idx = fx_malloc((size_t)p.n * sizeof *idx);
-        int64_t k = reward_top_k(p.score, p.n, (int64_t)topk, idx);
+        const float *by = by_min ? p.min_step : p.score;
+        int64_t k = reward_top_k(by, p.n, (int64_t)topk, idx);
         rc = prm_input_is_h5(out) ? write_h5(&p, idx, k, input, out, &err) : write_jsonl(&p, idx, k, out, &err);
         double all = 0, top = 0;
         for (int64_t i = 0; i < p.n; i++) all += p.score[i];
         for (int64_t i = 0; i < k; i++) top += p.score[idx[i]];
         if (!rc)
-            printf("select: kept %lld of %lld traces, mean score %.4f (pool %.4f), lowest kept %.4f, in %s\n",
-                   (long long)k, (long long)p.n, top / (double)k, all / (double)p.n, p.score[idx[k - 1]], out);
+            printf("select: kept %lld of %lld traces by %s, mean r^ %.4f (pool %.4f), the last kept's %.4f, in %s\n",
+                   (long long)k, (long long)p.n, by_min ? "the lowest step reward" : "r^", top / (double)k,
+                   all / (double)p.n, by[idx[k - 1]], out);
         free(idx);
     }
     for (int64_t i = 0; i < p.n; i++) free(p.t[i].problem), free(p.t[i].response), free(p.t[i].step), free(p.t[i].store_step);
-    free(p.t), free(p.score);
+    free(p.t), free(p.score), free(p.min_step);
     if (rc) fprintf(stderr, "%s\n", err.msg);
     backend_destroy(be);
     return rc ? (g_write_failed ? FX_EXIT_FAIL : FX_EXIT_INPUT) : FX_EXIT_OK;

@@ -151,14 +151,15 @@ const cli_command cli_commands[] = {
      "each rank needs, then exits without training (docs/launch.md).\n", cmd_prm_train},
     {"select", "keep the k traces of a pool that a PRM scores best (data selection for SFT)",
      "usage: fluxrl select --prm DIR --input POOL.jsonl|POOL.h5 --top-k K --out FILE.jsonl|FILE.h5\n"
-     "                     [--alpha A] [--tokenizer PATH] [--trajectory-separator] [--system TEXT]\n"
-     "                     [--backend cpu|cuda] [--precision bf16|fp32]\n"
+     "                     [--alpha A] [--by r|min-step] [--tokenizer PATH] [--trajectory-separator]\n"
+     "                     [--system TEXT] [--backend cpu|cuda] [--precision bf16|fp32]\n"
      "Scores every trace of POOL with the PRM in DIR like fluxrl prm-score (r^ = mean step reward\n"
-     "+ A * trajectory reward; --trajectory-separator and --system as there) and keeps the K best, best first (ties: input order). JSONL output\n"
-     "has one line {\"problem\", \"response\", \"score\", \"step_rewards\", \"trajectory_reward\",\n"
-     "\"index\"} per kept trace, which fluxrl sft trains on with sft.data=FILE; an HDF5 output (from\n"
-     "an HDF5 pool) is a trace store with the PRM's rewards attached. Written to FILE.tmp, renamed\n"
-     "when complete.\n", cmd_select},
+     "+ A * trajectory reward; --trajectory-separator and --system as there) and keeps the K best, best\n"
+     "first (ties: input order): by r^, or with --by min-step by the lowest step reward (fluxrl's\n"
+     "extension; a trace with no step ranks last). JSONL output has one line {\"problem\", \"response\",\n"
+     "\"score\" (r^), \"min_step\", \"step_rewards\", \"trajectory_reward\", \"index\"} per kept trace,\n"
+     "which fluxrl sft trains on with sft.data=FILE; an HDF5 output (from an HDF5 pool) is a trace\n"
+     "store with the PRM's rewards attached. Written to FILE.tmp, renamed when complete.\n", cmd_select},
     {"best-of-n", "Best-of-N with a PRM next to mean pass@1, majority vote and pass@N",
      "usage: fluxrl best-of-n --policy DIR [--prm DIR ...] [--n N] [--alpha A] [--out SAMPLES.jsonl]\n"
      "                        [--trajectory-separator] [--prm-system TEXT]\n"

@@ -46,17 +46,16 @@ if [ ! -s "$pool" ]; then
         --out "$pool"
 fi
 # The pool scored by the PRM (all of it, best r^ first), its top k, the top k by the lowest step
-# reward, a random k per seed.
+# reward (`fluxrl select --by min-step`), a random k per seed.
 say "selecting: top $k of the pool by the PRM"
 [ -s "$OUT/pool_all.jsonl" ] ||
     run "$fx" select --prm "$PRM" --input "$pool" --top-k 1000000 --out "$OUT/pool_all.jsonl"
 head -n "$k" "$OUT/pool_all.jsonl" >"$OUT/pool_top.jsonl"
-/usr/bin/python3 -c 'import json, random, sys
+[ "${MIN:-0}" != 1 ] || [ -s "$OUT/pool_min.jsonl" ] ||
+    run "$fx" select --prm "$PRM" --input "$pool" --top-k "$k" --by min-step --out "$OUT/pool_min.jsonl"
+/usr/bin/python3 -c 'import random, sys
 lines = open(sys.argv[1], "rb").readlines()  # bytes: a sample may hold a stray byte
 k = int(sys.argv[3])
-low = [min(json.loads(l.decode("utf-8", "replace"))["step_rewards"] or [float("-inf")]) for l in lines]
-order = sorted(range(len(lines)), key=lambda i: -low[i])  # stable: r^ order among equals
-open(sys.argv[2] + "/pool_min.jsonl", "wb").writelines(lines[i] for i in order[:k])
 for s in sys.argv[4:]:
     sh = list(lines)
     random.Random(int(s)).shuffle(sh)

@@ -39,6 +39,23 @@ assert all(a["score"] >= b["score"] for a, b in zip(top, top[1:]))
 ' "$scores" "$tmp/top.jsonl"
 expect_run 0 "k above the pool keeps all" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 99 --out "$tmp/all.jsonl"
 expect_run 0 "5 lines" -- test "$(wc -l <"$tmp/all.jsonl")" -eq 5
+# --by min-step: the 3 whose lowest step reward (of prm-score's) is highest, ties in input order.
+expect_run 0 "select --by min-step" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 3 --by min-step \
+    --out "$tmp/min.jsonl"
+expect_contains "$out" "select: kept 3 of 5 traces by the lowest step reward" "summary"
+expect_run 0 "min-step order, each line's min_step and r^ from prm-score's rewards" -- /usr/bin/python3 -c '
+import json, sys
+scores = [json.loads(l) for l in sys.argv[1].splitlines()]
+low = [min(s["step_rewards"]) for s in scores]
+top = [json.loads(l) for l in open(sys.argv[2])]
+want = sorted(range(len(scores)), key=lambda i: (-low[i], i))[:3]
+assert [t["index"] for t in top] == want, ([t["index"] for t in top], want)
+for t in top:
+    assert abs(t["min_step"] - low[t["index"]]) < 1e-5 and abs(t["score"] - scores[t["index"]]["score"]) < 1e-5, t
+' "$scores" "$tmp/min.jsonl"
+expect_run 2 "select --by with an unknown value" -- "$fx" select "${prm[@]}" --input "$tmp/pool.jsonl" --top-k 3 \
+    --by mean --out "$tmp/x.jsonl"
+expect_contains "$err" "--by: expected r or min-step, got 'mean'" "named"
 expect_run 0 "select with the scalar read-out" -- "$fx" select --prm "$tmp/m/scalar" --input "$tmp/pool.jsonl" --top-k 2 --out "$tmp/s.jsonl" --alpha 0.5
 # A 2-class PRM read as released (no "fluxrl_prm" in config.json: its chat template, no trajectory
 # separator): select takes prm-score's --trajectory-separator and --system and scores as it does.
