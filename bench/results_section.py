@@ -15,6 +15,17 @@ def machine():
     return cpu + (" with AVX-512" if " avx512f" in info else "")
 
 
+def write_between(tag, script, body, path):
+    """Puts body between the markers <!-- TAG: written by SCRIPT --> and <!-- /TAG --> of path, which
+    must be there (the text around them is the reader's, not the script's); exits naming them if not."""
+    doc = open(path).read()
+    a, b = f"<!-- {tag}: written by {script} -->", f"<!-- /{tag} -->"
+    if a not in doc or b not in doc:
+        sys.exit(f"{path}: the markers {a} and {b} are missing; put them where the table goes")
+    open(path, "w").write(doc[:doc.index(a) + len(a)] + f"\n{body}\n" + doc[doc.index(b):])
+    print(f"(written to {path})", file=sys.stderr)
+
+
 def write_section(tag, section, path="docs/results.md"):
     """Replaces the section between <!-- TAG: ... --> and <!-- /TAG --> in path (section includes both
     markers), or appends it when the file has none."""

@@ -33,7 +33,7 @@ done
 
 PYTHONPATH="$src/bench" /usr/bin/python3 - "$out" "$src" "$policy" "$PRMS" <<'PY'
 import json, os, sys, datetime
-from results_section import machine
+from results_section import machine, write_between
 out, src, policy, prms = sys.argv[1:5]
 rel = lambda p: os.path.relpath(os.path.abspath(p), src)
 sets = {name: [json.loads(l) for l in open(f"{out}/{name}.lines")] for name in ("held", "fresh")}
@@ -77,14 +77,6 @@ meta = (f"Measured {datetime.date.today().isoformat()} by `PRMS=\"{' '.join(rel(
         f"bench/prm_evidence/bon.sh` on {os.cpu_count()} cores ({machine()}). Policy `{rel(policy)}`; 200 problems x 16 "
         f"samples at temperature 1 per set, each PRM scoring the same samples; N = 4 and 8 are the first N of each problem.")
 print(meta + "\n\n" + table)
-tag = os.environ.get("SECTION")
-if tag:
-    path = f"{src}/docs/results.md"
-    doc = open(path).read()
-    a, b = f"<!-- {tag}: written by bench/prm_evidence/bon.sh -->", f"<!-- /{tag} -->"
-    if a not in doc or b not in doc:
-        sys.exit(f"{path}: the markers {a} and {b} are missing; put them where the table goes")
-    doc = doc[:doc.index(a) + len(a)] + f"\n{meta}\n\n{table}\n" + doc[doc.index(b):]
-    open(path, "w").write(doc)
-    print(f"(written to {path})", file=sys.stderr)
+if os.environ.get("SECTION"):
+    write_between(os.environ["SECTION"], "bench/prm_evidence/bon.sh", f"{meta}\n\n{table}", f"{src}/docs/results.md")
 PY

@@ -122,7 +122,7 @@ done
 
 DOCS=${DOCS:-1} PYTHONPATH="$src/bench" /usr/bin/python3 - "$out" "$src" "$steps" "$lr" "$variants" "$fx" "$policy" <<'PY'
 import json, os, platform, sys, datetime
-from results_section import machine
+from results_section import machine, write_between
 out, src, steps, lr, variants, fx, policy = sys.argv[1:8]
 def lines(p): return [json.loads(l.decode("utf-8", "replace")) for l in open(p, "rb") if l.strip()]
 held = lines(f"{out}/held.jsonl")
@@ -236,14 +236,7 @@ meta = (f"Measured {datetime.date.today().isoformat()} by `VARIANTS=\"{variants}
         f"{maj}, pass@4 / 8 / 16 {passn}. "
         f"The policy's first slip in each of its {tot} held-out samples with one: {slips}.")
 print(meta + "\n\n" + table)
-if os.environ.get("DOCS", "1") != "0":
-    path = f"{src}/docs/results.md"
-    doc = open(path).read()
-    tag = os.environ.get("SECTION", "prm-levers") # SECTION=TAG: the table between TAG's markers instead
-    a, b = f"<!-- {tag}: written by bench/prm_evidence/levers.sh -->", f"<!-- /{tag} -->"
-    if a not in doc or b not in doc:
-        sys.exit(f"{path}: the markers {a} and {b} are missing; put them where the table goes")
-    doc = doc[:doc.index(a) + len(a)] + f"\n{meta}\n\n{table}\n" + doc[doc.index(b):]
-    open(path, "w").write(doc)
-    print(f"(written to {path})", file=sys.stderr)
+if os.environ.get("DOCS", "1") != "0": # SECTION=TAG: the table between TAG's markers instead
+    write_between(os.environ.get("SECTION", "prm-levers"), "bench/prm_evidence/levers.sh", f"{meta}\n\n{table}",
+                  f"{src}/docs/results.md")
 PY

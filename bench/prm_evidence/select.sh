@@ -94,7 +94,7 @@ say "selection done"
 PYTHONPATH="$src/bench" /usr/bin/python3 - "$OUT" "$src" "$k" "$sft_steps" "$seeds" "$arms" "$POLICY" "$PRM" \
     "$(($(date +%s) - t0))" "${OPS:-3}" "${DIGITS:-}" <<'PY'
 import json, os, sys, datetime
-from results_section import machine
+from results_section import machine, write_between
 out, src, k, sft_steps, seeds, arms, policy, prm, secs, ops, digits = sys.argv[1:12]
 seeds, arms, k = seeds.split(), arms.split(), int(k)
 def lines(p): return [json.loads(l.decode("utf-8", "replace")) for l in open(p, "rb") if l.strip()]
@@ -134,13 +134,5 @@ meta = (f"Measured {datetime.date.today().isoformat()} by `SECTION=... POLICY={o
         f"order). The policy before SFT: {100 * ev('policy'):.1f}% held-out greedy (200 problems, task seed 1234). "
         f"Each SFT run with its evaluation took about a minute at one thread on this machine.")
 print(meta + "\n\n" + table)
-path = f"{src}/docs/results.md"
-doc = open(path).read()
-tag = os.environ["SECTION"]
-a, b = f"<!-- {tag}: written by bench/prm_evidence/select.sh -->", f"<!-- /{tag} -->"
-if a not in doc or b not in doc:
-    sys.exit(f"{path}: the markers {a} and {b} are missing; put them where the table goes")
-doc = doc[:doc.index(a) + len(a)] + f"\n{meta}\n\n{table}\n" + doc[doc.index(b):]
-open(path, "w").write(doc)
-print(f"(written to {path})", file=sys.stderr)
+write_between(os.environ["SECTION"], "bench/prm_evidence/select.sh", f"{meta}\n\n{table}", f"{src}/docs/results.md")
 PY
