@@ -55,8 +55,7 @@ static int add_trace(void *ctx, const prm_input_trace *t, fx_err *err) {
         s->store_step = fx_malloc((size_t)(t->nsteps ? t->nsteps : 1) * sizeof *s->store_step);
         memcpy(s->store_step, t->store_step, (size_t)t->nsteps * sizeof *s->store_step);
     }
-    p->min_step[p->n] = t->nsteps ? INFINITY : -INFINITY;
-    for (int q = 0; q < t->nsteps; q++) p->min_step[p->n] = fminf(p->min_step[p->n], rewards[q]);
+    p->min_step[p->n] = reward_min_step(rewards, t->nsteps);
     p->score[p->n++] = r.score;
     return 0;
 }

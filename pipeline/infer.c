@@ -505,8 +505,7 @@ static void score_row(prm_scorer *prm, const rollout_problem *p, const char *tex
         s->unscored++;
     } else {
         s->score[row] = r.score;
-        s->min_step[row] = n ? INFINITY : -INFINITY; // no step: nothing to go by, as unscored
-        for (int k = 0; k < n; k++) s->min_step[row] = fminf(s->min_step[row], r.step[k]);
+        s->min_step[row] = reward_min_step(r.step, n); // no step: -inf, as unscored
         for (int k = 0; k < n && p->builtin; k++) {
             if (s->nstep == s->cap) {
                 s->cap = s->cap ? 2 * s->cap : 4096;

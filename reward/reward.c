@@ -81,6 +81,12 @@ double reward_vote(const bool *correct, char *const *extracted, const float *wei
     return right / (np > 0 ? np : 1);
 }
 
+float reward_min_step(const float *step, int n) {
+    float m = n > 0 ? INFINITY : -INFINITY;
+    for (int i = 0; i < n; i++) m = step[i] < m ? step[i] : m;
+    return m;
+}
+
 reward_accuracy reward_sample_accuracy(const bool *correct, char *const *extracted, int np, int n, int k) {
     FX_ASSERT(k >= 1 && k <= n);
     double pass1 = 0, pass_k = 0;

@@ -65,4 +65,8 @@ reward_accuracy reward_sample_accuracy(const bool *correct, char *const *extract
 // beside ReasonFlux-PRM's highest-r^ choice).
 double reward_vote(const bool *correct, char *const *extracted, const float *weight, int np, int n, int k);
 
+// A trace's lowest step reward (Math-Shepherd's aggregation: a chain is as good as its worst step),
+// -inf when it has no step: what best-of-n's min_step_* and select --by min-step rank by.
+float reward_min_step(const float *step, int n);
+
 #endif

@@ -80,5 +80,8 @@ int main(void) {
     float tie[8] = {0.5f, 0.5f, 1.0f, 0.0f, -INFINITY, 0.3f, 0.3f, -INFINITY}; // 7 and 8 tie at 1: the first
     CHECK_NEAR(reward_vote(right, answers, tie, 2, 4, 4), 0.5, 0); // problem 1: 5 alone votes, wrong
     CHECK_NEAR(reward_vote(right, answers, tie, 2, 4, 1), 0.5, 0); // sample 4 cannot vote: nothing chosen
+    float rewards[3] = {0.9f, 0.2f, 0.7f};
+    CHECK_NEAR(reward_min_step(rewards, 3), 0.2f, 0);
+    CHECK(isinf(reward_min_step(rewards, 0)) && reward_min_step(rewards, 0) < 0); // no step: ranks last
     return test_summary("test_reward");
 }
