@@ -2,9 +2,10 @@
 # bon.sh — ReasonFlux-PRM's Best-of-N claim in miniature, by `fluxrl best-of-n`: the PRM's choice
 # (highest r^, the paper's), the PRM-weighted vote, and the same two by a sample's lowest step
 # reward (fluxrl's extensions, docs/prm.md), against majority vote, mean pass@1 and pass@N, at
-# N = 4, 8, 16, on two sets of the policy's samples: 200 held-out problems x 16 of task seed 1234
+# N = 4, 8, 16, on three sets of the policy's samples: 200 held-out problems x 16 of task seed 1234
 # (seed 7: the samples bench/prm_evidence/levers.sh judges PRMs on, where the selections were
-# chosen) and 200 of task seed 4321 (seed 11: fresh, drawn to confirm them).
+# chosen), 200 of task seed 4321 (seed 11: fresh, drawn to confirm them) and 200 of task seed 8765
+# (seed 13: a third, fresh set).
 # Usage: PRMS="DIR DIR ..." bench/prm_evidence/bon.sh [FLUXRL]
 #   POLICY (default the 5-operation policy of levers.sh), OPS (5), DIGITS (2), MAX_NEW (320),
 #   OUT (runs/prm-bon; a set whose lines are there is not drawn again), THREADS (0: all cores);
@@ -21,7 +22,7 @@ mkdir -p "$out"
 prm=()
 for p in $PRMS; do prm+=(--prm "$p"); done
 t0=$(date +%s)
-for set in "1234 7 held" "4321 11 fresh"; do
+for set in "1234 7 held" "4321 11 fresh" "8765 13 fresh2"; do
     read -r task seed name <<<"$set"
     [ -s "$out/$name.lines" ] && continue
     printf '[%4ds] best-of-n: 200 problems x 16 (task seed %s, seed %s)\n' $(($(date +%s) - t0)) "$task" "$seed" >&2
@@ -36,14 +37,16 @@ import json, os, sys, datetime
 from results_section import machine, write_between
 out, src, policy, prms = sys.argv[1:5]
 rel = lambda p: os.path.relpath(os.path.abspath(p), src)
-sets = {name: [json.loads(l) for l in open(f"{out}/{name}.lines")] for name in ("held", "fresh")}
+label = {"held": ("task seed 1234, seed 7 (levers)", "levers"), "fresh": ("task seed 4321, seed 11 (fresh)", "fresh"),
+         "fresh2": ("task seed 8765, seed 13 (fresh)", "fresh 2")}
+sets = {name: [json.loads(l) for l in open(f"{out}/{name}.lines")] for name in label}
 cols = ("prm_best", "prm_vote", "min_step_best", "min_step_vote")
 rows = ["| samples | N | pass@1 | majority | pass@N | PRM | within-problem AUROC of r^ | highest r^ (the paper's) | "
         "r^-weighted vote | lowest step highest | lowest-step-weighted vote |", "|---|---|---|---|---|---|---|---|---|---|---|"]
 for name, lines in sets.items():
     for l in lines:
         if l["samples"] < 4: continue
-        rows.append(f"| {'task seed 1234, seed 7 (levers)' if name == 'held' else 'task seed 4321, seed 11 (fresh)'} | "
+        rows.append(f"| {label[name][0]} | "
                     f"{l['samples']} | {100 * l['pass@1']:.1f}% | {100 * l['majority']:.1f}% | {100 * l['pass@n']:.1f}% | "
                     f"`{rel(l['prm'])}` | {l['within_auroc']:.3f} | "
                     + " | ".join(f"{100 * l[c]:.1f}%" for c in cols) + " |")
@@ -70,7 +73,7 @@ for name, lines in sets.items():
         assert abs(sum(vote(smp[:n], lambda r: r["min_step"]) for smp in by.values()) / len(by) - cli["min_step_vote"]) < 1e-4, (name, n)
         m = sum(d) / len(d)
         se = (sum((x - m) ** 2 for x in d) / (len(d) - 1) / len(d)) ** 0.5
-        pair.append(f"{'levers' if name == 'held' else 'fresh'} N = {n}: {100 * m:+.1f} [{100 * (m - 1.96 * se):+.1f}, {100 * (m + 1.96 * se):+.1f}]")
+        pair.append(f"{label[name][1]} N = {n}: {100 * m:+.1f} [{100 * (m - 1.96 * se):+.1f}, {100 * (m + 1.96 * se):+.1f}]")
 table = "\n".join(rows) + (f"\n\nLowest-step-weighted vote minus majority vote, paired by problem, points with a 95% interval, "
                            f"PRM `{rel(sets['held'][0]['prm'])}`: " + "; ".join(pair) + ".")
 meta = (f"Measured {datetime.date.today().isoformat()} by `PRMS=\"{' '.join(rel(p) for p in prms.split())}\" "
