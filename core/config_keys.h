@@ -299,6 +299,12 @@
       "preference (fluxrl's extension: from 1/K each, the merge may sample one expert's kind of response " \
       "only and never see the other's rewards, docs/pcm.md). Empty: bias 0, 1/K each. Not for a model.path " \
       "that is a PCM already (its alpha head is trained).")                                    \
+    X(pcm, preference_prior, FLOAT, "0", "[0,1]",                                              \
+      "A new PCM's preference prior eps (fluxrl's extension, docs/pcm.md): its alpha logits gain " \
+      "log(w + eps) for the preference w, so it starts at about alpha = (w + eps) / (1 + K eps), merging by " \
+      "the preference, and learns a correction to that; kept in the PCM's config.json (preference_prior). " \
+      "0: the paper's alpha head, which sees the preference only through the backbone. Not for a " \
+      "model.path that is a PCM already (its own is used).")                                   \
     X(pcm, preference_dist, ENUM, "uniform", "uniform|dirichlet|corners|data",                 \
       "Where each problem's preference comes from when pcm.preference is empty: `uniform` on the " \
       "simplex; `dirichlet`, Dirichlet(pcm.dirichlet_alpha, ...): below 1 near the corners, above 1 near " \

@@ -1004,4 +1004,5 @@ void model_decode_pref(model *m, const int32_t *ids, const int32_t *pos, const i
     int N = m->kv_B * Tq, K = m->cfg.num_experts;
     dec_linear(m, m->dec_z, m->dec_lnf, m->p.alphaw, m->p.alphab, N, m->C, K); // z = lnf W_a^T + b_a
     BE->download(CTX, z, m->dec_z, (size_t)N * (size_t)K * sizeof(float));
+    model_pcm_prior(m, pref, N, z);
 }

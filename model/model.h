@@ -344,7 +344,10 @@ void model_forward_pref(model *m, const int32_t *ids, const int32_t *pos, const 
                         int B, int T);
 // PCM head: alpha logits z (N, K) host, z_t = W_a h_t + b_a (alpha = softmax(z): model_merge.h).
 // Backward of sum dz * z, into W_a, b_a and dlnf; model_backward then reaches W_p and b_p.
+// With a preference prior eps (cfg.preference_prior > 0, fluxrl's extension) z_t gains log(w_t + eps),
+// here and in model_decode_pref: model_pcm_prior adds it to host z (N, K) for host pref (N, K).
 void model_pcm_forward(model *m, float *z);
+void model_pcm_prior(const model *m, const float *pref, int N, float *z);
 void model_pcm_backward(model *m, const float *dz);
 
 // --- optimiser ---------------------------------------------------------------------------------

@@ -178,6 +178,9 @@ int model_config_parse(model_config *c, const char *json, size_t len, const char
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", cJSON_IsString(dt) ? dt->valuestring : "float32");
     // A PCM's K; read only there ("num_experts" elsewhere, as in MoE configs, means something else).
     if (!rc && is_pcm(c)) rc = get_int(&r, "num_experts", -1, &c->num_experts);
+    double prior = 0;
+    if (!rc && is_pcm(c)) rc = get_double(&r, "preference_prior", 0, &prior);
+    c->preference_prior = (float)prior;
     if (!rc) rc = refuse_unsupported(&r, c);
     if (!rc) rc = model_config_validate(c, file, err);
     cJSON_Delete(root);
@@ -209,6 +212,9 @@ int model_config_validate(const model_config *c, const char *file, fx_err *err) 
     if (c->num_experts < 0 || c->num_experts > 4096 || (c->num_experts > 0 && !is_pcm(c)))
         return fx_errf(err, "%s: num_experts: %d; expected 1 to 4096, for a PCM (*ForTokenMixing) only", file,
                        c->num_experts);
+    if (!(c->preference_prior >= 0 && c->preference_prior <= 1) || (c->preference_prior > 0 && !is_pcm(c)))
+        return fx_errf(err, "%s: preference_prior: %g; expected a number in [0, 1], for a PCM (*ForTokenMixing) only",
+                       file, (double)c->preference_prior);
     if (c->eos_token_id >= c->vocab_size || c->bos_token_id >= c->vocab_size)
         return fx_errf(err, "%s: %s: %d; expected a token id below vocab_size %d", file,
                        c->eos_token_id >= c->vocab_size ? "eos_token_id" : "bos_token_id",
@@ -279,6 +285,7 @@ int model_config_save(const model_config *c, const char *path, fx_err *err) {
     if (c->bos_token_id >= 0) cJSON_AddNumberToObject(root, "bos_token_id", c->bos_token_id);
     if (c->eos_token_id >= 0) cJSON_AddNumberToObject(root, "eos_token_id", c->eos_token_id);
     if (c->num_experts > 0) cJSON_AddNumberToObject(root, "num_experts", c->num_experts);
+    if (c->preference_prior > 0) cJSON_AddNumberToObject(root, "preference_prior", c->preference_prior);
     cJSON_AddStringToObject(root, "torch_dtype", c->torch_dtype[0] ? c->torch_dtype : "float32");
     cJSON_AddBoolToObject(root, "use_cache", true);
     int rc = fx_write_json_atomic(path, root, err);
@@ -310,6 +317,7 @@ const char *model_config_diff(const model_config *a, const model_config *b) {
     DIFF(bos_token_id, "bos_token_id")
     DIFF(eos_token_id, "eos_token_id")
     DIFF(num_experts, "num_experts")
+    DIFF(preference_prior, "preference_prior")
 #undef DIFF
     return NULL;
 }

@@ -36,6 +36,11 @@ typedef struct {
     int bos_token_id, eos_token_id; // -1 when absent
     char torch_dtype[16];     // as written in the file ("float32", "bfloat16", ...)
     int num_experts;          // K, experts a PCM mixes (FluxrlPCMForTokenMixing); 0 when absent
+    // A PCM's preference prior eps (fluxrl's extension, docs/pcm.md; key "preference_prior"): its
+    // alpha logits are z_t = W_a h_t + b_a + log(w + eps) for the preference w, so a PCM starts
+    // (W_a = 0, b_a = 0) at alpha = (w + eps) / (1 + K eps) and learns a correction to merging by
+    // the preference. 0 when absent: z_t = W_a h_t + b_a, the paper's.
+    float preference_prior;
 } model_config;
 
 // path: a config.json, or a folder holding one.

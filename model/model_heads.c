@@ -141,13 +141,29 @@ void model_prm_backward(model *m, const float *dlogits) {
     BE->matmul(CTX, m->dlnf, m->d_z, m->p.s0w, N, C, C, false, false, true);
 }
 
-// PCM alpha head, docs/pcm.md: z (N, K) = lnf W_a^T + b_a.
+// The preference prior's term (model_config.preference_prior): z[n][i] += log(w[n][i] + eps), on
+// the host, after the head; constant in the parameters, so the backward is the head's alone.
+void model_pcm_prior(const model *m, const float *pref, int N, float *z) {
+    float eps = m->cfg.preference_prior;
+    if (eps <= 0) return;
+    size_t n = (size_t)N * (size_t)m->cfg.num_experts;
+    for (size_t i = 0; i < n; i++) z[i] += logf(pref[i] + eps);
+}
+
+// PCM alpha head, docs/pcm.md: z (N, K) = lnf W_a^T + b_a (+ log(w + eps) with a preference prior).
 void model_pcm_forward(model *m, float *z) {
     FX_ASSERT(m->head == MODEL_HEAD_PCM);
     int N = ntok(m), K = m->cfg.num_experts;
     BE->matmul(CTX, m->alpha_z, m->lnf, m->p.alphaw, N, K, m->C, false, true, false);
     BE->add_bias(CTX, m->alpha_z, m->p.alphab, N, K);
-    if (z) BE->download(CTX, z, m->alpha_z, (size_t)N * (size_t)K * sizeof(float));
+    if (!z) return;
+    BE->download(CTX, z, m->alpha_z, (size_t)N * (size_t)K * sizeof(float));
+    if (m->cfg.preference_prior > 0) {
+        float *w = fx_malloc((size_t)N * (size_t)K * sizeof *w);
+        BE->download(CTX, w, m->pref, (size_t)N * (size_t)K * sizeof(float));
+        model_pcm_prior(m, w, N, z);
+        free(w);
+    }
 }
 
 void model_pcm_backward(model *m, const float *dz) {

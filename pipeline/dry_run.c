@@ -249,6 +249,8 @@ static int dry_train(FILE *o, const fx_config *c, const comm_world *w, fx_err *e
         describe_model(o, "PCM", c->model.path, &mc, head);
         tp.prompt.dir = j.expert_paths[0];
         if (c->pcm.alpha_init[0]) fprintf(o, "pcm start  alpha %s (alpha head bias: their logarithms)\n", c->pcm.alpha_init);
+        if (mc.preference_prior > 0)
+            fprintf(o, "pcm prior  alpha logits + log(w + %g) (preference_prior)\n", (double)mc.preference_prior);
         if (c->pcm.preference[0]) fprintf(o, "merge      prob space; preference %s\n", c->pcm.preference);
         else if (!strcmp(c->pcm.preference_dist, "dirichlet"))
             fprintf(o, "merge      prob space; preference drawn per problem, Dirichlet(%g)\n", c->pcm.dirichlet_alpha);

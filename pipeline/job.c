@@ -80,6 +80,9 @@ int pipe_job_check_config(const fx_config *c, fx_err *err) {
     else if (c->pcm.alpha_init[0])
         return fx_errf(err, "pcm.alpha_init: a PCM's starting mix needs pcm.experts, the experts it mixes, but it is "
                             "empty");
+    else if (c->pcm.preference_prior > 0)
+        return fx_errf(err, "pcm.preference_prior: a PCM's preference prior needs pcm.experts, the experts it mixes, "
+                            "but it is empty");
     else if (!strcmp(c->pcm.reward, "bt"))
         return fx_errf(err, "pcm.reward: \"bt\" weighs reward dimensions by a PCM's preference, but pcm.experts is "
                             "empty");

@@ -13,7 +13,8 @@ policy_params pipe_policy_params(const fx_config *c) {
                            .intermediate_size = (int)c->model.intermediate_size,
                            .max_seq = (int)c->model.max_seq,
                            .seed = (uint64_t)c->run.seed,
-                           .init_std = (float)c->model.init_std};
+                           .init_std = (float)c->model.init_std,
+                           .preference_prior = (float)c->pcm.preference_prior};
 }
 
 sft_task_params pipe_task_params(const fx_config *c) {

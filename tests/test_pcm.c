@@ -588,6 +588,127 @@ static void test_from_lm(void) {
     model_free(&pcm), model_free(&lm);
 }
 
+// The preference prior (model_config.preference_prior = eps, fluxrl's extension): z gains
+// log(w + eps), the same float sum in model_pcm_forward and model_decode_pref as model_pcm_prior
+// computes, so z with it equals z without plus that term bit for bit; with W_a = 0 and b_a = 0 the
+// mix is (w + eps) / (1 + K eps); the backward (of the head alone: the term is constant) and the
+// gradients equal those without it; config.json keeps eps, and a value outside [0, 1] is refused.
+static void test_preference_prior(const golden *g) {
+    fx_err err;
+    model m;
+    if (model_load(&m, DIR, be, &err)) fx_fatal("%s", err.msg);
+    int B = g->B, T = g->T, N = g->N, K = g->K, C = m.C;
+    const float eps = 0.05f;
+    model_reserve(&m, B, T, true, false);
+    float *z0 = malloc(sizeof(float) * N * K), *z1 = malloc(sizeof(float) * N * K), *want = malloc(sizeof(float) * N * K);
+    model_forward_pref(&m, g->ids, g->pos, g->seg, g->pref, B, T);
+    model_pcm_forward(&m, z0);
+    m.cfg.preference_prior = eps;
+    model_forward_pref(&m, g->ids, g->pos, g->seg, g->pref, B, T);
+    model_pcm_forward(&m, z1);
+    int same = 0, moved = 0;
+    for (int i = 0; i < N * K; i++) {
+        want[i] = z0[i] + logf(g->pref[i] + eps);
+        same += memcmp(&want[i], &z1[i], sizeof(float)) == 0;
+        moved += z1[i] != z0[i];
+    }
+    CHECK_INT(same, N * K);
+    CHECK(moved > 0);
+    // the backward of sum dz * z is the head's alone: the gradients with and without the prior agree
+    float *dz = malloc(sizeof(float) * N * K);
+    for (int i = 0; i < N * K; i++) dz[i] = 0.01f * (float)((i % 7) - 3);
+    model_zero_grad(&m);
+    model_pcm_backward(&m, dz);
+    model_backward(&m);
+    float *g1 = host_grads(&m);
+    m.cfg.preference_prior = 0;
+    model_forward_pref(&m, g->ids, g->pos, g->seg, g->pref, B, T);
+    model_pcm_forward(&m, z0);
+    model_zero_grad(&m);
+    model_pcm_backward(&m, dz);
+    model_backward(&m);
+    float *g0 = host_grads(&m);
+    CHECK(memcmp(g0, g1, m.nparams * sizeof(float)) == 0);
+    free(g0), free(g1), free(dz);
+
+    // decoding: every new token's z is the decoded z without the prior plus the term, bit for bit
+    model_reserve(&m, B, T, false, false);
+    model_kv_init(&m, B, T);
+    int32_t qi[64], qp[64], qs[64];
+    float qw[64 * 16], qz0[64 * 16], qz1[64 * 16];
+    FX_ASSERT(B <= 64 && K <= 16);
+    int dsame = 0, dn = 0;
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < B; b++) {
+            int src = b * T + t;
+            qi[b] = g->ids[src], qp[b] = g->pos[src], qs[b] = g->seg[src];
+            memcpy(qw + (size_t)b * K, g->pref + (size_t)src * K, sizeof(float) * K);
+        }
+        m.cfg.preference_prior = 0;
+        model_decode_pref(&m, qi, qp, qs, qw, 1, qz0);
+        m.kv_len--; // the same column again, with the prior
+        m.cfg.preference_prior = eps;
+        model_decode_pref(&m, qi, qp, qs, qw, 1, qz1);
+        for (int i = 0; i < B * K; i++) {
+            float w1 = qz0[i] + logf(qw[i] + eps);
+            dsame += memcmp(&w1, &qz1[i], sizeof(float)) == 0, dn++;
+        }
+    }
+    CHECK_INT(dsame, dn);
+
+    // W_a = 0, b_a = 0: alpha = (w + eps) / (1 + K eps) to an ulp or two
+    float *zeros = calloc((size_t)K * C + (size_t)K, sizeof(float));
+    const model_tensor *tw = model_find_tensor(&m, "alpha_head.weight"), *tb = model_find_tensor(&m, "alpha_head.bias");
+    FX_ASSERT(tw && tb);
+    model_put_tensor(&m, (int)(tw - m.tensors), zeros);
+    model_put_tensor(&m, (int)(tb - m.tensors), zeros);
+    model_reserve(&m, B, T, false, false);
+    model_forward_pref(&m, g->ids, g->pos, g->seg, g->pref, B, T);
+    model_pcm_forward(&m, z1);
+    float *alpha = malloc(sizeof(float) * K);
+    double worst = 0;
+    for (int n = 0; n < N; n++) {
+        model_merge_alpha(z1 + (size_t)n * K, 1, K, alpha, NULL);
+        for (int i = 0; i < K; i++)
+            worst = fmax(worst, fabs(alpha[i] - (g->pref[n * K + i] + eps) / (1 + K * eps)));
+    }
+    CHECK(worst <= 4 * 0x1p-24);
+    printf("preference prior %.2f: z = z0 + log(w + eps) bit for bit (%d forward, %d decoded), same gradients; "
+           "W_a = 0: alpha off (w + eps) / (1 + K eps) by %.1e\n", (double)eps, same, dsame, worst);
+
+    // config.json keeps it; outside [0, 1] it is refused, naming the key
+    char out[256], cmd[300];
+    snprintf(out, sizeof out, "/tmp/fluxrl_test_pcm_prior_%d", (int)getpid());
+    m.cfg.preference_prior = eps;
+    CHECK(model_save(&m, out, ST_F32, &err) == 0);
+    model b;
+    CHECK(model_load(&b, out, be, &err) == 0);
+    CHECK(b.cfg.preference_prior == eps);
+    CHECK(model_config_diff(&m.cfg, &b.cfg) == NULL);
+    model_free(&b);
+    model_config bad = m.cfg;
+    bad.preference_prior = 0;
+    CHECK(model_config_diff(&m.cfg, &bad) && !strcmp(model_config_diff(&m.cfg, &bad), "preference_prior"));
+    const char *fmt = "{\"architectures\": [\"FluxrlPCMForTokenMixing\"], \"model_type\": \"qwen2\", \"hidden_size\": 8, "
+                      "\"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"intermediate_size\": 8, "
+                      "\"vocab_size\": 10, \"num_experts\": 2, \"preference_prior\": %s}";
+    char json[512];
+    model_config mc;
+    snprintf(json, sizeof json, fmt, "0.25");
+    CHECK(model_config_parse(&mc, json, strlen(json), "pcm.json", &err) == 0 && mc.preference_prior == 0.25f);
+    snprintf(json, sizeof json, fmt, "1.5");
+    CHECK(model_config_parse(&mc, json, strlen(json), "pcm.json", &err) == -1 && strstr(err.msg, "pcm.json") &&
+          strstr(err.msg, "preference_prior: 1.5"));
+    snprintf(json, sizeof json, fmt, "-0.1");
+    CHECK(model_config_parse(&mc, json, strlen(json), "pcm.json", &err) == -1 && strstr(err.msg, "preference_prior"));
+    snprintf(json, sizeof json, fmt, "\"x\"");
+    CHECK(model_config_parse(&mc, json, strlen(json), "pcm.json", &err) == -1 && strstr(err.msg, "preference_prior"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+    CHECK(system(cmd) == 0);
+    free(z0), free(z1), free(want), free(zeros), free(alpha);
+    model_free(&m);
+}
+
 int main(void) {
     be = backend_cpu_create(0);
     model_config c;
@@ -602,6 +723,7 @@ int main(void) {
     test_pcm_golden(&g);
     test_one_hot_pcm(&g);
     test_pcm_decode(&g);
+    test_preference_prior(&g);
     test_fixed_weights();
     test_inf_and_gradient();
     test_io();

@@ -3,6 +3,8 @@
 // log a, and nothing else changes, bit for bit, for a new PCM and for one started from a language
 // model's backbone; at init_std 0 (h = 0 after the final norm) the PCM mixes exactly a at every
 // position. A folder that is a PCM already keeps its own alpha head: pcm.alpha_init is refused.
+// pcm.preference_prior (fluxrl's extension) goes into a new PCM's config, weights unchanged; refused
+// for a PCM folder too.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +87,27 @@ int main(void) {
     CHECK(strstr(err.msg, "pcm.alpha_init") && strstr(err.msg, "tests/data/pcm/tiny is a PCM already"));
     CHECK_INT(policy_build_pcm(&pcm, K, 96, be, &m, &err), -1);
     CHECK(strstr(err.msg, "pcm.alpha_init"));
+    // pcm.preference_prior: a new PCM carries it in its config (and so its config.json), whether new
+    // or on a language model's backbone, with the same weights as without; a PCM folder keeps its own
+    const char *paths[2] = {NULL, "tests/data/model/qwen3_untied"};
+    const int vocab[2] = {40, 80};
+    for (int i = 0; i < 2; i++) {
+        model with, without;
+        policy_params pw = params(paths[i], 0.02f, NULL), p0 = params(paths[i], 0.02f, NULL);
+        pw.preference_prior = 0.1f;
+        if (policy_build_pcm(&pw, K, vocab[i], be, &with, &err) || policy_build_pcm(&p0, K, vocab[i], be, &without, &err))
+            fx_fatal("%s", err.msg);
+        CHECK(with.cfg.preference_prior == 0.1f && without.cfg.preference_prior == 0.0f);
+        CHECK(policy_check_pcm(&pw, K, vocab[i], &mc, &err) == 0 && mc.preference_prior == 0.1f);
+        float *x = download(&with), *y = download(&without);
+        CHECK(memcmp(x, y, with.nparams * sizeof(float)) == 0);
+        free(x), free(y);
+        model_free(&with), model_free(&without);
+    }
+    pcm = params("tests/data/pcm/tiny", 0.02f, NULL);
+    pcm.preference_prior = 0.1f;
+    CHECK_INT(policy_check_pcm(&pcm, K, 96, &mc, &err), -1);
+    CHECK(strstr(err.msg, "pcm.preference_prior") && strstr(err.msg, "tests/data/pcm/tiny is a PCM already"));
     backend_destroy(be);
     return test_summary("test_policy_pcm");
 }

@@ -66,9 +66,14 @@ int policy_check_pcm(const policy_params *p, int K, int vocab_size, model_config
             return fx_errf(err, "pcm.alpha_init: sets a new PCM's starting mix, but model.path %s is a PCM already "
                                 "(its alpha head is trained; leave pcm.alpha_init empty)",
                            p->path);
+        if (head == MODEL_HEAD_PCM && p->preference_prior > 0)
+            return fx_errf(err, "pcm.preference_prior: sets a new PCM's preference prior, but model.path %s is a PCM "
+                                "already (its config.json's preference_prior, %g, is used; leave pcm.preference_prior 0)",
+                           p->path, (double)mc->preference_prior);
         if (head == MODEL_HEAD_LM) { // a new PCM on the language model's backbone
             snprintf(mc->architecture, sizeof mc->architecture, "FluxrlPCMForTokenMixing");
             mc->num_experts = K;
+            mc->preference_prior = p->preference_prior;
             if (model_config_validate(mc, p->path, err)) return -1;
         }
         if (mc->num_experts != K)
@@ -81,7 +86,7 @@ int policy_check_pcm(const policy_params *p, int K, int vocab_size, model_config
     }
     if (check_sizes(p, err)) return -1;
     new_model_config(p, NULL, -1, mc);
-    mc->vocab_size = vocab_size, mc->num_experts = K;
+    mc->vocab_size = vocab_size, mc->num_experts = K, mc->preference_prior = p->preference_prior;
     snprintf(mc->architecture, sizeof mc->architecture, "FluxrlPCMForTokenMixing");
     return model_config_validate(mc, "model", err);
 }
@@ -96,6 +101,7 @@ int policy_build_pcm(const policy_params *p, int K, int vocab_size, const backen
             return model_load_shard(m, p->path, be, p->shard_rank, p->shard_size, err);
         if (model_load_pcm_shard(m, p->path, K, be, p->seed, p->init_std, p->shard_rank, p->shard_size, err))
             return -1;
+        m->cfg.preference_prior = p->preference_prior; // saved with the PCM's config.json
     } else
         model_init_random_shard(m, &mc, MODEL_HEAD_PCM, be, p->seed, p->init_std, 0.0f, p->shard_rank,
                                 p->shard_size);

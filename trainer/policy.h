@@ -17,6 +17,9 @@ typedef struct {
     // A new PCM's starting mix (pcm.alpha_init): its alpha head's bias is log alpha_init[i]; NULL: 0.
     // Refused for a path that is a PCM already.
     const float *alpha_init;
+    // A new PCM's preference prior eps (pcm.preference_prior; model_config.preference_prior); 0: none.
+    // Refused (> 0) for a path that is a PCM already.
+    float preference_prior;
     // Sharded from the start (trainer.shard = full): this trainer's rank among shard_size (0 or 1:
     // whole); see model_create_shard.
     int shard_rank, shard_size;

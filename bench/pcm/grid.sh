@@ -21,12 +21,14 @@
 # ALPHA_INIT=0.9,0.1 starts the PCMs at that mix (pcm.alpha_init, docs/pcm.md): they are trained and
 # decoded under names of their own (pcm-start0.9,0.1-SEED) beside the baselines of the same OUT_DIR,
 # into a section and a plot of their own.
+# PRIOR=0.05 gives the PCMs that preference prior (pcm.preference_prior, fluxrl's extension: alpha
+# logits + log(w + PRIOR), docs/pcm.md), likewise under names, a section and a plot of their own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/evidence-pcm-grid} steps=${STEPS:-20} seeds=${SEEDS:-3} problems=${PROBLEMS:-200}
 brief_steps=${BRIEF_STEPS:-150} t_start=$(date +%s) # FULL_STEPS: the full expert's SFT steps (the demo's 450)
 fx=${FLUXRL_BIN:-build/fluxrl}
-pcm=pcm${ALPHA_INIT:+-start$ALPHA_INIT} # the PCM runs' name
+pcm=pcm${ALPHA_INIT:+-start$ALPHA_INIT}${PRIOR:+-prior$PRIOR} # the PCM runs' name
 mkdir -p "$out"
 common=(--set "run.out_dir=$out" --set log.progress=off)
 task=(--ops 3 --digits 2 --operators +-) # configs/demo.json's task
@@ -89,7 +91,7 @@ for seed in $(seq 1 "$seeds"); do
         echo "== PCM ($pcm), seed $seed" >&2
         "$fx" train configs/pcm_demo.json "${common[@]}" --set "pcm.experts=$experts" --set "grpo.steps=$steps" \
             --set "grpo.eval_every=$steps" --set "run.name=$pcm-$seed" --set "run.seed=$seed" \
-            ${ALPHA_INIT:+--set "pcm.alpha_init=$ALPHA_INIT"} >/dev/null
+            ${ALPHA_INIT:+--set "pcm.alpha_init=$ALPHA_INIT"} ${PRIOR:+--set "pcm.preference_prior=$PRIOR"} >/dev/null
     fi
     echo "== grid, seed $seed" >&2
     gen full "$seed" --model "$out/full/model"
@@ -104,12 +106,12 @@ done
 
 minutes=$((($(date +%s) - t_start) / 60))
 PYTHONPATH=bench /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "$problems" "$brief_steps" \
-    "${grid[*]}" "$pcm" "${ALPHA_INIT:-}" <<'PY'
+    "${grid[*]}" "$pcm" "${ALPHA_INIT:-}" "${PRIOR:-}" <<'PY'
 import datetime, json, math, os, statistics, subprocess, sys
 from results_section import evidence_args, write_section
 out, steps, seeds, cores, minutes, cpu = evidence_args()
 problems, brief_steps, grid = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8].split()
-pcm_name, alpha_init = sys.argv[9], sys.argv[10]
+pcm_name, alpha_init, prior = sys.argv[9], sys.argv[10], sys.argv[11]
 S = range(1, seeds + 1)
 W = [tuple(map(float, w.split(","))) for w in grid]
 sig = lambda x: 1 / (1 + math.exp(-x))
@@ -152,7 +154,7 @@ table = "\n".join(lines)
 print(table)
 if os.environ.get("DOCS", "1") == "0": sys.exit(0)  # launch/pcm_demo.sh: the table only
 # The Pareto plot: mean accuracy against mean brevity, one line per method through the preferences.
-suffix = "-start-" + alpha_init.replace(",", "-") if alpha_init else ""
+suffix = ("-start-" + alpha_init.replace(",", "-") if alpha_init else "") + ("-prior-" + prior if prior else "")
 img = f"docs/img/pcm_pareto{suffix}.png"
 dat = f"{out}/pareto{suffix}.dat"
 with open(dat, "w") as f:
@@ -174,10 +176,18 @@ subprocess.run(["gnuplot"], input=plot, text=True, check=True)
 tag = "pcm-grid" + suffix
 start = (f"a new PCM started at alpha = ({alpha_init}) whatever the preference (pcm.alpha_init: the alpha head's "
          f"bias log alpha)" if alpha_init else "a new PCM (alpha about 1/2 each at the start)")
+if prior:
+    start = (f"a new PCM with the preference prior {prior} (pcm.preference_prior, fluxrl's extension: alpha logits "
+             f"W_a h + b_a + log(w + {prior}), so it starts at about alpha = (w + {prior}) / (1 + 2 x {prior}), merging by "
+             f"the preference, and learns a correction to that)" + (f", its alpha head's bias started at log ({alpha_init})"
+                                                                     if alpha_init else ""))
+title = ", ".join(x for x in (f"the PCM started at alpha = ({alpha_init})" if alpha_init else "",
+                               f"the PCM with the preference prior {prior}" if prior else "") if x)
+env = (f"ALPHA_INIT={alpha_init} " if alpha_init else "") + (f"PRIOR={prior} " if prior else "")
 section = f"""<!-- {tag}: written by bench/pcm/grid.sh -->
-## PCM: the preference grid{f", the PCM started at alpha = ({alpha_init})" if alpha_init else ""}
+## PCM: the preference grid{", " + title if title else ""}
 
-`{f"ALPHA_INIT={alpha_init} " if alpha_init else ""}bench/pcm/grid.sh` (STEPS={steps}, SEEDS={seeds}, PROBLEMS={problems}, BRIEF_STEPS={brief_steps}),
+`{env}bench/pcm/grid.sh` (STEPS={steps}, SEEDS={seeds}, PROBLEMS={problems}, BRIEF_STEPS={brief_steps}),
 {datetime.date.today()}, on this project's {cores}-core VM ({cpu}, no GPU; {minutes} minutes, runs
 already in OUT_DIR reused). Two dimensions in tension, measured by code
 (bench/pcm/accuracy_and_brevity.py): right (the answer after </think>) and brief (1 - characters /

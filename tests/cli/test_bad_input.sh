@@ -203,6 +203,13 @@ row 2 "pcm.alpha_init: expected 2 weights (one per expert of pcm.experts), got 3
 row 2 "pcm.alpha_init: sets a new PCM's starting mix, but model.path $src/tests/data/pcm/tiny is a PCM already" \
     "a starting mix for a trained PCM" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.alpha_init=0.9,0.1 \
     --set "model.path=$src/tests/data/pcm/tiny"
+row 2 "pcm.preference_prior: a PCM's preference prior needs pcm.experts" "a preference prior without experts" -- \
+    "$fx" "${rw[@]}" --set pcm.preference_prior=0.1
+row 2 "pcm.preference_prior" "a preference prior above 1" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" \
+    --set pcm.preference_prior=1.5
+row 2 "pcm.preference_prior: sets a new PCM's preference prior, but model.path $src/tests/data/pcm/tiny is a PCM already" \
+    "a preference prior for a trained PCM" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$lm" --set pcm.preference_prior=0.1 \
+    --set "model.path=$src/tests/data/pcm/tiny"
 row 2 'grpo.ref_on: expected "trainer" with pcm.experts and grpo.kl_beta > 0' "a KL of a PCM on the reward ranks" -- "$fx" "${rw[@]}" \
     --set "pcm.experts=$lm,$lm" --set grpo.kl_beta=0.1
 row 2 "$tmp/none" "a missing expert folder" -- "$fx" "${rw[@]}" --set "pcm.experts=$lm,$tmp/none"

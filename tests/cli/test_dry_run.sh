@@ -38,11 +38,13 @@ expect_contains "$out" "  prm-train " "prm-train memory row"
 
 # A PCM policy (pcm.experts): the experts and the new PCM described, their weights in "frozen".
 expect_run 0 "train --dry-run with a PCM policy" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" \
-    --set "pcm.experts=$tmp/m/lm,$tmp/m/lm" --set pcm.preference=0.25,0.75 --set pcm.alpha_init=0.9,0.1
+    --set "pcm.experts=$tmp/m/lm,$tmp/m/lm" --set pcm.preference=0.25,0.75 --set pcm.alpha_init=0.9,0.1 \
+    --set pcm.preference_prior=0.05
 expect_contains "$out" "expert 2   $tmp/m/lm: Qwen2ForCausalLM" "the second expert"
 expect_contains "$out" "PCM        (new PCM of the model.* sizes, the experts' vocabulary): FluxrlPCMForTokenMixing" "the PCM"
 expect_contains "$out" "merge      prob space; preference 0.25,0.75" "the merge"
 expect_contains "$out" "pcm start  alpha 0.9,0.1 (alpha head bias: their logarithms)" "the PCM's starting mix"
+expect_contains "$out" "pcm prior  alpha logits + log(w + 0.05) (preference_prior)" "the PCM's preference prior"
 frozen_on() { # ROLE: the memory table's "frozen" column of ROLE's row in $out is above 0
     python3 -c '
 import sys

@@ -70,6 +70,27 @@ open(p, "wb").write(b)
 E
 expect_run 0 "eval with a PCM fixed on expert_a" -- "$fx" eval --experts expert_a,expert_b --pcm pcm_a --preference 0.2,0.8 "${gen[@]}"
 expect_contains "$out" "${single%\}}, \"alpha_mean\": [1.0000, 0.0000]}" "expert_a's accuracy line, alpha (1, 0)"
+# A PCM with a preference prior in its config.json (fluxrl's extension, docs/pcm.md) and an alpha head
+# of weights and biases 0: alpha = (w + 0.25) / 1.5 at every token, (0.8333, 0.1667) at w = (1, 0).
+cp -r pcm_a pcm_p
+/usr/bin/python3 - pcm_p <<'E'
+import json, struct, sys
+import numpy as np
+d = sys.argv[1]
+p = d + "/model.safetensors"
+b = bytearray(open(p, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+lo, hi = h["alpha_head.bias"]["data_offsets"]
+b[8 + n + lo:8 + n + hi] = np.zeros(2).astype("<f4").tobytes()
+open(p, "wb").write(b)
+c = json.load(open(d + "/config.json"))
+c["preference_prior"] = 0.25
+json.dump(c, open(d + "/config.json", "w"))
+E
+expect_run 0 "eval with a PCM whose config.json has a preference prior" -- "$fx" eval --experts expert_a,expert_b \
+    --pcm pcm_p --preference 1,0 "${gen[@]}"
+expect_contains "$out" '"alpha_mean": [0.8333, 0.1667]}' "alpha = (w + 0.25) / 1.5"
 
 # --- bad input: exit 2, one line naming what and where ---
 bad() { # DESCRIPTION NEEDLE ARGS...
@@ -79,6 +100,9 @@ bad() { # DESCRIPTION NEEDLE ARGS...
     expect_contains "$err" "$needle" "$what: message"
     [ "$(printf '%s\n' "$err" | grep -vc '^\[')" -eq 1 ] || { failed=$((failed + 1)); echo "FAIL $what: not one line: $err" >&2; }
 }
+cp -r pcm_p pcm_pbad && sed -i 's/"preference_prior": 0.25/"preference_prior": 2/' pcm_pbad/config.json
+bad "a preference prior above 1 in a PCM's config.json" "pcm_pbad/config.json: preference_prior: 2; expected a number in [0, 1]" \
+    --experts expert_a,expert_b --pcm pcm_pbad --preference 1,0
 bad "preference of the wrong length" "--preference: expected 3 weights (one per expert of --experts), got 2" \
     --experts expert_a,expert_b,expert_c --preference 0.5,0.5
 bad "negative preference" "--preference: weight 1: expected a finite number >= 0, got -0.5" \

@@ -166,6 +166,19 @@ assert any(d.get("grad_norm", 0) > 0 for d in steps), steps
 up = [d for d in steps if "loss" in d]
 assert len(up) == 3 and all(abs(d["pcm_alpha_1"] + d["pcm_alpha_2"] - 1) < 1e-6 for d in up), up
 assert all("pcm_alpha_1" not in json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl"))' "$tmp/pcm3" "$tmp/one" "$src/tests"
+# A PCM with a preference prior (pcm.preference_prior, fluxrl's extension): every rank builds it with
+# the prior, so 3 ranks = one process again; the saved folder keeps it; the mix starts elsewhere, so
+# the run is another than pcm1.
+expect_run 0 "PCM with a preference prior, one process" -- "$fx" train "$tmp/c.json" "${pcm[@]}" \
+    --set pcm.preference_prior=0.1 --set run.name=prior1
+expect_run 0 "PCM with a preference prior, 3 ranks" -- timeout 300 "$mpi" -np 3 "$fx" train "$tmp/c.json" "${pcm[@]}" \
+    --set pcm.preference_prior=0.1 --set run.name=prior3
+same_run prior1 prior3 "PCM with a preference prior: 3 ranks = one process"
+expect_run 1 "the prior changes the run" -- cmp -s "$tmp/prior1/model/model.safetensors" "$tmp/pcm1/model/model.safetensors"
+expect_run 0 "its folder keeps the prior" -- python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1] + "/model/config.json"))
+assert abs(c["preference_prior"] - 0.1) < 1e-7, c' "$tmp/prior3"
 # The weight sync's bytes per update (sync_bytes): the weights in fp32, of the PCM alone for a PCM
 # policy, counted from the saved folders' safetensors headers; 0 in one process.
 expect_run 0 "sync_bytes: 4 bytes per parameter of the policy (the PCM alone), 0 in one process" -- python3 -c '
