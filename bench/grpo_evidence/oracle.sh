@@ -89,7 +89,7 @@ for seed in $(seq 1 "$seeds"); do
     done
 done
 minutes=$(( ($(date +%s) - t_start) / 60 ))
-PRM_TAG=$prm_tag /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "${variants[*]}" "$ops" "$digits" <<'PY'
+PRM_TAG=$prm_tag /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc --all)" "$minutes" "${variants[*]}" "$ops" "$digits" <<'PY'
 import json, math, os, re, statistics, sys, datetime
 sys.path.insert(0, "bench")
 from results_section import evidence_args, write_section

@@ -36,7 +36,7 @@ for seed in 1 2 3; do
             "${extra[@]}" >/dev/null
     done
 done
-python3 - "$out" "$steps" "$(nproc)" <<'PY'
+python3 - "$out" "$steps" "$(nproc --all)" <<'PY'
 import json, os, re, statistics, subprocess, sys, datetime
 out, steps, cores = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 variants = [("outcome", "outcome only"), ("prm-mixed", "PRM-mixed, 0.7 outcome + 0.3 r^"),

@@ -35,5 +35,5 @@ greedy_eval() {
 # summarise <<'PY' ... PY: runs the summary (Python on stdin) with bench/ importable and the
 # arguments of results_section.evidence_args (OUT STEPS SEEDS CORES MINUTES, from $t_start).
 summarise() {
-    PYTHONPATH=bench /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$((($(date +%s) - t_start) / 60))"
+    PYTHONPATH=bench /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc --all)" "$((($(date +%s) - t_start) / 60))"
 }

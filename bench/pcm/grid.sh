@@ -21,6 +21,8 @@
 # ALPHA_INIT=0.9,0.1 starts the PCMs at that mix (pcm.alpha_init, docs/pcm.md): they are trained and
 # decoded under names of their own (pcm-start0.9,0.1-SEED) beside the baselines of the same OUT_DIR,
 # into a section and a plot of their own.
+# OBJECTIVE=rebel trains the PCMs with REBEL (grpo.objective, the paper's objective; docs/grpo.md)
+# in place of the GRPO family's clipped objective, likewise under names of their own.
 # PRIOR=0.05 gives the PCMs that preference prior (pcm.preference_prior, fluxrl's extension: alpha
 # logits + log(w + PRIOR), docs/pcm.md), likewise under names, a section and a plot of their own.
 set -euo pipefail
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/../.."
 out=${1:-runs/evidence-pcm-grid} steps=${STEPS:-20} seeds=${SEEDS:-3} problems=${PROBLEMS:-200}
 brief_steps=${BRIEF_STEPS:-150} t_start=$(date +%s) # FULL_STEPS: the full expert's SFT steps (the demo's 450)
 fx=${FLUXRL_BIN:-build/fluxrl}
-pcm=pcm${ALPHA_INIT:+-start$ALPHA_INIT}${PRIOR:+-prior$PRIOR} # the PCM runs' name
+pcm=pcm${ALPHA_INIT:+-start$ALPHA_INIT}${PRIOR:+-prior$PRIOR}${OBJECTIVE:+-$OBJECTIVE} # the PCM runs' name
 mkdir -p "$out"
 common=(--set "run.out_dir=$out" --set log.progress=off)
 task=(--ops 3 --digits 2 --operators +-) # configs/demo.json's task
@@ -91,7 +93,8 @@ for seed in $(seq 1 "$seeds"); do
         echo "== PCM ($pcm), seed $seed" >&2
         "$fx" train configs/pcm_demo.json "${common[@]}" --set "pcm.experts=$experts" --set "grpo.steps=$steps" \
             --set "grpo.eval_every=$steps" --set "run.name=$pcm-$seed" --set "run.seed=$seed" \
-            ${ALPHA_INIT:+--set "pcm.alpha_init=$ALPHA_INIT"} ${PRIOR:+--set "pcm.preference_prior=$PRIOR"} >/dev/null
+            ${ALPHA_INIT:+--set "pcm.alpha_init=$ALPHA_INIT"} ${PRIOR:+--set "pcm.preference_prior=$PRIOR"} \
+            ${OBJECTIVE:+--set "grpo.objective=$OBJECTIVE"} >/dev/null
     fi
     echo "== grid, seed $seed" >&2
     gen full "$seed" --model "$out/full/model"
@@ -105,13 +108,13 @@ for seed in $(seq 1 "$seeds"); do
 done
 
 minutes=$((($(date +%s) - t_start) / 60))
-PYTHONPATH=bench /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc)" "$minutes" "$problems" "$brief_steps" \
-    "${grid[*]}" "$pcm" "${ALPHA_INIT:-}" "${PRIOR:-}" <<'PY'
+PYTHONPATH=bench /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc --all)" "$minutes" "$problems" "$brief_steps" \
+    "${grid[*]}" "$pcm" "${ALPHA_INIT:-}" "${PRIOR:-}" "${OBJECTIVE:-}" <<'PY'
 import datetime, json, math, os, statistics, subprocess, sys
 from results_section import evidence_args, write_section
 out, steps, seeds, cores, minutes, cpu = evidence_args()
 problems, brief_steps, grid = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8].split()
-pcm_name, alpha_init, prior = sys.argv[9], sys.argv[10], sys.argv[11]
+pcm_name, alpha_init, prior, objective = sys.argv[9], sys.argv[10], sys.argv[11], sys.argv[12]
 S = range(1, seeds + 1)
 W = [tuple(map(float, w.split(","))) for w in grid]
 sig = lambda x: 1 / (1 + math.exp(-x))
@@ -154,7 +157,8 @@ table = "\n".join(lines)
 print(table)
 if os.environ.get("DOCS", "1") == "0": sys.exit(0)  # launch/pcm_demo.sh: the table only
 # The Pareto plot: mean accuracy against mean brevity, one line per method through the preferences.
-suffix = ("-start-" + alpha_init.replace(",", "-") if alpha_init else "") + ("-prior-" + prior if prior else "")
+suffix = (("-start-" + alpha_init.replace(",", "-") if alpha_init else "") + ("-prior-" + prior if prior else "")
+          + ("-" + objective if objective else ""))
 img = f"docs/img/pcm_pareto{suffix}.png"
 dat = f"{out}/pareto{suffix}.dat"
 with open(dat, "w") as f:
@@ -182,8 +186,12 @@ if prior:
              f"the preference, and learns a correction to that)" + (f", its alpha head's bias started at log ({alpha_init})"
                                                                      if alpha_init else ""))
 title = ", ".join(x for x in (f"the PCM started at alpha = ({alpha_init})" if alpha_init else "",
-                               f"the PCM with the preference prior {prior}" if prior else "") if x)
-env = (f"ALPHA_INIT={alpha_init} " if alpha_init else "") + (f"PRIOR={prior} " if prior else "")
+                               f"the PCM with the preference prior {prior}" if prior else "",
+                               f"trained by {objective.upper()}" if objective else "") if x)
+env = ((f"ALPHA_INIT={alpha_init} " if alpha_init else "") + (f"PRIOR={prior} " if prior else "")
+       + (f"OBJECTIVE={objective} " if objective else ""))
+algo = f"{objective.upper()} (grpo.objective = {objective})" if objective else "GRPO"
+
 section = f"""<!-- {tag}: written by bench/pcm/grid.sh -->
 ## PCM: the preference grid{", " + title if title else ""}
 
@@ -195,7 +203,7 @@ already in OUT_DIR reused). Two dimensions in tension, measured by code
 {brief_steps} SFT steps on the same kind of problems answered without the work. The PCM: {start},
 hidden 32, 1 layer, over (full, brief), trained by `fluxrl train` with pcm.reward = bt (R = sum_i w_i
 sigmoid(r_i(y) - r_i(y_ref)), y_ref the full expert's greedy response), preferences drawn uniformly
-from the simplex, {steps} GRPO updates of 8 prompts x 8 samples, lr 1e-3, per seed (run.seed
+from the simplex, {steps} {algo} updates of 8 prompts x 8 samples, lr 1e-3, per seed (run.seed
 {", ".join(map(str, S))}). Every method decodes the seed's {problems} held-out problems greedily at each
 preference; the table gives the means over the seeds and the PCM's win rate by R (ties half),
 mean ± standard deviation over the seeds. The full expert's R is 0.5 at every preference by

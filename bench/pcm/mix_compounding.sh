@@ -30,7 +30,7 @@ for e in "${eps[@]}"; do
     done
 done
 minutes=$((($(date +%s) - t_start) / 60))
-PYTHONPATH=bench /usr/bin/python3 - "$out" 0 "$seeds" "$(nproc)" "$minutes" "$problems" "$n" "${eps[*]}" <<'PY'
+PYTHONPATH=bench /usr/bin/python3 - "$out" 0 "$seeds" "$(nproc --all)" "$minutes" "$problems" "$n" "${eps[*]}" <<'PY'
 import datetime, json, math, sys
 from results_section import evidence_args, write_section
 out, _, seeds, cores, minutes, cpu = evidence_args()

@@ -29,7 +29,7 @@ for lag in 0 1; do
         --set "rollout.max_policy_lag=$lag" "${extra[@]}" >/dev/null 2>"$out/lag$lag.err" ||
         { cat "$out/lag$lag.err" >&2; exit 1; }
 done
-python3 - "$out" "$(nproc)" "${prm:+with PRM}" <<'PY'
+python3 - "$out" "$(nproc --all)" "${prm:+with PRM}" <<'PY'
 import json, statistics, sys
 out, cores, prm = sys.argv[1], sys.argv[2], sys.argv[3]
 print(f"GRPO update time, configs/demo.json on 3 ranks (trainer, rollout, reward) {prm}, {cores} cores;"

@@ -6,7 +6,7 @@ set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}
 lscpu | grep -m1 'Model name'
-echo "cores: $(nproc)"; echo
+echo "cores: $(nproc --all)"; echo
 "$build/bench_rewards" 2000 "$build/tests/verifier_plugin.so" "/usr/bin/python3 $src/examples/rewards/sympy_equal.py" 1 2
 if command -v jq >/dev/null; then
     "$build/bench_rewards" 2000 "$build/tests/verifier_plugin.so" "sh $src/examples/rewards/contains_answer.sh" 1 |

@@ -5,7 +5,7 @@
 set -eu
 build=${1:-build}
 here=$(cd "$(dirname "$0")/../.." && pwd)
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F)"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores; $(date -u +%F)"
 for shape in 25m qwen05b; do
     for n in 1 2 4; do
         "$here/launch/mpirun.sh" -np "$n" "$build/bench/bench_shard" "$shape" 4 3
