@@ -12,9 +12,12 @@
 #      preference-weighted reward R and the PCM's win rate against each method, printed.
 # SEEDS (default 1) PCMs; bench/pcm/grid.sh with its defaults (3 seeds, 200 problems) is the
 # evidence in docs/results.md. Runs already in OUT_DIR (default runs/pcm-demo) are reused.
+# The PCM has the preference prior PRIOR (default 0.05; pcm.preference_prior, fluxrl's extension,
+# docs/pcm.md), with which it follows the preference where one dimension has the weight; PRIOR=
+# (empty) trains the paper's PCM, which collapses onto the brief expert (docs/results.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-DOCS=0 SEEDS=${SEEDS:-1} PROBLEMS=${PROBLEMS:-50} bench/pcm/grid.sh "${1:-runs/pcm-demo}"
+DOCS=0 SEEDS=${SEEDS:-1} PROBLEMS=${PROBLEMS:-50} PRIOR=${PRIOR-0.05} bench/pcm/grid.sh "${1:-runs/pcm-demo}"
