@@ -31,6 +31,7 @@ out=${1:-runs/evidence-pcm-grid} steps=${STEPS:-20} seeds=${SEEDS:-3} problems=$
 brief_steps=${BRIEF_STEPS:-150} t_start=$(date +%s) # FULL_STEPS: the full expert's SFT steps (the demo's 450)
 fx=${FLUXRL_BIN:-build/fluxrl}
 pcm=pcm${ALPHA_INIT:+-start$ALPHA_INIT}${PRIOR:+-prior$PRIOR}${OBJECTIVE:+-$OBJECTIVE} # the PCM runs' name
+[ "$steps" = 20 ] || pcm=$pcm-u$steps # STEPS other than 20: PCMs, a section and a plot of their own
 mkdir -p "$out"
 common=(--set "run.out_dir=$out" --set log.progress=off)
 task=(--ops 3 --digits 2 --operators +-) # configs/demo.json's task
@@ -158,7 +159,7 @@ print(table)
 if os.environ.get("DOCS", "1") == "0": sys.exit(0)  # launch/pcm_demo.sh: the table only
 # The Pareto plot: mean accuracy against mean brevity, one line per method through the preferences.
 suffix = (("-start-" + alpha_init.replace(",", "-") if alpha_init else "") + ("-prior-" + prior if prior else "")
-          + ("-" + objective if objective else ""))
+          + ("-" + objective if objective else "") + (f"-u{steps}" if steps != 20 else ""))
 img = f"docs/img/pcm_pareto{suffix}.png"
 dat = f"{out}/pareto{suffix}.dat"
 with open(dat, "w") as f:
@@ -187,9 +188,10 @@ if prior:
                                                                      if alpha_init else ""))
 title = ", ".join(x for x in (f"the PCM started at alpha = ({alpha_init})" if alpha_init else "",
                                f"the PCM with the preference prior {prior}" if prior else "",
-                               f"trained by {objective.upper()}" if objective else "") if x)
+                               f"trained by {objective.upper()}" if objective else "",
+                               f"{steps} updates" if steps != 20 else "") if x)
 env = ((f"ALPHA_INIT={alpha_init} " if alpha_init else "") + (f"PRIOR={prior} " if prior else "")
-       + (f"OBJECTIVE={objective} " if objective else ""))
+       + (f"OBJECTIVE={objective} " if objective else "") + (f"STEPS={steps} " if steps != 20 else ""))
 algo = f"{objective.upper()} (grpo.objective = {objective})" if objective else "GRPO"
 
 section = f"""<!-- {tag}: written by bench/pcm/grid.sh -->
