@@ -150,6 +150,11 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
     if (p->template_rollouts > 0) {
         const char *pp = p->policy_path && p->policy_path[0] ? p->policy_path : p->model_path;
         if (tok_load(&policy_tok, pp, &err) || model_load(&policy, pp, be, &err)) goto fail;
+        if (policy.head != MODEL_HEAD_LM) { // e.g. training a PRM further without naming its policy
+            fx_errf(&err, "prm.template_rollouts: the rollouts' policy %s (prm.policy_path, else model.path) is not a "
+                          "causal language model; set prm.policy_path to the policy that wrote the traces", pp);
+            goto fail;
+        }
         tok_prompt_opts po = tp->prompt;
         po.dir = pp;
         if (tok_prompt_init(&policy_prompt, policy_tok, &po, &err)) goto fail;

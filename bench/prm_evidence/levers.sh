@@ -29,6 +29,9 @@
 #   dense-deep2, dense-deep2-lm, dense-twins-lm, dense-deep2-twins-lm: with the others
 #   policy-NAME  variant NAME (policy: base) with prm.layout policy: the input as the policy writes
 #             it, each step read at its last token (docs/prm.md)
+#   tmpl-NAME variant NAME with the paper's template-guided trajectory targets (prm.template_rollouts
+#             TMPL_N, default 4, rolled out by the policy; docs/prm.md) in place of the trace's own
+#             answer's correctness
 #   NAME@N    variant NAME trained for N steps instead of STEPS (its own folder, prm_NAME@N)
 #   NAME~S    variant NAME (NAME@N too) trained with run.seed S in place of configs/demo.json's 1234:
 #             another training seed (the new layers' and head's start, the generator's traces, the
@@ -89,6 +92,9 @@ for v in $variants; do
     name=${spec%@*}
     if [ "$name" = policy ]; then name=base; extra+=(--set prm.layout=policy)
     elif [[ $name == policy-* ]]; then name=${name#policy-}; extra+=(--set prm.layout=policy); fi
+    if [[ $name == tmpl-* ]]; then # the paper's template-guided trajectory targets, rolled out by the policy
+        name=${name#tmpl-}; extra+=(--set "prm.template_rollouts=${TMPL_N:-4}" --set "prm.policy_path=$policy")
+    fi
     case "$name" in
         base) ;;
         twins) extra+=(--set prm.twins=true) ;;
@@ -104,7 +110,7 @@ for v in $variants; do
         dense-twins-lm) extra+=(--set prm.dense=1 --set prm.twins=true --set prm.lm_weight=1) ;;
         dense-deep2-twins-lm) extra+=(--set prm.dense=1 --set prm.extra_layers=2 --set prm.twins=true --set prm.lm_weight=1) ;;
         *) echo "unknown variant $v (base twins own lr1e-4 lm twins-lm deep2 deep2-twins-lm dense dense-deep2" \
-                "dense-deep2-lm dense-twins-lm dense-deep2-twins-lm; policy-NAME; NAME@STEPS; NAME~SEED)" >&2; exit 2 ;;
+                "dense-deep2-lm dense-twins-lm dense-deep2-twins-lm; policy-NAME; tmpl-NAME; NAME@STEPS; NAME~SEED)" >&2; exit 2 ;;
     esac
     [ "$from" = "$backbone" ] || extra+=(--set prm.extra_layers=0) # a PRM has the layers it was trained with
     d=$out/prm_$v

@@ -249,6 +249,13 @@ expect_contains "$err" "longer than model.max_seq = 16 tokens" "said why"
 expect_run 0 "prm-train with template rollouts" -- "$fx" prm-train "$src/configs/demo.json" "${pt[@]}" --set run.name=tg \
     --set prm.template_rollouts=2
 expect_run 0 "targets logged" -- grep -q '"final_target": ' "$tmp/tg/metrics.jsonl"
+# Training that PRM further with template targets: the rollouts need the policy, not the PRM.
+expect_run 2 "template rollouts by a PRM folder: bad input" -- "$fx" prm-train "$src/configs/demo.json" "${pt[@]}" \
+    --set run.name=tg2 --set "model.path=$tmp/tg/model" --set prm.template_rollouts=2
+expect_contains "$err" "prm.template_rollouts: the rollouts' policy $tmp/tg/model (prm.policy_path, else model.path) is not a causal language model" "named the folder and key"
+expect_run 0 "template rollouts by prm.policy_path while training a PRM further" -- "$fx" prm-train \
+    "$src/configs/demo.json" "${pt[@]}" --set run.name=tg3 --set "model.path=$tmp/tg/model" --set prm.template_rollouts=2 \
+    --set "prm.policy_path=$tmp/m/lm"
 expect_run 2 "prm.data: not a built-in prompt" -- "$fx" prm-train "$src/configs/demo.json" "${pt[@]}" --set run.name=pb \
     --set "prm.data=$tmp/d.jsonl"
 expect_contains "$err" "d.jsonl:1: " "file and line"
