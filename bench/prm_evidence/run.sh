@@ -155,8 +155,10 @@ def twin(p):
         a, b = sc[i]["step_rewards"][k], sc[i + 1]["step_rewards"][k]
         wins += 1.0 if a > b else 0.5 if a == b else 0.0
     return wins / (len(pairs) // 2), len(pairs) // 2
-checked = lines(f"{out}/pool_checked.jsonl")
-right = [c["answer_correct"] for c in checked]  # pool_all order: best PRM score first
+checked = lines(f"{out}/pool_checked.jsonl")  # the pool's order (select.sh)
+key = lambda l: (l["problem"], l["response"])
+verdict = {key(p): c["answer_correct"] for p, c in zip(lines(f"{out}/pool.jsonl"), checked)}
+right = [verdict[key(l)] for l in lines(f"{out}/pool_all.jsonl")]  # best PRM score first
 k = int(k)
 ev = lambda name: json.load(open(f"{out}/eval_{name}.json"))["pass@1"]
 rows = ["| what | measured |", "|---|---|"]

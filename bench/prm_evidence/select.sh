@@ -13,8 +13,11 @@
 #   TOPK (300), SEEDS ("1 2 3"), SFT_STEPS (100); OPS, DIGITS, MAX_SEQ, MAX_NEW: the built-in task
 #   (default configs/demo.json's); THREADS (0: all cores)
 #   SECTION=TAG  also writes the table between TAG's markers of docs/results.md (run.sh writes its own)
-# Writes into OUT: pool_all.jsonl (the pool scored, best first), pool_{top,min,random_S}.jsonl,
-# pool_checked.jsonl (the checker's verdicts in pool_all's order), eval_{policy,ARM-S}.json, sft/.
+# Writes into OUT: pool_all.jsonl (the pool scored, best first), pool_{top,min,random_S,oracle}.jsonl,
+# pool_checked.jsonl (the checker's verdicts in the pool's order), eval_{policy,ARM-S}.json, sft/.
+# The arms that do not select by the PRM (random, oracle, all) are drawn from, or are, the pool in
+# its own order, so they are the same whichever PRM selects (paired across PRMs; until 2026-12-07
+# they were drawn from pool_all.jsonl, whose order is the PRM's).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fx=${1:-${FLUXRL:-$src/build/fluxrl}}
@@ -59,18 +62,18 @@ k = int(sys.argv[3])
 for s in sys.argv[4:]:
     sh = list(lines)
     random.Random(int(s)).shuffle(sh)
-    open(f"{sys.argv[2]}/pool_random_{s}.jsonl", "wb").writelines(sh[:k])' "$OUT/pool_all.jsonl" "$OUT" "$k" $seeds
+    open(f"{sys.argv[2]}/pool_random_{s}.jsonl", "wb").writelines(sh[:k])' "$pool" "$OUT" "$k" $seeds
 # The checker's verdicts on the pool (how clean each selection is).
 /usr/bin/python3 -c 'import json, sys
 for l in open(sys.argv[1], "rb"):
     j = json.loads(l.decode("utf-8", "replace"))
-    print(json.dumps({"prompt": j["problem"], "trace": "<think>\n" + j["response"]}))' "$OUT/pool_all.jsonl" \
+    print(json.dumps({"prompt": j["problem"], "trace": "<think>\n" + j["response"]}))' "$pool" \
     | "$fx" task check >"$OUT/pool_checked.jsonl"
 /usr/bin/python3 -c 'import json, random, sys
 lines = open(sys.argv[1], "rb").readlines()
 ok = [l for l, c in zip(lines, open(sys.argv[2])) if all(json.loads(c)["step_correct"]) and json.loads(c)["answer_correct"]]
 random.Random(0).shuffle(ok)
-open(sys.argv[3], "wb").writelines(ok[:int(sys.argv[4])])' "$OUT/pool_all.jsonl" "$OUT/pool_checked.jsonl" \
+open(sys.argv[3], "wb").writelines(ok[:int(sys.argv[4])])' "$pool" "$OUT/pool_checked.jsonl" \
     "$OUT/pool_oracle.jsonl" "$k"
 
 sft=(--set "model.path=$POLICY" --set "sft.steps=$sft_steps" --set sft.batch=16 --set sft.lr=0.0001 --set sft.min_lr=0.00001
@@ -82,6 +85,7 @@ for s in $seeds; do
     for d in $arms; do
         data=$OUT/pool_$d.jsonl
         [ "$d" = random ] && data=$OUT/pool_random_$s.jsonl
+        [ "$d" = all ] && data=$pool
         [ -s "$OUT/eval_$d-$s.json" ] && continue
         say "sft on $d (seed $s, $sft_steps steps)"
         run "$fx" sft "$src/configs/demo.json" "${sft[@]}" --set "run.name=$d-$s" --set "run.seed=$s" --set "sft.data=$data"
@@ -92,10 +96,10 @@ say "selection done"
 [ -n "${SECTION:-}" ] || exit 0
 
 PYTHONPATH="$src/bench" /usr/bin/python3 - "$OUT" "$src" "$k" "$sft_steps" "$seeds" "$arms" "$POLICY" "$PRM" \
-    "$(($(date +%s) - t0))" "${OPS:-3}" "${DIGITS:-}" <<'PY'
+    "$(($(date +%s) - t0))" "${OPS:-3}" "${DIGITS:-}" "$pool" <<'PY'
 import json, os, sys, datetime
 from results_section import machine, write_between
-out, src, k, sft_steps, seeds, arms, policy, prm, secs, ops, digits = sys.argv[1:12]
+out, src, k, sft_steps, seeds, arms, policy, prm, secs, ops, digits, pool_path = sys.argv[1:13]
 seeds, arms, k = seeds.split(), arms.split(), int(k)
 def lines(p): return [json.loads(l.decode("utf-8", "replace")) for l in open(p, "rb") if l.strip()]
 def mean(x): return sum(x) / len(x)
@@ -103,7 +107,7 @@ def sd(x):
     m = mean(x)
     return (sum((v - m) ** 2 for v in x) / (len(x) - 1)) ** 0.5 if len(x) > 1 else 0.0
 ev = lambda name: json.load(open(f"{out}/eval_{name}.json"))["pass@1"]
-pool = lines(f"{out}/pool_all.jsonl")
+pool = lines(pool_path)  # the pool's own order, as pool_checked.jsonl
 checked = lines(f"{out}/pool_checked.jsonl")
 key = lambda l: (l["problem"], l["response"])
 verdict = {key(p): (c["answer_correct"], all(c["step_correct"])) for p, c in zip(pool, checked)}
