@@ -25,12 +25,15 @@
 # in place of the GRPO family's clipped objective, likewise under names of their own.
 # PRIOR=0.05 gives the PCMs that preference prior (pcm.preference_prior, fluxrl's extension: alpha
 # logits + log(w + PRIOR), docs/pcm.md), likewise under names, a section and a plot of their own.
+# TEMPERATURE=0.5 samples the PCMs' training rollouts at that temperature (grpo.temperature; configs/pcm_demo.json
+# has 1) under names of their own (-t0.5); the grid still decodes greedily. (Not TEMP: Open MPI takes
+# TEMP for its temporary folder.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/evidence-pcm-grid} steps=${STEPS:-20} seeds=${SEEDS:-3} problems=${PROBLEMS:-200}
 brief_steps=${BRIEF_STEPS:-150} t_start=$(date +%s) # FULL_STEPS: the full expert's SFT steps (the demo's 450)
 fx=${FLUXRL_BIN:-build/fluxrl}
-pcm=pcm${ALPHA_INIT:+-start$ALPHA_INIT}${PRIOR:+-prior$PRIOR}${OBJECTIVE:+-$OBJECTIVE} # the PCM runs' name
+pcm=pcm${ALPHA_INIT:+-start$ALPHA_INIT}${PRIOR:+-prior$PRIOR}${OBJECTIVE:+-$OBJECTIVE}${TEMPERATURE:+-t$TEMPERATURE} # the PCM runs' name
 [ "$steps" = 20 ] || pcm=$pcm-u$steps # STEPS other than 20: PCMs, a section and a plot of their own
 mkdir -p "$out"
 common=(--set "run.out_dir=$out" --set log.progress=off)
@@ -59,33 +62,12 @@ for w in "${grid[@]}"; do
 done
 
 # gen NAME SEED [fluxrl generate options]: greedy responses to the PROBLEMS held-out problems of
-# run.seed SEED, as JSON lines {"right", "brief"} in $out/eval/NAME-SEED.jsonl (problem order).
-mkdir -p "$out/eval"
+# run.seed SEED, as JSON lines {"group", "right", "brief"} in $out/eval/NAME-SEED.jsonl (problem order).
+. bench/pcm/decode.sh
 gen() {
     local name=$1 seed=$2
     shift 2
-    local f="$out/eval/$name-$seed"
-    [ -f "$f.jsonl" ] && return
-    rm -f "$f.h5"
-    "$fx" generate "$@" --out "$f.h5" "${task[@]}" --task-seed "$seed" --problems "$problems" --n 1 \
-        --temperature 0 --max-new 226 --batch 64 >/dev/null 2>&1
-    "$fx" traces export "$f.h5" | /usr/bin/python3 -c '
-import json, sys
-for line in sys.stdin:
-    d = json.loads(line)
-    print(json.dumps({"ids": d["response_ids"], "right": d["outcome_reward"], "group": d["group"]}))
-' >"$f.ids"
-    "$fx" tokenize --tokenizer "$out/full/model" --decode --input "$f.ids" | /usr/bin/python3 -c '
-import json, sys
-sys.path.insert(0, "bench/pcm")
-from accuracy_and_brevity import brief
-ids = [json.loads(l) for l in open(sys.argv[1])]
-for d, line in zip(ids, sys.stdin):
-    text = json.loads(line)["text"]
-    print(json.dumps({"group": d["group"], "right": d["right"], "brief": brief(text)}))
-' "$f.ids" >"$f.jsonl.tmp"
-    mv "$f.jsonl.tmp" "$f.jsonl"
-    rm -f "$f.h5" "$f.ids"
+    pcm_decode "$out" "$name" "$seed" 0 1 226 "$@"
 }
 
 for seed in $(seq 1 "$seeds"); do
@@ -95,7 +77,7 @@ for seed in $(seq 1 "$seeds"); do
         "$fx" train configs/pcm_demo.json "${common[@]}" --set "pcm.experts=$experts" --set "grpo.steps=$steps" \
             --set "grpo.eval_every=$steps" --set "run.name=$pcm-$seed" --set "run.seed=$seed" \
             ${ALPHA_INIT:+--set "pcm.alpha_init=$ALPHA_INIT"} ${PRIOR:+--set "pcm.preference_prior=$PRIOR"} \
-            ${OBJECTIVE:+--set "grpo.objective=$OBJECTIVE"} >/dev/null
+            ${OBJECTIVE:+--set "grpo.objective=$OBJECTIVE"} ${TEMPERATURE:+--set "grpo.temperature=$TEMPERATURE"} >/dev/null
     fi
     echo "== grid, seed $seed" >&2
     gen full "$seed" --model "$out/full/model"
@@ -110,12 +92,12 @@ done
 
 minutes=$((($(date +%s) - t_start) / 60))
 PYTHONPATH=bench /usr/bin/python3 - "$out" "$steps" "$seeds" "$(nproc --all)" "$minutes" "$problems" "$brief_steps" \
-    "${grid[*]}" "$pcm" "${ALPHA_INIT:-}" "${PRIOR:-}" "${OBJECTIVE:-}" <<'PY'
+    "${grid[*]}" "$pcm" "${ALPHA_INIT:-}" "${PRIOR:-}" "${OBJECTIVE:-}" "${TEMPERATURE:-}" <<'PY'
 import datetime, json, math, os, statistics, subprocess, sys
 from results_section import evidence_args, write_section
 out, steps, seeds, cores, minutes, cpu = evidence_args()
 problems, brief_steps, grid = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8].split()
-pcm_name, alpha_init, prior, objective = sys.argv[9], sys.argv[10], sys.argv[11], sys.argv[12]
+pcm_name, alpha_init, prior, objective, temp = sys.argv[9], sys.argv[10], sys.argv[11], sys.argv[12], sys.argv[13]
 S = range(1, seeds + 1)
 W = [tuple(map(float, w.split(","))) for w in grid]
 sig = lambda x: 1 / (1 + math.exp(-x))
@@ -159,7 +141,7 @@ print(table)
 if os.environ.get("DOCS", "1") == "0": sys.exit(0)  # launch/pcm_demo.sh: the table only
 # The Pareto plot: mean accuracy against mean brevity, one line per method through the preferences.
 suffix = (("-start-" + alpha_init.replace(",", "-") if alpha_init else "") + ("-prior-" + prior if prior else "")
-          + ("-" + objective if objective else "") + (f"-u{steps}" if steps != 20 else ""))
+          + ("-" + objective if objective else "") + ("-t" + temp if temp else "") + (f"-u{steps}" if steps != 20 else ""))
 img = f"docs/img/pcm_pareto{suffix}.png"
 dat = f"{out}/pareto{suffix}.dat"
 with open(dat, "w") as f:
@@ -189,9 +171,11 @@ if prior:
 title = ", ".join(x for x in (f"the PCM started at alpha = ({alpha_init})" if alpha_init else "",
                                f"the PCM with the preference prior {prior}" if prior else "",
                                f"trained by {objective.upper()}" if objective else "",
+                               f"sampled at temperature {temp} in training" if temp else "",
                                f"{steps} updates" if steps != 20 else "") if x)
 env = ((f"ALPHA_INIT={alpha_init} " if alpha_init else "") + (f"PRIOR={prior} " if prior else "")
-       + (f"OBJECTIVE={objective} " if objective else "") + (f"STEPS={steps} " if steps != 20 else ""))
+       + (f"OBJECTIVE={objective} " if objective else "") + (f"TEMPERATURE={temp} " if temp else "")
+       + (f"STEPS={steps} " if steps != 20 else ""))
 algo = f"{objective.upper()} (grpo.objective = {objective})" if objective else "GRPO"
 
 section = f"""<!-- {tag}: written by bench/pcm/grid.sh -->
@@ -205,7 +189,7 @@ already in OUT_DIR reused). Two dimensions in tension, measured by code
 {brief_steps} SFT steps on the same kind of problems answered without the work. The PCM: {start},
 hidden 32, 1 layer, over (full, brief), trained by `fluxrl train` with pcm.reward = bt (R = sum_i w_i
 sigmoid(r_i(y) - r_i(y_ref)), y_ref the full expert's greedy response), preferences drawn uniformly
-from the simplex, {steps} {algo} updates of 8 prompts x 8 samples, lr 1e-3, per seed (run.seed
+from the simplex, {steps} {algo} updates of 8 prompts x 8 samples at temperature {temp or 1}, lr 1e-3, per seed (run.seed
 {", ".join(map(str, S))}). Every method decodes the seed's {problems} held-out problems greedily at each
 preference; the table gives the means over the seeds and the PCM's win rate by R (ties half),
 mean ± standard deviation over the seeds. The full expert's R is 0.5 at every preference by
