@@ -507,7 +507,9 @@ static int dry_prm_train(FILE *o, const fx_config *c, const comm_world *w, fx_er
     if (c->prm.template_rollouts > 0) {
         const char *pp = c->prm.policy_path[0] ? c->prm.policy_path : c->model.path;
         model_head ph;
-        if (model_check_dir(pp, err) || tok_load(&ptok, pp, err) || model_check_files(pp, &pc, &ph, err)) goto out;
+        if (model_check_dir(pp, err) || tok_load(&ptok, pp, err) || model_check_files(pp, &pc, &ph, err) ||
+            prm_check_rollout_policy(pp, ph, err))
+            goto out;
         describe_model(o, "policy", pp, &pc, ph);
     }
     if (c->prm.batch < w->size) {

@@ -59,6 +59,13 @@ static int save_ckpt(train_ckpt *ck, const model *m, const trainer_dp *dp, int64
     return train_ckpt_save(ck, m, dp, step, run, err);
 }
 
+int prm_check_rollout_policy(const char *path, model_head head, fx_err *err) {
+    if (head == MODEL_HEAD_LM) return 0;
+    fx_errf(err, "prm.template_rollouts: the rollouts' policy %s (prm.policy_path, else model.path) is not a causal "
+                 "language model; set prm.policy_path to the policy that wrote the traces", path);
+    return -1;
+}
+
 int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res) {
     int rank = dp ? dp->rank : 0, W = dp ? dp->size : 1, bad = -1;
     bool lead = rank == 0;
@@ -150,11 +157,7 @@ int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool wan
     if (p->template_rollouts > 0) {
         const char *pp = p->policy_path && p->policy_path[0] ? p->policy_path : p->model_path;
         if (tok_load(&policy_tok, pp, &err) || model_load(&policy, pp, be, &err)) goto fail;
-        if (policy.head != MODEL_HEAD_LM) { // e.g. training a PRM further without naming its policy
-            fx_errf(&err, "prm.template_rollouts: the rollouts' policy %s (prm.policy_path, else model.path) is not a "
-                          "causal language model; set prm.policy_path to the policy that wrote the traces", pp);
-            goto fail;
-        }
+        if (prm_check_rollout_policy(pp, policy.head, &err)) goto fail;
         tok_prompt_opts po = tp->prompt;
         po.dir = pp;
         if (tok_prompt_init(&policy_prompt, policy_tok, &po, &err)) goto fail;

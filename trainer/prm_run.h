@@ -50,4 +50,8 @@ typedef struct {
 // more than one rank the job is brought down).
 int prm_run(const prm_run_params *p, backend *be, const trainer_dp *dp, bool want_resume, prm_run_result *res);
 
+// prm.template_rollouts: the rollouts' policy (path, whose head is head) must be a causal language
+// model (a PRM trained further needs prm.policy_path). 0, or -1 with err naming the folder and key.
+int prm_check_rollout_policy(const char *path, model_head head, fx_err *err);
+
 #endif

@@ -35,6 +35,14 @@ expect_run 0 "prm-train --dry-run" -- "$fx" prm-train --dry-run "$demo" "${out_d
 expect_contains "$out" "backbone   $tmp/m/lm: Qwen2ForCausalLM" "the backbone checked"
 expect_contains "$out" "files checked, weights not read" "what was checked"
 expect_contains "$out" "  prm-train " "prm-train memory row"
+# Template-guided targets rolled out by a PRM folder (training a PRM further without prm.policy_path):
+# refused as the run refuses it; with the policy named, its folder is described.
+expect_run 2 "prm-train --dry-run: template rollouts by a PRM" -- "$fx" prm-train --dry-run "$demo" "${out_dir[@]}" \
+    --set "model.path=$tmp/m/class2" --set prm.template_rollouts=2
+expect_contains "$err" "prm.template_rollouts: the rollouts' policy $tmp/m/class2 (prm.policy_path, else model.path) is not a causal language model" "folder and key named"
+expect_run 0 "prm-train --dry-run: template rollouts by prm.policy_path" -- "$fx" prm-train --dry-run "$demo" \
+    "${out_dir[@]}" --set "model.path=$tmp/m/class2" --set prm.template_rollouts=2 --set "prm.policy_path=$tmp/m/lm"
+expect_contains "$out" "policy     $tmp/m/lm: Qwen2ForCausalLM" "the rollouts' policy described"
 
 # A PCM policy (pcm.experts): the experts and the new PCM described, their weights in "frozen".
 expect_run 0 "train --dry-run with a PCM policy" -- "$fx" train --dry-run "$demo" "${out_dir[@]}" \
