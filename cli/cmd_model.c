@@ -111,10 +111,13 @@ int cmd_model_info(int argc, char **argv) {
                        (double)(m.params + m.grads + m.moments + m.acts) / mib);
                 whole = m.whole;
             }
-        if (whole) // what no rank holds
+        if (whole) { // what no rank holds
+            int rows = model_vocab_chunk_rows(&lay);
             printf("  full: no rank holds the whole weights (%.1f MiB): they are gathered a layer at a time to "
-                   "compute and evaluate, a 32 MiB bucket at a time for weight sync, a tensor at a time to save\n",
-                   (double)whole / (1024.0 * 1024.0));
+                   "compute and evaluate (the embedding and LM head a chunk of %d rows at a time, trainer.vocab_chunk "
+                   "0), a 32 MiB bucket at a time for weight sync, a tensor at a time to save\n",
+                   (double)whole / (1024.0 * 1024.0), rows);
+        }
         model_free(&lay);
     }
     return FX_EXIT_OK;

@@ -75,12 +75,19 @@
       "weights gathered onto every rank; `gradients` (ZeRO-2), the gradients too: each layer's are " \
       "summed to their owners during the backward pass as soon as they are done; `full` (ZeRO-3, " \
       "FSDP's FULL_SHARD), the weights too: each layer's are gathered " \
-      "onto every rank just before the forward and backward passes read them, the embedding, final " \
-      "norm and heads stay gathered; no rank holds the whole weights: sft's and prm-train's ranks " \
+      "onto every rank just before the forward and backward passes read them, the embedding and LM " \
+      "head a chunk of rows at a time (trainer.vocab_chunk), their gradients summed to their owners " \
+      "as each chunk is done, the final norm and small heads stay gathered; so the weights, gradients " \
+      "and moments each rank keeps fall as 1/N; no rank holds the whole weights: sft's and prm-train's ranks " \
       "evaluate together (taking turns at the batches, each layer gathered at every step) and rank 0 " \
       "saves a tensor at a time; in train the leader gathers them a bucket at a time for weight sync " \
       "and a tensor at a time to save, and the first rollout rank evaluates. " \
       "Checkpoints hold the whole state whatever the rank count.") \
+    X(trainer, vocab_chunk, INT, "0", "[0,16777216]",                                          \
+      "trainer.shard = full: rows of the embedding and of the LM head gathered at once (each row " \
+      "hidden_size floats); 0: as many as fill one decoder layer's floats (at most the vocabulary), " \
+      "so the chunk's buffers are no larger than a layer's. Smaller chunks hold less and take more " \
+      "collectives per pass.")                                                                 \
     X(trainer, recompute, BOOL, "false", "",                                                   \
       "Activation recomputation: keep only each layer's input in the forward pass and recompute " \
       "the layer in the backward pass (about a third more compute for a fraction of the activation " \

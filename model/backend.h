@@ -94,12 +94,15 @@ typedef struct backend {
     double (*sumsq)(void *ctx, const float *x, size_t n); // sum of squares, in double
 
     // --- language-model head, one chunk of rows of logits (n, V) at a time ---
-    // For every row: lse, logp = logits[target] - lse (0 when target < 0) and the entropy
-    // H = lse - sum p z. Any output may be NULL.
+    // For every row: lse, logp = logits[target] - lse (0 when target < 0 or >= V) and the entropy
+    // H = lse - sum p z. Any output may be NULL. The logits may be a chunk of the vocabulary's
+    // columns (model_vocab.c): a target >= V lies in another chunk.
     void (*logprob_forward)(void *ctx, float *logp, float *lse, float *entropy, const float *logits,
                             const int32_t *targets, int n, int V);
     // Overwrites logits with d(loss)/d(logits) for loss = sum dlogp * logp + dent * H, i.e.
-    // dlogp * (onehot - p) - dent * p * (log p + H). dlogp, dent (n) may be NULL (= 0).
+    // dlogp * (onehot - p) - dent * p * (log p + H). dlogp, dent (n) may be NULL (= 0). A row whose
+    // target is < 0 has no logp (dlogp not read); one whose target is >= V (in another chunk of
+    // the vocabulary, with lse and H the whole row's) has no one-hot term here.
     void (*logprob_backward)(void *ctx, float *logits, const int32_t *targets, const float *lse,
                              const float *entropy, const float *dlogp, const float *dent, int n, int V);
 

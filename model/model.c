@@ -116,6 +116,7 @@ static void build_layout(model *m) {
             x->shape[1] = k[i].cols;
             x->decay = k[i].decay;
             x->layer = k[i].layer ? l : -1;
+            x->vocab = k[i].field == F(wte) || k[i].field == F(lmw);
         }
         off += numel * (k[i].layer ? (size_t)m->L : 1);
     }
@@ -184,13 +185,13 @@ void model_put_tensor(model *m, int i, const float *values) {
         BE->upload(CTX, m->params_mem + t->offset, values, t->numel * sizeof(float));
         return;
     }
-    if (t->layer >= 0) { // this rank's part of it; a tensor outside the layers goes whole to params_rest
-        size_t a = t->offset > m->params_run_lo ? t->offset : m->params_run_lo;
-        size_t e = t->offset + t->numel < m->params_run_hi ? t->offset + t->numel : m->params_run_hi;
-        if (a < e) BE->upload(CTX, m->params_mem + (a - m->params_run_lo), values + (a - t->offset), (e - a) * sizeof(float));
-        return;
-    }
-    BE->upload(CTX, m->params_rest + model_rest_index(m, t->offset), values, t->numel * sizeof(float));
+    // this rank's part of it; a small tensor outside the layers goes whole to params_rest too
+    size_t a = t->offset > m->param_lo ? t->offset : m->param_lo;
+    size_t e = t->offset + t->numel < m->param_hi ? t->offset + t->numel : m->param_hi;
+    if (a < e) BE->upload(CTX, m->params_mem + (a - m->param_lo), values + (a - t->offset), (e - a) * sizeof(float));
+    if (t->layer < 0 && !t->vocab)
+        BE->upload(CTX, m->params_rest + model_rest_index(m, t->offset), values, t->numel * sizeof(float));
+    m->vocab_at_t = -1, m->params_layer_at = -1;
 }
 
 void model_init_random(model *m, const model_config *c, model_head head, const backend *be, uint64_t seed,
@@ -233,6 +234,7 @@ static void point_sliced(const model *m, model_params *p, float *layer, float *r
     size_t at_layer = 0, at_rest = 0;
     for (int i = 0; i < nk; i++) {
         size_t numel = (size_t)k[i].rows * (size_t)(k[i].cols ? k[i].cols : 1);
+        if (m->vocab_rows && (k[i].field == F(wte) || k[i].field == F(lmw))) continue; // streamed: NULL
         size_t *at = k[i].layer ? &at_layer : &at_rest;
         *(float **)((char *)p + k[i].field) = (k[i].layer ? layer : rest) + *at;
         *at += numel;
@@ -242,20 +244,28 @@ static void point_sliced(const model *m, model_params *p, float *layer, float *r
 // The floats of one layer's tensors and of the tensors outside the layers, and the run
 // [*lo, *hi) of the layout the layers' tensors take.
 static void layer_sizes(model *m, size_t *lo, size_t *hi) {
+    m->vocab_wte = m->vocab_head = -1;
+    for (int t = 0; t < m->ntensors; t++)
+        if (m->tensors[t].vocab) {
+            if (strcmp(m->tensors[t].name, "lm_head.weight") == 0) m->vocab_head = t;
+            else m->vocab_wte = t;
+        }
+    if (m->vocab_head < 0) m->vocab_head = m->vocab_wte; // tied
     size_t layers_lo = m->nparams, layers_hi = 0;
     m->layer_floats = m->rest_floats = 0;
     for (int t = 0; t < m->ntensors; t++) {
         const model_tensor *x = &m->tensors[t];
         if (x->layer == 0) m->layer_floats += x->numel;
-        if (x->layer < 0) m->rest_floats += x->numel;
+        if (x->layer < 0) m->rest_floats += m->vocab_rows && x->vocab ? 0 : x->numel;
         else {
             if (x->offset < layers_lo) layers_lo = x->offset;
             if (x->offset + x->numel > layers_hi) layers_hi = x->offset + x->numel;
         }
     }
     // the tensors outside the layers lie before the run (the embedding) and after it (final norm,
-    // heads), so params_rest is the layout with the run cut out (model_rest_index)
-    FX_ASSERT(layers_lo <= layers_hi && m->rest_floats == layers_lo + (m->nparams - layers_hi));
+    // heads), so params_rest is the layout with the run cut out (model_rest_index), and the
+    // streamed vocabulary tensors too
+    FX_ASSERT(layers_lo <= layers_hi && (m->vocab_rows || m->rest_floats == layers_lo + (m->nparams - layers_hi)));
     *lo = m->layers_lo = layers_lo, *hi = m->layers_hi = layers_hi;
 }
 
@@ -268,14 +278,21 @@ void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads) {
     if (slice_grads) {
         // The layers' tensors lie in one run of the layout (the embedding before, the final norm
         // and heads after); grads_mem holds this slice's part of that run, grads_rest the others
-        // whole (the hook leaves the sums of this slice's part of them in place).
+        // whole (the hook leaves the sums of this slice's part of them in place). With the
+        // weights sharded too, grads_mem holds the whole slice, grads_rest the small tensors
+        // outside the layers, grads_vocab a chunk of a vocabulary tensor.
         size_t layers_lo, layers_hi;
         layer_sizes(m, &layers_lo, &layers_hi);
         size_t glo = lo > layers_lo ? lo : layers_lo, ghi = hi < layers_hi ? hi : layers_hi;
         if (glo > ghi) glo = ghi = layers_lo;
+        if (m->vocab_rows) {
+            FX_ASSERT(m->params_layer && m->param_lo == lo && m->param_hi == hi);
+            glo = lo, ghi = hi;
+            m->grads_vocab = BE->alloc(CTX, ((size_t)m->vocab_rows + 1) * (size_t)m->C * sizeof(float));
+        }
         m->grads_mem = BE->alloc(CTX, (ghi - glo ? ghi - glo : 1) * sizeof(float));
         m->grads_layer = BE->alloc(CTX, m->layer_floats * sizeof(float));
-        m->grads_rest = BE->alloc(CTX, m->rest_floats * sizeof(float));
+        m->grads_rest = BE->alloc(CTX, (m->rest_floats ? m->rest_floats : 1) * sizeof(float));
         m->grad_lo = glo, m->grad_hi = ghi;
         point_sliced(m, &m->g, m->grads_layer, m->grads_rest);
     } else {
@@ -292,7 +309,7 @@ int model_pieces(const model *m, int l, size_t *offset, size_t *len) {
     FX_ASSERT(l >= -1 && l < m->L);
     int n = 0;
     for (int t = 0; t < m->ntensors; t++)
-        if (m->tensors[t].layer == l) {
+        if (m->tensors[t].layer == l && !(m->vocab_rows && m->tensors[t].vocab)) {
             FX_ASSERT(n < MODEL_MAX_PIECES);
             offset[n] = m->tensors[t].offset, len[n] = m->tensors[t].numel, n++;
         }
@@ -319,20 +336,29 @@ static void copy_pieces(const model *m, int l, float *whole, size_t lo, size_t h
     }
 }
 
-// The buffers of sharded parameters, [lo, hi) of the layout this rank's (its part of the layers'
-// run in params_mem, the rest in params_rest), unfilled.
+int model_vocab_chunk_rows(const model *m) {
+    if (m->vocab_rows > 0) return m->vocab_rows < m->V ? m->vocab_rows : m->V; // set (a layout: as planned)
+    size_t layer = 0;
+    for (int t = 0; t < m->ntensors; t++)
+        if (m->tensors[t].layer == 0) layer += m->tensors[t].numel;
+    size_t rows = layer / (size_t)m->C;
+    return rows < 1 ? 1 : rows > (size_t)m->V ? m->V : (int)rows;
+}
+
+// The buffers of sharded parameters, [lo, hi) of the layout this rank's (its slice in params_mem,
+// the small tensors outside the layers in params_rest, a chunk of a vocabulary tensor in
+// params_vocab), unfilled.
 static void shard_buffers(model *m, size_t lo, size_t hi) {
     FX_ASSERT(!m->params_layer && lo <= hi && hi <= m->nparams);
     size_t layers_lo, layers_hi;
+    m->vocab_rows = model_vocab_chunk_rows(m);
     layer_sizes(m, &layers_lo, &layers_hi);
-    size_t run_lo = lo > layers_lo ? lo : layers_lo, run_hi = hi < layers_hi ? hi : layers_hi;
-    if (run_hi < run_lo) run_hi = run_lo;
     m->params_layer = BE->alloc(CTX, (m->layer_floats ? m->layer_floats : 1) * sizeof(float));
     m->params_rest = BE->alloc(CTX, (m->rest_floats ? m->rest_floats : 1) * sizeof(float));
-    m->params_mem = BE->alloc(CTX, (run_hi > run_lo ? run_hi - run_lo : 1) * sizeof(float));
+    m->params_mem = BE->alloc(CTX, (hi > lo ? hi - lo : 1) * sizeof(float));
+    m->params_vocab = BE->alloc(CTX, ((size_t)m->vocab_rows + 1) * (size_t)m->C * sizeof(float));
     m->param_lo = lo, m->param_hi = hi;
-    m->params_run_lo = run_lo, m->params_run_hi = run_hi;
-    m->params_layer_at = -1;
+    m->params_layer_at = -1, m->vocab_at_t = -1;
     point_sliced(m, &m->p, m->params_layer, m->params_rest);
 }
 
@@ -341,41 +367,42 @@ void model_shard_params(model *m, size_t lo, size_t hi) {
         FX_ASSERT(m->param_lo == lo && m->param_hi == hi);
         return;
     }
+    FX_ASSERT(!m->grads_mem); // the gradients' layout follows (model_train_init_slice)
     float *whole = m->params_mem;
     shard_buffers(m, lo, hi);
     copy_pieces(m, -1, whole, 0, m->nparams, m->params_rest, true);
-    BE->copy(CTX, m->params_mem, whole + m->params_run_lo, (m->params_run_hi - m->params_run_lo) * sizeof(float));
+    BE->copy(CTX, m->params_mem, whole + lo, (hi - lo) * sizeof(float));
     BE->free(CTX, whole);
 }
 
 void model_pieces_pack(model *m, int l) {
     FX_ASSERT(m->params_layer);
-    if (l < 0) return; // the owned part of params_rest is the slice's own
-    copy_pieces(m, l, m->params_mem, m->params_run_lo, m->params_run_hi, m->params_layer, true);
-    m->params_layer_at = -1; // filling: no layer's whole until the hook's gather is done
+    copy_pieces(m, l, m->params_mem, m->param_lo, m->param_hi, l < 0 ? m->params_rest : m->params_layer, true);
+    if (l >= 0) m->params_layer_at = -1; // filling: no layer's whole until the hook's gather is done
 }
 
-// Sharded weights: where element a of the layout (in this rank's slice) lies on the device, and in
-// *n how many of [a, e) lie next to it there: the layers' run in params_mem, the embedding before
-// it and the final norm and heads after it in params_rest.
-static float *slice_at(const model *m, size_t a, size_t e, size_t *n) {
-    size_t lo = m->layers_lo, hi = m->layers_hi;
-    FX_ASSERT(m->param_lo <= a && a < e && e <= m->param_hi);
-    if (a < lo) return *n = (e < lo ? e : lo) - a, m->params_rest + a;
-    if (a >= hi) return *n = e - a, m->params_rest + model_rest_index(m, a);
-    return *n = (e < hi ? e : hi) - a, m->params_mem + (a - m->params_run_lo);
+size_t model_rest_index(const model *m, size_t a) {
+    if (!m->vocab_rows) return a < m->layers_lo ? a : m->layers_lo + (a - m->layers_hi);
+    size_t at = 0;
+    for (int i = 0; i < m->ntensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        if (t->layer >= 0 || t->vocab) continue;
+        if (a < t->offset + t->numel) {
+            FX_ASSERT(a >= t->offset);
+            return at + (a - t->offset);
+        }
+        at += t->numel;
+    }
+    FX_ASSERT(0 && "not a small tensor outside the layers");
+    return 0;
 }
 
-// [a, e) of a slice buffer and host, a device run at a time: downloaded into host (get) or
-// uploaded from it.
+// [a, e) of a slice buffer and host: downloaded into host (get) or uploaded from it.
 static void slice_copy(const model *m, const float *mem, size_t mem_lo, size_t a, size_t e, float *get,
                        const float *put) {
-    bool split = mem == m->params_mem && m->params_layer; // sharded weights; else a plain buffer, one run
-    for (size_t n = e - a; a < e; a += n) {
-        float *at = split ? slice_at(m, a, e, &n) : (float *)mem + (a - mem_lo);
-        if (get) BE->download(CTX, get, at, n * sizeof(float)), get += n;
-        else BE->upload(CTX, at, put, n * sizeof(float)), put += n;
-    }
+    float *at = (float *)mem + (a - mem_lo);
+    if (get) BE->download(CTX, get, at, (e - a) * sizeof(float));
+    else BE->upload(CTX, at, put, (e - a) * sizeof(float));
 }
 
 void model_slice_get(const model *m, const float *mem, size_t mem_lo, size_t a, size_t e, float *host) {
@@ -399,7 +426,7 @@ void model_params_release(model *m) {
     BE->free(CTX, m->params_whole);
     m->params_whole = NULL;
     point_sliced(m, &m->p, m->params_layer, m->params_rest);
-    m->params_layer_at = -1;
+    m->params_layer_at = -1, m->vocab_at_t = -1;
 }
 
 float *model_params_of(const model *m) { return m->params_whole ? m->params_whole : m->params_mem; }
@@ -411,17 +438,21 @@ static void need_layer(model *m, int l) {
     m->params_layer_at = l;
 }
 
-void model_param_flush(model *m) {
+void model_param_flush(model *m, bool lm) {
+    if (model_vocab_streamed(m)) model_vocab_embed(m, NULL, NULL, NULL, 0);
     for (int l = 0; l < m->L; l++) need_layer(m, l);
+    if (lm && model_vocab_streamed(m)) model_vocab_head_forward(m, NULL, 0);
 }
 
-void model_grad_flush(model *m) {
+void model_grad_flush(model *m, bool lm) {
     FX_ASSERT(m->grads_layer && m->grad_hook);
+    if (lm && model_vocab_streamed(m)) model_vocab_head_backward(m, false, false, 0);
     for (int l = m->L - 1; l >= 0; l--) {
         need_layer(m, l);
         BE->zero(CTX, m->grads_layer, m->layer_floats * sizeof(float));
         m->grad_hook(m->grad_ctx, m, l);
     }
+    if (model_vocab_streamed(m)) model_vocab_embed_backward(m, NULL, 0);
     m->grad_hook(m->grad_ctx, m, -1); // grads_rest: nothing new
 }
 
@@ -454,7 +485,9 @@ void model_free(model *m) {
     free_acts(m);
     free_decode(m);
     BE->free(CTX, m->params_mem), BE->free(CTX, m->params_layer), BE->free(CTX, m->params_rest);
-    BE->free(CTX, m->params_whole);
+    BE->free(CTX, m->params_whole), BE->free(CTX, m->params_vocab), BE->free(CTX, m->grads_vocab);
+    BE->free(CTX, m->vocab_ids), BE->free(CTX, m->vocab_stats);
+    free(m->vocab_host);
     BE->free(CTX, m->grads_mem), BE->free(CTX, m->m_mem), BE->free(CTX, m->v_mem);
     BE->free(CTX, m->grads_layer), BE->free(CTX, m->grads_rest);
     BE->free(CTX, m->kcache), BE->free(CTX, m->vcache), BE->free(CTX, m->kv_seg);
@@ -717,7 +750,8 @@ void model_forward(model *m, const int32_t *ids, const int32_t *pos, const int32
     BE->upload(CTX, m->ids, ids, (size_t)N * sizeof(int32_t));
     upload_ints(m, m->pos, pos, B, T, 0, true);
     upload_ints(m, m->seg, seg, B, T, 0, false);
-    BE->embedding_forward(CTX, m->resid[0], m->ids, m->p.wte, N, m->C);
+    if (model_vocab_streamed(m)) model_vocab_embed(m, m->resid[0], m->resid[1], ids, N); // resid[1]: free until layer 0
+    else BE->embedding_forward(CTX, m->resid[0], m->ids, m->p.wte, N, m->C);
     if (m->head == MODEL_HEAD_PCM) pref_forward(m, N);
     kv_view kv = {NULL, NULL, m->seg, T, 0};
     for (int l = 0; l < m->L; l++) {
@@ -743,7 +777,8 @@ void model_backward(model *m) {
         layer_backward(m, l, a, m->resid[l]);
         if (m->grads_layer) m->grad_hook(m->grad_ctx, m, l);
     }
-    BE->embedding_backward(CTX, m->g.wte, m->d_res, m->ids, N, C);
+    if (model_vocab_streamed(m)) model_vocab_embed_backward(m, m->d_res, N);
+    else BE->embedding_backward(CTX, m->g.wte, m->d_res, m->ids, N, C);
     if (m->head == MODEL_HEAD_PCM) { // x = wte[id] + pref W_p^T + b_p: dW_p += dx^T pref, db_p += sum dx
         BE->matmul(CTX, m->g.prefw, m->d_res, m->pref, C, m->cfg.num_experts, N, true, false, true);
         BE->bias_backward(CTX, m->g.prefb, m->d_res, N, C);
@@ -945,7 +980,8 @@ static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, cons
     for (int b = 0; b < B; b++) // the new tokens' segments join the cache's
         BE->copy(CTX, m->kv_seg + (size_t)b * m->kv_T + m->kv_len, m->dec_seg + (size_t)b * Tq,
                  (size_t)Tq * sizeof(int32_t));
-    BE->embedding_forward(CTX, m->dec_x, m->dec_ids, m->p.wte, N, C);
+    if (model_vocab_streamed(m)) model_vocab_embed(m, m->dec_x, m->dec_y, ids, N); // dec_y: free here
+    else BE->embedding_forward(CTX, m->dec_x, m->dec_ids, m->p.wte, N, C);
     if (pref) { // the projection in fixed-shape blocks like every decoding matmul (dec_y is free here)
         int K = m->cfg.num_experts;
         for (size_t i = 0; i < (size_t)N * (size_t)K; i++) FX_ASSERT(isfinite(pref[i]));
@@ -967,8 +1003,25 @@ static void decode_layers(model *m, const int32_t *ids, const int32_t *pos, cons
 // (n, V), a block of MODEL_DECODE_ROWS rows at a time, or with linear_rows as many rows as
 // dec_logits holds.
 static void decode_logits(model *m, const float *h, int n, float *out) {
-    const float *w = m->p.lmw ? m->p.lmw : m->p.wte;
     int C = m->C, R = BE->linear_rows ? dec_logit_rows(m, (size_t)m->dec_cap) : MODEL_DECODE_ROWS;
+    if (model_vocab_streamed(m)) { // a chunk of the vocabulary at a time (model_vocab.c's order)
+        float *part = fx_malloc((size_t)R * (size_t)m->vocab_rows * sizeof *part);
+        for (int c = model_vocab_chunks(m) - 1; c >= 0; c--) {
+            int rows = model_vocab_need(m, m->vocab_head, c);
+            for (int r0 = 0; r0 < n; r0 += R) {
+                int k = n - r0 < R ? n - r0 : R;
+                if (BE->linear_rows) BE->linear_rows(CTX, m->dec_logits, h + (size_t)r0 * C, m->params_vocab, NULL, k, C, rows);
+                else BE->matmul(CTX, m->dec_logits, h + (size_t)r0 * C, m->params_vocab, R, rows, C, false, true, false);
+                BE->download(CTX, part, m->dec_logits, (size_t)k * rows * sizeof(float));
+                for (int i = 0; i < k; i++)
+                    memcpy(out + (size_t)(r0 + i) * m->V + (size_t)c * m->vocab_rows, part + (size_t)i * rows,
+                           (size_t)rows * sizeof(float));
+            }
+        }
+        free(part);
+        return;
+    }
+    const float *w = m->p.lmw ? m->p.lmw : m->p.wte;
     for (int r0 = 0; r0 < n; r0 += R) {
         int k = n - r0 < R ? n - r0 : R;
         if (BE->linear_rows) BE->linear_rows(CTX, m->dec_logits, h + (size_t)r0 * C, w, NULL, k, C, m->V);

@@ -66,6 +66,7 @@ typedef struct {
     int64_t shape[2];
     bool decay;           // AdamW weight decay applies (matrices; not norms or biases)
     int layer;            // the decoder layer it belongs to; -1: embedding, final norm, heads
+    bool vocab;           // a (V, C) matrix: the embedding or the untied LM head (streamed when sharded fully)
 } model_tensor;
 
 // Activations of one layer (pointers into the arena). Each is (N, width) with N = B*T tokens.
@@ -87,6 +88,10 @@ typedef void (*model_grad_hook)(void *ctx, model *m, int layer);
 // Called before layer `layer` is read when the parameters are sharded (params_layer): it fills
 // params_layer with the layer's tensors (see model_shard_params).
 typedef void (*model_param_hook)(void *ctx, model *m, int layer);
+// Sharded fully, for a chunk [a, e) of the layout's rows of a vocabulary tensor (model_tensor.vocab):
+// gather fills buf (e - a floats) with those weights from their owners; reduce sums buf, that
+// chunk's gradients, over the ranks into the owners' slices of grads_mem.
+typedef void (*model_range_hook)(void *ctx, model *m, size_t a, size_t e, float *buf);
 
 struct model {
     model_config cfg;
@@ -98,23 +103,37 @@ struct model {
     int ntensors;
     size_t nparams;
     float *params_mem;  // (nparams) device; sharded (model_shard_params): see below
-    model_params p;     // pointers into params_mem (sharded: into params_layer / params_rest / params_whole)
+    model_params p;     // pointers into params_mem (sharded: into params_layer / params_rest / params_whole;
+                        // a streamed vocabulary tensor's NULL)
     // Sharded parameters (ZeRO-3, FSDP's FULL_SHARD; trainer_dp.h): this rank owns the slice
-    // [param_lo, param_hi) of the layout. params_rest holds the tensors outside the layers
-    // (embedding, final norm, heads) whole, back to back, kept for the step as FSDP keeps its root
-    // unit; the owned part of them is the master copy there, stepped in place. params_mem holds the
-    // rest of the slice, its part of the layers' run [params_run_lo, params_run_hi), so no weight
-    // is held twice (model_slice_get / model_slice_put address the slice wherever it lies).
-    // params_layer holds one layer's tensors back to back in layout order (the layout of
-    // grads_layer), filled by param_hook(param_ctx, m, l) before layer l is read in model_forward
-    // and model_backward (params_layer_at: the layer it holds, -1 none). params_whole: the whole
-    // layout, gathered onto this rank for what needs every weight at once (decoding, saving;
-    // model_params_whole), NULL otherwise.
-    size_t param_lo, param_hi, params_run_lo, params_run_hi;
+    // [param_lo, param_hi) of the layout, held in params_mem (layout order). params_layer holds one
+    // layer's tensors back to back in layout order (the layout of grads_layer), filled by
+    // param_hook(param_ctx, m, l) before layer l is read in model_forward and model_backward
+    // (params_layer_at: the layer it holds, -1 none). params_rest holds the small tensors outside
+    // the layers (final norm, heads other than an LM head, a PCM's projections) whole, back to back,
+    // kept for the step as FSDP keeps its root unit and regathered after each optimiser step. The
+    // vocabulary tensors (model_tensor.vocab: the embedding and an untied LM head) are streamed: a
+    // chunk of vocab_rows rows at a time is gathered into params_vocab (vocab_gather) just before
+    // it is read, by the embedding's lookup, the LM head's logits and decoding, and its gradients
+    // are summed into their owners (vocab_reduce) from grads_vocab as soon as they are done
+    // (model_vocab.c), so no rank holds a whole (V, C) matrix. params_whole: the whole layout,
+    // gathered onto this rank for what needs every weight at once (model_params_whole), NULL
+    // otherwise; nothing is streamed while it is held.
+    size_t param_lo, param_hi;
     float *params_layer, *params_rest, *params_whole;
     int params_layer_at;
     model_param_hook param_hook;
     void *param_ctx;
+    int vocab_rows;                    // rows per chunk of a vocabulary tensor; 0: not streamed
+    int vocab_wte, vocab_head;         // the tensors' indices: the embedding, the LM head (the embedding when tied)
+    float *params_vocab, *grads_vocab; // (vocab_rows + 1, C): a chunk and a row of zeros (the lookup's
+                                       // outside-the-chunk row) / a row the backward's outside ids add into
+    int vocab_at_t, vocab_at_c;        // the tensor and chunk params_vocab holds (-1: none)
+    model_range_hook vocab_gather, vocab_reduce; // called with param_ctx / grad_ctx
+    int32_t *vocab_ids;                // device (vocab_cap): ids or targets shifted into a chunk
+    float *vocab_stats;                // device (3 vocab_cap): a chunk's log-probs, lse and entropies
+    int32_t *vocab_host;               // host (2 vocab_cap): the forward's ids and targets, kept for backward
+    size_t vocab_cap;
     float *grads_mem;   // same layout; NULL until model_train_init
     model_params g;
     float *m_mem, *v_mem; // AdamW moments of the slice [opt_lo, opt_hi) of the layout (m_mem[0]: opt_lo)
@@ -128,13 +147,16 @@ struct model {
     // heads) accumulate in grads_rest (back to back) over the heads' backward and model_backward,
     // which ends with grad_hook(grad_ctx, m, -1); a sharded trainer's hook leaves them there over
     // all the step's passes and sums them over the ranks once, before its optimiser step
-    // (trainer_optim_step), each rank reading its owned part of grads_rest.
+    // (trainer_optim_step), each rank reading its owned part of grads_rest. With the weights
+    // sharded too (params_layer), grads_mem holds the whole slice [param_lo, param_hi), grads_rest
+    // the small tensors outside the layers only (the owners add their sums into grads_mem), and a
+    // vocabulary tensor's gradients pass through grads_vocab a chunk at a time (params_vocab).
     size_t grad_lo, grad_hi;
     float *grads_layer, *grads_rest;
     size_t layer_floats, rest_floats;
     // The layers' run [layers_lo, layers_hi) of the layout (set with the sliced buffers): the
     // tensors outside the layers lie before it and after it, so params_rest and grads_rest are the
-    // layout with the run cut out (model_rest_index).
+    // layout with the run cut out, and with streamed vocabulary tensors those too (model_rest_index).
     size_t layers_lo, layers_hi;
     model_grad_hook grad_hook;
     void *grad_ctx;
@@ -178,10 +200,9 @@ struct model {
     int32_t *dec_ids, *dec_pos, *dec_seg;
 };
 
-// Where element a of the layout, outside the layers' run, lies in params_rest / grads_rest.
-static inline size_t model_rest_index(const model *m, size_t a) {
-    return a < m->layers_lo ? a : m->layers_lo + (a - m->layers_hi);
-}
+// Where element a of the layout, outside the layers' run (and not in a streamed vocabulary
+// tensor), lies in params_rest / grads_rest.
+size_t model_rest_index(const model *m, size_t a);
 
 // --- building ---------------------------------------------------------------------------------
 // The layout of a model of config c (its tensors' names, shapes and offsets, nparams) with no
@@ -273,17 +294,18 @@ void model_train_init_slice(model *m, size_t lo, size_t hi, bool slice_grads);
 int model_grad_pieces(const model *m, int l, size_t *offset, size_t *len, float **buf);
 // The same pieces without a buffer (any model, sharded or not).
 int model_pieces(const model *m, int l, size_t *offset, size_t *len);
-// Shards the parameters: keeps the slice [lo, hi) of the layout in params_mem and the tensors
-// outside the layers whole in params_rest; layer l's tensors are read from params_layer, which
-// param_hook fills (set it before the first forward). Frees the whole buffer.
+// Shards the parameters: keeps the slice [lo, hi) of the layout in params_mem and the small
+// tensors outside the layers whole in params_rest; layer l's tensors are read from params_layer,
+// which param_hook fills, and the vocabulary tensors a chunk at a time from params_vocab, which
+// vocab_gather fills (set both before the first forward). Frees the whole buffer. Before
+// model_train_init_slice, which then lays the gradients out to match.
 void model_shard_params(model *m, size_t lo, size_t hi);
-// Sharded: copies this rank's part of layer l's tensors from its slice into params_layer, at
-// their packed places; a gather then fills in the other ranks'. (l = -1, the rest: nothing to
-// copy, as the owned part of params_rest is the slice's own.)
+// Sharded: copies this rank's part of layer l's tensors (-1: the small tensors outside the layers)
+// from its slice into params_layer (params_rest), at their packed places; a gather then fills in
+// the other ranks'.
 void model_pieces_pack(model *m, int l);
 // The elements [a, e) of the layout from a slice buffer of this rank (mem[0] is element mem_lo)
-// into host, or from host into it. mem: m_mem or v_mem; or params_mem, which sharded holds only
-// the layers' run of the slice: the rest lies in params_rest, and mem_lo is then ignored.
+// into host, or from host into it. mem: m_mem, v_mem or params_mem.
 void model_slice_get(const model *m, const float *mem, size_t mem_lo, size_t a, size_t e, float *host);
 void model_slice_put(const model *m, float *mem, size_t mem_lo, size_t a, size_t e, const float *host);
 // Sharded: the whole layout from the host array `host` (nparams floats) onto this rank until
@@ -294,11 +316,39 @@ void model_params_release(model *m);
 // The buffer of the whole layout (params_whole while gathered, else params_mem).
 float *model_params_of(const model *m);
 // Sharded parameters: what model_forward would gather with no batch (a rank with no data in a
-// pass the other ranks of its group take); model_grad_flush does the backward's.
-void model_param_flush(model *m);
+// pass the other ranks of its group take), and with lm what the LM head's forward (model_lm_forward,
+// model_lm_ce, decoding's logits) would; model_grad_flush does the backward's (lm: the LM head's
+// backward first).
+void model_param_flush(model *m, bool lm);
 // Sliced gradients: what model_backward hands grad_hook, with zero gradients (for a rank with no
 // data in a pass that the other ranks of its group take).
-void model_grad_flush(model *m);
+void model_grad_flush(model *m, bool lm);
+// --- streamed vocabulary tensors (model_vocab.c; for model/ itself) ---------------------------
+// Sharded fully (vocab_rows > 0) and not holding the whole weights: the embedding and the LM head
+// are read a chunk of rows at a time. Every function here is a collective of the ranks that
+// share the weights; with n = 0 it takes the collectives only (a rank with no data in the pass).
+bool model_vocab_streamed(const model *m);
+int model_vocab_chunks(const model *m);
+// Chunk c of tensor t (vocab_wte or vocab_head) in params_vocab (gathered unless held); its rows.
+int model_vocab_need(model *m, int t, int c);
+// out (n, C) = wte[ids], exactly the whole matrix's lookup; tmp (n, C) scratch. Keeps ids for
+// model_vocab_embed_backward.
+void model_vocab_embed(model *m, float *out, float *tmp, const int32_t *ids, int n);
+// The lookup's gradients (dout (n, C)) summed into their owners, a chunk at a time.
+void model_vocab_embed_backward(model *m, const float *dout, int n);
+// The LM head over rows [0, n) of lnf: tok_logp, tok_lse and tok_ent, each row's log-sum-exp and
+// entropy merged over the chunks (in double); keeps targets (host, n) for the backward.
+void model_vocab_head_forward(model *m, const int32_t *targets, int n);
+// Its backward from tok_dlogp (with dlogp) and tok_dent (with dent): dlnf +=, and each chunk's
+// weight gradients summed into their owners.
+void model_vocab_head_backward(model *m, bool dlogp, bool dent, int n);
+// Rows per chunk of a vocabulary tensor when m's layout is sharded fully: vocab_rows where set
+// (at most V; a layout's, for planning), else as many as fill one layer's floats (at least 1, at
+// most V), so that the chunk buffers are no larger than a layer's.
+int model_vocab_chunk_rows(const model *m);
+// Sharded fully: chunks of `rows` rows instead (1 <= rows <= V), before the first forward and
+// before model_train_init_slice (tests take several chunks of a tiny vocabulary).
+void model_vocab_set_rows(model *m, int rows);
 void model_zero_grad(model *m);
 // Activation arena for batches of up to B rows of T tokens. train keeps what backward needs;
 // recompute keeps only each layer's input and recomputes the layer during backward.

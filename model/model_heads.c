@@ -36,12 +36,14 @@ void model_lm_forward(model *m, const int32_t *targets, float *logp, float *entr
     FX_ASSERT(m->head == MODEL_HEAD_LM);
     int N = ntok(m);
     upload_targets(m, targets);
-    for (int r0 = 0; r0 < N; r0 += m->chunk) {
-        int n = N - r0 < m->chunk ? N - r0 : m->chunk;
-        chunk_logits(m, r0, n);
-        BE->logprob_forward(CTX, m->tok_logp + r0, m->tok_lse + r0, m->tok_ent + r0, m->logits, m->targets + r0, n,
-                            m->V);
-    }
+    if (model_vocab_streamed(m)) model_vocab_head_forward(m, targets, N); // a chunk of the vocabulary at a time
+    else
+        for (int r0 = 0; r0 < N; r0 += m->chunk) {
+            int n = N - r0 < m->chunk ? N - r0 : m->chunk;
+            chunk_logits(m, r0, n);
+            BE->logprob_forward(CTX, m->tok_logp + r0, m->tok_lse + r0, m->tok_ent + r0, m->logits, m->targets + r0,
+                                n, m->V);
+        }
     if (logp) BE->download(CTX, logp, m->tok_logp, (size_t)N * sizeof(float));
     if (entropy) BE->download(CTX, entropy, m->tok_ent, (size_t)N * sizeof(float));
 }
@@ -51,6 +53,10 @@ void model_lm_backward(model *m, const float *dlogp, const float *dent) {
     int N = ntok(m);
     if (dlogp) BE->upload(CTX, m->tok_dlogp, dlogp, (size_t)N * sizeof(float));
     if (dent) BE->upload(CTX, m->tok_dent, dent, (size_t)N * sizeof(float));
+    if (model_vocab_streamed(m)) {
+        model_vocab_head_backward(m, dlogp != NULL, dent != NULL, N);
+        return;
+    }
     for (int r0 = 0; r0 < N; r0 += m->chunk) {
         int n = N - r0 < m->chunk ? N - r0 : m->chunk;
         chunk_logits(m, r0, n);
@@ -70,7 +76,11 @@ double model_lm_ce(model *m, const int32_t *targets, const float *w, bool backwa
     for (int i = 0; i < N; i++) dlogp[i] = targets[i] < 0 ? 0.0f : (w ? -w[i] : -1.0f / (float)(count ? count : 1));
     upload_targets(m, targets);
     BE->upload(CTX, m->tok_dlogp, dlogp, (size_t)N * sizeof(float));
-    for (int r0 = 0; r0 < N; r0 += m->chunk) {
+    if (model_vocab_streamed(m)) { // the forward over every chunk, then the backward
+        model_vocab_head_forward(m, targets, N);
+        if (backward) model_vocab_head_backward(m, true, false, N);
+    }
+    for (int r0 = 0; r0 < N && !model_vocab_streamed(m); r0 += m->chunk) {
         int n = N - r0 < m->chunk ? N - r0 : m->chunk;
         chunk_logits(m, r0, n);
         BE->logprob_forward(CTX, m->tok_logp + r0, m->tok_lse + r0, NULL, m->logits, m->targets + r0, n, m->V);
@@ -90,6 +100,7 @@ double model_lm_ce(model *m, const int32_t *targets, const float *w, bool backwa
 
 void model_lm_logits(model *m, int row0, int n, float *out) {
     FX_ASSERT(m->head == MODEL_HEAD_LM && row0 >= 0 && row0 + n <= ntok(m));
+    FX_ASSERT(!model_vocab_streamed(m)); // whole rows of logits: a model with its weights
     for (int r = 0; r < n; r += m->chunk) {
         int k = n - r < m->chunk ? n - r : m->chunk;
         chunk_logits(m, row0 + r, k);

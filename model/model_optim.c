@@ -24,21 +24,18 @@ double model_clip_grad_norm(model *m, double max_norm) {
     return norm;
 }
 
-// Where the gradient of parameter a (of tensor t) lives: grads_rest for a tensor outside the
-// layers when the gradients are sliced, else grads_mem.
+// Whether the gradients lie in one buffer (grads_mem): whole, or the whole slice of a rank whose
+// weights are sharded too; else (sliced, weights whole) a tensor outside the layers lies in grads_rest.
+static bool one_buffer(const model *m) { return !m->grads_rest || m->params_layer; }
+
+// Where the gradient of parameter a (of tensor t) lives.
 static float *grad_at(const model *m, const model_tensor *t, size_t a) {
-    if (!m->grads_rest || t->layer >= 0) return m->grads_mem + (a - m->grad_lo);
+    if (one_buffer(m) || t->layer >= 0) return m->grads_mem + (a - m->grad_lo);
     return m->grads_rest + model_rest_index(m, a);
 }
 
-// Where parameter a (of tensor t, in this rank's slice) lives: sharded, params_rest for a tensor
-// outside the layers (its owned part is stepped there) and params_mem for the slice's part of the
-// layers' run; else params_mem.
-static float *param_at(const model *m, const model_tensor *t, size_t a) {
-    if (!m->params_layer) return m->params_mem + (a - m->param_lo);
-    if (t->layer >= 0) return m->params_mem + (a - m->params_run_lo);
-    return m->params_rest + model_rest_index(m, a);
-}
+// Where parameter a (in this rank's slice) lives.
+static float *param_at(const model *m, size_t a) { return m->params_mem + (a - m->param_lo); }
 
 // The run of tensors from i with the same decay lying end to end (and, gradients sliced, on the
 // same side of the layers' run): returns the index past it, its length in *n.
@@ -47,7 +44,7 @@ static int run_end(const model *m, int i, size_t *n) {
     *n = t->numel;
     int j = i + 1;
     while (j < m->ntensors && m->tensors[j].decay == t->decay && m->tensors[j].offset == t->offset + *n &&
-           (!m->grads_rest || (m->tensors[j].layer < 0) == (t->layer < 0)))
+           (one_buffer(m) || (m->tensors[j].layer < 0) == (t->layer < 0)))
         *n += m->tensors[j++].numel;
     return j;
 }
@@ -57,7 +54,7 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
     m->step++;
     size_t lo = m->opt_lo, hi = m->opt_hi;
     FX_ASSERT(m->param_lo <= lo && (hi <= m->param_hi || !m->params_layer)); // sharded: this rank's slice
-    FX_ASSERT(!m->params_layer || m->grads_rest); // runs then end at the layers' run (run_end)
+    FX_ASSERT(!m->params_layer || (m->grad_lo == lo && m->grad_hi == hi)); // sharded: the slice's gradients
     // Tensors lie in buffer order: one call per run of neighbours with the same decay, cut to the
     // slice whose moments this model holds.
     for (int i = 0; i < m->ntensors;) {
@@ -66,7 +63,7 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
         int j = run_end(m, i, &n);
         size_t a = off > lo ? off : lo, b = off + n < hi ? off + n : hi;
         if (a < b)
-            m->be->adamw(m->be->ctx, param_at(m, t, a), grad_at(m, t, a), m->m_mem + (a - lo), m->v_mem + (a - lo), b - a,
+            m->be->adamw(m->be->ctx, param_at(m, a), grad_at(m, t, a), m->m_mem + (a - lo), m->v_mem + (a - lo), b - a,
                          lr, o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, m->step);
         i = j;
     }
@@ -76,7 +73,7 @@ void model_adamw_step(model *m, const model_adamw *o, float lr) {
 static double each_grad_piece(const model *m, size_t lo, size_t hi, double (*f)(const model *, float *, size_t, float),
                               float coef) {
     FX_ASSERT(m->grads_mem && lo <= hi && hi <= m->nparams);
-    if (!m->grads_rest) { // one buffer
+    if (one_buffer(m)) { // one buffer
         FX_ASSERT(m->grad_lo <= lo && hi <= m->grad_hi);
         return hi > lo ? f(m, m->grads_mem + (lo - m->grad_lo), hi - lo, coef) : 0.0;
     }

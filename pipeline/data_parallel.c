@@ -70,6 +70,7 @@ static int run_everywhere(int *argc, char ***argv, const char *role, const char 
     if (dp_up && !(code = open_backend(c, &dp, threads, &be))) {
         trainer_dp hook = comm_dp_hook(&dp);
         hook.shard = pipe_shard(c);
+        hook.vocab_rows = (int)c->trainer.vocab_chunk;
         char dir[PIPE_RUN_DIR_LEN], *json;
         trainer_run tr = pipe_trainer_run(c, dir, &json);
         code = run(c, tr, be, dp.size > 1 ? &hook : NULL, want_resume, res);

@@ -102,11 +102,13 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
     model lay;
     model_layout(&lay, mc, head);
     lay.lm_aux = lm_aux;
+    lay.vocab_rows = (int)c->trainer.vocab_chunk; // planned as the run will stream (0: as a layer)
     trainer_mem p;
     trainer_mem_plan(&lay, pipe_shard(c), size, -1, rows, T, c->trainer.recompute, &p);
     size_t largest = 0; // the largest tensor: what a save gathers at once
     for (int i = 0; i < lay.ntensors; i++) largest = lay.tensors[i].numel > largest ? lay.tensors[i].numel : largest;
     r->n = lay.nparams, r->largest = largest;
+    int vrows = model_vocab_chunk_rows(&lay), vchunks = (lay.V + vrows - 1) / vrows;
     model_free(&lay);
     r->params = p.params, r->grads = p.grads, r->moments = p.moments, r->acts = p.acts;
     fprintf(o, "trainer    %d data-parallel rank%s, trainer.shard = %s%s; activations for %d x %d tokens%s\n", size,
@@ -115,18 +117,20 @@ static void trainer_row(FILE *o, mem_row *r, const fx_config *c, const model_con
             rows, T, c->trainer.recompute ? ", recomputed layer by layer (trainer.recompute)" : "");
     double whole = (double)p.whole / (1024.0 * 1024.0 * 1024.0), big = (double)largest * sizeof(float) / (1024.0 * 1024.0 * 1024.0);
     if (p.whole && train)
-        fprintf(o, "           weights: a trainer's slice, one layer gathered and the embedding/norm/heads; no rank holds "
+        fprintf(o, "           weights: a trainer's slice, one layer gathered, the embedding and LM head a chunk of %d "
+                   "rows at a time (%d chunk%s), the final norm and small heads whole; no rank holds "
                    "the whole weights (%.2f GiB): the leader gathers them from the slices into host memory a 32 MiB "
                    "bucket at a time for weight sync (4 in flight), a tensor at a time to save (the largest, %.2f "
                    "GiB); each trainer writes its slices to a checkpoint shard of its own; evaluation runs on the first "
                    "rollout rank\n",
-                whole, big);
+                vrows, vchunks, vchunks == 1 ? "" : "s", whole, big);
     else if (p.whole)
-        fprintf(o, "           weights: a rank's slice, one layer gathered and the embedding/norm/heads; no rank holds "
+        fprintf(o, "           weights: a rank's slice, one layer gathered, the embedding and LM head a chunk of %d rows at "
+                   "a time (%d chunk%s), the final norm and small heads whole; no rank holds "
                    "the whole weights (%.2f GiB): the ranks evaluate together, each layer gathered at every step, "
                    "rank 0 saves a tensor at a time (the largest, %.2f GiB, in host memory); each rank writes its "
                    "slices to a checkpoint shard of its own\n",
-                whole, big);
+                vrows, vchunks, vchunks == 1 ? "" : "s", whole, big);
 }
 
 // What the table leaves out, for the trainer row r of `size` ranks (train: fluxrl train, whose

@@ -142,6 +142,7 @@ static void parse_choices(const fx_config *c, pipe_grpo_choice *g, pipe_job_para
                 (int)c->reward.overlong_buffer, (float)c->reward.length_penalty,
                 g->reasonflux ? REWARD_MIX_REASONFLUX : REWARD_MIX_FLUXRL},
         .shard = pipe_shard(c),
+        .vocab_rows = (int)c->trainer.vocab_chunk,
     };
     cfg_run_dir(c, p->run_dir, sizeof p->run_dir);
 }
@@ -283,7 +284,8 @@ int pipe_job_open(pipe_job *j, const fx_config *c, unsigned roles, int threads, 
     int maxT = (int)c->model.max_seq, mb = (int)c->grpo.minibatch;
     if (roles & PIPE_TRAIN) { // the whole optimiser state, or this trainer's slice of it (trainer.shard)
         int T = w ? w->count[COMM_ROLE_TRAINER] : 1;
-        trainer_dp shape = {.rank = w && T > 1 ? w->role_rank : 0, .size = T, .shard = j->p.shard};
+        trainer_dp shape = {.rank = w && T > 1 ? w->role_rank : 0, .size = T, .shard = j->p.shard,
+                            .vocab_rows = j->p.vocab_rows};
         trainer_train_init(&j->policy, &shape);
         model_reserve(&j->policy, mb, maxT, true, (bool)c->trainer.recompute);
         for (int i = 0; i < j->K; i++) model_reserve(&j->experts[i], mb, maxT, false, false); // their log-probs
@@ -889,6 +891,7 @@ void pipe_job_dp_init(pipe_job *j, const comm_world *w) {
         fx_fatal("%s", err.msg);
     j->dp_hook = comm_dp_hook(&j->dp);
     j->dp_hook.shard = j->p.shard;
+    j->dp_hook.vocab_rows = j->p.vocab_rows;
     j->world = w;
     trainer_attach(&j->policy, &j->dp_hook);
     j->has_dp = true;

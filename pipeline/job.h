@@ -56,6 +56,7 @@ typedef struct {
     int ref_batch;           // grpo.minibatch: traces per reference forward pass
     reward_mix_params mix;   // reward.beta, format and length penalties, reward.mix
     trainer_shard shard;     // trainer.shard
+    int vocab_rows;          // trainer.vocab_chunk
     char run_dir[PIPE_RUN_DIR_LEN]; // where reward_info.jsonl goes
 } pipe_job_params;
 

@@ -120,7 +120,7 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
         }
         if (!(o->more ? o->more(o->more_ctx, live > 0) : live > 0)) break;
         if (!live) { // sharded weights: another rank still decodes
-            model_param_flush(m);
+            model_param_flush(m, m->head == MODEL_HEAD_LM);
             continue;
         }
         model_decode(m, next, npos, nseg, 1, logits);
@@ -137,8 +137,9 @@ void rollout_decode(model *m, const int32_t *const *prompts, const int *plen, in
 
 void rollout_decode_idle(model *m, const rollout_decode_opts *o) {
     FX_ASSERT(o->more);
-    model_param_flush(m); // the prefill
-    while (o->more(o->more_ctx, false)) model_param_flush(m);
+    bool lm = m->head == MODEL_HEAD_LM; // decoding an LM reads its head at every step
+    model_param_flush(m, lm); // the prefill
+    while (o->more(o->more_ctx, false)) model_param_flush(m, lm);
 }
 
 void rollout_decode_texts(model *m, const tok_tokenizer *tok, const int32_t *const *prompts, const int *plen, int B,

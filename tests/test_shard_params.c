@@ -2,17 +2,21 @@
 // model_load_shard; trainer.shard = full) against the same model whole, in one process: the
 // gathers of the other ranks' parts are played by a hook that copies them from the whole model,
 // so the model layer is checked without MPI (tests/mpi/test_shard.sh runs the real collectives).
-// Checked bit for bit: each rank's slice and outside tensors as made and as loaded; the packed
-// layer buffer after model_pieces_pack and the gather; the log-probs, entropies and gradients of
-// a forward and backward pass (with and without recomputation) against the whole model's, each
-// layer gathered exactly once per pass but the last (reused by the backward); the forward
-// padding of model_param_flush; the whole weights gathered onto a rank (model_params_whole):
-// decoding, saving and model_params_of; and decoding without them, each layer gathered per call.
+// Checked bit for bit: each rank's slice and small outside tensors as made and as loaded; the
+// packed layer buffer after model_pieces_pack and the gather; the whole weights gathered onto a
+// rank (model_params_whole): decoding, saving and model_params_of; decoding without them (the
+// embedding and the LM head streamed a chunk of the vocabulary at a time), each layer gathered per
+// call. Within 1e-5 (the LM head's log-sum-exp merged over the chunks, its sums split at them):
+// the log-probs, entropies and gradients of a forward and backward pass (with and without
+// recomputation) against the whole model's. Counted: each layer gathered once per pass but the
+// last (reused by the backward), each vocabulary chunk as model_vocab.c's order says, and the
+// forward padding of model_param_flush.
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <math.h>
 
 #include "../model/model.h"
 #include "test.h"
@@ -30,8 +34,7 @@ static model_config cfg_qwen2_3(void) {
 // What the hooks see: the whole model (the other ranks' parts come from it) and counts.
 typedef struct {
     const model *whole;
-    int gathers[16], grad_calls;
-    float *grad_rest_seen;
+    int gathers[16], grad_calls, vocab_gathers, vocab_reduces;
 } fake;
 
 // The packed position of layout offset x in layer l's pieces, or -1 when x is in none.
@@ -75,26 +78,51 @@ static void fake_reduce(void *ctx, model *m, int l) {
         }
 }
 
+// vocab_gather: the chunk's part this rank owns from its own slice, the rest from the whole model.
+static void fake_vocab_gather(void *ctx, model *m, size_t a, size_t e, float *buf) {
+    fake *f = ctx;
+    for (size_t x = a; x < e; x++)
+        buf[x - a] = x >= m->param_lo && x < m->param_hi ? m->params_mem[x - m->param_lo] : f->whole->params_mem[x];
+    f->vocab_gathers++;
+}
+
+// vocab_reduce: one rank alone holds data; it adds its owned part into grads_mem.
+static void fake_vocab_reduce(void *ctx, model *m, size_t a, size_t e, float *buf) {
+    fake *f = ctx;
+    for (size_t x = a; x < e; x++)
+        if (x >= m->grad_lo && x < m->grad_hi) m->grads_mem[x - m->grad_lo] += buf[x - a];
+    f->vocab_reduces++;
+}
+
+// Equality within tol of the largest |b| (at least 1e-3) of n floats; says where it is not.
+static bool close_to(const float *a, const float *b, size_t n, double tol, const char *what) {
+    double big = 1e-3, worst = 0;
+    for (size_t i = 0; i < n; i++) big = fabs(b[i]) > big ? fabs(b[i]) : big;
+    for (size_t i = 0; i < n; i++) worst = fabs((double)a[i] - b[i]) > worst ? fabs((double)a[i] - b[i]) : worst;
+    if (worst > tol * big) fprintf(stderr, "%s: differs by %.3g (largest %.3g)\n", what, worst, big);
+    return worst <= tol * big;
+}
+
 // Bit-for-bit equality of n floats.
 static bool same(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
 
-// The slice and the outside tensors of a sharded model hold the whole model's values; params_mem
-// holds the slice's part of the layers' run and no element of a tensor outside the layers.
+// The slice (params_mem) and the small outside tensors (params_rest) of a sharded model hold the
+// whole model's values, and params_rest no element of a vocabulary tensor.
 static void check_parts(const model *s, const model *w, const char *what) {
-    size_t n = s->param_hi - s->param_lo, run = s->params_run_hi - s->params_run_lo;
+    size_t n = s->param_hi - s->param_lo;
     float *slice = malloc((n ? n : 1) * sizeof *slice);
     model_slice_get(s, s->params_mem, s->param_lo, s->param_lo, s->param_hi, slice);
-    bool ok = same(slice, w->params_mem + s->param_lo, n) && same(s->params_mem, w->params_mem + s->params_run_lo, run);
+    bool ok = same(slice, w->params_mem + s->param_lo, n) && same(s->params_mem, w->params_mem + s->param_lo, n);
     free(slice);
-    ok = ok && (!run || (s->param_lo <= s->params_run_lo && s->params_run_hi <= s->param_hi));
-    for (int t = 0; t < w->ntensors; t++) {
-        const model_tensor *x = &w->tensors[t];
-        if (x->layer < 0 && run && x->offset < s->params_run_hi && s->params_run_lo < x->offset + x->numel) ok = false;
-    }
+    size_t rest = 0;
     for (size_t x = 0; x < w->nparams; x++) {
-        long p = packed_pos(w, -1, x);
+        long p = packed_pos(s, -1, x);
+        if (p >= 0) rest++;
         if (p >= 0 && s->params_rest[p] != w->params_mem[x]) ok = false;
     }
+    ok = ok && rest == s->rest_floats && s->vocab_rows > 0 && s->p.wte == NULL && s->p.lmw == NULL;
+    for (int t = 0; t < s->ntensors; t++)
+        if (s->tensors[t].vocab && packed_pos(s, -1, s->tensors[t].offset) >= 0) ok = false;
     if (!ok) fprintf(stderr, "%s: slice or outside tensors differ\n", what);
     CHECK(ok);
 }
@@ -107,8 +135,9 @@ static void batch(int V, int32_t *ids, int32_t *tgt) {
     for (int i = 0; i < B * T; i++) tgt[i] = i % T == T - 1 ? -1 : ids[i + 1];
 }
 
-// Forward + backward of sum logp (+ entropy) on the whole model and on rank r of `size` sharded.
-static void check_pass(model_config c, int r, int size, bool recompute, const char *name) {
+// Forward + backward of sum logp (+ entropy) on the whole model and on rank r of `size` sharded,
+// its vocabulary tensors streamed in chunks of `rows` rows.
+static void check_pass(model_config c, int r, int size, bool recompute, int rows, const char *name) {
     model w, s;
     model_init_random(&w, &c, MODEL_HEAD_LM, be, 11, 0.05f, 0.02f);
     model_init_random_shard(&s, &c, MODEL_HEAD_LM, be, 11, 0.05f, 0.02f, r, size);
@@ -119,9 +148,14 @@ static void check_pass(model_config c, int r, int size, bool recompute, const ch
     model_shard_range(w.nparams, r, size, &lo, &hi);
     CHECK(s.param_lo == lo && s.param_hi == hi);
     fake f = {.whole = &w};
+    model_vocab_set_rows(&s, rows);
+    int K = (c.vocab_size + rows - 1) / rows;
+    bool tied = c.tie_word_embeddings;
     model_train_init(&w);
     model_train_init_slice(&s, lo, hi, true);
+    CHECK(s.grad_lo == lo && s.grad_hi == hi);
     s.param_hook = fake_gather, s.param_ctx = &f, s.grad_hook = fake_reduce, s.grad_ctx = &f;
+    s.vocab_gather = fake_vocab_gather, s.vocab_reduce = fake_vocab_reduce;
     model_reserve(&w, B, T, true, recompute);
     model_reserve(&s, B, T, true, recompute);
     int32_t ids[B * T], tgt[B * T];
@@ -135,27 +169,50 @@ static void check_pass(model_config c, int r, int size, bool recompute, const ch
     model_backward(&w);
     model_forward(&s, ids, NULL, NULL, B, T);
     for (int l = 0; l < s.L; l++) CHECK_INT(f.gathers[l], 1); // each layer once in the forward
+    CHECK_INT(f.vocab_gathers, K);                           // the lookup: every chunk
     model_lm_forward(&s, tgt, ls, es);
+    CHECK_INT(f.vocab_gathers, tied ? 2 * K - 1 : 2 * K);    // tied: the head starts on the lookup's last
     model_lm_backward(&s, d, de);
+    CHECK_INT(f.vocab_gathers, tied ? 3 * K - 2 : 3 * K - 1); // the backward starts on the forward's last
+    CHECK_INT(f.vocab_reduces, K);
     model_backward(&s);
-    CHECK(same(lw, ls, B * T) && same(ew, es, B * T));
+    CHECK_INT(f.vocab_reduces, 2 * K); // the head's chunks, then the lookup's
+    char part[256];
+    snprintf(part, sizeof part, "%s: log-probs", what);
+    CHECK(close_to(ls, lw, B * T, 1e-5, part));
+    snprintf(part, sizeof part, "%s: entropies", what);
+    CHECK(close_to(es, ew, B * T, 1e-5, part));
     // the backward gathers each layer again but the last, which the forward left in place
     for (int l = 0; l < s.L; l++) CHECK_INT(f.gathers[l], l == s.L - 1 ? 1 : 2);
     CHECK_INT(f.grad_calls, s.L + 1);
-    bool gok = s.grad_hi <= s.grad_lo || same(s.grads_mem, w.grads_mem + s.grad_lo, s.grad_hi - s.grad_lo);
+    // the slice's gradients (the vocabulary tensors' parts summed into it chunk by chunk); the
+    // small outside tensors' stay in grads_rest until the optimiser step sums them
+    float *slice = malloc((hi - lo + 1) * sizeof *slice);
+    for (size_t x = lo; x < hi; x++) slice[x - lo] = packed_pos(&s, -1, x) >= 0 ? 0.0f : w.grads_mem[x];
+    snprintf(part, sizeof part, "%s: the slice's gradients", what);
+    CHECK(close_to(s.grads_mem, slice, hi - lo, 1e-5, part));
+    free(slice);
+    float *rest = calloc(s.rest_floats + 1, sizeof *rest), *want = calloc(s.rest_floats + 1, sizeof *want);
     for (size_t x = 0; x < w.nparams; x++) {
-        long p = packed_pos(&w, -1, x);
-        if (p >= 0 && s.grads_rest[p] != w.grads_mem[x]) gok = false;
+        long p = packed_pos(&s, -1, x);
+        if (p >= 0) rest[p] = s.grads_rest[p], want[p] = w.grads_mem[x];
     }
-    if (!gok) fprintf(stderr, "%s: gradients differ from the whole model's\n", what);
-    CHECK(gok);
+    snprintf(part, sizeof part, "%s: the small outside tensors' gradients", what);
+    CHECK(close_to(rest, want, s.rest_floats, 1e-5, part));
+    free(rest), free(want);
     // model_param_flush: what a forward pass with no data gathers, by the same rule: the backward
     // left layer 0 in place (the weights have not changed), so the next forward starts at layer 1
     memset(f.gathers, 0, sizeof f.gathers);
-    model_param_flush(&s);
+    f.vocab_gathers = 0;
+    model_param_flush(&s, false);
     for (int l = 0; l < s.L; l++) CHECK_INT(f.gathers[l], l == 0 ? 0 : 1);
-    model_param_flush(&s); // the last layer held: every layer again
+    // the lookup's chunks: the one held (the head's last) is needed last, so reused only when it
+    // is the only one and the head is the embedding
+    int lookup = tied && K == 1 ? 0 : K;
+    CHECK_INT(f.vocab_gathers, lookup);
+    model_param_flush(&s, true); // the last layer held: every layer again; the head too
     for (int l = 0; l < s.L; l++) CHECK_INT(f.gathers[l], l == 0 ? 1 : 2);
+    CHECK_INT(f.vocab_gathers, 2 * lookup + (tied ? K - 1 : K));
     model_free(&w), model_free(&s);
 }
 
@@ -166,7 +223,7 @@ static void check_whole(model_config c) {
     model_init_random(&w, &c, MODEL_HEAD_LM, be, 5, 0.05f, 0.0f);
     model_init_random_shard(&s, &c, MODEL_HEAD_LM, be, 5, 0.05f, 0.0f, 1, 2);
     fake f = {.whole = &w};
-    s.param_hook = fake_gather, s.param_ctx = &f;
+    s.param_hook = fake_gather, s.param_ctx = &f, s.vocab_gather = fake_vocab_gather;
     model_params_whole(&s, w.params_mem);
     CHECK(model_params_of(&s) == s.params_whole && same(model_params_of(&s), w.params_mem, w.nparams));
     model_kv_init(&w, 1, 16), model_kv_init(&s, 1, 16);
@@ -176,6 +233,7 @@ static void check_whole(model_config c) {
     model_decode(&s, ids, NULL, NULL, 5, os);
     CHECK(same(ow, os, 5 * (size_t)c.vocab_size));
     for (int l = 0; l < s.L; l++) CHECK_INT(f.gathers[l], 0); // no hook while whole
+    CHECK_INT(f.vocab_gathers, 0);
     char dir[] = "/tmp/fluxrl_shard_XXXXXX", a[64], b[64];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(a, sizeof a, "%s/w", dir), snprintf(b, sizeof b, "%s/s", dir);
@@ -220,10 +278,11 @@ int main(void) {
     be = backend_cpu_create(1);
     for (int size = 2; size <= 3; size++)
         for (int r = 0; r < size; r++) {
-            check_pass(cfg_qwen2_3(), r, size, false, "qwen2");
-            check_pass(cfg_qwen3(), r, size, r == size - 1, "qwen3");
+            check_pass(cfg_qwen2_3(), r, size, false, 10, "qwen2"); // 67 rows: 6 chunks of 10 and one of 7
+            check_pass(cfg_qwen3(), r, size, r == size - 1, 8, "qwen3");
         }
-    check_pass(cfg_qwen2_3(), 1, 3, true, "qwen2");
+    check_pass(cfg_qwen2_3(), 1, 3, true, 67, "qwen2, one chunk");
+    check_pass(cfg_qwen3(), 0, 2, false, 1, "qwen3, chunks of one row");
     check_whole(cfg_qwen2_3());
     check_whole(cfg_qwen3());
     backend_destroy(be);

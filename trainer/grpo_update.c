@@ -165,7 +165,7 @@ static void policy_logprobs_dp(const policy *x, const trace_batch *b, const int 
                                const trainer_dp *dp) {
     int passes = (n + micro - 1) / micro, most = trainer_agree_forwards(x->m, dp, passes);
     policy_logprobs(x, b, rows, n, micro, out);
-    trainer_pad_forwards(x->m, passes, most);
+    trainer_pad_forwards(x->m, passes, most, !x->K); // an LM policy's passes read its LM head
 }
 
 void grpo_logprobs(model *x, const trace_batch *b, const int *rows, int n, int micro, float **out) {
@@ -332,7 +332,7 @@ void grpo_policy_update(model *m, model *ref, const trace_batch *b, const float 
                 pass_free(&p);
             }
             free(coef);
-            trainer_pad_passes(m, passes, most);
+            trainer_pad_passes(m, passes, most, !pol.K);
             *grad_norm = trainer_optim_step(m, dp, o->grad_clip, &o->opt, o->lr); // every rank's gradients
             us->steps++;
         }

@@ -243,13 +243,14 @@ static bool lm_target(const prm_batch *b, int i, int t, bool in_step) {
 
 // The auxiliary LM loss (prm_data.lm_weight): lm_weight times the mean cross-entropy of the next
 // token over every target of the whole batch (all B rows, so ranks' shares sum to one process's),
-// its gradient into the backbone and the tied embedding; this rank's rows [r0, r0 + R).
-static void lm_aux_loss(model *m, const prm_data *d, const prm_batch *b, int r0, int R, prm_train_stats *st) {
+// its gradient into the backbone and the tied embedding; this rank's rows [r0, r0 + R). Returns
+// whether the batch has targets, the same on every rank: the passes then read the LM head.
+static bool lm_aux_loss(model *m, const prm_data *d, const prm_batch *b, int r0, int R, prm_train_stats *st) {
     int T = b->T;
     int64_t count = 0;
     for (int i = 0; i < b->B; i++)
         for (int t = 1; t < T; t++) count += b->seg[(size_t)i * T + t] >= 0 && lm_target(b, i, t, d->policy_layout);
-    if (!R || !count) return;
+    if (!R || !count) return count > 0;
     int32_t *tg = fx_malloc((size_t)R * T * sizeof *tg);
     float *w = fx_malloc((size_t)R * T * sizeof *w);
     for (int i = r0; i < r0 + R; i++)
@@ -261,6 +262,7 @@ static void lm_aux_loss(model *m, const prm_data *d, const prm_batch *b, int r0,
         }
     st->lm_ce = model_lm_ce(m, tg, w, true) / d->lm_weight;
     free(tg), free(w);
+    return true;
 }
 
 void prm_train_step(model *m, const prm_data *d, uint64_t *next, int B, float lambda_step, float lambda_final,
@@ -279,6 +281,8 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
     float *logits = fx_malloc(N * 2 * sizeof *logits), *dl = fx_calloc(N * 2, sizeof *dl);
     model_zero_grad(m);
     memset(st, 0, sizeof *st);
+    // sliced gradients: every rank joins each reduction (and sharded weights, each gather)
+    int most = trainer_agree_passes(m, dp, R ? 1 : 0);
     if (R) {
         model_forward(m, b->ids + off, NULL, b->seg + off, R, b->T);
         model_prm_forward(m, logits);
@@ -320,13 +324,12 @@ void prm_train_step_dp(model *m, const prm_data *d, uint64_t *next, int B, float
                 }
             }
         }
-    if (d->lm_weight > 0) lm_aux_loss(m, d, b, r0, R, st);
-    int most = trainer_agree_passes(m, dp, R ? 1 : 0); // sliced gradients: every rank joins each reduction
+    bool lm = d->lm_weight > 0 && lm_aux_loss(m, d, b, r0, R, st);
     if (R) {
         model_prm_backward(m, dl);
         model_backward(m);
     }
-    trainer_pad_passes(m, R ? 1 : 0, most);
+    trainer_pad_passes(m, R ? 1 : 0, most, lm);
     if (dp) { // every rank's share of the statistics (and, in the step, of the gradients)
         double part[5] = {st->step_mse, st->final_mse, st->final_target, st->lm_ce, st->dense_mse};
         dp->sum_doubles(dp->ctx, part, 5);
@@ -390,7 +393,7 @@ void prm_evaluate(model *m, const prm_data *d, const trainer_dp *dp, int n, int 
         free(logits), free(b->ids), free(b->seg), free(b);
     }
     if (split) {
-        trainer_pad_forwards(m, mine, most);
+        trainer_pad_forwards(m, mine, most, false); // scoring reads no LM head
         dp->sum_doubles(dp->ctx, score, at);
         dp->sum_doubles(dp->ctx, pfin, n);
     }

@@ -42,13 +42,9 @@ static int reduce_layer(const trainer_dp *dp, model *m, int layer, size_t *off, 
     return np;
 }
 
-// grad_hook of sliced gradients: layer l's pieces reduced to their owners, which add their part
-// into their slice of the gradients. The embedding, final norm and heads (l = -1) are left to
-// accumulate whole in grads_rest over the step's passes, as every rank holds that buffer anyway:
-// trainer_optim_step reduces it once per step, not once per pass.
-static void reduce_pieces(void *ctx, model *m, int layer) {
-    const trainer_dp *dp = ctx;
-    if (layer < 0) return;
+// Layer l's pieces (-1: the tensors outside the layers in grads_rest) reduced to their owners,
+// which add their part into their slice of the gradients.
+static void reduce_into_slice(const trainer_dp *dp, model *m, int layer) {
     size_t off[MODEL_MAX_PIECES], len[MODEL_MAX_PIECES];
     float *buf;
     int np = reduce_layer(dp, m, layer, off, len, &buf);
@@ -57,6 +53,44 @@ static void reduce_pieces(void *ctx, model *m, int layer) {
         size_t a = off[i] > m->grad_lo ? off[i] : m->grad_lo, e = off[i] + len[i] < m->grad_hi ? off[i] + len[i] : m->grad_hi;
         if (a < e) m->be->axpy(m->be->ctx, m->grads_mem + (a - m->grad_lo), buf + pos + (a - off[i]), 1.0f, e - a);
     }
+}
+
+// grad_hook of sliced gradients: layer l's pieces reduced into their owners' slices as soon as
+// they are done. The tensors outside the layers in grads_rest (l = -1) are left to accumulate
+// whole over the step's passes, as every rank holds that buffer anyway: trainer_optim_step
+// reduces it once per step, not once per pass.
+static void reduce_pieces(void *ctx, model *m, int layer) {
+    if (layer >= 0) reduce_into_slice(ctx, m, layer);
+}
+
+// Each rank's part of the layout's [a, e), as bounds into a buffer of e - a floats.
+static size_t *range_bounds(const trainer_dp *dp, const model *m, size_t a, size_t e) {
+    size_t *b = slice_bounds(dp, m->nparams);
+    for (int r = 0; r <= dp->size; r++) b[r] = (b[r] < a ? a : b[r] > e ? e : b[r]) - a;
+    return b;
+}
+
+// vocab_gather of sharded weights: the layout's [a, e) (a chunk of a vocabulary tensor) from its
+// owners' slices into buf on every rank.
+static void gather_range(void *ctx, model *m, size_t a, size_t e, float *buf) {
+    const trainer_dp *dp = ctx;
+    size_t x = a > m->param_lo ? a : m->param_lo, y = e < m->param_hi ? e : m->param_hi;
+    if (x < y) m->be->copy(m->be->ctx, buf + (x - a), m->params_mem + (x - m->param_lo), (y - x) * sizeof(float));
+    size_t *b = range_bounds(dp, m, a, e);
+    dp->gather_slices(dp->ctx, buf, b);
+    if (m->be->params_written) m->be->params_written(m->be->ctx, buf, e - a);
+    free(b);
+}
+
+// vocab_reduce: the gradients of the layout's [a, e) in buf summed over the ranks into their
+// owners' slices.
+static void reduce_range(void *ctx, model *m, size_t a, size_t e, float *buf) {
+    const trainer_dp *dp = ctx;
+    size_t *b = range_bounds(dp, m, a, e);
+    dp->reduce_slices(dp->ctx, buf, b);
+    free(b);
+    size_t x = a > m->grad_lo ? a : m->grad_lo, y = e < m->grad_hi ? e : m->grad_hi;
+    if (x < y) m->be->axpy(m->be->ctx, m->grads_mem + (x - m->grad_lo), buf + (x - a), 1.0f, y - x);
 }
 
 // param_hook of sharded weights: layer l's pieces (-1: the tensors outside the layers) gathered
@@ -81,8 +115,11 @@ void trainer_train_init(model *m, const trainer_dp *dp) {
     }
     size_t lo, hi;
     trainer_shard_range(m->nparams, dp->rank, dp->size, &lo, &hi);
+    if (dp->shard == TRAINER_SHARD_FULL) { // first: the gradients' layout follows
+        model_shard_params(m, lo, hi);
+        if (dp->vocab_rows > 0) model_vocab_set_rows(m, dp->vocab_rows < m->V ? dp->vocab_rows : m->V);
+    }
     model_train_init_slice(m, lo, hi, dp->shard >= TRAINER_SHARD_GRADIENTS);
-    if (dp->shard == TRAINER_SHARD_FULL) model_shard_params(m, lo, hi);
 }
 
 void trainer_attach(model *m, const trainer_dp *dp) {
@@ -90,6 +127,7 @@ void trainer_attach(model *m, const trainer_dp *dp) {
     FX_ASSERT(sharded(dp));
     m->grad_hook = reduce_pieces, m->grad_ctx = (void *)dp;
     if (m->params_layer) m->param_hook = gather_pieces, m->param_ctx = (void *)dp;
+    if (m->vocab_rows) m->vocab_gather = gather_range, m->vocab_reduce = reduce_range;
 }
 
 int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine) {
@@ -99,10 +137,10 @@ int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine) {
     return (int)most;
 }
 
-void trainer_pad_passes(model *m, int mine, int most) {
+void trainer_pad_passes(model *m, int mine, int most, bool lm) {
     for (int k = mine; k < most; k++) {
-        if (m->params_layer) model_param_flush(m); // the forward's gathers, then the backward's
-        model_grad_flush(m);
+        if (m->params_layer) model_param_flush(m, lm); // the forward's gathers, then the backward's
+        model_grad_flush(m, lm);
     }
 }
 
@@ -117,15 +155,15 @@ int trainer_agree_forwards(const model *m, const trainer_dp *dp, int mine) {
     return m->params_layer ? trainer_agree_passes(m, dp, mine) : mine;
 }
 
-void trainer_pad_forwards(model *m, int mine, int most) {
-    for (int k = mine; k < most; k++) model_param_flush(m);
+void trainer_pad_forwards(model *m, int mine, int most, bool lm) {
+    for (int k = mine; k < most; k++) model_param_flush(m, lm);
 }
 
 // FULL, after this rank's slice of the weights changed: the tensors outside the layers
 // regathered, no layer's gathered weights current.
 static void params_refresh(model *m, const trainer_dp *dp) {
     gather_pieces((void *)dp, m, -1);
-    m->params_layer_at = -1;
+    m->params_layer_at = -1, m->vocab_at_t = -1;
 }
 
 void trainer_params_collect(const model *m, const trainer_dp *dp, float *all) {
@@ -218,6 +256,8 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
     }
     size_t *b = slice_bounds(dp, m->nparams);
     if (!m->grads_layer) dp->reduce_slices(dp->ctx, m->grads_mem, b);
+    else if (m->params_layer) // the layers' and the vocabulary tensors' were summed as each was done
+        reduce_into_slice(dp, m, -1);
     else { // the layers' were summed during backward; grads_rest holds every pass of this rank
         size_t off[MODEL_MAX_PIECES], len[MODEL_MAX_PIECES];
         float *rest;
@@ -242,12 +282,12 @@ double trainer_optim_step(model *m, const trainer_dp *dp, double grad_clip, cons
 
 // One rank's share (trainer_mem_plan).
 static void plan_rank(const model *m, trainer_shard shard, int size, int rank, trainer_mem *out) {
-    size_t n = m->nparams, lo = 0, hi = n, layer = 0, rest = 0, layers_lo = n, layers_hi = 0;
+    size_t n = m->nparams, lo = 0, hi = n, layer = 0, rest = 0, small = 0, layers_lo = n, layers_hi = 0;
     if (size > 1 && shard != TRAINER_SHARD_NONE) trainer_shard_range(n, rank, size, &lo, &hi);
     for (int t = 0; t < m->ntensors; t++) {
         const model_tensor *x = &m->tensors[t];
         if (x->layer == 0) layer += x->numel;
-        if (x->layer < 0) rest += x->numel;
+        if (x->layer < 0) rest += x->numel, small += x->vocab ? 0 : x->numel;
         else {
             if (x->offset < layers_lo) layers_lo = x->offset;
             if (x->offset + x->numel > layers_hi) layers_hi = x->offset + x->numel;
@@ -256,12 +296,17 @@ static void plan_rank(const model *m, trainer_shard shard, int size, int rank, t
     size_t glo = lo > layers_lo ? lo : layers_lo, ghi = hi < layers_hi ? hi : layers_hi, owned = ghi > glo ? ghi - glo : 0;
     bool split = size > 1 && shard != TRAINER_SHARD_NONE;
     memset(out, 0, sizeof *out);
-    // FULL: the slice's part of the layers' run, one layer's buffer and the tensors outside the
-    // layers (whole, the slice's part of them among them)
-    out->params = (split && shard == TRAINER_SHARD_FULL ? owned + layer + rest : n) * sizeof(float);
     out->moments = 2 * (hi - lo) * sizeof(float);
+    if (split && shard == TRAINER_SHARD_FULL) {
+        // the slice, one layer's buffer, the small tensors outside the layers whole and a chunk
+        // of a vocabulary tensor (and its row of zeros), for the weights and the gradients alike
+        size_t chunk = ((size_t)model_vocab_chunk_rows(m) + 1) * (size_t)m->C;
+        out->params = out->grads = ((hi - lo) + layer + small + chunk) * sizeof(float);
+        out->whole = n * sizeof(float);
+        return;
+    }
+    out->params = n * sizeof(float);
     out->grads = (split && shard >= TRAINER_SHARD_GRADIENTS ? owned + layer + rest : n) * sizeof(float);
-    if (split && shard == TRAINER_SHARD_FULL) out->whole = n * sizeof(float);
 }
 
 void trainer_mem_plan(const model *m, trainer_shard shard, int size, int rank, int rows, int T, bool recompute,

@@ -23,8 +23,10 @@
 // the whole model at once. FULL (ZeRO-3, FSDP's FULL_SHARD): the weights too. Each rank keeps its
 // slice of them; each layer's weights are gathered onto every rank just before model_forward and
 // model_backward read them (model.h, params_layer: one layer's buffer, refilled for the next
-// layer), and the tensors outside the layers (embedding, final norm, heads) stay gathered in
-// params_rest, regathered after each optimiser step. Every forward and backward pass is then a
+// layer); the embedding and an untied LM head are streamed, a chunk of rows gathered just before
+// it is read and its gradients summed into their owners as soon as they are done (model.h,
+// params_vocab), and the small tensors outside the layers (final norm, other heads) stay gathered
+// in params_rest, regathered after each optimiser step. Every forward and backward pass is then a
 // collective: a rank with fewer passes than the others pads with empty ones
 // (trainer_agree_forwards, trainer_pad_passes). What needs every weight at once (decoding, saving,
 // weight sync) gathers them first (trainer_params_collect, model_params_whole).
@@ -67,6 +69,7 @@ typedef struct {
     void (*collect)(void *ctx, const float *mine, float *all, size_t lo, size_t hi, size_t n);
     void (*distribute)(void *ctx, const float *all, float *mine, size_t lo, size_t hi, size_t n);
     trainer_shard shard;
+    int vocab_rows; // FULL: rows per chunk of the embedding and LM head (trainer.vocab_chunk); 0: as a layer
     void *ctx;
 } trainer_dp;
 
@@ -85,17 +88,19 @@ void trainer_train_init(model *m, const trainer_dp *dp);
 void trainer_attach(model *m, const trainer_dp *dp);
 // With sliced gradients every rank must join the same reductions. Before the backward passes of
 // an optimiser step, each rank says how many it takes (mine) and gets the most any rank takes;
-// after its own, it takes empty ones (model_grad_flush) up to that many with trainer_pad_passes.
+// after its own, it takes empty ones (model_grad_flush) up to that many with trainer_pad_passes,
+// lm saying whether the passes read the LM head (model_lm_forward/_backward, model_lm_ce): with
+// streamed vocabulary tensors its chunks' gathers and reductions are collectives too.
 // Unsliced, returns mine and pads nothing.
 int trainer_agree_passes(const model *m, const trainer_dp *dp, int mine);
-void trainer_pad_passes(model *m, int mine, int most);
+void trainer_pad_passes(model *m, int mine, int most, bool lm);
 // Whether any rank of dp (a const trainer_dp *) has work left, given this rank's (mine): the
 // agreement that keeps ranks decoding sharded weights in step (rollout_decode_opts.more).
 bool trainer_dp_more(void *dp, bool mine);
 // The same for forward passes with no backward (log-probs under the current weights) when the
 // weights are sharded (FULL): each is a collective. Otherwise returns mine and pads nothing.
 int trainer_agree_forwards(const model *m, const trainer_dp *dp, int mine);
-void trainer_pad_forwards(model *m, int mine, int most);
+void trainer_pad_forwards(model *m, int mine, int most, bool lm);
 // FULL: the whole of m's weights into rank 0's host array `all` (nparams floats; NULL on the
 // other ranks), each rank sending its slice (a collective of dp). Rank 0 may then hold them with
 // model_params_whole.

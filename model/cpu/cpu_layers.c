@@ -177,7 +177,7 @@ CPU_HOT void cpu_logprob_forward(void *ctx, float *logp, float *lse, float *entr
         if (lse) lse[r] = l;
         // H = -sum p log p = lse - sum p z = log(sum) - sz / sum
         if (entropy) entropy[r] = logf(sum) - sz / sum;
-        if (logp) logp[r] = targets && targets[r] >= 0 ? z[targets[r]] - l : 0.0f;
+        if (logp) logp[r] = targets && targets[r] >= 0 && targets[r] < V ? z[targets[r]] - l : 0.0f;
     }
 }
 
@@ -197,6 +197,6 @@ CPU_HOT void cpu_logprob_backward(void *ctx, float *logits, const int32_t *targe
             float lp = z[i] - l, p = cpu_expf(lp);
             z[i] = -a * p - b * p * (lp + h);
         }
-        if (t >= 0) z[t] += a;
+        if (t >= 0 && t < V) z[t] += a; // t >= V: the target lies in another chunk of the vocabulary
     }
 }

@@ -260,7 +260,7 @@ __global__ static void logprob_forward_kernel(float *logp, float *lse, float *en
         float l = mx + logf(sum);
         if (lse) lse[r] = l;
         if (entropy) entropy[r] = logf(sum) - sz / sum; // H = lse - sum p z
-        if (logp) logp[r] = targets && targets[r] >= 0 ? z[targets[r]] - l : 0.0f;
+        if (logp) logp[r] = targets && targets[r] >= 0 && targets[r] < V ? z[targets[r]] - l : 0.0f;
     }
 }
 
@@ -277,7 +277,7 @@ __global__ static void logprob_backward_kernel(float *logits, const int32_t *tar
         z[i] = -a * p - b * p * (lp + h);
     }
     __syncthreads(); // z[t] was written by some thread of this block
-    if (threadIdx.x == 0 && t >= 0) z[t] += a;
+    if (threadIdx.x == 0 && t >= 0 && t < V) z[t] += a; // t >= V: in another chunk of the vocabulary
 }
 
 void cuda_logprob_forward(void *ctx, float *logp, float *lse, float *entropy, const float *logits,

@@ -143,15 +143,17 @@ expect_contains "$out" "Qwen2ForCausalLM, 28 layers, hidden 3584, vocabulary 152
 expect_contains "$out" "8 data-parallel ranks, trainer.shard = gradients; activations for 2 x 4608 tokens, recomputed" "its trainers"
 expect_contains "$out" "  trainer      28.370     8.475     7.093       8.969     0.000     0.000     0.000    52.907" \
     "a trainer's share: 52.9 GiB"
-# Fully sharded (ZeRO-3): each trainer's slice of everything, one layer and the embedding/head whole:
-# 33.0 GiB; the whole weights on no rank, the leader's host memory a bucket or a tensor at a time.
+# Fully sharded (ZeRO-3): each trainer's slice of everything, one layer and a chunk of the
+# embedding/head (65,027 rows: as many floats as a layer) as weights and gradients: 26.6 GiB; the
+# whole weights on no rank, the leader's host memory a bucket or a tensor at a time.
 expect_run 0 "the same, trainer.shard = full" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" \
     "${q7[@]}" --set trainer.shard=full
 expect_contains "$out" "no rank holds the whole weights (28.37 GiB)" "the whole weights on no rank"
 expect_contains "$out" "a tensor at a time to save (the largest, 2.03 GiB)" "a save's largest tensor: the embedding"
-expect_contains "$out" "  trainer       8.475     8.475     7.093       8.969     0.000     0.000     0.000    33.011" \
-    "a trainer's share: 33.0 GiB"
-expect_contains "$out" "buffers    beside the table: checkpoints 0.062 GiB of host memory (one piece) on every trainer (each writes its shard); saves and exports the largest tensor, 2.030 GiB of host memory, on the leader; weight sync gathered on the leader, 0.031 GiB of host memory and as much on its GPU (one bucket); bf16 copies of the weights a trainer holds, 4.238 GiB of its GPU; gradient reductions in place (NCCL's own buffers not counted)" \
+expect_contains "$out" "the embedding and LM head a chunk of 65027 rows at a time (3 chunks)" "the vocabulary streamed"
+expect_contains "$out" "  trainer       5.283     5.283     7.093       8.969     0.000     0.000     0.000    26.627" \
+    "a trainer's share: 26.6 GiB"
+expect_contains "$out" "buffers    beside the table: checkpoints 0.062 GiB of host memory (one piece) on every trainer (each writes its shard); saves and exports the largest tensor, 2.030 GiB of host memory, on the leader; weight sync gathered on the leader, 0.031 GiB of host memory and as much on its GPU (one bucket); bf16 copies of the weights a trainer holds, 2.641 GiB of its GPU; gradient reductions in place (NCCL's own buffers not counted)" \
     "what the table leaves out"
 expect_run 0 "the same unsharded" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" "${q7[@]}" \
     --set trainer.shard=none --set trainer.recompute=false

@@ -24,6 +24,7 @@ cat >"$tmp/q7/config.json" <<'EOF2'
  "tie_word_embeddings": false, "rope_theta": 1000000.0, "rms_norm_eps": 1e-06, "max_position_embeddings": 32768}
 EOF2
 expect_run 0 "model info --ranks 8 of a 7B config" -- "$fx" model info "$tmp/q7" --batch 2 --seq 4608 --ranks 8
+expect_contains "$out" "the embedding and LM head a chunk of 65027 rows at a time" "the vocabulary's chunk named"
 expect_run 0 "weights, gradients and AdamW per rank as the layout's arithmetic gives them" -- /usr/bin/python3 -c '
 import sys
 C, F, L, V, KD = 3584, 18944, 28, 152064, 4 * 128
@@ -34,7 +35,12 @@ mib = lambda floats: "%.1f" % (floats * 4 / 2**20)
 rows = {tuple(l.split()[:2]): l.split()[2:] for l in sys.stdin if l.startswith("  ") and len(l.split()) == 7}
 assert rows[("none", "no")][:3] == [mib(n), mib(n), mib(2 * n)], rows[("none", "no")]
 assert rows[("optimizer", "yes")][:3] == [mib(n), mib(n), mib(2 * per)], rows[("optimizer", "yes")]
-assert float(rows[("gradients", "yes")][1]) < float(mib(n)) / 3, rows[("gradients", "yes")]' <<<"$out"
+assert float(rows[("gradients", "yes")][1]) < float(mib(n)) / 3, rows[("gradients", "yes")]
+# full: the slice, one layer, the final norm and a chunk of the vocabulary (as many rows as fill a
+# layer, and a spare row) as weights and gradients alike
+vr = min(V, layer // C)
+full = per + layer + C + (vr + 1) * C
+assert rows[("full", "yes")][:3] == [mib(full), mib(full), mib(2 * per)], rows[("full", "yes")]' <<<"$out"
 expect_run 2 "model info --ranks 0" -- "$fx" model info "$m" --ranks 0
 expect_run 0 "model info of a Qwen3" -- "$fx" model info "$src/tests/data/model/qwen3_untied"
 expect_contains "$out" "q/k norm yes, tied embeddings no" "qwen3 flags"
