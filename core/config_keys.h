@@ -78,7 +78,8 @@
       "onto every rank just before the forward and backward passes read them, the embedding and LM " \
       "head a chunk of rows at a time (trainer.vocab_chunk), their gradients summed to their owners " \
       "as each chunk is done, the final norm and small heads stay gathered; so the weights, gradients " \
-      "and moments each rank keeps fall as 1/N; no rank holds the whole weights: sft's and prm-train's ranks " \
+      "and moments each rank keeps fall as 1/N, beside one layer's and one chunk's buffers; no rank " \
+      "holds the whole weights: sft's and prm-train's ranks " \
       "evaluate together (taking turns at the batches, each layer gathered at every step) and rank 0 " \
       "saves a tensor at a time; in train the leader gathers them a bucket at a time for weight sync " \
       "and a tensor at a time to save, and the first rollout rank evaluates. " \
