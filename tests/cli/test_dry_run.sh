@@ -155,6 +155,12 @@ expect_contains "$out" "  trainer       5.283     5.283     7.093       8.969   
     "a trainer's share: 26.6 GiB"
 expect_contains "$out" "buffers    beside the table: checkpoints 0.062 GiB of host memory (one piece) on every trainer (each writes its shard); saves and exports the largest tensor, 2.030 GiB of host memory, on the leader; weight sync gathered on the leader, 0.031 GiB of host memory and as much on its GPU (one bucket); bf16 copies of the weights a trainer holds, 2.641 GiB of its GPU; gradient reductions in place (NCCL's own buffers not counted)" \
     "what the table leaves out"
+expect_run 2 "trainer.vocab_chunk negative" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" \
+    "${q7[@]}" --set trainer.shard=full --set trainer.vocab_chunk=-1
+expect_contains "$err" "trainer.vocab_chunk: expected an integer in [0, 16777216], got \"-1\"" "the key and its range named"
+expect_run 0 "full with the vocabulary in chunks of 8192 rows" -- "$fx" train --dry-run \
+    "$src/configs/real_qwen2p5_7b_instruct.json" "${q7[@]}" --set trainer.shard=full --set trainer.vocab_chunk=8192
+expect_contains "$out" "the embedding and LM head a chunk of 8192 rows at a time (19 chunks)" "the chunk as set"
 expect_run 0 "the same unsharded" -- "$fx" train --dry-run "$src/configs/real_qwen2p5_7b_instruct.json" "${q7[@]}" \
     --set trainer.shard=none --set trainer.recompute=false
 expect_contains "$out" "  trainer      28.370    28.370    56.741      61.678     0.000     0.000     0.000   175.160" \
